@@ -1,0 +1,10 @@
+"""ips-eval: the analytics pipeline of the IPS (Sijoita ja valmenna!) evaluation study."""
+
+from pathlib import Path
+
+__version__ = "0.1.0"
+
+#: The repository root, where data_contracts/ and sql/ live beside the package.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONTRACTS_DIR = PROJECT_ROOT / "data_contracts"
+SQL_DIR = PROJECT_ROOT / "sql"

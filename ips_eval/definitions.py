@@ -1,0 +1,97 @@
+"""The study's analysis definitions (ANALYSIS_PLAN.md), each in exactly one place.
+
+Python reads these constants directly; SQL reads them from the `ref` schema, which
+`reference_tables()` builds from the same constants at the start of every run, so a
+definition changed here changes everywhere.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+#: Disclosure threshold T: published counts under T are suppressed.
+DISCLOSURE_THRESHOLD = 5
+
+#: SMI = primary diagnosis in F20-F29, F30-F31, or F32.2, F32.3, F33.2, F33.3.
+#: Expressed as ICD-10 prefixes matched against the code without its dot.
+SMI_PREFIXES: tuple[str, ...] = tuple(
+    [f"F2{i}" for i in range(10)] + ["F30", "F31", "F322", "F323", "F332", "F333"]
+)
+
+#: Age groups by age at IPS start (year of S minus birth year): (label, min, max inclusive).
+AGE_GROUPS: tuple[tuple[str, int, int], ...] = (
+    ("<30", 0, 29),
+    ("30-39", 30, 39),
+    ("40-49", 40, 49),
+    ("50+", 50, 200),
+)
+
+#: IPS-25 fidelity categories by total score: (category, min, max inclusive).
+FIDELITY_CATEGORIES: tuple[tuple[str, int, int], ...] = (
+    ("exemplary", 115, 125),
+    ("good", 100, 114),
+    ("fair", 74, 99),
+    ("not_ips", 25, 73),
+)
+
+#: Survey waves: wave name -> export name.
+SURVEY_WAVES: dict[str, str] = {
+    "baseline": "survey_baseline",
+    "midpoint": "survey_midpoint",
+    "final": "survey_final",
+}
+
+#: Client-reported scores: (score, item prefix, n items, rule, max missing items).
+#: rule 'sum': sum of items, prorated as mean of answered x n when some are missing;
+#: rule 'mean': mean of answered items; rule 'item': the single item as is.
+SCORES: tuple[tuple[str, str, int, str, int], ...] = (
+    ("work_ability", "tyokyky", 1, "item", 0),
+    ("swemwbs", "swemwbs", 7, "sum", 1),
+    ("eurohis", "eurohis", 8, "mean", 1),
+    ("inclusion", "osallisuus", 8, "sum", 1),
+    ("self_efficacy", "pystyvyys", 10, "sum", 2),
+    ("rtw_readiness", "tyohonpaluu", 1, "item", 0),
+)
+
+#: Benefits counted in benefit_months_post12 (rehabilitation / disability benefits).
+DISABILITY_BENEFITS: tuple[str, ...] = ("tkel", "kuntoutustuki", "sairauspaivaraha", "kuntoutusraha")
+UNEMPLOYMENT_BENEFITS: tuple[str, ...] = ("tyottomyysturva",)
+
+#: Monthly states of the state sequence, highest priority first.
+STATES: tuple[str, ...] = (
+    "employed_subsidised",
+    "employed",
+    "disability_benefit",
+    "unemployment_benefit",
+    "psychiatric_inpatient",
+    "other",
+)
+
+#: Relative months of the state sequence around the index month.
+SEQUENCE_MONTHS = (-24, 24)
+
+#: International IPS benchmarks of the quarterly employment rate (IPS Employment Center).
+IPS_BENCHMARKS: dict[str, float] = {"minimal": 0.31, "average": 0.41, "excellent": 0.50}
+
+#: Competitive-job tenure thresholds in months.
+TENURE_MONTHS: tuple[int, ...] = (6, 12)
+
+
+def reference_tables() -> dict[str, pd.DataFrame]:
+    """The `ref` schema: one table per definition, read by the SQL in sql/."""
+    return {
+        "smi_prefixes": pd.DataFrame({"prefix": list(SMI_PREFIXES)}),
+        "age_groups": pd.DataFrame(AGE_GROUPS, columns=["age_group", "min_age", "max_age"]),
+        "fidelity_categories": pd.DataFrame(FIDELITY_CATEGORIES, columns=["category", "min_total", "max_total"]),
+        "benefit_groups": pd.DataFrame(
+            [(b, "disability") for b in DISABILITY_BENEFITS] + [(b, "unemployment") for b in UNEMPLOYMENT_BENEFITS],
+            columns=["etuus", "benefit_group"],
+        ),
+        "states": pd.DataFrame({"state": list(STATES), "priority": range(1, len(STATES) + 1)}),
+        "survey_waves": pd.DataFrame(
+            {"wave": list(SURVEY_WAVES), "wave_order": range(1, len(SURVEY_WAVES) + 1)}
+        ),
+        "scores": pd.DataFrame(SCORES, columns=["score", "item_prefix", "n_items", "rule", "max_missing"]),
+        "ips_benchmarks": pd.DataFrame(list(IPS_BENCHMARKS.items()), columns=["benchmark", "rate"]),
+        "tenure_months": pd.DataFrame({"months": list(TENURE_MONTHS)}),
+    }
