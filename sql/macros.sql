@@ -1,0 +1,30 @@
+-- Parsers of the export formats, one per contract type and dialect (EXPORTS.md).
+-- Each returns NULL when the text is not of its form; the ingest reports such a value
+-- as a `type` failure, because the raw text was there but could not be read.
+-- 'fi': the project exports (d.m.yyyy, decimal comma, K/E); 'iso': the register extracts.
+CREATE OR REPLACE TEMP MACRO fi_date(s) AS
+    CASE WHEN regexp_full_match(s, '[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}')
+         THEN CAST(try_strptime(s, '%d.%m.%Y') AS DATE) END;
+CREATE OR REPLACE TEMP MACRO iso_date(s) AS
+    CASE WHEN regexp_full_match(s, '[0-9]{4}-[0-9]{2}-[0-9]{2}( 00:00:00)?')
+         THEN CAST(try_strptime(left(s, 10), '%Y-%m-%d') AS DATE) END;
+CREATE OR REPLACE TEMP MACRO fi_timestamp(s) AS
+    CASE WHEN regexp_full_match(s, '[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4} [0-9]{1,2}:[0-9]{2}')
+              THEN try_strptime(s, '%d.%m.%Y %H:%M')
+         WHEN regexp_full_match(s, '[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4} [0-9]{1,2}:[0-9]{2}:[0-9]{2}')
+              THEN try_strptime(s, '%d.%m.%Y %H:%M:%S') END;
+CREATE OR REPLACE TEMP MACRO iso_timestamp(s) AS
+    CASE WHEN regexp_full_match(s, '[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?')
+         THEN try_cast(replace(s, 'T', ' ') AS TIMESTAMP) END;
+CREATE OR REPLACE TEMP MACRO fi_decimal(s) AS
+    CASE WHEN regexp_full_match(s, '-?[0-9]+(,[0-9]+)?') THEN try_cast(replace(s, ',', '.') AS DOUBLE) END;
+CREATE OR REPLACE TEMP MACRO iso_decimal(s) AS
+    CASE WHEN regexp_full_match(s, '-?[0-9]+(\.[0-9]+)?') THEN try_cast(s AS DOUBLE) END;
+CREATE OR REPLACE TEMP MACRO fi_integer(s) AS
+    CASE WHEN regexp_full_match(s, '-?[0-9]{1,9}') THEN try_cast(s AS INTEGER) END;
+CREATE OR REPLACE TEMP MACRO iso_integer(s) AS fi_integer(s);
+CREATE OR REPLACE TEMP MACRO fi_yes_no(s) AS CASE s WHEN 'K' THEN TRUE WHEN 'E' THEN FALSE END;
+CREATE OR REPLACE TEMP MACRO iso_yes_no(s) AS fi_yes_no(s);
+CREATE OR REPLACE TEMP MACRO iso_month(s) AS
+    CASE WHEN regexp_full_match(s, '[0-9]{4}-[0-9]{2}') THEN CAST(try_strptime(s || '-01', '%Y-%m-%d') AS DATE) END;
+CREATE OR REPLACE TEMP MACRO fi_month(s) AS iso_month(s);
