@@ -18,12 +18,11 @@ import duckdb
 import pandas as pd
 import pandera.errors
 
-from ips_eval import SQL_DIR
 from ips_eval.contracts import Contract, codes_table, describe_rule, load_contracts, pandera_schema
 from ips_eval.definitions import reference_tables
 from ips_eval.delivery import DeliveredFile, locate, sha256
 from ips_eval.readers import ReadResult, read_file
-from ips_eval.warehouse import ensure_schemas
+from ips_eval.warehouse import ensure_schemas, load_macros
 
 #: Rows validated at a time: bounds memory on national-scale register extracts.
 CHUNK_ROWS = 500_000
@@ -52,11 +51,11 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     ensure_schemas(con)
     for ddl in AUDIT_DDL:
         con.execute(ddl)
-    con.execute((SQL_DIR / "macros.sql").read_text(encoding="utf-8"))
     for name, frame in {**reference_tables(), "codes": codes_table()}.items():
         con.register("_ref_frame", frame)
         con.execute(f"CREATE OR REPLACE TABLE ref.{name} AS SELECT * FROM _ref_frame")
         con.unregister("_ref_frame")
+    load_macros(con)
 
 
 def load_export(
@@ -128,9 +127,9 @@ def _validate_and_write(con, f: DeliveredFile, contract: Contract, read: ReadRes
         [f.relative, contract.export],
     )
     con.execute(f"DROP VIEW {typed_view}")
-    rows_read = con.execute(f"SELECT count(*) FROM {read.table}").fetchone()[0] + len(read.structural_rejects)
-    accepted = con.execute(f"SELECT count(*) FROM {contract.table} WHERE _file = ?", [f.relative]).fetchone()[0]
-    n_rejected = con.execute("SELECT count(*) FROM audit.rejected_rows WHERE export = ?", [contract.export]).fetchone()[0]
+    rows_read = con.execute(f"SELECT count(*) FROM {read.table}").fetchall()[0][0] + len(read.structural_rejects)
+    accepted = con.execute(f"SELECT count(*) FROM {contract.table} WHERE _file = ?", [f.relative]).fetchall()[0][0]
+    n_rejected = con.execute("SELECT count(*) FROM audit.rejected_rows WHERE export = ?", [contract.export]).fetchall()[0][0]
     by_rule = rejected_frame.groupby("rule").size().to_dict() if len(rejected_frame) else {}
     con.execute(
         "INSERT INTO audit.loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -124,7 +124,7 @@ def _number_lines(con, table: str, src: Path, bad: pd.DataFrame, project: bool) 
     record after the header. Project exports may hold blank lines and quoted line breaks,
     so their lines are walked; register extracts are machine-written, one record a line.
     """
-    n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    n = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     if project:
         cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
         concat = " || ".join(f"coalesce(\"{c}\", '')" for c in cols) or "''"

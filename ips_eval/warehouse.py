@@ -50,6 +50,11 @@ def open_readonly(path: str | Path) -> duckdb.DuckDBPyConnection:
     return connect(path, read_only=True)
 
 
+def load_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """The format parsers and study macros of sql/macros.sql (temporary: once per connection)."""
+    con.execute(sql_text("macros"))
+
+
 def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
     for schema in SCHEMAS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -90,7 +95,7 @@ def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
         con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
             [schema, table],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )
 
 
@@ -179,7 +184,7 @@ def _carry_run_history(con: duckdb.DuckDBPyConnection, previous: Path) -> None:
     try:
         if con.execute(
             "SELECT count(*) FROM previous.information_schema.tables WHERE table_schema='audit' AND table_name='runs'"
-        ).fetchone()[0]:
+        ).fetchall()[0][0]:
             con.execute("INSERT INTO audit.runs SELECT * FROM previous.audit.runs")
     finally:
         con.execute("DETACH previous")

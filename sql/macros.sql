@@ -28,3 +28,8 @@ CREATE OR REPLACE TEMP MACRO iso_yes_no(s) AS fi_yes_no(s);
 CREATE OR REPLACE TEMP MACRO iso_month(s) AS
     CASE WHEN regexp_full_match(s, '[0-9]{4}-[0-9]{2}') THEN CAST(try_strptime(s || '-01', '%Y-%m-%d') AS DATE) END;
 CREATE OR REPLACE TEMP MACRO fi_month(s) AS iso_month(s);
+
+-- SMI (ANALYSIS_PLAN): the primary diagnosis, without its dot, starts with a prefix of ref.smi_prefixes.
+CREATE OR REPLACE TEMP MACRO is_smi(code) AS
+    coalesce((SELECT bool_or(replace(upper(code), '.', '') LIKE prefix || '%') FROM ref.smi_prefixes), FALSE);
+

@@ -1,0 +1,24 @@
+-- Grain: one row per person of register/cohort whose register data may be used: IPS clients
+-- in the study population who consented to register linkage, and comparison persons
+-- (covered by the data permit) whose index date is on or before the cut-off. Every other
+-- person in an extract is left out of every derived table.
+CREATE OR REPLACE TABLE staging.register_population AS
+WITH cohort AS (
+    SELECT DISTINCT ON (person_id) * EXCLUDE (_file, _line)
+    FROM raw.register_cohort
+    ORDER BY person_id, _line
+)
+SELECT
+    c.person_id,
+    CAST(c.ips AS INTEGER) AS ips,
+    c.alue,
+    c.syntymavuosi AS birth_year,
+    c.sukupuoli AS gender,
+    c.koulutus AS education,
+    c.dg,
+    is_smi(c.dg) AS smi,
+    c.indeksipvm AS index_date
+FROM cohort c
+LEFT JOIN staging.study_population p USING (person_id)
+WHERE (c.ips = '1' AND p.register_consent)
+   OR (c.ips = '0' AND c.indeksipvm <= $cutoff AND p.person_id IS NULL)
