@@ -11,20 +11,23 @@ import duckdb
 
 from ips_eval.warehouse import load_macros, run_sql
 
-#: (table, the staging tables it reads). Raw tables are always read from `raw`.
+#: (table, the tables it reads), in dependency order; each name is a file sql/staging/<table>.sql.
 STAGING_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("clients", ()),
-    ("jobs", ()),
-    ("survey_responses", ()),
-    ("fidelity_reviews", ()),
-    ("study_population", ("clients",)),
-    ("register_population", ("study_population",)),
-    ("register_spells", ("register_population",)),
-    ("employment_spells", ("register_spells",)),
-    ("pay_subsidy_spells", ("register_spells",)),
-    ("benefit_spells", ("register_spells",)),
-    ("psychiatric_care", ("register_population",)),
-    ("earnings", ("register_population",)),
+    ("clients", ("raw.clients",)),
+    ("jobs", ("raw.jobs",)),
+    ("survey_responses", ("raw.survey_baseline", "raw.survey_midpoint", "raw.survey_final")),
+    ("fidelity_reviews", ("raw.fidelity_reviews",)),
+    ("study_population", ("staging.clients",)),
+    ("register_population", ("raw.register_cohort", "staging.study_population")),
+    (
+        "register_spells",
+        ("raw.register_employment", "raw.register_pay_subsidy", "raw.register_benefits", "staging.register_population"),
+    ),
+    ("employment_spells", ("staging.register_spells",)),
+    ("pay_subsidy_spells", ("staging.register_spells",)),
+    ("benefit_spells", ("staging.register_spells",)),
+    ("psychiatric_care", ("raw.register_psychiatric_care", "staging.register_population")),
+    ("earnings", ("raw.register_earnings", "staging.register_population")),
 )
 
 

@@ -145,11 +145,11 @@ def build_design(df: pd.DataFrame, covariates: tuple[Covariate, ...], extra: lis
 def check_events(n_events: int, n_params: int, outcome: str, unit: str = "clients") -> str | None:
     """Events-per-parameter rule; returns a warning text, or raises NotFitted."""
     if n_events == 0:
-        raise NotFitted(f"no {unit} with {outcome}: nothing to model")
+        raise NotFitted(f"no {unit} {outcome}: nothing to model")
     epv = n_events / max(n_params, 1)
     if epv < MIN_EPV:
         raise NotFitted(
-            f"too few events: {n_events} {unit} with {outcome} for {n_params} parameters"
+            f"too few events: {n_events} {unit} {outcome} for {n_params} parameters"
             f" ({epv:.1f} per parameter; at least {MIN_EPV} needed)"
         )
     if epv < WARN_EPV:

@@ -1,0 +1,216 @@
+"""The models' figures: PNG files, titled and labelled, made without pyplot.
+
+`matplotlib.figure.Figure` is used directly (its savefig renders with Agg), so no global
+backend is switched and nothing leaks between Dagster runs or notebook sessions.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+DPI = 120
+IPS_COLOUR = "#1f6f8b"
+COMPARISON_COLOUR = "#c4642a"
+STATE_COLOURS = {
+    "employed_subsidised": "#9ecae1",
+    "employed": "#2171b5",
+    "disability_benefit": "#fdae6b",
+    "unemployment_benefit": "#e6550d",
+    "psychiatric_inpatient": "#756bb1",
+    "other": "#d9d9d9",
+}
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    return path
+
+
+def forest_plot(est: pd.DataFrame, title: str, path: Path, xlabel: str = "Odds ratio (95% CI, log scale)") -> Path:
+    """Ratios with CIs on a log axis, the null (1) marked, terms top to bottom in model order."""
+    est = est.reset_index(drop=True)
+    fig = Figure(figsize=(7.5, 0.45 * len(est) + 1.5))
+    ax = fig.add_subplot()
+    y = np.arange(len(est))[::-1]
+    ax.errorbar(
+        est["estimate"], y,
+        xerr=[est["estimate"] - est["ci_low"], est["ci_high"] - est["estimate"]],
+        fmt="o", color=IPS_COLOUR, ecolor="grey", capsize=3,
+    )
+    ax.axvline(1.0, color="black", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.set_yticks(y, est["term"])
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig, path)
+
+
+def curves_by_group(
+    km: pd.DataFrame, title: str, path: Path, ylabel: str, cumulative: bool, xmax: float | None = None
+) -> Path:
+    """Small multiples, one panel per group, each with the `ALL` curve in grey for reference.
+
+    `cumulative=True` draws 1 - S(t) (cumulative incidence), otherwise S(t).
+    """
+    groups = [g for g in km["group"].unique() if g != "ALL"]
+    panels = ["ALL"] + sorted(groups)
+    ncol = min(4, len(panels))
+    nrow = math.ceil(len(panels) / ncol)
+    fig = Figure(figsize=(3.4 * ncol, 2.7 * nrow + 0.6))
+    axes = fig.subplots(nrow, ncol, squeeze=False, sharex=True, sharey=True)
+    ref = km[km["group"] == "ALL"]
+
+    def tr(v):
+        return 1 - v if cumulative else v
+
+    for i, g in enumerate(panels):
+        ax = axes[i // ncol][i % ncol]
+        d = km[km["group"] == g]
+        if g != "ALL" and len(ref):
+            ax.step(ref["time"], tr(ref["estimate"]), where="post", color="grey", lw=0.8, label="all counties")
+        lo, hi = (tr(d["ci_high"]), tr(d["ci_low"])) if cumulative else (d["ci_low"], d["ci_high"])
+        ax.fill_between(d["time"], lo, hi, step="post", color=IPS_COLOUR, alpha=0.25, lw=0)
+        ax.step(d["time"], tr(d["estimate"]), where="post", color=IPS_COLOUR, lw=1.4)
+        n0 = int(d["n_at_risk"].iloc[0]) if len(d) else 0
+        ax.set_title(f"{g} (n={n0})", fontsize=9)
+        ax.set_ylim(0, 1)
+        if xmax:
+            ax.set_xlim(0, xmax)
+        ax.grid(alpha=0.3)
+    for j in range(len(panels), nrow * ncol):
+        axes[j // ncol][j % ncol].set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("Days since IPS start" if cumulative else "Days since job start")
+    for row in axes:
+        row[0].set_ylabel(ylabel)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def cif_vs_km(cif: pd.DataFrame, title: str, path: Path) -> Path:
+    """Aalen-Johansen cumulative incidence beside 1 - KM (overall), with 95% bands."""
+    d = cif[cif["group"] == "ALL"]
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
+    ax.fill_between(d["time"], d["ci_low"], d["ci_high"], step="post", color=IPS_COLOUR, alpha=0.2, lw=0)
+    ax.step(d["time"], d["cif"], where="post", color=IPS_COLOUR, label="Cumulative incidence (service end competing)")
+    ax.fill_between(d["time"], d["one_minus_km_ci_low"], d["one_minus_km_ci_high"], step="post",
+                    color=COMPARISON_COLOUR, alpha=0.15, lw=0)
+    ax.step(d["time"], d["one_minus_km"], where="post", color=COMPARISON_COLOUR, ls="--",
+            label="1 - Kaplan-Meier (service end censored)")
+    ax.set_xlabel("Days since IPS start")
+    ax.set_ylabel("Share with a first competitive job")
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def survival_curve(km: pd.DataFrame, title: str, path: Path, ylabel: str, marks: dict[str, float]) -> Path:
+    """One S(t) curve with its band and vertical reference lines (e.g. 6 and 12 months)."""
+    d = km[km["group"] == "ALL"]
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
+    ax.fill_between(d["time"], d["ci_low"], d["ci_high"], step="post", color=IPS_COLOUR, alpha=0.25, lw=0)
+    ax.step(d["time"], d["estimate"], where="post", color=IPS_COLOUR)
+    for label, x in marks.items():
+        ax.axvline(x, color="grey", ls=":", lw=1)
+        ax.text(x, 0.98, f" {label}", va="top", fontsize=8, color="grey")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("Days since job start")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def score_trajectories(means: pd.DataFrame, title: str, path: Path, ylabel: str) -> Path:
+    """Mean score (95% CI) by wave, one line per employed-by-then group."""
+    fig = Figure(figsize=(6.5, 4.5))
+    ax = fig.add_subplot()
+    for emp, colour, label in ((0, COMPARISON_COLOUR, "not employed by then"), (1, IPS_COLOUR, "employed by then")):
+        d = means[means["employed"] == emp]
+        if d.empty:
+            continue
+        ax.errorbar(d["wave_index"] + (0.04 if emp else -0.04), d["mean"],
+                    yerr=[d["mean"] - d["ci_low"], d["ci_high"] - d["mean"]],
+                    marker="o", capsize=3, color=colour, label=label)
+        for _, r in d.iterrows():
+            ax.annotate(f"n={int(r['n'])}", (r["wave_index"], r["mean"]), textcoords="offset points",
+                        xytext=(6, 6 if emp else -12), fontsize=7, color=colour)
+    ax.set_xticks([0, 1, 2], ["baseline", "midpoint", "final"])
+    ax.set_xlabel("Survey wave")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def fidelity_scatter(d: pd.DataFrame, line: tuple[float, float] | None, title: str, path: Path) -> Path:
+    """County fidelity total vs competitive employment rate; point area ~ n_clients; labels."""
+    fig = Figure(figsize=(7.5, 5))
+    ax = fig.add_subplot()
+    size = 20 + 200 * d["n_clients"] / d["n_clients"].max()
+    ax.scatter(d["total"], d["rate_competitive"], s=size, color=IPS_COLOUR, alpha=0.7, edgecolor="white")
+    for _, r in d.iterrows():
+        ax.annotate(str(r["alue"]), (r["total"], r["rate_competitive"]), textcoords="offset points",
+                    xytext=(5, 3), fontsize=7)
+    if line is not None:
+        xs = np.linspace(d["total"].min(), d["total"].max(), 50)
+        ax.plot(xs, line[0] + line[1] * xs, color="black", lw=1, label="weighted regression (by n_clients)")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("IPS-25 fidelity total (current review)")
+    ax.set_ylabel("Share of clients with a competitive job")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def love_plot(balance: pd.DataFrame, title: str, path: Path, threshold: float = 0.1) -> Path:
+    """|SMD| of every covariate before and after weighting, the 0.1 line marked."""
+    b = balance.assign(before=balance["smd_before"].abs(), after=balance["smd_after"].abs())
+    b = b.sort_values("before").reset_index(drop=True)
+    fig = Figure(figsize=(7, 0.28 * len(b) + 1.6))
+    ax = fig.add_subplot()
+    y = np.arange(len(b))
+    ax.scatter(b["before"], y, marker="o", facecolor="white", edgecolor=COMPARISON_COLOUR, label="before weighting")
+    ax.scatter(b["after"], y, marker="o", color=IPS_COLOUR, label="after weighting (ATT)")
+    ax.axvline(threshold, color="black", ls="--", lw=0.8)
+    ax.set_yticks(y, b["covariate"], fontsize=8)
+    ax.set_xlabel("Absolute standardised mean difference")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig, path)
+
+
+def chronogram(shares: pd.DataFrame, states: tuple[str, ...], title: str, path: Path) -> Path:
+    """Stacked share of each monthly state by month relative to the index, one panel per group."""
+    panels = list(dict.fromkeys(shares["group"]))
+    fig = Figure(figsize=(4.6 * len(panels), 4.6))
+    axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
+    for ax, g in zip(axes, panels):
+        d = shares[shares["group"] == g].pivot_table(index="rel_month", columns="state", values="share", fill_value=0)
+        d = d.reindex(columns=[s for s in states if s in d.columns] + [c for c in d.columns if c not in states])
+        ax.stackplot(d.index, d.T.to_numpy(), labels=d.columns,
+                     colors=[STATE_COLOURS.get(s, "#999999") for s in d.columns], step="mid")
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_xlim(d.index.min(), d.index.max())
+        ax.set_ylim(0, 1)
+        n = int(shares.loc[shares["group"] == g, "n"].max())
+        ax.set_title(f"{g} (n={n})", fontsize=10)
+        ax.set_xlabel("Month relative to index month")
+    axes[0].set_ylabel("Share of people")
+    axes[-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)

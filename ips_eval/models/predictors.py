@@ -1,0 +1,127 @@
+"""Model 1: predictors of competitive (and of unsubsidised) employment.
+
+Logistic GEE (Binomial, exchangeable working correlation, clusters = counties), so that
+the standard errors allow for clients of one county being alike - the county fidelity
+total is a county-level covariate, and a naive logistic model would overstate its
+precision. Estimates are population-averaged odds ratios with robust (sandwich) 95% CIs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from statsmodels.genmod.generalized_estimating_equations import GEE
+
+from ips_eval.models import plots
+from ips_eval.models.common import estimates_markdown, term_counts, warning_texts
+from ips_eval.models.data import read_table
+from ips_eval.models.design import CLIENT_COVARIATES, build_design, check_events, check_separation
+from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
+
+#: Cluster-robust SEs need enough clusters: fewer than MIN_COUNTIES is not fitted,
+#: fewer than WARN_COUNTIES is a warning (sandwich SEs are too small with few clusters).
+MIN_COUNTIES = 5
+WARN_COUNTIES = 10
+
+OUTCOME_LABEL = {"competitive": "a competitive job", "unsubsidised": "an unsubsidised competitive job"}
+
+
+@model_fit("employment_predictors")
+def fit_employment_predictors(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
+    """Odds ratios of having had a competitive job (any, subsidised or not)."""
+    return _fit(con, Path(figures_dir), "employment_predictors", "competitive")
+
+
+@model_fit("unsubsidised_predictors")
+def fit_unsubsidised_predictors(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
+    """Odds ratios of having had a competitive job without pay subsidy."""
+    return _fit(con, Path(figures_dir), "unsubsidised_predictors", "unsubsidised")
+
+
+def _fit(con, figures_dir: Path, model: str, outcome: str) -> ModelResult:
+    covs = [c.column for c in CLIENT_COVARIATES]
+    df = read_table(con, "core.client_outcomes", ["person_id", "alue", outcome] + covs)
+    design = build_design(df, CLIENT_COVARIATES, extra=[outcome, "alue"])
+    X = design.X
+    y = df.loc[design.rows, outcome].astype(bool).to_numpy(dtype=float)
+    county = df.loc[design.rows, "alue"].astype(str).to_numpy()
+    n = len(y)
+    notes: list[str] = []
+
+    n_counties = len(np.unique(county))
+    if n_counties < MIN_COUNTIES:
+        raise NotFitted(
+            f"only {n_counties} county/counties with complete data; standard errors clustered by county"
+            f" need at least {MIN_COUNTIES}",
+            n=n,
+        )
+    if n_counties < WARN_COUNTIES:
+        notes.append(f"only {n_counties} counties: cluster-robust CIs may be too narrow")
+    n_params = X.shape[1] + 1
+    minority = int(min(y.sum(), n - y.sum()))
+    side = "with" if minority == int(y.sum()) else "without"
+    epv_note = check_events(minority, n_params, f"{side} {OUTCOME_LABEL[outcome]}")
+    if epv_note:
+        notes.append(epv_note)
+    check_separation(X, y, design, outcome)
+
+    exog = sm.add_constant(X, has_constant="add")
+    order = np.argsort(county, kind="stable")  # GEE wants each cluster's rows together
+    gee = GEE(
+        y[order], exog.iloc[order], groups=county[order],
+        family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable(),
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = gee.fit(maxiter=100)
+    if not res.converged:
+        raise NotFitted(f"the GEE did not converge in 100 iterations ({n} clients)", n=n)
+    params, bse = res.params.drop("const"), res.bse.drop("const")
+    if not (np.all(np.isfinite(params)) and np.all(np.isfinite(bse))) or np.any(np.abs(params) > 15):
+        raise NotFitted("the GEE gave infinite or extreme coefficients (near-separation)", n=n)
+    notes += warning_texts(caught)
+
+    ci = res.conf_int().drop("const")
+    est = estimates_frame(
+        [
+            {"model": model, "term": t, "estimate": np.exp(params[t]), "ci_low": np.exp(ci.loc[t, 0]),
+             "ci_high": np.exp(ci.loc[t, 1]), "p_value": res.pvalues[t], "n": n}
+            for t in params.index
+        ]
+    )
+    rho = float(np.atleast_1d(res.cov_struct.dep_params)[0])
+    diag = diagnostics_frame(
+        [
+            {"model": model, "diagnostic": "n_counties", "value": n_counties, "threshold": WARN_COUNTIES,
+             "passed": n_counties >= WARN_COUNTIES, "rule": "value >= threshold (clusters for robust SEs)",
+             "detail": None},
+            {"model": model, "diagnostic": "events_per_parameter", "value": minority / n_params, "threshold": 10.0,
+             "passed": minority / n_params >= 10, "rule": "value >= threshold",
+             "detail": f"{minority} in the smaller outcome group, {n_params} parameters"},
+            {"model": model, "diagnostic": "residual_df", "value": n - n_params, "threshold": 10.0,
+             "passed": n - n_params >= 10, "rule": "value >= threshold (disclosure rule 6)", "detail": None},
+            {"model": model, "diagnostic": "exchangeable_correlation", "value": rho, "threshold": None,
+             "passed": None, "rule": None, "detail": "within-county working correlation"},
+        ]
+    )
+    counts = term_counts(design, y)
+    fig = plots.forest_plot(
+        est, f"{model}: odds ratios of {OUTCOME_LABEL[outcome]}\n(GEE, clustered by county; n={n}, {n_counties} counties)",
+        figures_dir / f"{model}_forest.png",
+    )
+    reason = "; ".join([design.note()] + notes)
+    status = "warning" if notes else "ok"
+    summary = (
+        f"**{model}**: logistic GEE of `{outcome}`, exchangeable within county. n = {n} clients in"
+        f" {n_counties} counties, {int(y.sum())} with {OUTCOME_LABEL[outcome]}; converged: yes. {reason}.\n\n"
+        + estimates_markdown(est, "OR")
+    )
+    return ModelResult(
+        model=model, status=status, reason=reason, n=n, converged=True, estimates=est,
+        tables={"term_counts": counts}, diagnostics=diag, figures=[fig], summary=summary,
+    )

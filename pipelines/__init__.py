@@ -1,0 +1,1 @@
+"""Dagster definitions of ips-eval: thin assets over `ips_eval` functions."""

@@ -1,0 +1,57 @@
+"""The last asset of a run: record the run and swap the built warehouse in.
+
+It depends on every other asset, so Dagster runs it only when all of them, and every
+blocking check on them, succeeded. Until then the published warehouse is untouched.
+"""
+
+
+import datetime as dt
+from typing import Sequence
+
+import dagster as dg
+
+from ips_eval.provenance import code_version, input_fingerprint
+from ips_eval.warehouse import stale_builds
+from pipelines.resources import StudyRun
+
+WAREHOUSE_KEY = dg.AssetKey(["warehouse"])
+
+
+def published_warehouse_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=WAREHOUSE_KEY,
+        deps=list(upstream),
+        group_name="publish",
+        description="The published DuckDB warehouse: the run's build file, renamed over --warehouse only after "
+        "every asset and blocking check of the run passed. Records the run in audit.runs.",
+    )
+    def warehouse(context: dg.AssetExecutionContext, study: StudyRun) -> dg.MaterializeResult:
+        build = study.build(context.run_id)
+        with build.connection() as con:
+            started = con.execute("SELECT max(started_at) FROM audit.current_run").fetchall()[0][0]
+            fingerprint = input_fingerprint(con)
+            version = code_version()
+            con.execute(
+                "INSERT INTO audit.runs VALUES (?, ?, ?, ?, ?, ?)",
+                [context.run_id, study.cutoff_date, started, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+                 version, fingerprint],
+            )
+            tables = con.execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                "WHERE table_schema NOT IN ('main') ORDER BY 1"
+            ).fetchall()
+        target = build.publish()
+        for stale in stale_builds(target, keep_run_id=context.run_id):
+            stale.unlink(missing_ok=True)
+        context.log.info(f"warehouse published at {target}")
+        return dg.MaterializeResult(
+            metadata={
+                "path": str(target),
+                "cutoff": study.cutoff,
+                "code_version": version,
+                "input_fingerprint": fingerprint,
+                "tables": len(tables),
+            }
+        )
+
+    return warehouse

@@ -1,0 +1,26 @@
+"""`defs`: the whole asset graph, as `dagster dev -m pipelines.definitions` and the CLI see it.
+
+Warehouse assets share one DuckDB file and DuckDB allows one writer, so runs use the
+in-process executor: steps run one after another in one process.
+"""
+
+
+import dagster as dg
+
+from pipelines.assets.ingest import delivery_guard, raw_assets, raw_checks
+from pipelines.assets.staging import staging_assets
+from pipelines.assets.warehouse import published_warehouse_asset
+from pipelines.resources import StudyRun
+
+_pipeline_assets = [delivery_guard, *raw_assets, *staging_assets]
+warehouse_asset = published_warehouse_asset([k for a in _pipeline_assets for k in a.keys])
+
+all_assets = [*_pipeline_assets, warehouse_asset]
+all_checks = [*raw_checks]
+
+defs = dg.Definitions(
+    assets=all_assets,
+    asset_checks=all_checks,
+    resources={"study": StudyRun()},
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,108 @@
+"""Run the whole asset graph in-process, exactly as the Dagster UI would, and report.
+
+The CLI's `run` and `demo` call this; it is Dagster's `materialize` over `defs`' assets and
+checks with the run's resource, and it discards the run's build file when anything failed,
+so the published warehouse stays as it was.
+"""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from ips_eval.warehouse import open_readonly
+from pipelines.definitions import all_assets, all_checks
+from pipelines.resources import StudyRun
+
+
+class PipelineFailed(Exception):
+    """The run did not publish; the message says why (the first failure of the run)."""
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    warehouse: Path
+    cutoff: dt.date
+    loads: list[tuple] = field(default_factory=list)  # (file, rows_read, accepted, rejected)
+    site: Path | None = None
+    figures: Path | None = None
+
+    @property
+    def rows_accepted(self) -> int:
+        return sum(r[2] for r in self.loads)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(r[3] for r in self.loads)
+
+
+def run_pipeline(
+    input_dir: Path,
+    cutoff: dt.date,
+    warehouse: Path,
+    site_dir: Path | None = None,
+    figures_dir: Path | None = None,
+    start_from: str = "empty",
+    log_level: str = "CRITICAL",
+) -> RunSummary:
+    study = StudyRun(
+        input_dir=str(Path(input_dir).resolve()),
+        cutoff=cutoff.isoformat(),
+        warehouse=str(Path(warehouse).resolve()),
+        start_from=start_from,
+        figures_dir=str(figures_dir) if figures_dir else "",
+        site_dir=str(site_dir) if site_dir else "",
+    )
+    result = dg.materialize(
+        [*all_assets, *all_checks],
+        resources={"study": study},
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        tags={"ips_eval/cutoff": cutoff.isoformat()},
+    )
+    if not result.success or not _published(result):
+        study.build(result.run_id).discard()
+        raise PipelineFailed(_first_failure(result))
+    with open_readonly(study.warehouse) as con:
+        loads = con.execute(
+            "SELECT file, rows_read, rows_accepted, rows_rejected FROM audit.loads ORDER BY export"
+        ).fetchall()
+    return RunSummary(
+        result.run_id,
+        Path(study.warehouse),
+        cutoff,
+        loads,
+        Path(site_dir) if site_dir else None,
+        study.figures_path(),
+    )
+
+
+def _published(result) -> bool:
+    return any(
+        e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and e.asset_key == dg.AssetKey(["warehouse"])
+        for e in result.all_events
+    )
+
+
+def _first_failure(result) -> str:
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            user = event.step_failure_data.user_failure_data
+            if user is not None and user.description:
+                return user.description
+            cause = error.cause if error is not None and error.cause is not None else error
+            return cause.message.strip() if cause is not None else f"step {event.step_key} failed"
+        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+                problems = evaluation.metadata.get("problems")
+                detail = f": {problems.value}" if problems is not None else ""
+                return f"blocking check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed{detail}"
+    return "the run did not reach the warehouse swap (a step was skipped after a failure)"
+
+
+logging.getLogger("dagster").setLevel(logging.WARNING)

@@ -1,0 +1,138 @@
+-- marts.employment_figures
+-- Grain: evaluation date (as_of) x county or 'ALL' (alue) x grouping x group_value, where
+-- grouping is 'total' (group_value 'total'), 'wave', 'smi', 'gender' or 'age_group'.
+-- Why: the one place where the headline figures of ANALYSIS_PLAN are counted from the
+-- per-client and per-job rows (core.client_outcomes_asof, core.competitive_jobs_asof).
+-- marts.employment_outcomes, marts.employment_outcomes_by_group and
+-- marts.employment_outcomes_quarterly are slices of it. The grid is complete: every county of
+-- the population and 'ALL', at the cut-off and at each quarter end of core.quarters, and every
+-- group value present at that date, with zero counts where nobody is in a cell.
+-- Rates are numerator / denominator, unrounded, NULL when the denominator is 0.
+-- median_job_days is the median (interpolated for an even number) of job_days of the
+-- competitive jobs counted in n_jobs (ongoing jobs counted to the date).
+CREATE OR REPLACE TABLE marts.employment_figures AS
+WITH client_cells AS (  -- each client once per grouping
+    SELECT c.as_of,
+           c.person_id,
+           c.alue,
+           g.grouping,
+           g.group_value,
+           c.competitive,
+           c.unsubsidised,
+           c.other_activity,
+           c.tenure6, c.tenure6_eligible,
+           c.tenure12, c.tenure12_eligible,
+           c.employed6, c.employed6_eligible,
+           c.employed12, c.employed12_eligible
+    FROM core.client_outcomes_asof AS c,
+         LATERAL (VALUES
+             ('total',     'total'),
+             ('wave',      coalesce(c.aalto, 'unknown')),
+             ('smi',       CASE c.smi WHEN TRUE THEN 'yes' WHEN FALSE THEN 'no' ELSE 'unknown' END),
+             ('gender',    coalesce(c.gender, 'unknown')),
+             ('age_group', coalesce(c.age_group, 'unknown'))
+         ) AS g(grouping, group_value)
+),
+client_counts AS (
+    SELECT as_of,
+           CASE WHEN grouping(alue) = 1 THEN 'ALL' ELSE alue END AS alue,
+           grouping,
+           group_value,
+           count(*)                     AS n_clients,
+           count_if(competitive)        AS n_competitive,
+           count_if(unsubsidised)       AS n_unsubsidised,
+           count_if(tenure6)            AS n_tenure6,
+           count_if(tenure6_eligible)   AS n_tenure6_eligible,
+           count_if(tenure12)           AS n_tenure12,
+           count_if(tenure12_eligible)  AS n_tenure12_eligible,
+           count_if(employed6)          AS n_employed6,
+           count_if(employed6_eligible) AS n_employed6_eligible,
+           count_if(employed12)         AS n_employed12,
+           count_if(employed12_eligible) AS n_employed12_eligible,
+           count_if(other_activity)     AS n_other_activity
+    FROM client_cells
+    GROUP BY GROUPING SETS ((as_of, grouping, group_value, alue), (as_of, grouping, group_value))
+),
+job_counts AS (
+    SELECT j.as_of,
+           CASE WHEN grouping(c.alue) = 1 THEN 'ALL' ELSE c.alue END AS alue,
+           c.grouping,
+           c.group_value,
+           count(*)           AS n_jobs,
+           median(j.job_days) AS median_job_days
+    FROM core.competitive_jobs_asof AS j
+    JOIN client_cells AS c USING (as_of, person_id)
+    GROUP BY GROUPING SETS ((j.as_of, c.grouping, c.group_value, c.alue), (j.as_of, c.grouping, c.group_value))
+),
+county_dates AS (  -- (date, county) pairs reported: the cut-off, and each county's quarters
+    SELECT quarter_end AS as_of, alue FROM core.quarters
+    UNION
+    SELECT CAST($cutoff AS DATE), alue FROM staging.study_population
+    UNION
+    SELECT CAST($cutoff AS DATE), 'ALL'
+),
+group_values AS (
+    SELECT DISTINCT as_of, grouping, group_value
+    FROM client_cells
+    WHERE grouping <> 'total'
+),
+cells AS (
+    SELECT cd.as_of, cd.alue, 'total' AS grouping, 'total' AS group_value
+    FROM county_dates AS cd
+    UNION ALL
+    SELECT cd.as_of, cd.alue, gv.grouping, gv.group_value
+    FROM county_dates AS cd
+    JOIN group_values AS gv USING (as_of)
+),
+counts AS (
+    SELECT cells.as_of,
+           cells.alue,
+           cells.grouping,
+           cells.group_value,
+           coalesce(cc.n_clients, 0)             AS n_clients,
+           coalesce(cc.n_competitive, 0)         AS n_competitive,
+           coalesce(cc.n_unsubsidised, 0)        AS n_unsubsidised,
+           coalesce(cc.n_tenure6, 0)             AS n_tenure6,
+           coalesce(cc.n_tenure6_eligible, 0)    AS n_tenure6_eligible,
+           coalesce(cc.n_tenure12, 0)            AS n_tenure12,
+           coalesce(cc.n_tenure12_eligible, 0)   AS n_tenure12_eligible,
+           coalesce(cc.n_employed6, 0)           AS n_employed6,
+           coalesce(cc.n_employed6_eligible, 0)  AS n_employed6_eligible,
+           coalesce(cc.n_employed12, 0)          AS n_employed12,
+           coalesce(cc.n_employed12_eligible, 0) AS n_employed12_eligible,
+           coalesce(jc.n_jobs, 0)                AS n_jobs,
+           jc.median_job_days,
+           coalesce(cc.n_other_activity, 0)      AS n_other_activity
+    FROM cells
+    LEFT JOIN client_counts AS cc USING (as_of, alue, grouping, group_value)
+    LEFT JOIN job_counts AS jc USING (as_of, alue, grouping, group_value)
+)
+SELECT d.is_cutoff,
+       d.quarter,
+       counts.as_of,
+       counts.alue,
+       counts.grouping,
+       counts.group_value,
+       n_clients,
+       n_competitive,
+       n_competitive / nullif(n_clients, 0)                AS rate_competitive,
+       n_unsubsidised,
+       n_unsubsidised / nullif(n_clients, 0)               AS rate_unsubsidised,
+       n_tenure6,
+       n_tenure6_eligible,
+       n_tenure6 / nullif(n_tenure6_eligible, 0)           AS rate_tenure6,
+       n_tenure12,
+       n_tenure12_eligible,
+       n_tenure12 / nullif(n_tenure12_eligible, 0)         AS rate_tenure12,
+       n_employed6,
+       n_employed6_eligible,
+       n_employed6 / nullif(n_employed6_eligible, 0)       AS rate_employed6,
+       n_employed12,
+       n_employed12_eligible,
+       n_employed12 / nullif(n_employed12_eligible, 0)     AS rate_employed12,
+       n_jobs,
+       median_job_days,
+       n_other_activity
+FROM counts
+JOIN core.evaluation_dates AS d USING (as_of)
+ORDER BY counts.as_of, counts.alue = 'ALL', counts.alue, counts.grouping, counts.group_value;

@@ -1,0 +1,10 @@
+-- marts.employment_outcomes (contract: ANALYSIS_PLAN "Stable output tables")
+-- Grain: one row per county of the study population plus one row with alue = 'ALL', as of C.
+-- Every headline figure by its name; the counting lives in marts.employment_figures.
+CREATE OR REPLACE TABLE marts.employment_outcomes AS
+SELECT alue,
+       COLUMNS('^(n|rate|median)_'),
+       as_of AS cutoff
+FROM marts.employment_figures
+WHERE as_of = $cutoff AND grouping = 'total'
+ORDER BY alue = 'ALL', alue;
