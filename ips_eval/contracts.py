@@ -56,9 +56,9 @@ RULES = (
     "structure",  # the line is not a well-formed record (DuckDB's CSV reader rejected it)
     "required",
     "type",
+    "pseudonym",
     "code",
     "range",
-    "pseudonym",
     "end_before_start",
     "orphan",
     "conflicting_versions",

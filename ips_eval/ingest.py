@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import pandera.errors
 
-from ips_eval.contracts import Contract, codes_table, describe_rule, load_contracts, pandera_schema
+from ips_eval.contracts import RULES, Contract, codes_table, describe_rule, load_contracts, pandera_schema
 from ips_eval.definitions import reference_tables
 from ips_eval.delivery import DeliveredFile, locate, sha256
 from ips_eval.readers import ReadResult, read_file
@@ -157,17 +157,17 @@ def _violations(schema, frame: pd.DataFrame, contract: Contract, f: DeliveredFil
         row = frame.loc[int(case.index)]
         if rule == "required" and row.get(f"{column}__raw") is not None and not pd.isna(row.get(f"{column}__raw")):
             continue  # present but unreadable: reported by its type check
-        found.append((int(case.index), order.get(column, 99), rule, column))
+        found.append((int(case.index), order.get(column, 99), RULES.index(rule), rule, column))
     if not found:
         return _empty_rejects()
-    per_row: dict[int, list[tuple[int, str, str]]] = {}
-    for idx, pos, rule, column in sorted(set(found)):
-        per_row.setdefault(idx, []).append((pos, rule, column))
+    per_row: dict[int, list[tuple[str, str]]] = {}
+    for idx, _, _, rule, column in sorted(set(found)):
+        per_row.setdefault(idx, []).append((rule, column))
     records = []
     for idx, failures in per_row.items():
         row = frame.loc[idx]
-        _, rule, column = failures[0]
-        messages = [_message(contract, read, row, r, c) for _, r, c in failures]
+        rule, column = failures[0]
+        messages = [_message(contract, read, row, r, c) for r, c in failures]
         records.append((contract.export, f.relative, int(row["_line"]), column, rule, "; ".join(messages), _raw_json(row, contract, read)))
     return pd.DataFrame(records, columns=["export", "file", "line", "column", "rule", "message", "raw"])
 

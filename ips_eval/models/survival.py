@@ -65,6 +65,13 @@ def step_at(table: pd.DataFrame, t: float, columns=("estimate", "ci_low", "ci_hi
     return tuple(float(row[c]) for c in columns)
 
 
+def step_values(table: pd.DataFrame, times, column: str, before_start: float = 1.0) -> np.ndarray:
+    """Vectorised `step_at` for one column at many times (value before the first step given)."""
+    idx = np.searchsorted(table["time"].to_numpy(), np.asarray(times, dtype=float), side="right") - 1
+    vals = table[column].to_numpy(dtype=float)
+    return np.where(idx >= 0, vals[np.clip(idx, 0, None)], before_start)
+
+
 def km_median(kmf: KaplanMeierFitter) -> tuple[float, float, float]:
     """Median time with its 95% CI (inf = not reached), via lifelines."""
     med = float(kmf.median_survival_time_)

@@ -9,7 +9,7 @@ SELECT q.alue,
        q.quarter,
        q.quarter_start,
        q.quarter_end,
-       COLUMNS(f -> regexp_matches(f, '^f\.(n|rate|median)_')) -- placeholder, replaced below
+       COLUMNS('^(n|rate|median)_')   -- the figures (core.quarters has no such columns)
 FROM core.quarters AS q
 JOIN marts.employment_figures AS f
   ON f.as_of = q.quarter_end AND f.alue = q.alue AND f.grouping = 'total'

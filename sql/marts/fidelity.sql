@@ -1,0 +1,7 @@
+-- marts.fidelity (contract: ANALYSIS_PLAN "Stable output tables")
+-- Grain: fidelity review dated on or before C: total = sum of the 25 IPS-25 items,
+-- category from ref.fidelity_categories (computed in core.fidelity_reviews).
+CREATE OR REPLACE TABLE marts.fidelity AS
+SELECT alue, arviointipvm, total, category, arvioija
+FROM core.fidelity_reviews
+ORDER BY alue, arviointipvm, arvioija;
