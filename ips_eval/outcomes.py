@@ -136,7 +136,11 @@ def build_outcome_table(con: duckdb.DuckDBPyConnection, name: str, cutoff) -> No
     """Build one outcome table (its inputs must exist): what one Dagster asset does."""
     table = outcome_table(name)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
-    run_sql(con, table.sql_name, cutoff=as_cutoff(cutoff))
+    try:
+        run_sql(con, table.sql_name, cutoff=as_cutoff(cutoff))
+    except duckdb.Error as exc:
+        exc.add_note(f"while building {table.name} from sql/{table.sql_name}.sql")
+        raise
 
 
 def build_outcomes(

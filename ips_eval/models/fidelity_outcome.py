@@ -20,6 +20,7 @@ import statsmodels.api as sm
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, warning_texts
 from ips_eval.models.data import read_table
+# n in models.estimates and the fit log is the number of counties (the unit of analysis).
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
 
 MODEL = "fidelity_outcome"
@@ -53,12 +54,14 @@ def fit_fidelity_outcome(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed
     est = estimates_frame(
         [{"model": MODEL, "term": "fidelity_total_per10", "estimate": res.params["fidelity_total_per10"],
           "ci_low": ci.loc["fidelity_total_per10", 0], "ci_high": ci.loc["fidelity_total_per10", 1],
-          "p_value": res.pvalues["fidelity_total_per10"], "n": n_clients}]
+          "p_value": res.pvalues["fidelity_total_per10"], "n": k}]
     )
     diag = diagnostics_frame(
         [
             {"model": MODEL, "diagnostic": "n_counties", "value": k, "threshold": 10.0, "passed": k >= 10,
              "rule": "value >= threshold (fewer counties: descriptive only)", "detail": None},
+            {"model": MODEL, "diagnostic": "residual_df", "value": k - 2, "threshold": 10.0, "passed": k - 2 >= 10,
+             "rule": "value >= threshold (disclosure rule 6)", "detail": None},
             {"model": MODEL, "diagnostic": "weighted_r_squared", "value": res.rsquared, "threshold": None,
              "passed": None, "rule": None, "detail": None},
         ]
@@ -81,7 +84,7 @@ def fit_fidelity_outcome(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed
         f" slope per 10 fidelity points in rate units.\n\n" + estimates_markdown(est, "difference", 3)
     )
     return ModelResult(
-        model=MODEL, status="warning" if notes else "ok", reason="; ".join([f"{k} counties"] + notes), n=n_clients,
+        model=MODEL, status="warning" if notes else "ok", reason="; ".join([f"{k} counties, {n_clients} clients"] + notes), n=k,
         converged=True, estimates=est, tables={"fidelity_outcome_counties": table}, diagnostics=diag,
         figures=[fig], summary=md,
     )

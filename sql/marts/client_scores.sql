@@ -19,7 +19,7 @@ WITH responses AS (
 answers AS (  -- one row per answered item (UNPIVOT drops the missing ones)
     UNPIVOT (
         SELECT person_id, wave,
-               COLUMNS(c -> regexp_full_match(c, '[a-z]+(_[0-9]+)?')
+               COLUMNS(lambda c: regexp_full_match(c, '[a-z]+(_[0-9]+)?')
                             AND c NOT IN ('person_id', 'wave', 'vastauspvm'))
         FROM responses
     )

@@ -39,17 +39,17 @@ client_counts AS (
            grouping,
            group_value,
            count(*)                     AS n_clients,
-           count_if(competitive)        AS n_competitive,
-           count_if(unsubsidised)       AS n_unsubsidised,
-           count_if(tenure6)            AS n_tenure6,
-           count_if(tenure6_eligible)   AS n_tenure6_eligible,
-           count_if(tenure12)           AS n_tenure12,
-           count_if(tenure12_eligible)  AS n_tenure12_eligible,
-           count_if(employed6)          AS n_employed6,
-           count_if(employed6_eligible) AS n_employed6_eligible,
-           count_if(employed12)         AS n_employed12,
-           count_if(employed12_eligible) AS n_employed12_eligible,
-           count_if(other_activity)     AS n_other_activity
+           count(*) FILTER (WHERE competitive)              AS n_competitive,
+           count(*) FILTER (WHERE unsubsidised)             AS n_unsubsidised,
+           count(*) FILTER (WHERE tenure6)                  AS n_tenure6,
+           count(*) FILTER (WHERE tenure6_eligible)         AS n_tenure6_eligible,
+           count(*) FILTER (WHERE tenure12)                 AS n_tenure12,
+           count(*) FILTER (WHERE tenure12_eligible)        AS n_tenure12_eligible,
+           count(*) FILTER (WHERE employed6)                AS n_employed6,
+           count(*) FILTER (WHERE employed6_eligible)       AS n_employed6_eligible,
+           count(*) FILTER (WHERE employed12)               AS n_employed12,
+           count(*) FILTER (WHERE employed12_eligible)      AS n_employed12_eligible,
+           count(*) FILTER (WHERE other_activity)           AS n_other_activity
     FROM client_cells
     GROUP BY GROUPING SETS ((as_of, grouping, group_value, alue), (as_of, grouping, group_value))
 ),

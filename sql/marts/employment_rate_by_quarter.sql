@@ -11,8 +11,8 @@ WITH counts AS (
            q.quarter_start,
            q.quarter_end,
            count(cq.person_id)                 AS n_served,
-           count_if(cq.working)                AS n_working,
-           count_if(cq.working_unsubsidised)   AS n_working_unsubsidised
+           count(*) FILTER (WHERE cq.working)               AS n_working,
+           count(*) FILTER (WHERE cq.working_unsubsidised)  AS n_working_unsubsidised
     FROM core.quarters AS q
     LEFT JOIN core.client_quarters AS cq
       ON cq.quarter = q.quarter

@@ -17,11 +17,11 @@ WITH windows AS (
 ),
 month_counts AS (
     SELECT person_id,
-           count_if(employed AND rel_month BETWEEN -12 AND -1)            AS employed_months_pre12,
-           count_if(employed AND rel_month BETWEEN -24 AND -13)           AS employed_months_pre24_13,
-           count_if(disability_benefit AND rel_month BETWEEN -12 AND -1)  AS benefit_months_pre12,
-           count_if(employed AND rel_month BETWEEN 0 AND 11)              AS employed_months_0_11,
-           count_if(disability_benefit AND rel_month BETWEEN 0 AND 11)    AS benefit_months_0_11,
+           count(*) FILTER (WHERE employed AND rel_month BETWEEN -12 AND -1) AS employed_months_pre12,
+           count(*) FILTER (WHERE employed AND rel_month BETWEEN -24 AND -13) AS employed_months_pre24_13,
+           count(*) FILTER (WHERE disability_benefit AND rel_month BETWEEN -12 AND -1) AS benefit_months_pre12,
+           count(*) FILTER (WHERE employed AND rel_month BETWEEN 0 AND 11) AS employed_months_0_11,
+           count(*) FILTER (WHERE disability_benefit AND rel_month BETWEEN 0 AND 11) AS benefit_months_0_11,
            coalesce(sum(earnings) FILTER (WHERE rel_month BETWEEN 0 AND 11), 0) AS earnings_0_11
     FROM core.register_months
     GROUP BY person_id
