@@ -183,7 +183,8 @@ def _carry_run_history(con: duckdb.DuckDBPyConnection, previous: Path) -> None:
         return  # an unreadable previous file has no history to carry; the rebuild goes on
     try:
         if con.execute(
-            "SELECT count(*) FROM previous.information_schema.tables WHERE table_schema='audit' AND table_name='runs'"
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'previous' AND schema_name = 'audit'"
+            " AND table_name = 'runs'"
         ).fetchall()[0][0]:
             con.execute("INSERT INTO audit.runs SELECT * FROM previous.audit.runs")
     finally:

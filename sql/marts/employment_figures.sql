@@ -38,7 +38,7 @@ client_counts AS (
            CASE WHEN grouping(alue) = 1 THEN 'ALL' ELSE alue END AS alue,
            grouping,
            group_value,
-           count(*)                     AS n_clients,
+           count(*)                                         AS n_clients,
            count(*) FILTER (WHERE competitive)              AS n_competitive,
            count(*) FILTER (WHERE unsubsidised)             AS n_unsubsidised,
            count(*) FILTER (WHERE tenure6)                  AS n_tenure6,

@@ -1,0 +1,117 @@
+"""Propensity-score machinery for `effectiveness`: pure functions on numpy arrays.
+
+Kept apart from the model so each piece is tested on its own: a Newton logistic fit
+(fast enough to refit the propensity model in every bootstrap replicate, which a
+bootstrap must do for its CI to include the uncertainty of the weights), ATT weights,
+standardised mean differences, the preference score and the E-value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Trimming rule, stated once: persons with a propensity score outside this interval are
+#: dropped (both groups) before weighting; the propensity model is not refitted.
+TRIM = (0.01, 0.99)
+
+
+def logistic_newton(X: np.ndarray, y: np.ndarray, beta0: np.ndarray | None = None, max_iter: int = 50,
+                    tol: float = 1e-8, ridge: float = 1e-8) -> tuple[np.ndarray, bool]:
+    """Maximum likelihood logistic regression by Newton-Raphson; X includes the intercept.
+
+    A tiny ridge keeps the Hessian invertible when a bootstrap resample leaves a dummy
+    column empty (that coefficient is then 0 and the fitted probabilities unaffected).
+    Returns (beta, converged).
+    """
+    beta = np.zeros(X.shape[1]) if beta0 is None else beta0.copy()
+    for _ in range(max_iter):
+        eta = np.clip(X @ beta, -30, 30)
+        p = 1 / (1 + np.exp(-eta))
+        W = p * (1 - p)
+        grad = X.T @ (y - p) - ridge * beta
+        H = (X * W[:, None]).T @ X + ridge * np.eye(X.shape[1])
+        try:
+            step = np.linalg.solve(H, grad)
+        except np.linalg.LinAlgError:
+            return beta, False
+        beta = beta + step
+        if np.max(np.abs(step)) < tol:
+            return beta, bool(np.all(np.isfinite(beta)) and np.max(np.abs(beta)) < 25)
+    return beta, False
+
+
+def predict(X: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-np.clip(X @ beta, -30, 30)))
+
+
+def keep_after_trim(ps: np.ndarray) -> np.ndarray:
+    return (ps >= TRIM[0]) & (ps <= TRIM[1])
+
+
+def att_weights(ps: np.ndarray, treated: np.ndarray) -> np.ndarray:
+    """ATT weights: 1 for the treated, ps/(1-ps) for comparisons, rescaled to sum to n_treated."""
+    w = np.where(treated == 1, 1.0, ps / (1 - ps))
+    c = treated == 0
+    w[c] *= treated.sum() / w[c].sum()
+    return w
+
+
+def weighted_difference(y: np.ndarray, treated: np.ndarray, w: np.ndarray) -> float:
+    t, c = treated == 1, treated == 0
+    return float(np.average(y[t], weights=w[t]) - np.average(y[c], weights=w[c]))
+
+
+def smd(x: np.ndarray, treated: np.ndarray, w: np.ndarray | None = None, sd: float | None = None) -> float:
+    """Standardised mean difference (treated - comparison); SD pooled from the unweighted groups.
+
+    Using the unweighted SD both before and after weighting (Austin & Stuart 2015) means a
+    change in the SMD reflects the change in means only.
+    """
+    t, c = treated == 1, treated == 0
+    if sd is None:
+        sd = pooled_sd(x, treated)
+    if not sd > 0:
+        return np.nan
+    wt = None if w is None else w[t]
+    wc = None if w is None else w[c]
+    return float((np.average(x[t], weights=wt) - np.average(x[c], weights=wc)) / sd)
+
+
+def pooled_sd(x: np.ndarray, treated: np.ndarray) -> float:
+    t, c = treated == 1, treated == 0
+    return float(np.sqrt((np.var(x[t], ddof=1) + np.var(x[c], ddof=1)) / 2))
+
+
+def effective_sample_size(w: np.ndarray) -> float:
+    """Kish's ESS: (sum w)^2 / sum w^2."""
+    return float(w.sum() ** 2 / (w**2).sum())
+
+
+def preference_score(ps: np.ndarray, treated: np.ndarray) -> np.ndarray:
+    """Walker et al. (2013): the propensity score with the treated share taken out."""
+    p = treated.mean()
+    ps = np.clip(ps, 1e-12, 1 - 1e-12)
+    logit = np.log(ps / (1 - ps)) - np.log(p / (1 - p))
+    return 1 / (1 + np.exp(-logit))
+
+
+def e_value_continuous(diff: float, sd: float, ci: tuple[float, float]) -> tuple[float, float]:
+    """E-value of a mean difference and of its CI limit nearest the null (VanderWeele & Ding 2017).
+
+    The difference is turned into an approximate risk ratio RR = exp(0.91 * diff / sd)
+    (standardised by the outcome's SD); E = RR + sqrt(RR (RR - 1)) for RR >= 1 (1/RR below 1).
+    A CI that covers 0 has E-value 1 for its limit.
+    """
+
+    def ev(d: float) -> float:
+        rr = np.exp(0.91 * abs(d) / sd)
+        return float(rr + np.sqrt(rr * (rr - 1)))
+
+    if not sd > 0 or not np.isfinite(diff):
+        return np.nan, np.nan
+    lo, hi = ci
+    if lo <= 0 <= hi:
+        limit = 1.0
+    else:
+        limit = ev(lo if diff > 0 else hi)
+    return ev(diff), limit

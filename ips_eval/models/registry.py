@@ -1,0 +1,65 @@
+"""All models by name, and `fit_all` to run them in turn, each isolated from the others.
+
+Names are the analysis plan's model names (they are the `model` column of every
+`models.*` table). Dagster assets may call each function directly; `fit_all` is the
+door for the CLI, notebooks and tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import traceback
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from ips_eval.models.effectiveness import fit_effectiveness
+from ips_eval.models.fidelity_outcome import fit_fidelity_outcome
+from ips_eval.models.job_tenure import fit_job_tenure
+from ips_eval.models.predictors import fit_employment_predictors, fit_unsubsidised_predictors
+from ips_eval.models.result import ModelResult, write_result
+from ips_eval.models.scores import SCORE_NAMES, fit_scores
+from ips_eval.models.time_to_first_job import fit_time_to_first_job
+
+log = logging.getLogger(__name__)
+
+FitFunction = Callable[..., ModelResult]
+
+MODELS: dict[str, FitFunction] = {
+    "employment_predictors": fit_employment_predictors,
+    "unsubsidised_predictors": fit_unsubsidised_predictors,
+    "time_to_first_job": fit_time_to_first_job,
+    "job_tenure": fit_job_tenure,
+    **{f"scores_{s}": functools.partial(fit_scores, score=s) for s in SCORE_NAMES},
+    "fidelity_outcome": fit_fidelity_outcome,
+    "effectiveness": fit_effectiveness,
+}
+
+
+def fit_model(name: str, con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int | None = None,
+              **kwargs) -> ModelResult:
+    """Fit one model by name; an unexpected error becomes a `not_fitted` result (logged)."""
+    fn = MODELS[name]
+    args = {} if seed is None else {"seed": seed}
+    try:
+        return fn(con, Path(figures_dir), **args, **kwargs)
+    except Exception as e:  # a bug in one model must not stop the others
+        log.error("model %s failed:\n%s", name, traceback.format_exc())
+        return ModelResult.not_fitted(name, f"unexpected error ({type(e).__name__}: {e}); see the run log")
+
+
+def fit_all(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int | None = None, write: bool = True,
+            only: list[str] | None = None, options: dict[str, dict] | None = None) -> dict[str, ModelResult]:
+    """Fit every model (or `only` these), write each result when `write`, return them by name.
+
+    `options` passes extra keyword arguments per model, e.g. {"effectiveness": {"n_boot": 500}}.
+    """
+    results: dict[str, ModelResult] = {}
+    for name in only or list(MODELS):
+        res = fit_model(name, con, figures_dir, seed, **(options or {}).get(name, {}))
+        if write:
+            write_result(con, res)
+        results[name] = res
+    return results
