@@ -132,12 +132,13 @@ def test_row_whose_total_is_under_T_is_suppressed_whole():
 
 
 def test_rate_hidden_when_numerator_or_denominator_is_suppressed():
-    df = county_table({"A": (40, 12, 2, 15), "B": (30, 9, 6, 11), "C": (50, 20, 14, 25)})
+    # A's n_unsubsidised (2) goes, with B's (9): A + B = 25 - 14 = 11, A in [0, 6]
+    df = county_table({"A": (40, 12, 2, 15), "B": (30, 14, 9, 18), "C": (50, 20, 14, 25)})
     pub = protect({"employment_outcomes": df}, [outcomes_spec()])
     out = pub.published("employment_outcomes").set_index("alue")
     status = pub.status("employment_outcomes").set_index("alue")
     # numerator n_unsubsidised = 2 suppressed -> rate_unsubsidised hidden, rate_competitive shown
-    assert out.loc["A", "rate_unsubsidised"] == HIDDEN_LABEL
+    assert out.loc["A", "rate_unsubsidised"] == HIDDEN_LABEL == out.loc["B", "rate_unsubsidised"]
     assert out.loc["A", "rate_competitive"] == pytest.approx(12 / 40)
     for alue in out.index:
         for rate, (num, den) in RATES.items():

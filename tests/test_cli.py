@@ -1,0 +1,39 @@
+"""The console script as a researcher uses it."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from deliveries import minimal_delivery, row
+
+IPS_EVAL = str(Path(sys.executable).parent / "ips-eval")
+
+
+def test_run_prints_a_summary_and_builds_the_warehouse(tmp_path):
+    delivery = minimal_delivery(tmp_path / "d", jobs=[row("jobs", alkupvm="1.1.2025")])
+    (tmp_path / "d" / "jobs.csv").write_text(
+        (tmp_path / "d" / "jobs.csv").read_text() + "P000001;tyo;T002;K;E;31.2.2024;;;;1.3.2024 8:00\n")
+    warehouse = tmp_path / "w.duckdb"
+    out = subprocess.run([IPS_EVAL, "run", "--input", str(delivery), "--cutoff", "2024-12-31", "--warehouse",
+                          str(warehouse)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert f"warehouse: {warehouse}" in out.stdout
+    assert "jobs.csv" in out.stdout and "3 rows accepted, 1 rejected" in out.stdout
+    assert warehouse.exists()
+
+
+def test_a_refused_delivery_exits_non_zero_with_the_reason_on_stderr(tmp_path):
+    delivery = minimal_delivery(tmp_path / "d")
+    (delivery / "fidelity_reviews.csv").unlink()
+    out = subprocess.run([IPS_EVAL, "run", "--input", str(delivery), "--cutoff", "2024-12-31", "--warehouse",
+                          str(tmp_path / "w.duckdb")], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1
+    assert "fidelity_reviews.csv: the file is missing from the delivery" in out.stderr
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_bad_cutoff_is_a_usage_error(tmp_path):
+    out = subprocess.run([IPS_EVAL, "run", "--input", str(tmp_path), "--cutoff", "31.12.2024", "--warehouse",
+                          str(tmp_path / "w.duckdb")], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "is not a date YYYY-MM-DD" in out.stderr
