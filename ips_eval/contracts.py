@@ -62,6 +62,7 @@ RULES = (
     "end_before_start",
     "orphan",
     "conflicting_versions",
+    "consent_withdrawn",  # not a fault of the row: the person withdrew consent (ips_eval.withdrawals)
 )
 
 

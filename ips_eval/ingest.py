@@ -188,10 +188,11 @@ def _message(contract: Contract, read: ReadResult, row: pd.Series, rule: str, co
 
 
 def _raw_json(row: pd.Series, contract: Contract, read: ReadResult) -> str:
+    """The delivered values by the contract's column names (blank and EOS as null)."""
     values = {}
     for c in contract.columns:
         v = row.get(f"{c.name}__raw")
-        values[read.header.get(c.name, c.header)] = None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+        values[c.name] = None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
     return json.dumps(values, ensure_ascii=False)
 
 
@@ -260,4 +261,8 @@ def load_delivery(con: duckdb.DuckDBPyConnection, delivery: Path, cutoff=None) -
     for name, contract in load_contracts().items():
         known = known_clients(con) if contract.references else None
         results[name] = load_export(con, Path(delivery), contract, known)
+    if cutoff is not None:
+        from ips_eval.withdrawals import purge_withdrawn
+
+        purge_withdrawn(con, cutoff)
     return results

@@ -64,6 +64,8 @@ def _read_csv(con, f: DeliveredFile, contract: Contract, workdir: Path) -> ReadR
     temp = [src] if src != f.path else []
     with open(src, encoding="utf-8-sig", newline="") as fh:
         first = fh.readline(MAX_LINE_BYTES)
+    if len(first) >= MAX_LINE_BYTES:
+        raise DeliveryRefused(f.relative, "the first line is longer than 1 MiB (no line breaks?): not a CSV export")
     headers = first.rstrip("\r\n").split(DELIMITER)
     if not first.strip():
         raise DeliveryRefused(f.relative, "the first line is empty: no header")
@@ -107,7 +109,7 @@ def _match_header(headers: list[str], contract: Contract, relative: str) -> tupl
     if unknown:
         raise DeliveryRefused(
             relative,
-            f"unknown column(s) {', '.join(repr(u) for u in unknown)}; the contract's columns are "
+            f"unknown column(s) {', '.join(repr(_short(u)) for u in unknown)}; the contract's columns are "
             + ", ".join(c.header for c in contract.columns),
         )
     missing_required = [c.header for h, c in expected.items() if h not in seen and c.required]
@@ -212,6 +214,10 @@ def _read_parquet(con, f: DeliveredFile, contract: Contract) -> ReadResult:
     )
     empty = pd.DataFrame({"line": pd.Series(dtype="int64"), "message": pd.Series(dtype=str), "raw": pd.Series(dtype=str)})
     return ReadResult(table, "parquet", {v: headers[i] for v, i in mapping.items()}, empty, notes)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _struct(columns: dict[str, str]) -> str:

@@ -33,3 +33,8 @@ CREATE OR REPLACE TEMP MACRO fi_month(s) AS iso_month(s);
 CREATE OR REPLACE TEMP MACRO is_smi(code) AS
     coalesce((SELECT bool_or(replace(upper(code), '.', '') LIKE prefix || '%') FROM ref.smi_prefixes), FALSE);
 
+
+-- Consent withdrawn by the cut-off (ANALYSIS_PLAN "Who is counted": a withdrawal on or before C).
+-- Used by the study population and by the purge of withdrawn persons' rows from every table.
+CREATE OR REPLACE TEMP MACRO consent_withdrawn_by(withdrawn_on, cutoff) AS
+    withdrawn_on IS NOT NULL AND withdrawn_on <= cutoff;

@@ -28,6 +28,7 @@ names the failed checks, and `models.diagnostics` carries pass/fail for publish 
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -298,7 +299,7 @@ def _balance(d, X, design, t, keep, w) -> pd.DataFrame:
         if not sd > 0:
             continue
         rows.append({
-            "covariate": name,
+            "covariate": re.sub(r"^(\w+)\[(.+?)(?: vs .+| \(reference\))\]$", r"\1=\2", name),
             "mean_ips": float(x[keep][tk == 1].mean()),
             "mean_comparison": float(x[t == 0].mean()),
             "mean_comparison_weighted": float(np.average(x[keep][tk == 0], weights=w[tk == 0])),

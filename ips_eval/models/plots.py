@@ -87,7 +87,10 @@ def curves_by_group(
         ax.grid(alpha=0.3)
     for j in range(len(panels), nrow * ncol):
         axes[j // ncol][j % ncol].set_visible(False)
-    for ax in axes[-1]:
+    for col in range(ncol):  # x labels on the lowest visible panel of each column
+        last = max(i for i in range(len(panels)) if i % ncol == col)
+        ax = axes[last // ncol][col]
+        ax.xaxis.set_tick_params(labelbottom=True)
         ax.set_xlabel("Days since IPS start" if cumulative else "Days since job start")
     for row in axes:
         row[0].set_ylabel(ylabel)

@@ -461,22 +461,27 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
                 if m.value[(name, row, t.spec.row_total)] < T:
                     sup.update((name, row, c) for c in t.spec.counts)
     key = lambda c: (m.value[c], m.order[c])  # noqa: E731
+    cache: dict = {}
     while True:
         _second_cell_in_lines(m, sup, key)
-        failing = [c for c, (lo, hi) in _ranges(m, sup, integer).items() if hi - lo < T]
+        ranges = _ranges(m, sup, integer, exact=False, cache=cache)
+        failing = sorted((c for c, (lo, hi) in ranges.items() if hi - lo < T), key=key)
         if not failing:
             return Publication(m, frozenset(sup))
         touched: set[int] = set()
-        for cell in sorted(failing, key=key):
+        added = False
+        for cell in failing:
             if touched & set(m.of_cell[cell]):
                 continue  # a cell added this round may already protect it; the next audit tells
             extra = _next_candidate(m, cell, sup, key)
-            if extra is None:
-                raise DisclosureError(f"cannot protect {m.where(cell)}: every linked cell is already "
-                                      "suppressed", table=cell[0], row=m.tables[cell[0]].describe(cell[1]),
-                                      column=cell[2])
-            sup.add(extra)
-            touched.update(m.of_cell[extra])
+            if extra is not None:
+                sup.add(extra)
+                touched.update(m.of_cell[extra])
+                added = True
+        if not added:
+            cell = failing[0]
+            raise DisclosureError(f"cannot protect {m.where(cell)}: every linked cell is already suppressed",
+                                  table=cell[0], row=m.tables[cell[0]].describe(cell[1]), column=cell[2])
 
 
 def _second_cell_in_lines(m: _Model, sup: set, key) -> None:
@@ -508,14 +513,20 @@ def _next_candidate(m: _Model, cell: Cell, sup: set, key) -> Cell | None:
     return None
 
 
-def _ranges(m: _Model, sup: set | frozenset, integer: bool) -> dict[Cell, tuple[float, float]]:
+def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
+            cache: dict | None = None) -> dict[Cell, tuple[float, float]]:
     """Smallest and largest value of each suppressed cell given every published cell and
-    every declared relation, by LP (HiGHS). Unknowns are non-negative, and at least T for
-    cells labelled as secondary (the label says so). With `integer`, the problems are solved
-    as integer programs; either way bounds are rounded inwards to whole numbers, which is
-    sound because cells are whole numbers."""
+    every declared relation, by linear programming (HiGHS). Unknowns are non-negative, and
+    at least T for cells labelled as secondary (the label says so). Bounds are whole
+    numbers: with `integer`, an LP optimum that is not whole is re-solved as an integer
+    program, so the bounds are those of whole-number tables (the tightest a reader can get).
+
+    With `exact=False` (the search in `complementary_suppression`) a cell is settled as soon
+    as known feasible tables - the true one, and every optimum found on the way - already
+    span T; only the pass/fail answer is then exact. Components of suppressed cells linked
+    by relations are solved separately, and `cache` keeps their answers between rounds.
+    """
     cells = sorted(sup, key=m.order.__getitem__)
-    # connected components of suppressed cells (through relations), solved separately
     parent = {c: c for c in cells}
 
     def find(c):
@@ -531,50 +542,70 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool) -> dict[Cell, tuple[
     components: dict[Cell, list[Cell]] = {}
     for c in cells:
         components.setdefault(find(c), []).append(c)
-
     out: dict[Cell, tuple[float, float]] = {}
     for comp in components.values():
-        var = {c: j for j, c in enumerate(comp)}
-        ids = sorted({i for c in comp for i in m.of_cell[c]})
-        eq, beq, ub, bub = [], [], [], []
-        for i in ids:
-            coefs, sense, _ = m.constraints[i]
-            row, rhs = np.zeros(len(comp)), 0.0
-            for c, a in coefs.items():
-                if c in var:
-                    row[var[c]] += a
-                else:
-                    rhs -= a * m.value[c]
-            (eq if sense == "==" else ub).append(row)
-            (beq if sense == "==" else bub).append(rhs)
-        problem = dict(
-            A_eq=np.array(eq) if eq else None, b_eq=np.array(beq) if eq else None,
-            A_ub=np.array(ub) if ub else None, b_ub=np.array(bub) if ub else None,
-            bounds=[(T if m.value[c] >= T else 0, None) for c in comp],
-        )
-        for c, j in var.items():
-            lo = _optimum(problem, j, len(comp), +1, integer, m.where(c))
-            hi = _optimum(problem, j, len(comp), -1, integer, m.where(c))
-            out[c] = (math.ceil(lo - 1e-6), math.floor(hi + 1e-6) if math.isfinite(hi) else math.inf)
+        key = (frozenset(comp), integer, exact)
+        if cache is None or key not in cache:
+            result = _component_ranges(m, comp, integer, exact)
+            if cache is None:
+                out.update(result)
+                continue
+            cache[key] = result
+        out.update(cache[key])
     return out
 
 
-def _optimum(problem: dict, j: int, n: int, sign: int, integer: bool, where: str) -> float:
-    """min (sign=+1) or max (sign=-1) of variable j."""
-    objective = np.zeros(n)
-    objective[j] = sign
-    integrality = np.ones(n) if integer else None
-    res = linprog(objective, method="highs", integrality=integrality, **problem)
-    if res.status == 3:  # unbounded: only possible for the maximum
-        return math.inf
-    if res.status != 0 and integer:
-        # HiGHS may report "infeasible or unbounded" for integer programs; the relaxation knows
-        relaxed = linprog(objective, method="highs", **problem)
-        if relaxed.status == 3:
+def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool) -> dict[Cell, tuple[float, float]]:
+    n = len(comp)
+    var = {c: j for j, c in enumerate(comp)}
+    eq, beq, ub, bub = [], [], [], []
+    for i in sorted({i for c in comp for i in m.of_cell[c]}):
+        coefs, sense, _ = m.constraints[i]
+        row, rhs = np.zeros(n), 0.0
+        for c, a in coefs.items():
+            if c in var:
+                row[var[c]] += a
+            else:
+                rhs -= a * m.value[c]
+        (eq if sense == "==" else ub).append(row)
+        (beq if sense == "==" else bub).append(rhs)
+    floor_ = np.array([T if m.value[c] >= T else 0 for c in comp], dtype=float)
+    problem = dict(
+        A_eq=np.array(eq) if eq else None, b_eq=np.array(beq) if eq else None,
+        A_ub=np.array(ub) if ub else None, b_ub=np.array(bub) if ub else None,
+        bounds=[(b, None) for b in floor_], method="highs",
+    )
+    # feasible whole-number tables seen so far: the true one to begin with
+    seen_lo = np.array([m.value[c] for c in comp])
+    seen_hi = seen_lo.copy()
+
+    def optimum(j: int, sign: int) -> float:
+        objective = np.zeros(n)
+        objective[j] = sign
+        res = linprog(objective, **problem)
+        if res.status == 0 and integer and not np.allclose(res.x, np.round(res.x), atol=1e-6):
+            res = linprog(objective, integrality=np.ones(n), **problem)
+        if res.status == 3:  # unbounded (only ever the maximum)
             return math.inf
-    if res.status != 0:
-        raise DisclosureError(f"audit: the linear program for {where} failed ({res.message})")
-    return sign * res.fun
+        if res.status != 0:
+            raise DisclosureError(f"audit: the linear program for {m.where(comp[j])} failed ({res.message})")
+        if np.allclose(res.x, np.round(res.x), atol=1e-6) or not integer:
+            np.minimum(seen_lo, res.x, out=seen_lo)
+            np.maximum(seen_hi, res.x, out=seen_hi)
+        return sign * res.fun
+
+    out = {}
+    for j, c in enumerate(comp):
+        if not exact and seen_hi[j] - seen_lo[j] >= T - 1e-6:
+            out[c] = (seen_lo[j], seen_hi[j])
+            continue
+        lo = floor_[j] if seen_lo[j] <= floor_[j] + 1e-9 else optimum(j, +1)
+        if not exact and seen_hi[j] - lo >= T - 1e-6:
+            out[c] = (lo, seen_hi[j])
+            continue
+        hi = optimum(j, -1)
+        out[c] = (math.ceil(lo - 1e-6), math.floor(hi + 1e-6) if math.isfinite(hi) else math.inf)
+    return out
 
 
 def audit(pub: Publication, *, integer: bool = True) -> Publication:

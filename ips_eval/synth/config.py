@@ -9,7 +9,7 @@ and check that the models recover it.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 #: Second-wave counties: (county, clients, clients with a competitive job). Published figures.
@@ -105,7 +105,6 @@ class SynthConfig:
 
     chunk_persons: int = 25_000  #: register persons generated and written per chunk
     force_parquet_above: int = 50_000  #: cohorts larger than this are written as Parquet only
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.register_format not in ("csv", "parquet", "mixed"):

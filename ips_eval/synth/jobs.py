@@ -100,7 +100,7 @@ class JobMaker:
 
     # ---- per client ---------------------------------------------------------------------
 
-    def for_client(self, c: pd.Series) -> list[Record]:
+    def for_client(self, c) -> list[Record]:
         rng, C = self.rng, self.C
         pid, S = c.person_id, c.aloituspvm
         recs: list[Record] = []
@@ -137,7 +137,7 @@ class JobMaker:
     def _other_kind(self) -> str:
         return str(self.rng.choice(OTHER_TYPES, p=OTHER_P))
 
-    def _competitive(self, c: pd.Series, S: dt.date, last: dt.date) -> list[Record]:
+    def _competitive(self, c, S: dt.date, last: dt.date) -> list[Record]:
         rng, C = self.rng, self.C
         n_jobs = 1 + int(rng.random() < 0.3) + int(rng.random() < 0.08)
         delay = int(rng.gamma(1.5, 60))
@@ -179,6 +179,6 @@ class JobMaker:
 def build_jobs(cfg: SynthConfig, rng: np.random.Generator, clients: pd.DataFrame) -> tuple[list[Record], JobMaker]:
     maker = JobMaker(cfg, rng)
     recs: list[Record] = []
-    for _, c in clients.iterrows():
+    for c in clients.itertuples(index=False):
         recs += maker.for_client(c)
     return recs, maker

@@ -189,22 +189,18 @@ class HistoryGenerator:
         parts_end = [np.where(split, cut - 1, end), end[split]]
         parts_m1 = [ms, kk[split] - (overlap[split] > 0)]
         parts_m2 = [np.where(split, kk - 1, me), me[split]]
-        # side jobs inside a run
+        # side jobs inside a run (never reaching a month the run does not cover)
         side = (me - ms >= 2) & (rng.random(k) < 0.05)
         sm = rng.integers(ms[side], me[side])
-        parts_row.append(row[side])
         s0 = self._day_in(rng, sm)
+        s1 = np.minimum(s0 + rng.integers(5, 60, side.sum()), self.month_start[me[side] + 1] - 1)
+        parts_row.append(row[side])
         parts_start.append(s0)
-        parts_end.append(s0 + rng.integers(5, 60, side.sum()))
+        parts_end.append(s1)
         parts_m1.append(sm)
-        parts_m2.append(np.minimum(np.searchsorted(self.month_start, s0 + rng.integers(5, 60, side.sum()), "right") - 1, me[side]))
+        parts_m2.append(np.searchsorted(self.month_start, s1, "right") - 1)
         out = {"row": np.concatenate(parts_row), "start": np.concatenate(parts_start),
                "end": np.concatenate(parts_end), "m1": np.concatenate(parts_m1), "m2": np.concatenate(parts_m2)}
-        # a side job's end must fit its recorded months: recompute its last month from its end
-        n_side = side.sum()
-        if n_side:
-            se = out["end"][-n_side:]
-            out["m2"][-n_side:] = np.minimum(np.searchsorted(self.month_start, se, "right") - 1, T_MONTHS - 1)
         out["employer"] = rng.integers(0, len(self.employers) - 1000, len(out["row"]))
         return out
 

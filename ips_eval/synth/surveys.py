@@ -35,14 +35,18 @@ def item_columns() -> list[str]:
     return [c for c in columns("survey_baseline") if c not in ("person_id", "vastauspvm")]
 
 
+_COLS = [(prefix if n == 1 else f"{prefix}_{i + 1}", lo, hi, centre, spread)
+         for prefix, (n, lo, hi, centre, spread) in INSTRUMENTS.items() for i in range(n)]
+_LO = np.array([c[1] for c in _COLS], float)
+_HI = np.array([c[2] for c in _COLS], float)
+_CENTRE = np.array([c[3] for c in _COLS])
+_SPREAD = np.array([c[4] for c in _COLS])
+
+
 def _answers(rng: np.random.Generator, latent: float) -> dict[str, int]:
-    out = {}
-    for prefix, (n, lo, hi, centre, spread) in INSTRUMENTS.items():
-        for i in range(n):
-            col = prefix if n == 1 else f"{prefix}_{i + 1}"
-            v = centre + spread * latent + rng.normal(0, 0.7 * spread + 0.3)
-            out[col] = int(np.clip(np.rint(v), lo, hi))
-    return out
+    v = _CENTRE + _SPREAD * latent + rng.normal(0, 1, len(_COLS)) * (0.7 * _SPREAD + 0.3)
+    v = np.clip(np.rint(v), _LO, _HI).astype(int).tolist()
+    return {c[0]: x for c, x in zip(_COLS, v)}
 
 
 def build_surveys(cfg: SynthConfig, rng: np.random.Generator, clients: pd.DataFrame,

@@ -85,3 +85,40 @@ def _accounted_check(contract: Contract) -> dg.AssetChecksDefinition:
 CONTRACTS = load_contracts()
 raw_assets = [_raw_asset(c) for c in CONTRACTS.values()]
 raw_checks = [_accounted_check(c) for c in CONTRACTS.values()]
+
+
+WITHDRAWALS_KEY = dg.AssetKey(["audit", "consent_withdrawals"])
+
+
+@dg.asset(
+    key=WITHDRAWALS_KEY,
+    deps=[a.key for a in raw_assets],
+    group_name="ingest",
+    description="Removes every row of clients who withdrew research consent on or before the cut-off from all raw "
+    "tables and empties their rejected rows, so the new warehouse holds nothing of them; each removed row is "
+    "counted as rejected with rule consent_withdrawn.",
+)
+def consent_withdrawals(context: dg.AssetExecutionContext, study: StudyRun) -> dg.MaterializeResult:
+    from ips_eval.withdrawals import purge_withdrawn
+
+    with study.build(context.run_id).connection() as con:
+        summary = purge_withdrawn(con, study.cutoff_date)
+    removed = sum(r for r, _, _ in summary.values())
+    return dg.MaterializeResult(metadata={"rows_removed": removed, "by_export": dg.MetadataValue.json(
+        {k: {"removed": r, "rejected_rows_erased": e} for k, (r, e, _) in summary.items()})})
+
+
+@dg.asset_check(
+    asset=WITHDRAWALS_KEY,
+    name="nothing_of_withdrawn_persons_remains",
+    blocking=True,
+    description="After the purge no table holds a row of a withdrawn person, and every file still balances: "
+    "rows read = accepted + rejected.",
+)
+def withdrawals_check(context: dg.AssetCheckExecutionContext, study: StudyRun) -> dg.AssetCheckResult:
+    from ips_eval.audit_checks import rows_accounted
+    from ips_eval.withdrawals import purge_problems
+
+    with study.build(context.run.run_id).connection() as con:
+        problems = purge_problems(con) + [p for c in CONTRACTS for p in rows_accounted(con, c)]
+    return dg.AssetCheckResult(passed=not problems, metadata={"problems": "; ".join(problems) or "none"})

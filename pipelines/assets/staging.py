@@ -4,6 +4,7 @@
 import dagster as dg
 
 from ips_eval.staging import STAGING_TABLES, build_table
+from pipelines.assets.ingest import WITHDRAWALS_KEY
 from pipelines.resources import StudyRun
 
 
@@ -14,7 +15,7 @@ def table_key(qualified: str) -> dg.AssetKey:
 def _staging_asset(table: str, reads: tuple[str, ...]) -> dg.AssetsDefinition:
     @dg.asset(
         key=dg.AssetKey(["staging", table]),
-        deps=[table_key(r) for r in reads],
+        deps=[WITHDRAWALS_KEY if r.startswith("raw.") else table_key(r) for r in reads],
         group_name="staging",
         description=f"staging.{table}, built by sql/staging/{table}.sql as of the cut-off.",
         tags={"layer": "staging"},

@@ -25,4 +25,4 @@ LEFT JOIN ref.age_groups a
 WHERE c.tutkimussuostumus IS NOT NULL
   AND c.tutkimussuostumus <= $cutoff
   AND c.aloituspvm <= $cutoff
-  AND (c.suostumus_peruttu IS NULL OR c.suostumus_peruttu > $cutoff)
+  AND NOT consent_withdrawn_by(c.suostumus_peruttu, $cutoff)

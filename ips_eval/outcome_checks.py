@@ -1,0 +1,314 @@
+"""Checks of the outcome tables: each queries the warehouse and returns its violations.
+
+An empty list means the check passed. They back blocking Dagster asset checks, so each one
+must be able to fail: tests/test_outcomes_checks.py corrupts a table and sees it fail.
+
+    numerators_within_denominators  no numerator above its denominator (employment marts)
+    rates_within_unit_interval      every rate in [0, 1], NULL exactly when its denominator is 0,
+                                    and equal to numerator / denominator
+    population_exactly_once         every study-population client exactly once in core.client_outcomes
+                                    (and no one else), and ALL n_clients = the study population
+    no_withdrawn_or_nonconsenting   no person without research consent on or before C, or with a
+                                    withdrawal on or before C, in any core/marts table (against
+                                    staging.clients); register tables: IPS persons also need
+                                    register consent
+    counties_sum_to_all             county rows add up to the ALL row for every count
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+import duckdb
+
+#: Most violations listed per check (a summary line tells how many more there were).
+MAX_LISTED = 50
+
+#: (table, the columns that identify a row) of the employment marts with the headline figures.
+EMPLOYMENT_MARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("marts.employment_outcomes", ("alue",)),
+    ("marts.employment_outcomes_by_group", ("alue", "grouping", "group_value")),
+    ("marts.employment_outcomes_quarterly", ("alue", "quarter")),
+)
+RATE_BY_QUARTER = ("marts.employment_rate_by_quarter", ("alue", "quarter"))
+
+#: (numerator, denominator) pairs of the headline figures: the numerator counts a subset of
+#: the people the denominator counts.
+HEADLINE_BOUNDS: tuple[tuple[str, str], ...] = (
+    ("n_competitive", "n_clients"),
+    ("n_unsubsidised", "n_competitive"),
+    ("n_other_activity", "n_clients - n_competitive"),
+    ("n_tenure6", "n_tenure6_eligible"),
+    ("n_tenure6_eligible", "n_competitive"),
+    ("n_tenure12", "n_tenure12_eligible"),
+    ("n_tenure12_eligible", "n_tenure6_eligible"),
+    ("n_employed6", "n_employed6_eligible"),
+    ("n_employed6_eligible", "n_clients"),
+    ("n_employed12", "n_employed12_eligible"),
+    ("n_employed12_eligible", "n_employed6_eligible"),
+    ("n_employed6", "n_competitive"),
+    ("n_competitive", "n_jobs"),
+)
+RATE_BY_QUARTER_BOUNDS: tuple[tuple[str, str], ...] = (
+    ("n_working", "n_served"),
+    ("n_working_unsubsidised", "n_working"),
+)
+
+#: rate column -> (numerator, denominator)
+HEADLINE_RATES: dict[str, tuple[str, str]] = {
+    "rate_competitive": ("n_competitive", "n_clients"),
+    "rate_unsubsidised": ("n_unsubsidised", "n_clients"),
+    "rate_tenure6": ("n_tenure6", "n_tenure6_eligible"),
+    "rate_tenure12": ("n_tenure12", "n_tenure12_eligible"),
+    "rate_employed6": ("n_employed6", "n_employed6_eligible"),
+    "rate_employed12": ("n_employed12", "n_employed12_eligible"),
+}
+RATE_BY_QUARTER_RATES: dict[str, tuple[str, str]] = {
+    "rate_working": ("n_working", "n_served"),
+    "rate_working_unsubsidised": ("n_working_unsubsidised", "n_served"),
+}
+
+Violations = list[str]
+
+
+def _exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, table = qualified.split(".", 1)
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
+def _columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[str]:
+    schema, table = qualified.split(".", 1)
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?"
+            " ORDER BY ordinal_position",
+            [schema, table],
+        ).fetchall()
+    ]
+
+
+def _key_text(keys: tuple[str, ...]) -> str:
+    return " || ' ' || ".join(f"'{k}=' || coalesce(CAST({k} AS VARCHAR), 'NULL')" for k in keys)
+
+
+def _capped(violations: Violations) -> Violations:
+    if len(violations) <= MAX_LISTED:
+        return violations
+    return violations[:MAX_LISTED] + [f"... and {len(violations) - MAX_LISTED} more"]
+
+
+def _missing_table(qualified: str) -> str:
+    return f"{qualified}: table is missing"
+
+
+def _cutoff(con: duckdb.DuckDBPyConnection, cutoff) -> dt.date:
+    if cutoff is not None:
+        return cutoff if isinstance(cutoff, dt.date) else dt.date.fromisoformat(str(cutoff))
+    row = con.execute("SELECT as_of FROM core.evaluation_dates WHERE is_cutoff").fetchone()
+    if row is None:
+        raise ValueError("no cut-off given and none recorded in core.evaluation_dates")
+    return row[0]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def numerators_within_denominators(con: duckdb.DuckDBPyConnection) -> Violations:
+    """No numerator above its denominator, no negative count, in the employment marts."""
+    out: Violations = []
+    targets = [(t, k, HEADLINE_BOUNDS) for t, k in EMPLOYMENT_MARTS] + [(*RATE_BY_QUARTER, RATE_BY_QUARTER_BOUNDS)]
+    for table, keys, bounds in targets:
+        if not _exists(con, table):
+            out.append(_missing_table(table))
+            continue
+        counts = [c for c in _columns(con, table) if c.startswith("n_")]
+        for num, den in bounds:
+            rows = con.execute(
+                f"SELECT {_key_text(keys)}, {num}, {den} FROM {table} WHERE {num} > {den}"
+            ).fetchall()
+            out += [f"{table} [{k}]: {num} = {n} > {den} = {d}" for k, n, d in rows]
+        for col in counts:
+            rows = con.execute(f"SELECT {_key_text(keys)}, {col} FROM {table} WHERE {col} < 0 OR {col} IS NULL").fetchall()
+            out += [f"{table} [{k}]: {col} = {v} is negative or missing" for k, v in rows]
+    return _capped(out)
+
+
+def rates_within_unit_interval(con: duckdb.DuckDBPyConnection) -> Violations:
+    """Every rate in [0, 1], NULL exactly when its denominator is 0, and = numerator / denominator."""
+    out: Violations = []
+    targets = [(t, k, HEADLINE_RATES) for t, k in EMPLOYMENT_MARTS] + [(*RATE_BY_QUARTER, RATE_BY_QUARTER_RATES)]
+    for table, keys, rates in targets:
+        if not _exists(con, table):
+            out.append(_missing_table(table))
+            continue
+        columns = set(_columns(con, table))
+        for rate, (num, den) in rates.items():
+            if rate not in columns:
+                out.append(f"{table}: rate column {rate} is missing")
+                continue
+            rows = con.execute(
+                f"""
+                SELECT {_key_text(keys)}, {rate}, {num}, {den},
+                       CASE
+                           WHEN {rate} < 0 OR {rate} > 1 OR isnan({rate}) THEN 'outside [0, 1]'
+                           WHEN {den} = 0 AND {rate} IS NOT NULL THEN 'set although the denominator is 0'
+                           WHEN {den} > 0 AND {rate} IS NULL THEN 'missing although the denominator is > 0'
+                           WHEN abs({rate} - {num} / {den}) > 1e-12 THEN 'not numerator / denominator'
+                       END AS problem
+                FROM {table}
+                WHERE problem IS NOT NULL
+                """
+            ).fetchall()
+            out += [f"{table} [{k}]: {rate} = {r} ({num} = {n}, {den} = {d}): {p}" for k, r, n, d, p in rows]
+    return _capped(out)
+
+
+def population_exactly_once(con: duckdb.DuckDBPyConnection) -> Violations:
+    """Every study-population client exactly once in core.client_outcomes, and no one else."""
+    for table in ("staging.study_population", "core.client_outcomes"):
+        if not _exists(con, table):
+            return [_missing_table(table)]
+    rows = con.execute(
+        """
+        WITH population AS (SELECT person_id, count(*) AS n FROM staging.study_population GROUP BY person_id),
+             outcomes AS (SELECT person_id, count(*) AS n FROM core.client_outcomes GROUP BY person_id)
+        SELECT person_id, coalesce(p.n, 0) AS in_population, coalesce(o.n, 0) AS in_outcomes
+        FROM population AS p FULL OUTER JOIN outcomes AS o USING (person_id)
+        WHERE coalesce(o.n, 0) <> 1 OR coalesce(p.n, 0) <> 1
+        ORDER BY person_id
+        """
+    ).fetchall()
+    out = [
+        f"core.client_outcomes: person {pid} appears {o} times (in staging.study_population {p} times)"
+        for pid, p, o in rows
+    ]
+    if _exists(con, "marts.employment_outcomes"):
+        row = con.execute(
+            "SELECT (SELECT n_clients FROM marts.employment_outcomes WHERE alue = 'ALL'),"
+            " (SELECT count(DISTINCT person_id) FROM staging.study_population)"
+        ).fetchone()
+        if row[0] != row[1]:
+            out.append(f"marts.employment_outcomes: ALL n_clients = {row[0]}, study population = {row[1]}")
+    return _capped(out)
+
+
+def _person_tables(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> list[tuple[str, bool]]:
+    """(qualified table, has an `ips` column) for every table of `schemas` with a person_id."""
+    rows = con.execute(
+        f"""
+        SELECT table_schema || '.' || table_name,
+               bool_or(column_name = 'ips')
+        FROM information_schema.columns
+        WHERE table_schema IN ({", ".join("?" for _ in schemas)})
+        GROUP BY table_schema, table_name
+        HAVING bool_or(column_name = 'person_id')
+        ORDER BY 1
+        """,
+        list(schemas),
+    ).fetchall()
+    return [(t, bool(ips)) for t, ips in rows]
+
+
+def no_withdrawn_or_nonconsenting(
+    con: duckdb.DuckDBPyConnection, cutoff=None, schemas: tuple[str, ...] = ("core", "marts")
+) -> Violations:
+    """No person without research consent on or before C, or who withdrew on or before C,
+    in any table of `schemas` with a person_id (checked against staging.clients).
+
+    Tables without an `ips` column hold clients only: their every person must be a consenting,
+    non-withdrawn client. Register tables (with `ips`): an IPS person (ips = 1) must be such a
+    client and have register consent (rekisterisuostumus K); a comparison person (ips = 0) must
+    not be a client of clients.csv at all.
+    """
+    if not _exists(con, "staging.clients"):
+        return [_missing_table("staging.clients")]
+    c = _cutoff(con, cutoff)
+    out: Violations = []
+    for table, has_ips in _person_tables(con, schemas):
+        ips = "t.ips" if has_ips else "1"
+        rows = con.execute(
+            f"""
+            SELECT DISTINCT t.person_id,
+                   CASE
+                       WHEN {ips} = 0 AND c.person_id IS NOT NULL THEN 'a client of clients.csv as a comparison person'
+                       WHEN {ips} = 0 THEN NULL
+                       WHEN c.person_id IS NULL THEN 'not a client of clients.csv'
+                       WHEN c.tutkimussuostumus IS NULL THEN 'no research consent'
+                       WHEN c.tutkimussuostumus > $cutoff THEN 'research consent after the cut-off'
+                       WHEN c.suostumus_peruttu <= $cutoff THEN 'consent withdrawn on ' || c.suostumus_peruttu
+                       WHEN {"TRUE" if has_ips else "FALSE"} AND c.rekisterisuostumus IS NOT TRUE
+                           THEN 'no register consent'
+                   END AS problem
+            FROM {table} AS t
+            LEFT JOIN staging.clients AS c USING (person_id)
+            WHERE problem IS NOT NULL
+            ORDER BY t.person_id
+            """,
+            {"cutoff": c},
+        ).fetchall()
+        out += [f"{table}: person {pid}: {problem}" for pid, problem in rows]
+    return _capped(out)
+
+
+def counties_sum_to_all(con: duckdb.DuckDBPyConnection) -> Violations:
+    """For every count column, the county rows add up to the ALL row (per group / quarter)."""
+    out: Violations = []
+    for table, keys in [*EMPLOYMENT_MARTS, RATE_BY_QUARTER]:
+        if not _exists(con, table):
+            out.append(_missing_table(table))
+            continue
+        counts = [c for c in _columns(con, table) if c.startswith("n_")]
+        within = [k for k in keys if k != "alue"]
+        group_by = ", ".join(within) if within else "()"
+        select_within = ", ".join(within) + ", " if within else ""
+        label = _key_text(tuple(within)) if within else "'all rows'"
+        sums = ", ".join(
+            f"sum({c}) FILTER (WHERE alue <> 'ALL') AS county_{c}, sum({c}) FILTER (WHERE alue = 'ALL') AS all_{c},"
+            f" count(*) FILTER (WHERE alue = 'ALL') AS all_rows_{c}"
+            for c in counts
+        )
+        frame = con.execute(f"SELECT {select_within}{label} AS cell, {sums} FROM {table} GROUP BY {group_by}").df()
+        for _, r in frame.iterrows():
+            for col in counts:
+                county, total, all_rows = r[f"county_{col}"], r[f"all_{col}"], r[f"all_rows_{col}"]
+                county = 0 if county != county or county is None else int(county)  # NaN: no county rows
+                if all_rows != 1:
+                    out.append(f"{table} [{r['cell']}]: {all_rows} ALL rows (expected 1)")
+                    break
+                if county != int(total):
+                    out.append(f"{table} [{r['cell']}]: {col}: counties sum to {county}, ALL = {int(total)}")
+    return _capped(out)
+
+
+#: name -> check; the Dagster asset checks are generated from this.
+CHECKS: dict[str, Callable[..., Violations]] = {
+    "numerators_within_denominators": numerators_within_denominators,
+    "rates_within_unit_interval": rates_within_unit_interval,
+    "population_exactly_once": population_exactly_once,
+    "no_withdrawn_or_nonconsenting": no_withdrawn_or_nonconsenting,
+    "counties_sum_to_all": counties_sum_to_all,
+}
+
+#: name -> the outcome tables each check reads (for attaching asset checks to assets).
+CHECKED_TABLES: dict[str, tuple[str, ...]] = {
+    "numerators_within_denominators": tuple(t for t, _ in EMPLOYMENT_MARTS) + (RATE_BY_QUARTER[0],),
+    "rates_within_unit_interval": tuple(t for t, _ in EMPLOYMENT_MARTS) + (RATE_BY_QUARTER[0],),
+    "population_exactly_once": ("core.client_outcomes", "marts.employment_outcomes"),
+    "no_withdrawn_or_nonconsenting": ("marts.*", "core.*"),
+    "counties_sum_to_all": tuple(t for t, _ in EMPLOYMENT_MARTS) + (RATE_BY_QUARTER[0],),
+}
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, cutoff=None) -> dict[str, Violations]:
+    """Every check; {name: violations}. All passed when every list is empty."""
+    results = {}
+    for name, check in CHECKS.items():
+        results[name] = check(con, cutoff) if name == "no_withdrawn_or_nonconsenting" else check(con)
+    return results

@@ -1,0 +1,177 @@
+"""Simulated warehouse tables with planted effects, for the model tests.
+
+Each builder returns DataFrames shaped like the `core`/`marts`/`staging` tables of
+docs/warehouse.md; `load(con, tables)` writes them into a DuckDB connection. Everything
+is drawn from a seeded numpy generator, so a test sees the same data on every run.
+
+Planted truths (what the tests check the models recover):
+- `competitive`: logistic, odds ratio of SMI = `or_smi` (default 2.0), no county random
+  effect, so the marginal (GEE) and conditional odds ratios coincide;
+- time to first job: proportional hazards, hazard ratio of SMI = `hr_smi` (default 1.5),
+  drawn independently of `competitive` (the two models read different columns);
+- scores: +`score_employed` points when employed by the response date, +0.5 per wave;
+- register: employed months post12 = Y0 + `effect` for IPS clients, Y0 ~ Binomial(10, .)
+  so Y0 + 2 stays within 0..12; IPS assignment depends on the covariates only, so the
+  placebo (employed months 24-13 before the index month) has no effect after weighting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+COUNTIES = ["Etelä-Karjala", "Helsinki", "Kainuu", "Lappi", "Pirkanmaa", "Pohjois-Savo",
+            "Satakunta", "Vantaa-Kerava", "Varsinais-Suomi", "Keski-Suomi", "Kymenlaakso", "Pohjanmaa"]
+CUTOFF = dt.date(2025, 6, 30)
+AGE_GROUPS = ["<30", "30-39", "40-49", "50+"]
+
+
+def expit(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def load(con: duckdb.DuckDBPyConnection, tables: dict[str, pd.DataFrame]) -> duckdb.DuckDBPyConnection:
+    for qualified, df in tables.items():
+        schema = qualified.split(".")[0]
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        con.register("_fixture", df)
+        con.execute(f"CREATE OR REPLACE TABLE {qualified} AS SELECT * FROM _fixture")
+        con.unregister("_fixture")
+    return con
+
+
+def clients(n: int = 3000, n_counties: int = 12, seed: int = 1, or_smi: float = 2.0, hr_smi: float = 1.5,
+            score_employed: float = 2.0) -> dict[str, pd.DataFrame]:
+    """core.client_outcomes, core.competitive_jobs, marts.client_scores, marts.employment_outcomes,
+    marts.fidelity_current for `n` simulated clients."""
+    rng = np.random.default_rng(seed)
+    counties = COUNTIES[:n_counties]
+    fidelity = dict(zip(counties, rng.integers(70, 121, n_counties)))
+    alue = rng.choice(counties, n)
+    age_group = rng.choice(AGE_GROUPS, n, p=[0.3, 0.3, 0.25, 0.15])
+    gender = rng.choice(["1", "2", "9"], n, p=[0.49, 0.49, 0.02])
+    education = rng.choice(["1", "2", "3", "4"], n, p=[0.2, 0.4, 0.25, 0.15]).astype(object)
+    education[rng.random(n) < 0.02] = None
+    work_history = rng.choice(["0", "1", "2", "3"], n, p=[0.25, 0.3, 0.3, 0.15])
+    smi = rng.random(n) < 0.5
+    fid = np.array([fidelity[a] for a in alue], dtype=float)
+    edu_num = pd.to_numeric(pd.Series(education), errors="coerce").fillna(2).to_numpy()
+    lin = (-1.1 + np.log(or_smi) * smi + 0.15 * (edu_num - 2) + 0.2 * work_history.astype(int)
+           - 0.2 * (age_group == "50+") + 0.1 * (fid - 95) / 10)
+    competitive = rng.random(n) < expit(lin)
+    unsubsidised = competitive & (rng.random(n) < 0.6)
+
+    ips_start = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D")
+    follow = (pd.Timestamp(CUTOFF) - ips_start).days.to_numpy()
+    t_job = rng.exponential(400 / np.exp(np.log(hr_smi) * smi + 0.15 * work_history.astype(int)))
+    t_end = rng.exponential(900, n)
+    t = np.minimum.reduce([t_job, t_end, follow]).astype(int)
+    ttf_event = (t_job <= t_end) & (t_job <= follow)
+    ttf_competing = ~ttf_event & (t_end <= follow)
+    service_end = pd.Series(ips_start + pd.to_timedelta(np.where(ttf_competing, t, 0), unit="D")).where(ttf_competing)
+    first_job_start = pd.Series(ips_start + pd.to_timedelta(t, unit="D")).where(ttf_event)
+
+    co = pd.DataFrame({
+        "person_id": [f"P{i:05d}" for i in range(n)], "alue": alue, "aalto": "1", "ips_start": ips_start.date,
+        "service_end": service_end.dt.date, "age": 0, "age_group": age_group, "gender": gender,
+        "education": education, "work_history": work_history, "smi": smi, "competitive": competitive,
+        "unsubsidised": unsubsidised, "first_job_start": first_job_start.dt.date, "ttf_days": t,
+        "ttf_event": ttf_event, "ttf_competing": ttf_competing, "fidelity_total": fid,
+    })
+
+    # First jobs: latent length ~ exponential, censored by the follow-up left at C.
+    has = co[co["first_job_start"].notna()]
+    left = (pd.Timestamp(CUTOFF) - pd.to_datetime(has["first_job_start"])).dt.days.to_numpy() + 1
+    latent = np.ceil(rng.exponential(300, len(has))).astype(int)
+    jobs = pd.DataFrame({
+        "person_id": has["person_id"].to_numpy(), "alue": has["alue"].to_numpy(),
+        "ips_start": has["ips_start"].to_numpy(), "job_start": has["first_job_start"].to_numpy(),
+        "job_days": np.minimum(latent, left), "ongoing": latent > left, "subsidised": False, "is_first": True,
+    })
+
+    # Surveys at S (baseline), S + 180 (midpoint), S + 365 (final), when on or before C.
+    u = rng.normal(0, 3, n)
+    rows = []
+    for wi, (wave, lag) in enumerate([("baseline", 10), ("midpoint", 180), ("final", 365)]):
+        date = ips_start + pd.to_timedelta(lag, unit="D")
+        ok = (date <= pd.Timestamp(CUTOFF)) & (rng.random(n) < 0.85)
+        emp = (first_job_start.notna() & (first_job_start <= pd.Series(date))).to_numpy()
+        base = u + 0.5 * wi + score_employed * emp + rng.normal(0, 2, n)
+        rows.append(pd.DataFrame({
+            "person_id": co["person_id"], "wave": wave, "vastauspvm": date.date,
+            "work_ability": np.clip(np.round(5 + base / 2), 0, 10), "swemwbs": np.clip(22 + base, 7, 35),
+            "eurohis": np.clip(3 + base / 5, 1, 5), "inclusion": np.clip(24 + base, 8, 40),
+            "self_efficacy": np.clip(28 + base, 10, 40), "rtw_readiness": np.clip(np.round(3 + base / 4), 1, 5),
+        })[ok])
+    scores = pd.concat(rows, ignore_index=True)
+
+    g = co.groupby("alue").agg(n_clients=("person_id", "size"), n_competitive=("competitive", "sum"))
+    eo = g.reset_index()
+    eo = pd.concat([eo, pd.DataFrame([{"alue": "ALL", "n_clients": len(co), "n_competitive": int(competitive.sum())}])])
+    eo["rate_competitive"] = eo["n_competitive"] / eo["n_clients"]
+    fc = pd.DataFrame({"alue": list(fidelity), "arviointipvm": dt.date(2024, 6, 1),
+                       "total": [int(v) for v in fidelity.values()], "category": "fair"})
+    return {"core.client_outcomes": co, "core.competitive_jobs": jobs, "marts.client_scores": scores,
+            "marts.employment_outcomes": eo.reset_index(drop=True), "marts.fidelity_current": fc}
+
+
+def register(n_ips: int = 600, n_cmp: int = 1800, effect: float = 2.0, earnings_effect: float = 3000.0,
+             seed: int = 2, n_counties: int = 6, with_mart_columns: bool = True) -> dict[str, pd.DataFrame]:
+    """staging.register_population, marts.register_outcomes, marts.state_sequences (+ core.register_months
+    when `with_mart_columns` is False: the mart then lacks benefit_months_pre12 and the placebo)."""
+    rng = np.random.default_rng(seed)
+    n = n_ips + n_cmp
+    counties = COUNTIES[:n_counties]
+    alue = rng.choice(counties, n)
+    age = rng.integers(20, 60, n)
+    gender = rng.choice(["1", "2"], n)
+    education = rng.choice(["1", "2", "3", "4"], n).astype(object)
+    education[rng.random(n) < 0.05] = None
+    dg = rng.choice(["F20.0", "F25", "F31.1", "F32.2", "F33.1", "F41.1", "F60.3", None], n)
+    placebo = rng.binomial(12, expit(-0.5 + 0.02 * (40 - age)))
+    pre12 = rng.binomial(12, expit(-1.5 + 0.25 * placebo))
+    benefit = rng.binomial(12, expit(0.5 - 0.3 * pre12 + 0.5 * np.isin(dg, ["F20.0", "F25"])))
+    county_eff = dict(zip(counties, np.linspace(-0.4, 0.4, n_counties)))
+    lin = (-0.4 - 0.12 * pre12 + 0.08 * benefit + 0.3 * (gender == "2") - 0.01 * (age - 40)
+           + np.array([county_eff[a] for a in alue]) + 0.3 * np.isin(dg, ["F20.0", "F25"]))
+    # Exactly n_ips treated: the n_ips persons with the highest latent propensity + logistic noise.
+    latent = lin + rng.logistic(size=n)
+    ips = np.zeros(n, dtype=int)
+    ips[np.argsort(-latent)[:n_ips]] = 1
+    y0 = rng.binomial(10, expit(-1.2 + 0.2 * pre12 - 0.1 * benefit + 0.2 * (education == "4")))
+    months = y0 + effect * ips
+    earnings = months * 1800 + rng.gamma(2, 500, n) + earnings_effect * ips
+    index_date = pd.Timestamp("2022-06-01") + pd.to_timedelta(rng.integers(0, 600, n), unit="D")
+    pid = [f"R{i:05d}" for i in range(n)]
+    pop = pd.DataFrame({"person_id": pid, "ips": ips, "alue": alue, "birth_year": index_date.year - age,
+                        "gender": gender, "education": education, "dg": dg, "smi": np.isin(dg, ["F20.0", "F25", "F31.1"]),
+                        "index_date": index_date.date})
+    out = pd.DataFrame({"person_id": pid, "ips": ips, "employed_months_pre12": pre12,
+                        "employed_months_post12": months.astype(float), "earnings_post12": earnings,
+                        "benefit_months_post12": rng.binomial(12, 0.3, n)})
+    rel = np.arange(-24, 25)
+    share = np.where(rel[None, :] < -12, placebo[:, None] / 12, np.where(rel[None, :] < 0, pre12[:, None] / 12,
+                                                                         months[:, None] / 12))
+    draw = rng.random((n, len(rel)))
+    ben = rng.random((n, len(rel))) < 0.5
+    state = np.where(draw < share, "employed", np.where(ben, "disability_benefit", "other"))
+    seq = pd.DataFrame({"person_id": np.repeat(pid, len(rel)), "ips": np.repeat(ips, len(rel)),
+                        "rel_month": np.tile(rel, n), "state": state.ravel()})
+    tables = {"staging.register_population": pop, "marts.register_outcomes": out, "marts.state_sequences": seq}
+    if with_mart_columns:
+        out["benefit_months_pre12"] = benefit
+        out["employed_months_pre24_13"] = placebo
+    else:
+        # core.register_months with exactly `placebo` employed months in -24..-13 and `benefit` in -12..-1.
+        emp = np.zeros((n, len(rel)), dtype=bool)
+        dis = np.zeros((n, len(rel)), dtype=bool)
+        for i in range(n):
+            emp[i, rng.choice(12, placebo[i], replace=False)] = True  # columns 0..11 = rel -24..-13
+            dis[i, 12 + rng.choice(12, benefit[i], replace=False)] = True  # columns 12..23 = rel -12..-1
+        tables["core.register_months"] = pd.DataFrame({
+            "person_id": np.repeat(pid, len(rel)), "ips": np.repeat(ips, len(rel)), "rel_month": np.tile(rel, n),
+            "employed": emp.ravel(), "disability_benefit": dis.ravel()})
+    return tables

@@ -1,0 +1,123 @@
+"""Model 1 (logistic GEE): planted odds ratio recovered; explicit failures."""
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+import model_fixtures as mf
+from ips_eval.models import fit_all, fit_employment_predictors, fit_unsubsidised_predictors
+from ips_eval.models.design import CLIENT_COVARIATES, build_design, lp_separated
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return mf.clients(n=3000, seed=1, or_smi=2.0)
+
+
+def _con(tables, **replace):
+    t = dict(tables)
+    t.update(replace)
+    return mf.load(duckdb.connect(), t)
+
+
+def test_planted_odds_ratio_is_recovered(tables, tmp_path):
+    res = fit_employment_predictors(_con(tables), tmp_path)
+    assert res.status == "ok", res.reason
+    smi = res.estimates.set_index("term").loc["smi"]
+    assert smi["ci_low"] <= 2.0 <= smi["ci_high"]
+    assert 1.6 < smi["estimate"] < 2.5
+    # a covariate with no planted effect (gender) has a CI covering 1
+    g = res.estimates.set_index("term").loc["gender[2 vs 1]"]
+    assert g["ci_low"] <= 1.0 <= g["ci_high"]
+    # complete cases: gender '9' (unknown) and missing education are left out and counted
+    co = tables["core.client_outcomes"]
+    expected = int(((co["gender"] != "9") & co["education"].notna()).sum())
+    assert set(res.estimates["n"]) == {expected}
+    assert "left out for missing values" in res.reason
+    assert res.figures and res.figures[0].exists() and res.figures[0].suffix == ".png"
+    assert {"n_counties", "events_per_parameter", "residual_df"} <= set(res.diagnostics["diagnostic"])
+    counts = res.tables["term_counts"]
+    assert counts.loc[counts["term"] == "age_group[<30 (reference)]", "n"].iloc[0] > 0
+
+
+def test_unsubsidised_fits(tables, tmp_path):
+    res = fit_unsubsidised_predictors(_con(tables), tmp_path)
+    assert res.status == "ok"
+    assert (res.estimates["model"] == "unsubsidised_predictors").all()
+    assert len(res.estimates) == 12
+
+
+def test_perfect_separation_is_not_fitted_and_others_still_run(tables, tmp_path):
+    co = tables["core.client_outcomes"].copy()
+    co["competitive"] = co["smi"]  # SMI predicts the outcome exactly
+    con = _con(tables, **{"core.client_outcomes": co})
+    results = fit_all(con, tmp_path, only=["employment_predictors", "unsubsidised_predictors", "job_tenure",
+                                            "fidelity_outcome"])
+    res = results["employment_predictors"]
+    assert res.status == "not_fitted"
+    assert "perfect separation" in res.reason and "smi" in res.reason
+    assert res.estimates.empty
+    assert results["unsubsidised_predictors"].status == "ok"
+    assert results["job_tenure"].fitted and results["fidelity_outcome"].fitted
+    log = con.execute("SELECT model, status FROM models.fit_log ORDER BY model").df()
+    assert dict(zip(log["model"], log["status"]))["employment_predictors"] == "not_fitted"
+    assert con.execute("SELECT count(*) FROM models.estimates WHERE model='employment_predictors'").fetchone()[0] == 0
+
+
+def test_separation_in_one_category_names_it(tables, tmp_path):
+    co = tables["core.client_outcomes"].copy()
+    co.loc[co["work_history"] == "3", "competitive"] = True
+    res = fit_employment_predictors(_con(tables, **{"core.client_outcomes": co}), tmp_path)
+    assert res.status == "not_fitted"
+    assert "work_history[3 vs 0]" in res.reason
+
+
+def test_lp_detects_separation_by_a_combination():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2))
+    assert lp_separated(X, (X[:, 0] - X[:, 1] > 0).astype(float))
+    assert not lp_separated(X, (rng.random(400) < 0.5).astype(float))
+
+
+def test_county_with_no_variation_in_fidelity_is_not_fitted(tables, tmp_path):
+    co = tables["core.client_outcomes"].copy()
+    co["fidelity_total"] = 100.0
+    res = fit_employment_predictors(_con(tables, **{"core.client_outcomes": co}), tmp_path)
+    assert res.status == "not_fitted"
+    assert "fidelity_total has the same value" in res.reason
+
+
+def test_county_where_nobody_got_a_job_still_fits(tables, tmp_path):
+    """A county with no jobs is data, not an error: county is the cluster, not a term."""
+    co = tables["core.client_outcomes"].copy()
+    co.loc[co["alue"] == "Kainuu", ["competitive", "unsubsidised"]] = False
+    res = fit_employment_predictors(_con(tables, **{"core.client_outcomes": co}), tmp_path)
+    assert res.fitted, res.reason
+
+
+def test_too_few_events_and_too_few_counties(tables, tmp_path):
+    co = tables["core.client_outcomes"].copy()
+    co["competitive"] = False
+    co.loc[co.index[:20], "competitive"] = True
+    res = fit_employment_predictors(_con(tables, **{"core.client_outcomes": co}), tmp_path)
+    assert res.status == "not_fitted" and "too few events" in res.reason
+    few = tables["core.client_outcomes"][tables["core.client_outcomes"]["alue"].isin(mf.COUNTIES[:3])]
+    res = fit_employment_predictors(_con(tables, **{"core.client_outcomes": few}), tmp_path)
+    assert res.status == "not_fitted" and "at least 5" in res.reason
+
+
+def test_missing_table_or_column_is_not_fitted(tmp_path):
+    con = duckdb.connect()
+    res = fit_employment_predictors(con, tmp_path)
+    assert res.status == "not_fitted" and "core.client_outcomes is missing" in res.reason
+    mf.load(con, {"core.client_outcomes": pd.DataFrame({"person_id": ["a"], "competitive": [True]})})
+    res = fit_employment_predictors(con, tmp_path)
+    assert res.status == "not_fitted" and "lacks column" in res.reason
+
+
+def test_design_reference_levels_are_fixed(tables):
+    co = tables["core.client_outcomes"]
+    d = build_design(co, CLIENT_COVARIATES)
+    assert d.references == {"age_group": "<30", "gender": "1", "education": "1", "work_history": "0"}
+    assert "fidelity_total_per10" in d.X.columns and "smi" in d.X.columns

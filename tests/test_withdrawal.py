@@ -1,0 +1,62 @@
+"""Consent withdrawal end to end: after a withdrawal appears in a new delivery, nothing of the
+person is left in any table of the new warehouse, and every row is still accounted for."""
+
+import datetime as dt
+
+import duckdb
+
+from deliveries import row, write_delivery
+from pipelines.runner import run_pipeline
+
+C = dt.date(2024, 12, 31)
+GONE = "WDRAWN01"
+
+
+def _delivery(folder, withdrawn_on=""):
+    stay = row("clients")
+    leave_v1 = row("clients", person_id=GONE, paivitetty="5.4.2023 10:00")
+    leave_v2 = row("clients", person_id=GONE, suostumus_peruttu=withdrawn_on, paivitetty="1.11.2024 12:00")
+    return write_delivery(folder, {
+        "clients": [stay, leave_v1, leave_v2],
+        "jobs": [row("jobs"), row("jobs", person_id=GONE), row("jobs", person_id=GONE, alkupvm="31.2.2024")],
+        "survey_baseline": [row("survey_baseline", asiakastunnus=GONE)],
+        "register_cohort": [row("register_cohort"), row("register_cohort", person_id=GONE)],
+        "register_employment": [row("register_employment", person_id=GONE)],
+    })
+
+
+def _everything(path):
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()]
+        text = "\n".join(str(con.execute(f"SELECT * FROM {t}").fetchall()) for t in tables)
+        balance = con.execute("SELECT bool_and(rows_read = rows_accepted + rows_rejected) FROM audit.loads").fetchall()
+    return text, balance[0][0]
+
+
+def test_a_withdrawn_person_is_gone_from_every_table(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    run_pipeline(_delivery(tmp_path / "q3"), C, warehouse)
+    before, _ = _everything(warehouse)
+    assert GONE in before
+
+    run_pipeline(_delivery(tmp_path / "q4", withdrawn_on="1.11.2024"), C, warehouse)
+    after, balanced = _everything(warehouse)
+    assert GONE not in after
+    assert balanced
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        # 2 client versions, 2 valid jobs... 1 valid job + 1 invalid, 1 survey, 1 cohort row, 1 spell
+        assert con.execute("SELECT export, rows_removed, rejected_rows_erased FROM audit.consent_withdrawals "
+                           "WHERE rows_removed + rejected_rows_erased > 0 ORDER BY export").fetchall() == [
+            ("clients", 2, 0), ("jobs", 1, 1), ("register_cohort", 1, 0), ("register_employment", 1, 0),
+            ("survey_baseline", 1, 0)]
+        assert con.execute("SELECT count(*) FROM audit.rejected_rows WHERE rule = 'consent_withdrawn' "
+                           "AND raw IS NULL").fetchall() == [(7,)]
+        assert con.execute("SELECT person_id FROM staging.study_population").fetchall() == [("P000001",)]
+
+
+def test_a_withdrawal_after_the_cutoff_does_not_remove_the_person_yet(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    run_pipeline(_delivery(tmp_path / "d", withdrawn_on="2.1.2025"), C, warehouse)
+    text, _ = _everything(warehouse)
+    assert GONE in text
