@@ -99,6 +99,22 @@ def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     )
 
 
+#: What a failed write of the build file raises: the OS, DuckDB's I/O layer, or DuckDB
+#: refusing to go on after a failed checkpoint (it raises FatalException on a full disk).
+WRITE_ERRORS = (OSError, duckdb.IOException, duckdb.PermissionException, duckdb.FatalException)
+
+
+class WarehouseWriteError(Exception):
+    """Writing the run's build file failed; the published warehouse is untouched."""
+
+    def __init__(self, path: Path, cause: Exception):
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        super().__init__(
+            f"cannot write the warehouse build file {path}: {reason} (is the disk full, or the folder not writable?). "
+            "The published warehouse was not changed."
+        )
+
+
 @dataclass(frozen=True)
 class WarehouseBuild:
     """One run's private build of the warehouse at `target`.
@@ -139,19 +155,40 @@ class WarehouseBuild:
 
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.ensure()
-        con = connect(self.path)
+        """A connection to the build file; a failed write (disk full, no permission) says so plainly."""
+        try:
+            self.ensure()
+            con = connect(self.path)
+        except WRITE_ERRORS as e:
+            raise WarehouseWriteError(self.path, e) from None
         try:
             yield con
-        finally:
             con.close()
+        except WRITE_ERRORS as e:
+            raise WarehouseWriteError(self.path, e) from None
+        finally:
+            try:
+                con.close()
+            except duckdb.Error:
+                pass
+
+    def remove_stale(self) -> None:
+        """Build files, WAL files and spill folders left by runs that failed or were killed."""
+        for p in stale_builds(self.target, keep_run_id=self.run_id):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
 
     def publish(self) -> Path:
         """Checkpoint the build and rename it over the target (atomic on one filesystem)."""
-        with connect(self.path) as con:
-            con.execute("DROP TABLE IF EXISTS audit.current_run")
-            con.execute("CHECKPOINT")
-        _fsync(self.path)
+        try:
+            with connect(self.path) as con:
+                con.execute("DROP TABLE IF EXISTS audit.current_run")
+                con.execute("CHECKPOINT")
+            _fsync(self.path)
+        except WRITE_ERRORS as e:
+            raise WarehouseWriteError(self.path, e) from None
         os.replace(self.path, self.target)
         _fsync_dir(self.target.parent)
         shutil.rmtree(self.target.parent / f".{self.path.name}.spill", ignore_errors=True)
@@ -170,8 +207,8 @@ def stale_builds(target: Path, keep_run_id: str | None = None) -> list[Path]:
         return []
     return [
         p
-        for p in target.parent.glob(f".{target.name}.build-*")
-        if not p.name.endswith(".wal") and (keep_run_id is None or not p.name.endswith(keep_run_id))
+        for p in target.parent.glob(f"*.{target.name}.build-*")
+        if keep_run_id is None or keep_run_id not in p.name
     ]
 
 

@@ -80,6 +80,9 @@ def run_pipeline(
     )
 
 
+_OWN_ERRORS = {"WarehouseWriteError", "DeliveryRefused", "IdentityCodeFound"}
+
+
 def _published(result) -> bool:
     return any(
         e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and e.asset_key == dg.AssetKey(["warehouse"])
@@ -95,7 +98,12 @@ def _first_failure(result) -> str:
             if user is not None and user.description:
                 return user.description
             cause = error.cause if error is not None and error.cause is not None else error
-            return cause.message.strip() if cause is not None else f"step {event.step_key} failed"
+            if cause is None:
+                return f"step {event.step_key} failed"
+            message = cause.message.strip()
+            # "module.ClassName: text" -> "text" for the project's own errors
+            head, _, rest = message.partition(": ")
+            return rest if head.rsplit(".", 1)[-1] in _OWN_ERRORS and rest else message
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:

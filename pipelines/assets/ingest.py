@@ -5,6 +5,7 @@ import dagster as dg
 
 from ips_eval.contracts import Contract, load_contracts
 from ips_eval.delivery import DeliveryRefused
+from ips_eval.faults import failpoint
 from ips_eval.guard import scan_delivery
 from ips_eval.identity import IdentityCodeFound
 from ips_eval.ingest import known_clients, load_export
@@ -45,6 +46,7 @@ def _raw_asset(contract: Contract) -> dg.AssetsDefinition:
                 result = load_export(con, study.delivery, contract, known)
             except DeliveryRefused as e:
                 raise dg.Failure(description=str(e)) from None
+            failpoint(f"raw/{contract.export}")
         context.log.info(
             f"{result.file or contract.file}: {result.rows_read} rows read, {result.rows_accepted} accepted, "
             f"{result.rows_rejected} rejected"

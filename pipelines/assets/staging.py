@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from ips_eval.faults import failpoint
 from ips_eval.staging import STAGING_TABLES, build_table
 from pipelines.assets.ingest import WITHDRAWALS_KEY
 from pipelines.resources import StudyRun
@@ -23,6 +24,7 @@ def _staging_asset(table: str, reads: tuple[str, ...]) -> dg.AssetsDefinition:
     def _asset(context: dg.AssetExecutionContext, study: StudyRun) -> dg.MaterializeResult:
         with study.build(context.run_id).connection() as con:
             rows = build_table(con, table, study.cutoff_date)
+            failpoint(f"staging/{table}")
         return dg.MaterializeResult(metadata={"rows": rows, "cutoff": study.cutoff})
 
     _asset.__name__ = f"staging_{table}"

@@ -10,8 +10,8 @@ from typing import Sequence
 
 import dagster as dg
 
+from ips_eval.faults import failpoint
 from ips_eval.provenance import code_version, input_fingerprint
-from ips_eval.warehouse import stale_builds
 from pipelines.resources import StudyRun
 
 WAREHOUSE_KEY = dg.AssetKey(["warehouse"])
@@ -40,9 +40,9 @@ def published_warehouse_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefin
                 "SELECT table_schema || '.' || table_name FROM information_schema.tables "
                 "WHERE table_schema NOT IN ('main') ORDER BY 1"
             ).fetchall()
+        failpoint("warehouse/before_swap")
         target = build.publish()
-        for stale in stale_builds(target, keep_run_id=context.run_id):
-            stale.unlink(missing_ok=True)
+        build.remove_stale()
         context.log.info(f"warehouse published at {target}")
         return dg.MaterializeResult(
             metadata={
