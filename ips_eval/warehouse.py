@@ -196,7 +196,10 @@ class WarehouseBuild:
 
     def discard(self) -> None:
         for p in (self.path, Path(f"{self.path}.wal")):
-            p.unlink(missing_ok=True)
+            try:
+                p.unlink(missing_ok=True)
+            except OSError:
+                pass  # nothing was written there
         shutil.rmtree(self.target.parent / f".{self.path.name}.spill", ignore_errors=True)
 
 
