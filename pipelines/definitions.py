@@ -8,15 +8,16 @@ in-process executor: steps run one after another in one process.
 import dagster as dg
 
 from pipelines.assets.ingest import consent_withdrawals, delivery_guard, raw_assets, raw_checks, withdrawals_check
+from pipelines.assets.outcomes import outcome_assets, outcome_checks
 from pipelines.assets.staging import staging_assets
 from pipelines.assets.warehouse import published_warehouse_asset
 from pipelines.resources import StudyRun
 
-_pipeline_assets = [delivery_guard, *raw_assets, consent_withdrawals, *staging_assets]
+_pipeline_assets = [delivery_guard, *raw_assets, consent_withdrawals, *staging_assets, *outcome_assets]
 warehouse_asset = published_warehouse_asset([k for a in _pipeline_assets for k in a.keys])
 
 all_assets = [*_pipeline_assets, warehouse_asset]
-all_checks = [*raw_checks, withdrawals_check]
+all_checks = [*raw_checks, withdrawals_check, *outcome_checks]
 
 defs = dg.Definitions(
     assets=all_assets,

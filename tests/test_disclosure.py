@@ -72,36 +72,36 @@ def test_small_count_gets_a_second_suppression_so_all_row_cannot_reveal_it():
     # county A has 3 competitively employed clients, 2 of them in an unsubsidised job.
     #            n_clients  n_competitive  n_unsubsidised  n_jobs
     # A              40          3               2            9
-    # B              30         12              10           15
-    # C              25          9               8           15
-    # ALL            95         24              20           39
-    df = county_table({"A": (40, 3, 2, 9), "B": (30, 12, 10, 15), "C": (25, 9, 8, 15)})
+    # B              30         14              12           18
+    # C              25         11              10           15
+    # ALL            95         28              24           42
+    df = county_table({"A": (40, 3, 2, 9), "B": (30, 14, 12, 18), "C": (25, 11, 10, 15)})
     pub = protect({"employment_outcomes": df}, [outcomes_spec()])
     out = pub.published("employment_outcomes")
-    # Primary: A's 3 is "<5". Alone it would be useless: ALL - B - C = 24 - 12 - 9 = 3.
+    # Primary: A's 3 is "<5". Alone it would be useless: ALL - B - C = 28 - 14 - 11 = 3.
     # The n_competitive line (A + B + C = ALL) has one suppressed cell, so it gets a second,
-    # its smallest published cell: C (9). Now a reader knows only A + C = 24 - 12 = 12, and
-    # that C, shown "..", is at least 5 (and at most its 15 jobs): A can be anything from
-    # 0 (C = 12) to 7 (C = 5), a range of 7 >= 5; likewise C in [5, 12].
+    # its smallest published cell of at least 2T: C (11). Now a reader knows only
+    # A + C = 28 - 14 = 14, and that C, shown "..", is at least 5: A can be anything from
+    # 0 (C = 14) to 9 (C = 5), a range of 9 >= 5; likewise C in [5, 14].
     assert cell(out, "alue", "A", "n_competitive") == PRIMARY_LABEL == f"<{T}"
     assert cell(out, "alue", "C", "n_competitive") == SECONDARY_LABEL
-    assert cell(out, "alue", "B", "n_competitive") == 12
-    assert cell(out, "alue", "ALL", "n_competitive") == 24
+    assert cell(out, "alue", "B", "n_competitive") == 14
+    assert cell(out, "alue", "ALL", "n_competitive") == 28
     ranges = {(r.row, r.column): (r.low, r.high) for r in pub.ranges}
-    assert ranges[("alue=A", "n_competitive")] == (0, 7)
-    assert ranges[("alue=C", "n_competitive")] == (5, 12)
-    # Same for n_unsubsidised: A's 2 with C's 8: A + C = 20 - 10 = 10, A in [0, 5], C in [5, 10]
+    assert ranges[("alue=A", "n_competitive")] == (0, 9)
+    assert ranges[("alue=C", "n_competitive")] == (5, 14)
+    # Same for n_unsubsidised: A's 2 with C's 10: A + C = 24 - 12 = 12, A in [0, 7], C in [5, 12]
     assert cell(out, "alue", "A", "n_unsubsidised") == PRIMARY_LABEL
     assert cell(out, "alue", "C", "n_unsubsidised") == SECONDARY_LABEL
-    assert ranges[("alue=A", "n_unsubsidised")] == (0, 5)
-    assert ranges[("alue=C", "n_unsubsidised")] == (5, 10)
+    assert ranges[("alue=A", "n_unsubsidised")] == (0, 7)
+    assert ranges[("alue=C", "n_unsubsidised")] == (5, 12)
     assert len(pub.suppressed) == 4  # nothing else was needed
     # rule 4: rates and the median behind a suppressed count are hidden, others shown
     assert cell(out, "alue", "A", "rate_competitive") == HIDDEN_LABEL
     assert cell(out, "alue", "C", "rate_competitive") == HIDDEN_LABEL
     assert cell(out, "alue", "A", "median_job_days") == HIDDEN_LABEL
-    assert cell(out, "alue", "B", "rate_competitive") == pytest.approx(12 / 30)
-    assert cell(out, "alue", "ALL", "rate_competitive") == pytest.approx(24 / 95)
+    assert cell(out, "alue", "B", "rate_competitive") == pytest.approx(14 / 30)
+    assert cell(out, "alue", "ALL", "rate_competitive") == pytest.approx(28 / 95)
     # the n_clients column had nothing small and stays whole
     assert list(out["n_clients"]) == [40, 30, 25, 95]
 
@@ -109,36 +109,39 @@ def test_small_count_gets_a_second_suppression_so_all_row_cannot_reveal_it():
 def test_row_whose_total_is_under_T_is_suppressed_whole():
     # county D has 4 clients: its whole row goes, even its 6 jobs (>= T, hence "..").
     #            n_clients  n_competitive  n_unsubsidised  n_jobs
-    # A              40         13              10           16
-    # B              30         12               9           15
+    # A              40         15              13           18
+    # B              30         12              11           15
     # D               4          2               1            6
-    # ALL            74         27              20           37
-    df = county_table({"A": (40, 13, 10, 16), "B": (30, 12, 9, 15), "D": (4, 2, 1, 6)})
+    # ALL            74         29              25           39
+    df = county_table({"A": (40, 15, 13, 18), "B": (30, 12, 11, 15), "D": (4, 2, 1, 6)})
     pub = protect({"employment_outcomes": df}, [outcomes_spec()])
     status = pub.status("employment_outcomes").set_index("alue")
     assert list(status.loc["D", list(COUNTS)]) == ["primary", "primary", "primary", "secondary"]
     assert list(status.loc["D", [*RATES, *SUMMARIES]]) == ["hidden"] * 3
     out = pub.published("employment_outcomes").set_index("alue")
     assert out.loc["D", "n_jobs"] == SECONDARY_LABEL and out.loc["D", "n_clients"] == PRIMARY_LABEL
-    # each column line now has D suppressed, so a second county goes in every column, the
-    # smallest: B. The ALL row stays published: e.g. for n_unsubsidised a reader knows
-    # B + D = 20 - 10 = 10 and B >= 5 (".."), so D is in [0, 5], B in [5, 10].
-    # (Had B's n_unsubsidised been 6, D would be in [0, 2] and a third cell would go.)
+    # each column line now has D suppressed, so a second county goes in every column: the
+    # smallest of at least 2T, B. The ALL row stays published: e.g. for n_unsubsidised a
+    # reader knows B + D = 25 - 13 = 12 and B >= 5 (".."), so D is in [0, 7], B in [5, 12].
+    # (Why at least 2T first: a ".." cell of v can hide at most v - T of its partner. With
+    # B's n_unsubsidised = 6, D's would be in [0, 2], and a third cell would have to go.)
     assert all(status.loc["B", c] == "secondary" for c in COUNTS)
     assert all(status.loc["ALL", c] == "published" for c in COUNTS)
     ranges = {(r.row, r.column): (r.low, r.high) for r in pub.ranges}
-    assert ranges[("alue=D", "n_unsubsidised")] == (0, 5)
-    assert ranges[("alue=B", "n_unsubsidised")] == (5, 10)
+    assert ranges[("alue=D", "n_unsubsidised")] == (0, 7)
+    assert ranges[("alue=B", "n_unsubsidised")] == (5, 12)
 
 
 def test_rate_hidden_when_numerator_or_denominator_is_suppressed():
-    # A's n_unsubsidised (2) goes, with B's (9): A + B = 25 - 14 = 11, A in [0, 6]
+    # A's n_unsubsidised (2) goes, with C's (14, the smallest of at least 2T; B's 9 is not):
+    # A + C = 25 - 9 = 16, A in [0, 11]
     df = county_table({"A": (40, 12, 2, 15), "B": (30, 14, 9, 18), "C": (50, 20, 14, 25)})
     pub = protect({"employment_outcomes": df}, [outcomes_spec()])
     out = pub.published("employment_outcomes").set_index("alue")
     status = pub.status("employment_outcomes").set_index("alue")
     # numerator n_unsubsidised = 2 suppressed -> rate_unsubsidised hidden, rate_competitive shown
-    assert out.loc["A", "rate_unsubsidised"] == HIDDEN_LABEL == out.loc["B", "rate_unsubsidised"]
+    assert out.loc["A", "rate_unsubsidised"] == HIDDEN_LABEL == out.loc["C", "rate_unsubsidised"]
+    assert out.loc["B", "rate_unsubsidised"] == pytest.approx(9 / 30)
     assert out.loc["A", "rate_competitive"] == pytest.approx(12 / 40)
     for alue in out.index:
         for rate, (num, den) in RATES.items():

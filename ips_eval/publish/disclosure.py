@@ -460,7 +460,7 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
             for row in t.rows:
                 if m.value[(name, row, t.spec.row_total)] < T:
                     sup.update((name, row, c) for c in t.spec.counts)
-    key = lambda c: (m.value[c], m.order[c])  # noqa: E731
+    key = lambda c: (m.value[c] < 2 * T, m.value[c], m.order[c])  # noqa: E731
     cache: dict = {}
     while True:
         _second_cell_in_lines(m, sup, key)
