@@ -50,14 +50,25 @@ def _decodes(path: Path, encoding: str, relative: str) -> bool:
     return True
 
 
-def as_utf8(path: Path, encoding: str, workdir: Path) -> Path:
-    """A path DuckDB can read: the file itself when UTF-8 without BOM, else a UTF-8 copy."""
-    if encoding == "utf-8":
+def as_utf8(path: Path, encoding: str, workdir: Path, normalise_line_ends: bool = False) -> Path:
+    """A path DuckDB can read: the file itself when UTF-8 without BOM, else a UTF-8 copy.
+
+    With `normalise_line_ends`, CRLF becomes LF in the copy: office tools sometimes mix the
+    two in one file, which DuckDB's CSV state machine cannot follow. (Used for the project
+    exports, which are small; register extracts are read in place.)
+    """
+    if encoding == "utf-8" and not normalise_line_ends:
         return path
     fd, name = tempfile.mkstemp(suffix=".csv", dir=workdir)
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as out, open(path, encoding=encoding, newline="") as src:
+        carry = ""
         while block := src.read(CHUNK):
-            out.write(block)
+            text = carry + block
+            carry = "\r" if normalise_line_ends and text.endswith("\r") else ""
+            if carry:
+                text = text[:-1]
+            out.write(text.replace("\r\n", "\n") if normalise_line_ends else text)
+        out.write(carry)
     return Path(name)
 
 

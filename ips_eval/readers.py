@@ -60,7 +60,7 @@ def _read_csv(con, f: DeliveredFile, contract: Contract, workdir: Path) -> ReadR
     if f.path.stat().st_size == 0:
         raise DeliveryRefused(f.relative, "the file is empty (not even a header line)")
     encoding = detect(f.path, f.relative)
-    src = as_utf8(f.path, encoding, workdir)
+    src = as_utf8(f.path, encoding, workdir, normalise_line_ends=not contract.is_register)
     temp = [src] if src != f.path else []
     with open(src, encoding="utf-8-sig", newline="") as fh:
         first = fh.readline(MAX_LINE_BYTES)

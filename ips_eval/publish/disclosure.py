@@ -81,6 +81,9 @@ MIN_RESIDUAL_DF = 10
 #: (it belongs in definitions.py beside T).
 AT_RISK_ROUNDING = DISCLOSURE_THRESHOLD
 
+#: A declared rate must equal numerator / denominator to within this (display rounding).
+RATE_TOLERANCE = 0.005
+
 #: Column names that look like a minimum or maximum (rule 4: never published).
 _EXTREMUM_NAME = re.compile(r"(^|_)(min|max|minimum|maximum)(_|$)", re.IGNORECASE)
 
@@ -159,6 +162,23 @@ class AtMost:
 
 
 @dataclass(frozen=True)
+class RowLinear:
+    """Within every row of a table: sum of coefficient x column `sense` 0, for relations the
+    others do not say, e.g. n_competitive + n_other_activity - n_clients <= 0."""
+
+    coefficients: Mapping[str, float]
+    sense: str = "<="
+
+    def constraints(self, tables: Mapping[str, "_Table"], table: str) -> Iterator[_Constraint]:
+        if self.sense not in ("==", "<="):
+            raise ValueError(f"RowLinear sense must be '==' or '<=', not {self.sense!r}")
+        what = " + ".join(f"{a:g}*{c}" for c, a in self.coefficients.items())
+        for row in tables[table].rows:
+            yield ({(table, row, c): float(a) for c, a in self.coefficients.items()}, self.sense,
+                   f"{table}: {what} {self.sense} 0")
+
+
+@dataclass(frozen=True)
 class CrossSum:
     """Across tables: the rows of `parts` selected by `parts_rows` add up to the one row of
     `total` selected by `total_row` (sense "==", or "<=" for "at most"), column by column.
@@ -209,7 +229,7 @@ class CrossSum:
                 yield coefs, self.sense, f"{self.parts} rows sum {self.sense} {self.total} {where or ''} ({pc})"
 
 
-Relation = RowsSum | ColumnsSum | AtMost | CrossSum
+Relation = RowsSum | ColumnsSum | AtMost | RowLinear | CrossSum
 
 
 # --------------------------------------------------------------------------------------
@@ -228,7 +248,7 @@ class TableSpec:
     - `as_is`: columns published as they are, not about people (rule 7: fidelity scores);
     - `row_total`: the count that is the row's total (e.g. n_clients): a row whose total is
       under T is suppressed whole (rule 2);
-    - `relations`: linear relations within the table (RowsSum, ColumnsSum, AtMost).
+    - `relations`: linear relations within the table (RowsSum, ColumnsSum, AtMost, RowLinear).
 
     Every category must have its row, zeros included: a missing row would publish a zero.
     """
@@ -274,6 +294,12 @@ class _Table:
             if len(pair) != 2 or any(c not in spec.counts for c in pair):
                 raise DisclosureError(f"{name}: rate {col!r} needs (numerator, denominator) count columns",
                                       table=name, column=col)
+            # a rate that is not its numerator / denominator (to display rounding) is described wrongly
+            num, den = (pd.to_numeric(df[c], errors="coerce") for c in pair)
+            shown = pd.to_numeric(df[col], errors="coerce")
+            off = (den > 0) & ~((shown - num / den.where(den > 0)).abs() <= RATE_TOLERANCE)
+            if off.any():
+                raise DisclosureError(f"{name}: rate {col!r} is not {pair[0]} / {pair[1]}", table=name, column=col)
         for col, behind in spec.summaries.items():
             if not behind or any(c not in spec.counts for c in behind):
                 raise DisclosureError(f"{name}: summary {col!r} needs the count columns behind it",
@@ -623,7 +649,8 @@ def audit(pub: Publication, *, integer: bool = True) -> Publication:
         ranges.append(CellRange(c[0], m.tables[c[0]].describe(c[1]), c[2], lo, hi))
     narrow = [r for r in ranges if r.width < T]
     if narrow:
-        lines = [f"table {r.table}, row {r.row}, column {r.column}: derivable to [{r.low}, {r.high}]"
+        # the width, not the bounds: the message may reach logs, the bounds would be the leak
+        lines = [f"table {r.table}, row {r.row}, column {r.column}: derivable to a range of width {r.width}"
                  for r in narrow]
         first = narrow[0]
         raise DisclosureError(f"publication refused: {len(narrow)} suppressed cell(s) can be narrowed to a "
