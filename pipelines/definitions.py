@@ -12,6 +12,7 @@ from pipelines.assets.outcomes import outcome_assets, outcome_checks
 from pipelines.assets.staging import staging_assets
 from pipelines.assets.warehouse import published_warehouse_asset
 from pipelines.resources import StudyRun
+from pipelines.schedules import quarterly_refresh_schedule
 
 _pipeline_assets = [delivery_guard, *raw_assets, consent_withdrawals, *staging_assets, *outcome_assets]
 warehouse_asset = published_warehouse_asset([k for a in _pipeline_assets for k in a.keys])
@@ -19,9 +20,18 @@ warehouse_asset = published_warehouse_asset([k for a in _pipeline_assets for k i
 all_assets = [*_pipeline_assets, warehouse_asset]
 all_checks = [*raw_checks, withdrawals_check, *outcome_checks]
 
+#: Everything, as "Materialize all" in the UI: the job the quarterly schedule runs.
+refresh_job = dg.define_asset_job(
+    "quarterly_refresh_job",
+    selection=dg.AssetSelection.all(),
+    description="Materialise the whole graph: ingest, staging, outcomes, models, publish, warehouse swap.",
+)
+
 defs = dg.Definitions(
     assets=all_assets,
     asset_checks=all_checks,
+    jobs=[refresh_job],
+    schedules=[quarterly_refresh_schedule(refresh_job)],
     resources={"study": StudyRun()},
     executor=dg.in_process_executor,
 )

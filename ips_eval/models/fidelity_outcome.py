@@ -13,7 +13,6 @@ import warnings
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-import pandas as pd
 import statsmodels.api as sm
 from statsmodels.genmod.generalized_estimating_equations import GEE
 

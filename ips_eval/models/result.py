@@ -14,8 +14,6 @@ earlier run behind, while the other models' rows stay as they are.
 from __future__ import annotations
 
 import functools
-import logging
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -23,8 +21,6 @@ from typing import Callable
 import duckdb
 import numpy as np
 import pandas as pd
-
-log = logging.getLogger(__name__)
 
 ESTIMATE_COLUMNS = ["model", "term", "estimate", "ci_low", "ci_high", "p_value", "n"]
 DIAGNOSTIC_COLUMNS = ["model", "diagnostic", "value", "threshold", "passed", "rule", "detail"]
@@ -149,12 +145,6 @@ def model_fit(model: str) -> Callable:
         return inner
 
     return wrap
-
-
-def caught_warnings() -> warnings.catch_warnings:
-    """Record every warning of a fit so convergence problems are seen, not printed."""
-    w = warnings.catch_warnings(record=True)
-    return w
 
 
 # ----------------------------------------------------------------------------- writing
