@@ -53,6 +53,21 @@ SCORES: tuple[tuple[str, str, int, str, int], ...] = (
     ("rtw_readiness", "tyohonpaluu", 1, "item", 0),
 )
 
+#: Activity types of jobs.csv (`tyyppi`): (type, is a paid job, counts as "other activity").
+#: A paid job on the open market is a competitive job; any other counted activity (a work
+#: trial, studies, volunteering, a paid job off the open market) is an "other activity";
+#: `muu` counts nowhere.
+ACTIVITY_TYPES: tuple[tuple[str, bool, bool], ...] = (
+    ("tyo", True, True),
+    ("tyokokeilu", False, True),
+    ("opiskelu", False, True),
+    ("vapaaehtoistyo", False, True),
+    ("muu", False, False),
+)
+
+#: Psychiatric care types (`hoitomuoto`): (type, is an inpatient period).
+CARE_TYPES: tuple[tuple[str, bool], ...] = (("osasto", True), ("avo", False))
+
 #: Benefits counted in benefit_months_post12 (rehabilitation / disability benefits).
 DISABILITY_BENEFITS: tuple[str, ...] = ("tkel", "kuntoutustuki", "sairauspaivaraha", "kuntoutusraha")
 UNEMPLOYMENT_BENEFITS: tuple[str, ...] = ("tyottomyysturva",)
@@ -94,4 +109,6 @@ def reference_tables() -> dict[str, pd.DataFrame]:
         "scores": pd.DataFrame(SCORES, columns=["score", "item_prefix", "n_items", "rule", "max_missing"]),
         "ips_benchmarks": pd.DataFrame(list(IPS_BENCHMARKS.items()), columns=["benchmark", "rate"]),
         "tenure_months": pd.DataFrame({"months": list(TENURE_MONTHS)}),
+        "activity_types": pd.DataFrame(ACTIVITY_TYPES, columns=["tyyppi", "paid_job", "other_activity"]),
+        "care_types": pd.DataFrame(CARE_TYPES, columns=["hoitomuoto", "inpatient"]),
     }

@@ -25,13 +25,14 @@ WITH client_records AS (
     JOIN staging.study_population AS p USING (person_id)
 ),
 classified AS (
-    SELECT *,
+    SELECT r.*,
            CASE
-               WHEN tyyppi = 'tyo' AND avoimet_markkinat IS TRUE THEN 'competitive'
-               WHEN tyyppi IN ('tyo', 'tyokokeilu', 'opiskelu', 'vapaaehtoistyo') THEN 'other_activity'
+               WHEN a.paid_job AND r.avoimet_markkinat IS TRUE THEN 'competitive'
+               WHEN a.other_activity THEN 'other_activity'
                ELSE 'not_counted'
            END AS activity_class
-    FROM client_records
+    FROM client_records AS r
+    LEFT JOIN ref.activity_types AS a USING (tyyppi)
 )
 SELECT *,
        CASE

@@ -35,7 +35,8 @@ spells_at_cutoff AS (  -- every spell as known at C, with the fact it gives
     UNION ALL
     SELECT person_id, 'inpatient', start_date, least(coalesce(end_date, $cutoff), $cutoff)
     FROM staging.psychiatric_care
-    WHERE hoitomuoto = 'osasto' AND start_date <= $cutoff
+    JOIN ref.care_types USING (hoitomuoto)
+    WHERE inpatient AND start_date <= $cutoff
 ),
 spell_months AS (  -- each calendar month a spell covers at least one day of, within the window
     SELECT DISTINCT s.person_id, s.fact, CAST(t.month AS DATE) AS month
