@@ -58,7 +58,8 @@ def run(
     from pipelines.runner import PipelineFailed, run_pipeline
 
     try:
-        summary = run_pipeline(input, _cutoff(cutoff), warehouse, site_dir=site, log_level="INFO" if verbose else "CRITICAL")
+        summary = run_pipeline(input, _cutoff(cutoff), warehouse, site_dir=site,
+                               log_level="INFO" if verbose else "CRITICAL", progress=_show_progress(verbose))
     except PipelineFailed as e:
         typer.echo(f"ips-eval: the delivery was not published: {e}", err=True)
         typer.echo(f"ips-eval: the warehouse {warehouse} was left as it was.", err=True)
@@ -79,11 +80,17 @@ def demo(
     typer.echo(f"writing the synthetic delivery to {delivery} ...")
     write_delivery(delivery, config)
     try:
-        summary = run_pipeline(delivery, config.cutoff, out / "warehouse.duckdb", site_dir=out / "site")
+        summary = run_pipeline(delivery, config.cutoff, out / "warehouse.duckdb", site_dir=out / "site",
+                               progress=_show_progress(False))
     except PipelineFailed as e:
         typer.echo(f"ips-eval: the demo run failed: {e}", err=True)
         raise typer.Exit(code=1)
     _print_summary(summary)
+
+
+def _show_progress(verbose: bool) -> bool:
+    """A progress bar when a person watches the terminal (and the step logs are not shown)."""
+    return sys.stderr.isatty() and not verbose
 
 
 def _print_summary(summary) -> None:

@@ -14,7 +14,16 @@ import dagster as dg
 
 from ips_eval.warehouse import open_readonly
 from pipelines.definitions import all_assets, all_checks
+from pipelines.progress import progress_logger
 from pipelines.resources import StudyRun
+
+#: The whole graph, as "Materialize all" in the UI; run in-process by the CLI.
+RUN_JOB = dg.define_asset_job("ips_eval_run", selection=dg.AssetSelection.all())
+
+
+def _step_count() -> int:
+    """Steps of a whole run: one per asset and one per asset check."""
+    return sum(len(list(a.keys)) for a in all_assets) + len(all_checks)
 
 
 class PipelineFailed(Exception):
@@ -47,6 +56,7 @@ def run_pipeline(
     figures_dir: Path | None = None,
     start_from: str = "empty",
     log_level: str = "CRITICAL",
+    progress: bool = False,
 ) -> RunSummary:
     study = StudyRun(
         input_dir=str(Path(input_dir).resolve()),
@@ -56,12 +66,23 @@ def run_pipeline(
         figures_dir=str(figures_dir) if figures_dir else "",
         site_dir=str(site_dir) if site_dir else "",
     )
-    result = dg.materialize(
-        [*all_assets, *all_checks],
+    definitions = dg.Definitions(
+        assets=all_assets,
+        asset_checks=all_checks,
+        jobs=[RUN_JOB],
         resources={"study": study},
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        loggers={"console": dg.colored_console_logger, "progress": progress_logger},
+        executor=dg.in_process_executor,
+    )
+    job = definitions.resolve_job_def(RUN_JOB.name)
+    loggers: dict = {"console": {"config": {"log_level": log_level}}}
+    if progress:
+        loggers["progress"] = {"config": {"total": len(job.get_execution_plan().step_keys_to_execute)
+                                          if hasattr(job, "get_execution_plan") else _step_count()}}
+    result = job.execute_in_process(
+        run_config={"loggers": loggers},
         tags={"ips_eval/cutoff": cutoff.isoformat()},
+        raise_on_error=False,
     )
     if not result.success or not _published(result):
         study.build(result.run_id).discard()

@@ -12,7 +12,7 @@ from ips_eval.models import fit_fidelity_outcome, fit_scores
 
 @pytest.fixture(scope="module")
 def tables():
-    return mf.clients(n=1500, seed=7, score_employed=2.0)
+    return mf.clients(n=800, seed=7, score_employed=2.0)
 
 
 def test_scores_mixed_model_recovers_employment_effect(tables, tmp_path):

@@ -27,7 +27,8 @@ Describe the tables::
                    AtMost("n_competitive", "n_jobs")),
     )
     by_wave = TableSpec(name="outcomes_by_wave", keys=("aalto",), counts=outcomes.counts,
-                        rates=outcomes.rates, summaries=outcomes.summaries, row_total="n_clients")
+                        rates=outcomes.rates, summaries=outcomes.summaries, row_total="n_clients",
+                        relations=outcomes.relations[1:])
 
 then protect and publish::
 
@@ -52,7 +53,9 @@ Labels (what a reader sees):
 - `HIDDEN_LABEL` ("..") for a rate, mean or median whose people are not publishable.
 
 Relations are linear (sum of coefficient x cell, == 0 or <= 0), cells are non-negative
-integers. Rates are proportions (numerator a subset of the denominator): each declared rate
+integers: `RowsSum`, `ColumnsSum`, `AtMost`, `RowLinear` within a table, `CrossSum` across
+tables (with `by`, e.g. a county x wave table's rows of each county sum to that county's row;
+with `parts_rows`/`sense="<="`, e.g. each quarter's n_served per county <= its n_clients). Rates are proportions (numerator a subset of the denominator): each declared rate
 adds the relation numerator <= denominator.
 """
 
@@ -472,12 +475,15 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
 
     1. a row whose `row_total` is under T is suppressed whole;
     2. an equality relation (a "line": a margin, an ALL row, a cross-table sum) with
-       exactly one suppressed cell gets a second, its smallest published cell;
-    3. the LP audit is run; for each cell it still finds too narrow, the smallest published
-       cell sharing an equality with it is suppressed (then any relation, then cells
-       further along the chain of suppressed cells); back to 2 until stable.
-    Smallest counts first, because they cost readers least. Every step adds a cell, so this
-    ends; if a cell cannot be protected even with everything around it suppressed, it raises.
+       exactly one suppressed cell gets a second;
+    3. the LP audit is run; for each cell it still finds too narrow, a published cell
+       sharing an equality with it is suppressed (else one sharing any relation, else one
+       further along the chain of suppressed cells); back to 2 until the audit passes.
+    The cell chosen is the smallest count of at least 2T, else the smallest: small counts
+    cost readers least, but a ".." cell of v is known to be >= T, so it can hide at most
+    v - T of its partner, and a partner under 2T usually forces a third cell anyway.
+    Every step adds a cell, so this ends; if a cell cannot be protected even with everything
+    linked to it suppressed, it raises.
     """
     m = pub.model
     sup = set(pub.suppressed)

@@ -11,8 +11,8 @@ location, never the offending value) when it finds:
 
 Conventions the site generator follows (the scan can only check counts it can recognise):
 
-1. **CSV**: a column holds counts when its name starts with `n_` or it is a count column of
-   a `TableSpec` passed to the scan. Its cells are whole numbers >= T, a disclosure label
+1. **CSV** (comma- or semicolon-separated, header row first): a column holds counts when
+   its name starts with `n_` or it is a count column of a `TableSpec` passed to the scan. Its cells are whole numbers >= T, a disclosure label
    (`<5`, `..`) or blank; anything else (e.g. `3 (12 %)`) is refused.
 2. **HTML and SVG**: every count shown is rendered on an element carrying
    `data-count="<value>"` with the same rule for the value (e.g.
@@ -172,7 +172,9 @@ class _Scanner:
 
     # ---- counts by file type -------------------------------------------------------------
     def csv(self, file: str, text: str) -> None:
-        reader = csv.reader(io.StringIO(text, newline=""))
+        text = text.lstrip("\ufeff")  # a byte-order mark would hide the first column's name
+        first = text.split("\n", 1)[0]
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=";" if first.count(";") > first.count(",") else ",")
         header = next(reader, None)
         if header is None:
             return

@@ -10,6 +10,25 @@ windows and contract rejections all change the counts when ignored. The returned
 manifest says what was planted (expected figures, traps, invalid rows with their line
 numbers, register effects) so tests can check the pipeline against it. Same config ->
 byte-identical files.
+
+The manifest (`write_manifest` stores it as JSON; keep it outside the delivery folder):
+- `config`, `cutoff`: what was generated;
+- `files`: per file rows, sha256, bytes, and for project files encoding, BOM, line ending,
+  the header as written and a count of rows by purpose (current, older_version_*,
+  exact_duplicate, trap_*, invalid ...); for register files format and columns;
+- `expected`: the figures a correct pipeline computes at the cut-off, per wave and county
+  (n_clients, n_smi, n_competitive, n_competitive_smi, n_unsubsidised, n_other_activity),
+  and each county's current fidelity total;
+- `invalid_rows`: every planted invalid row: file, line (header = 1), column (contract
+  name), header (as written), rule (type, required, code, range, end_before_start, orphan,
+  pseudonym) and the offending value;
+- `excluded_clients`: pseudonyms of clients who must not count, by reason;
+- `traps`: clients with records that count only if a rule is skipped;
+- `messiness`: EOS and blank items, double answers, exact duplicates;
+- `effects`: the planted odds ratios (and intercepts when calibrate=False) and IPS effects;
+- `register`: persons (IPS in cohort, those without register consent or outside the study
+  population, comparison persons, index dates after C, persons missing from the cohort
+  file), the planted and realised effect on employed months / earnings, and formats.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ table can be compared one to one.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +64,11 @@ def _fmt(export: str, e: dict, rng: np.random.Generator) -> list[str]:
     return out
 
 
+def _earlier_stamp(rng: np.random.Generator, current: dt.datetime) -> dt.datetime:
+    """An office-hours update time on an earlier day than `current` (so versions never tie)."""
+    return timestamp(rng, current.date() - dt.timedelta(days=int(rng.integers(1, 45))))
+
+
 # ---- clients ----------------------------------------------------------------------------
 
 def _client_entry(c: Any, cfg: SynthConfig, rng: np.random.Generator) -> Entry:
@@ -99,10 +103,7 @@ def _older_client_version(cur: Entry, c: Any, rng: np.random.Generator) -> Entry
         old["_purpose"] = "older_version_missing_background"
     else:
         return None
-    ts = cur["paivitetty"] - dt.timedelta(days=int(rng.integers(1, 60)), minutes=int(rng.integers(0, 600)))
-    old["paivitetty"] = max(ts, dt.datetime(2020, 1, 2, 8, 0))
-    if old["paivitetty"] >= cur["paivitetty"]:
-        return None
+    old["paivitetty"] = _earlier_stamp(rng, cur["paivitetty"])
     return old
 
 
@@ -142,7 +143,6 @@ def job_entries(cfg: SynthConfig, rng: np.random.Generator, recs: list[Record],
         cur = _job_entry(r)
         if cfg.messy:
             old = None
-            shift = dt.timedelta(days=int(rng.integers(1, 40)), minutes=int(rng.integers(1, 600)))
             if r.purpose == "other_activity" and r.tyyppi == "tyo" and rng.random() < 0.5:
                 old = Entry(cur, avoimet_markkinat="K", _purpose="older_version_open_market")
                 traps["job_versions_open_market_corrected"].append(r.person_id)
@@ -155,7 +155,7 @@ def job_entries(cfg: SynthConfig, rng: np.random.Generator, recs: list[Record],
                 old = Entry(cur, tunnit_viikossa=float(rng.choice((10.0, 20.0, 30.0, 37.5))),
                             _purpose="older_version_hours_changed")
             if old is not None:
-                old["paivitetty"] = cur["paivitetty"] - shift
+                old["paivitetty"] = _earlier_stamp(rng, cur["paivitetty"])
                 entries.append(old)
         entries.append(cur)
     entries.sort(key=lambda e: (e["paivitetty"], e["person_id"]))
