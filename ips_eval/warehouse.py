@@ -34,7 +34,7 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection with the project's memory limit and a spill directory beside the file."""
     path = Path(path)
-    config: dict[str, Any] = {"threads": DEFAULT_THREADS}
+    config: dict[str, Any] = {"threads": DEFAULT_THREADS, "enable_progress_bar": False}
     if not read_only:
         config["memory_limit"] = DEFAULT_MEMORY_LIMIT
         config["temp_directory"] = str(path.parent / f".{path.name}.spill")

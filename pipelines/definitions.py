@@ -8,13 +8,14 @@ in-process executor: steps run one after another in one process.
 import dagster as dg
 
 from pipelines.assets.ingest import consent_withdrawals, delivery_guard, raw_assets, raw_checks, withdrawals_check
+from pipelines.assets.models import model_assets
 from pipelines.assets.outcomes import outcome_assets, outcome_checks
 from pipelines.assets.staging import staging_assets
 from pipelines.assets.warehouse import published_warehouse_asset
 from pipelines.resources import StudyRun
 from pipelines.schedules import quarterly_refresh_schedule
 
-_pipeline_assets = [delivery_guard, *raw_assets, consent_withdrawals, *staging_assets, *outcome_assets]
+_pipeline_assets = [delivery_guard, *raw_assets, consent_withdrawals, *staging_assets, *outcome_assets, *model_assets]
 warehouse_asset = published_warehouse_asset([k for a in _pipeline_assets for k in a.keys])
 
 all_assets = [*_pipeline_assets, warehouse_asset]

@@ -40,6 +40,13 @@ class StudyRun(dg.ConfigurableResource):
         return WarehouseBuild(Path(self.warehouse).resolve(), run_id, self.start_from)
 
     def figures_path(self) -> Path:
+        """Where the published run's figures are: beside the warehouse unless configured."""
         if self.figures_dir:
-            return Path(self.figures_dir)
+            return Path(self.figures_dir).resolve()
         return Path(self.warehouse).resolve().parent / "figures"
+
+    def figures_build_dir(self, run_id: str) -> Path:
+        """Figures of a run in progress; moved to figures_path() with the warehouse swap, so the
+        published figures always belong to the published warehouse."""
+        final = self.figures_path()
+        return final.parent / f".{final.name}.build-{run_id}"

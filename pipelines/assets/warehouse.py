@@ -6,6 +6,7 @@ blocking check on them, succeeded. Until then the published warehouse is untouch
 
 
 import datetime as dt
+import shutil
 from typing import Sequence
 
 import dagster as dg
@@ -42,6 +43,7 @@ def published_warehouse_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefin
             ).fetchall()
         failpoint("warehouse/before_swap")
         target = build.publish()
+        figures = _publish_figures(study, context.run_id)
         build.remove_stale()
         context.log.info(f"warehouse published at {target}")
         return dg.MaterializeResult(
@@ -51,7 +53,25 @@ def published_warehouse_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefin
                 "code_version": version,
                 "input_fingerprint": fingerprint,
                 "tables": len(tables),
+                "figures": str(figures) if figures else "",
             }
         )
 
     return warehouse
+
+
+def _publish_figures(study: StudyRun, run_id: str):
+    """Move the run's figures into place beside the warehouse, replacing the previous run's."""
+    built = study.figures_build_dir(run_id)
+    final = study.figures_path()
+    for stale in final.parent.glob(f".{final.name}.build-*"):
+        if stale != built:
+            shutil.rmtree(stale, ignore_errors=True)
+    if not built.exists():
+        return None
+    old = final.parent / f".{final.name}.old-{run_id}"
+    if final.exists():
+        final.rename(old)
+    built.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final

@@ -1,0 +1,81 @@
+"""Model assets: one per model of ips_eval.models (ANALYSIS_PLAN "Models").
+
+A model that cannot be fitted records why in models.fit_log and the run goes on; its asset
+still succeeds, with the reason in its metadata, because the missing estimate is a result
+the researchers need to see, not a failure of the pipeline.
+"""
+
+import base64
+
+import dagster as dg
+
+from ips_eval.faults import failpoint
+from ips_eval.models.registry import MODELS, fit_model
+from ips_eval.models.result import write_result
+from pipelines.resources import StudyRun
+
+_CLIENTS = ["core/client_outcomes", "marts/fidelity_current"]
+#: The tables each model reads (as asset keys).
+READS: dict[str, list[str]] = {
+    "employment_predictors": _CLIENTS,
+    "unsubsidised_predictors": _CLIENTS,
+    "time_to_first_job": _CLIENTS,
+    "job_tenure": ["core/competitive_jobs", "core/client_outcomes"],
+    "fidelity_outcome": ["marts/employment_outcomes", "marts/fidelity_current"],
+    "effectiveness": ["marts/register_outcomes", "marts/state_sequences", "core/register_months",
+                      "staging/register_population"],
+}
+SCORES_READS = ["marts/client_scores", "core/client_outcomes", "staging/survey_responses"]
+
+
+def _key(path: str) -> dg.AssetKey:
+    return dg.AssetKey(path.split("/"))
+
+
+def _figure_markdown(paths) -> str:
+    parts = []
+    for p in paths:
+        data = base64.b64encode(p.read_bytes()).decode()
+        parts.append(f"**{p.name}**\n\n![{p.stem}](data:image/png;base64,{data})")
+    return "\n\n".join(parts)
+
+
+def _model_asset(name: str) -> dg.AssetsDefinition:
+    fn = MODELS[name]
+    doc = (getattr(fn, "__doc__", None) or getattr(getattr(fn, "func", None), "__doc__", None) or "").strip()
+    first = doc.splitlines()[0] if doc else ""
+
+    @dg.asset(
+        key=dg.AssetKey(["models", name]),
+        deps=[_key(k) for k in READS.get(name, SCORES_READS)],
+        group_name="models",
+        description=f"Model `{name}` (ANALYSIS_PLAN 'Models'). {first} Writes models.estimates, models.fit_log, "
+        "models.diagnostics and its own tables; figures go with the run.",
+        tags={"layer": "models"},
+    )
+    def _asset(context: dg.AssetExecutionContext, study: StudyRun) -> dg.MaterializeResult:
+        figures = study.figures_build_dir(context.run_id)
+        figures.mkdir(parents=True, exist_ok=True)
+        with study.build(context.run_id).connection() as con:
+            result = fit_model(name, con, figures)
+            write_result(con, result)
+            failpoint(f"models/{name}")
+        if not result.fitted:
+            context.log.warning(f"{name} not fitted: {result.reason}")
+        metadata = {
+            "status": result.status,
+            "n": result.n,
+            "converged": "" if result.converged is None else str(result.converged),
+            "reason": result.reason or "",
+            "summary": dg.MetadataValue.md(result.summary or f"{name}: {result.status}"),
+        }
+        if result.figures:
+            metadata["figures"] = dg.MetadataValue.md(_figure_markdown(result.figures))
+        return dg.MaterializeResult(metadata=metadata)
+
+    _asset.__name__ = f"model_{name}"
+    return _asset
+
+
+model_assets = [_model_asset(name) for name in MODELS]
+MODEL_KEYS = [dg.AssetKey(["models", name]) for name in MODELS]
