@@ -1,0 +1,589 @@
+"""Every word the public website shows, in Finnish, Swedish and English, in one place.
+
+Why one module: a translator (or a reviewer checking that the three versions say the same)
+reads one file, and a test can check that every key exists in every language. Templates and
+charts never hold visible text of their own; they look it up here with `text(lang, key)`.
+Numbers are formatted here too (`fmt_count`, `fmt_rate`, ...), since the decimal mark and
+the percent sign are language conventions.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: Languages in site order; the first is the default (`index.html`).
+LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
+LANGUAGE_NAMES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
+
+TEXTS: dict[str, dict[str, str]] = {
+    "fi": {
+        "study": "Sijoita ja valmenna! – IPS-arviointitutkimus",
+        "site_title": "Tulokset",
+        "skip": "Siirry sisältöön",
+        "lead": "Yksilöllisen työhönvalmennuksen (IPS) tulokset mielenterveyskuntoutujien työllistymisestä. "
+                "Luvut päivitetään neljännesvuosittain.",
+        "cutoff_label": "Tiedot",
+        "cutoff_phrase": "tilanne {cutoff}",
+        "nav": "Sivun osiot",
+        "languages": "Kieli",
+        "headline": "Pääluvut",
+        "headline_intro": "Kaikki alueet yhteensä. Osuus on laskettu niistä asiakkaista, joiden seuranta-aika riittää.",
+        "h_clients": "Asiakkaita",
+        "h_competitive": "Työllistynyt avoimille työmarkkinoille (palkkatuella tai ilman)",
+        "h_unsubsidised": "Työllistynyt ilman palkkatukea",
+        "h_tenure6": "Ensimmäinen työsuhde kesti vähintään 6 kuukautta",
+        "h_tenure12": "Ensimmäinen työsuhde kesti vähintään 12 kuukautta",
+        "h_employed6": "Työssä 6 kuukautta aloituksesta",
+        "h_employed12": "Työssä 12 kuukautta aloituksesta",
+        "of_clients": "asiakkaista",
+        "of_eligible": "{n} seurattavasta",
+        "counties": "Alueittain",
+        "counties_intro": "Rivi kutakin hyvinvointialuetta kohden sekä kaikki alueet yhteensä.",
+        "groups": "Asiakasryhmittäin",
+        "groups_intro": "Kaikki alueet yhteensä, asiakkaiden taustan mukaan.",
+        "trend": "Työssä olevien osuus neljännesvuosittain",
+        "trend_intro": "Palvelussa olleista asiakkaista ne, joilla oli avoimen työmarkkinan työsuhde neljänneksen aikana. "
+                       "Viitelinjat ovat kansainvälisen IPS-oppimisverkoston vertailutasot: 31 % (vähimmäistaso), "
+                       "41 % (keskitaso) ja 50 % (erinomainen).",
+        "trend_by_county": "Neljännesvuosiluvut alueittain",
+        "ttf": "Aika ensimmäiseen työhön",
+        "ttf_intro": "Kaplan–Meier-arvio niiden asiakkaiden osuudesta, jotka ovat saaneet ensimmäisen avoimen "
+                     "työmarkkinan työn, aloituksesta kuluneen ajan mukaan (palvelun päättyminen sensuroi).",
+        "ttf_curve": "Koko käyrä",
+        "fidelity": "Menetelmäuskollisuus alueittain",
+        "fidelity_intro": "Viimeisin IPS-25-menetelmäuskollisuusarvio (25–125 pistettä). Arvio kuvaa palvelua, ei henkilöitä.",
+        "scores": "Asiakkaiden kokema muutos",
+        "scores_intro_change": "Keskimääräinen muutos alkukyselystä loppukyselyyn niillä, jotka vastasivat molempiin.",
+        "scores_intro_means": "Keskiarvot kyselykierroksittain (vastaajien määrä kullakin kierroksella).",
+        "models": "Mallien tulokset",
+        "models_intro": "Tilastollisten mallien tulokset julkaistaan vain, kun niissä on riittävästi havaintoja "
+                        "(vähintään 10 jäännösvapausastetta ja vähintään 5 henkilöä jokaisessa luokassa).",
+        "model_employment_predictors": "Avoimille työmarkkinoille työllistymiseen yhteydessä olevat tekijät (vetosuhteet)",
+        "model_unsubsidised_predictors": "Ilman palkkatukea työllistymiseen yhteydessä olevat tekijät (vetosuhteet)",
+        "model_effectiveness": "Vaikuttavuus rekisterivertailuryhmään nähden (painotettu erotus)",
+        "model_fidelity_outcome": "Menetelmäuskollisuuden yhteys työllistymiseen (alueet)",
+        "model_not_available": "Ei saatavilla: mallia ei ole vielä laskettu tälle ajolle.",
+        "model_not_fitted": "Ei saatavilla: mallia ei voitu sovittaa näillä tiedoilla.",
+        "model_not_publishable": "Ei julkaista: tulos ei täytä tietosuojasääntöä (liian vähän havaintoja).",
+        "not_available": "Ei saatavilla tälle ajolle.",
+        "provenance": "Tietojen alkuperä",
+        "prov_cutoff": "Tilannepäivä",
+        "prov_quarter": "Neljännes",
+        "prov_run": "Ajon tunniste",
+        "prov_code": "Ohjelmaversio",
+        "prov_input": "Aineiston tunniste (SHA-256)",
+        "prov_published": "Julkaistu",
+        "prov_threshold": "Pienin julkaistava lukumäärä",
+        "history": "Aiemmat julkaisut",
+        "history_intro": "Jokaisen neljänneksen luvut säilytetään sellaisina kuin ne julkaistiin.",
+        "history_link": "Kaikki julkaisut",
+        "history_current": "uusin",
+        "this_snapshot": "tämä julkaisu",
+        "download_csv": "Lataa taulukko (CSV)",
+        "disclosure_note": "Tietosuoja: alle 5 henkilön lukumäärät näytetään muodossa <5. Merkintä .. tarkoittaa, "
+                           "että luku on jätetty pois, jotta pientä lukua ei voi päätellä muista luvuista. "
+                           "Osuuksia ja keskiarvoja ei näytetä, jos niiden taustalla olevia lukuja ei voi julkaista.",
+        "footer": "Sijoita ja valmenna! -hankkeen arviointitutkimus. Sivusto on tuotettu automaattisesti tutkimusaineistosta; "
+                  "siinä on vain koottuja lukuja.",
+        # column headers
+        "col_alue": "Alue",
+        "col_group_value": "Ryhmä",
+        "col_quarter": "Neljännes",
+        "col_n_clients": "Asiakkaita",
+        "col_n_competitive": "Työllistyneitä",
+        "col_rate_competitive": "Osuus",
+        "col_n_unsubsidised": "Ilman palkkatukea",
+        "col_rate_unsubsidised": "Osuus",
+        "col_n_tenure6": "Työsuhde ≥ 6 kk",
+        "col_n_tenure6_eligible": "Seurattavia",
+        "col_rate_tenure6": "Osuus",
+        "col_n_tenure12": "Työsuhde ≥ 12 kk",
+        "col_n_tenure12_eligible": "Seurattavia",
+        "col_rate_tenure12": "Osuus",
+        "col_n_employed6": "Työssä 6 kk kohdalla",
+        "col_n_employed6_eligible": "Seurattavia",
+        "col_rate_employed6": "Osuus",
+        "col_n_employed12": "Työssä 12 kk kohdalla",
+        "col_n_employed12_eligible": "Seurattavia",
+        "col_rate_employed12": "Osuus",
+        "col_n_served": "Palvelussa",
+        "col_n_working": "Työssä",
+        "col_rate_working": "Osuus",
+        "col_n_working_unsubsidised": "Työssä ilman palkkatukea",
+        "col_rate_working_unsubsidised": "Osuus",
+        "col_arviointipvm": "Arviointipäivä",
+        "col_total": "Pisteet",
+        "col_category": "Luokka",
+        "col_score": "Mittari",
+        "col_wave": "Kyselykierros",
+        "col_n_responses": "Vastaajia",
+        "col_mean": "Keskiarvo",
+        "col_n_pairs": "Vastaajia",
+        "col_mean_baseline": "Alussa",
+        "col_mean_final": "Lopussa",
+        "col_mean_change": "Muutos",
+        "col_ci_low": "95 %:n luottamusväli, alaraja",
+        "col_ci_high": "95 %:n luottamusväli, yläraja",
+        "col_term": "Tekijä",
+        "col_estimate": "Estimaatti",
+        "col_p_value": "p-arvo",
+        "col_months": "Kuukautta aloituksesta",
+        "col_time": "Päivää aloituksesta",
+        "col_n_at_risk": "Seurannassa (pyöristetty)",
+        "col_share": "Työllistyneiden osuus",
+        "col_share_ci_low": "Luottamusväli, alaraja",
+        "col_share_ci_high": "Luottamusväli, yläraja",
+        # chart texts
+        "chart_trend_title": "Työssä olevien osuus, kaikki alueet",
+        "chart_trend_y": "Osuus palvelussa olleista",
+        "chart_trend_any": "Avoimen työmarkkinan työ",
+        "chart_trend_unsub": "Ilman palkkatukea",
+        "chart_trend_alt": "Viivakaavio: työssä olevien osuus neljännesvuosittain {first}–{last}, viimeisin {last_rate}. "
+                           "Vaakaviivat: IPS-vertailutasot 31 %, 41 % ja 50 %. Luvut ovat alla olevassa taulukossa.",
+        "bench_minimal": "vähimmäistaso",
+        "bench_average": "keskitaso",
+        "bench_excellent": "erinomainen",
+        "chart_ttf_title": "Ensimmäisen työn saaneiden osuus",
+        "chart_ttf_x": "Kuukautta aloituksesta",
+        "chart_ttf_y": "Osuus asiakkaista",
+        "chart_ttf_alt": "Porraskäyrä: ensimmäisen työn saaneiden osuus ajan funktiona, 95 %:n luottamusväli. "
+                         "12 kuukauden kohdalla {at12}. Luvut ovat alla olevassa taulukossa.",
+        "ci_band": "95 %:n luottamusväli",
+        # value labels
+        "ALL": "Kaikki alueet",
+        "grouping_wave": "Aloitusaalto",
+        "grouping_smi": "Vakava mielenterveyden häiriö",
+        "grouping_gender": "Sukupuoli",
+        "grouping_age_group": "Ikäryhmä",
+        "wave_1": "1. aalto", "wave_2": "2. aalto",
+        "smi_yes": "kyllä", "smi_no": "ei", "smi_unknown": "ei tietoa",
+        "gender_1": "mies", "gender_2": "nainen", "gender_9": "ei tietoa",
+        "unknown": "ei tietoa",
+        "age_suffix": "vuotta",
+        "cat_exemplary": "erinomainen", "cat_good": "hyvä", "cat_fair": "kohtalainen", "cat_not_ips": "ei IPS",
+        "survey_baseline": "alku", "survey_midpoint": "puoliväli", "survey_final": "loppu",
+        "score_work_ability": "Työkyky (0–10)",
+        "score_swemwbs": "Hyvinvointi (SWEMWBS, 7–35)",
+        "score_eurohis": "Elämänlaatu (EUROHIS-QOL, 1–5)",
+        "score_inclusion": "Osallisuus (8–40)",
+        "score_self_efficacy": "Pystyvyys (10–40)",
+        "score_rtw_readiness": "Valmius palata työhön (1–5)",
+        "term_employed_months_post12": "Työkuukaudet 12 kk:n aikana (erotus, kk)",
+        "term_earnings_post12": "Ansiot 12 kk:n aikana (erotus, €)",
+        "term_fidelity_total_per10": "Menetelmäuskollisuus (10 pistettä)",
+        "term_smi": "Vakava mielenterveyden häiriö",
+        "term_age_group": "Ikäryhmä", "term_gender": "Sukupuoli", "term_education": "Koulutus",
+        "term_work_history": "Työhistoria", "vs": "vrt.",
+        "model_n": "Havaintoja",
+    },
+    "sv": {
+        "study": "Sijoita ja valmenna! – utvärderingen av IPS",
+        "site_title": "Resultat",
+        "skip": "Gå till innehållet",
+        "lead": "Resultat av individuellt stöd till arbete (IPS) för personer med psykisk ohälsa. "
+                "Siffrorna uppdateras varje kvartal.",
+        "cutoff_label": "Uppgifter",
+        "cutoff_phrase": "läget {cutoff}",
+        "nav": "Sidans avsnitt",
+        "languages": "Språk",
+        "headline": "Huvudresultat",
+        "headline_intro": "Alla områden sammanlagt. Andelarna är beräknade bland de klienter vars uppföljningstid räcker till.",
+        "h_clients": "Klienter",
+        "h_competitive": "Fick arbete på den öppna arbetsmarknaden (med eller utan lönesubvention)",
+        "h_unsubsidised": "Fick arbete utan lönesubvention",
+        "h_tenure6": "Första anställningen varade minst 6 månader",
+        "h_tenure12": "Första anställningen varade minst 12 månader",
+        "h_employed6": "I arbete 6 månader efter start",
+        "h_employed12": "I arbete 12 månader efter start",
+        "of_clients": "av klienterna",
+        "of_eligible": "av {n} uppföljda",
+        "counties": "Per område",
+        "counties_intro": "En rad för varje välfärdsområde och alla områden sammanlagt.",
+        "groups": "Per klientgrupp",
+        "groups_intro": "Alla områden sammanlagt, efter klienternas bakgrund.",
+        "trend": "Andelen i arbete per kvartal",
+        "trend_intro": "Av klienterna i tjänsten de som hade en anställning på den öppna arbetsmarknaden under kvartalet. "
+                       "Referenslinjerna är nivåerna i det internationella IPS-nätverket: 31 % (miniminivå), "
+                       "41 % (medelnivå) och 50 % (utmärkt).",
+        "trend_by_county": "Kvartalssiffror per område",
+        "ttf": "Tid till första arbetet",
+        "ttf_intro": "Kaplan–Meier-skattning av andelen klienter som fått sitt första arbete på den öppna "
+                     "arbetsmarknaden, efter tid sedan start (avslutad tjänst censurerar).",
+        "ttf_curve": "Hela kurvan",
+        "fidelity": "Metodtrohet per område",
+        "fidelity_intro": "Den senaste IPS-25-bedömningen av metodtrohet (25–125 poäng). Bedömningen beskriver tjänsten, inte personer.",
+        "scores": "Klienternas upplevda förändring",
+        "scores_intro_change": "Genomsnittlig förändring från första till sista enkäten bland dem som svarade på båda.",
+        "scores_intro_means": "Medelvärden per enkätomgång (antalet svarande i varje omgång).",
+        "models": "Resultat av modellerna",
+        "models_intro": "Resultat av statistiska modeller publiceras bara när de bygger på tillräckligt många observationer "
+                        "(minst 10 residualfrihetsgrader och minst 5 personer i varje kategori).",
+        "model_employment_predictors": "Faktorer som hänger samman med arbete på den öppna arbetsmarknaden (oddskvoter)",
+        "model_unsubsidised_predictors": "Faktorer som hänger samman med arbete utan lönesubvention (oddskvoter)",
+        "model_effectiveness": "Effekt jämfört med registerjämförelsegruppen (viktad skillnad)",
+        "model_fidelity_outcome": "Sambandet mellan metodtrohet och sysselsättning (områden)",
+        "model_not_available": "Inte tillgängligt: modellen har ännu inte beräknats för denna körning.",
+        "model_not_fitted": "Inte tillgängligt: modellen kunde inte anpassas till dessa data.",
+        "model_not_publishable": "Publiceras inte: resultatet uppfyller inte dataskyddsregeln (för få observationer).",
+        "not_available": "Inte tillgängligt för denna körning.",
+        "provenance": "Uppgifternas ursprung",
+        "prov_cutoff": "Lägesdatum",
+        "prov_quarter": "Kvartal",
+        "prov_run": "Körningens id",
+        "prov_code": "Programversion",
+        "prov_input": "Materialets fingeravtryck (SHA-256)",
+        "prov_published": "Publicerad",
+        "prov_threshold": "Minsta antal som publiceras",
+        "history": "Tidigare publiceringar",
+        "history_intro": "Varje kvartals siffror bevaras såsom de publicerades.",
+        "history_link": "Alla publiceringar",
+        "history_current": "senaste",
+        "this_snapshot": "denna publicering",
+        "download_csv": "Ladda ner tabellen (CSV)",
+        "disclosure_note": "Dataskydd: antal under 5 personer visas som <5. Tecknet .. betyder att siffran har utelämnats "
+                           "så att ett litet antal inte kan räknas ut ur de andra siffrorna. Andelar och medelvärden "
+                           "visas inte när siffrorna bakom dem inte kan publiceras.",
+        "footer": "Utvärderingen av projektet Sijoita ja valmenna!. Webbplatsen skapas automatiskt ur forskningsmaterialet; "
+                  "den innehåller endast sammanställda siffror.",
+        "col_alue": "Område",
+        "col_group_value": "Grupp",
+        "col_quarter": "Kvartal",
+        "col_n_clients": "Klienter",
+        "col_n_competitive": "Fick arbete",
+        "col_rate_competitive": "Andel",
+        "col_n_unsubsidised": "Utan lönesubvention",
+        "col_rate_unsubsidised": "Andel",
+        "col_n_tenure6": "Anställning ≥ 6 mån",
+        "col_n_tenure6_eligible": "Uppföljda",
+        "col_rate_tenure6": "Andel",
+        "col_n_tenure12": "Anställning ≥ 12 mån",
+        "col_n_tenure12_eligible": "Uppföljda",
+        "col_rate_tenure12": "Andel",
+        "col_n_employed6": "I arbete vid 6 mån",
+        "col_n_employed6_eligible": "Uppföljda",
+        "col_rate_employed6": "Andel",
+        "col_n_employed12": "I arbete vid 12 mån",
+        "col_n_employed12_eligible": "Uppföljda",
+        "col_rate_employed12": "Andel",
+        "col_n_served": "I tjänsten",
+        "col_n_working": "I arbete",
+        "col_rate_working": "Andel",
+        "col_n_working_unsubsidised": "I arbete utan lönesubvention",
+        "col_rate_working_unsubsidised": "Andel",
+        "col_arviointipvm": "Bedömningsdatum",
+        "col_total": "Poäng",
+        "col_category": "Nivå",
+        "col_score": "Mätare",
+        "col_wave": "Enkätomgång",
+        "col_n_responses": "Svarande",
+        "col_mean": "Medelvärde",
+        "col_n_pairs": "Svarande",
+        "col_mean_baseline": "I början",
+        "col_mean_final": "I slutet",
+        "col_mean_change": "Förändring",
+        "col_ci_low": "95 % konfidensintervall, nedre gräns",
+        "col_ci_high": "95 % konfidensintervall, övre gräns",
+        "col_term": "Faktor",
+        "col_estimate": "Skattning",
+        "col_p_value": "p-värde",
+        "col_months": "Månader sedan start",
+        "col_time": "Dagar sedan start",
+        "col_n_at_risk": "Under uppföljning (avrundat)",
+        "col_share": "Andel med arbete",
+        "col_share_ci_low": "Konfidensintervall, nedre gräns",
+        "col_share_ci_high": "Konfidensintervall, övre gräns",
+        "chart_trend_title": "Andelen i arbete, alla områden",
+        "chart_trend_y": "Andel av klienterna i tjänsten",
+        "chart_trend_any": "Arbete på öppna arbetsmarknaden",
+        "chart_trend_unsub": "Utan lönesubvention",
+        "chart_trend_alt": "Linjediagram: andelen i arbete per kvartal {first}–{last}, senast {last_rate}. "
+                           "Vågräta linjer: IPS-referensnivåerna 31 %, 41 % och 50 %. Siffrorna finns i tabellen nedan.",
+        "bench_minimal": "miniminivå",
+        "bench_average": "medelnivå",
+        "bench_excellent": "utmärkt",
+        "chart_ttf_title": "Andelen som fått sitt första arbete",
+        "chart_ttf_x": "Månader sedan start",
+        "chart_ttf_y": "Andel av klienterna",
+        "chart_ttf_alt": "Trappstegskurva: andelen som fått sitt första arbete över tid, med 95 % konfidensintervall. "
+                         "Vid 12 månader {at12}. Siffrorna finns i tabellen nedan.",
+        "ci_band": "95 % konfidensintervall",
+        "ALL": "Alla områden",
+        "grouping_wave": "Startomgång",
+        "grouping_smi": "Allvarlig psykisk störning",
+        "grouping_gender": "Kön",
+        "grouping_age_group": "Åldersgrupp",
+        "wave_1": "omgång 1", "wave_2": "omgång 2",
+        "smi_yes": "ja", "smi_no": "nej", "smi_unknown": "uppgift saknas",
+        "gender_1": "man", "gender_2": "kvinna", "gender_9": "uppgift saknas",
+        "unknown": "uppgift saknas",
+        "age_suffix": "år",
+        "cat_exemplary": "utmärkt", "cat_good": "god", "cat_fair": "måttlig", "cat_not_ips": "inte IPS",
+        "survey_baseline": "början", "survey_midpoint": "mitten", "survey_final": "slutet",
+        "score_work_ability": "Arbetsförmåga (0–10)",
+        "score_swemwbs": "Välbefinnande (SWEMWBS, 7–35)",
+        "score_eurohis": "Livskvalitet (EUROHIS-QOL, 1–5)",
+        "score_inclusion": "Delaktighet (8–40)",
+        "score_self_efficacy": "Självtillit (10–40)",
+        "score_rtw_readiness": "Beredskap att återgå i arbete (1–5)",
+        "term_employed_months_post12": "Arbetsmånader under 12 mån (skillnad, mån)",
+        "term_earnings_post12": "Inkomster under 12 mån (skillnad, €)",
+        "term_fidelity_total_per10": "Metodtrohet (10 poäng)",
+        "term_smi": "Allvarlig psykisk störning",
+        "term_age_group": "Åldersgrupp", "term_gender": "Kön", "term_education": "Utbildning",
+        "term_work_history": "Arbetshistoria", "vs": "jfr",
+        "model_n": "Observationer",
+    },
+    "en": {
+        "study": "Sijoita ja valmenna! – the IPS evaluation study",
+        "site_title": "Results",
+        "skip": "Skip to content",
+        "lead": "Results of Individual Placement and Support (IPS) for people with mental illness in Finland. "
+                "The figures are updated every quarter.",
+        "cutoff_label": "Data",
+        "cutoff_phrase": "as of {cutoff}",
+        "nav": "Sections of this page",
+        "languages": "Language",
+        "headline": "Headline figures",
+        "headline_intro": "All counties together. Shares are of the clients followed up long enough.",
+        "h_clients": "Clients",
+        "h_competitive": "Got a job in the open labour market (with or without pay subsidy)",
+        "h_unsubsidised": "Got a job without pay subsidy",
+        "h_tenure6": "First job lasted at least 6 months",
+        "h_tenure12": "First job lasted at least 12 months",
+        "h_employed6": "In work 6 months after starting",
+        "h_employed12": "In work 12 months after starting",
+        "of_clients": "of clients",
+        "of_eligible": "of {n} followed up",
+        "counties": "By county",
+        "counties_intro": "A row for each wellbeing services county and for all counties together.",
+        "groups": "By client group",
+        "groups_intro": "All counties together, by the clients' background.",
+        "trend": "Share in work by quarter",
+        "trend_intro": "Of the clients in service during the quarter, those with an open-labour-market job in it. "
+                       "The reference lines are the benchmarks of the international IPS learning community: "
+                       "31 % (minimal), 41 % (average) and 50 % (excellent).",
+        "trend_by_county": "Quarterly figures by county",
+        "ttf": "Time to first job",
+        "ttf_intro": "Kaplan–Meier estimate of the share of clients who have had their first open-labour-market job, "
+                     "by time since starting (leaving the service censors).",
+        "ttf_curve": "The whole curve",
+        "fidelity": "Fidelity by county",
+        "fidelity_intro": "The latest IPS-25 fidelity review (25–125 points). It describes the service, not people.",
+        "scores": "Client-reported change",
+        "scores_intro_change": "Mean change from the first to the last survey among those who answered both.",
+        "scores_intro_means": "Means by survey wave (number of respondents in each wave).",
+        "models": "Model results",
+        "models_intro": "Results of statistical models are published only when they rest on enough observations "
+                        "(at least 10 residual degrees of freedom and at least 5 people in every category).",
+        "model_employment_predictors": "Factors associated with open-labour-market employment (odds ratios)",
+        "model_unsubsidised_predictors": "Factors associated with employment without pay subsidy (odds ratios)",
+        "model_effectiveness": "Effectiveness against the register comparison group (weighted difference)",
+        "model_fidelity_outcome": "Fidelity and employment (counties)",
+        "model_not_available": "Not available: the model has not been computed for this run yet.",
+        "model_not_fitted": "Not available: the model could not be fitted to these data.",
+        "model_not_publishable": "Not published: the result does not meet the disclosure rule (too few observations).",
+        "not_available": "Not available for this run.",
+        "provenance": "Provenance",
+        "prov_cutoff": "Cut-off date",
+        "prov_quarter": "Quarter",
+        "prov_run": "Run id",
+        "prov_code": "Code version",
+        "prov_input": "Input fingerprint (SHA-256)",
+        "prov_published": "Published",
+        "prov_threshold": "Smallest count published",
+        "history": "Earlier releases",
+        "history_intro": "Every quarter's figures are kept as they were published.",
+        "history_link": "All releases",
+        "history_current": "latest",
+        "this_snapshot": "this release",
+        "download_csv": "Download the table (CSV)",
+        "disclosure_note": "Disclosure control: counts of fewer than 5 people are shown as <5. The mark .. means a figure "
+                           "was left out so that a small count cannot be worked out from the others. Shares and means "
+                           "are not shown when the counts behind them cannot be published.",
+        "footer": "The evaluation study of the Sijoita ja valmenna! project. This site is generated automatically from the "
+                  "research data; it holds aggregate figures only.",
+        "col_alue": "County",
+        "col_group_value": "Group",
+        "col_quarter": "Quarter",
+        "col_n_clients": "Clients",
+        "col_n_competitive": "Got a job",
+        "col_rate_competitive": "Share",
+        "col_n_unsubsidised": "Without pay subsidy",
+        "col_rate_unsubsidised": "Share",
+        "col_n_tenure6": "Job ≥ 6 months",
+        "col_n_tenure6_eligible": "Followed up",
+        "col_rate_tenure6": "Share",
+        "col_n_tenure12": "Job ≥ 12 months",
+        "col_n_tenure12_eligible": "Followed up",
+        "col_rate_tenure12": "Share",
+        "col_n_employed6": "In work at 6 months",
+        "col_n_employed6_eligible": "Followed up",
+        "col_rate_employed6": "Share",
+        "col_n_employed12": "In work at 12 months",
+        "col_n_employed12_eligible": "Followed up",
+        "col_rate_employed12": "Share",
+        "col_n_served": "In service",
+        "col_n_working": "In work",
+        "col_rate_working": "Share",
+        "col_n_working_unsubsidised": "In work without pay subsidy",
+        "col_rate_working_unsubsidised": "Share",
+        "col_arviointipvm": "Review date",
+        "col_total": "Points",
+        "col_category": "Level",
+        "col_score": "Measure",
+        "col_wave": "Survey wave",
+        "col_n_responses": "Respondents",
+        "col_mean": "Mean",
+        "col_n_pairs": "Respondents",
+        "col_mean_baseline": "At start",
+        "col_mean_final": "At end",
+        "col_mean_change": "Change",
+        "col_ci_low": "95% confidence interval, lower",
+        "col_ci_high": "95% confidence interval, upper",
+        "col_term": "Factor",
+        "col_estimate": "Estimate",
+        "col_p_value": "p-value",
+        "col_months": "Months since start",
+        "col_time": "Days since start",
+        "col_n_at_risk": "Followed up (rounded)",
+        "col_share": "Share with a job",
+        "col_share_ci_low": "Confidence interval, lower",
+        "col_share_ci_high": "Confidence interval, upper",
+        "chart_trend_title": "Share in work, all counties",
+        "chart_trend_y": "Share of clients in service",
+        "chart_trend_any": "Open-labour-market job",
+        "chart_trend_unsub": "Without pay subsidy",
+        "chart_trend_alt": "Line chart: share in work by quarter, {first} to {last}, latest {last_rate}. "
+                           "Horizontal lines: the IPS benchmarks 31 %, 41 % and 50 %. The figures are in the table below.",
+        "bench_minimal": "minimal",
+        "bench_average": "average",
+        "bench_excellent": "excellent",
+        "chart_ttf_title": "Share who have had a first job",
+        "chart_ttf_x": "Months since start",
+        "chart_ttf_y": "Share of clients",
+        "chart_ttf_alt": "Step curve: share who have had their first job over time, with a 95% confidence band. "
+                         "At 12 months {at12}. The figures are in the table below.",
+        "ci_band": "95% confidence interval",
+        "ALL": "All counties",
+        "grouping_wave": "Intake wave",
+        "grouping_smi": "Severe mental illness",
+        "grouping_gender": "Gender",
+        "grouping_age_group": "Age group",
+        "wave_1": "wave 1", "wave_2": "wave 2",
+        "smi_yes": "yes", "smi_no": "no", "smi_unknown": "not known",
+        "gender_1": "man", "gender_2": "woman", "gender_9": "not known",
+        "unknown": "not known",
+        "age_suffix": "years",
+        "cat_exemplary": "exemplary", "cat_good": "good", "cat_fair": "fair", "cat_not_ips": "not IPS",
+        "survey_baseline": "start", "survey_midpoint": "midpoint", "survey_final": "end",
+        "score_work_ability": "Work ability (0–10)",
+        "score_swemwbs": "Wellbeing (SWEMWBS, 7–35)",
+        "score_eurohis": "Quality of life (EUROHIS-QOL, 1–5)",
+        "score_inclusion": "Social inclusion (8–40)",
+        "score_self_efficacy": "Self-efficacy (10–40)",
+        "score_rtw_readiness": "Readiness to return to work (1–5)",
+        "term_employed_months_post12": "Months in work over 12 months (difference, months)",
+        "term_earnings_post12": "Earnings over 12 months (difference, €)",
+        "term_fidelity_total_per10": "Fidelity (per 10 points)",
+        "term_smi": "Severe mental illness",
+        "term_age_group": "Age group", "term_gender": "Gender", "term_education": "Education",
+        "term_work_history": "Work history", "vs": "vs",
+        "model_n": "Observations",
+    },
+}
+
+#: Swedish and English names of the counties (wellbeing services counties and Helsinki);
+#: Finnish is the data's own name. A county missing here is shown by its Finnish name.
+COUNTY_NAMES: dict[str, dict[str, str]] = {
+    "sv": {
+        "Etelä-Karjala": "Södra Karelen", "Etelä-Pohjanmaa": "Södra Österbotten", "Etelä-Savo": "Södra Savolax",
+        "Helsinki": "Helsingfors", "Itä-Uusimaa": "Östra Nyland", "Kainuu": "Kajanaland",
+        "Kanta-Häme": "Egentliga Tavastland", "Keski-Pohjanmaa": "Mellersta Österbotten",
+        "Keski-Suomi": "Mellersta Finland", "Keski-Uusimaa": "Mellersta Nyland", "Kymenlaakso": "Kymmenedalen",
+        "Lappi": "Lappland", "Länsi-Uusimaa": "Västra Nyland", "Pirkanmaa": "Birkaland",
+        "Pohjanmaa": "Österbotten", "Pohjois-Karjala": "Norra Karelen", "Pohjois-Pohjanmaa": "Norra Österbotten",
+        "Pohjois-Savo": "Norra Savolax", "Päijät-Häme": "Päijänne-Tavastland", "Satakunta": "Satakunta",
+        "Vantaa-Kerava": "Vanda-Kervo", "Varsinais-Suomi": "Egentliga Finland",
+    },
+    "en": {
+        "Etelä-Karjala": "South Karelia", "Etelä-Pohjanmaa": "South Ostrobothnia", "Etelä-Savo": "South Savo",
+        "Helsinki": "Helsinki", "Itä-Uusimaa": "East Uusimaa", "Kainuu": "Kainuu", "Kanta-Häme": "Kanta-Häme",
+        "Keski-Pohjanmaa": "Central Ostrobothnia", "Keski-Suomi": "Central Finland",
+        "Keski-Uusimaa": "Central Uusimaa", "Kymenlaakso": "Kymenlaakso", "Lappi": "Lapland",
+        "Länsi-Uusimaa": "West Uusimaa", "Pirkanmaa": "Pirkanmaa", "Pohjanmaa": "Ostrobothnia",
+        "Pohjois-Karjala": "North Karelia", "Pohjois-Pohjanmaa": "North Ostrobothnia", "Pohjois-Savo": "North Savo",
+        "Päijät-Häme": "Päijät-Häme", "Satakunta": "Satakunta", "Vantaa-Kerava": "Vantaa and Kerava",
+        "Varsinais-Suomi": "Southwest Finland",
+    },
+}
+
+_DECIMAL = {"fi": ",", "sv": ",", "en": "."}
+_THOUSANDS = {"fi": "\u00a0", "sv": "\u00a0", "en": ","}
+_PERCENT = {"fi": "\u00a0%", "sv": "\u00a0%", "en": "%"}
+
+
+def text(lang: str, key: str, **values) -> str:
+    """The text `key` in `lang`; `values` fill its {placeholders}. A missing key is a bug (KeyError)."""
+    s = TEXTS[lang][key]
+    return s.format(**values) if values else s
+
+
+def county(lang: str, alue: str) -> str:
+    if alue == "ALL":
+        return text(lang, "ALL")
+    return COUNTY_NAMES.get(lang, {}).get(alue, alue)
+
+
+def group_value(lang: str, grouping: str, value: str) -> str:
+    """A group's label: gender '1' -> 'mies', age '50+' -> '50+ vuotta', ..."""
+    if grouping == "age_group":
+        return text(lang, "unknown") if value == "unknown" else f"{value} {text(lang, 'age_suffix')}"
+    key = f"{grouping}_{value}"
+    if key in TEXTS[lang]:
+        return text(lang, key)
+    return text(lang, "unknown") if value == "unknown" else value
+
+
+def term(lang: str, name: str) -> str:
+    """A model term's label: 'education[3 vs 1]' -> 'Koulutus: 3 vrt. 1'."""
+    if "[" in name and name.endswith("]"):
+        var, inside = name[:-1].split("[", 1)
+        label = TEXTS[lang].get(f"term_{var}", var)
+        vs = f" {text(lang, 'vs')} "
+        return f"{label}: {inside.replace(' vs ', vs)}"
+    return TEXTS[lang].get(f"term_{name}", name)
+
+
+def _group_digits(whole: str, sep: str) -> str:
+    out = []
+    while len(whole) > 3:
+        out.insert(0, whole[-3:])
+        whole = whole[:-3]
+    out.insert(0, whole)
+    return sep.join(out)
+
+
+def fmt_number(lang: str, x: float, decimals: int = 0) -> str:
+    """A number with the language's decimal mark and thousands separator (4 digits: no separator)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    s = f"{abs(x):.{decimals}f}"
+    whole, _, frac = s.partition(".")
+    if len(whole) > 4:
+        whole = _group_digits(whole, _THOUSANDS[lang])
+    sign = "\u2212" if x < 0 and float(s) != 0 else ""
+    return sign + whole + (_DECIMAL[lang] + frac if frac else "")
+
+
+def fmt_percent(lang: str, share: float, decimals: int = 1) -> str:
+    return fmt_number(lang, 100 * share, decimals) + _PERCENT[lang]
+
+
+def fmt_date(lang: str, iso: str) -> str:
+    """2024-12-31 -> 31.12.2024 (fi, sv) or 31 December 2024 (en)."""
+    y, m, d = (int(p) for p in iso[:10].split("-"))
+    if lang == "en":
+        months = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                  "October", "November", "December")
+        return f"{d} {months[m - 1]} {y}"
+    return f"{d}.{m}.{y}"
