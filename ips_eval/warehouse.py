@@ -34,12 +34,14 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection with the project's memory limit and a spill directory beside the file."""
     path = Path(path)
-    config: dict[str, Any] = {"threads": DEFAULT_THREADS, "enable_progress_bar": False}
+    config: dict[str, Any] = {"threads": DEFAULT_THREADS}
     if not read_only:
         config["memory_limit"] = DEFAULT_MEMORY_LIMIT
         config["temp_directory"] = str(path.parent / f".{path.name}.spill")
         config["preserve_insertion_order"] = True
-    return duckdb.connect(str(path), read_only=read_only, config=config)
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
+    con.execute("SET enable_progress_bar = false")  # the CLI draws its own progress bar
+    return con
 
 
 def open_readonly(path: str | Path) -> duckdb.DuckDBPyConnection:

@@ -86,6 +86,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "footer": "Sijoita ja valmenna! -hankkeen arviointitutkimus. Sivusto on tuotettu automaattisesti tutkimusaineistosta; "
                   "siinä on vain koottuja lukuja.",
         # column headers
+        "sub_n": "lkm", "sub_eligible": "seurattavia", "sub_rate": "%",
         "col_alue": "Alue",
         "col_group_value": "Ryhmä",
         "col_quarter": "Neljännes",
@@ -174,6 +175,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "term_smi": "Vakava mielenterveyden häiriö",
         "term_age_group": "Ikäryhmä", "term_gender": "Sukupuoli", "term_education": "Koulutus",
         "term_work_history": "Työhistoria", "vs": "vrt.",
+        "education_1": "perusaste", "education_2": "lukio", "education_3": "ammatillinen", "education_4": "korkea-aste",
+        "work_history_0": "ei työkokemusta", "work_history_1": "alle 1 v", "work_history_2": "1–5 v", "work_history_3": "yli 5 v",
+        "col_ci": "95 %:n luottamusväli", "sub_low": "alaraja", "sub_high": "yläraja",
         "model_n": "Havaintoja",
     },
     "sv": {
@@ -245,6 +249,7 @@ TEXTS: dict[str, dict[str, str]] = {
                            "visas inte när siffrorna bakom dem inte kan publiceras.",
         "footer": "Utvärderingen av projektet Sijoita ja valmenna!. Webbplatsen skapas automatiskt ur forskningsmaterialet; "
                   "den innehåller endast sammanställda siffror.",
+        "sub_n": "antal", "sub_eligible": "uppföljda", "sub_rate": "%",
         "col_alue": "Område",
         "col_group_value": "Grupp",
         "col_quarter": "Kvartal",
@@ -331,6 +336,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "term_smi": "Allvarlig psykisk störning",
         "term_age_group": "Åldersgrupp", "term_gender": "Kön", "term_education": "Utbildning",
         "term_work_history": "Arbetshistoria", "vs": "jfr",
+        "education_1": "grundnivå", "education_2": "gymnasium", "education_3": "yrkesutbildning", "education_4": "högre utbildning",
+        "work_history_0": "ingen arbetserfarenhet", "work_history_1": "under 1 år", "work_history_2": "1–5 år", "work_history_3": "över 5 år",
+        "col_ci": "95 % konfidensintervall", "sub_low": "nedre", "sub_high": "övre",
         "model_n": "Observationer",
     },
     "en": {
@@ -402,6 +410,7 @@ TEXTS: dict[str, dict[str, str]] = {
                            "are not shown when the counts behind them cannot be published.",
         "footer": "The evaluation study of the Sijoita ja valmenna! project. This site is generated automatically from the "
                   "research data; it holds aggregate figures only.",
+        "sub_n": "n", "sub_eligible": "followed up", "sub_rate": "%",
         "col_alue": "County",
         "col_group_value": "Group",
         "col_quarter": "Quarter",
@@ -488,6 +497,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "term_smi": "Severe mental illness",
         "term_age_group": "Age group", "term_gender": "Gender", "term_education": "Education",
         "term_work_history": "Work history", "vs": "vs",
+        "education_1": "basic", "education_2": "upper secondary", "education_3": "vocational", "education_4": "higher",
+        "work_history_0": "no work experience", "work_history_1": "under 1 year", "work_history_2": "1–5 years", "work_history_3": "over 5 years",
+        "col_ci": "95% confidence interval", "sub_low": "lower", "sub_high": "upper",
         "model_n": "Observations",
     },
 }
@@ -545,13 +557,20 @@ def group_value(lang: str, grouping: str, value: str) -> str:
 
 
 def term(lang: str, name: str) -> str:
-    """A model term's label: 'education[3 vs 1]' -> 'Koulutus: 3 vrt. 1'."""
+    """A model term's label: 'education[3 vs 1]' -> 'Koulutus: ammatillinen vrt. perusaste'."""
     if "[" in name and name.endswith("]"):
         var, inside = name[:-1].split("[", 1)
         label = TEXTS[lang].get(f"term_{var}", var)
-        vs = f" {text(lang, 'vs')} "
-        return f"{label}: {inside.replace(' vs ', vs)}"
+        parts = [_category(lang, var, c.strip()) for c in inside.split(" vs ")]
+        versus = " " + text(lang, "vs") + " "
+        return f"{label}: {versus.join(parts)}"
     return TEXTS[lang].get(f"term_{name}", name)
+
+
+def _category(lang: str, var: str, value: str) -> str:
+    if var in ("gender", "smi", "wave", "age_group"):
+        return group_value(lang, var, value)
+    return TEXTS[lang].get(f"{var}_{value}", value)
 
 
 def _group_digits(whole: str, sep: str) -> str:

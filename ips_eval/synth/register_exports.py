@@ -35,6 +35,7 @@ COMPARISON_BASE = 10_000_000  # running numbers of comparison persons (pseudonym
 STRAY_BASE = 20_000_000  # register persons who are not in the cohort file
 N_STRAY = 25
 N_NO_CONSENT_IN_COHORT = 4
+TWICE_MONTHLY_SHARE = 0.5  # persons whose regular pay comes in two payments a month
 
 _ARROW_TYPES = {"pseudonym": pa.string(), "text": pa.string(), "code": pa.string(), "icd10": pa.string(),
                 "integer": pa.int32(), "decimal": pa.float64(), "date": pa.date32(), "month": pa.string()}
@@ -118,6 +119,7 @@ class HistoryGenerator:
         self.writers = {name: RegisterWriter(out / "register" / name, schema(name), formats[name])
                         for name in REGISTER_EXPORTS}
         self.effect: dict[str, Any] = {}
+        self._chunks = 0  # chunks written so far (seeds the pay-split draws, see _write_earnings)
 
     # ---- employment -----------------------------------------------------------------------
 
@@ -310,9 +312,22 @@ class HistoryGenerator:
         row = spells["row"][sp]
         amount = np.round(wage[row] * frac * rng.lognormal(0, 0.15, len(sp)), 2)
         extra = rng.random(len(sp)) < 0.3  # a second payment in the month (holiday pay, overtime)
-        rows = np.concatenate([row, row[extra]])
-        months = np.concatenate([month, month[extra]])
-        amounts = np.concatenate([amount, np.round(wage[row[extra]] * rng.uniform(0.05, 0.5, extra.sum()), 2)])
+        # Hourly-paid persons (half of them: part-time, shift and care work) are paid twice a
+        # month, so their regular pay is two Incomes Register rows that sum to the month's pay.
+        # Drawn from a generator of its own so that every other extract keeps its bytes.
+        srng = np.random.default_rng([self.cfg.seed, 4244, self._chunks])
+        self._chunks += 1
+        twice = (srng.random(len(wage)) < TWICE_MONTHLY_SHARE)[row]
+        first = np.round(amount[twice] * srng.uniform(0.35, 0.65, int(twice.sum())), 2)
+        second = np.round(amount[twice] - first, 2)
+        tie = first == second  # two equal rows would be one row after exact duplicates collapse
+        first, second = np.where(tie, first + 0.01, first), np.where(tie, second - 0.01, second)
+        amount = amount.copy()
+        amount[twice] = first
+        rows = np.concatenate([row, row[twice], row[extra]])
+        months = np.concatenate([month, month[twice], month[extra]])
+        amounts = np.concatenate([amount, second,
+                                  np.round(wage[row[extra]] * rng.uniform(0.05, 0.5, extra.sum()), 2)])
         order = np.lexsort((months, rows))
         self.writers["earnings"].write(pa.table({
             "person_id": pid.take(pa.array(rows[order])),
