@@ -19,6 +19,7 @@ demo: setup
 	$(VENV)/bin/ips-eval demo
 
 test: setup
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 dev: setup

@@ -66,17 +66,17 @@ def open_warehouse(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
 
 def about(con: duckdb.DuckDBPyConnection) -> str:
     """One line saying which warehouse and which run the notebook reads (from `audit.runs`)."""
-    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    where = path[0] if path and path[0] else "(in memory)"
+    paths = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    where = paths[0][0] if paths and paths[0][0] else "(in memory)"
     if not table_exists(con, "audit.runs"):
         return f"warehouse {where}: audit.runs {NOT_AVAILABLE}"
-    run = con.execute(
+    runs = con.execute(
         "SELECT run_id, cutoff, finished_at, code_version, count(*) OVER () FROM audit.runs"
         " ORDER BY finished_at DESC NULLS LAST LIMIT 1"
-    ).fetchone()
-    if run is None:
+    ).fetchall()
+    if not runs:
         return f"warehouse {where}: no run recorded in audit.runs"
-    run_id, cutoff, finished, version, n_runs = run
+    run_id, cutoff, finished, version, n_runs = runs[0]
     finished = f"{finished:%Y-%m-%d %H:%M} UTC" if finished else "not recorded"
     return (f"warehouse {where}\ncut-off {cutoff}, run {run_id} (finished {finished}, code {version}); "
             f"{n_runs} run(s) recorded")

@@ -84,3 +84,23 @@ def test_a_folder_that_cannot_be_written_is_reported_clearly(tmp_path):
                           str(blocked / "w.duckdb")], capture_output=True, text=True, timeout=300)
     assert out.returncode == 1
     assert f"cannot write the warehouse build file {blocked}" in out.stderr
+
+
+def test_a_permission_error_is_reported_clearly(tmp_path):
+    """Root ignores file modes, so the run drops the capability that lets it (as a service
+    account without write access to the warehouse folder would be)."""
+    delivery = minimal_delivery(tmp_path / "d")
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        out = subprocess.run(
+            ["setpriv", "--bounding-set=-dac_override,-dac_read_search", IPS_EVAL, "run", "--input", str(delivery),
+             "--cutoff", str(C), "--warehouse", str(folder / "w.duckdb")],
+            capture_output=True, text=True, timeout=300)
+    finally:
+        folder.chmod(0o755)
+    assert out.returncode == 1, out.stderr
+    assert f"cannot write the warehouse build file {folder}" in out.stderr
+    assert "Permission denied" in out.stderr
+    assert list(folder.iterdir()) == []

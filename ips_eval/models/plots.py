@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -46,6 +47,10 @@ def forest_plot(est: pd.DataFrame, title: str, path: Path, xlabel: str = "Odds r
     )
     ax.axvline(1.0, color="black", lw=0.8, ls="--")
     ax.set_xscale("log")
+    # ratios read as plain numbers (0.5, 1, 2), not powers of ten
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
+        lambda v, _: f"{v:g}" if v > 0 and round(v / 10 ** math.floor(math.log10(v))) in (2, 3, 5) else ""))
     ax.set_yticks(y, est["term"])
     ax.set_xlabel(xlabel)
     ax.set_title(title)
