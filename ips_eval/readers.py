@@ -138,7 +138,7 @@ def _number_lines(con, table: str, src: Path, bad: pd.DataFrame, project: bool) 
         k = np.arange(1, n + 1)
         r = np.asarray(sorted(int(x) for x in bad["line"]), dtype=np.int64)
         before = r - 2 - np.arange(len(r))  # accepted records before each rejected line
-        lines = k + 1 + np.searchsorted(before, k, side="right")
+        lines = k + 1 + np.searchsorted(before, k, side="left")
     con.register("_line_numbers", pd.DataFrame({"_line": np.asarray(lines, dtype=np.int64)}))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT t.*, l._line FROM "

@@ -131,3 +131,19 @@ def test_a_file_that_cannot_be_read_as_a_whole_is_refused_with_file_and_reason(t
     with pytest.raises(DeliveryRefused, match=reason) as e:
         load_export(con, tmp_path, contract("clients"))
     assert str(e.value).startswith("clients.csv:")
+
+
+def test_register_lines_after_broken_records_keep_their_numbers(tmp_path, con):
+    """A line break inside a register record splits it in two broken lines; the good records
+    around them keep their own line numbers (found by fuzzing)."""
+    write_delivery(tmp_path)
+    path = tmp_path / "register" / "employment.csv"
+    path.write_text("person_id;tyonantaja;alkupvm;loppupvm\n"
+                    "R0000001;T1;2019-01-01;2019-02-01\n"
+                    "R0000002;T1;2019-\n01-01;2019-02-01\n"
+                    "R0000003;T1;2019-03-01;\n", encoding="utf-8")
+    result = load_export(con, tmp_path, contract("register_employment"))
+    assert (result.rows_read, result.rows_accepted, result.rows_rejected) == (4, 2, 2)
+    assert con.execute("SELECT person_id, _line FROM raw.register_employment ORDER BY _line").fetchall() == [
+        ("R0000001", 2), ("R0000003", 5)]
+    assert [r[0] for r in con.execute("SELECT line FROM audit.rejected_rows ORDER BY line").fetchall()] == [3, 4]

@@ -80,4 +80,4 @@ def test_a_code_leaves_the_previous_warehouse_byte_for_byte(tmp_path):
     with pytest.raises(PipelineFailed, match="clients.csv: a Finnish personal identity code at line 3, column 'tiimi'"):
         run_pipeline(bad, C, warehouse)
     assert _sha(warehouse) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad", "good", "warehouse.duckdb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad", "figures", "good", "warehouse.duckdb"]

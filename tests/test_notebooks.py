@@ -113,7 +113,7 @@ def test_model_walkthrough_without_model_tables(synthetic_study, monkeypatch, tm
     text, images = outputs(execute("model_walkthrough.ipynb", monkeypatch, warehouse))
     assert "Model tables: not available in this warehouse" in text
     assert "models.fit_log: not available in this warehouse" in text
-    assert "figures of effectiveness: not available in this warehouse" in text
+    assert "figures: not available in this warehouse's figures folder" in text
     assert images == 0
 
 
@@ -160,3 +160,9 @@ def test_open_notebook_does_not_block_a_refresh(synthetic_study, monkeypatch, tm
     with nb.open_warehouse() as reopened:  # reconnecting in the notebook gives the new run too
         assert reopened.execute(query).fetchall()[0][0] == 1
         assert reopened.execute("SELECT count(*) FROM audit.runs").fetchall()[0][0] == 2
+        not_fitted = reopened.execute("SELECT model, status, reason FROM models.fit_log WHERE status <> 'ok'").fetchall()
+
+    # re-run, the walkthrough shows the new run: one client is too few for most models, and it says why
+    assert not_fitted
+    text, _ = outputs(execute("model_walkthrough.ipynb", monkeypatch, warehouse))
+    assert all(f"{model}: {status}. {reason}" in text for model, status, reason in not_fitted)

@@ -12,9 +12,11 @@ languages. A screenshot is saved under the test's tmp dir and copied to
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import select
+import shlex
 import shutil
 import subprocess
 import time
@@ -43,13 +45,15 @@ class Chromium:
 
     def __init__(self, profile: Path, timeout: float = 30.0):
         self.timeout = timeout
-        cmd_r, self._cmd_w = os.pipe()  # we write commands, Chromium reads fd 3
-        self._resp_r, resp_w = os.pipe()  # Chromium writes fd 4, we read
-        args = " ".join([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"])
-        self.proc = subprocess.Popen(
-            ["/bin/sh", "-c", f"exec {args} 3<&{cmd_r} 4>&{resp_w}"], pass_fds=(cmd_r, resp_w),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        cmd_r, self._cmd_w = _high_pipe()  # we write commands, Chromium reads fd 3
+        self._resp_r, resp_w = _high_pipe()  # Chromium writes fd 4, we read
+        self.log = profile / "chromium.log"
+        args = " ".join(shlex.quote(a) for a in [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"])
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                ["/bin/sh", "-c", f"exec {args} 3<&{cmd_r} 4>&{resp_w}"], pass_fds=(cmd_r, resp_w),
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            )
         os.close(cmd_r)
         os.close(resp_w)
         self._buffer = b""
@@ -70,7 +74,7 @@ class Chromium:
                 raise TimeoutError("no answer from Chromium")
             chunk = os.read(self._resp_r, 1 << 20)
             if not chunk:
-                raise RuntimeError("Chromium closed the pipe")
+                raise RuntimeError("Chromium closed the pipe; its log:\n" + self.log.read_text(errors="replace")[-3000:])
             self._buffer += chunk
         message, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(message)
@@ -128,6 +132,15 @@ class Chromium:
             self.proc.wait()
         os.close(self._cmd_w)
         os.close(self._resp_r)
+
+
+def _high_pipe() -> tuple[int, int]:
+    """A pipe whose ends are above 10, so that the shell's `3<&r 4>&w` cannot clobber them."""
+    r, w = os.pipe()
+    high = fcntl.fcntl(r, fcntl.F_DUPFD, 10), fcntl.fcntl(w, fcntl.F_DUPFD, 10)
+    os.close(r)
+    os.close(w)
+    return high
 
 
 READ_PAGE = """(async () => {

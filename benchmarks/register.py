@@ -1,0 +1,401 @@
+"""National-scale register benchmark: the whole run, the register steps, the floor and a pandas baseline.
+
+    .venv/bin/python benchmarks/register.py [--scales 20000 50000 200000] [--repeat 3]
+    make bench                                   # 20 000 people
+    BENCH_SCALES="20000 50000 200000" make bench # all three
+
+For each scale (register comparison persons; the IPS clients come on top) on a fresh
+synthetic delivery it measures, each in a subprocess of its own (so that its peak RSS is its
+own, read with os.wait4):
+
+  (a) run      the whole `ips-eval run` (ingest, staging, outcomes, models, checks, publish);
+  (b) register the four register outcome tables alone (core.register_persons,
+               core.register_months, marts.register_outcomes, marts.state_sequences) on the
+               warehouse (a) published, where ingest and staging are done. For information it
+               also times the register staging tables that (a) built before them;
+  (c) scan     the floor: a bare DuckDB scan of the same register files, a count and a sum
+               over each, on a connection configured as ips_eval.warehouse.connect does;
+  (d) pandas   the baseline: benchmarks/pandas_baseline.py, marts.register_outcomes in plain
+               pandas from the delivered files.
+
+Times are the best of --repeat (the machine is shared); peak RSS is that of the best repeat.
+Then it checks that the pipeline's marts.register_outcomes equals the pandas result (every
+column; counts exactly, euros within 1e-6) and prints the ratios (b)/(c) and (d)/(b).
+Results go to --out (JSON per scale; default benchmarks/results/) and a Markdown table is
+printed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CUTOFF = dt.date(2024, 12, 31)
+REGISTER_TABLES = ("core.register_persons", "core.register_months", "marts.register_outcomes",
+                   "marts.state_sequences")
+REGISTER_STAGING = ("register_population", "register_spells", "psychiatric_care", "earnings")
+EXTRACTS = ("cohort", "employment", "earnings", "pay_subsidy", "benefits", "psychiatric_care")
+#: the column summed by the floor scan, per extract
+SUM_COLUMN = {"cohort": "syntymavuosi", "employment": "alkupvm", "earnings": "ansiot_eur",
+              "pay_subsidy": "alkupvm", "benefits": "alkupvm", "psychiatric_care": "alkupvm"}
+COUNT_COLUMNS = ("employed_months_pre12", "employed_months_post12", "benefit_months_post12",
+                 "benefit_months_pre12", "employed_months_pre24_13")
+EURO_COLUMNS = ("earnings_post12",)
+
+
+# ---- children: each measurement runs in a process of its own -----------------------------------
+
+def _child(argv: list[str]) -> None:
+    sys.path.insert(0, str(HERE))
+    import _compat
+
+    patched = _compat.apply()
+    kind, rest = argv[0], argv[1:]
+    if kind == "run":
+        from ips_eval.cli import main
+
+        sys.argv = ["ips-eval", "run", *rest]
+        try:
+            main()
+        finally:
+            _write_json(os.environ["BENCH_RESULT"], {"patched_connect": patched})
+        return
+    out: dict = {"patched_connect": patched}
+    if kind == "register":
+        warehouse, with_staging = Path(rest[0]), rest[1] == "staging"
+        from ips_eval.outcomes import build_outcome_table
+        from ips_eval.warehouse import connect, load_macros, run_sql
+
+        con = connect(warehouse)
+        load_macros(con)
+        steps = {}
+        if with_staging:
+            for table in REGISTER_STAGING:
+                t0 = time.perf_counter()
+                run_sql(con, f"staging/{table}", cutoff=CUTOFF)
+                steps[f"staging.{table}"] = time.perf_counter() - t0
+        t_all = time.perf_counter()
+        for table in REGISTER_TABLES:
+            t0 = time.perf_counter()
+            build_outcome_table(con, table, CUTOFF)
+            steps[table] = time.perf_counter() - t0
+        out["seconds"] = time.perf_counter() - t_all
+        out["steps"] = steps
+        out["rows"] = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in REGISTER_TABLES}
+        con.close()
+    elif kind == "scan":
+        delivery, scratch = Path(rest[0]), Path(rest[1])
+        from ips_eval.warehouse import connect
+
+        con = connect(scratch)
+        t0 = time.perf_counter()
+        per = {}
+        for name in EXTRACTS:
+            t1 = time.perf_counter()
+            col = SUM_COLUMN[name]
+            expr = f"sum(epoch_ms({col}))" if col != "ansiot_eur" and col != "syntymavuosi" else f"sum({col})"
+            n, s = con.execute(f"SELECT count(*), {expr} FROM {_reader(delivery, name)}").fetchall()[0]
+            per[name] = {"rows": n, "sum": float(s), "seconds": time.perf_counter() - t1}
+        out["seconds"] = time.perf_counter() - t0
+        out["extracts"] = per
+        con.close()
+    elif kind == "pandas":
+        delivery, persons, result = Path(rest[0]), Path(rest[1]), Path(rest[2])
+        from pandas_baseline import register_outcomes
+
+        lists = json.loads(persons.read_text())
+        t0 = time.perf_counter()
+        frame = register_outcomes(delivery, CUTOFF, set(lists["consented"]), set(lists["clients"]))
+        out["seconds"] = time.perf_counter() - t0
+        out["rows"] = len(frame)
+        frame.to_parquet(result)
+    else:
+        raise SystemExit(f"unknown child {kind}")
+    _write_json(os.environ["BENCH_RESULT"], out)
+
+
+def _reader(delivery: Path, name: str) -> str:
+    pq = delivery / "register" / f"{name}.parquet"
+    if pq.exists():
+        return f"read_parquet('{pq}')"
+    return f"read_csv('{delivery / 'register' / (name + '.csv')}', delim=';', header=true)"
+
+
+def _write_json(path: str | Path, data: dict) -> None:
+    Path(path).write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+# ---- the parent: runs the children, keeps the best repeat ----------------------------------------
+
+def _measure(kind: str, args: list[str], workdir: Path, timeout: float | None = None) -> dict:
+    """Run one child; wall seconds, peak RSS (MB) of that child alone, and what it reported."""
+    result = workdir / f"result-{kind}.json"
+    result.unlink(missing_ok=True)
+    env = {**os.environ, "BENCH_RESULT": str(result), "PYTHONWARNINGS": "ignore"}
+    log = open(workdir / f"{kind}.log", "w")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "_child", kind, *args],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True)
+    timed_out = False
+    status = rusage = None
+    while True:
+        pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if timeout is not None and time.perf_counter() - t0 > timeout:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)
+            pid, status, rusage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.05)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    log.close()
+    out = json.loads(result.read_text()) if result.exists() else {}
+    out.update(wall=wall, peak_rss_mb=rusage.ru_maxrss / 1024, exit=proc.returncode, timed_out=timed_out)
+    if not timed_out and proc.returncode != 0:
+        tail = (workdir / f"{kind}.log").read_text()[-3000:]
+        raise RuntimeError(f"benchmark step {kind} failed (exit {proc.returncode}):\n{tail}")
+    return out
+
+
+def _best(kind: str, args: list[str], workdir: Path, repeat: int, key: str = "seconds",
+          timeout: float | None = None, before=None) -> dict:
+    runs = []
+    for _ in range(repeat):
+        if before:
+            before()
+        r = _measure(kind, args, workdir, timeout)
+        runs.append(r)
+        print(f"    {kind:<9} {r.get(key, r['wall']):8.2f} s  peak RSS {r['peak_rss_mb']:7.0f} MB"
+              + ("  (stopped: time limit)" if r["timed_out"] else ""), flush=True)
+        if r["timed_out"]:
+            break
+    best = min(runs, key=lambda r: (r["timed_out"], r.get(key, r["wall"])))
+    best["all"] = [round(r.get(key, r["wall"]), 3) for r in runs]
+    best["max_peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+    return best
+
+
+def compare(pipeline, baseline) -> dict:
+    """Every column of marts.register_outcomes against the pandas result: counts exactly, euros within 1e-6."""
+    import numpy as np
+    import pandas as pd
+
+    report: dict = {"rows_pipeline": len(pipeline), "rows_pandas": len(baseline), "columns": {}}
+    p = pipeline.sort_values("person_id", ignore_index=True)
+    b = baseline.sort_values("person_id", ignore_index=True)
+    same_persons = len(p) == len(b) and bool((p["person_id"].to_numpy() == b["person_id"].to_numpy()).all())
+    report["same_persons"] = same_persons
+    if not same_persons:
+        only_p = set(p["person_id"]) - set(b["person_id"])
+        only_b = set(b["person_id"]) - set(p["person_id"])
+        report["only_pipeline"], report["only_pandas"] = sorted(only_p)[:5], sorted(only_b)[:5]
+        keep = sorted(set(p["person_id"]) & set(b["person_id"]))
+        p = p.set_index("person_id").loc[keep].reset_index()
+        b = b.set_index("person_id").loc[keep].reset_index()
+    for col in p.columns:
+        if col not in b.columns:
+            report["columns"][col] = "missing in pandas result"
+            continue
+        x, y = p[col], b[col]
+        nx, ny = x.isna().to_numpy(), y.isna().to_numpy()
+        bad = nx != ny
+        both = ~nx & ~ny
+        if col in EURO_COLUMNS:
+            diff = np.abs(x.to_numpy(float, na_value=0.0) - y.to_numpy(float, na_value=0.0))
+            bad |= both & (diff > 1e-6)
+            detail = f"max |diff| {diff[both].max() if both.any() else 0.0:.2e} EUR"
+        elif pd.api.types.is_datetime64_any_dtype(x) or pd.api.types.is_datetime64_any_dtype(y):
+            bad |= both & (pd.to_datetime(x).to_numpy() != pd.to_datetime(y).to_numpy())
+            detail = "dates"
+        elif col in COUNT_COLUMNS or col in ("ips", "birth_year"):
+            bad |= both & (x.to_numpy(float, na_value=0) != y.to_numpy(float, na_value=0))
+            detail = "exact"
+        else:
+            bad |= both & (x.astype(object).to_numpy() != y.astype(object).to_numpy())
+            detail = "exact"
+        report["columns"][col] = "equal" if not bad.any() else f"{int(bad.sum())} rows differ"
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            report["columns"][col] += f" (e.g. {p['person_id'].iloc[i]}: {x.iloc[i]!r} vs {y.iloc[i]!r})"
+        elif detail.startswith("max"):
+            report["columns"][col] += f" ({detail})"
+    report["identical"] = same_persons and all(v.startswith("equal") for v in report["columns"].values())
+    return report
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal"))
+    except (OSError, StopIteration):
+        mem_kb = 0
+    import duckdb
+    import pandas
+
+    return {"nproc": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1), "cpu": cpu,
+            "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(),
+            "duckdb": duckdb.__version__, "pandas": pandas.__version__,
+            "duckdb_memory_limit": os.environ.get("IPS_EVAL_DUCKDB_MEMORY", "2GB"),
+            "duckdb_threads": os.environ.get("IPS_EVAL_DUCKDB_THREADS", "2")}
+
+
+def bench_scale(scale: int, workdir: Path, repeat: int, pandas_timeout: float, run_repeat: int) -> dict:
+    import duckdb
+    import pandas as pd
+
+    from ips_eval.synth import SynthConfig, write_delivery
+
+    print(f"== {scale} people", flush=True)
+    delivery, warehouse = workdir / "delivery", workdir / "warehouse" / "warehouse.duckdb"
+    t0 = time.perf_counter()
+    config = SynthConfig(cohort=scale)
+    write_delivery(delivery, config)
+    synth_seconds = time.perf_counter() - t0
+    sizes = {}
+    with duckdb.connect() as con:
+        for name in EXTRACTS:
+            sizes[name] = con.execute(f"SELECT count(*) FROM {_reader(delivery, name)}").fetchall()[0][0]
+    formats = config.register_formats()
+    print(f"  delivery written in {synth_seconds:.1f} s: "
+          + ", ".join(f"{k} {v:,} ({formats[k]})" for k, v in sizes.items()), flush=True)
+
+    def fresh_warehouse():
+        shutil.rmtree(warehouse.parent, ignore_errors=True)
+
+    run = _best("run", ["--input", str(delivery), "--cutoff", CUTOFF.isoformat(), "--warehouse", str(warehouse)],
+                workdir, run_repeat, key="wall", before=fresh_warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        lists = {
+            "consented": [r[0] for r in con.execute(
+                "SELECT person_id FROM staging.study_population WHERE register_consent").fetchall()],
+            "clients": [r[0] for r in con.execute("SELECT person_id FROM staging.clients").fetchall()],
+        }
+        persons = con.execute("SELECT count(*) FROM core.register_persons").fetchall()[0][0]
+    (workdir / "persons.json").write_text(json.dumps(lists))
+    work = workdir / "work.duckdb"
+    shutil.copyfile(warehouse, work)  # (b) rebuilds tables in a copy; the published file stays as (a) left it
+    staging = _measure("register", [str(work), "staging"], workdir)  # once: the register staging steps
+    register = _best("register", [str(work), "outcomes"], workdir, repeat)
+    register["staging_steps"] = {k: v for k, v in staging["steps"].items() if k.startswith("staging.")}
+    scan = _best("scan", [str(delivery), str(workdir / "scan.duckdb")], workdir, repeat)
+    result = workdir / "pandas.parquet"
+    pandas_repeat = repeat if scale <= 50_000 else min(repeat, 1)
+    baseline = _best("pandas", [str(delivery), str(workdir / "persons.json"), str(result)], workdir,
+                     pandas_repeat, timeout=pandas_timeout)
+
+    check = None
+    if not baseline["timed_out"]:
+        with duckdb.connect(str(work), read_only=True) as con:
+            pipeline_frame = con.execute("SELECT * FROM marts.register_outcomes").df()
+        check = compare(pipeline_frame, pd.read_parquet(result))
+    out = {
+        "scale": scale, "register_persons": persons, "rows": sizes, "formats": formats,
+        "synth_seconds": synth_seconds, "run": run, "register": register, "scan": scan, "pandas": baseline,
+        "check": check,
+        "ratio_register_to_scan": register["seconds"] / scan["seconds"],
+        "ratio_pandas_to_register": (baseline["seconds"] / register["seconds"]) if "seconds" in baseline else None,
+    }
+    _print_scale(out)
+    return out
+
+
+def _print_scale(r: dict) -> None:
+    b, c, d = r["register"], r["scan"], r["pandas"]
+    print(f"  register persons {r['register_persons']:,}; register steps: "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in b["steps"].items()))
+    print(f"  register staging (info): " + ", ".join(f"{k} {v:.2f} s" for k, v in b["staging_steps"].items()))
+    print(f"  (a) whole run  {r['run']['wall']:8.2f} s   peak RSS {r['run']['peak_rss_mb']:7.0f} MB")
+    print(f"  (b) register   {b['seconds']:8.2f} s   peak RSS {b['peak_rss_mb']:7.0f} MB")
+    print(f"  (c) bare scan  {c['seconds']:8.2f} s   peak RSS {c['peak_rss_mb']:7.0f} MB")
+    if d["timed_out"]:
+        print(f"  (d) pandas     > {d['wall']:.0f} s (stopped)   peak RSS so far {d['peak_rss_mb']:7.0f} MB")
+    else:
+        print(f"  (d) pandas     {d['seconds']:8.2f} s   peak RSS {d['peak_rss_mb']:7.0f} MB")
+    print(f"  (b)/(c) = {r['ratio_register_to_scan']:.2f}x"
+          + (f"   (d)/(b) = {r['ratio_pandas_to_register']:.1f}x" if r["ratio_pandas_to_register"] else ""))
+    if r["check"] is not None:
+        ch = r["check"]
+        print(f"  pipeline vs pandas, marts.register_outcomes: {'IDENTICAL' if ch['identical'] else 'DIFFERENT'}"
+              f" ({ch['rows_pipeline']:,} vs {ch['rows_pandas']:,} rows; "
+              + "; ".join(f"{k}: {v}" for k, v in ch["columns"].items() if not v.startswith("equal")
+                          or "diff" in v) + ")", flush=True)
+
+
+def markdown(results: list[dict]) -> str:
+    head = ("| people (comparison) | register persons | spell rows | earnings rows | (a) whole run s / peak MB "
+            "| (b) register steps s / peak MB | (c) bare scan s / peak MB | (d) pandas s / peak MB "
+            "| (b)/(c) | (d)/(b) | pipeline = pandas |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in results:
+        spells = sum(r["rows"][k] for k in ("employment", "pay_subsidy", "benefits", "psychiatric_care"))
+        d = r["pandas"]
+        dcell = (f"> {d['wall']:.0f} (stopped) / {d['peak_rss_mb']:.0f}" if d["timed_out"]
+                 else f"{d['seconds']:.1f} / {d['peak_rss_mb']:.0f}")
+        ratio_d = f"{r['ratio_pandas_to_register']:.1f}x" if r["ratio_pandas_to_register"] else "-"
+        ident = "-" if r["check"] is None else ("yes" if r["check"]["identical"] else "NO")
+        lines.append(
+            f"| {r['scale']:,} | {r['register_persons']:,} | {spells / 1e6:.1f} M | {r['rows']['earnings'] / 1e6:.1f} M "
+            f"| {r['run']['wall']:.1f} / {r['run']['peak_rss_mb']:.0f} | {r['register']['seconds']:.2f} / "
+            f"{r['register']['peak_rss_mb']:.0f} | {r['scan']['seconds']:.2f} / {r['scan']['peak_rss_mb']:.0f} "
+            f"| {dcell} | {r['ratio_register_to_scan']:.2f}x | {ratio_d} | {ident} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[20_000])
+    parser.add_argument("--repeat", type=int, default=3, help="repeats of (b), (c), (d); the best counts")
+    parser.add_argument("--run-repeat", type=int, default=2, help="repeats of (a), the whole run")
+    parser.add_argument("--pandas-timeout", type=float, default=900.0, help="stop the pandas baseline after this")
+    parser.add_argument("--workdir", type=Path, default=None, help="where deliveries and warehouses go (temporary)")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="JSON results per scale")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args()
+    info = machine()
+    print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory_gb']} GB, {info['date']}; "
+          f"DuckDB {info['duckdb']} (limit {info['duckdb_memory_limit']}, {info['duckdb_threads']} threads), "
+          f"pandas {info['pandas']}; best of {args.repeat} (whole run: best of {args.run_repeat})", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for scale in args.scales:
+        base = Path(tempfile.mkdtemp(prefix=f"ips-bench-{scale}-", dir=args.workdir))
+        try:
+            r = bench_scale(scale, base, args.repeat, args.pandas_timeout, args.run_repeat)
+            r["machine"] = info
+            r["repeat"] = args.repeat
+            _write_json(args.out / f"register_{scale}.json", r)
+            results.append(r)
+        finally:
+            if not args.keep:
+                shutil.rmtree(base, ignore_errors=True)
+    print()
+    print(markdown(results))
+    failed = [r["scale"] for r in results if r["check"] is not None and not r["check"]["identical"]]
+    if failed:
+        raise SystemExit(f"pipeline and pandas baseline differ at {failed}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "_child":
+        _child(sys.argv[2:])
+    else:
+        main()

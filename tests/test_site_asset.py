@@ -1,0 +1,69 @@
+"""The Dagster asset `publish/site` and its blocking check `disclosure_scan`."""
+
+from __future__ import annotations
+
+import shutil
+
+import dagster as dg
+
+from pipelines.assets.publish import SITE_KEY, disclosure_scan, publish_assets, publish_checks, publish_site
+from pipelines.resources import StudyRun
+
+
+def _study(synthetic_study, tmp_path, site_dir: str) -> StudyRun:
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(synthetic_study["warehouse"], warehouse)
+    return StudyRun(input_dir=str(synthetic_study["root"] / "delivery"), cutoff=synthetic_study["config"].cutoff.isoformat(),
+                    warehouse=str(warehouse), start_from="current", site_dir=site_dir,
+                    figures_dir=str(tmp_path / "figures"))
+
+
+def _run(study: StudyRun) -> dg.ExecuteInProcessResult:
+    result = dg.materialize([publish_site, disclosure_scan], resources={"study": study}, raise_on_error=False)
+    study.build(result.run_id).discard()  # the run's warehouse build file (nothing swaps it in here)
+    return result
+
+
+def test_exports():
+    assert publish_assets == [publish_site] and publish_checks == [disclosure_scan]
+    assert publish_site.group_names_by_key[SITE_KEY] == "publish"
+    assert publish_site.descriptions_by_key[SITE_KEY]
+    deps = {k.to_user_string() for k in publish_site.asset_deps[SITE_KEY]}
+    assert "marts/employment_outcomes" in deps and "marts/employment_rate_by_quarter" in deps
+    [spec] = list(disclosure_scan.check_specs)
+    assert spec.name == "disclosure_scan" and spec.blocking
+
+
+def test_asset_builds_and_scans_the_site(synthetic_study, tmp_path):
+    site = tmp_path / "site"
+    result = _run(_study(synthetic_study, tmp_path, str(site)))
+    assert result.success
+    [mat] = result.asset_materializations_for_node(publish_site.op.name)
+    assert mat.metadata["quarter"].value == "2024Q4" and mat.metadata["skipped"].value is False
+    [check] = result.get_asset_check_evaluations()
+    assert check.passed and check.check_name == "disclosure_scan"
+    assert (site / "index.html").is_file() and (site / "2024Q4" / "en" / "index.html").is_file()
+    assert result.run_id in (site / "2024Q4" / "snapshot.json").read_text()
+
+
+def test_asset_skips_without_a_site_folder(synthetic_study, tmp_path):
+    result = _run(_study(synthetic_study, tmp_path, ""))
+    assert result.success
+    [mat] = result.asset_materializations_for_node(publish_site.op.name)
+    assert mat.metadata["skipped"].value is True
+    assert not (tmp_path / "site").exists()
+
+
+def test_check_fails_when_the_published_site_leaks(synthetic_study, tmp_path):
+    """The check scans what went out: a file added after publication is caught."""
+    site = tmp_path / "site"
+    study = _study(synthetic_study, tmp_path, str(site))
+    assert _run(study).success
+    (site / "2024Q4" / "data" / "extra.csv").write_text("alue,n_clients\nKainuu,2\n", encoding="utf-8")
+    result = dg.materialize([publish_site, disclosure_scan], resources={"study": study}, raise_on_error=False,
+                            selection=dg.AssetSelection.checks(disclosure_scan))
+    study.build(result.run_id).discard()
+    [check] = result.get_asset_check_evaluations()
+    assert not check.passed
+    assert "extra.csv" in check.metadata["problems"].value
+
