@@ -59,9 +59,25 @@ def figures_path(warehouse: str | Path | None = None) -> Path:
     return (Path(warehouse) if warehouse else warehouse_path()).resolve().parent / "figures"
 
 
+#: The connection `open_warehouse` last returned, per warehouse path (see there).
+_opened: dict[Path, duckdb.DuckDBPyConnection] = {}
+
+
 def open_warehouse(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
-    """The warehouse, read-only (`ips_eval.warehouse.open_readonly`); never blocks a refresh."""
-    return open_readonly(_resolve(path) if path else warehouse_path())
+    """The warehouse, read-only (`ips_eval.warehouse.open_readonly`); never blocks a refresh.
+
+    Calling it again reconnects: the connection it returned before for the same path is
+    closed first. Otherwise DuckDB, which shares one database per path within a process,
+    would hand back the file as first opened, and re-running a notebook's first cell after
+    a refresh would still show the old run.
+    """
+    path = _resolve(path) if path else warehouse_path()
+    previous = _opened.pop(path, None)
+    if previous is not None:
+        previous.close()
+    con = open_readonly(path)
+    _opened[path] = con
+    return con
 
 
 def about(con: duckdb.DuckDBPyConnection) -> str:

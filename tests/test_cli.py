@@ -1,5 +1,6 @@
 """The console script as a researcher uses it."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -37,3 +38,22 @@ def test_a_bad_cutoff_is_a_usage_error(tmp_path):
     out = subprocess.run([IPS_EVAL, "run", "--input", str(tmp_path), "--cutoff", "31.12.2024", "--warehouse",
                           str(tmp_path / "w.duckdb")], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "is not a date YYYY-MM-DD" in out.stderr
+
+
+def test_dagster_asset_materialize_builds_the_same_warehouse(tmp_path):
+    """What a researcher types in a terminal with a Dagster instance: `dagster asset materialize`."""
+    delivery = minimal_delivery(tmp_path / "d")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "IPS_EVAL_INPUT": str(delivery), "IPS_EVAL_CUTOFF": "2024-12-31",
+           "IPS_EVAL_WAREHOUSE": str(tmp_path / "w.duckdb")}
+    dagster = str(Path(sys.executable).parent / "dagster")
+    out = subprocess.run([dagster, "asset", "materialize", "-m", "pipelines.definitions", "--select", "*"],
+                         capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "RUN_SUCCESS" in out.stderr
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT n_clients FROM marts.employment_outcomes WHERE alue = 'ALL'").fetchall() == [(1,)]
+        assert con.execute("SELECT count(*) FROM audit.runs").fetchall() == [(1,)]

@@ -68,7 +68,23 @@ def outputs(notebook) -> tuple[str, int]:
     return "\n".join(texts), images
 
 
-@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_helper_finds_the_warehouse_and_its_figures(monkeypatch, tmp_path):
+    monkeypatch.delenv(nb.WAREHOUSE_ENV, raising=False)
+    monkeypatch.delenv(nb.FIGURES_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)  # e.g. Jupyter's cwd notebooks/: the default is still the project's demo
+    assert nb.warehouse_path() == ROOT / "data" / "demo" / "warehouse.duckdb"
+    assert nb.figures_path() == ROOT / "data" / "demo" / "figures"
+    (tmp_path / "w.duckdb").touch()
+    monkeypatch.setenv(nb.WAREHOUSE_ENV, "w.duckdb")
+    assert nb.warehouse_path() == tmp_path / "w.duckdb" and nb.figures_path() == tmp_path / "figures"
+    monkeypatch.setenv(nb.FIGURES_ENV, str(tmp_path / "elsewhere"))
+    assert nb.figures_path() == tmp_path / "elsewhere"
+    monkeypatch.setenv(nb.WAREHOUSE_ENV, str(tmp_path / "missing.duckdb"))
+    with pytest.raises(FileNotFoundError, match="no warehouse at"):
+        nb.open_warehouse()
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
 def test_notebooks_are_stored_clean(name):
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     nbformat.validate(notebook)
@@ -149,18 +165,25 @@ def test_open_notebook_does_not_block_a_refresh(synthetic_study, monkeypatch, tm
         assert con.execute(query).fetchall()[0][0] == before
         assert con.execute("SELECT count(*) FROM core.client_outcomes").fetchall()[0][0] == before
         assert con.execute("SELECT count(*) FROM audit.runs").fetchall()[0][0] == 1
-        # while another process (an analyst opening it now) reads the new run
+        # while an analyst opening it now (another process) reads the new run
         fresh = subprocess.run(
             [sys.executable, "-c", f"from ips_eval import notebook as nb; print(nb.open_warehouse().execute({query!r}).fetchall()[0][0])"],
             capture_output=True, text=True, check=True, env=os.environ.copy(),
         )
         assert fresh.stdout.strip() == "1"
+
+        # re-running the notebook's first cell reconnects (closing the old connection) and reads the new run
+        reopened = nb.open_warehouse()
+        try:
+            assert reopened.execute(query).fetchall()[0][0] == 1
+            assert reopened.execute("SELECT count(*) FROM audit.runs").fetchall()[0][0] == 2
+            not_fitted = reopened.execute("SELECT model, status, reason FROM models.fit_log WHERE status <> 'ok'").fetchall()
+        finally:
+            reopened.close()
+        with pytest.raises(duckdb.Error):
+            con.execute(query)
     finally:
         con.close()
-    with nb.open_warehouse() as reopened:  # reconnecting in the notebook gives the new run too
-        assert reopened.execute(query).fetchall()[0][0] == 1
-        assert reopened.execute("SELECT count(*) FROM audit.runs").fetchall()[0][0] == 2
-        not_fitted = reopened.execute("SELECT model, status, reason FROM models.fit_log WHERE status <> 'ok'").fetchall()
 
     # re-run, the walkthrough shows the new run: one client is too few for most models, and it says why
     assert not_fitted

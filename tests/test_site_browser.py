@@ -47,11 +47,12 @@ class Chromium:
         self.timeout = timeout
         cmd_r, self._cmd_w = _high_pipe()  # we write commands, Chromium reads fd 3
         self._resp_r, resp_w = _high_pipe()  # Chromium writes fd 4, we read
+        profile.mkdir(parents=True, exist_ok=True)
         self.log = profile / "chromium.log"
         args = " ".join(shlex.quote(a) for a in [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"])
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
-                ["/bin/sh", "-c", f"exec {args} 3<&{cmd_r} 4>&{resp_w}"], pass_fds=(cmd_r, resp_w),
+                ["/bin/bash", "-c", f"exec {args} 3<&{cmd_r} 4>&{resp_w}"], pass_fds=(cmd_r, resp_w),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             )
         os.close(cmd_r)
@@ -135,7 +136,7 @@ class Chromium:
 
 
 def _high_pipe() -> tuple[int, int]:
-    """A pipe whose ends are above 10, so that the shell's `3<&r 4>&w` cannot clobber them."""
+    """A pipe whose ends are above 10, so that bash's `3<&r 4>&w` cannot clobber them."""
     r, w = os.pipe()
     high = fcntl.fcntl(r, fcntl.F_DUPFD, 10), fcntl.fcntl(w, fcntl.F_DUPFD, 10)
     os.close(r)

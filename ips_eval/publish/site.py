@@ -34,10 +34,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import duckdb
+from markupsafe import Markup
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD
 from ips_eval.publish import charts, texts
-from ips_eval.publish.site_render import HISTORY, PAGE, Links, css, page_links, render, table_view, up
+from ips_eval.publish.site_render import (
+    HISTORY, PAGE, Links, count_attr, css, page_links, render, table_view, up,
+)
 from ips_eval.publish.site_scan import ScanReport, scan_site
 from ips_eval.publish.site_tables import (
     GROUPINGS, QUARTERLY, SiteData, SiteTable, by_key, person_ids, read_site_data,
@@ -280,6 +283,12 @@ CARDS = (  # (text key, count column, rate column, denominator column or None = 
 )
 
 
+def _of_eligible(lang: str, value: str) -> Markup:
+    """'of 428 followed up', the count marked with data-count like every count on the site."""
+    before, _, after = texts.text(lang, "of_eligible").partition("{n}")
+    return Markup("{}<span{}>{}</span>{}").format(before, count_attr(value), _count_text(lang, value), after)
+
+
 def _cards(lang: str, row: dict[str, str] | None) -> list[dict]:
     """The headline figures of all counties: the published ALL row of the county table."""
     if row is None:
@@ -290,8 +299,7 @@ def _cards(lang: str, row: dict[str, str] | None) -> list[dict]:
                 "text": _count_text(lang, row[count]), "rate_key": rate}
         if rate:
             card.update(rate_value=row[rate], rate_text=_rate_text(lang, row[rate]),
-                        rate_of=texts.text(lang, "of_clients") if den is None
-                        else texts.text(lang, "of_eligible", n=_count_text(lang, row[den])))
+                        rate_of=texts.text(lang, "of_clients") if den is None else _of_eligible(lang, row[den]))
         cards.append(card)
     return cards
 

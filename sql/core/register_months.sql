@@ -8,15 +8,14 @@
 -- count a month twice (each month is one row). Months that start after C are not observed:
 -- `observed` is FALSE and every fact is NULL. Benefit groups come from ref.benefit_groups;
 -- psychiatric inpatient = an 'osasto' (inpatient) episode.
+-- How (national scale, see benchmarks/RESULTS.md): months are counted as integers relative to
+-- the index month (datediff('month', ...) is the calendar-month difference), persons get a
+-- running number in person_id order, and every join, aggregate and sort below is on those
+-- integers, so that 10 M person-months need no string hashing and no date series per spell.
 CREATE OR REPLACE TABLE core.register_months AS
-WITH month_grid AS (
-    SELECT p.person_id,
-           p.ips,
-           p.index_month,
-           r.rel_month,
-           CAST(p.index_month + to_months(CAST(r.rel_month AS INTEGER)) AS DATE) AS month
-    FROM core.register_persons AS p,
-         range(-24, 25) AS r(rel_month)
+WITH persons AS (
+    SELECT row_number() OVER (ORDER BY person_id) AS pnum, person_id, ips, index_month
+    FROM core.register_persons
 ),
 spells_at_cutoff AS (  -- every spell as known at C, with the fact it gives
     SELECT person_id, 'employed' AS fact, start_date,
@@ -38,38 +37,54 @@ spells_at_cutoff AS (  -- every spell as known at C, with the fact it gives
     JOIN ref.care_types USING (hoitomuoto)
     WHERE inpatient AND start_date <= $cutoff
 ),
-spell_months AS (  -- each calendar month a spell covers at least one day of, within the window
-    SELECT DISTINCT s.person_id, s.fact, CAST(t.month AS DATE) AS month
+spell_windows AS (  -- the first and last relative month a spell covers a day of, cut to -24..24
+    SELECT p.pnum, s.fact,
+           greatest(datediff('month', p.index_month, s.start_date), -24) AS first_rel,
+           least(datediff('month', p.index_month, s.end_date), 24)       AS last_rel
     FROM spells_at_cutoff AS s
-    JOIN core.register_persons AS p USING (person_id),
-         unnest(generate_series(
-             greatest(CAST(date_trunc('month', s.start_date) AS DATE), CAST(p.index_month - INTERVAL 24 MONTH AS DATE)),
-             least(CAST(date_trunc('month', s.end_date) AS DATE), CAST(p.index_month + INTERVAL 24 MONTH AS DATE)),
-             INTERVAL 1 MONTH)) AS t(month)
+    JOIN persons AS p USING (person_id)
 ),
-month_facts AS (
-    SELECT person_id,
-           month,
-           bool_or(fact = 'employed')             AS employed,
-           bool_or(fact = 'subsidised')           AS subsidised,
-           bool_or(fact = 'disability_benefit')   AS disability_benefit,
-           bool_or(fact = 'unemployment_benefit') AS unemployment_benefit,
-           bool_or(fact = 'inpatient')            AS inpatient
+spell_months AS (  -- each relative month a spell covers at least one day of, within the window
+    SELECT pnum, fact, unnest(range(first_rel, last_rel + 1)) AS rel_month
+    FROM spell_windows
+    WHERE first_rel <= last_rel
+),
+person_facts AS (  -- per person, the relative months that have each fact
+    SELECT pnum,
+           list(rel_month) FILTER (WHERE fact = 'employed')             AS employed,
+           list(rel_month) FILTER (WHERE fact = 'subsidised')           AS subsidised,
+           list(rel_month) FILTER (WHERE fact = 'disability_benefit')   AS disability_benefit,
+           list(rel_month) FILTER (WHERE fact = 'unemployment_benefit') AS unemployment_benefit,
+           list(rel_month) FILTER (WHERE fact = 'inpatient')            AS inpatient
     FROM spell_months
-    GROUP BY person_id, month
+    GROUP BY pnum
+),
+person_earnings AS (  -- per person, relative month -> the month's earnings (staging.earnings: one row per month)
+    SELECT p.pnum, map(list(datediff('month', p.index_month, e.month)), list(e.ansiot_eur)) AS earnings
+    FROM staging.earnings AS e
+    JOIN persons AS p USING (person_id)
+    WHERE e.month BETWEEN p.index_month - INTERVAL 24 MONTH AND p.index_month + INTERVAL 24 MONTH
+    GROUP BY p.pnum
+),
+month_grid AS (  -- every person x relative month, with the person's facts beside it
+    SELECT pnum, person_id, ips, rel_month,
+           CAST(index_month + to_months(CAST(rel_month AS INTEGER)) AS DATE) AS month,
+           employed, subsidised, disability_benefit, unemployment_benefit, inpatient, earnings
+    FROM (SELECT p.*, f.* EXCLUDE (pnum), e.earnings, unnest(range(-24, 25)) AS rel_month
+          FROM persons AS p
+          LEFT JOIN person_facts AS f USING (pnum)
+          LEFT JOIN person_earnings AS e USING (pnum))
 )
-SELECT g.person_id,
-       g.ips,
-       g.rel_month,
-       g.month,
-       g.month <= $cutoff AS observed,
-       CASE WHEN g.month <= $cutoff THEN coalesce(f.employed, FALSE) END             AS employed,
-       CASE WHEN g.month <= $cutoff THEN coalesce(f.subsidised, FALSE) END           AS subsidised,
-       CASE WHEN g.month <= $cutoff THEN coalesce(f.disability_benefit, FALSE) END   AS disability_benefit,
-       CASE WHEN g.month <= $cutoff THEN coalesce(f.unemployment_benefit, FALSE) END AS unemployment_benefit,
-       CASE WHEN g.month <= $cutoff THEN coalesce(f.inpatient, FALSE) END            AS inpatient,
-       CASE WHEN g.month <= $cutoff THEN coalesce(e.ansiot_eur, 0) END               AS earnings
-FROM month_grid AS g
-LEFT JOIN month_facts AS f USING (person_id, month)
-LEFT JOIN staging.earnings AS e USING (person_id, month)
-ORDER BY g.person_id, g.rel_month;
+SELECT person_id,
+       ips,
+       rel_month,
+       month,
+       month <= $cutoff AS observed,
+       CASE WHEN month <= $cutoff THEN coalesce(list_contains(employed, rel_month), FALSE) END             AS employed,
+       CASE WHEN month <= $cutoff THEN coalesce(list_contains(subsidised, rel_month), FALSE) END           AS subsidised,
+       CASE WHEN month <= $cutoff THEN coalesce(list_contains(disability_benefit, rel_month), FALSE) END   AS disability_benefit,
+       CASE WHEN month <= $cutoff THEN coalesce(list_contains(unemployment_benefit, rel_month), FALSE) END AS unemployment_benefit,
+       CASE WHEN month <= $cutoff THEN coalesce(list_contains(inpatient, rel_month), FALSE) END            AS inpatient,
+       CASE WHEN month <= $cutoff THEN coalesce(earnings[rel_month], 0) END                              AS earnings
+FROM month_grid
+ORDER BY pnum, rel_month;
