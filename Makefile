@@ -22,6 +22,14 @@ test: setup
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
+# National-scale register benchmark (benchmarks/register.py, results in benchmarks/RESULTS.md):
+# BENCH_SCALES="20000 50000 200000" make bench for all three scales.
+BENCH_SCALES ?= 20000
+BENCH_REPEAT ?= 3
+
+bench: setup
+	$(PY) benchmarks/register.py --scales $(BENCH_SCALES) --repeat $(BENCH_REPEAT)
+
 dev: setup
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(VENV)/bin/dagster dev -m pipelines.definitions
 

@@ -40,7 +40,10 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         config["temp_directory"] = str(path.parent / f".{path.name}.spill")
         config["preserve_insertion_order"] = True
     con = duckdb.connect(str(path), read_only=read_only, config=config)
-    con.execute("SET enable_progress_bar = false")  # the CLI draws its own progress bar
+    try:
+        con.execute("SET enable_progress_bar = false")  # the CLI draws its own progress bar
+    except duckdb.Error:
+        pass  # in a Jupyter kernel DuckDB refuses the setting (it wants ipywidgets); it is off there
     return con
 
 

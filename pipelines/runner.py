@@ -6,13 +6,13 @@ so the published warehouse stays as it was.
 """
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
-from ips_eval.warehouse import open_readonly
 from pipelines.definitions import all_assets, all_checks
 from pipelines.progress import progress_logger
 from pipelines.resources import StudyRun
@@ -66,6 +66,7 @@ def run_pipeline(
         figures_dir=str(figures_dir) if figures_dir else "",
         site_dir=str(site_dir) if site_dir else "",
     )
+    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     definitions = dg.Definitions(
         assets=all_assets,
         asset_checks=all_checks,
@@ -86,11 +87,13 @@ def run_pipeline(
     )
     if not result.success or not _published(result):
         study.build(result.run_id).discard()
-        raise PipelineFailed(_first_failure(result))
-    with open_readonly(study.warehouse) as con:
-        loads = con.execute(
-            "SELECT file, rows_read, rows_accepted, rows_rejected FROM audit.loads ORDER BY export"
-        ).fetchall()
+        reason = _first_failure(result)
+        _log_run(study, result.run_id, started, "failed", reason)
+        raise PipelineFailed(reason)
+    _log_run(study, result.run_id, started, "published", "")
+    # read from the run's own record, not by reopening the file: a process that still holds the
+    # previous warehouse open would be handed that one by DuckDB
+    loads = [tuple(r) for r in _published(result).metadata["loads"].value]
     return RunSummary(
         result.run_id,
         Path(study.warehouse),
@@ -104,11 +107,32 @@ def run_pipeline(
 _OWN_ERRORS = {"WarehouseWriteError", "DeliveryRefused", "IdentityCodeFound"}
 
 
-def _published(result) -> bool:
-    return any(
-        e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and e.asset_key == dg.AssetKey(["warehouse"])
-        for e in result.all_events
-    )
+def _log_run(study: StudyRun, run_id: str, started: dt.datetime, status: str, reason: str) -> None:
+    """Every CLI run, published or not, in a log beside the warehouse: audit.runs of the warehouse
+    holds the published runs, and a failed run must leave the warehouse untouched, so its record
+    goes here (one JSON line per run)."""
+    from ips_eval.provenance import code_version
+
+    path = Path(study.warehouse).resolve()
+    record = {
+        "run_id": run_id, "cutoff": study.cutoff, "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
+        "status": status, "reason": reason, "code_version": code_version(), "input": study.input_dir,
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.parent / f"{path.name}.runs.jsonl", "a", encoding="utf-8") as log:
+            log.write(json.dumps(record, ensure_ascii=False) + "\n")
+    except OSError:
+        pass  # an unwritable folder was already reported as the run's failure
+
+
+def _published(result):
+    """The materialisation of the `warehouse` asset (the swap), or None when it did not happen."""
+    for e in result.all_events:
+        if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and e.asset_key == dg.AssetKey(["warehouse"]):
+            return e.event_specific_data.materialization
+    return None
 
 
 def _first_failure(result) -> str:

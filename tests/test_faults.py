@@ -3,6 +3,7 @@ cannot be written. The published warehouse survives each, and the next run succe
 
 import datetime as dt
 import hashlib
+import json
 import os
 import resource
 import signal
@@ -57,7 +58,10 @@ def test_sigkill_mid_stage_leaves_the_warehouse_intact_and_the_next_run_succeeds
     run_pipeline(second, C, warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.clients").fetchall() == [(2,)]
-    assert sorted(p.name for p in warehouse.parent.iterdir()) == ["figures", "w.duckdb"]  # no build left
+    # no build file left; the run log has the published runs (the killed one never finished)
+    assert sorted(p.name for p in warehouse.parent.iterdir()) == ["figures", "w.duckdb", "w.duckdb.runs.jsonl"]
+    log = [json.loads(line) for line in (warehouse.parent / "w.duckdb.runs.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in log] == ["published", "published"]
 
 
 def _limit_file_size():

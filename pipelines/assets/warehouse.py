@@ -37,6 +37,9 @@ def published_warehouse_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefin
                 [context.run_id, study.cutoff_date, started, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
                  version, fingerprint],
             )
+            loads = con.execute(
+                "SELECT file, rows_read, rows_accepted, rows_rejected FROM audit.loads ORDER BY export"
+            ).fetchall()
             tables = con.execute(
                 "SELECT table_schema || '.' || table_name FROM information_schema.tables "
                 "WHERE table_schema NOT IN ('main') ORDER BY 1"
@@ -54,6 +57,7 @@ def published_warehouse_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefin
                 "input_fingerprint": fingerprint,
                 "tables": len(tables),
                 "figures": str(figures) if figures else "",
+                "loads": dg.MetadataValue.json([list(r) for r in loads]),
             }
         )
 

@@ -9,9 +9,12 @@
 -- `observed` is FALSE and every fact is NULL. Benefit groups come from ref.benefit_groups;
 -- psychiatric inpatient = an 'osasto' (inpatient) episode.
 -- How (national scale, see benchmarks/RESULTS.md): months are counted as integers relative to
--- the index month (datediff('month', ...) is the calendar-month difference), persons get a
--- running number in person_id order, and every join, aggregate and sort below is on those
--- integers, so that 10 M person-months need no string hashing and no date series per spell.
+-- the index month (datediff('month', a, b) is the calendar-month difference), persons get a
+-- running number in person_id order, and each person's facts are gathered once as lists of the
+-- relative months that have them; the 49 rows of a person look their month up in those lists.
+-- So the only person x month join is the one with earnings, on integers, and nothing large is
+-- hashed or sorted on strings (the first version joined 10 M person-months on
+-- (person_id, month) twice and grew faster than linearly once it reached the memory limit).
 CREATE OR REPLACE TABLE core.register_months AS
 WITH persons AS (
     SELECT row_number() OVER (ORDER BY person_id) AS pnum, person_id, ips, index_month
@@ -59,32 +62,33 @@ person_facts AS (  -- per person, the relative months that have each fact
     FROM spell_months
     GROUP BY pnum
 ),
-person_earnings AS (  -- per person, relative month -> the month's earnings (staging.earnings: one row per month)
-    SELECT p.pnum, map(list(datediff('month', p.index_month, e.month)), list(e.ansiot_eur)) AS earnings
-    FROM staging.earnings AS e
-    JOIN persons AS p USING (person_id)
-    WHERE e.month BETWEEN p.index_month - INTERVAL 24 MONTH AND p.index_month + INTERVAL 24 MONTH
-    GROUP BY p.pnum
+month_earnings AS (  -- staging.earnings is one row per person and month already
+    SELECT pnum, rel_month, ansiot_eur
+    FROM (SELECT p.pnum, datediff('month', p.index_month, e.month) AS rel_month, e.ansiot_eur
+          FROM staging.earnings AS e
+          JOIN persons AS p USING (person_id))
+    WHERE rel_month BETWEEN -24 AND 24
 ),
-month_grid AS (  -- every person x relative month, with the person's facts beside it
+month_grid AS (  -- every person x relative month, with the months of the person's facts beside it
     SELECT pnum, person_id, ips, rel_month,
            CAST(index_month + to_months(CAST(rel_month AS INTEGER)) AS DATE) AS month,
-           employed, subsidised, disability_benefit, unemployment_benefit, inpatient, earnings
-    FROM (SELECT p.*, f.* EXCLUDE (pnum), e.earnings, unnest(range(-24, 25)) AS rel_month
+           employed, subsidised, disability_benefit, unemployment_benefit, inpatient
+    FROM (SELECT p.*, f.* EXCLUDE (pnum), r.rel_month
           FROM persons AS p
-          LEFT JOIN person_facts AS f USING (pnum)
-          LEFT JOIN person_earnings AS e USING (pnum))
+          LEFT JOIN person_facts AS f USING (pnum),
+               range(-24, 25) AS r(rel_month))
 )
-SELECT person_id,
-       ips,
-       rel_month,
-       month,
-       month <= $cutoff AS observed,
-       CASE WHEN month <= $cutoff THEN coalesce(list_contains(employed, rel_month), FALSE) END             AS employed,
-       CASE WHEN month <= $cutoff THEN coalesce(list_contains(subsidised, rel_month), FALSE) END           AS subsidised,
-       CASE WHEN month <= $cutoff THEN coalesce(list_contains(disability_benefit, rel_month), FALSE) END   AS disability_benefit,
-       CASE WHEN month <= $cutoff THEN coalesce(list_contains(unemployment_benefit, rel_month), FALSE) END AS unemployment_benefit,
-       CASE WHEN month <= $cutoff THEN coalesce(list_contains(inpatient, rel_month), FALSE) END            AS inpatient,
-       CASE WHEN month <= $cutoff THEN coalesce(earnings[rel_month], 0) END                              AS earnings
-FROM month_grid
-ORDER BY pnum, rel_month;
+SELECT g.person_id,
+       g.ips,
+       g.rel_month,
+       g.month,
+       g.month <= $cutoff AS observed,
+       CASE WHEN g.month <= $cutoff THEN coalesce(list_contains(g.employed, g.rel_month), FALSE) END             AS employed,
+       CASE WHEN g.month <= $cutoff THEN coalesce(list_contains(g.subsidised, g.rel_month), FALSE) END           AS subsidised,
+       CASE WHEN g.month <= $cutoff THEN coalesce(list_contains(g.disability_benefit, g.rel_month), FALSE) END   AS disability_benefit,
+       CASE WHEN g.month <= $cutoff THEN coalesce(list_contains(g.unemployment_benefit, g.rel_month), FALSE) END AS unemployment_benefit,
+       CASE WHEN g.month <= $cutoff THEN coalesce(list_contains(g.inpatient, g.rel_month), FALSE) END            AS inpatient,
+       CASE WHEN g.month <= $cutoff THEN coalesce(e.ansiot_eur, 0) END                                          AS earnings
+FROM month_grid AS g
+LEFT JOIN month_earnings AS e USING (pnum, rel_month)
+ORDER BY g.pnum, g.rel_month;
