@@ -6,7 +6,7 @@
 
 For each scale (register comparison persons; the IPS clients come on top) on a fresh
 synthetic delivery it measures, each in a subprocess of its own (so that its peak RSS is its
-own, read with os.wait4):
+own, read with /usr/bin/time):
 
   (a) run      the whole `ips-eval run` (ingest, staging, outcomes, models, checks, publish);
   (b) register the four register outcome tables alone (core.register_persons,
@@ -160,32 +160,62 @@ def _write_json(path: str | Path, data: dict) -> None:
 
 # ---- the parent: runs the children, keeps the best repeat ----------------------------------------
 
+TIME = shutil.which("time", path="/usr/bin:/bin")
+
+
+def _group_peak_kb(pgid: int) -> int | None:
+    """The largest VmHWM (peak RSS) among the live processes of a process group (Linux /proc)."""
+    best = None
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[2]) != pgid:
+                continue
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    best = max(best or 0, int(line.split()[1]))
+        except (OSError, ValueError, IndexError):
+            continue
+    return best
+
+
 def _measure(kind: str, args: list[str], workdir: Path, timeout: float | None = None) -> dict:
-    """Run one child; wall seconds, peak RSS (MB) of that child alone, and what it reported."""
-    result = workdir / f"result-{kind}.json"
+    """Run one child; wall seconds, peak RSS (MB) of that child alone, and what it reported.
+
+    The peak RSS is read by /usr/bin/time: a child forked straight from this (large) process
+    would report this process's high-water mark as its own (Linux keeps it across exec).
+    """
+    result, rss_file = workdir / f"result-{kind}.json", workdir / f"rss-{kind}.txt"
     result.unlink(missing_ok=True)
+    rss_file.unlink(missing_ok=True)
     env = {**os.environ, "BENCH_RESULT": str(result), "PYTHONWARNINGS": "ignore"}
+    command = [sys.executable, str(Path(__file__).resolve()), "_child", kind, *args]
+    if TIME:
+        command = [TIME, "-f", "%M", "-o", str(rss_file), *command]
     log = open(workdir / f"{kind}.log", "w")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "_child", kind, *args],
-                            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True)
-    timed_out = False
-    status = rusage = None
-    while True:
-        pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if timeout is not None and time.perf_counter() - t0 > timeout:
-            timed_out = True
-            os.killpg(proc.pid, signal.SIGKILL)
-            pid, status, rusage = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.05)
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+                            start_new_session=True)
+    timed_out, hwm_kb = False, None
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        hwm_kb = _group_peak_kb(proc.pid)  # the peak so far, before the process goes
+        os.killpg(proc.pid, signal.SIGKILL)  # the child's own session: time and the measured process
+        proc.wait()
     wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
     log.close()
     out = json.loads(result.read_text()) if result.exists() else {}
-    out.update(wall=wall, peak_rss_mb=rusage.ru_maxrss / 1024, exit=proc.returncode, timed_out=timed_out)
+    peak_kb = hwm_kb if timed_out else None
+    if rss_file.exists():
+        numbers = [line for line in rss_file.read_text().split() if line.isdigit()]
+        if numbers:
+            peak_kb = int(numbers[-1])
+    out.update(wall=wall, peak_rss_mb=(peak_kb / 1024) if peak_kb else float("nan"), exit=proc.returncode,
+               timed_out=timed_out)
     if not timed_out and proc.returncode != 0:
         tail = (workdir / f"{kind}.log").read_text()[-3000:]
         raise RuntimeError(f"benchmark step {kind} failed (exit {proc.returncode}):\n{tail}")

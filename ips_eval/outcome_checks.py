@@ -22,6 +22,8 @@ from typing import Callable
 
 import duckdb
 
+from ips_eval.definitions import HEADLINE_RATES, QUARTERLY_RATES
+
 #: Most violations listed per check (a summary line tells how many more there were).
 MAX_LISTED = 50
 
@@ -55,19 +57,8 @@ RATE_BY_QUARTER_BOUNDS: tuple[tuple[str, str], ...] = (
     ("n_working_unsubsidised", "n_working"),
 )
 
-#: rate column -> (numerator, denominator)
-HEADLINE_RATES: dict[str, tuple[str, str]] = {
-    "rate_competitive": ("n_competitive", "n_clients"),
-    "rate_unsubsidised": ("n_unsubsidised", "n_clients"),
-    "rate_tenure6": ("n_tenure6", "n_tenure6_eligible"),
-    "rate_tenure12": ("n_tenure12", "n_tenure12_eligible"),
-    "rate_employed6": ("n_employed6", "n_employed6_eligible"),
-    "rate_employed12": ("n_employed12", "n_employed12_eligible"),
-}
-RATE_BY_QUARTER_RATES: dict[str, tuple[str, str]] = {
-    "rate_working": ("n_working", "n_served"),
-    "rate_working_unsubsidised": ("n_working_unsubsidised", "n_served"),
-}
+#: rate column -> (numerator, denominator), from the one place they are defined
+RATE_BY_QUARTER_RATES = QUARTERLY_RATES
 
 Violations = list[str]
 

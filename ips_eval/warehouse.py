@@ -195,7 +195,7 @@ class WarehouseBuild:
         except WRITE_ERRORS as e:
             raise WarehouseWriteError(self.path, e) from None
         os.replace(self.path, self.target)
-        _fsync_dir(self.target.parent)
+        _fsync(self.target.parent)
         shutil.rmtree(self.target.parent / f".{self.path.name}.spill", ignore_errors=True)
         return self.target
 
@@ -241,14 +241,7 @@ def _now() -> dt.datetime:
 
 
 def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
+    """Flush a file, or a folder's entries (so a rename survives a power cut)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

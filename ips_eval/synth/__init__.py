@@ -46,7 +46,7 @@ from .ids import Pseudonymiser
 from .people import build_clients, linear_predictor
 from .project_exports import write_project_exports
 from .register_exports import write_register
-from .writers import sha256
+from ips_eval.delivery import sha256
 
 __all__ = ["SynthConfig", "write_delivery", "write_manifest"]
 

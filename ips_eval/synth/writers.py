@@ -8,7 +8,6 @@ are applied in one place. Nothing written depends on the clock or on the machine
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -16,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
 
 
 # ---- Finnish project exports ---------------------------------------------------------
@@ -125,9 +125,3 @@ class RegisterWriter:
         return {"rows": self.rows, "format": self.fmt, "columns": list(self.schema.names)}
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
