@@ -1,3 +1,4 @@
+import json
 import os
 import sys
 from pathlib import Path
@@ -19,17 +20,33 @@ def con():
 
 
 @pytest.fixture(scope="session")
-def synthetic_study(tmp_path_factory):
-    """The default synthetic delivery, run through the whole pipeline once per test worker."""
+def synthetic_study(tmp_path_factory, worker_id):
+    """The default synthetic delivery, run through the whole pipeline once per test session.
+
+    Under pytest-xdist the workers share one build (the first to come builds it, the others
+    wait on a lock), since the run with every model takes a minute or two on two cores.
+    Tests only read it.
+    """
+    from filelock import FileLock
+
     from ips_eval.synth import SynthConfig, write_delivery
     from pipelines.runner import run_pipeline
 
-    root = tmp_path_factory.mktemp("synthetic_study")
+    if worker_id == "master":
+        root = tmp_path_factory.mktemp("synthetic_study")
+    else:
+        root = tmp_path_factory.getbasetemp().parent / "synthetic_study"
     config = SynthConfig()
-    manifest = write_delivery(root / "delivery", config)
-    summary = run_pipeline(root / "delivery", config.cutoff, root / "warehouse.duckdb", figures_dir=root / "figures")
-    return {"config": config, "manifest": manifest, "summary": summary, "root": root,
-            "warehouse": summary.warehouse}
+    with FileLock(str(root) + ".lock"):
+        done = root / "built.json"
+        if not done.exists():
+            manifest = write_delivery(root / "delivery", config)
+            summary = run_pipeline(root / "delivery", config.cutoff, root / "warehouse.duckdb",
+                                   figures_dir=root / "figures")
+            done.write_text(json.dumps({"manifest": manifest, "run_id": summary.run_id}))
+    built = json.loads(done.read_text())
+    return {"config": config, "manifest": built["manifest"], "run_id": built["run_id"], "root": root,
+            "warehouse": root / "warehouse.duckdb", "figures": root / "figures"}
 
 
 @pytest.fixture
