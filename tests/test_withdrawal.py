@@ -40,8 +40,11 @@ def test_a_withdrawn_person_is_gone_from_every_table(tmp_path):
     before, _ = _everything(warehouse)
     assert GONE in before
 
-    run_pipeline(_delivery(tmp_path / "q4", withdrawn_on="1.11.2024"), C, warehouse)
+    site = tmp_path / "site"
+    run_pipeline(_delivery(tmp_path / "q4", withdrawn_on="1.11.2024"), C, warehouse, site_dir=site)
     after, balanced = _everything(warehouse)
+    published = [p for p in site.rglob("*") if p.is_file()]
+    assert published and not any(GONE in p.read_text(errors="replace") or GONE in str(p) for p in published)
     assert GONE not in after
     assert balanced
     with duckdb.connect(str(warehouse), read_only=True) as con:
