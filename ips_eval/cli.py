@@ -106,7 +106,7 @@ def _print_summary(summary) -> None:
     if summary.figures and summary.figures.exists():
         typer.echo(f"figures: {summary.figures}")
     if summary.site and (summary.site / "index.html").exists():
-        typer.echo(f"site: {summary.site / 'index.html'}")
+        typer.echo(f"site: {(summary.site / 'index.html').resolve()}  (opens from disk)")
 
 
 def _describe(manifest) -> str:
