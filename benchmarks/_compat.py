@@ -1,32 +1,37 @@
-"""A workaround the benchmark applies only when it is needed (and says so).
+"""A workaround the benchmark applies only when it is needed (and records that it did).
 
-DuckDB 2.0 refuses `enable_progress_bar` in `duckdb.connect(config=...)` ("Could not set
-option "enable_progress_bar" as a global option"), which `ips_eval.warehouse.connect` passes,
-so every `ips-eval run` fails at its first asset. Until warehouse.py is fixed (the proposed
-diff is in benchmarks/RESULTS.md), the benchmark wraps `duckdb.connect` in its own
-subprocesses: the option is taken out of the config and set on the connection instead,
-which is exactly what the proposed fix does. Nothing else changes.
+With DuckDB 2.0, passing `enable_progress_bar` in `duckdb.connect(config=...)` fails ("Could
+not set option "enable_progress_bar" as a global option"); an earlier `ips_eval.warehouse.connect`
+did that, so every `ips-eval run` failed at its first asset. When the project's `connect`
+still fails that way, the benchmark's subprocesses wrap `duckdb.connect`: the option is taken
+out of the config and set on the connection instead (what the current warehouse.py does).
 """
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import duckdb
 
 _LOCAL_ONLY = ("enable_progress_bar",)
 
 
-def connect_config_broken() -> bool:
-    """True when this DuckDB rejects the connection options ips_eval.warehouse.connect passes."""
-    try:
-        duckdb.connect(":memory:", config={"enable_progress_bar": False}).close()
-        return False
-    except duckdb.Error:
-        return True
+def connect_broken() -> bool:
+    """True when ips_eval.warehouse.connect fails on this DuckDB because of a connection-local option."""
+    from ips_eval.warehouse import connect
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            connect(Path(tmp) / "probe.duckdb").close()
+            return False
+        except duckdb.Error as e:
+            return any(option in str(e) for option in _LOCAL_ONLY)
 
 
 def apply() -> bool:
     """Patch duckdb.connect when needed; True when the patch was applied."""
-    if not connect_config_broken() or getattr(duckdb.connect, "_ips_bench_patched", False):
+    if getattr(duckdb.connect, "_ips_bench_patched", False) or not connect_broken():
         return False
     original = duckdb.connect
 

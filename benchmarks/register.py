@@ -18,7 +18,9 @@ own, read with /usr/bin/time):
   (d) pandas   the baseline: benchmarks/pandas_baseline.py, marts.register_outcomes in plain
                pandas from the delivered files.
 
-Times are the best of --repeat (the machine is shared); peak RSS is that of the best repeat.
+Times are the best of --repeat (the machine is shared); the whole run is the best of
+--run-repeat up to 50 000 people and runs once above that, and so does the pandas baseline
+(stopped after --pandas-timeout seconds, its peak so far kept). Peak RSS is the best repeat's.
 Then it checks that the pipeline's marts.register_outcomes equals the pandas result (every
 column; counts exactly, euros within 1e-6) and prints the ratios (b)/(c) and (d)/(b).
 Results go to --out (JSON per scale; default benchmarks/results/) and a Markdown table is

@@ -10,8 +10,8 @@
 -- psychiatric inpatient = an 'osasto' (inpatient) episode.
 -- How (national scale, see benchmarks/RESULTS.md): months are counted as integers relative to
 -- the index month (datediff('month', a, b) is the calendar-month difference), persons get a
--- running number in person_id order, and each person's facts are gathered once as lists of the
--- relative months that have them; the 49 rows of a person look their month up in those lists.
+-- running number in person_id order, and each person's facts are gathered once as sets of the
+-- relative months that have them (bits of a BIGINT); the 49 rows of a person read their month there.
 -- So the only person x month join is the one with earnings, on integers, and nothing large is
 -- hashed or sorted on strings (the first version joined 10 M person-months on
 -- (person_id, month) twice and grew faster than linearly once it reached the memory limit).
@@ -47,19 +47,20 @@ spell_windows AS (  -- the first and last relative month a spell covers a day of
     FROM spells_at_cutoff AS s
     JOIN persons AS p USING (person_id)
 ),
-spell_months AS (  -- each relative month a spell covers at least one day of, within the window
-    SELECT pnum, fact, unnest(range(first_rel, last_rel + 1)) AS rel_month
-    FROM spell_windows
-    WHERE first_rel <= last_rel
-),
-person_facts AS (  -- per person, the relative months that have each fact
+person_facts AS (  -- per person and fact, the set of relative months a spell covers a day of
+    -- A set of months -24..24 is a BIGINT with bit (rel_month + 24) set for each month in it:
+    -- a spell covering first_rel..last_rel sets bits first_rel+24 .. last_rel+24, and the
+    -- union over a person's spells (bit_or) holds every month at least one spell covers.
     SELECT pnum,
-           list(rel_month) FILTER (WHERE fact = 'employed')             AS employed,
-           list(rel_month) FILTER (WHERE fact = 'subsidised')           AS subsidised,
-           list(rel_month) FILTER (WHERE fact = 'disability_benefit')   AS disability_benefit,
-           list(rel_month) FILTER (WHERE fact = 'unemployment_benefit') AS unemployment_benefit,
-           list(rel_month) FILTER (WHERE fact = 'inpatient')            AS inpatient
-    FROM spell_months
+           bit_or(months) FILTER (WHERE fact = 'employed')             AS employed,
+           bit_or(months) FILTER (WHERE fact = 'subsidised')           AS subsidised,
+           bit_or(months) FILTER (WHERE fact = 'disability_benefit')   AS disability_benefit,
+           bit_or(months) FILTER (WHERE fact = 'unemployment_benefit') AS unemployment_benefit,
+           bit_or(months) FILTER (WHERE fact = 'inpatient')            AS inpatient
+    FROM (SELECT pnum, fact,
+                 (CAST(1 AS BIGINT) << (last_rel + 25)) - (CAST(1 AS BIGINT) << (first_rel + 24)) AS months
+          FROM spell_windows
+          WHERE first_rel <= last_rel)
     GROUP BY pnum
 ),
 month_earnings AS (  -- staging.earnings is one row per person and month already
@@ -69,11 +70,16 @@ month_earnings AS (  -- staging.earnings is one row per person and month already
           JOIN persons AS p USING (person_id))
     WHERE rel_month BETWEEN -24 AND 24
 ),
-month_grid AS (  -- every person x relative month, with the months of the person's facts beside it
-    SELECT pnum, person_id, ips, rel_month,
-           CAST(index_month + to_months(CAST(rel_month AS INTEGER)) AS DATE) AS month,
-           employed, subsidised, disability_benefit, unemployment_benefit, inpatient
-    FROM (SELECT p.*, f.* EXCLUDE (pnum), r.rel_month
+month_grid AS (  -- every person x relative month, with the month's facts read from the person's sets
+    SELECT pnum, person_id, ips, rel_month, month,
+           CASE WHEN month <= $cutoff THEN coalesce((employed >> (rel_month + 24)) & 1 = 1, FALSE) END             AS employed,
+           CASE WHEN month <= $cutoff THEN coalesce((subsidised >> (rel_month + 24)) & 1 = 1, FALSE) END           AS subsidised,
+           CASE WHEN month <= $cutoff THEN coalesce((disability_benefit >> (rel_month + 24)) & 1 = 1, FALSE) END   AS disability_benefit,
+           CASE WHEN month <= $cutoff THEN coalesce((unemployment_benefit >> (rel_month + 24)) & 1 = 1, FALSE) END AS unemployment_benefit,
+           CASE WHEN month <= $cutoff THEN coalesce((inpatient >> (rel_month + 24)) & 1 = 1, FALSE) END            AS inpatient
+    FROM (SELECT p.pnum, p.person_id, p.ips, r.rel_month,
+                 CAST(p.index_month + to_months(CAST(r.rel_month AS INTEGER)) AS DATE) AS month,
+                 f.employed, f.subsidised, f.disability_benefit, f.unemployment_benefit, f.inpatient
           FROM persons AS p
           LEFT JOIN person_facts AS f USING (pnum),
                range(-24, 25) AS r(rel_month))
@@ -83,12 +89,12 @@ SELECT g.person_id,
        g.rel_month,
        g.month,
        g.month <= $cutoff AS observed,
-       CASE WHEN g.month <= $cutoff THEN coalesce(list_contains(g.employed, g.rel_month), FALSE) END             AS employed,
-       CASE WHEN g.month <= $cutoff THEN coalesce(list_contains(g.subsidised, g.rel_month), FALSE) END           AS subsidised,
-       CASE WHEN g.month <= $cutoff THEN coalesce(list_contains(g.disability_benefit, g.rel_month), FALSE) END   AS disability_benefit,
-       CASE WHEN g.month <= $cutoff THEN coalesce(list_contains(g.unemployment_benefit, g.rel_month), FALSE) END AS unemployment_benefit,
-       CASE WHEN g.month <= $cutoff THEN coalesce(list_contains(g.inpatient, g.rel_month), FALSE) END            AS inpatient,
-       CASE WHEN g.month <= $cutoff THEN coalesce(e.ansiot_eur, 0) END                                          AS earnings
+       g.employed,
+       g.subsidised,
+       g.disability_benefit,
+       g.unemployment_benefit,
+       g.inpatient,
+       CASE WHEN g.month <= $cutoff THEN coalesce(e.ansiot_eur, 0) END AS earnings
 FROM month_grid AS g
 LEFT JOIN month_earnings AS e USING (pnum, rel_month)
 ORDER BY g.pnum, g.rel_month;
