@@ -25,7 +25,7 @@ from ips_eval.readers import ReadResult, read_file
 from ips_eval.warehouse import ensure_schemas, load_macros
 
 #: Rows validated at a time: bounds memory on national-scale register extracts.
-CHUNK_ROWS = 500_000
+CHUNK_ROWS = 200_000
 
 AUDIT_DDL = (
     "CREATE TABLE IF NOT EXISTS audit.loads (export VARCHAR, file VARCHAR, sha256 VARCHAR, format VARCHAR,"
