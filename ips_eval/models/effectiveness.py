@@ -38,6 +38,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy.stats import norm
 
+from ips_eval.warehouse import query_sql
 from ips_eval.definitions import STATES
 from ips_eval.models import plots
 from ips_eval.models import propensity as P
@@ -376,19 +377,10 @@ def _chronogram(con, dk: pd.DataFrame, w: np.ndarray, tk: np.ndarray) -> pd.Data
     """Share of the analysed persons in each state per relative month: IPS, comparison, weighted comparison."""
     if not has_table(con, "marts.state_sequences"):
         return None
-    seq = read_table(con, "marts.state_sequences", ["person_id", "rel_month", "state"], allow_empty=True)
-    if seq.empty:
-        return None
-    wt = pd.DataFrame({"person_id": dk["person_id"].to_numpy(), "ips": tk, "w": w})
-    s = seq.merge(wt, on="person_id", how="inner")
-    out = []
-    for group, sel, weight in (("IPS", s["ips"] == 1, None), ("comparison", s["ips"] == 0, None),
-                               ("comparison, weighted", s["ips"] == 0, "w")):
-        g = s[sel].assign(_w=1.0 if weight is None else s.loc[sel, "w"])
-        num = g.groupby(["rel_month", "state"])["_w"].sum()
-        den = g.groupby("rel_month")["_w"].sum()
-        share = (num / den.reindex(num.index.get_level_values(0)).to_numpy()).rename("share").reset_index()
-        share["n"] = g["person_id"].nunique()
-        share.insert(0, "group", group)
-        out.append(share)
-    return pd.concat(out, ignore_index=True)
+    weights = pd.DataFrame({"person_id": dk["person_id"].to_numpy(), "ips": tk, "w": w})
+    con.register("analysed_weights", weights)
+    try:
+        shares = query_sql(con, "models/state_chronogram")
+    finally:
+        con.unregister("analysed_weights")
+    return None if shares.empty else shares
