@@ -25,7 +25,7 @@ from ips_eval import SQL_DIR
 SCHEMAS = ("ref", "raw", "audit", "staging", "core", "marts", "models", "publish")
 
 #: DuckDB may use at most this much memory per connection; beyond it, it spills to disk.
-DEFAULT_MEMORY_LIMIT = os.environ.get("IPS_EVAL_DUCKDB_MEMORY", "2GB")
+DEFAULT_MEMORY_LIMIT = os.environ.get("IPS_EVAL_DUCKDB_MEMORY", "1GB")  # the whole run stays under 2 GB
 DEFAULT_THREADS = int(os.environ.get("IPS_EVAL_DUCKDB_THREADS", "2"))
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
