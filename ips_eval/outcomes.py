@@ -21,7 +21,7 @@ from typing import Iterable
 
 import duckdb
 
-from ips_eval.warehouse import run_sql, sql_text
+from ips_eval.warehouse import load_macros, run_sql, sql_text
 
 
 @dataclass(frozen=True)
@@ -85,11 +85,12 @@ OUTCOME_TABLES: tuple[OutcomeTable, ...] = (
     _t("core.register_persons",
        ["staging.register_population", "staging.study_population", "staging.clients"],
        "Register cohort person whose register data may be used as of C."),
-    _t("core.register_months",
+    _t("core.register_month_sets",
        ["core.register_persons", "staging.employment_spells", "staging.pay_subsidy_spells",
-        "staging.benefit_spells", "ref.benefit_groups", "staging.psychiatric_care", "ref.care_types",
-        "staging.earnings"],
-       "Register person x relative month -24..+24: monthly facts."),
+        "staging.benefit_spells", "staging.psychiatric_care", "ref.care_types"],
+       "Register person: the sets of relative months -24..+24 with each monthly fact."),
+    _t("core.register_months", ["core.register_month_sets", "staging.earnings"],
+       "View: register person x relative month -24..+24, the monthly facts and earnings."),
     _t("marts.employment_figures",
        ["core.client_outcomes_asof", "core.competitive_jobs_asof", "core.quarters",
         "staging.study_population", "core.evaluation_dates"],
@@ -106,10 +107,10 @@ OUTCOME_TABLES: tuple[OutcomeTable, ...] = (
        "Client x wave: client-reported scores of the latest response."),
     _t("marts.fidelity", ["core.fidelity_reviews"], "Fidelity review: total and category."),
     _t("marts.fidelity_current", ["core.fidelity_asof"], "Each county's latest fidelity review by C."),
-    _t("marts.register_outcomes", ["core.register_persons", "core.register_months"],
+    _t("marts.register_outcomes", ["core.register_persons", "core.register_month_sets", "staging.earnings"],
        "Register cohort person: employed months, earnings and benefit months around the index date."),
-    _t("marts.state_sequences", ["core.register_months", "ref.states"],
-       "Register person x relative month: one state per month by priority."),
+    _t("marts.state_sequences", ["core.register_month_sets", "ref.states"],
+       "View: register person x relative month, one state per month by priority."),
 )
 
 OUTCOME_TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in OUTCOME_TABLES)
@@ -137,11 +138,31 @@ def build_outcome_table(con: duckdb.DuckDBPyConnection, name: str, cutoff) -> No
     """Build one outcome table (its inputs must exist): what one Dagster asset does."""
     table = outcome_table(name)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
+    _drop_if_other_kind(con, table)
+    load_macros(con)  # temporary macros (month sets): once per connection, and cheap
     try:
         run_sql(con, table.sql_name, cutoff=as_cutoff(cutoff))
     except duckdb.Error as exc:
         exc.add_note(f"while building {table.name} from sql/{table.sql_name}.sql")
         raise
+
+
+_CREATES = re.compile(r"CREATE\s+OR\s+REPLACE\s+(TABLE|VIEW)\b", re.IGNORECASE)
+
+
+def _drop_if_other_kind(con: duckdb.DuckDBPyConnection, table: OutcomeTable) -> None:
+    """A run that starts from a copy of the published warehouse may find a table where its SQL
+    now makes a view (or the reverse); CREATE OR REPLACE cannot change the kind, so drop it."""
+    made = _CREATES.search(sql_text(table.sql_name))
+    if made is None:
+        return
+    wanted = "VIEW" if made.group(1).upper() == "VIEW" else "BASE TABLE"
+    row = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [table.schema, table.table],
+    ).fetchone()
+    if row is not None and row[0] != wanted:
+        con.execute(f"DROP {'VIEW' if row[0] == 'VIEW' else 'TABLE'} {table.name}")
 
 
 def build_outcomes(

@@ -38,3 +38,18 @@ CREATE OR REPLACE TEMP MACRO is_smi(code) AS
 -- Used by the study population and by the purge of withdrawn persons' rows from every table.
 CREATE OR REPLACE TEMP MACRO consent_withdrawn_by(withdrawn_on, cutoff) AS
     withdrawn_on IS NOT NULL AND withdrawn_on <= cutoff;
+
+
+-- Sets of months around a register person's index month (ANALYSIS_PLAN "Register outcomes"):
+-- relative month r (0 = the calendar month of the index date I) of the window -24..24
+-- (definitions.SEQUENCE_MONTHS) is bit r + 24 of a BIGINT, and a set of such months is the
+-- BIGINT with their bits set. A person's monthly facts are then five integers instead of 49
+-- rows, and "employed months among 0..11" is one popcount (benchmarks/RESULTS.md).
+-- month_set(a, b): the months a..b, cut to the window (0, the empty set, when nothing is left).
+CREATE OR REPLACE TEMP MACRO month_set(first_rel, last_rel) AS
+    CASE WHEN greatest(first_rel, -24) <= least(last_rel, 24)
+         THEN (CAST(1 AS BIGINT) << (least(last_rel, 24) + 25)) - (CAST(1 AS BIGINT) << (greatest(first_rel, -24) + 24))
+         ELSE CAST(0 AS BIGINT) END;
+-- months_in(months, a, b): how many months of the set `months` fall in a..b.
+CREATE OR REPLACE TEMP MACRO months_in(months, first_rel, last_rel) AS
+    bit_count(months & month_set(first_rel, last_rel));

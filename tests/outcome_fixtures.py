@@ -78,6 +78,10 @@ STAGING_COLUMNS: dict[str, list[tuple[str, str, Any]]] = {
     "earnings": [("person_id", "VARCHAR", None), ("month", "DATE", None), ("ansiot_eur", "DOUBLE", None)],
 }
 
+#: Register staging tables, which carry the person_key of staging.register_population; staging
+#: keeps only persons of the register population (and so does `_add_person_keys`).
+REGISTER_STAGING = ("employment_spells", "pay_subsidy_spells", "benefit_spells", "psychiatric_care", "earnings")
+
 
 def _frame(table: str, rows: Iterable[Row]) -> pd.DataFrame:
     spec = STAGING_COLUMNS[table]
@@ -141,11 +145,12 @@ def staging_warehouse(
     _create(con, "staging.survey_responses", "survey_responses", surveys)
     _create(con, "staging.fidelity_reviews", "fidelity_reviews", fidelity)
     _create(con, "staging._cohort", "register_cohort", cohort)
-    _create(con, "staging.employment_spells", "employment_spells", employment)
-    _create(con, "staging.pay_subsidy_spells", "pay_subsidy_spells", pay_subsidy)
-    _create(con, "staging.benefit_spells", "benefit_spells", benefits)
-    _create(con, "staging.psychiatric_care", "psychiatric_care", psychiatric_care)
-    _create(con, "staging.earnings", "earnings", earnings)
+    # The register rows as given, by pseudonym; _add_person_keys derives the staging tables.
+    _create(con, "staging._given_employment_spells", "employment_spells", employment)
+    _create(con, "staging._given_pay_subsidy_spells", "pay_subsidy_spells", pay_subsidy)
+    _create(con, "staging._given_benefit_spells", "benefit_spells", benefits)
+    _create(con, "staging._given_psychiatric_care", "psychiatric_care", psychiatric_care)
+    _create(con, "staging._given_earnings", "earnings", earnings)
     # The populations: a stand-in for staging's rendering of "Who is counted".
     con.execute(
         """
@@ -179,9 +184,27 @@ def staging_warehouse(
         {"cutoff": cutoff},
     )
     con.execute("DROP TABLE staging._cohort")
+    _add_person_keys(con)
     if build:
         build_outcomes(con, cutoff)
     return con
+
+
+def _add_person_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """What staging does: number the register population (person_key, in person_id order) and
+    give the register staging tables that key, keeping only persons of the population;
+    staging.earnings is keyed by person_key alone."""
+    con.execute(
+        "CREATE OR REPLACE TABLE staging.register_population AS SELECT CAST(row_number() OVER"
+        " (ORDER BY person_id) AS INTEGER) AS person_key, * EXCLUDE (person_key) FROM"
+        " (SELECT *, NULL AS person_key FROM staging.register_population)"
+    )
+    for table in REGISTER_STAGING:
+        keep = "* EXCLUDE (person_id)" if table == "earnings" else "t.*"
+        con.execute(
+            f"CREATE OR REPLACE TABLE staging.{table} AS SELECT p.person_key, {keep}"
+            f" FROM staging._given_{table} AS t JOIN staging.register_population AS p USING (person_id)"
+        )
 
 
 def unfiltered_register_population(con: duckdb.DuckDBPyConnection, cohort: Iterable[Row]) -> None:
@@ -197,6 +220,7 @@ def unfiltered_register_population(con: duckdb.DuckDBPyConnection, cohort: Itera
         """
     )
     con.execute("DROP TABLE staging._cohort")
+    _add_person_keys(con)
 
 
 # --------------------------------------------------------------------------------------------

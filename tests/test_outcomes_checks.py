@@ -89,11 +89,11 @@ def test_client_twice_or_missing_in_client_outcomes_fails(wh):
 def test_withdrawn_or_nonconsenting_person_in_a_mart_fails(wh):
     # CHK004 withdrew on 1.1.2024 <= C; CHK005 never consented; CMP001 is a comparison person.
     wh.execute("INSERT INTO marts.client_scores (person_id, wave) VALUES ('CHK004', 'baseline'), ('CHK005', 'final')")
-    wh.execute("INSERT INTO marts.state_sequences (person_id, ips, rel_month) VALUES ('CHK004', 1, 0), ('CMP001', 0, 0)")
+    wh.execute("INSERT INTO core.register_month_sets (person_id, ips) VALUES ('CHK004', 1), ('CMP001', 0)")
     violations = no_withdrawn_or_nonconsenting(wh, C)
     assert "marts.client_scores: person CHK004: consent withdrawn on 2024-01-01" in violations
     assert "marts.client_scores: person CHK005: no research consent" in violations
-    assert "marts.state_sequences: person CHK004: consent withdrawn on 2024-01-01" in violations
+    assert "core.register_month_sets: person CHK004: consent withdrawn on 2024-01-01" in violations
     assert not any("CMP001" in v for v in violations)
 
 

@@ -44,6 +44,8 @@ CONTRACT_COLUMNS = {  # ANALYSIS_PLAN "Stable output tables" and the brief
                              "ttf_competing", "fidelity_total"],
     "core.register_months": ["person_id", "ips", "rel_month", "month", "employed", "subsidised",
                              "disability_benefit", "unemployment_benefit", "inpatient", "earnings"],
+    "core.register_month_sets": ["person_key", "person_id", "ips", "index_month", "observed", "employed",
+                                 "subsidised", "disability_benefit", "unemployment_benefit", "inpatient"],
 }
 
 

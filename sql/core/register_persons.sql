@@ -17,4 +17,4 @@ WHERE r.index_date <= $cutoff
         (r.ips = 1 AND p.register_consent IS TRUE)
      OR (r.ips = 0 AND NOT EXISTS (SELECT 1 FROM staging.clients AS c WHERE c.person_id = r.person_id))
       )
-ORDER BY r.person_id;
+ORDER BY r.person_key;

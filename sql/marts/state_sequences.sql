@@ -1,5 +1,5 @@
--- marts.state_sequences
--- Grain: register person x relative month -24..+24 around the index month (core.register_months).
+-- marts.state_sequences (a view)
+-- Grain: register person x relative month -24..+24 around the index month.
 -- Why: ANALYSIS_PLAN "monthly state sequence": one state per month, the first state of
 -- ref.states (by priority) whose condition holds in that month:
 --   employed_subsidised   : employed and a pay-subsidy spell covers a day of the month
@@ -12,10 +12,15 @@
 -- How (national scale, see benchmarks/RESULTS.md): a month's state depends only on its five
 -- facts, so the rule is applied once to each of the 32 combinations of facts (`chosen`), and
 -- every observed month takes the state of its combination: one small lookup instead of
--- testing six states on each of 10 M person-months.
-CREATE OR REPLACE TABLE marts.state_sequences AS
-WITH combinations AS (  -- every combination of the five monthly facts
-    SELECT e.employed, s.subsidised, d.disability_benefit, u.unemployment_benefit, i.inpatient
+-- testing six states on each of 10 M person-months. A month's combination is read straight
+-- from the person's month sets (core.register_month_sets, bit rel_month + 24; sql/macros.sql).
+-- A view, not a table: ~10 M rows at national scale, read in full once a run (the
+-- effectiveness model's chronogram); reading it costs less than storing it would.
+CREATE OR REPLACE VIEW marts.state_sequences AS
+WITH combinations AS (  -- every combination of the five monthly facts, numbered as the bits of `months` below
+    SELECT e.employed, s.subsidised, d.disability_benefit, u.unemployment_benefit, i.inpatient,
+           CAST(e.employed AS INTEGER) + 2 * CAST(s.subsidised AS INTEGER) + 4 * CAST(d.disability_benefit AS INTEGER)
+           + 8 * CAST(u.unemployment_benefit AS INTEGER) + 16 * CAST(i.inpatient AS INTEGER) AS combination
     FROM (VALUES (FALSE), (TRUE)) AS e(employed),
          (VALUES (FALSE), (TRUE)) AS s(subsidised),
          (VALUES (FALSE), (TRUE)) AS d(disability_benefit),
@@ -36,16 +41,22 @@ candidate_states AS (
          END
 ),
 chosen AS (
-    SELECT employed, subsidised, disability_benefit, unemployment_benefit, inpatient,
-           arg_min(state, priority) AS state
+    SELECT combination, arg_min(state, priority) AS state
     FROM candidate_states
-    GROUP BY ALL
+    GROUP BY combination
+),
+months AS (  -- each person's 49 months; an unobserved month (after C) has no combination
+    SELECT s.person_id, s.ips, s.index_month, r.rel_month,
+           CASE WHEN (s.observed >> (r.rel_month + 24)) & 1 = 1 THEN
+                     ((s.employed >> (r.rel_month + 24)) & 1)
+               + 2 * ((s.subsidised >> (r.rel_month + 24)) & 1)
+               + 4 * ((s.disability_benefit >> (r.rel_month + 24)) & 1)
+               + 8 * ((s.unemployment_benefit >> (r.rel_month + 24)) & 1)
+               + 16 * ((s.inpatient >> (r.rel_month + 24)) & 1) END AS combination
+    FROM core.register_month_sets AS s, range(-24, 25) AS r(rel_month)
 )
-SELECT m.person_id, m.ips, m.rel_month, m.month, c.state
-FROM core.register_months AS m
-LEFT JOIN chosen AS c  -- an unobserved month has NULL facts: no combination, state NULL
-  ON m.observed
- AND c.employed = m.employed AND c.subsidised = m.subsidised
- AND c.disability_benefit = m.disability_benefit AND c.unemployment_benefit = m.unemployment_benefit
- AND c.inpatient = m.inpatient
-ORDER BY m.person_id, m.rel_month;
+SELECT m.person_id, m.ips, m.rel_month,
+       CAST(m.index_month + to_months(CAST(m.rel_month AS INTEGER)) AS DATE) AS month,
+       c.state
+FROM months AS m
+LEFT JOIN chosen AS c USING (combination)  -- no combination (not observed): state NULL

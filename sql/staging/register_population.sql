@@ -2,6 +2,9 @@
 -- in the study population who consented to register linkage, and comparison persons
 -- (covered by the data permit) whose index date is on or before the cut-off. Every other
 -- person in an extract is left out of every derived table.
+-- person_key: a whole number per person (in person_id order) that the register staging tables
+-- carry beside or instead of the pseudonym, so that the national-scale joins of core.* are on
+-- integers (benchmarks/RESULTS.md). It is given anew by every run: not an identifier to keep.
 CREATE OR REPLACE TABLE staging.register_population AS
 WITH cohort AS (
     SELECT DISTINCT ON (person_id) * EXCLUDE (_file, _line)
@@ -9,6 +12,7 @@ WITH cohort AS (
     ORDER BY person_id, _line
 )
 SELECT
+    CAST(row_number() OVER (ORDER BY c.person_id) AS INTEGER) AS person_key,
     c.person_id,
     CAST(c.ips AS INTEGER) AS ips,
     c.alue,
