@@ -313,11 +313,12 @@ def machine() -> dict:
     import duckdb
     import pandas
 
+    from ips_eval.warehouse import DEFAULT_MEMORY_LIMIT, DEFAULT_THREADS
+
     return {"nproc": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1), "cpu": cpu,
             "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(),
             "duckdb": duckdb.__version__, "pandas": pandas.__version__,
-            "duckdb_memory_limit": os.environ.get("IPS_EVAL_DUCKDB_MEMORY", "2GB"),
-            "duckdb_threads": os.environ.get("IPS_EVAL_DUCKDB_THREADS", "2")}
+            "duckdb_memory_limit": DEFAULT_MEMORY_LIMIT, "duckdb_threads": DEFAULT_THREADS}
 
 
 def bench_scale(scale: int, workdir: Path, repeat: int, pandas_timeout: float, run_repeat: int) -> dict:
