@@ -90,6 +90,13 @@ def test_views_read_only_as_analysts_open_them(synthetic_study):
             """
         ).fetchone()[0]
         assert differ == 0
+        # The effectiveness model read the state sequence view for its chronogram: in every group
+        # the shares of a month add up to 1 before the cut-off (every person has one state).
+        shares = con.execute(
+            'SELECT "group", rel_month, sum(share) FROM models.state_chronogram GROUP BY ALL'
+        ).fetchall()
+        assert {g for g, _, _ in shares} == {"IPS", "comparison", "comparison, weighted"}
+        assert all(abs(total - 1) < 1e-9 for _, rel, total in shares if rel < 0)
         # The set macros work on a read-only connection too (docs/warehouse.md tells analysts so).
         load_macros(con)
         assert con.execute(
