@@ -193,14 +193,14 @@ def staging_warehouse(
 def _add_person_keys(con: duckdb.DuckDBPyConnection) -> None:
     """What staging does: number the register population (person_key, in person_id order) and
     give the register staging tables that key, keeping only persons of the population;
-    staging.earnings is keyed by person_key alone."""
+    staging.earnings and staging.psychiatric_care are keyed by person_key alone."""
     con.execute(
         "CREATE OR REPLACE TABLE staging.register_population AS SELECT CAST(row_number() OVER"
         " (ORDER BY person_id) AS INTEGER) AS person_key, * EXCLUDE (person_key) FROM"
         " (SELECT *, NULL AS person_key FROM staging.register_population)"
     )
     for table in REGISTER_STAGING:
-        keep = "* EXCLUDE (person_id)" if table == "earnings" else "t.*"
+        keep = "* EXCLUDE (person_id)" if table in ("earnings", "psychiatric_care") else "t.*"
         con.execute(
             f"CREATE OR REPLACE TABLE staging.{table} AS SELECT p.person_key, {keep}"
             f" FROM staging._given_{table} AS t JOIN staging.register_population AS p USING (person_id)"
