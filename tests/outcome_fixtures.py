@@ -196,8 +196,7 @@ def _add_person_keys(con: duckdb.DuckDBPyConnection) -> None:
     staging.earnings and staging.psychiatric_care are keyed by person_key alone."""
     con.execute(
         "CREATE OR REPLACE TABLE staging.register_population AS SELECT CAST(row_number() OVER"
-        " (ORDER BY person_id) AS INTEGER) AS person_key, * EXCLUDE (person_key) FROM"
-        " (SELECT *, NULL AS person_key FROM staging.register_population)"
+        " (ORDER BY person_id) AS INTEGER) AS person_key, * FROM staging.register_population"
     )
     for table in REGISTER_STAGING:
         keep = "* EXCLUDE (person_id)" if table in ("earnings", "psychiatric_care") else "t.*"
