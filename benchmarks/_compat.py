@@ -19,7 +19,7 @@ _LOCAL_ONLY = ("enable_progress_bar",)
 
 def connect_broken() -> bool:
     """True when ips_eval.warehouse.connect fails on this DuckDB because of a connection-local option."""
-    from ips_eval.warehouse import connect
+    from ips_eval.warehouse.database import connect
 
     with tempfile.TemporaryDirectory() as tmp:
         try:

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import duckdb
 
-from ips_eval.ingest import load_delivery
-from ips_eval.outcomes import OUTCOME_TABLES, build_outcome_table
-from ips_eval.staging import build_staging
+from ips_eval.ingest.load import load_delivery
+from ips_eval.warehouse.tables import build_staging, build_table, sql_tables
 from ips_eval.synth import SynthConfig, write_delivery
-from ips_eval.warehouse import connect, load_macros
+from ips_eval.warehouse.database import connect, load_macros
 
 
 def main() -> None:
@@ -43,11 +42,11 @@ def main() -> None:
         load_macros(con)
         total = 0.0
         print(f"{'table':<40}{'seconds':>10}{'rows':>12}")
-        for table in OUTCOME_TABLES:
+        for table in (t for t in sql_tables() if t.schema in ("core", "marts")):
             best = float("inf")
             for _ in range(args.repeat):
                 start = time.perf_counter()
-                build_outcome_table(con, table.name, config.cutoff)
+                build_table(con, table, config.cutoff)
                 best = min(best, time.perf_counter() - start)
             rows = con.execute(f"SELECT count(*) FROM {table.name}").fetchall()[0][0]
             total += best

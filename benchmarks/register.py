@@ -76,7 +76,7 @@ def _child(argv: list[str]) -> None:
     patched = _compat.apply()
     kind, rest = argv[0], argv[1:]
     if kind == "run":
-        from ips_eval.cli import main
+        from pipelines.cli import main
 
         sys.argv = ["ips-eval", "run", *rest]
         try:
@@ -87,8 +87,8 @@ def _child(argv: list[str]) -> None:
     out: dict = {"patched_connect": patched}
     if kind == "register":
         warehouse, with_staging = Path(rest[0]), rest[1] == "staging"
-        from ips_eval.outcomes import build_outcome_table
-        from ips_eval.warehouse import connect, load_macros, run_sql
+        from ips_eval.warehouse.tables import build_table as build_outcome_table
+        from ips_eval.warehouse.database import connect, load_macros, run_sql
 
         con = connect(warehouse)
         load_macros(con)
@@ -116,7 +116,7 @@ def _child(argv: list[str]) -> None:
         con.close()
     elif kind == "scan":
         delivery, scratch = Path(rest[0]), Path(rest[1])
-        from ips_eval.warehouse import connect
+        from ips_eval.warehouse.database import connect
 
         con = connect(scratch)
         for variant in ("one_sum", "all_columns"):
@@ -314,7 +314,7 @@ def machine() -> dict:
     import duckdb
     import pandas
 
-    from ips_eval.warehouse import DEFAULT_MEMORY_LIMIT, DEFAULT_THREADS
+    from ips_eval.warehouse.database import DEFAULT_MEMORY_LIMIT, DEFAULT_THREADS
 
     return {"nproc": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1), "cpu": cpu,
             "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(),

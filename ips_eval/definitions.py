@@ -1,4 +1,4 @@
-"""The study's analysis definitions (ANALYSIS_PLAN.md), each in exactly one place.
+"""The study's analysis definitions (docs/analysis_plan.md), each in exactly one place.
 
 Python reads these constants directly; SQL reads them from the `ref` schema, which
 `reference_tables()` builds from the same constants at the start of every run, so a

@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 
 from ips_eval import PROJECT_ROOT
-from ips_eval.warehouse import open_readonly, table_exists
+from ips_eval.warehouse.database import open_readonly, table_exists
 
 WAREHOUSE_ENV = "IPS_EVAL_WAREHOUSE"
 FIGURES_ENV = "IPS_EVAL_FIGURES"

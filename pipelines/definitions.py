@@ -9,15 +9,15 @@ import dagster as dg
 
 from pipelines.assets.ingest import consent_withdrawals, delivery_guard, raw_assets, raw_checks, withdrawals_check
 from pipelines.assets.models import model_assets
-from pipelines.assets.outcomes import outcome_assets, outcome_checks
+from pipelines.assets.outcomes import outcome_checks
 from pipelines.assets.publish import publish_assets, publish_checks
-from pipelines.assets.staging import staging_assets
+from pipelines.assets.tables import assets as table_assets
 from pipelines.assets.warehouse import published_warehouse_asset
 from pipelines.resources import StudyRun
 from pipelines.schedules import quarterly_refresh_schedule
 
 _pipeline_assets = [
-    delivery_guard, *raw_assets, consent_withdrawals, *staging_assets, *outcome_assets, *model_assets,
+    delivery_guard, *raw_assets, consent_withdrawals, *table_assets, *model_assets,
     *publish_assets,
 ]
 warehouse_asset = published_warehouse_asset([k for a in _pipeline_assets for k in a.keys])

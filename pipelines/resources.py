@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ips_eval.warehouse import WarehouseBuild
+from ips_eval.warehouse.database import WarehouseBuild
 
 DEMO_DIR = Path("data/demo")
 

@@ -111,7 +111,7 @@ def _log_run(study: StudyRun, run_id: str, started: dt.datetime, status: str, re
     """Every CLI run, published or not, in a log beside the warehouse: audit.runs of the warehouse
     holds the published runs, and a failed run must leave the warehouse untouched, so its record
     goes here (one JSON line per run)."""
-    from ips_eval.provenance import code_version
+    from ips_eval.warehouse.provenance import code_version
 
     path = Path(study.warehouse).resolve()
     record = {

@@ -1,4 +1,4 @@
--- Parsers of the export formats, one per contract type and dialect (EXPORTS.md).
+-- Parsers of the export formats, one per contract type and dialect (docs/exports.md).
 -- Each returns NULL when the text is not of its form; the ingest reports such a value
 -- as a `type` failure, because the raw text was there but could not be read.
 -- 'fi': the project exports (d.m.yyyy, decimal comma, K/E); 'iso': the register extracts.

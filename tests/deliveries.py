@@ -1,4 +1,4 @@
-"""Small deliveries written by the tests themselves, in exactly the EXPORTS.md formats.
+"""Small deliveries written by the tests themselves, in exactly the docs/exports.md formats.
 
 A test names only the rows and values it cares about; every other column gets a valid
 default, so each test reads as the rule it pins.
@@ -13,7 +13,7 @@ from typing import Any, Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ips_eval.contracts import Contract, load_contracts
+from ips_eval.ingest.contracts import Contract, load_contracts
 
 PROJECT_DEFAULTS: dict[str, dict[str, str]] = {
     "clients": {

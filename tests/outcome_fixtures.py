@@ -10,8 +10,8 @@ Two ways to get the `staging` tables the outcome SQL reads:
   stands in for it). Other staging tables are taken as given (e.g. register spells are NOT
   merged, which the outcome SQL must tolerate).
 * `delivery(tmp_path, clients=[...], ...)`: the same rows written as a delivery in the
-  EXPORTS.md format (`;`, d.m.yyyy, K/E), for `load_delivery` + `build_staging`, used by the
-  end-to-end tests when `ips_eval.staging` exists.
+  docs/exports.md format (`;`, d.m.yyyy, K/E), for `load_delivery` + `build_staging`, used by the
+  end-to-end tests when `ips_eval.warehouse.staging` exists.
 
 Dates in the dicts are ISO strings ('2024-01-31') or `datetime.date`s.
 """
@@ -26,7 +26,7 @@ import duckdb
 import pandas as pd
 
 from ips_eval.definitions import reference_tables
-from ips_eval.outcomes import build_outcomes
+from ips_eval.warehouse.tables import build_outcomes
 
 Row = dict[str, Any]
 
@@ -223,7 +223,7 @@ def unfiltered_register_population(con: duckdb.DuckDBPyConnection, cohort: Itera
 
 
 # --------------------------------------------------------------------------------------------
-# Deliveries in the EXPORTS.md format (for the end-to-end tests through ingest and staging)
+# Deliveries in the docs/exports.md format (for the end-to-end tests through ingest and staging)
 # --------------------------------------------------------------------------------------------
 
 CLIENT_HEADER = [c for c, _, _ in STAGING_COLUMNS["clients"]]
@@ -296,7 +296,7 @@ def delivery(
     `surveys` maps a wave ('baseline', 'midpoint', 'final') to response rows (item columns and
     `asiakastunnus` or `person_id`, `vastauspvm`); a value 'EOS' is written as is.
     `register` maps an extract ('cohort', 'employment', 'earnings', 'pay_subsidy', 'benefits',
-    'psychiatric_care') to rows with the EXPORTS.md columns (ISO dates).
+    'psychiatric_care') to rows with the docs/exports.md columns (ISO dates).
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -329,18 +329,10 @@ def delivery(
     return root
 
 
-def staging_available() -> bool:
-    try:
-        from ips_eval import staging  # noqa: F401
-    except ImportError:
-        return False
-    return hasattr(staging, "build_staging")
-
-
 def delivered_warehouse(root: Path, cutoff: dt.date | str, **rows: Any) -> duckdb.DuckDBPyConnection:
     """Write a delivery under `root`, load it, build staging and the outcomes (end to end)."""
-    from ips_eval.ingest import load_delivery
-    from ips_eval.staging import build_staging
+    from ips_eval.ingest.load import load_delivery
+    from ips_eval.warehouse.tables import build_staging
 
     cutoff = dt.date.fromisoformat(cutoff) if isinstance(cutoff, str) else cutoff
     path = delivery(root, **rows)

@@ -1,4 +1,4 @@
-"""The study's models (ANALYSIS_PLAN.md "Models") as library functions.
+"""The study's models (docs/analysis_plan.md "Models") as library functions.
 
 Each `fit_<model>(con, figures_dir, seed=...)` reads the warehouse tables it needs, fits,
 and returns a `ModelResult`; `write_result(con, result)` puts it into the `models`

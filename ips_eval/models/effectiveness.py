@@ -38,7 +38,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy.stats import norm
 
-from ips_eval.warehouse import query_sql
+from ips_eval.warehouse.database import query_sql
 from ips_eval.definitions import STATES
 from ips_eval.models import plots
 from ips_eval.models import propensity as P
@@ -46,6 +46,9 @@ from ips_eval.models.common import estimates_markdown, fmt, warning_texts
 from ips_eval.models.data import columns_of, has_table, read_table
 from ips_eval.models.design import Covariate, build_design, lp_separated
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
+
+#: The queries this module runs, kept beside it (they build no warehouse table).
+QUERIES = Path(__file__).parent / "queries"
 
 MODEL = "effectiveness"
 OUTCOMES = ("employed_months_post12", "earnings_post12")
@@ -380,7 +383,7 @@ def _chronogram(con, dk: pd.DataFrame, w: np.ndarray, tk: np.ndarray) -> pd.Data
     weights = pd.DataFrame({"person_id": dk["person_id"].to_numpy(), "ips": tk, "w": w})
     con.register("analysed_weights", weights)
     try:
-        shares = query_sql(con, "models/state_chronogram")
+        shares = query_sql(con, QUERIES / "state_chronogram.sql")
     finally:
         con.unregister("analysed_weights")
     return None if shares.empty else shares

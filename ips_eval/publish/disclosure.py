@@ -1,6 +1,6 @@
 """Disclosure control: the one module every figure on the study's website goes through.
 
-ANALYSIS_PLAN.md ("Published figures (website): disclosure control") is the specification;
+docs/analysis_plan.md ("Published figures (website): disclosure control") is the specification;
 the rule numbers below are its rule numbers. `T` is `definitions.DISCLOSURE_THRESHOLD`.
 
 Why a declarative description: the same people appear in the county table, the group tables

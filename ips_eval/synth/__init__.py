@@ -1,4 +1,4 @@
-"""A deterministic synthetic delivery: every export of EXPORTS.md, messy as real ones are.
+"""A deterministic synthetic delivery: every export of docs/exports.md, messy as real ones are.
 
     from ips_eval.synth import SynthConfig, write_delivery
     manifest = write_delivery(Path("data/synth"), SynthConfig())
@@ -46,7 +46,7 @@ from .ids import Pseudonymiser
 from .people import build_clients, linear_predictor
 from .project_exports import write_project_exports
 from .register_exports import write_register
-from ips_eval.delivery import sha256
+from ips_eval.ingest.delivery import sha256
 
 __all__ = ["SynthConfig", "write_delivery", "write_manifest"]
 

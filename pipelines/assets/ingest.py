@@ -3,12 +3,12 @@
 
 import dagster as dg
 
-from ips_eval.contracts import Contract, load_contracts
-from ips_eval.delivery import DeliveryRefused
+from ips_eval.ingest.contracts import Contract, load_contracts
+from ips_eval.ingest.delivery import DeliveryRefused
 from ips_eval.faults import failpoint
-from ips_eval.guard import scan_delivery
-from ips_eval.identity import IdentityCodeFound
-from ips_eval.ingest import known_clients, load_export
+from ips_eval.ingest.guard import scan_delivery
+from ips_eval.ingest.identity import IdentityCodeFound
+from ips_eval.ingest.load import known_clients, load_export
 from pipelines.resources import StudyRun
 
 GUARD_KEY = dg.AssetKey(["audit", "delivery_guard"])
@@ -74,7 +74,7 @@ def _accounted_check(contract: Contract) -> dg.AssetChecksDefinition:
         description="rows read = rows accepted + rows rejected, counted from the tables themselves.",
     )
     def _check(context: dg.AssetCheckExecutionContext, study: StudyRun) -> dg.AssetCheckResult:
-        from ips_eval.audit_checks import rows_accounted
+        from ips_eval.warehouse.audit_checks import rows_accounted
 
         with study.build(context.run.run_id).connection() as con:
             problems = rows_accounted(con, contract.export)
@@ -101,7 +101,7 @@ WITHDRAWALS_KEY = dg.AssetKey(["audit", "consent_withdrawals"])
     "counted as rejected with rule consent_withdrawn.",
 )
 def consent_withdrawals(context: dg.AssetExecutionContext, study: StudyRun) -> dg.MaterializeResult:
-    from ips_eval.withdrawals import purge_withdrawn
+    from ips_eval.ingest.withdrawals import purge_withdrawn
 
     with study.build(context.run_id).connection() as con:
         summary = purge_withdrawn(con, study.cutoff_date)
@@ -118,8 +118,8 @@ def consent_withdrawals(context: dg.AssetExecutionContext, study: StudyRun) -> d
     "rows read = accepted + rejected.",
 )
 def withdrawals_check(context: dg.AssetCheckExecutionContext, study: StudyRun) -> dg.AssetCheckResult:
-    from ips_eval.audit_checks import rows_accounted
-    from ips_eval.withdrawals import purge_problems
+    from ips_eval.warehouse.audit_checks import rows_accounted
+    from ips_eval.ingest.withdrawals import purge_problems
 
     with study.build(context.run.run_id).connection() as con:
         problems = purge_problems(con) + [p for c in CONTRACTS for p in rows_accounted(con, c)]

@@ -14,20 +14,17 @@ from pathlib import Path
 
 import dagster as dg
 
-from ips_eval.provenance import code_version, input_fingerprint
+from ips_eval.warehouse.provenance import code_version, input_fingerprint
 from ips_eval.publish.disclosure import DisclosureError
-from ips_eval.publish.site import build_site, quarter_of, scan_published
-from pipelines.assets.outcomes import OUTCOME_KEYS
+from ips_eval.publish.site.build import build_site, quarter_of, scan_published
+from pipelines.assets.tables import TABLE_KEYS
 from pipelines.resources import StudyRun
 
 SITE_KEY = dg.AssetKey(["publish", "site"])
 
-try:  # the models are being wired in separately; depend on them once they exist
-    from pipelines.assets.models import model_assets as _model_assets
-except ImportError:
-    _model_assets = []
+from pipelines.assets.models import model_assets as _model_assets
 
-_UPSTREAM = [k for k in OUTCOME_KEYS if k.path[0] == "marts"] + [k for a in _model_assets for k in a.keys]
+_UPSTREAM = [k for k in TABLE_KEYS if k.path[0] == "marts"] + [k for a in _model_assets for k in a.keys]
 
 
 @dg.asset(

@@ -12,7 +12,7 @@ from typing import Sequence
 import dagster as dg
 
 from ips_eval.faults import failpoint
-from ips_eval.provenance import code_version, input_fingerprint
+from ips_eval.warehouse.provenance import code_version, input_fingerprint
 from pipelines.resources import StudyRun
 
 WAREHOUSE_KEY = dg.AssetKey(["warehouse"])

@@ -1,4 +1,5 @@
--- core.activities_asof
+-- Counted activity (competitive job or other activity) x as-of date.
+--
 -- Grain: counted activity record (competitive job or other activity) x evaluation date.
 -- Why: the one place of the time window of ANALYSIS_PLAN "Jobs": a record counts at date d
 -- for a client of the population at d when it starts on or after the client's IPS start S

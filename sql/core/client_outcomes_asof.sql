@@ -1,4 +1,5 @@
--- core.client_outcomes_asof
+-- Study-population client x as-of date: every per-client outcome.
+--
 -- Grain: client of the study population at date as_of x evaluation date (core.evaluation_dates).
 -- Why: every per-client outcome of ANALYSIS_PLAN "Headline employment outcomes", written once
 -- for a date d and evaluated at the run's cut-off and at every quarter end in one query:

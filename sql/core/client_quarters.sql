@@ -1,4 +1,5 @@
--- core.client_quarters
+-- Client x quarter in service: working / working unsubsidised (quarterly employment rate).
+--
 -- Grain: study-population client (as of C) x calendar quarter of core.quarters in which the
 -- client was in service.
 -- Why: the rows behind marts.employment_rate_by_quarter (ANALYSIS_PLAN "Quarterly employment

@@ -1,4 +1,5 @@
--- core.competitive_jobs_asof
+-- Competitive job x as-of date: censoring, length, tenure, first job.
+--
 -- Grain: competitive job of a client of the population at date as_of x evaluation date.
 -- Why: every per-job rule of ANALYSIS_PLAN "Jobs" and "Headline" written once for a date d:
 --   ongoing at d      = end blank or end > d (censored at d); end_observed = end, or d when ongoing

@@ -1,4 +1,5 @@
--- core.evaluation_dates
+-- The as-of dates the headline outcomes are evaluated at: C and every quarter end.
+--
 -- Grain: one row per date at which the headline outcomes are evaluated ("as of" dates):
 -- the run's cut-off C, and every quarter end of core.quarters (the quarterly headline mart
 -- computes each figure as if that quarter end were the cut-off).

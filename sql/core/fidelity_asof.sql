@@ -1,4 +1,5 @@
--- core.fidelity_asof
+-- County x as-of date: the latest fidelity review on or before the date.
+--
 -- Grain: county x evaluation date (core.evaluation_dates), for counties with a review by then.
 -- Why: "a county's current fidelity is its latest review on or before C", evaluated at every
 -- as-of date (core.client_outcomes_asof carries it; marts.fidelity_current is the slice at C).

@@ -1,4 +1,5 @@
--- core.fidelity_reviews
+-- Fidelity review dated by C with its total and category.
+--
 -- Grain: IPS-25 fidelity review (staging.fidelity_reviews) dated on or before the cut-off C.
 -- Why: ANALYSIS_PLAN "Fidelity": total = the sum of the 25 items (25-125, all items are
 -- required by the contract), category from ref.fidelity_categories. Reviews dated after C

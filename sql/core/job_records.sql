@@ -1,4 +1,5 @@
--- core.job_records
+-- Every current jobs.csv record of a study-population client, classified.
+--
 -- Grain: current jobs.csv record (staging.jobs) of a study-population client (as of C),
 -- whether or not it counts.
 -- Why: the one place that classifies a record by kind (ANALYSIS_PLAN "Jobs" and the

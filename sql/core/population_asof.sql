@@ -1,4 +1,5 @@
--- core.population_asof
+-- Study-population client x as-of date (population rule re-applied at each date).
+--
 -- Grain: study-population client x evaluation date (core.evaluation_dates.as_of).
 -- Why: the study population ("Who is counted") re-applied at each as-of date d <= C:
 -- research consent on or before d, IPS start S <= d, no withdrawal on or before d.

@@ -1,4 +1,5 @@
--- core.quarters
+-- County (and ALL) x calendar quarter from the first IPS start to the last quarter ending by C.
+--
 -- Grain: one row per county (and alue = 'ALL') x calendar quarter [quarter_start, quarter_end].
 -- Why: both quarterly marts report "every calendar quarter from the one that holds the
 -- earliest IPS start of that population to the last one with quarter_end <= C"

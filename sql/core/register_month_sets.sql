@@ -1,4 +1,5 @@
--- core.register_month_sets
+-- Register person: the sets of relative months -24..+24 with each monthly fact.
+--
 -- Grain: register person (core.register_persons).
 -- Why: the monthly facts that marts.register_outcomes counts and marts.state_sequences orders
 -- (ANALYSIS_PLAN "Register outcomes"), kept as sets of relative months -24..24 around the

@@ -1,4 +1,5 @@
--- core.register_months (a view)
+-- View: register person x relative month -24..+24, the monthly facts and earnings.
+--
 -- Grain: register person (core.register_persons) x relative month -24..+24 around the
 -- calendar month of the index date I (rel_month 0 = the month of I).
 -- Why: the monthly facts of ANALYSIS_PLAN "Register outcomes" one row per month, as analysts

@@ -1,4 +1,5 @@
--- core.register_persons
+-- Register cohort person whose register data may be used as of C.
+--
 -- Grain: person of register/cohort whose register data may be used as of C.
 -- Why: "Register data is used only for study-population clients with rekisterisuostumus = K,
 -- and for comparison persons (ips = 0) with index date <= C. Any other person in a register

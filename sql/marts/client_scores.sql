@@ -1,4 +1,6 @@
--- marts.client_scores (contract: ANALYSIS_PLAN "Stable output tables")
+-- Client x wave: client-reported scores of the latest response.
+--
+-- A contract table: its name and columns are fixed by docs/analysis_plan.md "Stable output tables".
 -- Grain: study-population client (as of C) x survey wave with a response: the latest response
 -- of the wave on or before C.
 -- Why: ANALYSIS_PLAN "Client-reported outcomes". The rules are read from ref.scores

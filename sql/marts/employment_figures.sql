@@ -1,4 +1,5 @@
--- marts.employment_figures
+-- Headline figures for every as-of date x county/ALL x grouping (the three employment marts are slices).
+--
 -- Grain: evaluation date (as_of) x county or 'ALL' (alue) x grouping x group_value, where
 -- grouping is 'total' (group_value 'total'), 'wave', 'smi', 'gender' or 'age_group'.
 -- Why: the one place where the headline figures of ANALYSIS_PLAN are counted from the

@@ -1,4 +1,6 @@
--- marts.employment_outcomes (contract: ANALYSIS_PLAN "Stable output tables")
+-- Headline employment outcomes per county and ALL, as of C.
+--
+-- A contract table: its name and columns are fixed by docs/analysis_plan.md "Stable output tables".
 -- Grain: one row per county of the study population plus one row with alue = 'ALL', as of C.
 -- Every headline figure by its name; the counting lives in marts.employment_figures.
 CREATE OR REPLACE TABLE marts.employment_outcomes AS

@@ -1,4 +1,5 @@
--- marts.employment_outcomes_by_group
+-- Headline employment outcomes by wave, SMI, gender and age group, as of C.
+--
 -- Grain: county or 'ALL' x grouping ('wave', 'smi', 'gender', 'age_group') x group_value, as of C.
 -- The headline figures of marts.employment_outcomes within each group (counted in
 -- marts.employment_figures). group_value: wave '1'/'2'; smi 'yes'/'no'/'unknown';

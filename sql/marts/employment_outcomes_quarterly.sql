@@ -1,4 +1,5 @@
--- marts.employment_outcomes_quarterly
+-- Headline employment outcomes as if each quarter end were the cut-off.
+--
 -- Grain: county or 'ALL' x quarter of core.quarters (from the quarter that holds the first IPS
 -- start of that county's population to the last quarter ending on or before C).
 -- Each row holds the headline figures computed as if the quarter end were the cut-off: the

@@ -1,4 +1,6 @@
--- marts.employment_rate_by_quarter (contract: ANALYSIS_PLAN "Stable output tables")
+-- The international quarterly employment rate per county and ALL.
+--
+-- A contract table: its name and columns are fixed by docs/analysis_plan.md "Stable output tables".
 -- Grain: county or 'ALL' x calendar quarter (core.quarters: from the quarter holding the
 -- earliest IPS start of that population to the last quarter with quarter_end <= C).
 -- The international IPS quarterly employment rate, exactly as ANALYSIS_PLAN "Quarterly

@@ -1,4 +1,5 @@
--- marts.fidelity_current
+-- Each county's latest fidelity review by C.
+--
 -- Grain: county with at least one review on or before C: its latest review on or before C
 -- (several reviews on that date: their mean total, n_reviews of them; see core.fidelity_asof).
 CREATE OR REPLACE TABLE marts.fidelity_current AS

@@ -1,4 +1,6 @@
--- marts.register_outcomes (contract: ANALYSIS_PLAN "Stable output tables")
+-- Register cohort person: employed months, earnings and benefit months around the index date.
+--
+-- A contract table: its name and columns are fixed by docs/analysis_plan.md "Stable output tables".
 -- Grain: person of core.register_persons (register cohort persons who may be used as of C).
 -- Why: ANALYSIS_PLAN "Register outcomes", counted from the month sets of
 -- core.register_month_sets (months_in, sql/macros.sql; rel_month 0 = the month of I):

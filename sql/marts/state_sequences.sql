@@ -1,4 +1,5 @@
--- marts.state_sequences (a view)
+-- View: register person x relative month, one state per month by priority.
+--
 -- Grain: register person x relative month -24..+24 around the index month.
 -- Why: ANALYSIS_PLAN "monthly state sequence": one state per month, the first state of
 -- ref.states (by priority) whose condition holds in that month:

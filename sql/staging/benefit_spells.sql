@@ -1,3 +1,5 @@
+-- Merged benefit spells with their benefit group (view over staging.register_spells).
+--
 -- Grain: one merged spell per person, benefit and period, with the benefit's group
 -- (disability / unemployment, from ref.benefit_groups; NULL for other benefits).
 CREATE OR REPLACE VIEW staging.benefit_spells AS

@@ -1,3 +1,5 @@
+-- Current version of each clients.csv record.
+--
 -- Grain: one row per client, the current version of the record (latest `paivitetty`).
 -- Exact duplicate rows collapse here; versions with equal timestamps but different values
 -- never get this far (the ingest rejects them as conflicting_versions).

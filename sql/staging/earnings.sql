@@ -1,3 +1,5 @@
+-- Earnings per register person and calendar month.
+--
 -- Grain: person x calendar month; the month's rows summed after exact duplicates collapse.
 -- Only persons of staging.register_population are kept. The person is its person_key (join
 -- staging.register_population for the pseudonym): this is the largest register table (one row

@@ -1,3 +1,5 @@
+-- Specialised psychiatric care episodes of the usable persons.
+--
 -- Grain: one care episode (an inpatient period or an outpatient visit); exact duplicates collapse.
 -- Only persons of staging.register_population are kept. The person is its person_key (join
 -- staging.register_population for the pseudonym), as in staging.earnings: with ~8 M episodes

@@ -1,3 +1,5 @@
+-- Register cohort person whose register data may be used, numbered with an integer key.
+--
 -- Grain: one row per person of register/cohort whose register data may be used: IPS clients
 -- in the study population who consented to register linkage, and comparison persons
 -- (covered by the data permit) whose index date is on or before the cut-off. Every other

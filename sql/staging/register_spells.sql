@@ -1,3 +1,5 @@
+-- Register spells of the usable persons, overlapping and touching spells merged.
+--
 -- Grain: one merged spell per person, source (employment / pay_subsidy / benefits) and kind
 -- (the benefit for benefits, '' otherwise). Overlapping, touching (a start on the day after
 -- an end) and repeated spells become one; an open spell (NULL end, ongoing at extraction)

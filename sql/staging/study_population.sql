@@ -1,3 +1,5 @@
+-- The study population as of the cut-off ("Who is counted"), with the attributes the figures use.
+--
 -- Grain: one row per client counted in the study as of the cut-off (ANALYSIS_PLAN "Who is
 -- counted"): research consent on or before C, IPS start S <= C, and no withdrawal on or
 -- before C. Everything downstream starts from here, so a withdrawal removes the client

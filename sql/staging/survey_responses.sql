@@ -1,3 +1,5 @@
+-- Client x survey wave: the latest response on or before the cut-off.
+--
 -- Grain: client x wave, the latest response of the wave given on or before the cut-off
 -- (a client may answer twice in one wave; the later answer counts).
 CREATE OR REPLACE TABLE staging.survey_responses AS

@@ -1,0 +1,281 @@
+"""Ingest: one delivered file -> `raw.<export>` plus its audit rows, every row accounted for.
+
+Rows that break the contract are rejected whole into `audit.rejected_rows` (file, line,
+column, rule, message, raw row) and count nowhere; the rest are written typed. A file that
+cannot be read as a whole raises DeliveryRefused and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import duckdb
+import pandas as pd
+import pandera.errors
+import pyarrow as pa
+
+from ips_eval.ingest.contracts import RULES, Contract, codes_table, describe_rule, load_contracts, pandera_schema
+from ips_eval.definitions import reference_tables
+from ips_eval.ingest.delivery import DeliveredFile, locate, sha256
+from ips_eval.ingest.readers import ReadResult, read_file
+from ips_eval.warehouse.database import ensure_schemas, load_macros
+
+#: Rows validated at a time: bounds memory on national-scale register extracts (the size that
+#: benchmarks/register.py found lowest in peak memory at no cost in time; see RESULTS.md).
+CHUNK_ROWS = 100_000
+
+#: Text columns reach pandas as Arrow-backed strings, not Python objects, and dates as datetime64:
+#: pandera's pattern, code and null checks then run in Arrow's and numpy's kernels instead of
+#: looping over Python objects.
+#: A missing text is then pd.NA, not None.
+_ARROW_TEXT = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
+
+AUDIT_DDL = (
+    "CREATE TABLE IF NOT EXISTS audit.loads (export VARCHAR, file VARCHAR, sha256 VARCHAR, format VARCHAR,"
+    " encoding VARCHAR, rows_read BIGINT, rows_accepted BIGINT, rows_rejected BIGINT, notes VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS audit.rejected_rows (export VARCHAR, file VARCHAR, line BIGINT, \"column\" VARCHAR,"
+    " rule VARCHAR, message VARCHAR, raw VARCHAR)",
+)
+
+
+@dataclass
+class LoadResult:
+    export: str
+    file: str | None
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    rejected_by_rule: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """Schemas, audit tables, the format parsers and the `ref` tables."""
+    ensure_schemas(con)
+    for ddl in AUDIT_DDL:
+        con.execute(ddl)
+    for name, frame in {**reference_tables(), "codes": codes_table()}.items():
+        con.register("_ref_frame", frame)
+        con.execute(f"CREATE OR REPLACE TABLE ref.{name} AS SELECT * FROM _ref_frame")
+        con.unregister("_ref_frame")
+    load_macros(con)
+
+
+def load_export(
+    con: duckdb.DuckDBPyConnection,
+    delivery: Path,
+    contract: Contract,
+    known_persons: Iterable[str] | None = None,
+) -> LoadResult:
+    """Load one export into raw.<export>, replacing what an earlier load of it wrote."""
+    prepare(con)
+    delivered = locate(Path(delivery), contract)
+    con.execute(contract.raw_table_ddl())
+    con.execute("DELETE FROM audit.loads WHERE export = ?", [contract.export])
+    con.execute("DELETE FROM audit.rejected_rows WHERE export = ?", [contract.export])
+    if delivered is None:
+        return LoadResult(contract.export, None, notes=["not delivered (optional): empty table"])
+    workdir = Path(tempfile.mkdtemp(prefix="ips-eval-ingest-"))
+    try:
+        read = read_file(con, delivered, contract, workdir)
+        result = _validate_and_write(con, delivered, contract, read, known_persons)
+        con.execute(f"DROP TABLE IF EXISTS {read.table}")
+        return result
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _typed_select(contract: Contract, table: str) -> str:
+    """The parsed value and the delivered text of every column, side by side."""
+    parts = ["_line"]
+    for c in contract.columns:
+        raw = f'"{c.name}"'
+        if c.missing_values:
+            missing = ", ".join("'" + v.replace("'", "''") + "'" for v in c.missing_values)
+            raw = f'CASE WHEN "{c.name}" IN ({missing}) THEN NULL ELSE "{c.name}" END'
+        if c.type in ("text", "code", "pseudonym", "icd10"):
+            parsed = raw
+        else:
+            parsed = f"{contract.dialect}_{c.type}({raw})"
+        parts.append(f'{parsed} AS "{c.name}"')
+        parts.append(f'{raw} AS "{c.name}__raw"')
+    return f"SELECT {', '.join(parts)} FROM {table} ORDER BY _line"
+
+
+def _validate_and_write(con, f: DeliveredFile, contract: Contract, read: ReadResult, known_persons) -> LoadResult:
+    known = set(known_persons) if known_persons is not None else None
+    schema = pandera_schema(contract, known)
+    typed_view = f"{read.table}_typed"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {typed_view} AS {_typed_select(contract, read.table)}")
+    rejected: list[pd.DataFrame] = [_structural(read, f, contract)]
+    # The batches stream from this connection; nothing else runs on it until they are read.
+    reader = con.sql(f"SELECT * FROM {typed_view}").to_arrow_reader(CHUNK_ROWS)
+    kept_for_versions = []
+    for batch in reader:
+        frame = batch.to_pandas(types_mapper=_ARROW_TEXT.get, date_as_object=False)
+        bad = _violations(schema, frame, contract, f, read)
+        rejected.append(bad)
+        if contract.version and contract.key:
+            kept_for_versions.append(frame[~frame["_line"].isin(bad["line"])])
+    if contract.version and contract.key and kept_for_versions:
+        rejected.append(_conflicting_versions(pd.concat(kept_for_versions, ignore_index=True), contract, f, read))
+    rejected_frame = pd.concat(rejected, ignore_index=True)
+    con.register("_rejected", rejected_frame)
+    con.execute("INSERT INTO audit.rejected_rows SELECT export, file, line, \"column\", rule, message, raw FROM _rejected")
+    con.unregister("_rejected")
+    cols = ", ".join(f'"{c.name}"' for c in contract.columns)
+    con.execute(
+        f"INSERT INTO {contract.table} SELECT {cols}, ? AS _file, _line FROM {typed_view} "
+        f"WHERE _line NOT IN (SELECT line FROM audit.rejected_rows WHERE export = ?) ORDER BY _line",
+        [f.relative, contract.export],
+    )
+    con.execute(f"DROP VIEW {typed_view}")
+    rows_read = con.execute(f"SELECT count(*) FROM {read.table}").fetchall()[0][0] + len(read.structural_rejects)
+    accepted = con.execute(f"SELECT count(*) FROM {contract.table} WHERE _file = ?", [f.relative]).fetchall()[0][0]
+    n_rejected = con.execute("SELECT count(*) FROM audit.rejected_rows WHERE export = ?", [contract.export]).fetchall()[0][0]
+    by_rule = rejected_frame.groupby("rule").size().to_dict() if len(rejected_frame) else {}
+    con.execute(
+        "INSERT INTO audit.loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [contract.export, f.relative, sha256(f.path), f.format, read.encoding, rows_read, accepted, n_rejected,
+         "; ".join(read.notes) or None],
+    )
+    for p in read.temp_files:
+        p.unlink(missing_ok=True)
+    return LoadResult(contract.export, f.relative, rows_read, accepted, n_rejected, by_rule, read.notes)
+
+
+def _violations(schema, frame: pd.DataFrame, contract: Contract, f: DeliveredFile, read: ReadResult) -> pd.DataFrame:
+    """One row per rejected record: its first failure (in column order) and all of them in the message."""
+    try:
+        schema.validate(frame, lazy=True)
+        return _empty_rejects()
+    except pandera.errors.SchemaErrors as err:
+        cases = err.failure_cases
+    order = {c.name: i for i, c in enumerate(contract.columns)}
+    found = []
+    for case in cases.itertuples(index=False):
+        if case.index is None or pd.isna(case.index):
+            raise RuntimeError(f"{f.relative}: contract check failed on the whole frame: {case.check}")
+        rule, column = _rule_and_column(str(case.check), case.column)
+        row = frame.loc[int(case.index)]
+        if rule == "required" and not _blank(row.get(f"{column}__raw")):
+            continue  # present but unreadable: reported by its type check
+        found.append((int(case.index), order.get(column, 99), RULES.index(rule), rule, column))
+    if not found:
+        return _empty_rejects()
+    per_row: dict[int, list[tuple[str, str]]] = {}
+    for idx, _, _, rule, column in sorted(set(found)):
+        per_row.setdefault(idx, []).append((rule, column))
+    records = []
+    for idx, failures in per_row.items():
+        row = frame.loc[idx]
+        rule, column = failures[0]
+        messages = [_message(contract, read, row, r, c) for r, c in failures]
+        records.append((contract.export, f.relative, int(row["_line"]), column, rule, "; ".join(messages), _raw_json(row, contract, read)))
+    return pd.DataFrame(records, columns=["export", "file", "line", "column", "rule", "message", "raw"])
+
+
+def _rule_and_column(check: str, column) -> tuple[str, str]:
+    if check == "not_nullable":
+        return "required", column
+    if ":" in check:
+        rule, col = check.split(":", 1)
+        return rule, col
+    return check, column
+
+
+def _message(contract: Contract, read: ReadResult, row: pd.Series, rule: str, column: str) -> str:
+    value = row.get(f"{column}__raw")
+    shown = "blank" if _blank(value) else f"'{value}'"
+    return f"{describe_rule(contract, column, rule)} (found {shown})"
+
+
+def _blank(value) -> bool:
+    """No value: None, NaN/NaT, or pandas' NA (Arrow-backed columns)."""
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _raw_json(row: pd.Series, contract: Contract, read: ReadResult) -> str:
+    """The delivered values by the contract's column names (blank and EOS as null)."""
+    values = {}
+    for c in contract.columns:
+        v = row.get(f"{c.name}__raw")
+        values[c.name] = None if _blank(v) else str(v)
+    return json.dumps(values, ensure_ascii=False)
+
+
+def _structural(read: ReadResult, f: DeliveredFile, contract: Contract) -> pd.DataFrame:
+    bad = read.structural_rejects
+    if not len(bad):
+        return _empty_rejects()
+    return pd.DataFrame(
+        {
+            "export": contract.export,
+            "file": f.relative,
+            "line": bad["line"].astype("int64"),
+            "column": None,
+            "rule": "structure",
+            "message": "the line is not a well-formed record: " + bad["message"].astype(str),
+            "raw": bad["raw"].astype(str),
+        }
+    )
+
+
+def _conflicting_versions(frame: pd.DataFrame, contract: Contract, f: DeliveredFile, read: ReadResult) -> pd.DataFrame:
+    """Two rows with the same key and version timestamp but different values: neither can be
+    told to be the current one, so both are rejected rather than one picked by chance."""
+    if frame.empty:
+        return _empty_rejects()
+    cols = [c.name for c in contract.columns]
+    group = list(contract.key) + [contract.version]
+    distinct = frame.drop_duplicates(subset=cols)
+    counts = distinct.groupby(group, dropna=False).size()
+    clashing = counts[counts > 1].index
+    if len(clashing) == 0:
+        return _empty_rejects()
+    keyed = frame.set_index(group)
+    bad = frame[keyed.index.isin(clashing)]
+    return pd.DataFrame(
+        [
+            (contract.export, f.relative, int(row["_line"]), contract.version, "conflicting_versions",
+             describe_rule(contract, contract.version, "conflicting_versions"), _raw_json(row, contract, read))
+            for _, row in bad.iterrows()
+        ],
+        columns=["export", "file", "line", "column", "rule", "message", "raw"],
+    )
+
+
+def _empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame(
+        {k: pd.Series(dtype="int64" if k == "line" else object) for k in ["export", "file", "line", "column", "rule", "message", "raw"]}
+    )
+
+
+def known_clients(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Persons of clients.csv (accepted rows, any version): jobs and surveys must refer to them."""
+    return [r[0] for r in con.execute("SELECT DISTINCT person_id FROM raw.clients").fetchall()]
+
+
+def load_delivery(con: duckdb.DuckDBPyConnection, delivery: Path, cutoff=None) -> dict[str, LoadResult]:
+    """Every export of a delivery, clients first (the others are checked against it).
+
+    The identity-code guard is the caller's first step (`ips_eval.guard.scan_delivery`);
+    this function is also what tests call to load a small delivery without Dagster.
+    """
+    from ips_eval.ingest.guard import scan_delivery
+
+    scan_delivery(Path(delivery))
+    results = {}
+    for name, contract in load_contracts().items():
+        known = known_clients(con) if contract.references else None
+        results[name] = load_export(con, Path(delivery), contract, known)
+    if cutoff is not None:
+        from ips_eval.ingest.withdrawals import purge_withdrawn
+
+        purge_withdrawn(con, cutoff)
+    return results

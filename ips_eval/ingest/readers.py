@@ -1,0 +1,228 @@
+"""Read one delivered file, as it comes, into a temporary DuckDB table of text columns.
+
+DuckDB parses the CSV (`;`, quotes, line ends) and Parquet; this module checks the header
+against the contract, keeps the lines DuckDB could not parse as structural rejects, and
+numbers every record with its line in the file (header = 1) so that a rejected row can be
+found by whoever fixes the source.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ips_eval.ingest.contracts import Contract, normalise_header
+from ips_eval.ingest.delivery import DeliveredFile, DeliveryRefused
+from ips_eval.ingest.encoding import as_utf8, detect
+
+DELIMITER = ";"
+MAX_LINE_BYTES = 1 << 20
+
+#: Parquet physical types each contract type accepts; anything else refuses the file.
+PARQUET_TYPES = {
+    "pseudonym": ("VARCHAR",),
+    "text": ("VARCHAR",),
+    "icd10": ("VARCHAR",),
+    "code": ("VARCHAR", "TINYINT", "SMALLINT", "INTEGER", "BIGINT"),
+    "integer": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "VARCHAR"),
+    "decimal": ("FLOAT", "DOUBLE", "DECIMAL", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "VARCHAR"),
+    "date": ("DATE", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "VARCHAR"),
+    "timestamp": ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "VARCHAR"),
+    "month": ("VARCHAR", "DATE"),
+    "yes_no": ("VARCHAR",),
+}
+
+
+@dataclass
+class ReadResult:
+    """The records of one file in temp table `table` (canonical VARCHAR columns + _line)."""
+
+    table: str
+    encoding: str
+    header: dict[str, str]  # canonical column -> header as delivered
+    structural_rejects: pd.DataFrame  # line, message, raw
+    notes: list[str] = field(default_factory=list)
+    temp_files: list[Path] = field(default_factory=list)
+
+
+def read_file(con: duckdb.DuckDBPyConnection, f: DeliveredFile, contract: Contract, workdir: Path) -> ReadResult:
+    if f.format == "parquet":
+        return _read_parquet(con, f, contract)
+    return _read_csv(con, f, contract, workdir)
+
+
+def _read_csv(con, f: DeliveredFile, contract: Contract, workdir: Path) -> ReadResult:
+    if f.path.stat().st_size == 0:
+        raise DeliveryRefused(f.relative, "the file is empty (not even a header line)")
+    encoding = detect(f.path, f.relative)
+    src = as_utf8(f.path, encoding, workdir, normalise_line_ends=not contract.is_register)
+    temp = [src] if src != f.path else []
+    with open(src, encoding="utf-8-sig", newline="") as fh:
+        first = fh.readline(MAX_LINE_BYTES)
+    if len(first) >= MAX_LINE_BYTES:
+        raise DeliveryRefused(f.relative, "the first line is longer than 1 MiB (no line breaks?): not a CSV export")
+    headers = first.rstrip("\r\n").split(DELIMITER)
+    if not first.strip():
+        raise DeliveryRefused(f.relative, "the first line is empty: no header")
+    mapping, notes = _match_header(headers, contract, f.relative)
+    table = f"_in_{uuid.uuid4().hex[:8]}"
+    rejects = f"_rej_{table}"
+    columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
+    select = ", ".join(f'NULLIF(trim(c{i}), \'\') AS "{name}"' for name, i in mapping.items())
+    for missing in (c.name for c in contract.columns if c.name not in mapping):
+        select += f', NULL::VARCHAR AS "{missing}"'
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select} FROM read_csv(?, delim = ';', header = true,"
+            f" columns = {_struct(columns)}, quote = '\"', escape = '\"', auto_detect = false, all_varchar = true,"
+            f" store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{rejects}_scan',"
+            f" max_line_size = {MAX_LINE_BYTES}, null_padding = false)",
+            [str(src)],
+        )
+    except duckdb.Error as e:
+        raise DeliveryRefused(f.relative, f"the file cannot be read as CSV ({_first_line(e)})") from e
+    bad = con.execute(
+        f"SELECT line, min(error_message) AS message, any_value(csv_line) AS raw FROM {rejects} GROUP BY line ORDER BY line"
+    ).df()
+    con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
+    bad = _number_lines(con, table, src, bad, project=not contract.is_register)
+    return ReadResult(table, encoding, {v: headers[i].strip() for v, i in mapping.items()}, bad, notes, temp)
+
+
+def _match_header(headers: list[str], contract: Contract, relative: str) -> tuple[dict[str, int], list[str]]:
+    """Delivered header -> canonical column position; refuses what the contract cannot accept."""
+    normalised = [normalise_header(h) for h in headers]
+    expected = contract.header_map()
+    if len(headers) == 1 and any(d in headers[0] for d in (",", "\t", "|")):
+        raise DeliveryRefused(relative, "the header has no ';' delimiter (wrong delimiter?)")
+    seen: dict[str, int] = {}
+    for i, h in enumerate(normalised):
+        if h in seen:
+            raise DeliveryRefused(relative, f"the header names column '{headers[i].strip()}' twice")
+        seen[h] = i
+    unknown = [headers[i].strip() for i, h in enumerate(normalised) if h not in expected]
+    if unknown:
+        raise DeliveryRefused(
+            relative,
+            f"unknown column(s) {', '.join(repr(_short(u)) for u in unknown)}; the contract's columns are "
+            + ", ".join(c.header for c in contract.columns),
+        )
+    missing_required = [c.header for h, c in expected.items() if h not in seen and c.required]
+    if missing_required:
+        raise DeliveryRefused(relative, f"required column(s) missing: {', '.join(missing_required)}")
+    notes = [f"column {c.header} absent (optional): read as blank" for h, c in expected.items() if h not in seen]
+    return {expected[h].name: i for h, i in seen.items()}, notes
+
+
+def _number_lines(con, table: str, src: Path, bad: pd.DataFrame, project: bool) -> pd.DataFrame:
+    """Give every accepted record its line in the file; return the rejects with file lines too.
+
+    DuckDB keeps the file's order (insertion order is preserved), so record k is the k-th
+    record after the header. Project exports may hold blank lines and quoted line breaks,
+    so their lines are walked; register extracts are machine-written, one record a line.
+    """
+    n = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    if project:
+        cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+        concat = " || ".join(f"coalesce(\"{c}\", '')" for c in cols) or "''"
+        breaks = con.execute(
+            f"SELECT len({concat}) - len(replace({concat}, chr(10), '')) AS n FROM {table} ORDER BY rowid"
+        ).fetchnumpy()["n"]
+        lines, bad = _walk_lines(src, n, breaks, bad)
+    else:
+        k = np.arange(1, n + 1)
+        r = np.asarray(sorted(int(x) for x in bad["line"]), dtype=np.int64)
+        before = r - 2 - np.arange(len(r))  # accepted records before each rejected line
+        lines = k + 1 + np.searchsorted(before, k, side="left")
+    con.register("_line_numbers", pd.DataFrame({"_line": np.asarray(lines, dtype=np.int64)}))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT t.*, l._line FROM "
+        f"(SELECT *, row_number() OVER (ORDER BY rowid) AS _k FROM {table}) t "
+        f"JOIN (SELECT _line, row_number() OVER () AS _k FROM _line_numbers) l USING (_k) ORDER BY l._line"
+    )
+    con.execute(f"ALTER TABLE {table} DROP COLUMN _k")
+    con.unregister("_line_numbers")
+    return bad
+
+
+def _walk_lines(src: Path, n: int, breaks, bad: pd.DataFrame) -> tuple[list[int], pd.DataFrame]:
+    """Walk the physical lines beside DuckDB's record numbering.
+
+    DuckDB numbers a rejected record by records and blank lines seen (a record with quoted
+    line breaks counts once), so both counters advance together here: `d` in DuckDB's
+    numbering, `p` in the file's lines.
+    """
+    with open(src, encoding="utf-8-sig", newline="") as fh:
+        physical = fh.read().split("\n")
+    rejected = {int(r.line): str(r.raw or "").count("\n") for r in bad.itertuples()}
+    file_line: dict[int, int] = {}
+    lines: list[int] = []
+    p = d = 2
+    k = 0
+    while k < n or len(file_line) < len(rejected):
+        if p > len(physical) + 1:
+            break
+        if d in rejected:
+            file_line[d] = p
+            p += 1 + rejected[d]
+        elif p <= len(physical) and not physical[p - 1].strip():
+            p += 1
+        elif k < n:
+            lines.append(p)
+            p += 1 + int(breaks[k])
+            k += 1
+        else:
+            p += 1
+        d += 1
+    if len(lines) < n:  # cannot happen with DuckDB's numbering; never lose a row over it
+        lines += list(range(p, p + n - len(lines)))
+    bad = bad.copy()
+    bad["line"] = [file_line.get(int(x), int(x)) for x in bad["line"]]
+    return lines, bad
+
+
+def _read_parquet(con, f: DeliveredFile, contract: Contract) -> ReadResult:
+    try:
+        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(f.path)]).fetchall()
+    except duckdb.Error as e:
+        raise DeliveryRefused(f.relative, f"the file cannot be read as Parquet ({_first_line(e)})") from e
+    headers = [r[0] for r in described]
+    types = {r[0]: r[1] for r in described}
+    mapping, notes = _match_header(headers, contract, f.relative)
+    for name, i in mapping.items():
+        col = contract.column(name)
+        actual = types[headers[i]].split("(")[0]
+        if actual not in PARQUET_TYPES[col.type]:
+            raise DeliveryRefused(
+                f.relative, f"column {headers[i]} has Parquet type {types[headers[i]]}, expected {PARQUET_TYPES[col.type][0]}"
+            )
+    table = f"_in_{uuid.uuid4().hex[:8]}"
+    select = ", ".join(
+        f'NULLIF(trim(CAST("{headers[i]}" AS VARCHAR)), \'\') AS "{name}"' for name, i in mapping.items()
+    )
+    for missing in (c.name for c in contract.columns if c.name not in mapping):
+        select += f', NULL::VARCHAR AS "{missing}"'
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select}, file_row_number + 2 AS _line "
+        f"FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
+        [str(f.path)],
+    )
+    empty = pd.DataFrame({"line": pd.Series(dtype="int64"), "message": pd.Series(dtype=str), "raw": pd.Series(dtype=str)})
+    return ReadResult(table, "parquet", {v: headers[i] for v, i in mapping.items()}, empty, notes)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _struct(columns: dict[str, str]) -> str:
+    return "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0]

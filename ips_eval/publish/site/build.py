@@ -1,0 +1,369 @@
+"""The public project website: build it, scan it, and only then publish it.
+
+`build_site(con, site_dir, cutoff, provenance, figures_dir)` writes a static site (HTML,
+CSS, SVG charts, CSV downloads; no server, no external resources, relative links only) in
+Finnish (`index.html`), Swedish (`sv/index.html`) and English (`en/index.html`).
+
+Why it is built the way it is:
+
+- **Nothing unsafe goes out.** Every number comes from `site_tables.read_site_data`
+  (disclosure control); the whole site is first written to `site_dir/.build-<run id>/`,
+  scanned with `site_scan.scan_site` (small counts, pseudonyms, identity codes) and moved
+  into place only when the scan passes. A refused build is deleted and the published site
+  is left exactly as it was.
+- **Every quarter is kept.** A build is the snapshot `site_dir/<quarter>/` (cut-off
+  2024-12-31 -> `2024Q4`; a cut-off inside a quarter names that quarter); a re-run of the
+  quarter replaces its snapshot. `site_dir/index.html` (and `sv/`, `en/`) is the newest
+  snapshot's page with links into that snapshot; `history.html` lists every snapshot.
+- **Provenance on every page**: cut-off, run id, code version, input fingerprint.
+
+`figures_dir` (the models' own PNG figures) is accepted for the pipeline's sake but nothing
+from it is copied: those figures are drawn from unprotected numbers (every Kaplan-Meier
+step, means of small groups). The site draws its own charts from published tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import duckdb
+from markupsafe import Markup
+
+from ips_eval.definitions import DISCLOSURE_THRESHOLD
+from ips_eval.publish.site import charts, texts
+from ips_eval.publish.site.render import (
+    HISTORY, PAGE, Links, count_attr, css, page_links, render, table_view, up,
+)
+from ips_eval.publish.site.scan import ScanReport, scan_site
+from ips_eval.publish.site.tables import (
+    GROUPINGS, QUARTERLY, SiteData, SiteTable, by_key, person_ids, read_site_data,
+)
+from ips_eval.warehouse.database import query_sql, table_exists
+
+#: The queries this module runs, kept beside it (they build no warehouse table).
+QUERIES = Path(__file__).parent / "queries"
+
+QUARTER_DIR = re.compile(r"^\d{4}Q[1-4]$")
+MANIFEST = "snapshot.json"
+PROVENANCE_FIELDS = ("run_id", "cutoff", "code_version", "input_fingerprint")
+
+
+@dataclass
+class SiteResult:
+    """What a publication wrote and what the scan saw."""
+
+    site_dir: Path
+    snapshot_dir: Path
+    quarter: str
+    provenance: dict[str, str]
+    pages: list[Path]
+    csv_files: list[Path]
+    scan: ScanReport
+    latest: bool  # the root pages now show this snapshot
+    snapshots: list[str]
+    models: dict[str, str] = field(default_factory=dict)  # model -> published / not_available / ...
+    suppressed_cells: int = 0
+
+
+def quarter_of(day: dt.date) -> str:
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+def snapshots(site_dir: Path) -> list[str]:
+    """The published quarters under `site_dir`, oldest first."""
+    if not Path(site_dir).is_dir():
+        return []
+    return sorted(p.name for p in Path(site_dir).iterdir()
+                  if p.is_dir() and QUARTER_DIR.match(p.name) and (p / PAGE["fi"]).is_file())
+
+
+def build_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, provenance: Mapping[str, Any],
+               figures_dir: Path | None = None) -> SiteResult:
+    """Build, scan and publish the quarter's snapshot. Raises `DisclosureError` (the audit
+    refused a table) or `SiteScanError` (the built files hold something they must not);
+    either way nothing under `site_dir` has changed."""
+    site_dir = Path(site_dir)
+    quarter = quarter_of(cutoff)
+    prov = _provenance(con, cutoff, provenance)
+    data = read_site_data(con)
+    known_ids = person_ids(con)
+    site_dir.mkdir(parents=True, exist_ok=True)
+    build = site_dir / f".build-{_safe(prov['run_id'])}"
+    shutil.rmtree(build, ignore_errors=True)
+    try:
+        snap = build / quarter
+        pages = _write_snapshot(snap, data, prov, quarter)
+        all_quarters = sorted(set(snapshots(site_dir)) | {quarter})
+        latest = quarter == all_quarters[-1]
+        root = build / "root"
+        _write_root(root, site_dir, all_quarters, quarter, data, prov, latest)
+        report = scan_site(build, known_ids=known_ids, specs=data.specs)
+        _move_into_place(build, site_dir, quarter)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    final = site_dir / quarter
+    return SiteResult(
+        site_dir=site_dir, snapshot_dir=final, quarter=quarter, provenance=prov,
+        pages=[final / p.relative_to(snap) for p in pages],
+        csv_files=sorted((final / "data").glob("*.csv")), scan=report, latest=latest,
+        snapshots=snapshots(site_dir), models={m: t.status for m, t in data.models.items()},
+        suppressed_cells=sum(len(p.suppressed) for p in data.publications),
+    )
+
+
+def scan_published(con: duckdb.DuckDBPyConnection, site_dir: Path) -> ScanReport:
+    """The blocking check after publication: scan everything under `site_dir` again
+    (every snapshot and the root pages: all of it is public)."""
+    data_specs = read_site_data(con).specs
+    return scan_site(site_dir, known_ids=person_ids(con), specs=data_specs)
+
+
+# --------------------------------------------------------------------------------------
+# Provenance
+# --------------------------------------------------------------------------------------
+def _provenance(con, cutoff: dt.date, given: Mapping[str, Any]) -> dict[str, str]:
+    """The caller's provenance; fields it lacks come from the latest run in audit.runs."""
+    prov = {k: str(v) for k, v in given.items() if v is not None and v != ""}
+    prov["cutoff"] = cutoff.isoformat()
+    if any(f not in prov for f in PROVENANCE_FIELDS) and table_exists(con, "audit.runs"):
+        last = query_sql(con, QUERIES / "latest_run.sql")
+        if len(last):
+            for f in PROVENANCE_FIELDS:
+                if f not in prov and last.at[0, f] is not None:
+                    prov[f] = str(last.at[0, f])[:10] if f == "cutoff" else str(last.at[0, f])
+    for f in PROVENANCE_FIELDS:
+        prov.setdefault(f, "")
+    prov.setdefault("run_id", "")
+    prov["published_at"] = prov.get("published_at") or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return prov
+
+
+def _safe(run_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", run_id) or "manual"
+
+
+# --------------------------------------------------------------------------------------
+# The snapshot
+# --------------------------------------------------------------------------------------
+def _write_snapshot(snap: Path, data: SiteData, prov: dict, quarter: str) -> list[Path]:
+    (snap / "assets").mkdir(parents=True)
+    (snap / "data").mkdir()
+    (snap / "assets" / "site.css").write_text(css(), encoding="utf-8")
+    for table in _downloads(data):
+        table.frame().to_csv(snap / "data" / f"{table.name}.csv", index=False, lineterminator="\n")
+    for lang in texts.LANGUAGES:
+        charts.trend_chart(data.quarterly, lang, snap / "assets" / f"trend-{lang}.svg")
+        if data.ttf_curve is not None:
+            charts.ttf_chart(data.ttf_curve, lang, snap / "assets" / f"ttf-{lang}.svg")
+    manifest = {"quarter": quarter, **{k: prov[k] for k in (*PROVENANCE_FIELDS, "published_at")}}
+    (snap / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    pages = []
+    for lang in texts.LANGUAGES:
+        path = snap / PAGE[lang]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_page(data, prov, quarter, lang, page_links(lang, None), snap), encoding="utf-8")
+        pages.append(path)
+    return pages
+
+
+def _quarterly_all(data: SiteData) -> SiteTable:
+    """The quarterly table of all counties together (the chart's numbers), its own download."""
+    cols = tuple(c for c in data.quarterly.columns if c.name != "alue")
+    rows = [{c.name: r[c.name] for c in cols} for r in data.quarterly.rows if r["alue"] == "ALL"]
+    return SiteTable(f"{QUARTERLY}_all", cols, rows)
+
+
+def _downloads(data: SiteData) -> list[SiteTable]:
+    return [*data.tables(), _quarterly_all(data)]
+
+
+def _svg_size(path: Path) -> tuple[int, int]:
+    """Pixel size of a matplotlib SVG (its width/height are in pt), for the img element."""
+    head = path.read_text(encoding="utf-8")[:2000]
+    w = re.search(r'width="([\d.]+)pt"', head)
+    h = re.search(r'height="([\d.]+)pt"', head)
+    return (round(float(w[1]) * 4 / 3), round(float(h[1]) * 4 / 3)) if w and h else (800, 400)
+
+
+def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, snap: Path) -> str:
+    t = texts.TEXTS[lang]
+    data_href = f"{links.snapshot}data/"
+
+    def view(table: SiteTable, caption: str, **kw):
+        return table_view(table, lang, caption, f"{data_href}{table.name}.csv", **kw)
+
+    all_row = by_key(data.county, alue="ALL")
+    q_all = _quarterly_all(data)
+    last = q_all.rows[-1] if q_all.rows else None
+    trend_img = snap / "assets" / f"trend-{lang}.svg"
+    tw, th = _svg_size(trend_img)
+    trend = {
+        "img": f"{links.snapshot}assets/trend-{lang}.svg", "width": tw, "height": th,
+        "alt": texts.text(lang, "chart_trend_alt", first=q_all.rows[0]["quarter"] if q_all.rows else "",
+                          last=last["quarter"] if last else "",
+                          last_rate=_rate_text(lang, last["rate_working"]) if last else ""),
+        "table": view(q_all, texts.text(lang, "chart_trend_title"), compact=True),
+        "by_county": view(data.quarterly, texts.text(lang, "trend_by_county")),
+    }
+    ttf = None
+    if data.ttf_curve is not None and data.ttf_readouts is not None:
+        img = snap / "assets" / f"ttf-{lang}.svg"
+        w, h = _svg_size(img)
+        at12 = by_key(data.ttf_readouts, months="12")
+        ttf = {
+            "img": f"{links.snapshot}assets/ttf-{lang}.svg", "width": w, "height": h,
+            "alt": texts.text(lang, "chart_ttf_alt", at12=_rate_text(lang, at12["share"]) if at12 else "–"),
+            "readouts": view(data.ttf_readouts, texts.text(lang, "chart_ttf_title"), compact=True),
+            "curve": view(data.ttf_curve, texts.text(lang, "ttf_curve"), compact=True),
+        }
+    scores = None
+    if data.scores is not None:
+        scores = {"intro": t["scores_intro_change" if data.scores_kind == "change" else "scores_intro_means"],
+                  "table": view(data.scores, t["scores"], compact=True)}
+    models = []
+    for name, mt in data.models.items():
+        models.append({
+            "model": name, "title": t[f"model_{name}"], "status": mt.status,
+            "status_text": t.get(f"model_{mt.status}", t["not_available"]),
+            "table": view(mt.table, t[f"model_{name}"], compact=True) if mt.table else None,
+            "n": mt.n or "", "n_text": _count_text(lang, mt.n or ""),
+        })
+    toc = [("headline", t["headline"]), ("counties", t["counties"]), ("trend", t["trend"]), ("groups", t["groups"]),
+           ("ttf", t["ttf"]), ("fidelity", t["fidelity"]), ("scores", t["scores"]), ("models", t["models"]),
+           ("provenance", t["provenance"])]
+    return render(
+        "page.html", lang=lang, t=t, quarter=quarter, links=links,
+        languages=_languages(lang, links.home, PAGE), home_href=links.home + PAGE[lang],
+        history_href=links.site_root + HISTORY[lang],
+        cutoff_phrase=texts.text(lang, "cutoff_phrase", cutoff=texts.fmt_date(lang, prov["cutoff"])),
+        toc=toc, cards=_cards(lang, all_row),
+        county=view(data.county, t["counties"], key_header=t["col_alue"]),
+        groups=[view(data.groups[g], t[f"grouping_{g}"], key_header=t[f"grouping_{g}"]) for g in GROUPINGS],
+        trend=trend, ttf=ttf,
+        fidelity=view(data.fidelity, t["fidelity"], compact=True) if data.fidelity is not None else None,
+        scores=scores, models=models,
+        provenance=[(t["prov_cutoff"], texts.fmt_date(lang, prov["cutoff"])), (t["prov_quarter"], quarter),
+                    (t["prov_run"], prov["run_id"]), (t["prov_code"], prov["code_version"]),
+                    (t["prov_input"], prov["input_fingerprint"]), (t["prov_published"], prov["published_at"]),
+                    (t["prov_threshold"], str(DISCLOSURE_THRESHOLD))],
+    )
+
+
+def _languages(current: str, home: str, pages: Mapping[str, str]) -> list[dict]:
+    return [{"code": l, "name": texts.LANGUAGE_NAMES[l], "href": home + pages[l], "current": l == current}
+            for l in texts.LANGUAGES]
+
+
+def _count_text(lang: str, value: str) -> str:
+    try:
+        return texts.fmt_number(lang, float(value))
+    except ValueError:
+        return value
+
+
+def _rate_text(lang: str, value: str) -> str:
+    try:
+        return texts.fmt_percent(lang, float(value))
+    except ValueError:
+        return value
+
+
+CARDS = (  # (text key, count column, rate column, denominator column or None = clients)
+    ("h_clients", "n_clients", None, None),
+    ("h_competitive", "n_competitive", "rate_competitive", None),
+    ("h_unsubsidised", "n_unsubsidised", "rate_unsubsidised", None),
+    ("h_tenure6", "n_tenure6", "rate_tenure6", "n_tenure6_eligible"),
+    ("h_tenure12", "n_tenure12", "rate_tenure12", "n_tenure12_eligible"),
+    ("h_employed6", "n_employed6", "rate_employed6", "n_employed6_eligible"),
+    ("h_employed12", "n_employed12", "rate_employed12", "n_employed12_eligible"),
+)
+
+
+def _of_eligible(lang: str, value: str) -> Markup:
+    """'of 428 followed up', the count marked with data-count like every count on the site."""
+    before, _, after = texts.text(lang, "of_eligible").partition("{n}")
+    return Markup("{}<span{}>{}</span>{}").format(before, count_attr(value), _count_text(lang, value), after)
+
+
+def _cards(lang: str, row: dict[str, str] | None) -> list[dict]:
+    """The headline figures of all counties: the published ALL row of the county table."""
+    if row is None:
+        return []
+    cards = []
+    for key, count, rate, den in CARDS:
+        card = {"key": count, "title": texts.text(lang, key), "value": row[count],
+                "text": _count_text(lang, row[count]), "rate_key": rate}
+        if rate:
+            card.update(rate_value=row[rate], rate_text=_rate_text(lang, row[rate]),
+                        rate_of=texts.text(lang, "of_clients") if den is None else _of_eligible(lang, row[den]))
+        cards.append(card)
+    return cards
+
+
+# --------------------------------------------------------------------------------------
+# The site root: the newest snapshot's pages and the history
+# --------------------------------------------------------------------------------------
+def _write_root(root: Path, site_dir: Path, quarters: list[str], quarter: str, data: SiteData, prov: dict,
+                latest: bool) -> None:
+    (root / "assets").mkdir(parents=True)
+    (root / "assets" / "site.css").write_text(css(), encoding="utf-8")
+    manifests = {q: _manifest(site_dir / q) for q in quarters}
+    manifests[quarter] = {"quarter": quarter, **prov}
+    newest = quarters[-1]
+    for lang in texts.LANGUAGES:
+        links = page_links(lang, newest)
+        if latest:
+            page = root / PAGE[lang]
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(_page(data, prov, quarter, lang, links, root.parent / quarter), encoding="utf-8")
+        rows = []
+        for q in reversed(quarters):
+            m = manifests[q]
+            rows.append({"quarter": q, "href": f"{up(lang)}{q}/{PAGE[lang]}", "latest": q == newest,
+                         "cutoff": texts.fmt_date(lang, m["cutoff"]) if m.get("cutoff") else "",
+                         "published": m.get("published_at", ""), "run_id": m.get("run_id", "")})
+        hist = root / HISTORY[lang]
+        hist.parent.mkdir(parents=True, exist_ok=True)
+        hist.write_text(render(
+            "history.html", lang=lang, t=texts.TEXTS[lang], links=links, snapshots=rows,
+            languages=_languages(lang, up(lang), HISTORY), home_href=up(lang) + PAGE[lang],
+            history_href=up(lang) + HISTORY[lang],
+        ), encoding="utf-8")
+
+
+def _manifest(snap: Path) -> dict:
+    try:
+        return json.loads((snap / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _move_into_place(build: Path, site_dir: Path, quarter: str) -> None:
+    """Swap the scanned snapshot in (the old one of the quarter is renamed aside first and
+    restored if the swap fails), then replace the root pages file by file (each rename is
+    atomic, so a reader never sees half a page)."""
+    target = site_dir / quarter
+    aside = site_dir / f".old-{quarter}-{build.name}"
+    shutil.rmtree(aside, ignore_errors=True)
+    had_old = target.exists()
+    if had_old:
+        os.replace(target, aside)
+    try:
+        os.replace(build / quarter, target)
+    except OSError:
+        if had_old and not target.exists():
+            os.replace(aside, target)
+        raise
+    for path in sorted(p for p in (build / "root").rglob("*") if p.is_file()):
+        dest = site_dir / path.relative_to(build / "root")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, dest)
+    shutil.rmtree(aside, ignore_errors=True)
+

@@ -1,0 +1,173 @@
+"""Rendering the site's pages: published tables -> HTML in one language.
+
+Why separate from `site.py`: this module only turns already-published values into markup
+(it never reads the warehouse), so the rule "the page shows exactly the CSV's values" is
+kept in one place: every cell carries `data-value` (its CSV string) and every count
+`data-count` (the site-scan convention), and its visible text is that value formatted for
+the language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from ips_eval.definitions import DISCLOSURE_THRESHOLD
+from ips_eval.publish.site import texts
+from ips_eval.publish.site.tables import Column, SiteTable
+
+TEMPLATES = Path(__file__).parent / "templates"
+#: Where each language's page sits below a snapshot (or the site root); fi is the default.
+PAGE = {"fi": "index.html", "sv": "sv/index.html", "en": "en/index.html"}
+HISTORY = {"fi": "history.html", "sv": "sv/history.html", "en": "en/history.html"}
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+)
+
+
+def up(lang: str) -> str:
+    """From a language's page back to its variant root ('' for fi, '../' for sv/en)."""
+    return "../" * PAGE[lang].count("/")
+
+
+@dataclass
+class Links:
+    """Relative paths from one page: to the snapshot's files, to the same variant's other
+    languages, and to the site root (history)."""
+
+    snapshot: str  # prefix to the snapshot folder (assets/, data/)
+    home: str  # prefix to the variant root (language pages)
+    site_root: str  # prefix to the site root (history pages)
+    css: str
+
+
+def page_links(lang: str, quarter: str | None) -> Links:
+    """`quarter` None: the page lives in the snapshot; else it is the site root's copy."""
+    home = up(lang)
+    if quarter is None:
+        return Links(snapshot=home, home=home, site_root=home + "../", css=home + "assets/site.css")
+    return Links(snapshot=f"{home}{quarter}/", home=home, site_root=home, css=home + "assets/site.css")
+
+
+# --------------------------------------------------------------------------------------
+# Cells and tables
+# --------------------------------------------------------------------------------------
+def label(lang: str, column: Column, value: str) -> str:
+    """The reader's text for a key (a county, a group value, a score, ...)."""
+    kind = column.label
+    if kind == "county":
+        return texts.county(lang, value)
+    if kind in ("wave", "smi", "gender", "age_group"):
+        return texts.group_value(lang, kind, value)
+    if kind in ("category", "score", "survey"):
+        return texts.TEXTS[lang].get(f"{'cat' if kind == 'category' else kind}_{value}", value)
+    if kind == "term":
+        return texts.term(lang, value)
+    return value
+
+
+def display(lang: str, column: Column, value: str) -> str:
+    """A cell's visible text: its CSV value formatted for the language (labels as they are)."""
+    if column.kind == "key":
+        return label(lang, column, value)
+    if value == "":
+        return "–"
+    if column.kind == "date":
+        return texts.fmt_date(lang, value)
+    try:
+        x = float(value)
+    except ValueError:
+        return value  # '<5' or '..'
+    if column.kind in ("count", "int"):
+        return texts.fmt_number(lang, x)
+    if column.kind == "rate":
+        return texts.fmt_percent(lang, x)
+    if column.kind == "number":
+        return texts.fmt_number(lang, x, column.decimals)
+    if column.kind == "p":
+        return ("<" + texts.fmt_number(lang, 0.001, 3)) if x < 0.001 else texts.fmt_number(lang, x, 3)
+    return value
+
+
+@dataclass
+class Cell:
+    text: str
+    value: str
+    header: bool = False
+    count: bool = False
+    numeric: bool = False
+
+
+@dataclass
+class HeaderCell:
+    text: str
+    colspan: int = 1
+    rowspan: int = 1
+    scope: str = "col"
+
+
+@dataclass
+class TableView:
+    id: str
+    caption: str
+    csv: str
+    header_rows: list[list[HeaderCell]]
+    rows: list[list[Cell]]
+    compact: bool = False
+    columns: list[str] = field(default_factory=list)
+
+
+def header_text(lang: str, column: Column, key_header: str | None) -> str:
+    if column.kind == "key" and key_header:
+        return key_header
+    return texts.TEXTS[lang].get(f"col_{column.name}", column.name)
+
+
+def table_view(table: SiteTable, lang: str, caption: str, csv_href: str, *, key_header: str | None = None,
+               compact: bool = False) -> TableView:
+    """Header rows (a spanning header above grouped columns) and body cells; the first
+    column heads its row (`<th scope="row">`)."""
+    cols = table.columns
+    grouped = any(c.group for c in cols)
+    top: list[HeaderCell] = []
+    bottom: list[HeaderCell] = []
+    i = 0
+    while i < len(cols):
+        c = cols[i]
+        if c.group:
+            j = i
+            while j < len(cols) and cols[j].group == c.group:
+                bottom.append(HeaderCell(texts.text(lang, cols[j].sub or f"col_{cols[j].name}")))
+                j += 1
+            top.append(HeaderCell(texts.text(lang, c.group), colspan=j - i, scope="colgroup"))
+            i = j
+        else:
+            top.append(HeaderCell(header_text(lang, c, key_header), rowspan=2 if grouped else 1))
+            i += 1
+    header_rows = [top, bottom] if grouped else [top]
+    rows = []
+    for r in table.rows:
+        rows.append([Cell(display(lang, c, r[c.name]), r[c.name], header=(k == 0), count=(c.kind == "count"),
+                          numeric=c.kind not in ("key", "date")) for k, c in enumerate(cols)])
+    return TableView(table.name, caption, csv_href, header_rows, rows, compact, [c.name for c in cols])
+
+
+def render(template: str, **context) -> str:
+    return _env.get_template(template).render(**context)
+
+
+def css() -> str:
+    return (TEMPLATES / "site.css").read_text(encoding="utf-8")
+
+
+def count_attr(value: str) -> Markup:
+    """`data-count="..."` for a published count (escaped: '<5' becomes '&lt;5')."""
+    return Markup(' data-count="{}"').format(value)
+
+
+_env.globals.update(T=DISCLOSURE_THRESHOLD, count_attr=count_attr)

@@ -1,0 +1,400 @@
+"""The website's tables: read from the warehouse, put through disclosure control, ready to show.
+
+Why a module of its own: this is the only place where numbers for the site are chosen, so a
+reviewer checking that nothing bypasses `disclosure` reads this file and nothing else. Every
+query is a file of `sql/publish/`; every count table goes through one `disclosure.protect`
+call that knows how the tables are linked (the same clients are in the county table, the
+group tables and the quarterly table); curves go through `publishable_curve`; model tables
+through `check_model_table`.
+
+A `SiteTable` holds the published values *as the CSV download writes them* (strings:
+numbers, or the labels `<5` and `..`). The HTML is rendered from the same strings, so a
+download always matches its table.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import duckdb
+import pandas as pd
+
+from ips_eval.definitions import DISCLOSURE_THRESHOLD, HEADLINE_RATES
+from ips_eval.publish.disclosure import (
+    PRIMARY_LABEL, AtMost, CrossSum, DisclosureError, Publication, RowsSum, TableSpec, check_model_table,
+    protect, publishable_curve,
+)
+from ips_eval.warehouse.database import query_sql, table_exists
+
+#: The queries this module runs, kept beside it (they build no warehouse table).
+QUERIES = Path(__file__).parent / "queries"
+
+T = DISCLOSURE_THRESHOLD
+GROUPINGS: tuple[str, ...] = ("wave", "smi", "gender", "age_group")
+#: Model tables of public interest, in page order.
+PUBLIC_MODELS: tuple[str, ...] = ("employment_predictors", "unsubsidised_predictors", "effectiveness",
+                                  "fidelity_outcome")
+#: Read-outs of the time-to-first-job curve, in months (k months = k x 365.25/12 days, as the model).
+READOUT_MONTHS: tuple[int, ...] = (3, 6, 12, 18, 24)
+DAYS_PER_MONTH = 365.25 / 12
+
+
+# --------------------------------------------------------------------------------------
+# What a published table is
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    """A column: its CSV name and how the page shows it.
+
+    kind: 'key' (a code the page translates with `label`), 'count', 'rate' (a proportion,
+    shown in percent), 'number' (decimals), 'p' (p-value), 'date', 'int' (a whole number
+    that is not a count of people, e.g. days)."""
+
+    name: str
+    kind: str
+    decimals: int = 1
+    label: str | None = None  # key kinds: which label function (see site.py), e.g. 'county'
+    group: str | None = None  # text key of a header spanning this and neighbouring columns
+    sub: str | None = None  # text key of the column's own header under `group`
+
+
+@dataclass
+class SiteTable:
+    name: str
+    columns: tuple[Column, ...]
+    rows: list[dict[str, str]]
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=[c.name for c in self.columns])
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass
+class ModelTable:
+    """A model of public interest: published only when rule 6 allows (`status` says why not)."""
+
+    model: str
+    status: str  # 'published', 'not_available', 'not_fitted', 'not_publishable'
+    table: SiteTable | None = None
+    n: str | None = None  # the model's n, as a published count
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass
+class SiteData:
+    """Everything the site shows, already disclosure-controlled."""
+
+    county: SiteTable
+    groups: dict[str, SiteTable]
+    quarterly: SiteTable
+    fidelity: SiteTable | None
+    scores: SiteTable | None
+    scores_kind: str | None  # 'change' (models.score_change) or 'means' (marts.client_scores)
+    ttf_readouts: SiteTable | None
+    ttf_curve: SiteTable | None
+    models: dict[str, ModelTable]
+    specs: list[TableSpec] = field(default_factory=list)
+    publications: list[Publication] = field(default_factory=list)
+
+    def tables(self) -> list[SiteTable]:
+        """Every table with a CSV download."""
+        out = [self.county, *self.groups.values(), self.quarterly]
+        out += [t for t in (self.fidelity, self.scores, self.ttf_readouts, self.ttf_curve) if t is not None]
+        out += [m.table for m in self.models.values() if m.table is not None]
+        return out
+
+
+# --------------------------------------------------------------------------------------
+# Employment tables: one linked publication
+# --------------------------------------------------------------------------------------
+OUTCOME_COUNTS = ("n_clients", "n_competitive", "n_unsubsidised", "n_tenure6", "n_tenure6_eligible", "n_tenure12",
+                  "n_tenure12_eligible", "n_employed6", "n_employed6_eligible", "n_employed12",
+                  "n_employed12_eligible")
+OUTCOME_RATES = HEADLINE_RATES
+#: What a reader knows from the definitions (ANALYSIS_PLAN "Headline employment outcomes"),
+#: declared so that the audit assumes the reader uses it.
+OUTCOME_RELATIONS = (
+    AtMost("n_unsubsidised", "n_competitive"),
+    AtMost("n_tenure6_eligible", "n_competitive"),
+    AtMost("n_tenure12_eligible", "n_tenure6_eligible"),
+    AtMost("n_tenure12", "n_tenure6"),
+    AtMost("n_employed6_eligible", "n_clients"),
+    AtMost("n_employed12_eligible", "n_employed6_eligible"),
+    AtMost("n_employed6", "n_competitive"),
+    AtMost("n_employed12", "n_competitive"),
+)
+#: Display order of the outcome columns (count, its denominator, its rate).
+def _grouped(group: str, *names: str) -> tuple[Column, ...]:
+    sub = {"rate": "sub_rate", "eligible": "sub_eligible"}
+    return tuple(Column(n, "rate" if n.startswith("rate_") else "count", group=group,
+                        sub=sub["rate"] if n.startswith("rate_") else sub["eligible"] if n.endswith("_eligible")
+                        else "sub_n") for n in names)
+
+
+OUTCOME_COLUMNS = (
+    Column("n_clients", "count"),
+    *_grouped("col_n_competitive", "n_competitive", "rate_competitive"),
+    *_grouped("col_n_unsubsidised", "n_unsubsidised", "rate_unsubsidised"),
+    *_grouped("col_n_tenure6", "n_tenure6", "n_tenure6_eligible", "rate_tenure6"),
+    *_grouped("col_n_tenure12", "n_tenure12", "n_tenure12_eligible", "rate_tenure12"),
+    *_grouped("col_n_employed6", "n_employed6", "n_employed6_eligible", "rate_employed6"),
+    *_grouped("col_n_employed12", "n_employed12", "n_employed12_eligible", "rate_employed12"),
+)
+
+#: A 95% confidence interval under one spanning header.
+CI_COLUMNS = (Column("ci_low", "number", 2, group="col_ci", sub="sub_low"),
+              Column("ci_high", "number", 2, group="col_ci", sub="sub_high"))
+
+COUNTY = "employment_outcomes"
+QUARTERLY = "employment_rate_by_quarter"
+QUARTER_COUNTS = ("n_served", "n_working", "n_working_unsubsidised")
+QUARTER_COLUMNS = (Column("n_served", "count"), *_grouped("col_n_working", "n_working", "rate_working"),
+                   *_grouped("col_n_working_unsubsidised", "n_working_unsubsidised", "rate_working_unsubsidised"))
+
+
+def group_table_name(grouping: str) -> str:
+    return f"employment_outcomes_by_{grouping}"
+
+
+def employment_specs(quarters: list[str]) -> tuple[list[TableSpec], list[CrossSum]]:
+    """The county table, the group tables (all counties) and the quarterly table, and how
+    they are linked: each grouping's rows add up to the county table's ALL row; each
+    quarter's served/working clients are, county by county, among that county's clients
+    (and with jobs) of the county table."""
+    county = TableSpec(name=COUNTY, keys=("alue",), counts=OUTCOME_COUNTS, rates=OUTCOME_RATES,
+                       row_total="n_clients", relations=(RowsSum(by="alue", total="ALL"), *OUTCOME_RELATIONS))
+    groups = [TableSpec(name=group_table_name(g), keys=("group_value",), counts=OUTCOME_COUNTS, rates=OUTCOME_RATES,
+                        row_total="n_clients", relations=OUTCOME_RELATIONS) for g in GROUPINGS]
+    quarterly = TableSpec(
+        name=QUARTERLY, keys=("alue", "quarter"), counts=QUARTER_COUNTS,
+        rates={"rate_working": ("n_working", "n_served"),
+               "rate_working_unsubsidised": ("n_working_unsubsidised", "n_served")},
+        row_total="n_served",
+        relations=(RowsSum(by="alue", total="ALL"), AtMost("n_working_unsubsidised", "n_working")),
+    )
+    links = [CrossSum(total=COUNTY, total_row={"alue": "ALL"}, parts=group_table_name(g)) for g in GROUPINGS]
+    links += [
+        CrossSum(total=COUNTY, parts=QUARTERLY, parts_rows={"quarter": q}, by=("alue",), sense="<=",
+                 columns={"n_served": "n_clients", "n_working": "n_competitive",
+                          "n_working_unsubsidised": "n_unsubsidised"})
+        for q in quarters
+    ]
+    return [county, *groups, quarterly], links
+
+
+def _employment(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, SiteTable], list[TableSpec], Publication]:
+    frames = {COUNTY: query_sql(con, QUERIES / "county_outcomes.sql")}
+    for g in GROUPINGS:
+        frames[group_table_name(g)] = query_sql(con, QUERIES / "group_outcomes.sql", grouping=g)
+    frames[QUARTERLY] = query_sql(con, QUERIES / "rate_by_quarter.sql")
+    quarters = sorted(frames[QUARTERLY]["quarter"].unique())
+    specs, links = employment_specs(quarters)
+    pub = protect(frames, specs, links)
+    tables = {COUNTY: _site_table(pub, COUNTY, (Column("alue", "key", label="county"), *OUTCOME_COLUMNS))}
+    for g in GROUPINGS:
+        name = group_table_name(g)
+        tables[name] = _site_table(pub, name, (Column("group_value", "key", label=g), *OUTCOME_COLUMNS))
+    tables[QUARTERLY] = _site_table(pub, QUARTERLY, (Column("alue", "key", label="county"),
+                                                     Column("quarter", "key"), *QUARTER_COLUMNS))
+    return tables, specs, pub
+
+
+def _site_table(pub: Publication, name: str, columns: tuple[Column, ...]) -> SiteTable:
+    shown = pub.published(name)
+    return SiteTable(name, columns, [{c.name: csv_value(row[c.name], c) for c in columns}
+                                     for _, row in shown.iterrows()])
+
+
+def csv_value(value, column: Column) -> str:
+    """How a published value is written in the CSV (and read back by the page)."""
+    if isinstance(value, str) and column.kind not in ("key", "date"):
+        return value  # a disclosure label
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return ""
+    if column.kind == "count" or column.kind == "int":
+        return str(int(value))
+    if column.kind == "rate":
+        return f"{float(value):.4f}"
+    if column.kind == "number":
+        return f"{float(value):.{column.decimals + 2}f}"
+    if column.kind == "p":
+        return f"{float(value):.3g}"
+    if column.kind == "date":
+        return str(value)[:10]
+    return str(value)
+
+
+# --------------------------------------------------------------------------------------
+# Fidelity (rule 7), client-reported change, the time-to-first-job curve
+# --------------------------------------------------------------------------------------
+def _fidelity(con) -> SiteTable | None:
+    if not table_exists(con, "marts.fidelity_current"):
+        return None
+    cols = (Column("alue", "key", label="county"), Column("arviointipvm", "date"), Column("total", "number", 0),
+            Column("category", "key", label="category"))
+    df = query_sql(con, QUERIES / "fidelity_current.sql")
+    return SiteTable("fidelity_current", cols, [{c.name: csv_value(r[c.name], c) for c in cols}
+                                                for _, r in df.iterrows()])
+
+
+def _scores(con) -> tuple[SiteTable | None, str | None, TableSpec | None, Publication | None]:
+    """Paired change from models.score_change when the models ran; else means per wave."""
+    if table_exists(con, "models.score_change"):
+        df = query_sql(con, QUERIES / "score_change.sql")
+        if len(df):
+            behind = ("n_pairs",)
+            spec = TableSpec(name="score_change", keys=("score",), counts=behind,
+                             summaries={c: behind for c in ("mean_baseline", "mean_final", "mean_change",
+                                                            "ci_low", "ci_high")})
+            pub = protect({"score_change": df}, [spec])
+            cols = (Column("score", "key", label="score"), Column("n_pairs", "count"),
+                    Column("mean_baseline", "number", 2), Column("mean_final", "number", 2),
+                    Column("mean_change", "number", 2), *CI_COLUMNS)
+            return _site_table(pub, "score_change", cols), "change", spec, pub
+    if table_exists(con, "marts.client_scores"):
+        df = query_sql(con, QUERIES / "score_means.sql")
+        spec = TableSpec(name="score_means", keys=("score", "wave"), counts=("n_responses",),
+                         summaries={"mean": ("n_responses",)})
+        pub = protect({"score_means": df}, [spec])
+        cols = (Column("score", "key", label="score"), Column("wave", "key", label="survey"),
+                Column("n_responses", "count"), Column("mean", "number", 2))
+        return _site_table(pub, "score_means", cols), "means", spec, pub
+    return None, None, None, None
+
+
+def _time_to_first_job(con) -> tuple[SiteTable | None, SiteTable | None]:
+    """The 1 - Kaplan-Meier curve (share with a first job), published through rule 5 only."""
+    if not table_exists(con, "models.km_time_to_first_job"):
+        return None, None
+    steps = query_sql(con, QUERIES / "km_time_to_first_job.sql")
+    if steps.empty:
+        return None, None
+    try:
+        curve = publishable_curve(steps)
+    except DisclosureError:
+        return None, None
+    shown = pd.DataFrame({
+        "time": curve["time"].round().astype(int),
+        "n_at_risk": [PRIMARY_LABEL if n < T else int(n) for n in curve["n_at_risk"]],
+        "share": 1 - curve["estimate"], "share_ci_low": 1 - curve["ci_high"], "share_ci_high": 1 - curve["ci_low"],
+    })
+    cols = (Column("time", "int"), Column("n_at_risk", "count"), Column("share", "rate"),
+            Column("share_ci_low", "rate", group="col_ci", sub="sub_low"),
+            Column("share_ci_high", "rate", group="col_ci", sub="sub_high"))
+    curve_table = SiteTable("time_to_first_job_curve", cols,
+                            [{c.name: csv_value(r[c.name], c) for c in cols} for _, r in shown.iterrows()])
+    readouts = []
+    for m in READOUT_MONTHS:
+        upto = shown[shown["time"] <= m * DAYS_PER_MONTH]
+        if upto.empty or shown["time"].max() < m * DAYS_PER_MONTH:
+            continue  # the published curve does not reach this far
+        r = upto.iloc[-1]
+        readouts.append({"months": str(m), **{c.name: csv_value(r[c.name], c) for c in cols[1:]}})
+    rcols = (Column("months", "int"), *cols[1:])
+    return SiteTable("time_to_first_job", rcols, readouts), curve_table
+
+
+# --------------------------------------------------------------------------------------
+# Model tables (rule 6)
+# --------------------------------------------------------------------------------------
+_TERM = re.compile(r"^(?P<var>[^\[]+)\[(?P<cat>.+?)(?: vs .+| \(reference\))?\]$")
+
+
+def _term_categories(df: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """models.term_counts -> {variable: {category: people}}, plus people with and without the
+    outcome per category (the cells of the category x outcome table). Continuous terms
+    (no [category]) have no categories."""
+    out: dict[str, dict[str, int]] = {}
+    for _, r in df.iterrows():
+        m = _TERM.match(str(r["term"]))
+        if not m:
+            continue
+        var, cat, n = m["var"], m["cat"], int(r["n"])
+        out.setdefault(var, {})[cat] = n
+        if not pd.isna(r.get("n_events")):
+            out.setdefault(f"{var} with the outcome", {})[cat] = int(r["n_events"])
+            out.setdefault(f"{var} without the outcome", {})[cat] = n - int(r["n_events"])
+    return out
+
+
+def _model_table(con, model: str) -> ModelTable:
+    if not (table_exists(con, "models.estimates") and table_exists(con, "models.fit_log")):
+        return ModelTable(model, "not_available")
+    fit = query_sql(con, QUERIES / "model_fit.sql", model=model)
+    if fit.empty:
+        return ModelTable(model, "not_available")
+    if fit.at[0, "status"] == "not_fitted":
+        return ModelTable(model, "not_fitted")
+    est = query_sql(con, QUERIES / "model_estimates.sql", model=model)
+    if est.empty:
+        return ModelTable(model, "not_fitted")
+    n = int(est["n"].max()) if est["n"].notna().any() else int(fit.at[0, "n"] or 0)
+    residual_df = fit.at[0, "residual_df"]
+    categories: dict[str, dict[str, int]] = {}
+    if model == "effectiveness":
+        if table_exists(con, "models.propensity_model"):
+            k = con.execute("SELECT count(*) FROM models.propensity_model WHERE model = ?", [model]).fetchone()[0]
+            residual_df = n - k
+        if table_exists(con, "marts.register_outcomes"):
+            cat = query_sql(con, QUERIES / "effectiveness_categories.sql")
+            for _, r in cat.iterrows():
+                categories.setdefault(r["term"], {})[r["category"]] = int(r["n"])
+    elif table_exists(con, "models.term_counts"):
+        categories = _term_categories(query_sql(con, QUERIES / "model_term_counts.sql", model=model))
+    if residual_df is None or pd.isna(residual_df):
+        residual_df = n - len(est) - 1  # intercept + one parameter per term
+    check = check_model_table(float(residual_df), categories)
+    if not check:
+        return ModelTable(model, "not_publishable", reasons=check.reasons)
+    cols = (Column("term", "key", label="term"), Column("estimate", "number", 2), *CI_COLUMNS,
+            Column("p_value", "p"))
+    table = SiteTable(f"model_{model}", cols, [{c.name: csv_value(r[c.name], c) for c in cols}
+                                                for _, r in est.iterrows()])
+    return ModelTable(model, "published", table, n=str(n) if n >= T else PRIMARY_LABEL)
+
+
+# --------------------------------------------------------------------------------------
+# Everything
+# --------------------------------------------------------------------------------------
+def read_site_data(con: duckdb.DuckDBPyConnection) -> SiteData:
+    """Read, protect and gate every figure the site shows. Raises `DisclosureError` when the
+    employment tables cannot be published safely (the audit refuses)."""
+    tables, specs, pub = _employment(con)
+    scores, kind, score_spec, score_pub = _scores(con)
+    readouts, curve = _time_to_first_job(con)
+    return SiteData(
+        county=tables[COUNTY],
+        groups={g: tables[group_table_name(g)] for g in GROUPINGS},
+        quarterly=tables[QUARTERLY],
+        fidelity=_fidelity(con),
+        scores=scores, scores_kind=kind,
+        ttf_readouts=readouts, ttf_curve=curve,
+        models={m: _model_table(con, m) for m in PUBLIC_MODELS},
+        specs=specs + ([score_spec] if score_spec else []),
+        publications=[pub] + ([score_pub] if score_pub else []),
+    )
+
+
+def person_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every study pseudonym the warehouse knows (clients and register persons, accepted or
+    staged), for the site scan: a leaked id anywhere in the site is then found."""
+    ids: set[str] = set()
+    for table in ("staging.clients", "staging.register_population", "raw.clients", "raw.register_cohort"):
+        if table_exists(con, table):
+            ids.update(r[0] for r in con.execute(f"SELECT DISTINCT person_id FROM {table}").fetchall() if r[0])
+    return ids
+
+
+def by_key(table: SiteTable, **where: str) -> dict[str, str] | None:
+    """The row of `table` whose key columns equal `where` (None when absent)."""
+    return next((r for r in table.rows if all(r[k] == v for k, v in where.items())), None)
+
+
+LabelFunction = Callable[[str, str], str]
+Labels = Mapping[str, LabelFunction]

@@ -1,0 +1,250 @@
+"""The DuckDB warehouse: open it, run a `sql/` file, build a run's copy and swap it in.
+
+The warehouse is rebuilt, not patched: a run writes into a private build file beside
+the published one and renames it over the published file only when every blocking check
+has passed. A failed or killed run therefore leaves the published file byte-for-byte as
+it was, and analysts who hold it open read-only keep their view (the rename replaces the
+directory entry, not the inode they are reading).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+
+from ips_eval import SQL_DIR
+
+SCHEMAS = ("ref", "raw", "audit", "staging", "core", "marts", "models", "publish")
+
+#: DuckDB may use at most this much memory per connection; beyond it, it spills to disk.
+#: Half of the 2 GB a run may use, so that pandas and the models have the other half.
+DEFAULT_MEMORY_LIMIT = os.environ.get("IPS_EVAL_DUCKDB_MEMORY", "1GB")
+DEFAULT_THREADS = int(os.environ.get("IPS_EVAL_DUCKDB_THREADS", "2"))
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection with the project's memory limit and a spill directory beside the file."""
+    path = Path(path)
+    config: dict[str, Any] = {"threads": DEFAULT_THREADS}
+    if not read_only:
+        config["memory_limit"] = DEFAULT_MEMORY_LIMIT
+        config["temp_directory"] = str(path.parent / f".{path.name}.spill")
+        config["preserve_insertion_order"] = True
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
+    try:
+        con.execute("SET enable_progress_bar = false")  # the CLI draws its own progress bar
+    except duckdb.Error:
+        pass  # in a Jupyter kernel DuckDB refuses the setting (it wants ipywidgets); it is off there
+    return con
+
+
+def open_readonly(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """How analysts and notebooks open the warehouse: read-only, never blocking a refresh."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}: run `ips-eval run` or `ips-eval demo` first")
+    return connect(path, read_only=True)
+
+
+def load_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """The format parsers and study macros of sql/macros.sql (temporary: once per connection)."""
+    con.execute(sql_text("macros"))
+
+
+def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
+    for schema in SCHEMAS:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+
+
+def sql_text(name: str) -> str:
+    """The text of `sql/<name>.sql`, e.g. name='staging/clients'."""
+    path = SQL_DIR / f"{name}.sql"
+    if not path.exists():
+        raise FileNotFoundError(f"no SQL file {path}")
+    return path.read_text(encoding="utf-8")
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> None:
+    """Run one `sql/` file (a single statement), binding only the parameters it uses."""
+    sql = sql_text(name)
+    used = set(_PARAM.findall(_strip_comments(sql)))
+    missing = used - set(params)
+    if missing:
+        raise ValueError(f"sql/{name}.sql needs parameters {sorted(missing)}")
+    con.execute(sql, {k: params[k] for k in used} if used else None)
+
+
+def query_sql(con: duckdb.DuckDBPyConnection, path: Path, **params: Any):
+    """Run a query file kept beside the code that reads it; return a pandas DataFrame."""
+    sql = Path(path).read_text(encoding="utf-8")
+    used = set(_PARAM.findall(_strip_comments(sql)))
+    return con.execute(sql, {k: params[k] for k in used} if used else None).df()
+
+
+def _strip_comments(sql: str) -> str:
+    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, table = qualified.split(".", 1)
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
+    )
+
+
+#: What a failed write of the build file raises: the OS, DuckDB's I/O layer, or DuckDB
+#: refusing to go on after a failed checkpoint (it raises FatalException on a full disk).
+WRITE_ERRORS = (OSError, duckdb.IOException, duckdb.PermissionException, duckdb.FatalException)
+
+
+class WarehouseWriteError(Exception):
+    """Writing the run's build file failed; the published warehouse is untouched."""
+
+    def __init__(self, path: Path, cause: Exception):
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        super().__init__(
+            f"cannot write the warehouse build file {path}: {reason} (is the disk full, or the folder not writable?). "
+            "The published warehouse was not changed."
+        )
+
+
+@dataclass(frozen=True)
+class WarehouseBuild:
+    """One run's private build of the warehouse at `target`.
+
+    `start` says what the build starts from: "empty" (a full rebuild, as the CLI does) or
+    "current" (a copy of the published file, so that a run materialising only some assets
+    in the Dagster UI still ends with a complete warehouse).
+    """
+
+    target: Path
+    run_id: str
+    start: str = "empty"
+
+    @property
+    def path(self) -> Path:
+        return self.target.parent / f".{self.target.name}.build-{self.run_id}"
+
+    def ensure(self) -> Path:
+        """Create the build file on first use in the run."""
+        if self.path.exists():
+            return self.path
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        if self.start == "current" and self.target.exists():
+            shutil.copyfile(self.target, self.path)
+        with connect(self.path) as con:
+            ensure_schemas(con)
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS audit.runs (run_id VARCHAR, cutoff DATE, started_at TIMESTAMP,"
+                " finished_at TIMESTAMP, code_version VARCHAR, input_fingerprint VARCHAR)"
+            )
+            con.execute(
+                "CREATE OR REPLACE TABLE audit.current_run (run_id VARCHAR, started_at TIMESTAMP)"
+            )
+            con.execute("INSERT INTO audit.current_run VALUES (?, ?)", [self.run_id, _now()])
+            if self.start == "empty" and self.target.exists():
+                _carry_run_history(con, self.target)
+        return self.path
+
+    @contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the build file; a failed write (disk full, no permission) says so plainly."""
+        try:
+            self.ensure()
+            con = connect(self.path)
+        except WRITE_ERRORS as e:
+            raise WarehouseWriteError(self.path, e) from None
+        try:
+            yield con
+            con.close()
+        except WRITE_ERRORS as e:
+            raise WarehouseWriteError(self.path, e) from None
+        finally:
+            try:
+                con.close()
+            except duckdb.Error:
+                pass
+
+    def remove_stale(self) -> None:
+        """Build files, WAL files and spill folders left by runs that failed or were killed."""
+        for p in stale_builds(self.target, keep_run_id=self.run_id):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+
+    def publish(self) -> Path:
+        """Checkpoint the build and rename it over the target (atomic on one filesystem)."""
+        try:
+            with connect(self.path) as con:
+                con.execute("DROP TABLE IF EXISTS audit.current_run")
+                con.execute("CHECKPOINT")
+            _fsync(self.path)
+        except WRITE_ERRORS as e:
+            raise WarehouseWriteError(self.path, e) from None
+        os.replace(self.path, self.target)
+        _fsync(self.target.parent)
+        shutil.rmtree(self.target.parent / f".{self.path.name}.spill", ignore_errors=True)
+        return self.target
+
+    def discard(self) -> None:
+        for p in (self.path, Path(f"{self.path}.wal")):
+            try:
+                p.unlink(missing_ok=True)
+            except OSError:
+                pass  # nothing was written there
+        shutil.rmtree(self.target.parent / f".{self.path.name}.spill", ignore_errors=True)
+
+
+def stale_builds(target: Path, keep_run_id: str | None = None) -> list[Path]:
+    """Build files left by runs that failed or were killed."""
+    target = Path(target)
+    if not target.parent.exists():
+        return []
+    return [
+        p
+        for p in target.parent.glob(f"*.{target.name}.build-*")
+        if keep_run_id is None or keep_run_id not in p.name
+    ]
+
+
+def _carry_run_history(con: duckdb.DuckDBPyConnection, previous: Path) -> None:
+    """A rebuild starts empty but keeps the history of earlier runs in audit.runs."""
+    try:
+        con.execute(f"ATTACH '{previous}' AS previous (READ_ONLY)")
+    except duckdb.Error:
+        return  # an unreadable previous file has no history to carry; the rebuild goes on
+    try:
+        if con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'previous' AND schema_name = 'audit'"
+            " AND table_name = 'runs'"
+        ).fetchall()[0][0]:
+            con.execute("INSERT INTO audit.runs SELECT * FROM previous.audit.runs")
+    finally:
+        con.execute("DETACH previous")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries (so a rename survives a power cut)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

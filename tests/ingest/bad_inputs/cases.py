@@ -1,0 +1,236 @@
+"""The catalogue of bad deliveries: each case builds a small delivery with one fault and says
+what must happen. README.md beside this file lists the same cases (a test keeps them in step).
+
+Expected outcomes:
+- `Refused(file, reason)`: the run stops, the message names the file and the reason, nothing is written;
+- `Rejected(file, [(line, column, rule), ...])`: the named rows are rejected with the named rule,
+  the rest is loaded, rows read = accepted + rejected;
+- `Accepted(file, rows)`: not an error: loaded as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from deliveries import csv_text, minimal_delivery, row, write_csv, write_parquet
+from ips_eval.ingest.identity import make_identity_code
+
+CUTOFF = dt.date(2024, 12, 31)
+HETU = make_identity_code(dt.date(1968, 11, 2), 345, "-")
+
+
+@dataclass(frozen=True)
+class Refused:
+    file: str
+    reason: str  # a regular expression the message must match
+
+
+@dataclass(frozen=True)
+class Rejected:
+    file: str
+    rows: list[tuple[int, str | None, str]]
+
+
+@dataclass(frozen=True)
+class Accepted:
+    file: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    what: str
+    build: Callable[[Path], None]
+    expected: Refused | Rejected | Accepted
+    tags: tuple[str, ...] = field(default=())
+
+
+def _append(path: Path, text: str, encoding: str = "utf-8") -> None:
+    with open(path, "ab") as f:
+        f.write(text.encode(encoding))
+
+
+def _line(export: str, **values) -> str:
+    return csv_text(export, [row(export, **values)]).split("\n")[1] + "\n"
+
+
+def _replace_header(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    head, rest = text.split("\n", 1)
+    path.write_text(head.replace(old, new) + "\n" + rest, encoding="utf-8")
+
+
+def _rewrite(path: Path, transform: Callable[[str], str]) -> None:
+    path.write_text(transform(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def _jobs_extra(**values) -> Callable[[Path], None]:
+    return lambda d: _append(d / "jobs.csv", _line("jobs", **values))
+
+
+def _clients_extra(**values) -> Callable[[Path], None]:
+    return lambda d: _append(d / "clients.csv", _line("clients", **values))
+
+
+def _survey_extra(**values) -> Callable[[Path], None]:
+    return lambda d: _append(d / "survey_baseline.csv", _line("survey_baseline", **values))
+
+
+def _wrong_delimiter(d: Path) -> None:
+    _rewrite(d / "jobs.csv", lambda t: t.replace(";", ","))
+
+
+def _truncated(d: Path) -> None:
+    _append(d / "jobs.csv", "P000001;tyo;T009;K;E;1.8.2023")  # cut off mid-row, no line end
+
+
+def _mixed_line_endings(d: Path) -> None:
+    text = (d / "clients.csv").read_text(encoding="utf-8") + _line("clients", person_id="P000002")
+    lines = text.split("\n")
+    (d / "clients.csv").write_bytes(("\r\n".join(lines[:2]) + "\n" + "\n".join(lines[2:])).encode())
+
+
+def _huge_line(d: Path) -> None:
+    (d / "survey_midpoint.csv").write_text("x" * 3_000_000, encoding="utf-8")
+
+
+def _huge_cell(d: Path) -> None:
+    _append(d / "jobs.csv", _line("jobs", alkupvm="1.8.2023", ammatti="x" * 2_000_000))
+
+
+def _parquet_wrong_types(d: Path) -> None:
+    (d / "register" / "employment.csv").unlink()
+    table = pa.table({"person_id": ["P000001"], "tyonantaja": ["T001"], "alkupvm": pa.array([45123], pa.int64()),
+                      "loppupvm": pa.array([None], pa.int64())})
+    pq.write_table(table, d / "register" / "employment.parquet")
+
+
+def _no_register(d: Path) -> None:
+    for p in (d / "register").iterdir():
+        p.unlink()
+    (d / "register").rmdir()
+
+
+def _hetu_in_header(d: Path) -> None:
+    _replace_header(d / "jobs.csv", "ammatti", HETU)
+
+
+def _hetu_in_parquet(d: Path) -> None:
+    (d / "register" / "cohort.csv").unlink()
+    write_parquet(d, "register_cohort", [row("register_cohort"), row("register_cohort", person_id="C000002", dg=HETU)])
+
+
+def _csv_and_parquet(d: Path) -> None:
+    write_parquet(d, "register_earnings", [row("register_earnings")])
+
+
+def _unreadable_encoding(d: Path) -> None:
+    _append(d / "clients.csv", _line("clients", person_id="P000002", tiimi="Tiimi \x81"), encoding="latin-1")
+
+
+def _conflict(d: Path) -> None:
+    _append(d / "jobs.csv", _line("jobs", alkupvm="1.9.2023", tunnit_viikossa="10"))
+    _append(d / "jobs.csv", _line("jobs", alkupvm="1.9.2023", tunnit_viikossa="30"))
+
+
+CASES: list[Case] = [
+    Case("wrong_delimiter", "jobs.csv written with ',' instead of ';'", _wrong_delimiter,
+         Refused("jobs.csv", "no ';' delimiter")),
+    Case("missing_required_column", "clients.csv without the aloituspvm column",
+         lambda d: _rewrite(d / "clients.csv", lambda t: "\n".join(
+             ";".join(f for i, f in enumerate(line.split(";")) if i != 6) for line in t.split("\n"))),
+         Refused("clients.csv", "required column.*aloituspvm")),
+    Case("unknown_extra_column", "jobs.csv with a column the contract does not know",
+         lambda d: _rewrite(d / "jobs.csv", lambda t: "\n".join(
+             (line + ";lisatieto" if i == 0 else line + ";" if line else line) for i, line in enumerate(t.split("\n")))),
+         Refused("jobs.csv", "unknown column.*lisatieto")),
+    Case("duplicate_header", "fidelity_reviews.csv naming k07 twice",
+         lambda d: _replace_header(d / "fidelity_reviews.csv", "k08", "k07"),
+         Refused("fidelity_reviews.csv", "names column 'k07' twice")),
+    Case("empty_file", "survey_final.csv of zero bytes", lambda d: (d / "survey_final.csv").write_bytes(b""),
+         Refused("survey_final.csv", "empty")),
+    Case("header_only", "survey_midpoint.csv with a header and no rows (no answers yet)", lambda d: None,
+         Accepted("survey_midpoint.csv", 0)),
+    Case("truncated_last_line", "jobs.csv whose last line is cut off mid-row", _truncated,
+         Rejected("jobs.csv", [(3, None, "structure")])),
+    Case("nul_bytes", "NUL bytes inside clients.csv", lambda d: _append(d / "clients.csv", "P00\x00002;Kainuu\n"),
+         Refused("clients.csv", "NUL bytes")),
+    Case("unreadable_encoding", "bytes that are neither UTF-8 nor Windows-1252", _unreadable_encoding,
+         Refused("clients.csv", "neither UTF-8 nor Windows-1252")),
+    Case("mixed_line_endings", "CRLF and LF line ends in one file", _mixed_line_endings,
+         Accepted("clients.csv", 2)),
+    Case("excel_serial_date", "an Excel serial number (45123) where a date is expected",
+         _jobs_extra(alkupvm="45123"), Rejected("jobs.csv", [(3, "alkupvm", "type")])),
+    Case("iso_date_in_project_file", "yyyy-mm-dd in a project export that uses d.m.yyyy",
+         _jobs_extra(alkupvm="2023-08-01"), Rejected("jobs.csv", [(3, "alkupvm", "type")])),
+    Case("finnish_date_in_register", "d.m.yyyy in a register extract that uses yyyy-mm-dd",
+         lambda d: _append(d / "register" / "employment.csv", "P000001;T001;1.8.2020;\n"),
+         Rejected("register/employment.csv", [(2, "alkupvm", "type")])),
+    Case("impossible_date", "31.2.2024", _jobs_extra(alkupvm="31.2.2024"),
+         Rejected("jobs.csv", [(3, "alkupvm", "type")])),
+    Case("two_digit_year", "3.8.23", _jobs_extra(alkupvm="3.8.23"), Rejected("jobs.csv", [(3, "alkupvm", "type")])),
+    Case("date_after_cutoff", "a job starting after the cut-off: data of a later quarter, not an error",
+         _jobs_extra(alkupvm="15.1.2025"), Accepted("jobs.csv", 2)),
+    Case("negative_hours", "tunnit_viikossa -5", _jobs_extra(alkupvm="1.8.2023", tunnit_viikossa="-5"),
+         Rejected("jobs.csv", [(3, "tunnit_viikossa", "range")])),
+    Case("absurd_hours", "tunnit_viikossa 168,0", _jobs_extra(alkupvm="1.8.2023", tunnit_viikossa="168,0"),
+         Rejected("jobs.csv", [(3, "tunnit_viikossa", "range")])),
+    Case("lowercase_yes_no", "'k' and 'e' for K and E", _jobs_extra(alkupvm="1.8.2023", avoimet_markkinat="k"),
+         Rejected("jobs.csv", [(3, "avoimet_markkinat", "type")])),
+    Case("lowercase_code", "'TYO' for the code tyo", _jobs_extra(alkupvm="1.8.2023", tyyppi="TYO"),
+         Rejected("jobs.csv", [(3, "tyyppi", "code")])),
+    Case("unknown_county", "alue 'Ahvenanmaa' (not a wellbeing services county)",
+         _clients_extra(person_id="P000002", alue="Ahvenanmaa"), Rejected("clients.csv", [(3, "alue", "code")])),
+    Case("survey_answer_out_of_range", "swemwbs_3 = 6 on a 1-5 item", _survey_extra(swemwbs_3="6"),
+         Rejected("survey_baseline.csv", [(2, "swemwbs_3", "range")])),
+    Case("survey_answer_not_a_number", "tyokyky 'hyvä'", _survey_extra(tyokyky="hyvä"),
+         Rejected("survey_baseline.csv", [(2, "tyokyky", "type")])),
+    Case("end_before_start", "a job ending before it starts", _jobs_extra(alkupvm="1.8.2023", loppupvm="31.7.2023"),
+         Rejected("jobs.csv", [(3, "loppupvm", "end_before_start")])),
+    Case("register_end_before_start", "a benefit spell ending before it starts",
+         lambda d: _append(d / "register" / "benefits.csv", "P000001;tkel;2020-05-01;2020-04-30\n"),
+         Rejected("register/benefits.csv", [(2, "loppupvm", "end_before_start")])),
+    Case("conflicting_versions", "the same job twice, equal timestamps, different hours", _conflict,
+         Rejected("jobs.csv", [(3, "paivitetty", "conflicting_versions"), (4, "paivitetty", "conflicting_versions")])),
+    Case("orphan_job", "a job of a person not in clients.csv", _jobs_extra(person_id="NOBODY01"),
+         Rejected("jobs.csv", [(3, "person_id", "orphan")])),
+    Case("orphan_survey", "a survey answer of a person not in clients.csv", _survey_extra(asiakastunnus="NOBODY01"),
+         Rejected("survey_baseline.csv", [(2, "person_id", "orphan")])),
+    Case("missing_required_value", "a client without IPS start", _clients_extra(person_id="P000002", aloituspvm=""),
+         Rejected("clients.csv", [(3, "aloituspvm", "required")])),
+    Case("bad_pseudonym", "person_id 'x-1' (not 6-20 letters and digits)", _clients_extra(person_id="x-1"),
+         Rejected("clients.csv", [(3, "person_id", "pseudonym")])),
+    Case("identity_code_in_free_text", "an identity code typed into tiimi",
+         _clients_extra(person_id="P000002", tiimi=f"asiakas {HETU}"), Refused("clients.csv", "identity code at line 3, column 'tiimi'")),
+    Case("identity_code_in_header", "an identity code as a column name", _hetu_in_header,
+         Refused("jobs.csv", "identity code at line 1, column 'field 9'")),
+    Case("identity_code_in_register", "an identity code as the person_id of a register file",
+         lambda d: _append(d / "register" / "earnings.csv", f"{HETU};2020-01;100.0\n"),
+         Refused("register/earnings.csv", "identity code at line 2, column 'person_id'")),
+    Case("identity_code_in_parquet", "an identity code inside a Parquet register file", _hetu_in_parquet,
+         Refused("register/cohort.parquet", "identity code at line 3, column 'dg'")),
+    Case("huge_single_line_file", "a 3 MB file with no line break", _huge_line,
+         Refused("survey_midpoint.csv", "longer than 1 MiB")),
+    Case("huge_cell", "a 2 MB value in one cell", _huge_cell, Rejected("jobs.csv", [(3, None, "structure")])),
+    Case("parquet_wrong_types", "register/employment.parquet with dates as integers", _parquet_wrong_types,
+         Refused("register/employment.parquet", "alkupvm has Parquet type BIGINT")),
+    Case("csv_and_parquet_of_one_extract", "register/earnings delivered twice", _csv_and_parquet,
+         Refused("register/earnings.csv and register/earnings.parquet", "delivered twice")),
+    Case("missing_project_file", "no jobs.csv", lambda d: (d / "jobs.csv").unlink(),
+         Refused("jobs.csv", "missing from the delivery")),
+    Case("no_register_folder", "no register/ at all (allowed: register outcomes are empty)", _no_register,
+         Accepted("clients.csv", 1)),
+]
+
+
+def build(case: Case, folder: Path) -> Path:
+    delivery = minimal_delivery(folder)
+    case.build(delivery)
+    return delivery

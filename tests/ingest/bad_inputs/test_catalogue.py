@@ -1,0 +1,50 @@
+"""Every case of the catalogue (cases.py, README.md) behaves as it says."""
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bad_inputs.cases import CASES, CUTOFF, HETU, Accepted, Refused, Rejected, build
+from ips_eval.ingest.delivery import DeliveryRefused
+from ips_eval.ingest.identity import IdentityCodeFound
+from ips_eval.ingest.load import load_delivery
+
+HERE = Path(__file__).parent
+
+
+def test_the_catalogue_has_at_least_30_distinct_cases_and_readme_lists_each():
+    names = [c.name for c in CASES]
+    assert len(names) >= 30 and len(set(names)) == len(names)
+    readme = (HERE / "README.md").read_text(encoding="utf-8")
+    listed = re.findall(r"^\| `([a-z0-9_]+)` \|", readme, flags=re.M)
+    assert listed == names
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_case(tmp_path, case):
+    delivery = build(case, tmp_path / "delivery")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    expected = case.expected
+    if isinstance(expected, Refused):
+        with pytest.raises((DeliveryRefused, IdentityCodeFound)) as e:
+            load_delivery(con, delivery, CUTOFF)
+        message = str(e.value)
+        assert message.startswith(f"{expected.file}: "), message
+        assert re.search(expected.reason, message), message
+        assert HETU not in message
+        return
+    load_delivery(con, delivery, CUTOFF)
+    loads = {f: (r, a, j) for f, r, a, j in con.execute(
+        "SELECT file, rows_read, rows_accepted, rows_rejected FROM audit.loads").fetchall()}
+    assert all(r == a + j for r, a, j in loads.values())
+    if isinstance(expected, Accepted):
+        assert loads[expected.file][1] == expected.rows
+        assert loads[expected.file][2] == 0
+    else:
+        got = con.execute('SELECT line, "column", rule FROM audit.rejected_rows WHERE file = ? ORDER BY line',
+                          [expected.file]).fetchall()
+        assert got == expected.rows
+        messages = con.execute("SELECT message FROM audit.rejected_rows WHERE file = ?", [expected.file]).fetchall()
+        assert all(m[0] for m in messages)

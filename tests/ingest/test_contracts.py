@@ -1,0 +1,104 @@
+"""Every contract accepts its good rows and rejects each kind of bad row with the rule and
+column it breaks; the contracts themselves hold what docs/exports.md says."""
+
+import datetime as dt
+
+import pytest
+
+from deliveries import DEFAULTS, contract, row, write_csv, write_delivery
+from ips_eval.ingest.contracts import code_lists, load_contracts
+from ips_eval.ingest.load import load_delivery
+
+C = dt.date(2024, 12, 31)
+
+BAD_TYPE = {
+    ("fi", "date"): "31.2.2024", ("iso", "date"): "2024-02-30", ("fi", "timestamp"): "5.4.2023 25:99",
+    ("fi", "integer"): "kolme", ("iso", "integer"): "1985.5", ("fi", "decimal"): "20.5.1",
+    ("iso", "decimal"): "12,5", ("fi", "yes_no"): "kyllä", ("iso", "month"): "2020-13",
+}
+
+
+def bad_cases(export: str) -> list[tuple[dict, str, str]]:
+    """(row, column, rule) for every rule a column of the contract carries."""
+    c = contract(export)
+    cases = []
+    for col in c.columns:
+        if col.required:
+            cases.append((row(export, **{col.header: ""}), col.name, "required"))
+        if (c.dialect, col.type) in BAD_TYPE:
+            cases.append((row(export, **{col.header: BAD_TYPE[(c.dialect, col.type)]}), col.name, "type"))
+        if col.codes:
+            cases.append((row(export, **{col.header: "Tuntematon"}), col.name, "code"))
+        if col.type == "icd10":
+            cases.append((row(export, **{col.header: "skitsofrenia"}), col.name, "code"))
+        if col.max is not None and col.type == "integer":
+            cases.append((row(export, **{col.header: str(int(col.max) + 1)}), col.name, "range"))
+        if col.type == "pseudonym":
+            cases.append((row(export, **{col.header: "ab-1"}), col.name, "pseudonym"))
+    for rule in c.row_rules:
+        start, end = c.column(rule["start"]), c.column(rule["end"])
+        before = "1.1.2000" if c.dialect == "fi" else "2000-01-01"
+        r = row(export, **{end.header: before})
+        cases.append((r, end.name, "end_before_start"))
+    if c.references:
+        cases.append((row(export, **{c.column("person_id").header: "NOBODY99"}), "person_id", "orphan"))
+    return cases
+
+
+@pytest.mark.parametrize("export", list(load_contracts()))
+def test_contract_accepts_good_rows_and_rejects_each_bad_row(tmp_path, con, export):
+    cases = bad_cases(export)
+    assert cases, f"{export}: the contract has no rules to test"
+    good = row(export)
+    rows = {export: [good] + [r for r, _, _ in cases]}
+    if export != "clients" and contract(export).references:
+        rows["clients"] = [row("clients")]
+    write_delivery(tmp_path, rows)
+    results = load_delivery(con, tmp_path, C)
+    loaded = results[export]
+    assert loaded.rows_read == 1 + len(cases)
+    assert loaded.rows_accepted == 1
+    assert loaded.rows_rejected == len(cases)
+    rejected = {
+        line: (column, rule)
+        for line, column, rule in con.execute(
+            'SELECT line, "column", rule FROM audit.rejected_rows WHERE export = ?', [export]
+        ).fetchall()
+    }
+    for i, (_, column, rule) in enumerate(cases):
+        line = 3 + i  # header = 1, the good row = 2
+        assert rejected.get(line) == (column, rule), f"{export} line {line}: expected {column}/{rule}"
+    # the accepted row is the good one, typed
+    assert con.execute(f"SELECT _line FROM raw.{export}").fetchall() == [(2,)]
+
+
+def test_every_export_of_exports_md_has_a_contract():
+    names = set(load_contracts())
+    assert names == {
+        "clients", "jobs", "survey_baseline", "survey_midpoint", "survey_final", "fidelity_reviews",
+        "register_cohort", "register_employment", "register_earnings", "register_pay_subsidy",
+        "register_benefits", "register_psychiatric_care",
+    }
+    for c in load_contracts().values():
+        assert c.key or c.is_register or c.export == "fidelity_reviews", c.export
+        assert all(col.header for col in c.columns)
+
+
+def test_county_code_list_is_the_21_wellbeing_services_counties_plus_helsinki():
+    counties = code_lists()["counties"]
+    assert len(counties) == 22 and len(set(counties)) == 22
+    assert "Helsinki" in counties and "Varsinais-Suomi" in counties and "Kainuu" in counties
+
+
+def test_contract_headers_and_record_keys_match_exports_md():
+    assert contract("survey_final").column("person_id").header == "asiakastunnus"
+    assert contract("jobs").key == ("person_id", "tyonantaja", "alkupvm")
+    assert contract("jobs").version == "paivitetty"
+    assert contract("clients").version == "paivitetty"
+    assert [c.header for c in contract("fidelity_reviews").columns][3:] == [f"k{i:02d}" for i in range(1, 26)]
+    assert all(c.required and c.min == 1 and c.max == 5 for c in contract("fidelity_reviews").columns[3:])
+
+
+def test_defaults_cover_every_column():
+    for export, defaults in DEFAULTS.items():
+        assert set(defaults) == {c.header for c in contract(export).columns}, export

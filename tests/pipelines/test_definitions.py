@@ -1,0 +1,105 @@
+"""The Dagster project as users meet it: `pipelines.definitions:defs` loads, every asset has a
+group and a description, the schedule is quarterly, and the asset graph matches its snapshot
+(so an accidental change to the graph shows up in review).
+
+To accept an intended change of the graph: UPDATE_SNAPSHOTS=1 pytest tests/test_definitions.py
+"""
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.definitions import defs
+from pipelines.schedules import previous_quarter_end, quarter_label
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.txt"
+GROUPS = {"ingest", "staging", "outcomes", "models", "publish"}
+
+
+def _graph():
+    return defs.resolve_asset_graph()
+
+
+def test_every_asset_has_a_known_group_and_a_description():
+    graph = _graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.group_name in GROUPS, f"{key.to_user_string()}: group {node.group_name}"
+        assert node.description and len(node.description) > 20, key.to_user_string()
+    used = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert {"ingest", "staging", "outcomes", "publish"} <= used
+
+
+def test_the_schedule_runs_quarterly_with_the_previous_quarter_end_as_cutoff():
+    schedule = defs.resolve_schedule_def("quarterly_refresh")
+    assert schedule.cron_schedule == "0 0 1 1,4,7,10 *"
+    for day, cutoff in [(dt.datetime(2025, 1, 1), "2024-12-31"), (dt.datetime(2025, 4, 1), "2025-03-31"),
+                        (dt.datetime(2025, 7, 1), "2025-06-30"), (dt.datetime(2025, 10, 1), "2025-09-30")]:
+        result = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=day))
+        request = result.run_requests[0]
+        assert request.run_config["resources"]["study"]["config"]["cutoff"] == cutoff
+        assert request.run_key == quarter_label(dt.date.fromisoformat(cutoff))
+
+
+def test_previous_quarter_end():
+    assert previous_quarter_end(dt.date(2024, 2, 29)) == dt.date(2023, 12, 31)
+    assert previous_quarter_end(dt.date(2024, 6, 30)) == dt.date(2024, 3, 31)
+    assert quarter_label(dt.date(2024, 12, 31)) == "2024Q4"
+
+
+def _snapshot_text() -> str:
+    graph = _graph()
+    lines = []
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        deps = ", ".join(sorted(k.to_user_string() for k in node.parent_keys))
+        lines.append(f"{key.to_user_string()} [{node.group_name}] <- {deps}")
+        for check in sorted(node.check_keys, key=lambda c: c.name):
+            lines.append(f"    check {check.name}")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_asset_graph_matches_its_snapshot():
+    text = _snapshot_text()
+    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+        SNAPSHOT.write_text(text)
+    assert text == SNAPSHOT.read_text(), "the asset graph changed: review it, then UPDATE_SNAPSHOTS=1"
+
+
+def test_warehouse_swap_depends_on_every_other_asset():
+    graph = _graph()
+    others = {k for k in graph.get_all_asset_keys() if k != dg.AssetKey(["warehouse"])}
+    assert set(graph.get(dg.AssetKey(["warehouse"])).parent_keys) == others
+
+
+def test_the_table_assets_follow_the_sql_files(tmp_path):
+    """Adding (or removing) a file of sql/ changes the graph, with no Python touched."""
+    import shutil
+
+    from ips_eval import SQL_DIR
+    from pipelines.assets.tables import table_assets
+
+    sql = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, sql)
+    (sql / "marts" / "served_by_wave.sql").write_text(
+        "-- Clients in service per wave and quarter (a table a researcher adds).\n"
+        "CREATE OR REPLACE TABLE marts.served_by_wave AS\n"
+        "SELECT p.aalto, q.quarter, count(*) AS n\n"
+        "FROM core.client_quarters AS q JOIN staging.study_population AS p USING (person_id)\n"
+        "JOIN ref.age_groups AS a ON p.age_group = a.age_group GROUP BY ALL\n"
+    )
+    (sql / "marts" / "fidelity.sql").unlink()
+    assets = {k: a for a in table_assets(sql) for k in a.keys}
+    added = dg.AssetKey(["marts", "served_by_wave"])
+    assert added in assets
+    spec = assets[added].specs_by_key[added]
+    assert {d.asset_key for d in spec.deps} == {dg.AssetKey(["core", "client_quarters"]),
+                                                 dg.AssetKey(["staging", "study_population"])}
+    assert spec.group_name == "outcomes" and spec.description.startswith("Clients in service per wave")
+    assert dg.AssetKey(["marts", "fidelity"]) not in assets
+    assert dg.AssetKey(["marts", "fidelity"]) in {k for a in table_assets() for k in a.keys}
+    # a table read from raw waits for the consent purge of the ingest
+    raw_reader = assets[dg.AssetKey(["staging", "clients"])].specs_by_key[dg.AssetKey(["staging", "clients"])]
+    assert {d.asset_key for d in raw_reader.deps} == {dg.AssetKey(["audit", "consent_withdrawals"])}

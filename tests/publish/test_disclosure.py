@@ -1,0 +1,548 @@
+"""Disclosure control (docs/analysis_plan.md, "Published figures (website): disclosure control").
+
+Hand-worked tables first (each says why the expected pattern is right), then property-based
+tests on random linked tables, checked against an attacker's LP written here independently
+of the module's own audit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
+from ips_eval.ingest.identity import make_identity_code
+from ips_eval.publish.disclosure import (
+    HIDDEN_LABEL, MIN_RESIDUAL_DF, PRIMARY_LABEL, SECONDARY_LABEL, AtMost, CrossSum, DisclosureError,
+    RowLinear, RowsSum, TableSpec, audit, check_model_table, complementary_suppression, primary_suppression, protect,
+    publishable_curve, round_to_base,
+)
+from ips_eval.publish.site.scan import ScanReport, SiteScanError, scan_site
+
+COUNTS = ("n_clients", "n_competitive", "n_unsubsidised", "n_jobs")
+RATES = {"rate_competitive": ("n_competitive", "n_clients"), "rate_unsubsidised": ("n_unsubsidised", "n_clients")}
+SUMMARIES = {"median_job_days": ("n_jobs", "n_competitive")}
+ROW_RELATIONS = (AtMost("n_unsubsidised", "n_competitive"), AtMost("n_competitive", "n_jobs"))
+
+
+def outcomes_spec(name: str = "employment_outcomes") -> TableSpec:
+    return TableSpec(name=name, keys=("alue",), counts=COUNTS, rates=RATES, summaries=SUMMARIES,
+                     row_total="n_clients", relations=(RowsSum(by="alue", total="ALL"), *ROW_RELATIONS))
+
+
+def group_spec(name: str, key: str) -> TableSpec:
+    return TableSpec(name=name, keys=(key,), counts=COUNTS, rates=RATES, summaries=SUMMARIES,
+                     row_total="n_clients", relations=ROW_RELATIONS)
+
+
+def with_derived(df: pd.DataFrame) -> pd.DataFrame:
+    """Add the rates and a median column (its value is irrelevant to disclosure)."""
+    df = df.copy()
+    for col, (num, den) in RATES.items():
+        df[col] = df[num] / df[den].where(df[den] > 0)
+    df["median_job_days"] = 100.0
+    return df
+
+
+def county_table(rows: dict[str, tuple[int, int, int, int]]) -> pd.DataFrame:
+    """Counties -> (n_clients, n_competitive, n_unsubsidised, n_jobs); adds the ALL row."""
+    df = pd.DataFrame([(k, *v) for k, v in rows.items()], columns=["alue", *COUNTS])
+    total = df[list(COUNTS)].sum()
+    df = pd.concat([df, pd.DataFrame([{"alue": "ALL", **total.to_dict()}])], ignore_index=True)
+    return with_derived(df)
+
+
+def cell(df: pd.DataFrame, key: str, value, column: str):
+    return df.loc[df[key] == value, column].item()
+
+
+# ------------------------------------------------------------------------------------------
+# Rules 1-4 on hand-worked tables
+# ------------------------------------------------------------------------------------------
+def test_small_count_gets_a_second_suppression_so_all_row_cannot_reveal_it():
+    # county A has 3 competitively employed clients, 2 of them in an unsubsidised job.
+    #            n_clients  n_competitive  n_unsubsidised  n_jobs
+    # A              40          3               2            9
+    # B              30         14              12           18
+    # C              25         11              10           15
+    # ALL            95         28              24           42
+    df = county_table({"A": (40, 3, 2, 9), "B": (30, 14, 12, 18), "C": (25, 11, 10, 15)})
+    pub = protect({"employment_outcomes": df}, [outcomes_spec()])
+    out = pub.published("employment_outcomes")
+    # Primary: A's 3 is "<5". Alone it would be useless: ALL - B - C = 28 - 14 - 11 = 3.
+    # The n_competitive line (A + B + C = ALL) has one suppressed cell, so it gets a second,
+    # its smallest published cell of at least 2T: C (11). Now a reader knows only
+    # A + C = 28 - 14 = 14, and that C, shown "..", is at least 5: A can be anything from
+    # 0 (C = 14) to 9 (C = 5), a range of 9 >= 5; likewise C in [5, 14].
+    assert cell(out, "alue", "A", "n_competitive") == PRIMARY_LABEL == f"<{T}"
+    assert cell(out, "alue", "C", "n_competitive") == SECONDARY_LABEL
+    assert cell(out, "alue", "B", "n_competitive") == 14
+    assert cell(out, "alue", "ALL", "n_competitive") == 28
+    ranges = {(r.row, r.column): (r.low, r.high) for r in pub.ranges}
+    assert ranges[("alue=A", "n_competitive")] == (0, 9)
+    assert ranges[("alue=C", "n_competitive")] == (5, 14)
+    # Same for n_unsubsidised: A's 2 with C's 10: A + C = 24 - 12 = 12, A in [0, 7], C in [5, 12]
+    assert cell(out, "alue", "A", "n_unsubsidised") == PRIMARY_LABEL
+    assert cell(out, "alue", "C", "n_unsubsidised") == SECONDARY_LABEL
+    assert ranges[("alue=A", "n_unsubsidised")] == (0, 7)
+    assert ranges[("alue=C", "n_unsubsidised")] == (5, 12)
+    assert len(pub.suppressed) == 4  # nothing else was needed
+    # rule 4: rates and the median behind a suppressed count are hidden, others shown
+    assert cell(out, "alue", "A", "rate_competitive") == HIDDEN_LABEL
+    assert cell(out, "alue", "C", "rate_competitive") == HIDDEN_LABEL
+    assert cell(out, "alue", "A", "median_job_days") == HIDDEN_LABEL
+    assert cell(out, "alue", "B", "rate_competitive") == pytest.approx(14 / 30)
+    assert cell(out, "alue", "ALL", "rate_competitive") == pytest.approx(28 / 95)
+    # the n_clients column had nothing small and stays whole
+    assert list(out["n_clients"]) == [40, 30, 25, 95]
+
+
+def test_row_whose_total_is_under_T_is_suppressed_whole():
+    # county D has 4 clients: its whole row goes, even its 6 jobs (>= T, hence "..").
+    #            n_clients  n_competitive  n_unsubsidised  n_jobs
+    # A              40         15              13           18
+    # B              30         12              11           15
+    # D               4          2               1            6
+    # ALL            74         29              25           39
+    df = county_table({"A": (40, 15, 13, 18), "B": (30, 12, 11, 15), "D": (4, 2, 1, 6)})
+    pub = protect({"employment_outcomes": df}, [outcomes_spec()])
+    status = pub.status("employment_outcomes").set_index("alue")
+    assert list(status.loc["D", list(COUNTS)]) == ["primary", "primary", "primary", "secondary"]
+    assert list(status.loc["D", [*RATES, *SUMMARIES]]) == ["hidden"] * 3
+    out = pub.published("employment_outcomes").set_index("alue")
+    assert out.loc["D", "n_jobs"] == SECONDARY_LABEL and out.loc["D", "n_clients"] == PRIMARY_LABEL
+    # each column line now has D suppressed, so a second county goes in every column: the
+    # smallest of at least 2T, B. The ALL row stays published: e.g. for n_unsubsidised a
+    # reader knows B + D = 25 - 13 = 12 and B >= 5 (".."), so D is in [0, 7], B in [5, 12].
+    # (Why at least 2T first: a ".." cell of v can hide at most v - T of its partner. With
+    # B's n_unsubsidised = 6, D's would be in [0, 2], and a third cell would have to go.)
+    assert all(status.loc["B", c] == "secondary" for c in COUNTS)
+    assert all(status.loc["ALL", c] == "published" for c in COUNTS)
+    ranges = {(r.row, r.column): (r.low, r.high) for r in pub.ranges}
+    assert ranges[("alue=D", "n_unsubsidised")] == (0, 7)
+    assert ranges[("alue=B", "n_unsubsidised")] == (5, 12)
+
+
+def test_rate_hidden_when_numerator_or_denominator_is_suppressed():
+    # A's n_unsubsidised (2) goes, with C's (14, the smallest of at least 2T; B's 9 is not):
+    # A + C = 25 - 9 = 16, A in [0, 11]
+    df = county_table({"A": (40, 12, 2, 15), "B": (30, 14, 9, 18), "C": (50, 20, 14, 25)})
+    pub = protect({"employment_outcomes": df}, [outcomes_spec()])
+    out = pub.published("employment_outcomes").set_index("alue")
+    status = pub.status("employment_outcomes").set_index("alue")
+    # numerator n_unsubsidised = 2 suppressed -> rate_unsubsidised hidden, rate_competitive shown
+    assert out.loc["A", "rate_unsubsidised"] == HIDDEN_LABEL == out.loc["C", "rate_unsubsidised"]
+    assert out.loc["B", "rate_unsubsidised"] == pytest.approx(9 / 30)
+    assert out.loc["A", "rate_competitive"] == pytest.approx(12 / 40)
+    for alue in out.index:
+        for rate, (num, den) in RATES.items():
+            hidden = status.loc[alue, num] != "published" or status.loc[alue, den] != "published"
+            assert (out.loc[alue, rate] == HIDDEN_LABEL) == hidden
+    # denominator suppressed (a row under T) hides every rate of the row: see the test above
+
+
+def test_audit_refuses_primary_suppression_alone():
+    df = county_table({"A": (40, 3, 3, 9), "B": (30, 12, 8, 15), "C": (25, 9, 6, 11)})
+    primary_only = primary_suppression({"employment_outcomes": df}, [outcomes_spec()])
+    with pytest.raises(DisclosureError) as err:
+        audit(primary_only)
+    # A's 3 = ALL - B - C exactly: a range of width 0 < T
+    assert err.value.table == "employment_outcomes"
+    assert err.value.row == "alue=A"
+    assert err.value.column in ("n_competitive", "n_unsubsidised")
+    assert "alue=A, column n_competitive: derivable to a range of width 0" in str(err.value)
+    assert "[3, 3]" not in str(err.value)  # the message gives the width, never the value
+    # and an unaudited publication cannot be published
+    with pytest.raises(DisclosureError, match="not audited"):
+        primary_only.published("employment_outcomes")
+    # complementary suppression is what makes it pass
+    assert audit(complementary_suppression(primary_only)).audited
+
+
+def test_audit_uses_inequalities_and_published_totals():
+    # n_b <= n_a in every row. A's and B's n_b (2 and 3) are primary; the published ALL = 5
+    # gives A + B = 5, so each is in [0, 5]: width 5, just enough, and nothing more is hidden.
+    spec = TableSpec(name="t", keys=("alue",), counts=("n_a", "n_b"),
+                     relations=(RowsSum("alue"), AtMost("n_b", "n_a")))
+    df = pd.DataFrame({"alue": ["A", "B", "ALL"], "n_a": [7, 9, 16], "n_b": [2, 3, 5]})
+    pub = protect({"t": df}, [spec])
+    assert pub.suppressed == primary_suppression({"t": df}, [spec]).suppressed
+    ranges = {(r.row, r.column): (r.low, r.high) for r in pub.ranges}
+    assert ranges == {("alue=A", "n_b"): (0, 5), ("alue=B", "n_b"): (0, 5)}
+    # With B's n_a = 4 (primary, but ALL - A = 11 - 7 = 4 gives it away - refused too) and
+    # B's n_b <= B's n_a = 4, A's n_b = 5 - B's n_b >= 1: A's n_b is in [1, 5], width 4 < T.
+    df2 = pd.DataFrame({"alue": ["A", "B", "ALL"], "n_a": [7, 4, 11], "n_b": [2, 3, 5]})
+    with pytest.raises(DisclosureError, match="alue=A, column n_b: derivable to a range of width 4"):
+        audit(primary_suppression({"t": df2}, [spec]))
+
+
+def test_row_linear_relation_is_used_by_the_audit():
+    # n_competitive + n_other_activity <= n_clients: with 10 clients and 6 employed shown,
+    # the 4 in other activities are known to be at most 4: [0, 4], width 4 < T.
+    spec = TableSpec(name="t", keys=("alue",), counts=("n_clients", "n_competitive", "n_other_activity"),
+                     relations=(RowLinear({"n_competitive": 1, "n_other_activity": 1, "n_clients": -1}),))
+    df = pd.DataFrame({"alue": ["A"], "n_clients": [10], "n_competitive": [6], "n_other_activity": [4]})
+    with pytest.raises(DisclosureError, match="n_other_activity: derivable to a range of width 4"):
+        audit(primary_suppression({"t": df}, [spec]))
+    pub = protect({"t": df}, [spec])
+    assert len(pub.suppressed) == 2 and all(r.width >= T for r in pub.ranges)
+    # without the relation the audit cannot know, and would let it through
+    assert audit(primary_suppression({"t": df}, [replace(spec, relations=())])).audited
+
+
+def test_links_across_tables_protect_the_group_table():
+    county = county_table({"A": (40, 12, 7, 15), "B": (30, 12, 6, 14)})
+    # the wave table: wave 1 has 2 competitively employed, wave 2 has 22; ALL (county) = 24,
+    # so publishing wave 2 and the county ALL row would give wave 1 = 24 - 22 = 2.
+    waves = with_derived(pd.DataFrame({"aalto": ["1", "2"], "n_clients": [20, 50], "n_competitive": [2, 22],
+                                       "n_unsubsidised": [1, 12], "n_jobs": [3, 26]}))
+    tables = {"employment_outcomes": county, "by_wave": waves}
+    specs = [outcomes_spec(), group_spec("by_wave", "aalto")]
+    link = CrossSum(total="employment_outcomes", total_row={"alue": "ALL"}, parts="by_wave")
+    # without the link the group table looks safe on its own ...
+    unlinked = complementary_suppression(primary_suppression(tables, specs))
+    assert audit(unlinked).audited
+    # ... but the linked audit refuses that very pattern
+    linked = primary_suppression(tables, specs, [link])
+    with pytest.raises(DisclosureError, match="by_wave, row aalto=1, column n_competitive"):
+        audit(replace(linked, suppressed=unlinked.suppressed))
+    # protected with the link: the line wave 1 + wave 2 = ALL gets a second cell, wave 2
+    # (22 < ALL's 24); wave 1 is then in [0, 24 - 5] since wave 2 ("..") is at least 5
+    pub = protect(tables, specs, [link])
+    out = pub.published("by_wave").set_index("aalto")
+    assert out.loc["1", "n_competitive"] == PRIMARY_LABEL
+    assert out.loc["2", "n_competitive"] == SECONDARY_LABEL
+    assert pub.published("employment_outcomes").set_index("alue").loc["ALL", "n_competitive"] == 24
+
+
+def test_descriptions_are_checked():
+    df = county_table({"A": (40, 12, 7, 15), "B": (30, 9, 6, 11)})
+    with pytest.raises(DisclosureError, match="minima and maxima"):
+        protect({"e": df}, [TableSpec(name="e", keys=("alue",), counts=COUNTS, extrema=("max_job_days",))])
+    with pytest.raises(DisclosureError, match="minimum or maximum"):
+        protect({"e": df.assign(max_job_days=400)},
+                [TableSpec(name="e", keys=("alue",), counts=COUNTS, rates=RATES,
+                           summaries={**SUMMARIES, "max_job_days": ("n_jobs",)})])
+    with pytest.raises(DisclosureError, match="undeclared"):
+        protect({"e": df}, [TableSpec(name="e", keys=("alue",), counts=COUNTS)])
+    bad = df.copy()
+    bad.loc[bad.alue == "ALL", "n_jobs"] += 1
+    with pytest.raises(DisclosureError, match="does not hold"):
+        protect({"employment_outcomes": bad}, [outcomes_spec()])
+
+
+def test_quarterly_table_counties_sum_to_all_within_each_quarter():
+    rows = []
+    for q, (a, b) in {"2024Q1": ((20, 3), (30, 11)), "2024Q2": ((22, 9), (31, 12))}.items():
+        rows += [("A", q, *a), ("B", q, *b), ("ALL", q, a[0] + b[0], a[1] + b[1])]
+    df = pd.DataFrame(rows, columns=["alue", "quarter", "n_served", "n_working"])
+    df["rate_working"] = df.n_working / df.n_served
+    spec = TableSpec(name="q", keys=("alue", "quarter"), counts=("n_served", "n_working"),
+                     rates={"rate_working": ("n_working", "n_served")}, row_total="n_served",
+                     relations=(RowsSum(by="alue", total="ALL"),))
+    st_ = protect({"q": df}, [spec]).status("q").set_index(["alue", "quarter"])
+    # 2024Q1: A's 3 is primary; the quarter's line has two counties, so B goes too
+    assert st_.loc[("A", "2024Q1"), "n_working"] == "primary"
+    assert st_.loc[("B", "2024Q1"), "n_working"] == "secondary"
+    # 2024Q2 has nothing small and is untouched
+    assert (st_.xs("2024Q2", level="quarter")[["n_served", "n_working"]] == "published").all().all()
+
+
+# ------------------------------------------------------------------------------------------
+# Rule 5: curves
+# ------------------------------------------------------------------------------------------
+def test_curve_steps_pool_T_events_or_censorings_and_at_risk_is_rounded():
+    steps = pd.DataFrame(
+        [  # time, at risk, events, censored, estimate
+            (1, 22, 2, 0, 0.91),
+            (2, 20, 1, 1, 0.86),
+            (3, 18, 3, 0, 0.72),  # 2 + 2 + 3 = 7 >= 5: first pooled step ends here
+            (4, 15, 0, 2, 0.72),
+            (5, 13, 1, 0, 0.66),
+            (6, 12, 2, 3, 0.55),  # 2 + 1 + 5 = 8 >= 5: second pooled step ends here
+            (7, 7, 1, 0, 0.47),
+            (8, 6, 0, 1, 0.47),  # 1 + 1 = 2 < 5: joins the second pooled step
+        ],
+        columns=["time", "n_at_risk", "n_events", "n_censored", "estimate"],
+    )
+    steps["ci_low"], steps["ci_high"] = steps.estimate - 0.1, steps.estimate + 0.05
+    curve = publishable_curve(steps)
+    # step 1: times 1-3, shown at t=3 with its estimate; at risk at its start 22 -> 20
+    # step 2: times 4-8, shown at t=8 with its estimate; at risk at its start 15 -> 15
+    assert list(curve.columns) == ["time", "n_at_risk", "estimate", "ci_low", "ci_high"]
+    assert list(curve.time) == [3, 8]
+    assert list(curve.n_at_risk) == [20, 15]
+    assert list(curve.estimate) == [0.72, 0.47]
+    assert list(curve.ci_low) == pytest.approx([0.62, 0.37])
+    assert all(n % 5 == 0 for n in curve.n_at_risk)
+
+
+def test_round_to_nearest_multiple_of_five():
+    assert [round_to_base(n) for n in (0, 2, 3, 12, 13, 15, 22, 23)] == [0, 0, 5, 10, 15, 15, 20, 25]
+
+
+def test_curve_with_too_few_events_is_refused():
+    steps = pd.DataFrame({"time": [1, 2], "n_at_risk": [6, 5], "n_events": [1, 1], "n_censored": [0, 1],
+                          "estimate": [0.8, 0.6], "ci_low": [0.5, 0.3], "ci_high": [0.9, 0.8]})
+    with pytest.raises(DisclosureError, match="fewer than"):
+        publishable_curve(steps)
+
+
+# ------------------------------------------------------------------------------------------
+# Rule 6: model tables
+# ------------------------------------------------------------------------------------------
+def test_model_table_rule():
+    ok = {"gender": {"1": 40, "2": 35}, "age_group": {"<30": 10, "30-39": 12, "40-49": 9, "50+": T}}
+    assert check_model_table(MIN_RESIDUAL_DF, ok)
+    assert check_model_table(120.0, ok).reasons == ()
+    few_df = check_model_table(MIN_RESIDUAL_DF - 1, ok)
+    assert not few_df and "residual degrees of freedom" in few_df.reasons[0]
+    small = check_model_table(120, {**ok, "gender": {"1": 40, "2": 35, "9": T - 1}})
+    assert not small and small.reasons == (f"term 'gender', category '9': fewer than {T} people",)
+    assert not check_model_table(float("nan"), ok)
+    with pytest.raises(DisclosureError, match="employment_predictors"):
+        small.require("employment_predictors")
+
+
+# ------------------------------------------------------------------------------------------
+# Site scan
+# ------------------------------------------------------------------------------------------
+PSEUDONYMS = {"K7Q2M9XA", "ZP31LL08", "A1B2C3D4E5"}
+
+
+def build_site(root):
+    (root / "data").mkdir(parents=True)
+    (root / "index.html").write_text(
+        "<html><body><h1>Sijoita ja valmenna!</h1><table>"
+        '<tr><td>Uusimaa</td><td data-count="42">42</td><td data-count="&lt;5">&lt;5</td>'
+        '<td data-count="..">..</td><td>31 %</td></tr></table>'
+        '<p>Päivitetty 2024-03-31, aineisto 1234 henkilöä.</p></body></html>', encoding="utf-8")
+    (root / "data" / "employment_outcomes.csv").write_text(
+        "alue,n_clients,n_competitive,rate_competitive,median_job_days\n"
+        "Uusimaa,42,<5,..,120\nPirkanmaa,30,..,..,3\nALL,72,15,0.21,99\n", encoding="utf-8")
+    (root / "data" / "curve.json").write_text(
+        json.dumps({"time": [3, 8], "n_at_risk": [20, 15], "estimate": [0.7, 0.5]}), encoding="utf-8")
+    (root / "chart.svg").write_text('<svg><rect data-count="15" height="3"/><text>3 months</text></svg>')
+    (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe")
+
+
+def test_clean_site_passes_with_a_report(tmp_path):
+    build_site(tmp_path)
+    report = scan_site(tmp_path, known_ids=PSEUDONYMS, specs=[outcomes_spec()])
+    assert isinstance(report, ScanReport)
+    assert report.scanned == ("chart.svg", "data/curve.json", "data/employment_outcomes.csv", "index.html")
+    assert report.skipped == ("logo.png",)
+    # 3 data-count in html, 1 in svg, 6 CSV cells (n_clients, n_competitive), 2 at risk in JSON
+    assert report.counts_checked == 12
+    assert report.known_ids == len(PSEUDONYMS)
+
+
+@pytest.mark.parametrize(
+    "file, content, expected",
+    [
+        ("data/small.csv", "alue,n_working\nA,3\n", "small.csv line 2, column 'n_working': a published count under"),
+        ("data/small.csv", "alue,n_working\nA,0\n", "a published count under"),
+        ("data/small.csv", "alue,n_working\nA,3 (12 %)\n", "neither a number nor a label"),
+        ("data/excel.csv", "\ufeffn_working;alue\n12;A\n2;B\n", "excel.csv line 3, column 'n_working'"),
+        ("county.html", '<p>\n<span data-count="2">2</span></p>', "county.html line 2, column 7, data-count"),
+        ("app.js", 'const data = {"n_served": 4, "rate": 0.3};', "'n_served': a published count under"),
+        ("data/x.json", '{"rows": [{"alue": "A", "n_clients": 4}]}', "at $.rows[0].n_clients"),
+        ("people.html", "<p>Asiakas ZP31LL08 aloitti</p>", "people.html line 1, column 12: a study pseudonym"),
+        ("p/k7q2m9xa.html", "<p>hello</p>", "in its path: a study pseudonym"),
+        ("notes.txt", "ref:clientA1B2C3D4E5x", "a study pseudonym"),
+        ("notes.txt", f"id {make_identity_code(dt.date(1985, 6, 15), 123)}", "a Finnish personal identity code"),
+    ],
+)
+def test_site_scan_finds_planted_problems(tmp_path, file, content, expected):
+    build_site(tmp_path)
+    path = tmp_path / file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(SiteScanError) as err:
+        scan_site(tmp_path, known_ids=PSEUDONYMS)
+    assert expected in str(err.value)
+    assert len(err.value.findings) == 1
+    # the message names the place, never the person
+    assert "ZP31LL08" not in str(err.value) and "A1B2C3D4E5" not in str(err.value)
+
+
+def test_site_scan_uses_the_table_description_for_count_columns(tmp_path):
+    (tmp_path / "t.csv").write_text("alue,tyossa\nA,2\n")
+    assert scan_site(tmp_path, known_ids=set())  # not a count by name
+    with pytest.raises(SiteScanError, match="'tyossa'"):
+        scan_site(tmp_path, known_ids=set(), specs=[TableSpec(name="t", keys=("alue",), counts=("tyossa",))])
+
+
+# ------------------------------------------------------------------------------------------
+# Property-based: random linked county / group tables
+# ------------------------------------------------------------------------------------------
+@st.composite
+def fine_cells(draw):
+    """(number of counties, counts per county x wave x SMI cell): small counts and zeros
+    often, larger ones too; n_unsubsidised <= n_competitive <= n_clients, n_jobs >= n_competitive."""
+    n_counties = draw(st.integers(1, 4))
+    size = draw(st.sampled_from([6, 15, 40]))  # tiny, small or mid-sized populations
+    rows = []
+    for county in range(n_counties):
+        for wave in range(3):
+            for smi in (False, True):
+                n = draw(st.integers(0, size))
+                competitive = draw(st.integers(0, n))
+                unsubsidised = draw(st.integers(0, competitive))
+                jobs = draw(st.integers(competitive, 2 * competitive))
+                rows.append((county, wave, smi, n, competitive, unsubsidised, jobs))
+    return n_counties, rows
+
+
+def tables_from_cells(n_counties: int, rows) -> dict[str, pd.DataFrame]:
+    """County table (+ ALL), wave, SMI and county x wave tables summed from the fine cells,
+    so that every relation holds by construction; every category has its row, zeros included."""
+    p = pd.DataFrame(rows, columns=["county", "wave", "smi", *COUNTS])
+    p["alue"] = "K" + p.county.astype(str)
+    p["aalto"] = (p.wave + 1).astype(str)
+    p["smi"] = np.where(p.smi, "yes", "no")
+
+    def agg(*by):
+        return p.groupby(list(by), as_index=False)[list(COUNTS)].sum()
+
+    county = agg("alue")
+    county = pd.concat([county, pd.DataFrame([{"alue": "ALL", **county[list(COUNTS)].sum()}])], ignore_index=True)
+    return {"employment_outcomes": with_derived(county), "by_wave": with_derived(agg("aalto")),
+            "by_smi": with_derived(agg("smi")), "by_county_wave": with_derived(agg("alue", "aalto"))}
+
+
+KEYS = {"employment_outcomes": ("alue",), "by_wave": ("aalto",), "by_smi": ("smi",),
+        "by_county_wave": ("alue", "aalto")}
+SPECS = [outcomes_spec(), group_spec("by_wave", "aalto"), group_spec("by_smi", "smi"),
+         TableSpec(name="by_county_wave", keys=KEYS["by_county_wave"], counts=COUNTS, rates=RATES,
+                   summaries=SUMMARIES, row_total="n_clients", relations=ROW_RELATIONS)]
+LINKS = [
+    CrossSum(total="employment_outcomes", total_row={"alue": "ALL"}, parts="by_wave"),
+    CrossSum(total="employment_outcomes", total_row={"alue": "ALL"}, parts="by_smi"),
+    CrossSum(total="employment_outcomes", parts="by_county_wave", by=("alue",)),  # each county's waves
+    CrossSum(total="by_wave", parts="by_county_wave", by=("aalto",)),  # each wave's counties
+]
+
+
+def rowkey(t: str, r: pd.Series):
+    keys = KEYS[t]
+    return r[keys[0]] if len(keys) == 1 else tuple(r[k] for k in keys)
+
+
+def attackers_ranges(published: dict[str, pd.DataFrame]) -> list[tuple[str, object, str, float, float]]:
+    """What a reader can derive, written independently of the module: unknowns are the
+    labelled count cells (>= 0; >= T when labelled ".."), known cells are constants, and
+    the reader knows every relation of these tables. Whole-number bounds by HiGHS."""
+    var, bounds, known = {}, [], {}
+    for t, df in published.items():
+        for _, r in df.iterrows():
+            for c in COUNTS:
+                if isinstance(r[c], str):
+                    var[(t, rowkey(t, r), c)] = len(var)
+                    bounds.append((T if r[c] == SECONDARY_LABEL else 0, None))
+                else:
+                    known[(t, rowkey(t, r), c)] = float(r[c])
+    eq, ub = [], []
+
+    def add(target, positives, negatives):
+        row, rhs = np.zeros(len(var)), 0.0
+        for sign, cells in ((1, positives), (-1, negatives)):
+            for cl in cells:
+                if cl in var:
+                    row[var[cl]] += sign
+                else:
+                    rhs -= sign * known[cl]
+        target.append((row, rhs))
+
+    counties = [a for a in published["employment_outcomes"].alue if a != "ALL"]
+    waves, cw = list(published["by_wave"].aalto), "by_county_wave"
+    for c in COUNTS:
+        add(eq, [("employment_outcomes", a, c) for a in counties], [("employment_outcomes", "ALL", c)])
+        for g in ("by_wave", "by_smi"):
+            add(eq, [(g, k, c) for k in published[g][KEYS[g][0]]], [("employment_outcomes", "ALL", c)])
+        for a in counties:
+            add(eq, [(cw, (a, w), c) for w in waves], [("employment_outcomes", a, c)])
+        for w in waves:
+            add(eq, [(cw, (a, w), c) for a in counties], [("by_wave", w, c)])
+    for t, df in published.items():
+        for _, r in df.iterrows():
+            k = rowkey(t, r)
+            for small, large in [("n_unsubsidised", "n_competitive"), ("n_competitive", "n_clients"),
+                                 ("n_unsubsidised", "n_clients"), ("n_competitive", "n_jobs")]:
+                add(ub, [(t, k, small)], [(t, k, large)])
+    eq = [(r, b) for r, b in eq if r.any()]
+    ub = [(r, b) for r, b in ub if r.any()]
+    problem = dict(A_eq=np.array([r for r, _ in eq]) if eq else None, b_eq=[b for _, b in eq] or None,
+                   A_ub=np.array([r for r, _ in ub]) if ub else None, b_ub=[b for _, b in ub] or None,
+                   bounds=bounds, method="highs")
+
+    def solve(obj):
+        res = linprog(obj, **problem)
+        assert res.status in (0, 3)
+        if res.status == 3:
+            return -math.inf
+        if not np.allclose(res.x, np.round(res.x), atol=1e-6):  # a fractional optimum: whole numbers
+            res = linprog(obj, integrality=np.ones(len(var)), **problem)
+            assert res.status == 0
+        return res.fun
+
+    out = []
+    for (t, k, c), j in var.items():
+        obj = np.zeros(len(var))
+        obj[j] = 1
+        out.append((t, k, c, solve(obj), -solve(-obj)))
+    return out
+
+
+@settings(max_examples=50, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cells=fine_cells())
+def test_random_linked_tables_are_protected(cells):
+    tables = tables_from_cells(*cells)
+    pub = protect(tables, SPECS, LINKS)
+    published = {t: pub.published(t) for t in tables}
+    for t, df in published.items():
+        for _, r in df.iterrows():
+            # (a) no published count under T, and published counts are the true ones
+            for c in COUNTS:
+                if not isinstance(r[c], str):
+                    assert r[c] >= T
+                else:
+                    assert r[c] in (PRIMARY_LABEL, SECONDARY_LABEL)
+            # (c) a published rate or median has publishable people behind it
+            for col, behind in [*RATES.items(), *SUMMARIES.items()]:
+                if r[col] != HIDDEN_LABEL:
+                    assert all(not isinstance(r[b], str) and r[b] >= T for b in behind)
+        for i, r in df.iterrows():
+            for c in COUNTS:
+                if not isinstance(r[c], str):
+                    assert r[c] == tables[t].at[i, c]
+    # (b) the module's audit passed, and so does an attacker's LP written independently
+    assert all(r.width >= T for r in pub.ranges)
+    for t, k, c, lo, hi in attackers_ranges(published):
+        assert hi - lo >= T - 1e-6, (t, k, c, lo, hi)
+        true = tables[t].set_index(list(KEYS[t])).loc[k, c]
+        assert lo - 1e-6 <= true <= hi + 1e-6
+
+
+@settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cells=fine_cells())
+def test_primary_suppression_alone_is_caught_whenever_it_leaks(cells):
+    """The audit refuses exactly when the attacker's LP can narrow a cell below T."""
+    tables = tables_from_cells(*cells)
+    primary = primary_suppression(tables, SPECS, LINKS)
+    shown = {t: replace(primary, ranges=()).published(t) for t in tables}  # as if published
+    leaks = any(hi - lo < T for *_, lo, hi in attackers_ranges(shown))
+    if leaks:
+        with pytest.raises(DisclosureError):
+            audit(primary)
+    else:
+        audit(primary)

@@ -1,0 +1,246 @@
+"""The website as a reader sees it: rendered by headless Chromium from the files on disk.
+
+Chromium is Debian's `chromium` package (`make test` installs it when missing). It is
+driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`: JSON messages
+ending in NUL on file descriptors 3 and 4), so no driver download and no Python package is
+needed. What is checked is what the browser shows: the headline numbers, a row per county,
+every image decoded (naturalWidth > 0), every local link and source present, the three
+languages. A screenshot is saved under the test's tmp dir and copied to
+/tmp/site-screenshot.png (the top of the page; the whole page to /tmp/site-screenshot-full.png).
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import os
+import select
+import shlex
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import duckdb
+import pytest
+
+from ips_eval.publish.disclosure import PRIMARY_LABEL, SECONDARY_LABEL
+from ips_eval.publish.site.build import build_site
+from ips_eval.publish.site.tables import by_key, read_site_data
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOT = Path("/tmp/site-screenshot.png")
+SCREENSHOT_FULL = Path("/tmp/site-screenshot-full.png")
+# On CI (and under `make test`, which installs it) a missing Chromium is a failure, not a skip.
+pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                                reason="chromium is not installed (make test installs it)")
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars", "--mute-audio", "--remote-debugging-pipe"]
+
+
+class Chromium:
+    """A minimal DevTools client over Chromium's debugging pipe."""
+
+    def __init__(self, profile: Path, timeout: float = 30.0):
+        self.timeout = timeout
+        cmd_r, self._cmd_w = _high_pipe()  # we write commands, Chromium reads fd 3
+        self._resp_r, resp_w = _high_pipe()  # Chromium writes fd 4, we read
+        profile.mkdir(parents=True, exist_ok=True)
+        self.log = profile / "chromium.log"
+        args = " ".join(shlex.quote(a) for a in [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"])
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                ["/bin/bash", "-c", f"exec {args} 3<&{cmd_r} 4>&{resp_w}"], pass_fds=(cmd_r, resp_w),
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            )
+        os.close(cmd_r)
+        os.close(resp_w)
+        self._buffer = b""
+        self._next_id = 0
+        self._events: list[dict] = []
+        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        self.call("Page.enable", session=True)
+        self.call("Runtime.enable", session=True)
+        self.call("Emulation.setDeviceMetricsOverride", session=True, width=1280, height=900, deviceScaleFactor=1,
+                  mobile=False)
+
+    def _read(self) -> dict:
+        deadline = time.monotonic() + self.timeout
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._resp_r], [], [], left)[0]:
+                raise TimeoutError("no answer from Chromium")
+            chunk = os.read(self._resp_r, 1 << 20)
+            if not chunk:
+                raise RuntimeError("Chromium closed the pipe; its log:\n" + self.log.read_text(errors="replace")[-3000:])
+            self._buffer += chunk
+        message, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(message)
+
+    def call(self, method: str, session: bool = False, **params) -> dict:
+        self._next_id += 1
+        msg = {"id": self._next_id, "method": method, "params": params}
+        if session:
+            msg["sessionId"] = self.session
+        os.write(self._cmd_w, json.dumps(msg).encode() + b"\0")
+        while True:
+            reply = self._read()
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply["result"]
+            self._events.append(reply)
+
+    def wait_event(self, method: str) -> dict:
+        while True:
+            for i, e in enumerate(self._events):
+                if e.get("method") == method:
+                    return self._events.pop(i)
+            self._events.append(self._read())
+
+    def open(self, path: Path) -> None:
+        self._events.clear()
+        self.call("Page.navigate", session=True, url=path.resolve().as_uri())
+        self.wait_event("Page.loadEventFired")
+
+    def evaluate(self, expression: str):
+        result = self.call("Runtime.evaluate", session=True, expression=expression, returnByValue=True,
+                           awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(result["exceptionDetails"])
+        return result["result"]["value"]
+
+    def screenshot(self, path: Path, height: int | None = None) -> Path:
+        full = self.evaluate("document.documentElement.scrollHeight")
+        clip = {"x": 0, "y": 0, "width": 1280, "height": min(full, height or full), "scale": 1}
+        data = self.call("Page.captureScreenshot", session=True, format="png", captureBeyondViewport=True,
+                         clip=clip)["data"]
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    def close(self) -> None:
+        try:
+            self.call("Browser.close")
+        except (RuntimeError, TimeoutError, OSError):
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self._cmd_w)
+        os.close(self._resp_r)
+
+
+def _high_pipe() -> tuple[int, int]:
+    """A pipe whose ends are above 10, so that bash's `3<&r 4>&w` cannot clobber them."""
+    r, w = os.pipe()
+    high = fcntl.fcntl(r, fcntl.F_DUPFD, 10), fcntl.fcntl(w, fcntl.F_DUPFD, 10)
+    os.close(r)
+    os.close(w)
+    return high
+
+
+READ_PAGE = """(async () => {
+  await Promise.all([...document.images].map(i => i.decode().catch(() => null)));
+  const cell = el => ({text: el.textContent.trim(), value: el.dataset.value});
+  const table = id => {
+    const t = document.getElementById(id);
+    return t ? [...t.tBodies[0].rows].map(r => [...r.cells].map(cell)) : null;
+  };
+  return {
+    lang: document.documentElement.lang,
+    title: document.title,
+    h1: document.querySelector('h1').innerText,
+    cards: [...document.querySelectorAll('.card-figure, .card-rate')].map(e => ({
+      key: e.dataset.key, value: e.dataset.value, text: e.textContent.trim(),
+      visible: e.getBoundingClientRect().height > 0})),
+    counties: table('employment_outcomes'),
+    images: [...document.images].map(i => ({src: i.currentSrc || i.src, width: i.naturalWidth,
+                                            complete: i.complete, alt: i.alt})),
+    links: [...document.querySelectorAll('a[href], link[href]')].map(a => a.href),
+    sources: [...document.querySelectorAll('[src]')].map(e => e.src),
+  };
+})()"""
+
+
+@pytest.fixture(scope="module")
+def published(synthetic_study, tmp_path_factory):
+    root = tmp_path_factory.mktemp("site_browser")
+    with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
+        result = build_site(con, root / "site", synthetic_study["config"].cutoff,
+                            {"run_id": "browser-test", "code_version": "test", "input_fingerprint": "0" * 64}, None)
+        data = read_site_data(con)
+    return result, data
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    profile = tmp_path_factory.mktemp("chromium_profile")  # a new, empty profile
+    chromium = Chromium(profile)
+    yield chromium
+    chromium.close()
+
+
+def _local(url: str) -> Path | None:
+    parsed = urlparse(url)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
+
+
+PAGES = {"fi": "index.html", "sv": "sv/index.html", "en": "en/index.html"}
+
+
+@pytest.mark.parametrize("lang", list(PAGES))
+@pytest.mark.parametrize("where", ["root", "snapshot"])
+def test_reader_sees_the_site(browser, published, lang, where, tmp_path):
+    result, data = published
+    base = result.site_dir if where == "root" else result.snapshot_dir
+    browser.open(base / PAGES[lang])
+    page = browser.evaluate(READ_PAGE)
+    assert page["lang"] == lang
+    # the headline numbers are the protected numbers of all counties
+    all_row = by_key(data.county, alue="ALL")
+    cards = {c["key"]: c for c in page["cards"]}
+    for key in ("n_clients", "n_competitive", "n_unsubsidised", "n_tenure6", "n_tenure12", "n_employed6",
+                "n_employed12", "rate_competitive"):
+        assert cards[key]["value"] == all_row[key], key
+        assert cards[key]["visible"], key
+        if all_row[key] not in (PRIMARY_LABEL, SECONDARY_LABEL) and key.startswith("n_"):
+            assert cards[key]["text"].replace("\u00a0", "").replace(",", "") == all_row[key]
+    # a row per county, plus all counties
+    counties = [r["alue"] for r in data.county.rows]
+    assert [row[0]["value"] for row in page["counties"]] == counties
+    assert len(page["counties"]) == len(counties) >= 2
+    # every image decoded, every local link and source present
+    assert len(page["images"]) >= 1
+    for img in page["images"]:
+        assert img["complete"] and img["width"] > 0 and img["alt"], img["src"]
+    for url in page["links"] + page["sources"]:
+        assert not url.startswith(("http:", "https:")), url
+        path = _local(url)
+        if path is not None:
+            assert path.exists(), url
+    # the other languages are one click away
+    others = {(_local(u) or Path()).resolve() for u in page["links"]}
+    for other in PAGES.values():
+        assert (base / other).resolve() in others
+    if lang == "fi" and where == "root":
+        shot = browser.screenshot(tmp_path / "site.png", height=2200)
+        full = browser.screenshot(tmp_path / "site-full.png")
+        assert shot.stat().st_size > 10_000
+        shutil.copyfile(shot, SCREENSHOT)
+        shutil.copyfile(full, SCREENSHOT_FULL)
+
+
+def test_history_page_lists_snapshots(browser, published):
+    result, _ = published
+    browser.open(result.site_dir / "en" / "history.html")
+    links = browser.evaluate("[...document.querySelectorAll('#history a')].map(a => a.href)")
+    assert any(f"/{result.quarter}/en/index.html" in u for u in links)
+    assert all(_local(u).exists() for u in links)
+

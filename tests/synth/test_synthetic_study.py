@@ -1,0 +1,72 @@
+"""The default synthetic delivery reproduces the published second-wave figures
+(the final report of the 2023-2024 extension project, "IPS-kehittämishankkeen laajennus") through the real pipeline."""
+
+# Published (IPS-kehittämishankkeen laajennus 2023-2024, loppuraportti): clients per county,
+# and the share of them employed on the open labour market.
+PUBLISHED = {
+    "Varsinais-Suomi": (124, 39),
+    "Keski-Suomi": (75, 29),
+    "Keski-Pohjanmaa": (73, 34),
+    "Kainuu": (66, None),  # "50 %" is of the clients with a severe mental illness (checked below)
+    "Pohjanmaa": (46, 30),
+    "Pohjois-Savo": (44, 32),
+}
+FIDELITY = {"Kainuu": 103, "Keski-Pohjanmaa": 108, "Keski-Suomi": 102, "Pohjanmaa": 101, "Pohjois-Savo": 98,
+            "Varsinais-Suomi": 111}
+
+
+def test_study_population_per_county_is_the_published_one(study_con):
+    got = dict(study_con.execute(
+        "SELECT alue, count(*) FROM staging.study_population WHERE aalto = '2' GROUP BY alue").fetchall())
+    assert got == {county: n for county, (n, _) in PUBLISHED.items()}
+    assert sum(got.values()) == 428
+
+
+def test_second_wave_headline_figures(study_con):
+    n, competitive, unsubsidised, other = study_con.execute(
+        "SELECT n_clients, n_competitive, n_unsubsidised, n_other_activity FROM marts.employment_outcomes_by_group "
+        "WHERE alue = 'ALL' AND grouping = 'wave' AND group_value = '2'").fetchall()[0]
+    assert (n, competitive, other) == (428, 159, 152)
+    # 159 / 428 = 37.1 %; the report rounds it to "38 %"
+    assert abs(competitive / n - 0.38) < 0.01
+    assert round(100 * unsubsidised / n) == 21  # "21 % ilman palkkatukea": 90 / 428
+
+
+def test_county_employment_rates_are_the_published_ones(study_con):
+    rows = dict((r[0], r[1:]) for r in study_con.execute(
+        "SELECT alue, n_clients, rate_competitive FROM marts.employment_outcomes").fetchall())
+    for county, (n, percent) in PUBLISHED.items():
+        assert rows[county][0] == n
+        if percent is not None:
+            assert round(100 * rows[county][1]) == percent, county
+    # the six counties' rows sum to the second wave
+    assert sum(rows[c][0] for c in PUBLISHED) == 428
+
+
+def test_kainuu_employed_half_of_its_smi_clients(study_con):
+    smi_n, smi_employed = study_con.execute(
+        "SELECT count(*), count(*) FILTER (competitive) FROM core.client_outcomes WHERE alue = 'Kainuu' AND smi"
+    ).fetchall()[0]
+    assert smi_employed / smi_n == 0.5
+
+
+def test_first_wave_is_about_700_clients_46_percent_employed(study_con):
+    n, competitive = study_con.execute(
+        "SELECT n_clients, n_competitive FROM marts.employment_outcomes_by_group "
+        "WHERE alue = 'ALL' AND grouping = 'wave' AND group_value = '1'").fetchall()[0]
+    assert 650 <= n <= 750 and round(100 * competitive / n) == 46
+
+
+def test_latest_fidelity_totals_are_the_published_ones(study_con):
+    got = dict(study_con.execute("SELECT alue, total FROM marts.fidelity_current").fetchall())
+    assert {c: got[c] for c in FIDELITY} == FIDELITY
+
+
+def test_the_messiness_is_rejected_and_accounted_for(study_con, synthetic_study):
+    unbalanced = study_con.execute(
+        "SELECT file FROM audit.loads WHERE rows_read <> rows_accepted + rows_rejected").fetchall()
+    assert unbalanced == []
+    rules = {r[0] for r in study_con.execute("SELECT DISTINCT rule FROM audit.rejected_rows").fetchall()}
+    assert {"type", "code", "range", "orphan", "end_before_start"} <= rules
+    encodings = dict(study_con.execute("SELECT file, encoding FROM audit.loads").fetchall())
+    assert {"utf-8-sig", "cp1252", "utf-8", "parquet"} <= set(encodings.values())

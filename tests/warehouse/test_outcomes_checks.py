@@ -1,0 +1,119 @@
+"""The outcome checks pass on a sound warehouse and fail on deliberately corrupted tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ips_eval.warehouse.outcome_checks import (
+    CHECKS,
+    counties_sum_to_all,
+    no_withdrawn_or_nonconsenting,
+    numerators_within_denominators,
+    population_exactly_once,
+    rates_within_unit_interval,
+    run_checks,
+)
+from outcome_fixtures import staging_warehouse
+
+C = dt.date(2024, 6, 30)
+
+
+@pytest.fixture
+def wh():
+    con = staging_warehouse(
+        C,
+        clients=[
+            {"person_id": "CHK001", "alue": "Kainuu", "aloituspvm": "2023-01-10"},
+            {"person_id": "CHK002", "alue": "Kainuu", "aloituspvm": "2023-03-01"},
+            {"person_id": "CHK003", "alue": "Pohjanmaa", "aloituspvm": "2023-05-01", "aalto": "1"},
+            {"person_id": "CHK004", "alue": "Pohjanmaa", "aloituspvm": "2023-05-01", "suostumus_peruttu": "2024-01-01"},
+            {"person_id": "CHK005", "alue": "Pohjanmaa", "aloituspvm": "2023-05-01", "tutkimussuostumus": None},
+        ],
+        jobs=[
+            {"person_id": "CHK001", "alkupvm": "2023-02-01", "loppupvm": "2023-12-31"},
+            {"person_id": "CHK003", "alkupvm": "2023-06-01", "palkkatuki": True},
+            {"person_id": "CHK004", "alkupvm": "2023-06-01"},
+        ],
+        surveys=[{"person_id": "CHK001", "vastauspvm": "2023-01-15", "tyokyky": 6}],
+        cohort=[{"person_id": "CHK001", "ips": 1, "indeksipvm": "2023-01-10"},
+                {"person_id": "CMP001", "ips": 0, "indeksipvm": "2023-01-10"}],
+    )
+    yield con
+    con.close()
+
+
+def test_every_check_passes_on_a_sound_warehouse(wh):
+    assert run_checks(wh, C) == {name: [] for name in CHECKS}
+    assert no_withdrawn_or_nonconsenting(wh) == []  # the cut-off read from core.evaluation_dates
+
+
+def test_numerator_above_denominator_fails(wh):
+    wh.execute("UPDATE marts.employment_outcomes SET n_tenure6 = n_tenure6_eligible + 1 WHERE alue = 'Kainuu'")
+    wh.execute("UPDATE marts.employment_rate_by_quarter SET n_working = n_served + 2 WHERE alue = 'ALL'")
+    violations = numerators_within_denominators(wh)
+    assert any("marts.employment_outcomes [alue=Kainuu]: n_tenure6" in v for v in violations)
+    assert any(v.startswith("marts.employment_rate_by_quarter [alue=ALL") and "n_working" in v for v in violations)
+
+
+def test_rate_outside_unit_interval_fails(wh):
+    wh.execute("UPDATE marts.employment_outcomes_by_group SET rate_competitive = 1.5 WHERE alue = 'ALL' AND grouping = 'wave'")
+    violations = rates_within_unit_interval(wh)
+    assert violations and all("outside [0, 1]" in v for v in violations)
+    assert any("grouping=wave" in v for v in violations)
+
+
+def test_rate_set_with_zero_denominator_or_wrong_fails(wh):
+    # Kainuu at 31.3.2023: CHK001's job 1.2.2023 + 6 months = 1.8.2023 > 1.4.2023 -> nobody
+    # tenure6-eligible, so its rate must be NULL; set it to 0.
+    assert wh.execute(
+        "SELECT n_tenure6_eligible, rate_tenure6 FROM marts.employment_outcomes_quarterly"
+        " WHERE alue = 'Kainuu' AND quarter = '2023Q1'"
+    ).fetchone() == (0, None)
+    wh.execute("UPDATE marts.employment_outcomes_quarterly SET rate_tenure6 = 0.0 WHERE alue = 'Kainuu' AND quarter = '2023Q1'")
+    wh.execute("UPDATE marts.employment_outcomes SET rate_competitive = rate_competitive / 2 WHERE alue = 'ALL'")
+    violations = rates_within_unit_interval(wh)
+    assert any("set although the denominator is 0" in v for v in violations)
+    assert any("rate_competitive" in v and "not numerator / denominator" in v for v in violations)
+
+
+def test_client_twice_or_missing_in_client_outcomes_fails(wh):
+    wh.execute("INSERT INTO core.client_outcomes SELECT * FROM core.client_outcomes WHERE person_id = 'CHK001'")
+    wh.execute("DELETE FROM core.client_outcomes WHERE person_id = 'CHK002'")
+    violations = population_exactly_once(wh)
+    assert "core.client_outcomes: person CHK001 appears 2 times (in staging.study_population 1 times)" in violations
+    assert "core.client_outcomes: person CHK002 appears 0 times (in staging.study_population 1 times)" in violations
+
+
+def test_withdrawn_or_nonconsenting_person_in_a_mart_fails(wh):
+    # CHK004 withdrew on 1.1.2024 <= C; CHK005 never consented; CMP001 is a comparison person.
+    wh.execute("INSERT INTO marts.client_scores (person_id, wave) VALUES ('CHK004', 'baseline'), ('CHK005', 'final')")
+    wh.execute("INSERT INTO core.register_month_sets (person_id, ips) VALUES ('CHK004', 1), ('CMP001', 0)")
+    violations = no_withdrawn_or_nonconsenting(wh, C)
+    assert "marts.client_scores: person CHK004: consent withdrawn on 2024-01-01" in violations
+    assert "marts.client_scores: person CHK005: no research consent" in violations
+    assert "core.register_month_sets: person CHK004: consent withdrawn on 2024-01-01" in violations
+    assert not any("CMP001" in v for v in violations)
+
+
+def test_register_person_without_register_consent_fails(wh):
+    wh.execute("UPDATE staging.clients SET rekisterisuostumus = FALSE WHERE person_id = 'CHK001'")
+    violations = no_withdrawn_or_nonconsenting(wh, C)
+    assert "marts.register_outcomes: person CHK001: no register consent" in violations
+    assert not any(v.startswith("marts.client_scores") for v in violations)  # survey data needs no register consent
+
+
+def test_county_counts_not_summing_to_all_fails(wh):
+    wh.execute("UPDATE marts.employment_outcomes SET n_jobs = n_jobs + 1 WHERE alue = 'Pohjanmaa'")
+    wh.execute("UPDATE marts.employment_outcomes_quarterly SET n_clients = n_clients + 3 WHERE alue = 'ALL' AND quarter = '2024Q1'")
+    violations = counties_sum_to_all(wh)
+    # Pohjanmaa has CHK003 with 1 job, Kainuu CHK001 with 1: counties 1 + 2 = 3, ALL = 2
+    assert "marts.employment_outcomes [all rows]: n_jobs: counties sum to 3, ALL = 2" in violations
+    # 2024Q1: Kainuu CHK001, CHK002 + Pohjanmaa CHK003 = 3, ALL corrupted to 6
+    assert "marts.employment_outcomes_quarterly [quarter=2024Q1]: n_clients: counties sum to 3, ALL = 6" in violations
+
+
+def test_missing_table_is_a_violation(wh):
+    wh.execute("DROP TABLE marts.employment_outcomes_by_group")
+    assert "marts.employment_outcomes_by_group: table is missing" in counties_sum_to_all(wh)

@@ -1,0 +1,118 @@
+"""Real Dagster materialisations into a real DuckDB file: the warehouse is built beside the
+published one and swapped in only when every blocking check passed."""
+
+import datetime as dt
+import hashlib
+import subprocess
+import sys
+import textwrap
+
+import duckdb
+import pytest
+
+from deliveries import minimal_delivery, row, write_csv
+from ips_eval.warehouse.audit_checks import rows_accounted
+from pipelines.runner import PipelineFailed, run_pipeline
+
+C = dt.date(2024, 12, 31)
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _tables(path):
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = [r[0] for r in con.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables ORDER BY 1").fetchall()]
+        return {n: con.execute(f"SELECT * FROM {n} ORDER BY ALL").fetchall() for n in names if n != "audit.runs"}
+
+
+def test_a_run_holds_raw_staging_and_audit_tables(tmp_path):
+    delivery = minimal_delivery(tmp_path / "d", clients=[row("clients", person_id="P000002", alue="Lahti")])
+    summary = run_pipeline(delivery, C, tmp_path / "w.duckdb")
+    tables = _tables(summary.warehouse)
+    for name in ["raw.clients", "raw.jobs", "raw.register_cohort", "staging.clients", "staging.study_population",
+                 "staging.register_spells", "audit.loads", "audit.rejected_rows", "ref.codes"]:
+        assert name in tables, name
+    assert [r[0] for r in tables["staging.study_population"]] == ["P000001"]
+    with duckdb.connect(str(summary.warehouse), read_only=True) as con:
+        runs = con.execute("SELECT run_id, cutoff, code_version, input_fingerprint FROM audit.runs").fetchall()
+        assert runs[0][0] == summary.run_id and runs[0][1] == C and len(runs[0][3]) == 64
+        assert con.execute("SELECT rows_read, rows_accepted, rows_rejected FROM audit.loads WHERE file='clients.csv'"
+                           ).fetchall() == [(2, 1, 1)]
+    assert (summary.rows_accepted, summary.rows_rejected) == (2, 1)
+
+
+def test_two_runs_on_the_same_delivery_give_identical_tables(tmp_path):
+    delivery = minimal_delivery(tmp_path / "d", jobs=[row("jobs", alkupvm="31.2.2024")])
+    a = run_pipeline(delivery, C, tmp_path / "a.duckdb")
+    b = run_pipeline(delivery, C, tmp_path / "b.duckdb")
+    assert _tables(a.warehouse) == _tables(b.warehouse)
+    # the second run over an existing warehouse keeps the history of runs
+    run_pipeline(delivery, C, tmp_path / "a.duckdb")
+    with duckdb.connect(str(tmp_path / "a.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM audit.runs").fetchall() == [(2,)]
+
+
+def test_a_refused_delivery_leaves_the_previous_warehouse_byte_for_byte(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    run_pipeline(minimal_delivery(tmp_path / "good"), C, warehouse)
+    before = _sha(warehouse)
+    bad = minimal_delivery(tmp_path / "bad")
+    (bad / "jobs.csv").write_text("person_id,tyyppi\nP000001,tyo\n", encoding="utf-8")
+    with pytest.raises(PipelineFailed, match="jobs.csv: the header has no ';' delimiter"):
+        run_pipeline(bad, C, warehouse)
+    assert _sha(warehouse) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_failing_blocking_check_stops_the_swap(tmp_path, monkeypatch):
+    warehouse = tmp_path / "w.duckdb"
+    run_pipeline(minimal_delivery(tmp_path / "good"), C, warehouse)
+    before = _sha(warehouse)
+    import ips_eval.warehouse.audit_checks as audit_checks
+
+    monkeypatch.setattr(audit_checks, "rows_accounted", lambda con, export: ["jobs.csv: 3 rows read but 2 + 0"])
+    with pytest.raises(PipelineFailed, match="blocking check rows_accounted on raw/.* failed"):
+        run_pipeline(minimal_delivery(tmp_path / "again"), C, warehouse)
+    assert _sha(warehouse) == before
+
+
+def test_rows_accounted_fails_when_a_row_goes_missing(tmp_path, con):
+    from ips_eval.ingest.load import load_delivery
+
+    load_delivery(con, minimal_delivery(tmp_path / "d", jobs=[row("jobs", alkupvm="2.6.2023")]), C)
+    assert rows_accounted(con, "jobs") == []
+    con.execute("DELETE FROM raw.jobs WHERE _line = 3")
+    assert rows_accounted(con, "jobs") == ["jobs.csv: audit says 2 accepted, raw.jobs holds 1"]
+    con.execute("UPDATE audit.loads SET rows_read = 5 WHERE export = 'jobs'")
+    assert "jobs.csv: 5 rows read but 2 accepted + 0 rejected" in rows_accounted(con, "jobs")
+
+
+READER = textwrap.dedent("""
+    import sys, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    print(con.execute("SELECT count(*) FROM raw.clients").fetchall()[0][0], flush=True)
+    sys.stdin.readline()
+    print(con.execute("SELECT count(*) FROM raw.clients").fetchall()[0][0], flush=True)
+""")
+
+
+def test_a_reader_holding_the_warehouse_does_not_block_a_refresh_and_keeps_its_view(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    run_pipeline(minimal_delivery(tmp_path / "one"), C, warehouse)
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(warehouse)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "1"
+        two = minimal_delivery(tmp_path / "two", clients=[row("clients", person_id="P000002")])
+        run_pipeline(two, C, warehouse)
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "1"  # the notebook's view is unchanged
+    finally:
+        reader.kill()
+        reader.wait()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw.clients").fetchall() == [(2,)]
