@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from ips_eval.ingest.contracts import RULES, Contract, codes_table, describe_rule, load_contracts, pandera_schema
 from ips_eval.definitions import reference_tables
+from ips_eval.faults import failpoint
 from ips_eval.ingest.delivery import DeliveredFile, locate, sha256
 from ips_eval.ingest.readers import ReadResult, read_file
 from ips_eval.warehouse.database import ensure_schemas, load_macros
@@ -261,6 +262,17 @@ def known_clients(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute("SELECT DISTINCT person_id FROM raw.clients").fetchall()]
 
 
+def ingest_export(con: duckdb.DuckDBPyConnection, delivery: Path, contract: Contract) -> LoadResult:
+    """One export of a delivery into `raw.<export>`: what one ingest asset does.
+
+    Exports that refer to clients (jobs, surveys) are checked against the clients already loaded.
+    """
+    known = known_clients(con) if contract.references else None
+    result = load_export(con, Path(delivery), contract, known)
+    failpoint(f"raw/{contract.export}")
+    return result
+
+
 def load_delivery(con: duckdb.DuckDBPyConnection, delivery: Path, cutoff=None) -> dict[str, LoadResult]:
     """Every export of a delivery, clients first (the others are checked against it).
 
@@ -272,8 +284,7 @@ def load_delivery(con: duckdb.DuckDBPyConnection, delivery: Path, cutoff=None) -
     scan_delivery(Path(delivery))
     results = {}
     for name, contract in load_contracts().items():
-        known = known_clients(con) if contract.references else None
-        results[name] = load_export(con, Path(delivery), contract, known)
+        results[name] = ingest_export(con, Path(delivery), contract)
     if cutoff is not None:
         from ips_eval.ingest.withdrawals import purge_withdrawn
 

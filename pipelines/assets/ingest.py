@@ -5,10 +5,9 @@ import dagster as dg
 
 from ips_eval.ingest.contracts import Contract, load_contracts
 from ips_eval.ingest.delivery import DeliveryRefused
-from ips_eval.faults import failpoint
 from ips_eval.ingest.guard import scan_delivery
 from ips_eval.ingest.identity import IdentityCodeFound
-from ips_eval.ingest.load import known_clients, load_export
+from ips_eval.ingest.load import ingest_export
 from pipelines.resources import StudyRun
 
 GUARD_KEY = dg.AssetKey(["audit", "delivery_guard"])
@@ -40,13 +39,11 @@ def _raw_asset(contract: Contract) -> dg.AssetsDefinition:
         tags={"layer": "raw"},
     )
     def _asset(context: dg.AssetExecutionContext, study: StudyRun) -> dg.MaterializeResult:
-        with study.build(context.run_id).connection() as con:
-            known = known_clients(con) if contract.references else None
-            try:
-                result = load_export(con, study.delivery, contract, known)
-            except DeliveryRefused as e:
-                raise dg.Failure(description=str(e)) from None
-            failpoint(f"raw/{contract.export}")
+        try:
+            with study.build(context.run_id).connection() as con:
+                result = ingest_export(con, study.delivery, contract)
+        except DeliveryRefused as e:
+            raise dg.Failure(description=str(e)) from None
         context.log.info(
             f"{result.file or contract.file}: {result.rows_read} rows read, {result.rows_accepted} accepted, "
             f"{result.rows_rejected} rejected"
