@@ -7,6 +7,8 @@ definition changed here changes everywhere.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 #: Disclosure threshold T: published counts under T are suppressed.
@@ -104,6 +106,31 @@ QUARTERLY_RATES: dict[str, tuple[str, str]] = {
     "rate_working": ("n_working", "n_served"),
     "rate_working_unsubsidised": ("n_working_unsubsidised", "n_served"),
 }
+
+def quarter_label(day: dt.date) -> str:
+    """The calendar quarter holding `day`, as the warehouse and the site name it.
+
+    sql/core/quarters.sql writes the same label in SQL; a test ties the two.
+
+    Examples
+    --------
+    >>> quarter_label(dt.date(2024, 11, 15))
+    '2024Q4'
+    """
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+def previous_quarter_end(day: dt.date) -> dt.date:
+    """The last day of the quarter before the one `day` is in: the quarterly refresh's cut-off.
+
+    Examples
+    --------
+    >>> previous_quarter_end(dt.date(2025, 1, 1))
+    datetime.date(2024, 12, 31)
+    """
+    first_of_quarter = dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return first_of_quarter - dt.timedelta(days=1)
+
 
 #: Competitive-job tenure thresholds in months.
 TENURE_MONTHS: tuple[int, ...] = (6, 12)

@@ -9,18 +9,10 @@ import os
 
 import dagster as dg
 
+from ips_eval.definitions import previous_quarter_end, quarter_label
+
 QUARTERLY_CRON = "0 0 1 1,4,7,10 *"
 TIMEZONE = "Europe/Helsinki"
-
-
-def previous_quarter_end(day: dt.date) -> dt.date:
-    """The last day of the quarter before the one `day` is in."""
-    first_of_quarter = dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-    return first_of_quarter - dt.timedelta(days=1)
-
-
-def quarter_label(cutoff: dt.date) -> str:
-    return f"{cutoff.year}Q{(cutoff.month - 1) // 3 + 1}"
 
 
 def refresh_run_config(cutoff: dt.date) -> dict:

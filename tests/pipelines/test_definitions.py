@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.definitions import defs
-from pipelines.schedules import previous_quarter_end, quarter_label
+from ips_eval.definitions import previous_quarter_end, quarter_label
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.txt"
 GROUPS = {"ingest", "staging", "outcomes", "models", "publish"}

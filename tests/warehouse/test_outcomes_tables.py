@@ -176,3 +176,12 @@ def test_docs_tables_md_is_generated_from_the_sql():
     assert page == render(), "docs/tables.md is stale: python -m ips_eval.warehouse.tables_doc > docs/tables.md"
     for table in sql_tables():
         assert f"### `{table.name}`" in page
+
+
+def test_the_sql_names_quarters_as_quarter_label_does():
+    from ips_eval.definitions import quarter_label
+
+    con = staging_warehouse(C, clients=[{"person_id": "ONE001", "aloituspvm": "2023-01-10"}])
+    rows = con.execute("SELECT quarter, quarter_start, quarter_end FROM core.quarters WHERE alue = 'ALL'").fetchall()
+    assert [r[0] for r in rows] == ["2023Q1", "2023Q2", "2023Q3", "2023Q4", "2024Q1", "2024Q2"]
+    assert all(label == quarter_label(start) == quarter_label(end) for label, start, end in rows)
