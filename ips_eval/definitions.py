@@ -132,8 +132,15 @@ def previous_quarter_end(day: dt.date) -> dt.date:
     return first_of_quarter - dt.timedelta(days=1)
 
 
-#: Competitive-job tenure thresholds in months.
+#: Competitive-job tenure thresholds in months (the 6 and 12 of n_tenure6, n_tenure12).
 TENURE_MONTHS: tuple[int, ...] = (6, 12)
+
+#: The constants the SQL reads, each as a macro of the same name without arguments
+#: (`tenure_short_months()`), made by ips_eval.warehouse.database.load_macros.
+SQL_CONSTANTS: dict[str, int] = {
+    "tenure_short_months": TENURE_MONTHS[0],
+    "tenure_long_months": TENURE_MONTHS[1],
+}
 
 
 def reference_tables() -> dict[str, pd.DataFrame]:
@@ -152,7 +159,6 @@ def reference_tables() -> dict[str, pd.DataFrame]:
         ),
         "scores": pd.DataFrame(SCORES, columns=["score", "item_prefix", "n_items", "rule", "max_missing"]),
         "ips_benchmarks": pd.DataFrame(list(IPS_BENCHMARKS.items()), columns=["benchmark", "rate"]),
-        "tenure_months": pd.DataFrame({"months": list(TENURE_MONTHS)}),
         "activity_types": pd.DataFrame(ACTIVITY_TYPES, columns=["tyyppi", "paid_job", "other_activity"]),
         "care_types": pd.DataFrame(CARE_TYPES, columns=["hoitomuoto", "inpatient"]),
     }

@@ -21,6 +21,7 @@ from typing import Any, Iterator
 import duckdb
 
 from ips_eval import SQL_DIR
+from ips_eval.definitions import SQL_CONSTANTS
 
 SCHEMAS = ("ref", "raw", "audit", "staging", "core", "marts", "models", "publish")
 
@@ -57,8 +58,11 @@ def open_readonly(path: str | Path) -> duckdb.DuckDBPyConnection:
 
 
 def load_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """The format parsers and study macros of sql/macros.sql (temporary: once per connection)."""
+    """The format parsers and study macros of sql/macros.sql, and one macro per constant of
+    ips_eval.definitions.SQL_CONSTANTS (temporary: once per connection)."""
     con.execute(sql_text("macros"))
+    for name, value in SQL_CONSTANTS.items():
+        con.execute(f"CREATE OR REPLACE TEMP MACRO {name}() AS {int(value)}")
 
 
 def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
