@@ -132,14 +132,15 @@ def previous_quarter_end(day: dt.date) -> dt.date:
     return first_of_quarter - dt.timedelta(days=1)
 
 
-#: Competitive-job tenure thresholds in months (the 6 and 12 of n_tenure6, n_tenure12).
-TENURE_MONTHS: tuple[int, ...] = (6, 12)
+#: The two follow-up lengths of the headline figures, in months: the 6 and 12 of n_tenure6/12
+#: (a first job lasting that long) and n_employed6/12 (in a job that long after IPS start).
+FOLLOW_UP_MONTHS: tuple[int, int] = (6, 12)
 
 #: The constants the SQL reads, each as a macro of the same name without arguments
-#: (`tenure_short_months()`), made by ips_eval.warehouse.database.load_macros.
+#: (`follow_up_short_months()`), made by ips_eval.warehouse.database.load_macros.
 SQL_CONSTANTS: dict[str, int] = {
-    "tenure_short_months": TENURE_MONTHS[0],
-    "tenure_long_months": TENURE_MONTHS[1],
+    "follow_up_short_months": FOLLOW_UP_MONTHS[0],
+    "follow_up_long_months": FOLLOW_UP_MONTHS[1],
 }
 
 

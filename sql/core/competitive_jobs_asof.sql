@@ -4,8 +4,8 @@
 -- Why: every per-job rule of ANALYSIS_PLAN "Jobs" and "Headline" written once for a date d:
 --   ongoing at d      = end blank or end > d (censored at d); end_observed = end, or d when ongoing
 --   job_days          = end_observed - start + 1 (end dates inclusive)
---   lasted k months   = end_observed + 1 day >= start + k months, k = tenure_short_months() and
---                       tenure_long_months() (ips_eval.definitions) (calendar months, as SQL
+--   lasted k months   = end_observed + 1 day >= start + k months, k = follow_up_short_months()
+--                       and follow_up_long_months() of ips_eval.definitions (calendar months, as SQL
 --                       date + INTERVAL k MONTH: 31 Jan + 1 month = 28/29 Feb)
 --   tenure eligible   = start + k months <= d + 1 day
 --   first job         = earliest start; ties: the longest (job_days); remaining ties (same start,
@@ -34,8 +34,8 @@ observed AS (
 measured AS (
     SELECT *,
            datediff('day', job_start, end_observed) + 1        AS job_days,
-           CAST(job_start + to_months(tenure_short_months()) AS DATE) AS start_plus6,
-           CAST(job_start + to_months(tenure_long_months()) AS DATE)  AS start_plus12
+           CAST(job_start + INTERVAL (follow_up_short_months()) MONTH AS DATE) AS start_plus6,
+           CAST(job_start + INTERVAL (follow_up_long_months()) MONTH AS DATE)  AS start_plus12
     FROM observed
 ),
 ordered AS (

@@ -12,7 +12,7 @@
 CREATE OR REPLACE VIEW core.register_months AS
 WITH months AS (
     SELECT s.person_key, s.person_id, s.ips, r.rel_month,
-           CAST(s.index_month + to_months(CAST(r.rel_month AS INTEGER)) AS DATE) AS month,
+           CAST(s.index_month + INTERVAL (CAST(r.rel_month AS INTEGER)) MONTH AS DATE) AS month,
            (s.observed >> (r.rel_month + 24)) & 1 = 1 AS observed,
            (s.employed >> (r.rel_month + 24)) & 1 = 1 AS employed,
            (s.subsidised >> (r.rel_month + 24)) & 1 = 1 AS subsidised,

@@ -57,7 +57,7 @@ months AS (  -- each person's 49 months; an unobserved month (after C) has no co
     FROM core.register_month_sets AS s, range(-24, 25) AS r(rel_month)
 )
 SELECT m.person_id, m.ips, m.rel_month,
-       CAST(m.index_month + to_months(CAST(m.rel_month AS INTEGER)) AS DATE) AS month,
+       CAST(m.index_month + INTERVAL (CAST(m.rel_month AS INTEGER)) MONTH AS DATE) AS month,
        c.state
 FROM months AS m
 LEFT JOIN chosen AS c USING (combination)  -- no combination (not observed): state NULL
