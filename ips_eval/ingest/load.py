@@ -8,6 +8,7 @@ cannot be read as a whole raises DeliveryRefused and writes nothing.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -24,9 +25,16 @@ from ips_eval.definitions import reference_tables
 from ips_eval.faults import failpoint
 from ips_eval.ingest.delivery import DeliveredFile, locate, sha256
 from ips_eval.ingest.readers import ReadResult, read_file
+from ips_eval.ingest.validate_sql import failing_rows_sql
 from ips_eval.warehouse.database import ensure_schemas, load_macros
 
-#: Rows validated at a time: bounds memory on national-scale register extracts (the size that
+#: Where the contract rules run: "sql", inside DuckDB over the whole file (only the failing rows
+#: reach Python), or "pandera", in pandas batches. Both come from the same YAML contracts, and a
+#: test demands identical results on the bad-input catalogue (docs/decisions.md).
+VALIDATION_ENGINES = ("sql", "pandera")
+VALIDATION_ENGINE = os.environ.get("IPS_EVAL_VALIDATION", "sql")
+
+#: Rows validated at a time by the pandera engine: bounds memory on national-scale register extracts (the size that
 #: benchmarks/register.py found lowest in peak memory at no cost in time; see RESULTS.md).
 CHUNK_ROWS = 100_000
 
@@ -72,8 +80,12 @@ def load_export(
     delivery: Path,
     contract: Contract,
     known_persons: Iterable[str] | None = None,
+    engine: str | None = None,
 ) -> LoadResult:
-    """Load one export into raw.<export>, replacing what an earlier load of it wrote."""
+    """Load one export into raw.<export>, replacing what an earlier load of it wrote.
+
+    `engine` says where the contract rules run (VALIDATION_ENGINES; default VALIDATION_ENGINE).
+    """
     prepare(con)
     delivered = locate(Path(delivery), contract)
     con.execute(contract.raw_table_ddl())
@@ -84,7 +96,7 @@ def load_export(
     workdir = Path(tempfile.mkdtemp(prefix="ips-eval-ingest-"))
     try:
         read = read_file(con, delivered, contract, workdir)
-        result = _validate_and_write(con, delivered, contract, read, known_persons)
+        result = _validate_and_write(con, delivered, contract, read, known_persons, engine or VALIDATION_ENGINE)
         con.execute(f"DROP TABLE IF EXISTS {read.table}")
         return result
     finally:
@@ -108,23 +120,34 @@ def _typed_select(contract: Contract, table: str) -> str:
     return f"SELECT {', '.join(parts)} FROM {table} ORDER BY _line"
 
 
-def _validate_and_write(con, f: DeliveredFile, contract: Contract, read: ReadResult, known_persons) -> LoadResult:
+def _validate_and_write(
+    con, f: DeliveredFile, contract: Contract, read: ReadResult, known_persons, engine: str = "sql"
+) -> LoadResult:
+    if engine not in VALIDATION_ENGINES:
+        raise ValueError(f"unknown validation engine {engine!r}; one of {', '.join(VALIDATION_ENGINES)}")
     known = set(known_persons) if known_persons is not None else None
-    schema = pandera_schema(contract, known)
     typed_view = f"{read.table}_typed"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {typed_view} AS {_typed_select(contract, read.table)}")
     rejected: list[pd.DataFrame] = [_structural(read, f, contract)]
-    # The batches stream from this connection; nothing else runs on it until they are read.
-    reader = con.sql(f"SELECT * FROM {typed_view}").to_arrow_reader(CHUNK_ROWS)
-    kept_for_versions = []
-    for batch in reader:
-        frame = batch.to_pandas(types_mapper=_ARROW_TEXT.get, date_as_object=False)
-        bad = _violations(schema, frame, contract, f, read)
-        rejected.append(bad)
+    if engine == "sql":
+        rejected.append(_sql_violations(con, typed_view, contract, f, read, known))
         if contract.version and contract.key:
-            kept_for_versions.append(frame[~frame["_line"].isin(bad["line"])])
-    if contract.version and contract.key and kept_for_versions:
-        rejected.append(_conflicting_versions(pd.concat(kept_for_versions, ignore_index=True), contract, f, read))
+            bad_lines = pd.concat(rejected, ignore_index=True)["line"]
+            frame = _arrow_frame(con.sql(f"SELECT * FROM {typed_view}").arrow())
+            rejected.append(_conflicting_versions(frame[~frame["_line"].isin(bad_lines)], contract, f, read))
+    else:
+        schema = pandera_schema(contract, known)
+        # The batches stream from this connection; nothing else runs on it until they are read.
+        reader = con.sql(f"SELECT * FROM {typed_view}").to_arrow_reader(CHUNK_ROWS)
+        kept_for_versions = []
+        for batch in reader:
+            frame = _arrow_frame(batch)
+            bad = _violations(schema, frame, contract, f, read)
+            rejected.append(bad)
+            if contract.version and contract.key:
+                kept_for_versions.append(frame[~frame["_line"].isin(bad["line"])])
+        if contract.version and contract.key and kept_for_versions:
+            rejected.append(_conflicting_versions(pd.concat(kept_for_versions, ignore_index=True), contract, f, read))
     rejected_frame = pd.concat(rejected, ignore_index=True)
     con.register("_rejected", rejected_frame)
     con.execute("INSERT INTO audit.rejected_rows SELECT export, file, line, \"column\", rule, message, raw FROM _rejected")
@@ -150,6 +173,28 @@ def _validate_and_write(con, f: DeliveredFile, contract: Contract, read: ReadRes
     return LoadResult(contract.export, f.relative, rows_read, accepted, n_rejected, by_rule, read.notes)
 
 
+def _sql_violations(con, typed_view: str, contract: Contract, f: DeliveredFile, read: ReadResult, known) -> pd.DataFrame:
+    """The rules evaluated by DuckDB over the whole file; only the failing rows come to Python."""
+    known_table = None
+    if known is not None and contract.references:
+        con.register("_known_persons", pd.DataFrame({"person_id": sorted(known)}, dtype=object))
+        known_table = "_known_persons"
+    try:
+        failing = _arrow_frame(con.sql(failing_rows_sql(contract, typed_view, known_table)).arrow())
+    finally:
+        if known_table:
+            con.unregister(known_table)
+    per_row = {idx: [tuple(x.split(":", 1)) for x in failures] for idx, failures in failing["_failures"].items()}
+    return _rejected_records(failing, per_row, contract, f, read)
+
+
+def _arrow_frame(arrow) -> pd.DataFrame:
+    """A typed batch as pandas the same way for both engines (so messages show values alike)."""
+    if hasattr(arrow, "read_all"):
+        arrow = arrow.read_all()
+    return arrow.to_pandas(types_mapper=_ARROW_TEXT.get, date_as_object=False)
+
+
 def _violations(schema, frame: pd.DataFrame, contract: Contract, f: DeliveredFile, read: ReadResult) -> pd.DataFrame:
     """One row per rejected record: its first failure (in column order) and all of them in the message."""
     try:
@@ -167,11 +212,16 @@ def _violations(schema, frame: pd.DataFrame, contract: Contract, f: DeliveredFil
         if rule == "required" and not _blank(row.get(f"{column}__raw")):
             continue  # present but unreadable: reported by its type check
         found.append((int(case.index), order.get(column, 99), RULES.index(rule), rule, column))
-    if not found:
-        return _empty_rejects()
     per_row: dict[int, list[tuple[str, str]]] = {}
     for idx, _, _, rule, column in sorted(set(found)):
         per_row.setdefault(idx, []).append((rule, column))
+    return _rejected_records(frame, per_row, contract, f, read)
+
+
+def _rejected_records(frame: pd.DataFrame, per_row: dict, contract: Contract, f: DeliveredFile, read: ReadResult):
+    """One rejected row per entry of `per_row` (frame index -> its failures in report order)."""
+    if not per_row:
+        return _empty_rejects()
     records = []
     for idx, failures in per_row.items():
         row = frame.loc[idx]
@@ -262,18 +312,22 @@ def known_clients(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute("SELECT DISTINCT person_id FROM raw.clients").fetchall()]
 
 
-def ingest_export(con: duckdb.DuckDBPyConnection, delivery: Path, contract: Contract) -> LoadResult:
+def ingest_export(
+    con: duckdb.DuckDBPyConnection, delivery: Path, contract: Contract, engine: str | None = None
+) -> LoadResult:
     """One export of a delivery into `raw.<export>`: what one ingest asset does.
 
     Exports that refer to clients (jobs, surveys) are checked against the clients already loaded.
     """
     known = known_clients(con) if contract.references else None
-    result = load_export(con, Path(delivery), contract, known)
+    result = load_export(con, Path(delivery), contract, known, engine)
     failpoint(f"raw/{contract.export}")
     return result
 
 
-def load_delivery(con: duckdb.DuckDBPyConnection, delivery: Path, cutoff=None) -> dict[str, LoadResult]:
+def load_delivery(
+    con: duckdb.DuckDBPyConnection, delivery: Path, cutoff=None, engine: str | None = None
+) -> dict[str, LoadResult]:
     """Every export of a delivery, clients first (the others are checked against it).
 
     The identity-code guard is the caller's first step (`ips_eval.guard.scan_delivery`);
@@ -284,7 +338,7 @@ def load_delivery(con: duckdb.DuckDBPyConnection, delivery: Path, cutoff=None) -
     scan_delivery(Path(delivery))
     results = {}
     for name, contract in load_contracts().items():
-        results[name] = ingest_export(con, Path(delivery), contract)
+        results[name] = ingest_export(con, Path(delivery), contract, engine)
     if cutoff is not None:
         from ips_eval.ingest.withdrawals import purge_withdrawn
 
