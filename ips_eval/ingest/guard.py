@@ -65,21 +65,36 @@ def scan_parquet(path: Path, relative: str) -> None:
         for name, _ in cols:
             if any(True for _ in find_identity_codes(str(name))):
                 raise IdentityCodeFound(relative, 1, "a column name")
-        names = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
-        for name in names:
-            rows = con.execute(
-                f'SELECT file_row_number, CAST("{name}" AS VARCHAR) FROM read_parquet(?, file_row_number = true) '
-                f'WHERE regexp_matches(CAST("{name}" AS VARCHAR), ?) ORDER BY file_row_number',
-                [str(path), CANDIDATE_SQL],
-            ).fetchall()
-            for row_number, value in rows:
-                if any(True for _ in find_identity_codes(value)):
+        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        # Only text can hold a code: a number or a date has no letter or sign after six digits.
+        # Nested and binary columns are read as their text form, to be safe.
+        names = [name for name, kind, *_ in described if not _cannot_hold_text(kind)]
+        if not names:
+            return
+        cells = ", ".join(f'CAST("{n}" AS VARCHAR) AS "{n}"' for n in names)
+        where = " OR ".join(f'regexp_matches(CAST("{n}" AS VARCHAR), $pattern)' for n in names)
+        rows = con.execute(
+            f"SELECT file_row_number, {cells} FROM read_parquet($path, file_row_number = true) "
+            f"WHERE {where} ORDER BY file_row_number",
+            {"path": str(path), "pattern": CANDIDATE_SQL},
+        ).fetchall()
+        for row_number, *values in rows:
+            for name, value in zip(names, values):
+                if value is not None and any(True for _ in find_identity_codes(value)):
                     raise IdentityCodeFound(relative, int(row_number) + 2, name)
     except duckdb.Error:
         # An unreadable Parquet file is refused by its reader; scan its bytes instead.
         scan_text(path, relative)
     finally:
         con.close()
+
+
+_NUMERIC_OR_TEMPORAL = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                        "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "BOOLEAN", "DATE", "TIME", "TIMESTAMP")
+
+
+def _cannot_hold_text(duckdb_type: str) -> bool:
+    return str(duckdb_type).upper().startswith(_NUMERIC_OR_TEMPORAL)
 
 
 def _encoding_for_scan(path: Path) -> str:
