@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import duckdb
 
 from ips_eval import SQL_DIR
 from ips_eval.definitions import SQL_CONSTANTS
+from ips_eval.warehouse.lineage import parameters
 
 SCHEMAS = ("ref", "raw", "audit", "staging", "core", "marts", "models", "publish")
 
@@ -29,8 +29,6 @@ SCHEMAS = ("ref", "raw", "audit", "staging", "core", "marts", "models", "publish
 #: Half of the 2 GB a run may use, so that pandas and the models have the other half.
 DEFAULT_MEMORY_LIMIT = os.environ.get("IPS_EVAL_DUCKDB_MEMORY", "1GB")
 DEFAULT_THREADS = int(os.environ.get("IPS_EVAL_DUCKDB_THREADS", "2"))
-
-_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -81,7 +79,7 @@ def sql_text(name: str) -> str:
 def run_sql(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> None:
     """Run one `sql/` file (a single statement), binding only the parameters it uses."""
     sql = sql_text(name)
-    used = set(_PARAM.findall(_strip_comments(sql)))
+    used = parameters(sql)
     missing = used - set(params)
     if missing:
         raise ValueError(f"sql/{name}.sql needs parameters {sorted(missing)}")
@@ -91,12 +89,8 @@ def run_sql(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> None:
 def query_sql(con: duckdb.DuckDBPyConnection, path: Path, **params: Any):
     """Run a query file kept beside the code that reads it; return a pandas DataFrame."""
     sql = Path(path).read_text(encoding="utf-8")
-    used = set(_PARAM.findall(_strip_comments(sql)))
+    used = parameters(sql)
     return con.execute(sql, {k: params[k] for k in used} if used else None).df()
-
-
-def _strip_comments(sql: str) -> str:
-    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
