@@ -38,6 +38,8 @@ CONTRACT_COLUMNS = {  # ANALYSIS_PLAN "Stable output tables" and the brief
                                          "n_working_unsubsidised", "rate_working_unsubsidised",
                                          "quarter_start", "quarter_end"],
     "marts.state_sequences": ["person_id", "ips", "rel_month", "state"],
+    "marts.costs": ["alue", "vuosi", "cost_eur", "coach_fte", "client_years", "cost_per_client_year",
+                    "cost_per_client", "cost_per_employed", "cost_per_unsubsidised"],
     "core.competitive_jobs": ["person_id", "alue", "ips_start", "job_start", "job_end", "ongoing", "end_observed",
                               "subsidised", "job_days", "is_first", "lasted6", "lasted12"],
     "core.client_outcomes": ["person_id", "alue", "aalto", "ips_start", "service_end", "age", "age_group", "gender",
