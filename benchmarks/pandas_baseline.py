@@ -4,7 +4,8 @@ Reads the register extracts of a delivery (Parquet or CSV, as delivered) with pa
 the person x month grid around each index month, merges the spells into it, and counts.
 It follows ANALYSIS_PLAN "Register outcomes" and the decisions of docs/outcomes.md (spells as
 known at C: starting after C ignored, open spells and ends after C run to C; earnings rows that
-are exact duplicates count once; *_post12 missing unless the window ends on or before C).
+are exact duplicates count once; *_post12, *_post24 and *_post36 missing unless their window
+ends on or before C).
 
 Who may be used comes from the project side, as it would for a register analyst: the
 study-population clients with register consent (`consented`) and every client of
@@ -57,8 +58,8 @@ def register_outcomes(delivery: Path, cutoff: dt.date, consented: set[str], clie
     persons["index_month"] = persons["indeksipvm"].dt.to_period("M").dt.to_timestamp()
     persons["index_m"] = month_number(persons["index_month"])
 
-    # -- the person x month grid: 24 months before the index month to 11 after --------------
-    grid = persons[["person_id", "index_m"]].merge(pd.DataFrame({"rel_month": range(-24, 12)}), how="cross")
+    # -- the person x month grid: 24 months before the index month to 35 after --------------
+    grid = persons[["person_id", "index_m"]].merge(pd.DataFrame({"rel_month": range(-24, 36)}), how="cross")
     grid["m"] = grid["index_m"] + grid["rel_month"]
     grid["month_start"] = pd.to_datetime(
         {"year": grid["m"] // 12, "month": grid["m"] % 12 + 1, "day": 1})
@@ -89,23 +90,23 @@ def register_outcomes(delivery: Path, cutoff: dt.date, consented: set[str], clie
 
     out = persons.set_index("person_id")
     out = out.join(count(employed, -12, -1, "employed_months_pre12"))
-    out = out.join(count(employed, 0, 11, "employed_0_11"))
-    out = out.join(count(disability, 0, 11, "benefit_0_11"))
     out = out.join(count(disability, -12, -1, "benefit_months_pre12"))
     out = out.join(count(employed, -24, -13, "employed_months_pre24_13"))
-    post = monthly[(monthly["rel_month"] >= 0) & (monthly["rel_month"] <= 11)]
-    out = out.join(post.groupby("person_id")["ansiot_eur"].sum().rename("earnings_0_11"))
-    counts = ["employed_months_pre12", "employed_0_11", "benefit_0_11", "benefit_months_pre12",
-              "employed_months_pre24_13"]
+    counts = ["employed_months_pre12", "benefit_months_pre12", "employed_months_pre24_13"]
     out[counts] = out[counts].fillna(0).astype("int64")
-    out["earnings_0_11"] = out["earnings_0_11"].fillna(0.0)
-
-    out["post12_end"] = out["index_month"] + pd.DateOffset(months=12) - pd.Timedelta(days=1)
-    out["post12_complete"] = out["post12_end"] <= C
-    complete = out["post12_complete"]
-    out["employed_months_post12"] = out["employed_0_11"].astype("Int64").where(complete)
-    out["earnings_post12"] = out["earnings_0_11"].where(complete)
-    out["benefit_months_post12"] = out["benefit_0_11"].astype("Int64").where(complete)
+    for months in (12, 24, 36):  # the follow-up windows: month 0 to month `months` - 1
+        employed_n = count(employed, 0, months - 1, "employed").reindex(out.index, fill_value=0)
+        benefit_n = count(disability, 0, months - 1, "benefit").reindex(out.index, fill_value=0)
+        post = monthly[(monthly["rel_month"] >= 0) & (monthly["rel_month"] <= months - 1)]
+        euros = post.groupby("person_id")["ansiot_eur"].sum().reindex(out.index, fill_value=0.0)
+        end = out["index_month"] + pd.DateOffset(months=months) - pd.Timedelta(days=1)
+        complete = end <= C
+        out[f"employed_months_post{months}"] = employed_n.astype("Int64").where(complete)
+        out[f"earnings_post{months}"] = euros.where(complete)
+        out[f"benefit_months_post{months}"] = benefit_n.astype("Int64").where(complete)
+        out[f"post{months}_complete"] = complete
+        if months == 12:
+            out["post12_end"] = end
     dg = out["dg"].fillna("").str.upper().str.replace(".", "", regex=False)
     out["smi"] = dg.str.startswith(SMI_PREFIXES)
 
@@ -113,6 +114,8 @@ def register_outcomes(delivery: Path, cutoff: dt.date, consented: set[str], clie
                                             "sukupuoli": "gender", "koulutus": "education"})
     out["birth_year"] = out["birth_year"].astype(int)
     return out[["person_id", "ips", "employed_months_pre12", "employed_months_post12", "earnings_post12",
-                "benefit_months_post12", "benefit_months_pre12", "employed_months_pre24_13", "index_date",
-                "index_month", "post12_end", "post12_complete", "alue", "birth_year", "gender", "education",
+                "benefit_months_post12", "employed_months_post24", "earnings_post24", "benefit_months_post24",
+                "employed_months_post36", "earnings_post36", "benefit_months_post36", "benefit_months_pre12",
+                "employed_months_pre24_13", "index_date", "index_month", "post12_end", "post12_complete",
+                "post24_complete", "post36_complete", "alue", "birth_year", "gender", "education",
                 "dg", "smi"]].sort_values("person_id", ignore_index=True)

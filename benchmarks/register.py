@@ -63,8 +63,9 @@ EXTRACTS = ("cohort", "employment", "earnings", "pay_subsidy", "benefits", "psyc
 SUM_COLUMN = {"cohort": "syntymavuosi", "employment": "alkupvm", "earnings": "ansiot_eur",
               "pay_subsidy": "alkupvm", "benefits": "alkupvm", "psychiatric_care": "alkupvm"}
 COUNT_COLUMNS = ("employed_months_pre12", "employed_months_post12", "benefit_months_post12",
-                 "benefit_months_pre12", "employed_months_pre24_13")
-EURO_COLUMNS = ("earnings_post12",)
+                 "employed_months_post24", "benefit_months_post24", "employed_months_post36",
+                 "benefit_months_post36", "benefit_months_pre12", "employed_months_pre24_13")
+EURO_COLUMNS = ("earnings_post12", "earnings_post24", "earnings_post36")
 
 
 # ---- children: each measurement runs in a process of its own -----------------------------------

@@ -84,8 +84,11 @@ STATES: tuple[str, ...] = (
     "other",
 )
 
-#: Relative months of the state sequence around the index month.
-SEQUENCE_MONTHS = (-24, 24)
+#: Relative months of the state sequence around the index month (0 = the month of the index
+#: date I): first and last, inclusive. The register month sets hold one bit per month of this
+#: window in a BIGINT (bit = rel_month - first), so it may span at most 62 months: bit 63 is the
+#: sign, and month_set (sql/macros.sql) shifts 1 by up to the width.
+SEQUENCE_MONTHS = (-24, 36)
 
 #: International IPS benchmarks of the quarterly employment rate (IPS Employment Center).
 IPS_BENCHMARKS: dict[str, float] = {"minimal": 0.31, "average": 0.41, "excellent": 0.50}
@@ -162,4 +165,23 @@ def reference_tables() -> dict[str, pd.DataFrame]:
         "ips_benchmarks": pd.DataFrame(list(IPS_BENCHMARKS.items()), columns=["benchmark", "rate"]),
         "activity_types": pd.DataFrame(ACTIVITY_TYPES, columns=["tyyppi", "paid_job", "other_activity"]),
         "care_types": pd.DataFrame(CARE_TYPES, columns=["hoitomuoto", "inpatient"]),
+        "sequence_months": sequence_months(),
     }
+
+
+def sequence_months() -> pd.DataFrame:
+    """The months of SEQUENCE_MONTHS, each with its bit in a register month set.
+
+    `ref.sequence_months` in the warehouse: the macros of sql/macros.sql and the views that
+    unpack the month sets read the window from it, so SQL and Python share one definition.
+
+    Examples
+    --------
+    >>> months = sequence_months()
+    >>> months.iloc[0].tolist(), months.iloc[-1].tolist()
+    ([-24, 0], [36, 60])
+    """
+    first, last = SEQUENCE_MONTHS
+    if not 0 <= last - first <= 61:
+        raise ValueError(f"SEQUENCE_MONTHS {SEQUENCE_MONTHS}: a month set holds 1 to 62 months (bits 0..61 of a BIGINT)")
+    return pd.DataFrame({"rel_month": range(first, last + 1), "bit": range(0, last - first + 1)})

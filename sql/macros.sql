@@ -41,14 +41,20 @@ CREATE OR REPLACE TEMP MACRO consent_withdrawn_by(withdrawn_on, cutoff) AS
 
 
 -- Sets of months around a register person's index month (ANALYSIS_PLAN "Register outcomes"):
--- relative month r (0 = the calendar month of the index date I) of the window -24..24
--- (definitions.SEQUENCE_MONTHS) is bit r + 24 of a BIGINT, and a set of such months is the
--- BIGINT with their bits set. A person's monthly facts are then five integers instead of 49
--- rows, and "employed months among 0..11" is one popcount (benchmarks/RESULTS.md).
+-- relative month r (0 = the calendar month of the index date I) of the sequence window
+-- (-24..36, definitions.SEQUENCE_MONTHS) is bit r - sequence_first() of a BIGINT, and a set of
+-- such months is the BIGINT with their bits set. A person's monthly facts are then five
+-- integers instead of 61 rows, and "employed months among 0..11" is one popcount
+-- (benchmarks/RESULTS.md). The window is read from ref.sequence_months (one row per month with
+-- its bit), which the run builds from definitions.SEQUENCE_MONTHS, so it is defined once; it
+-- spans at most 62 months, which keeps the sign bit clear (definitions.sequence_months).
+CREATE OR REPLACE TEMP MACRO sequence_first() AS (SELECT min(rel_month) FROM ref.sequence_months);
+CREATE OR REPLACE TEMP MACRO sequence_last() AS (SELECT max(rel_month) FROM ref.sequence_months);
 -- month_set(a, b): the months a..b, cut to the window (0, the empty set, when nothing is left).
 CREATE OR REPLACE TEMP MACRO month_set(first_rel, last_rel) AS
-    CASE WHEN greatest(first_rel, -24) <= least(last_rel, 24)
-         THEN (CAST(1 AS BIGINT) << (least(last_rel, 24) + 25)) - (CAST(1 AS BIGINT) << (greatest(first_rel, -24) + 24))
+    CASE WHEN greatest(first_rel, sequence_first()) <= least(last_rel, sequence_last())
+         THEN (CAST(1 AS BIGINT) << CAST(least(last_rel, sequence_last()) - sequence_first() + 1 AS INTEGER))
+            - (CAST(1 AS BIGINT) << CAST(greatest(first_rel, sequence_first()) - sequence_first() AS INTEGER))
          ELSE CAST(0 AS BIGINT) END;
 -- months_in(months, a, b): how many months of the set `months` fall in a..b.
 CREATE OR REPLACE TEMP MACRO months_in(months, first_rel, last_rel) AS

@@ -48,7 +48,12 @@ REGISTER_DEFAULTS: dict[str, dict[str, Any]] = {
     "register_psychiatric_care": {"person_id": "P000001", "hoitomuoto": "osasto", "alkupvm": "2019-02-01",
                                   "loppupvm": "2019-02-20", "dg": "F20.0"},
 }
-DEFAULTS = {**PROJECT_DEFAULTS, **REGISTER_DEFAULTS}
+#: Optional project exports: written only when a test gives rows for them.
+OPTIONAL_DEFAULTS: dict[str, dict[str, str]] = {
+    "costs": {"alue": "Kainuu", "vuosi": "2023", "kustannuslaji": "henkilosto", "euroa": "55000,00",
+              "htv": "1", "paivitetty": "15.1.2024 10:00"},
+}
+DEFAULTS = {**PROJECT_DEFAULTS, **OPTIONAL_DEFAULTS, **REGISTER_DEFAULTS}
 
 
 def contract(export: str) -> Contract:
@@ -113,6 +118,9 @@ def write_delivery(folder: Path, rows: dict[str, list[dict[str, str]]] | None = 
     folder.mkdir(parents=True, exist_ok=True)
     for export in PROJECT_DEFAULTS:
         write_csv(folder, export, rows.get(export, []))
+    for export in OPTIONAL_DEFAULTS:
+        if export in rows:
+            write_csv(folder, export, rows[export])
     if register:
         for export in REGISTER_DEFAULTS:
             write_csv(folder, export, rows.get(export, []))

@@ -76,6 +76,8 @@ STAGING_COLUMNS: dict[str, list[tuple[str, str, Any]]] = {
     "psychiatric_care": [("person_id", "VARCHAR", None), ("hoitomuoto", "VARCHAR", "osasto"),
                          ("start_date", "DATE", None), ("end_date", "DATE", None), ("dg", "VARCHAR", None)],
     "earnings": [("person_id", "VARCHAR", None), ("month", "DATE", None), ("ansiot_eur", "DOUBLE", None)],
+    "costs": [("alue", "VARCHAR", "Kainuu"), ("vuosi", "INTEGER", None), ("kustannuslaji", "VARCHAR", "henkilosto"),
+              ("euroa", "DOUBLE", None), ("htv", "DOUBLE", None), ("paivitetty", "TIMESTAMP", "2020-01-01 12:00")],
 }
 
 #: Register staging tables, which carry the person_key of staging.register_population; staging
@@ -132,6 +134,7 @@ def staging_warehouse(
     benefits: Iterable[Row] = (),
     psychiatric_care: Iterable[Row] = (),
     earnings: Iterable[Row] = (),
+    costs: Iterable[Row] = (),
     build: bool = True,
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory warehouse with `ref` and `staging` from the rows given; outcomes built."""
@@ -144,6 +147,7 @@ def staging_warehouse(
     _create(con, "staging.jobs", "jobs", jobs)
     _create(con, "staging.survey_responses", "survey_responses", surveys)
     _create(con, "staging.fidelity_reviews", "fidelity_reviews", fidelity)
+    _create(con, "staging.costs", "costs", costs)  # current versions, as staging leaves them
     _create(con, "staging._cohort", "register_cohort", cohort)
     # The register rows as given, by pseudonym; _add_person_keys derives the staging tables.
     _create(con, "staging._given_employment_spells", "employment_spells", employment)

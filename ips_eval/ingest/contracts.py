@@ -60,6 +60,8 @@ RULES = (
     "code",
     "range",
     "end_before_start",
+    "decimals",  # more decimals than the column allows (euros: cents)
+    "only_for",  # a value in a column that applies only to some rows (htv: staff costs only)
     "orphan",
     "conflicting_versions",
     "consent_withdrawn",  # not a fault of the row: the person withdrew consent (ips_eval.ingest.withdrawals)
@@ -76,6 +78,7 @@ class Column:
     min: float | None = None
     max: float | None = None
     missing_values: tuple[str, ...] = ()
+    decimals: int | None = None  # at most this many digits after the decimal separator
 
     @property
     def duckdb_type(self) -> str:
@@ -171,6 +174,7 @@ def _parse(path: Path) -> Contract:
                 min=c.get("min"),
                 max=c.get("max"),
                 missing_values=tuple(c.get("missing_values", ())),
+                decimals=c.get("decimals"),
             )
         )
     if d["export"] != path.stem:
@@ -212,6 +216,15 @@ def pandera_schema(contract: Contract, known_persons: Iterable[str] | None = Non
         if c.min is not None or c.max is not None:
             checks.append(_range_check(c))
         columns[c.name] = pa.Column(nullable=not c.required, checks=checks, required=True)
+        if c.decimals is not None:
+            pattern = rf"-?[0-9]+([.,][0-9]{{1,{int(c.decimals)}}})?"
+            frame_checks.append(
+                pa.Check(
+                    lambda df, n=c.name, pattern=pattern: df[n].isna()
+                    | df[f"{n}__raw"].str.fullmatch(pattern).fillna(False).astype(bool),
+                    name=f"decimals:{c.name}",
+                )
+            )
         if c.type not in ("text", "code", "pseudonym", "icd10"):
             frame_checks.append(
                 pa.Check(
@@ -224,6 +237,16 @@ def pandera_schema(contract: Contract, known_persons: Iterable[str] | None = Non
             s, e = rule["start"], rule["end"]
             frame_checks.append(
                 pa.Check(lambda df, s=s, e=e: df[e].isna() | df[s].isna() | (df[e] >= df[s]), name=f"end_before_start:{e}")
+            )
+        elif rule["rule"] == "only_for":
+            col, when, equals = rule["column"], rule["when"], rule["equals"]
+            frame_checks.append(
+                pa.Check(
+                    lambda df, col=col, when=when, equals=equals: (
+                        df[f"{col}__raw"].isna() | df[when].isna() | (df[when] == equals).fillna(False)
+                    ).astype(bool),
+                    name=f"only_for:{col}",
+                )
             )
         else:
             raise ValueError(f"{contract.export}: unknown row rule {rule['rule']!r}")
@@ -263,6 +286,11 @@ def describe_rule(contract: Contract, column: str | None, rule: str) -> str:
         return f"{c.header} must be a pseudonym of 6-20 letters and digits"
     if rule == "end_before_start":
         return f"{c.header} is before the start date"
+    if rule == "decimals":
+        return f"{c.header} must have at most {c.decimals} decimals"
+    if rule == "only_for":
+        spec = next(r for r in contract.row_rules if r["rule"] == "only_for" and r["column"] == column)
+        return f"{c.header} is only for {contract.column(spec['when']).header} {spec['equals']}; leave it blank otherwise"
     if rule == "orphan":
         return f"{c.header} is not a person in clients.csv"
     if rule == "conflicting_versions":

@@ -28,7 +28,9 @@ The manifest (`write_manifest` stores it as JSON; keep it outside the delivery f
 - `effects`: the planted odds ratios (and intercepts when calibrate=False) and IPS effects;
 - `register`: persons (IPS in cohort, those without register consent or outside the study
   population, comparison persons, index dates after C, persons missing from the cohort
-  file), the planted and realised effect on employed months / earnings, and formats.
+  file), the planted and realised effect on employed months / earnings, and formats;
+- `costs`: the planted correction of costs.csv (county, year, the first report and the
+  corrected euros, their lines) and the staff cost per coach and caseload used.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import pandas as pd
 
 from .config import WAVE1_FIDELITY, WAVE2_FIDELITY, SynthConfig
 from .contracts import PROJECT_EXPORTS, REGISTER_EXPORTS, contract
+from .costs import FILE as COSTS_FILE, write_costs
 from .ids import Pseudonymiser
 from .people import build_clients, linear_predictor
 from .project_exports import write_project_exports
@@ -61,9 +64,10 @@ def write_delivery(out_dir: Path | str, config: SynthConfig = SynthConfig()) -> 
     clients = build_clients(config, rng, pseudo, Pseudonymiser(config.seed, salt=1))
     reviewers = Pseudonymiser(config.seed, salt=3)(np.arange(4)).tolist()
     project = write_project_exports(out, config, rng, clients, pseudo, reviewers)
+    costs = write_costs(out, config, clients)
     register = write_register(out, config, clients, pseudo) if config.register else None
 
-    files = dict(project["files"])
+    files = {**project["files"], **costs["files"]}
     if register:
         files.update(register["files"])
     for name, facts in files.items():
@@ -89,6 +93,7 @@ def write_delivery(out_dir: Path | str, config: SynthConfig = SynthConfig()) -> 
         "messiness": project["messiness"] if config.messy else {},
         "effects": _effects(config, clients),
         "register": {k: v for k, v in register.items() if k != "files"} if register else None,
+        "costs": {k: v for k, v in costs.items() if k != "files"},
     }
     return manifest
 
@@ -102,6 +107,7 @@ def _remove_stale(out: Path) -> None:
     """A re-run into the same folder must not leave files of another format behind."""
     for export in PROJECT_EXPORTS:
         (out / contract(export)["file"]).unlink(missing_ok=True)
+    (out / COSTS_FILE).unlink(missing_ok=True)
     for name in REGISTER_EXPORTS:
         for ext in ("csv", "parquet"):
             (out / "register" / f"{name}.{ext}").unlink(missing_ok=True)

@@ -6,9 +6,9 @@ table, its inputs (the tables its SQL reads, parsed with sqlglot) and its descri
 header comment). Adding a table is adding a file: the build order, the Dagster assets and
 `docs/tables.md` follow from it.
 
-    >>> from ips_eval.warehouse.tables import sql_tables
-    >>> [t.name for t in sql_tables()][:2]
-    ['staging.clients', 'staging.fidelity_reviews']
+    >>> from ips_eval.warehouse.tables import sql_table
+    >>> sql_table("marts.employment_rate_by_quarter").reads
+    ('core.client_quarters', 'core.quarters')
 """
 
 from __future__ import annotations

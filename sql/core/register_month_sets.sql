@@ -1,9 +1,10 @@
--- Register person: the sets of relative months -24..+24 with each monthly fact.
+-- Register person: the sets of relative months -24..+36 with each monthly fact.
 --
 -- Grain: register person (core.register_persons).
 -- Why: the monthly facts that marts.register_outcomes counts and marts.state_sequences orders
--- (ANALYSIS_PLAN "Register outcomes"), kept as sets of relative months -24..24 around the
--- calendar month of the index date I (sql/macros.sql month_set: bit rel_month + 24 of a BIGINT).
+-- (ANALYSIS_PLAN "Register outcomes"), kept as sets of the relative months of the sequence
+-- window -24..36 (ref.sequence_months) around the calendar month of the index date I
+-- (sql/macros.sql month_set: bit rel_month + 24 of a BIGINT).
 -- A month is in a fact's set when at least one spell of that kind covers at least one day of
 -- it; overlapping, touching or repeated spells cannot count a month twice (a set holds a month
 -- once). Spells are taken as known at C: spells starting after C are ignored, open spells and
@@ -11,7 +12,7 @@
 -- months are not observed yet and are in no fact's set. Benefit groups come from
 -- ref.benefit_groups; psychiatric inpatient = an inpatient care type (ref.care_types).
 -- How (national scale, benchmarks/RESULTS.md): one row per person with five integers instead
--- of 49 person-month rows; every join is on the integer person_key given in staging.
+-- of 61 person-month rows; every join is on the integer person_key given in staging.
 -- core.register_months is the person x month view of this table.
 CREATE OR REPLACE TABLE core.register_month_sets AS
 WITH spells_at_cutoff AS (  -- every spell as known at C, with the fact it gives
@@ -54,7 +55,7 @@ SELECT p.person_key,
        p.person_id,
        p.ips,
        p.index_month,
-       month_set(-24, datediff('month', p.index_month, $cutoff)) AS observed,
+       month_set(sequence_first(), datediff('month', p.index_month, $cutoff)) AS observed,
        coalesce(f.employed, 0)             AS employed,
        coalesce(f.subsidised, 0)           AS subsidised,
        coalesce(f.disability_benefit, 0)   AS disability_benefit,

@@ -1,25 +1,25 @@
--- View: register person x relative month -24..+24, the monthly facts and earnings.
+-- View: register person x relative month -24..+36, the monthly facts and earnings.
 --
--- Grain: register person (core.register_persons) x relative month -24..+24 around the
+-- Grain: register person (core.register_persons) x relative month -24..+36 (ref.sequence_months) around the
 -- calendar month of the index date I (rel_month 0 = the month of I).
 -- Why: the monthly facts of ANALYSIS_PLAN "Register outcomes" one row per month, as analysts
--- read them: core.register_month_sets unpacked (a month is in a set when bit rel_month + 24
--- is set, sql/macros.sql month_set), with the month's registered earnings. Months that start
+-- read them: core.register_month_sets unpacked (a month is in a set when its bit in
+-- ref.sequence_months is set, sql/macros.sql month_set), with the month's registered earnings. Months that start
 -- after C are not observed: `observed` is FALSE and every fact, earnings included, is NULL.
--- A view, not a table: at national scale it is ~10 M rows (49 per person) that the pipeline
+-- A view, not a table: at national scale it is ~12 M rows (61 per person) that the pipeline
 -- itself never needs stored (marts.register_outcomes counts the sets directly); a full read
 -- costs about what storing it would (benchmarks/RESULTS.md).
 CREATE OR REPLACE VIEW core.register_months AS
 WITH months AS (
     SELECT s.person_key, s.person_id, s.ips, r.rel_month,
            CAST(s.index_month + INTERVAL (CAST(r.rel_month AS INTEGER)) MONTH AS DATE) AS month,
-           (s.observed >> (r.rel_month + 24)) & 1 = 1 AS observed,
-           (s.employed >> (r.rel_month + 24)) & 1 = 1 AS employed,
-           (s.subsidised >> (r.rel_month + 24)) & 1 = 1 AS subsidised,
-           (s.disability_benefit >> (r.rel_month + 24)) & 1 = 1 AS disability_benefit,
-           (s.unemployment_benefit >> (r.rel_month + 24)) & 1 = 1 AS unemployment_benefit,
-           (s.inpatient >> (r.rel_month + 24)) & 1 = 1 AS inpatient
-    FROM core.register_month_sets AS s, range(-24, 25) AS r(rel_month)
+           (s.observed >> r.bit) & 1 = 1 AS observed,
+           (s.employed >> r.bit) & 1 = 1 AS employed,
+           (s.subsidised >> r.bit) & 1 = 1 AS subsidised,
+           (s.disability_benefit >> r.bit) & 1 = 1 AS disability_benefit,
+           (s.unemployment_benefit >> r.bit) & 1 = 1 AS unemployment_benefit,
+           (s.inpatient >> r.bit) & 1 = 1 AS inpatient
+    FROM core.register_month_sets AS s, ref.sequence_months AS r
 )
 SELECT m.person_id,
        m.ips,

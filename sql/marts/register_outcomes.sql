@@ -10,20 +10,28 @@
 --                            staging.earnings over the same months (0 when none registered);
 --   benefit_months_post12  = months 0..11 covered by a disability-group benefit (ref.benefit_groups);
 --   all three *_post12 are NULL unless the window ends on or before C (post12_complete).
+-- The longer follow-up (ANALYSIS_PLAN "Longer follow-up"): the same three over rel_month 0..23
+-- (*_post24) and 0..35 (*_post36), each NULL unless its window, the month of I and the 23 (35)
+-- months after it, ends on or before C (post24_complete, post36_complete).
 -- Extra columns for the effectiveness model: benefit_months_pre12 (propensity score),
 -- employed_months_pre24_13 (the placebo outcome, rel_month -24..-13), covariates of the cohort.
 CREATE OR REPLACE TABLE marts.register_outcomes AS
 WITH windows AS (
     SELECT p.*,
-           CAST(p.index_month + INTERVAL 12 MONTH - INTERVAL 1 DAY AS DATE) AS post12_end
+           CAST(p.index_month + INTERVAL 12 MONTH - INTERVAL 1 DAY AS DATE) AS post12_end,
+           CAST(p.index_month + INTERVAL 24 MONTH - INTERVAL 1 DAY AS DATE) AS post24_end,
+           CAST(p.index_month + INTERVAL 36 MONTH - INTERVAL 1 DAY AS DATE) AS post36_end
     FROM core.register_persons AS p
 ),
-earnings_0_11 AS (  -- staging.earnings is one row per person and month already
-    SELECT e.person_key, sum(e.ansiot_eur) AS earnings_0_11
+post_earnings AS (  -- staging.earnings is one row per person and month already
+    SELECT e.person_key,
+           sum(e.ansiot_eur) FILTER (WHERE e.month <= w.post12_end) AS earnings_0_11,
+           sum(e.ansiot_eur) FILTER (WHERE e.month <= w.post24_end) AS earnings_0_23,
+           sum(e.ansiot_eur)                                        AS earnings_0_35
     FROM staging.earnings AS e
     JOIN windows AS w
       ON e.person_key = w.person_key
-     AND e.month BETWEEN w.index_month AND least(w.post12_end, $cutoff)
+     AND e.month BETWEEN w.index_month AND least(w.post36_end, $cutoff)
     -- Not needed for the result: months before every window are dropped before the join,
     -- which at national scale (10 years of earnings) halves the rows it probes.
     WHERE e.month >= (SELECT min(index_month) FROM windows)
@@ -35,12 +43,20 @@ SELECT w.person_id,
        CASE WHEN w.post12_end <= $cutoff THEN months_in(s.employed, 0, 11) END           AS employed_months_post12,
        CASE WHEN w.post12_end <= $cutoff THEN coalesce(e.earnings_0_11, 0) END           AS earnings_post12,
        CASE WHEN w.post12_end <= $cutoff THEN months_in(s.disability_benefit, 0, 11) END AS benefit_months_post12,
+       CASE WHEN w.post24_end <= $cutoff THEN months_in(s.employed, 0, 23) END           AS employed_months_post24,
+       CASE WHEN w.post24_end <= $cutoff THEN coalesce(e.earnings_0_23, 0) END           AS earnings_post24,
+       CASE WHEN w.post24_end <= $cutoff THEN months_in(s.disability_benefit, 0, 23) END AS benefit_months_post24,
+       CASE WHEN w.post36_end <= $cutoff THEN months_in(s.employed, 0, 35) END           AS employed_months_post36,
+       CASE WHEN w.post36_end <= $cutoff THEN coalesce(e.earnings_0_35, 0) END           AS earnings_post36,
+       CASE WHEN w.post36_end <= $cutoff THEN months_in(s.disability_benefit, 0, 35) END AS benefit_months_post36,
        months_in(s.disability_benefit, -12, -1) AS benefit_months_pre12,
        months_in(s.employed, -24, -13)          AS employed_months_pre24_13,
        w.index_date,
        w.index_month,
        w.post12_end,
        w.post12_end <= $cutoff AS post12_complete,
+       w.post24_end <= $cutoff AS post24_complete,
+       w.post36_end <= $cutoff AS post36_complete,
        w.alue,
        w.birth_year,
        w.gender,
@@ -49,5 +65,5 @@ SELECT w.person_id,
        w.smi
 FROM windows AS w
 JOIN core.register_month_sets AS s USING (person_key)
-LEFT JOIN earnings_0_11 AS e USING (person_key)
+LEFT JOIN post_earnings AS e USING (person_key)
 ORDER BY w.person_id;

@@ -1,6 +1,6 @@
 -- View: register person x relative month, one state per month by priority.
 --
--- Grain: register person x relative month -24..+24 around the index month.
+-- Grain: register person x relative month -24..+36 (ref.sequence_months) around the index month.
 -- Why: ANALYSIS_PLAN "monthly state sequence": one state per month, the first state of
 -- ref.states (by priority) whose condition holds in that month:
 --   employed_subsidised   : employed and a pay-subsidy spell covers a day of the month
@@ -13,9 +13,9 @@
 -- How (national scale, see benchmarks/RESULTS.md): a month's state depends only on its five
 -- facts, so the rule is applied once to each of the 32 combinations of facts (`chosen`), and
 -- every observed month takes the state of its combination: one small lookup instead of
--- testing six states on each of 10 M person-months. A month's combination is read straight
--- from the person's month sets (core.register_month_sets, bit rel_month + 24; sql/macros.sql).
--- A view, not a table: ~10 M rows at national scale, read in full once a run (the
+-- testing six states on each of 12 M person-months. A month's combination is read straight
+-- from the person's month sets (core.register_month_sets, the month's bit in ref.sequence_months; sql/macros.sql).
+-- A view, not a table: ~12 M rows at national scale, read in full once a run (the
 -- effectiveness model's chronogram); reading it costs less than storing it would.
 CREATE OR REPLACE VIEW marts.state_sequences AS
 WITH combinations AS (  -- every combination of the five monthly facts, numbered as the bits of `months` below
@@ -46,15 +46,15 @@ chosen AS (
     FROM candidate_states
     GROUP BY combination
 ),
-months AS (  -- each person's 49 months; an unobserved month (after C) has no combination
+months AS (  -- each person's 61 months; an unobserved month (after C) has no combination
     SELECT s.person_id, s.ips, s.index_month, r.rel_month,
-           CASE WHEN (s.observed >> (r.rel_month + 24)) & 1 = 1 THEN
-                     ((s.employed >> (r.rel_month + 24)) & 1)
-               + 2 * ((s.subsidised >> (r.rel_month + 24)) & 1)
-               + 4 * ((s.disability_benefit >> (r.rel_month + 24)) & 1)
-               + 8 * ((s.unemployment_benefit >> (r.rel_month + 24)) & 1)
-               + 16 * ((s.inpatient >> (r.rel_month + 24)) & 1) END AS combination
-    FROM core.register_month_sets AS s, range(-24, 25) AS r(rel_month)
+           CASE WHEN (s.observed >> r.bit) & 1 = 1 THEN
+                     ((s.employed >> r.bit) & 1)
+               + 2 * ((s.subsidised >> r.bit) & 1)
+               + 4 * ((s.disability_benefit >> r.bit) & 1)
+               + 8 * ((s.unemployment_benefit >> r.bit) & 1)
+               + 16 * ((s.inpatient >> r.bit) & 1) END AS combination
+    FROM core.register_month_sets AS s, ref.sequence_months AS r
 )
 SELECT m.person_id, m.ips, m.rel_month,
        CAST(m.index_month + INTERVAL (CAST(m.rel_month AS INTEGER)) MONTH AS DATE) AS month,

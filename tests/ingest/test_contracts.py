@@ -33,9 +33,20 @@ def bad_cases(export: str) -> list[tuple[dict, str, str]]:
             cases.append((row(export, **{col.header: "skitsofrenia"}), col.name, "code"))
         if col.max is not None and col.type == "integer":
             cases.append((row(export, **{col.header: str(int(col.max) + 1)}), col.name, "range"))
+        if col.min is not None and col.type == "decimal":
+            cases.append((row(export, **{col.header: "-1"}), col.name, "range"))
+        if col.decimals is not None:  # one decimal too many
+            sep = "," if c.dialect == "fi" else "."
+            cases.append((row(export, **{col.header: f"1{sep}{'5' * (col.decimals + 1)}"}), col.name, "decimals"))
         if col.type == "pseudonym":
             cases.append((row(export, **{col.header: "ab-1"}), col.name, "pseudonym"))
     for rule in c.row_rules:
+        if rule["rule"] == "only_for":  # a value where the rule says blank: another `when` value
+            column, when = c.column(rule["column"]), c.column(rule["when"])
+            other = next(v for v in code_lists()[when.codes] if v != rule["equals"])
+            cases.append((row(export, **{when.header: other, column.header: DEFAULTS[export][column.header]}),
+                          column.name, "only_for"))
+            continue
         start, end = c.column(rule["start"]), c.column(rule["end"])
         before = "1.1.2000" if c.dialect == "fi" else "2000-01-01"
         r = row(export, **{end.header: before})
@@ -75,7 +86,7 @@ def test_contract_accepts_good_rows_and_rejects_each_bad_row(tmp_path, con, expo
 def test_every_export_of_exports_md_has_a_contract():
     names = set(load_contracts())
     assert names == {
-        "clients", "jobs", "survey_baseline", "survey_midpoint", "survey_final", "fidelity_reviews",
+        "clients", "jobs", "survey_baseline", "survey_midpoint", "survey_final", "fidelity_reviews", "costs",
         "register_cohort", "register_employment", "register_earnings", "register_pay_subsidy",
         "register_benefits", "register_psychiatric_care",
     }
@@ -95,6 +106,8 @@ def test_contract_headers_and_record_keys_match_exports_md():
     assert contract("jobs").key == ("person_id", "tyonantaja", "alkupvm")
     assert contract("jobs").version == "paivitetty"
     assert contract("clients").version == "paivitetty"
+    assert contract("costs").key == ("alue", "vuosi", "kustannuslaji") and contract("costs").version == "paivitetty"
+    assert contract("costs").optional and contract("costs").column("euroa").decimals == 2
     assert [c.header for c in contract("fidelity_reviews").columns][3:] == [f"k{i:02d}" for i in range(1, 26)]
     assert all(c.required and c.min == 1 and c.max == 5 for c in contract("fidelity_reviews").columns[3:])
 

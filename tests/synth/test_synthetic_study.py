@@ -70,3 +70,25 @@ def test_the_messiness_is_rejected_and_accounted_for(study_con, synthetic_study)
     assert {"type", "code", "range", "orphan", "end_before_start"} <= rules
     encodings = dict(study_con.execute("SELECT file, encoding FROM audit.loads").fetchall())
     assert {"utf-8-sig", "cp1252", "utf-8", "parquet"} <= set(encodings.values())
+
+
+def test_costs_take_the_planted_correction_and_are_plausible(study_con, synthetic_study):
+    # costs.csv is read whole: every row accepted.
+    assert study_con.execute(
+        "SELECT rows_read, rows_accepted, rows_rejected FROM audit.loads WHERE file = 'costs.csv'").fetchone() == (
+        synthetic_study["manifest"]["files"]["costs.csv"]["rows"], synthetic_study["manifest"]["files"]["costs.csv"]["rows"], 0)
+    # The correction sent later replaces the first report of the same county, year and cost type.
+    fix = synthetic_study["manifest"]["costs"]["correction"]
+    got = study_con.execute("SELECT euroa FROM staging.costs WHERE alue = ? AND vuosi = ? AND kustannuslaji = ?",
+                            [fix["alue"], fix["vuosi"], fix["kustannuslaji"]]).fetchall()
+    assert got == [(fix["corrected_eur"],)] and fix["reported_eur"] != fix["corrected_eur"]
+    # Staff costs of 50 000-60 000 euros per full-time coach a year (each year's amount varies +-3 %).
+    low, high = study_con.execute(
+        "SELECT min(euroa / htv), max(euroa / htv) FROM staging.costs WHERE kustannuslaji = 'henkilosto'").fetchone()
+    assert 48_500 <= low and high <= 61_800
+    # Every county reported every year it served clients, so the totals are there and add up.
+    total = study_con.execute("SELECT sum(euroa) FROM staging.costs").fetchone()[0]
+    all_all = study_con.execute(
+        "SELECT cost_eur, cost_per_client_year FROM marts.costs WHERE alue = 'ALL' AND vuosi = 'ALL'").fetchone()
+    assert abs(all_all[0] - total) < 0.01 and all_all[1] > 0
+    assert study_con.execute("SELECT count(*) FROM marts.costs WHERE cost_eur IS NULL").fetchone() == (0,)

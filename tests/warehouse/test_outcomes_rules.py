@@ -457,7 +457,7 @@ def test_state_sequence_priorities(wh):
     states = dict(wh.execute(
         "SELECT rel_month, state FROM marts.state_sequences WHERE person_id = 'CMP001'"
     ).fetchall())
-    assert len(states) == 49  # -24..+24
+    assert len(states) == 61  # -24..+36
     assert states[-24] == "other"                  # Mar 2021: nothing
     assert states[-21] == "psychiatric_inpatient"  # Jun 2021: inpatient 1.-10.6.2021
     assert states[-19] == "other"                  # Aug 2021: an outpatient visit only

@@ -39,6 +39,39 @@ def test_month_sets_span_exactly_the_sequence_window(macros):
     assert macros("month_set(5, 4)") == 0  # an empty range
 
 
+def test_the_widest_set_keeps_the_sign_bit_clear(macros):
+    # -24..36 is 61 months, bits 0..60: the full set is 2^61 - 1, positive, and the top month
+    # is bit 60 (a set of one month, 2^60).
+    assert SEQUENCE_MONTHS == (-24, 36)
+    assert macros("month_set(-24, 36)") == 2**61 - 1
+    assert macros("month_set(36, 36)") == 2**60
+    assert macros("months_in(month_set(-24, 36), 0, 35)") == 36
+
+
+def test_a_window_too_wide_for_a_bigint_is_refused(monkeypatch):
+    from ips_eval import definitions
+
+    monkeypatch.setattr(definitions, "SEQUENCE_MONTHS", (-24, 38))  # 63 months: bit 62 and the sign
+    with pytest.raises(ValueError, match="1 to 62 months"):
+        definitions.sequence_months()
+    monkeypatch.setattr(definitions, "SEQUENCE_MONTHS", (-24, 37))  # 62 months: the widest
+    assert definitions.sequence_months()["bit"].max() == 61
+
+
+def test_views_unpack_exactly_the_sequence_window():
+    # The views read their months from ref.sequence_months, the window of definitions.SEQUENCE_MONTHS.
+    first, last = SEQUENCE_MONTHS
+    con = staging_warehouse(C, cohort=[{"person_id": "CMP001", "ips": 0, "indeksipvm": "2020-01-10"}],
+                            employment=[{"person_id": "CMP001", "start_date": "2017-01-01"}])
+    for name in ("core.register_months", "marts.state_sequences"):
+        got = con.execute(f"SELECT min(rel_month), max(rel_month), count(*) FROM {name}").fetchone()
+        assert got == (first, last, last - first + 1)
+    # Index month January 2020, C = 30.6.2024: every month of the window is observed and employed
+    # (an open spell from 2017), month 36 = January 2023 included.
+    row = con.execute("SELECT count(*) FILTER (WHERE employed), max(month) FROM core.register_months").fetchone()
+    assert row == (61, dt.date(2023, 1, 1))
+
+
 def test_months_in_counts_a_set_within_a_range(macros):
     # Months -3..2 and 10..14: among 0..11 that is 0, 1, 2, 10, 11.
     assert macros("months_in(month_set(-3, 2) | month_set(10, 14), 0, 11)") == 5
@@ -59,7 +92,7 @@ def test_a_table_left_by_an_older_warehouse_is_replaced_by_the_view():
         kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema || '.' || table_name = ?",
                            [name]).fetchone()[0]
         assert kind == "VIEW"
-        assert con.execute(f"SELECT count(*) FROM {name} WHERE person_id = 'CMP001'").fetchone()[0] == 49
+        assert con.execute(f"SELECT count(*) FROM {name} WHERE person_id = 'CMP001'").fetchone()[0] == 61
 
 
 def test_views_read_only_as_analysts_open_them(synthetic_study):
@@ -68,11 +101,11 @@ def test_views_read_only_as_analysts_open_them(synthetic_study):
         persons = con.execute("SELECT count(*) FROM core.register_month_sets").fetchone()[0]
         assert persons > 1000
         months = con.execute("SELECT count(*), count(DISTINCT person_id) FROM core.register_months").fetchone()
-        assert months == (persons * 49, persons)
+        assert months == (persons * 61, persons)
         states = con.execute(
             "SELECT count(*), count(state), count(*) FILTER (WHERE state IS NULL AND month <= ?)"
             " FROM marts.state_sequences", [synthetic_study["config"].cutoff]).fetchone()
-        assert states[0] == persons * 49 and states[1] > 0
+        assert states[0] == persons * 61 and states[1] > 0
         assert states[2] == 0  # every observed month has a state
         # The mart counts the sets; the view unpacks them: both say the same.
         differ = con.execute(

@@ -83,6 +83,10 @@ def _survey_extra(**values) -> Callable[[Path], None]:
     return lambda d: _append(d / "survey_baseline.csv", _line("survey_baseline", **values))
 
 
+def _costs(*rows: dict) -> Callable[[Path], None]:
+    return lambda d: write_csv(d, "costs", [row("costs", **r) for r in rows])
+
+
 def _wrong_delimiter(d: Path) -> None:
     _rewrite(d / "jobs.csv", lambda t: t.replace(";", ","))
 
@@ -225,6 +229,12 @@ CASES: list[Case] = [
          Refused("register/earnings.csv and register/earnings.parquet", "delivered twice")),
     Case("missing_project_file", "no jobs.csv", lambda d: (d / "jobs.csv").unlink(),
          Refused("jobs.csv", "missing from the delivery")),
+    Case("cost_with_fractions_of_a_cent", "costs.csv euroa 1200,555 (more than two decimals)",
+         _costs({}, {"kustannuslaji": "matkat", "euroa": "1200,555", "htv": ""}),
+         Rejected("costs.csv", [(3, "euroa", "decimals")])),
+    Case("coach_fte_on_travel_costs", "costs.csv htv given on a travel-cost row (htv is for staff costs only)",
+         _costs({}, {"kustannuslaji": "matkat", "euroa": "800,00", "htv": "0,5"}),
+         Rejected("costs.csv", [(3, "htv", "only_for")])),
     Case("no_register_folder", "no register/ at all (allowed: register outcomes are empty)", _no_register,
          Accepted("clients.csv", 1)),
 ]
