@@ -59,7 +59,8 @@ def run(
 
     try:
         summary = run_pipeline(input, _cutoff(cutoff), warehouse, site_dir=site,
-                               log_level="INFO" if verbose else "CRITICAL", progress=_show_progress(verbose))
+                               log_level="INFO" if verbose else "CRITICAL", progress=_show_progress(verbose),
+                               on_wait=_say_waiting)
     except PipelineFailed as e:
         typer.echo(f"ips-eval: the delivery was not published: {e}", err=True)
         typer.echo(f"ips-eval: the warehouse {warehouse} was left as it was.", err=True)
@@ -81,11 +82,15 @@ def demo(
     write_delivery(delivery, config)
     try:
         summary = run_pipeline(delivery, config.cutoff, out / "warehouse.duckdb", site_dir=out / "site",
-                               progress=_show_progress(False))
+                               progress=_show_progress(False), on_wait=_say_waiting)
     except PipelineFailed as e:
         typer.echo(f"ips-eval: the demo run failed: {e}", err=True)
         raise typer.Exit(code=1)
     _print_summary(summary)
+
+
+def _say_waiting(message: str) -> None:
+    typer.echo(f"ips-eval: {message}", err=True)
 
 
 def _show_progress(verbose: bool) -> bool:

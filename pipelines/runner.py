@@ -2,17 +2,22 @@
 
 The CLI's `run` and `demo` call this; it is Dagster's `materialize` over `defs`' assets and
 checks with the run's resource, and it discards the run's build file when anything failed,
-so the published warehouse stays as it was.
+so the published warehouse stays as it was. The whole run, clean-up included, holds the
+warehouse's lock (`ips_eval.warehouse.lock`): a second run waits for it, bounded, or refuses.
 """
 
 import datetime as dt
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import dagster as dg
 
+from ips_eval.warehouse.lock import WarehouseBusy, warehouse_lock
+from ips_eval.warehouse.publish import settle
 from pipelines.definitions import all_assets, all_checks
 from pipelines.progress import progress_logger
 from pipelines.resources import StudyRun
@@ -57,7 +62,9 @@ def run_pipeline(
     start_from: str = "empty",
     log_level: str = "CRITICAL",
     progress: bool = False,
+    on_wait: Callable[[str], None] | None = None,
 ) -> RunSummary:
+    """Run the whole graph on one delivery; `on_wait` hears once if another run holds the warehouse."""
     study = StudyRun(
         input_dir=str(Path(input_dir).resolve()),
         cutoff=cutoff.isoformat(),
@@ -80,13 +87,27 @@ def run_pipeline(
     if progress:
         loggers["progress"] = {"config": {"total": len(job.get_execution_plan().step_keys_to_execute)
                                           if hasattr(job, "get_execution_plan") else _step_count()}}
-    result = job.execute_in_process(
-        run_config={"loggers": loggers},
-        tags={"ips_eval/cutoff": cutoff.isoformat()},
-        raise_on_error=False,
-    )
+    run_id = str(uuid.uuid4())
+    try:
+        with warehouse_lock(study.warehouse, run_id, on_wait=on_wait):
+            settle(Path(study.warehouse), study.figures_path(), study.site_path())
+            result = job.execute_in_process(
+                run_config={"loggers": loggers},
+                tags={"ips_eval/cutoff": cutoff.isoformat()},
+                raise_on_error=False,
+                run_id=run_id,
+            )
+            if not result.success or not _published(result):
+                study.build(result.run_id).discard()
+                settle(Path(study.warehouse), study.figures_path(), study.site_path())
+    except WarehouseBusy as e:
+        _log_run(study, run_id, started, "refused", str(e))
+        raise PipelineFailed(str(e)) from None
+    except OSError as e:  # the lock file cannot be written where the warehouse should go
+        from ips_eval.warehouse.database import WarehouseWriteError
+
+        raise PipelineFailed(str(WarehouseWriteError(Path(study.warehouse), e))) from None
     if not result.success or not _published(result):
-        study.build(result.run_id).discard()
         reason = _first_failure(result)
         _log_run(study, result.run_id, started, "failed", reason)
         raise PipelineFailed(reason)

@@ -53,7 +53,9 @@ ICD10_PATTERN = r"[A-Z][0-9]{2}(\.?[0-9A-Z]{1,2})?"
 
 #: Rule names written to audit.rejected_rows.rule, one per kind of failure.
 RULES = (
-    "structure",  # the line is not a well-formed record (DuckDB's CSV reader rejected it)
+    "structure",  # the line is not a well-formed record (too many or too few fields, a broken quote)
+    "line_too_long",  # a line over 1 MiB (no line break, or a huge value): no record of any export
+    "truncated_line",  # the last line, with no line break after it, is rejected: the file was cut short
     "required",
     "type",
     "pseudonym",
@@ -62,7 +64,6 @@ RULES = (
     "end_before_start",
     "orphan",
     "conflicting_versions",
-    "consent_withdrawn",  # not a fault of the row: the person withdrew consent (ips_eval.ingest.withdrawals)
 )
 
 
@@ -245,7 +246,8 @@ def _range_check(c: Column) -> pa.Check:
 def describe_rule(contract: Contract, column: str | None, rule: str) -> str:
     """What the rule asks, in words a data manager at the source understands."""
     if column is None:
-        return {"structure": "the line is not a well-formed record"}.get(rule, rule)
+        return {"structure": "the line is not a well-formed record", "line_too_long": "the line is too long",
+                "truncated_line": "the file ends in the middle of this line"}.get(rule, rule)
     c = contract.column(column)
     if rule == "required":
         return f"{c.header} is required"

@@ -178,7 +178,7 @@ def wh(tmp_path_factory):
         clients=CLIENTS, jobs=JOBS, surveys=SURVEYS, fidelity=FIDELITY, register=REGISTER,
     )
     # The delivery is valid: the only rows set aside are those of WDRAW1, who withdrew consent
-    # (the ingest removes a withdrawn person's rows, accounted for as rule consent_withdrawn).
+    # (the ingest removes a withdrawn person's rows, counted in audit.loads.rows_withdrawn).
     rejected = con.execute("SELECT file, line, rule FROM audit.rejected_rows WHERE rule <> 'consent_withdrawn'").fetchall()
     assert rejected == [], rejected
     yield con
