@@ -1,6 +1,7 @@
 """`ips-eval`: a thin door to the same assets the Dagster UI runs.
 
     ips-eval synth --out DIR [--seed N] [--cohort N]
+    ips-eval check --input DIR [--cutoff YYYY-MM-DD]
     ips-eval run --input DIR --cutoff YYYY-MM-DD --warehouse FILE [--site DIR]
     ips-eval demo
 """
@@ -44,6 +45,27 @@ def synth(
         config = replace(config, cohort=cohort)
     manifest = write_delivery(out, config)
     typer.echo(f"synthetic delivery written to {out} ({_describe(manifest)})")
+
+
+@app.command()
+def check(
+    input: Path = typer.Option(..., "--input", help="The delivery folder."),
+    cutoff: Optional[str] = typer.Option(None, "--cutoff", help="Apply consent withdrawals up to this date."),
+) -> None:
+    """Read a delivery as a run would and list every rejected line; builds nothing."""
+    from ips_eval.ingest.check import check_delivery
+    from ips_eval.ingest.delivery import DeliveryRefused
+    from ips_eval.ingest.identity import IdentityCodeFound
+
+    try:
+        result = check_delivery(input, _cutoff(cutoff) if cutoff else None)
+    except (DeliveryRefused, IdentityCodeFound) as e:
+        typer.echo(f"ips-eval: the delivery would be refused: {e}", err=True)
+        raise typer.Exit(code=1)
+    _print_loads([tuple(r) for r in result.loads.itertuples(index=False)])
+    for r in result.rejected.itertuples(index=False):
+        column = f", column {r.column}" if isinstance(r.column, str) else ""
+        typer.echo(f"{r.file}, line {r.line}{column}: {r.rule}: {r.message}")
 
 
 @app.command()
@@ -98,11 +120,16 @@ def _show_progress(verbose: bool) -> bool:
     return sys.stderr.isatty() and not verbose
 
 
+def _print_loads(loads) -> None:
+    """One line per file: rows read = accepted + rejected + withdrawn + empty lines."""
+    typer.echo(f"{'file':<38}{'read':>10}{'accepted':>10}{'rejected':>10}{'withdrawn':>10}{'empty':>8}")
+    for file, read, accepted, rejected, withdrawn, empty in loads:
+        typer.echo(f"{file:<38}{read:>10}{accepted:>10}{rejected:>10}{withdrawn:>10}{empty:>8}")
+
+
 def _print_summary(summary) -> None:
     typer.echo(f"cut-off {summary.cutoff}, run {summary.run_id}")
-    typer.echo(f"{'file':<38}{'read':>10}{'accepted':>10}{'rejected':>10}")
-    for file, read, accepted, rejected in summary.loads:
-        typer.echo(f"{file:<38}{read:>10}{accepted:>10}{rejected:>10}")
+    _print_loads(summary.loads)
     typer.echo(
         f"{len(summary.loads)} files: {summary.rows_accepted} rows accepted, {summary.rows_rejected} rejected "
         "(see audit.rejected_rows)"

@@ -9,6 +9,7 @@ warehouse's lock (`ips_eval.warehouse.lock`): a second run waits for it, bounded
 import datetime as dt
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ class RunSummary:
     run_id: str
     warehouse: Path
     cutoff: dt.date
-    loads: list[tuple] = field(default_factory=list)  # (file, rows_read, accepted, rejected)
+    loads: list[tuple] = field(default_factory=list)  # (file, read, accepted, rejected, withdrawn, empty)
     site: Path | None = None
     figures: Path | None = None
 
@@ -167,9 +168,15 @@ def _first_failure(result) -> str:
             if cause is None:
                 return f"step {event.step_key} failed"
             message = cause.message.strip()
-            # "module.ClassName: text" -> "text" for the project's own errors
+            # "module.ClassName: text" -> "text": the project's own errors say everything in their text;
+            # anything else is named as unexpected, never by its class
             head, _, rest = message.partition(": ")
-            return rest if head.rsplit(".", 1)[-1] in _OWN_ERRORS and rest else message
+            name = head.rsplit(".", 1)[-1]
+            if name in _OWN_ERRORS and rest:
+                return rest
+            if rest and re.fullmatch(r"\w+(Errors?|Exception|Interrupt)", name):
+                return f"step {event.step_key} stopped on an unexpected problem: {rest.splitlines()[0]}"
+            return message
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:

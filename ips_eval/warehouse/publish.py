@@ -39,7 +39,7 @@ class PublishedRun:
     code_version: str
     input_fingerprint: str
     tables: int
-    loads: list[tuple] = field(default_factory=list)  # (file, rows_read, accepted, rejected)
+    loads: list[tuple] = field(default_factory=list)  # (file, read, accepted, rejected, withdrawn, empty)
     figures: Path | None = None
     site: bool = False  # a staged site snapshot was moved into place
 
@@ -77,7 +77,8 @@ def publish_run(build: WarehouseBuild, cutoff: dt.date, figures: Path, site_dir:
             [build.run_id, cutoff, started, _now(), version, fingerprint],
         )
         loads = [tuple(r) for r in con.execute(
-            "SELECT file, rows_read, rows_accepted, rows_rejected FROM audit.loads ORDER BY export"
+            "SELECT file, rows_read, rows_accepted, rows_rejected, rows_withdrawn, rows_empty FROM audit.loads"
+            " ORDER BY export"
         ).fetchall()]
         tables = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('main')"
