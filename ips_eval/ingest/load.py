@@ -121,7 +121,7 @@ def _validate_and_write(con, f: DeliveredFile, contract: Contract, read: ReadRes
     reader = con.sql(f"SELECT * FROM {typed_view}").to_arrow_reader(CHUNK_ROWS)
     kept_for_versions = []
     for batch in reader:
-        frame = batch.to_pandas(types_mapper=_ARROW_TEXT.get, date_as_object=False)
+        frame = _decimals_as_float(batch).to_pandas(types_mapper=_ARROW_TEXT.get, date_as_object=False)
         bad = _violations(schema, frame, contract, f, read)
         rejected.append(bad)
         if contract.version and contract.key:
@@ -153,6 +153,16 @@ def _validate_and_write(con, f: DeliveredFile, contract: Contract, read: ReadRes
         p.unlink(missing_ok=True)
     return LoadResult(contract.export, f.relative, rows_read, accepted, n_rejected, read.empty_lines, by_rule,
                       read.notes)
+
+
+def _decimals_as_float(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Decimal columns as floats for the checks only (a range check on floats is exact enough
+    for values of two decimals); what is written to raw stays DECIMAL."""
+    if not any(pa.types.is_decimal(f.type) for f in batch.schema):
+        return batch
+    return pa.RecordBatch.from_arrays(
+        [c.cast(pa.float64()) if pa.types.is_decimal(c.type) else c for c in batch.columns], schema=None,
+        names=batch.schema.names)
 
 
 def _violations(schema, frame: pd.DataFrame, contract: Contract, f: DeliveredFile, read: ReadResult) -> pd.DataFrame:
