@@ -57,14 +57,14 @@ SCORES: tuple[tuple[str, str, int, str, int], ...] = (
 
 #: Activity types of jobs.csv (`tyyppi`): (type, is a paid job, counts as "other activity").
 #: A paid job on the open market is a competitive job; any other counted activity (a work
-#: trial, studies, volunteering, a paid job off the open market) is an "other activity";
-#: `muu` counts nowhere.
+#: trial, studies, volunteering, `muu` (other activity), a paid job off the open market) is
+#: an "other activity" (docs/analysis_plan.md, `n_other_activity`).
 ACTIVITY_TYPES: tuple[tuple[str, bool, bool], ...] = (
     ("tyo", True, True),
     ("tyokokeilu", False, True),
     ("opiskelu", False, True),
     ("vapaaehtoistyo", False, True),
-    ("muu", False, False),
+    ("muu", False, True),
 )
 
 #: Psychiatric care types (`hoitomuoto`): (type, is an inpatient period).

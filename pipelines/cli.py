@@ -1,6 +1,7 @@
 """`ips-eval`: a thin door to the same assets the Dagster UI runs.
 
     ips-eval synth --out DIR [--seed N] [--cohort N]
+    ips-eval check --input DIR [--cutoff YYYY-MM-DD]
     ips-eval run --input DIR --cutoff YYYY-MM-DD --warehouse FILE [--site DIR]
     ips-eval demo
 """
@@ -47,6 +48,27 @@ def synth(
 
 
 @app.command()
+def check(
+    input: Path = typer.Option(..., "--input", help="The delivery folder."),
+    cutoff: Optional[str] = typer.Option(None, "--cutoff", help="Apply consent withdrawals up to this date."),
+) -> None:
+    """Read a delivery as a run would and list every rejected line; builds nothing."""
+    from ips_eval.ingest.check import check_delivery
+    from ips_eval.ingest.delivery import DeliveryRefused
+    from ips_eval.ingest.identity import IdentityCodeFound
+
+    try:
+        result = check_delivery(input, _cutoff(cutoff) if cutoff else None)
+    except (DeliveryRefused, IdentityCodeFound) as e:
+        typer.echo(f"ips-eval: the delivery would be refused: {e}", err=True)
+        raise typer.Exit(code=1)
+    _print_loads([tuple(r) for r in result.loads.itertuples(index=False)])
+    for r in result.rejected.itertuples(index=False):
+        column = f", column {r.column}" if isinstance(r.column, str) else ""
+        typer.echo(f"{r.file}, line {r.line}{column}: {r.rule}: {r.message}")
+
+
+@app.command()
 def run(
     input: Path = typer.Option(..., "--input", help="The delivery folder."),
     cutoff: str = typer.Option(..., "--cutoff", help="The last day of data, YYYY-MM-DD."),
@@ -59,7 +81,8 @@ def run(
 
     try:
         summary = run_pipeline(input, _cutoff(cutoff), warehouse, site_dir=site,
-                               log_level="INFO" if verbose else "CRITICAL", progress=_show_progress(verbose))
+                               log_level="INFO" if verbose else "CRITICAL", progress=_show_progress(verbose),
+                               on_wait=_say_waiting)
     except PipelineFailed as e:
         typer.echo(f"ips-eval: the delivery was not published: {e}", err=True)
         typer.echo(f"ips-eval: the warehouse {warehouse} was left as it was.", err=True)
@@ -81,11 +104,15 @@ def demo(
     write_delivery(delivery, config)
     try:
         summary = run_pipeline(delivery, config.cutoff, out / "warehouse.duckdb", site_dir=out / "site",
-                               progress=_show_progress(False))
+                               progress=_show_progress(False), on_wait=_say_waiting)
     except PipelineFailed as e:
         typer.echo(f"ips-eval: the demo run failed: {e}", err=True)
         raise typer.Exit(code=1)
     _print_summary(summary)
+
+
+def _say_waiting(message: str) -> None:
+    typer.echo(f"ips-eval: {message}", err=True)
 
 
 def _show_progress(verbose: bool) -> bool:
@@ -93,11 +120,16 @@ def _show_progress(verbose: bool) -> bool:
     return sys.stderr.isatty() and not verbose
 
 
+def _print_loads(loads) -> None:
+    """One line per file: rows read = accepted + rejected + withdrawn + empty lines."""
+    typer.echo(f"{'file':<38}{'read':>10}{'accepted':>10}{'rejected':>10}{'withdrawn':>10}{'empty':>8}")
+    for file, read, accepted, rejected, withdrawn, empty in loads:
+        typer.echo(f"{file:<38}{read:>10}{accepted:>10}{rejected:>10}{withdrawn:>10}{empty:>8}")
+
+
 def _print_summary(summary) -> None:
     typer.echo(f"cut-off {summary.cutoff}, run {summary.run_id}")
-    typer.echo(f"{'file':<38}{'read':>10}{'accepted':>10}{'rejected':>10}")
-    for file, read, accepted, rejected in summary.loads:
-        typer.echo(f"{file:<38}{read:>10}{accepted:>10}{rejected:>10}")
+    _print_loads(summary.loads)
     typer.echo(
         f"{len(summary.loads)} files: {summary.rows_accepted} rows accepted, {summary.rows_rejected} rejected "
         "(see audit.rejected_rows)"

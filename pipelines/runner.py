@@ -2,17 +2,23 @@
 
 The CLI's `run` and `demo` call this; it is Dagster's `materialize` over `defs`' assets and
 checks with the run's resource, and it discards the run's build file when anything failed,
-so the published warehouse stays as it was.
+so the published warehouse stays as it was. The whole run, clean-up included, holds the
+warehouse's lock (`ips_eval.warehouse.lock`): a second run waits for it, bounded, or refuses.
 """
 
 import datetime as dt
 import json
 import logging
+import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import dagster as dg
 
+from ips_eval.warehouse.lock import WarehouseBusy, warehouse_lock
+from ips_eval.warehouse.publish import settle
 from pipelines.definitions import all_assets, all_checks
 from pipelines.progress import progress_logger
 from pipelines.resources import StudyRun
@@ -35,7 +41,7 @@ class RunSummary:
     run_id: str
     warehouse: Path
     cutoff: dt.date
-    loads: list[tuple] = field(default_factory=list)  # (file, rows_read, accepted, rejected)
+    loads: list[tuple] = field(default_factory=list)  # (file, read, accepted, rejected, withdrawn, empty)
     site: Path | None = None
     figures: Path | None = None
 
@@ -57,7 +63,9 @@ def run_pipeline(
     start_from: str = "empty",
     log_level: str = "CRITICAL",
     progress: bool = False,
+    on_wait: Callable[[str], None] | None = None,
 ) -> RunSummary:
+    """Run the whole graph on one delivery; `on_wait` hears once if another run holds the warehouse."""
     study = StudyRun(
         input_dir=str(Path(input_dir).resolve()),
         cutoff=cutoff.isoformat(),
@@ -80,13 +88,27 @@ def run_pipeline(
     if progress:
         loggers["progress"] = {"config": {"total": len(job.get_execution_plan().step_keys_to_execute)
                                           if hasattr(job, "get_execution_plan") else _step_count()}}
-    result = job.execute_in_process(
-        run_config={"loggers": loggers},
-        tags={"ips_eval/cutoff": cutoff.isoformat()},
-        raise_on_error=False,
-    )
+    run_id = str(uuid.uuid4())
+    try:
+        with warehouse_lock(study.warehouse, run_id, on_wait=on_wait):
+            settle(Path(study.warehouse), study.figures_path(), study.site_path())
+            result = job.execute_in_process(
+                run_config={"loggers": loggers},
+                tags={"ips_eval/cutoff": cutoff.isoformat()},
+                raise_on_error=False,
+                run_id=run_id,
+            )
+            if not result.success or not _published(result):
+                study.build(result.run_id).discard()
+                settle(Path(study.warehouse), study.figures_path(), study.site_path())
+    except WarehouseBusy as e:
+        _log_run(study, run_id, started, "refused", str(e))
+        raise PipelineFailed(str(e)) from None
+    except OSError as e:  # the lock file cannot be written where the warehouse should go
+        from ips_eval.warehouse.database import WarehouseWriteError
+
+        raise PipelineFailed(str(WarehouseWriteError(Path(study.warehouse), e))) from None
     if not result.success or not _published(result):
-        study.build(result.run_id).discard()
         reason = _first_failure(result)
         _log_run(study, result.run_id, started, "failed", reason)
         raise PipelineFailed(reason)
@@ -146,9 +168,15 @@ def _first_failure(result) -> str:
             if cause is None:
                 return f"step {event.step_key} failed"
             message = cause.message.strip()
-            # "module.ClassName: text" -> "text" for the project's own errors
+            # "module.ClassName: text" -> "text": the project's own errors say everything in their text;
+            # anything else is named as unexpected, never by its class
             head, _, rest = message.partition(": ")
-            return rest if head.rsplit(".", 1)[-1] in _OWN_ERRORS and rest else message
+            name = head.rsplit(".", 1)[-1]
+            if name in _OWN_ERRORS and rest:
+                return rest
+            if rest and re.fullmatch(r"\w+(Errors?|Exception|Interrupt)", name):
+                return f"step {event.step_key} stopped on an unexpected problem: {rest.splitlines()[0]}"
+            return message
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:

@@ -16,10 +16,11 @@ CREATE OR REPLACE TEMP MACRO fi_timestamp(s) AS
 CREATE OR REPLACE TEMP MACRO iso_timestamp(s) AS
     CASE WHEN regexp_full_match(s, '[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?')
          THEN try_cast(replace(s, 'T', ' ') AS TIMESTAMP) END;
+-- decimals are exact (DECIMAL, to the cent), so that a sum never depends on the order it is added in
 CREATE OR REPLACE TEMP MACRO fi_decimal(s) AS
-    CASE WHEN regexp_full_match(s, '-?[0-9]+(,[0-9]+)?') THEN try_cast(replace(s, ',', '.') AS DOUBLE) END;
+    CASE WHEN regexp_full_match(s, '-?[0-9]{1,16}(,[0-9]{1,2})?') THEN try_cast(replace(s, ',', '.') AS DECIMAL(18, 2)) END;
 CREATE OR REPLACE TEMP MACRO iso_decimal(s) AS
-    CASE WHEN regexp_full_match(s, '-?[0-9]+(\.[0-9]+)?') THEN try_cast(s AS DOUBLE) END;
+    CASE WHEN regexp_full_match(s, '-?[0-9]{1,16}(\.[0-9]{1,2})?') THEN try_cast(s AS DECIMAL(18, 2)) END;
 CREATE OR REPLACE TEMP MACRO fi_integer(s) AS
     CASE WHEN regexp_full_match(s, '-?[0-9]{1,9}') THEN try_cast(s AS INTEGER) END;
 CREATE OR REPLACE TEMP MACRO iso_integer(s) AS fi_integer(s);

@@ -139,7 +139,7 @@ def test_data_quality(synthetic_study, monkeypatch):
         rules = [r for (r,) in con.execute("SELECT DISTINCT rule FROM audit.rejected_rows").fetchall()]
         run_id = con.execute("SELECT run_id FROM audit.runs ORDER BY finished_at DESC LIMIT 1").fetchall()[0][0]
     text, _ = outputs(execute("data_quality.ipynb", monkeypatch, synthetic_study["warehouse"]))
-    assert "balance: rows read = accepted + rejected for every file" in text
+    assert "balance: rows read = accepted + rejected + withdrawn + empty lines for every file" in text
     assert "OK: every rejected row is accounted for" in text
     assert "input fingerprint matches audit.loads" in text
     assert all(f in text for f in files) and all(r in text for r in rules) and run_id in text

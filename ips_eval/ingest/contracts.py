@@ -26,7 +26,7 @@ DUCKDB_TYPES = {
     "code": "VARCHAR",
     "icd10": "VARCHAR",
     "integer": "INTEGER",
-    "decimal": "DOUBLE",
+    "decimal": "DECIMAL(18,2)",  # exact to the cent: sums of money never depend on their order
     "date": "DATE",
     "timestamp": "TIMESTAMP",
     "yes_no": "BOOLEAN",
@@ -39,8 +39,8 @@ TYPE_FORMS = {
     ("iso", "date"): "a date yyyy-mm-dd",
     ("fi", "timestamp"): "a timestamp d.m.yyyy H:MM",
     ("iso", "timestamp"): "a timestamp yyyy-mm-dd HH:MM",
-    ("fi", "decimal"): "a number with decimal comma",
-    ("iso", "decimal"): "a number with decimal point",
+    ("fi", "decimal"): "a number with decimal comma (at most 2 decimals)",
+    ("iso", "decimal"): "a number with decimal point (at most 2 decimals)",
     ("fi", "integer"): "a whole number",
     ("iso", "integer"): "a whole number",
     ("fi", "yes_no"): "K or E",
@@ -53,18 +53,18 @@ ICD10_PATTERN = r"[A-Z][0-9]{2}(\.?[0-9A-Z]{1,2})?"
 
 #: Rule names written to audit.rejected_rows.rule, one per kind of failure.
 RULES = (
-    "structure",  # the line is not a well-formed record (DuckDB's CSV reader rejected it)
+    "structure",  # the line is not a well-formed record (too many or too few fields, a broken quote)
+    "line_too_long",  # a line over 1 MiB (no line break, or a huge value): no record of any export
+    "truncated_line",  # the last line, with no line break after it, is rejected: the file was cut short
     "required",
     "type",
     "pseudonym",
     "code",
     "range",
     "end_before_start",
-    "decimals",  # more decimals than the column allows (euros: cents)
     "only_for",  # a value in a column that applies only to some rows (htv: staff costs only)
     "orphan",
     "conflicting_versions",
-    "consent_withdrawn",  # not a fault of the row: the person withdrew consent (ips_eval.ingest.withdrawals)
 )
 
 
@@ -78,7 +78,6 @@ class Column:
     min: float | None = None
     max: float | None = None
     missing_values: tuple[str, ...] = ()
-    decimals: int | None = None  # at most this many digits after the decimal separator
 
     @property
     def duckdb_type(self) -> str:
@@ -174,7 +173,6 @@ def _parse(path: Path) -> Contract:
                 min=c.get("min"),
                 max=c.get("max"),
                 missing_values=tuple(c.get("missing_values", ())),
-                decimals=c.get("decimals"),
             )
         )
     if d["export"] != path.stem:
@@ -216,15 +214,6 @@ def pandera_schema(contract: Contract, known_persons: Iterable[str] | None = Non
         if c.min is not None or c.max is not None:
             checks.append(_range_check(c))
         columns[c.name] = pa.Column(nullable=not c.required, checks=checks, required=True)
-        if c.decimals is not None:
-            pattern = rf"-?[0-9]+([.,][0-9]{{1,{int(c.decimals)}}})?"
-            frame_checks.append(
-                pa.Check(
-                    lambda df, n=c.name, pattern=pattern: df[n].isna()
-                    | df[f"{n}__raw"].str.fullmatch(pattern).fillna(False).astype(bool),
-                    name=f"decimals:{c.name}",
-                )
-            )
         if c.type not in ("text", "code", "pseudonym", "icd10"):
             frame_checks.append(
                 pa.Check(
@@ -268,7 +257,8 @@ def _range_check(c: Column) -> pa.Check:
 def describe_rule(contract: Contract, column: str | None, rule: str) -> str:
     """What the rule asks, in words a data manager at the source understands."""
     if column is None:
-        return {"structure": "the line is not a well-formed record"}.get(rule, rule)
+        return {"structure": "the line is not a well-formed record", "line_too_long": "the line is too long",
+                "truncated_line": "the file ends in the middle of this line"}.get(rule, rule)
     c = contract.column(column)
     if rule == "required":
         return f"{c.header} is required"
@@ -286,8 +276,6 @@ def describe_rule(contract: Contract, column: str | None, rule: str) -> str:
         return f"{c.header} must be a pseudonym of 6-20 letters and digits"
     if rule == "end_before_start":
         return f"{c.header} is before the start date"
-    if rule == "decimals":
-        return f"{c.header} must have at most {c.decimals} decimals"
     if rule == "only_for":
         spec = next(r for r in contract.row_rules if r["rule"] == "only_for" and r["column"] == column)
         return f"{c.header} is only for {contract.column(spec['when']).header} {spec['equals']}; leave it blank otherwise"

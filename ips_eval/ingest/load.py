@@ -2,7 +2,9 @@
 
 Rows that break the contract are rejected whole into `audit.rejected_rows` (file, line,
 column, rule, message, raw row) and count nowhere; the rest are written typed. A file that
-cannot be read as a whole raises DeliveryRefused and writes nothing.
+cannot be read as a whole raises DeliveryRefused and writes nothing. `audit.loads` accounts
+for every line after the header: rows_read = rows_accepted + rows_rejected + rows_withdrawn
+(set by `ingest.withdrawals`) + rows_empty (lines holding nothing).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ _ARROW_TEXT = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.Str
 
 AUDIT_DDL = (
     "CREATE TABLE IF NOT EXISTS audit.loads (export VARCHAR, file VARCHAR, sha256 VARCHAR, format VARCHAR,"
-    " encoding VARCHAR, rows_read BIGINT, rows_accepted BIGINT, rows_rejected BIGINT, notes VARCHAR)",
+    " encoding VARCHAR, rows_read BIGINT, rows_accepted BIGINT, rows_rejected BIGINT, rows_withdrawn BIGINT,"
+    " rows_empty BIGINT, notes VARCHAR)",
     "CREATE TABLE IF NOT EXISTS audit.rejected_rows (export VARCHAR, file VARCHAR, line BIGINT, \"column\" VARCHAR,"
     " rule VARCHAR, message VARCHAR, raw VARCHAR)",
 )
@@ -59,6 +62,7 @@ class LoadResult:
     rows_read: int = 0
     rows_accepted: int = 0
     rows_rejected: int = 0
+    rows_empty: int = 0
     rejected_by_rule: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -148,7 +152,7 @@ def _validate_and_write(
                 kept_for_versions.append(frame[~frame["_line"].isin(bad["line"])])
         if contract.version and contract.key and kept_for_versions:
             rejected.append(_conflicting_versions(pd.concat(kept_for_versions, ignore_index=True), contract, f, read))
-    rejected_frame = pd.concat(rejected, ignore_index=True)
+    rejected_frame = _mark_cut_last_line(pd.concat(rejected, ignore_index=True), read.last_line_cut)
     con.register("_rejected", rejected_frame)
     con.execute("INSERT INTO audit.rejected_rows SELECT export, file, line, \"column\", rule, message, raw FROM _rejected")
     con.unregister("_rejected")
@@ -159,18 +163,30 @@ def _validate_and_write(
         [f.relative, contract.export],
     )
     con.execute(f"DROP VIEW {typed_view}")
-    rows_read = con.execute(f"SELECT count(*) FROM {read.table}").fetchall()[0][0] + len(read.structural_rejects)
+    rows_read = (con.execute(f"SELECT count(*) FROM {read.table}").fetchall()[0][0] + len(read.structural_rejects)
+                 + read.empty_lines)
     accepted = con.execute(f"SELECT count(*) FROM {contract.table} WHERE _file = ?", [f.relative]).fetchall()[0][0]
     n_rejected = con.execute("SELECT count(*) FROM audit.rejected_rows WHERE export = ?", [contract.export]).fetchall()[0][0]
     by_rule = rejected_frame.groupby("rule").size().to_dict() if len(rejected_frame) else {}
     con.execute(
-        "INSERT INTO audit.loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit.loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
         [contract.export, f.relative, sha256(f.path), f.format, read.encoding, rows_read, accepted, n_rejected,
-         "; ".join(read.notes) or None],
+         read.empty_lines, "; ".join(read.notes) or None],
     )
     for p in read.temp_files:
         p.unlink(missing_ok=True)
-    return LoadResult(contract.export, f.relative, rows_read, accepted, n_rejected, by_rule, read.notes)
+    return LoadResult(contract.export, f.relative, rows_read, accepted, n_rejected, read.empty_lines, by_rule,
+                      read.notes)
+
+
+def _decimals_as_float(batch: pa.RecordBatch | pa.Table) -> pa.RecordBatch | pa.Table:
+    """Decimal columns as floats for the checks only (a range check on floats is exact enough
+    for values of two decimals); what is written to raw stays DECIMAL."""
+    if not any(pa.types.is_decimal(f.type) for f in batch.schema):
+        return batch
+    return type(batch).from_arrays(
+        [c.cast(pa.float64()) if pa.types.is_decimal(c.type) else c for c in batch.columns],
+        names=batch.schema.names)
 
 
 def _sql_violations(con, typed_view: str, contract: Contract, f: DeliveredFile, read: ReadResult, known) -> pd.DataFrame:
@@ -192,7 +208,7 @@ def _arrow_frame(arrow) -> pd.DataFrame:
     """A typed batch as pandas the same way for both engines (so messages show values alike)."""
     if hasattr(arrow, "read_all"):
         arrow = arrow.read_all()
-    return arrow.to_pandas(types_mapper=_ARROW_TEXT.get, date_as_object=False)
+    return _decimals_as_float(arrow).to_pandas(types_mapper=_ARROW_TEXT.get, date_as_object=False)
 
 
 def _violations(schema, frame: pd.DataFrame, contract: Contract, f: DeliveredFile, read: ReadResult) -> pd.DataFrame:
@@ -270,11 +286,26 @@ def _structural(read: ReadResult, f: DeliveredFile, contract: Contract) -> pd.Da
             "file": f.relative,
             "line": bad["line"].astype("int64"),
             "column": None,
-            "rule": "structure",
-            "message": "the line is not a well-formed record: " + bad["message"].astype(str),
+            "rule": bad["rule"].astype(str),
+            "message": bad["message"].astype(str),
             "raw": bad["raw"].astype(str),
         }
     )
+
+
+def _mark_cut_last_line(rejected: pd.DataFrame, last_line: int | None) -> pd.DataFrame:
+    """A rejected last line with no line break after it: the file was most likely cut short
+    (a copy or an export that stopped), which the source must hear, not a value's fault."""
+    if last_line is None or not len(rejected):
+        return rejected
+    cut = (rejected["line"] == last_line) & (rejected["rule"] != "line_too_long")
+    if not cut.any():
+        return rejected
+    rejected = rejected.copy()
+    rejected.loc[cut, "rule"] = "truncated_line"
+    rejected.loc[cut, "message"] = ("the file ends in the middle of this line (no line break after it: was the file "
+                                    "cut short?); " + rejected.loc[cut, "message"].astype(str))
+    return rejected
 
 
 def _conflicting_versions(frame: pd.DataFrame, contract: Contract, f: DeliveredFile, read: ReadResult) -> pd.DataFrame:

@@ -4,6 +4,11 @@ DuckDB parses the CSV (`;`, quotes, line ends) and Parquet; this module checks t
 against the contract, keeps the lines DuckDB could not parse as structural rejects, and
 numbers every record with its line in the file (header = 1) so that a rejected row can be
 found by whoever fixes the source.
+
+Every physical line is accounted for: the lines are counted from the bytes first
+(`ingest.lines`); a line over 1 MiB is taken out before DuckDB reads the file and rejected
+as `line_too_long`; empty lines are counted as such; and if DuckDB's records, its rejects
+and the empty lines do not add up to the lines of the file, the file is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import pandas as pd
 from ips_eval.ingest.contracts import Contract, normalise_header
 from ips_eval.ingest.delivery import DeliveredFile, DeliveryRefused
 from ips_eval.ingest.encoding import as_utf8, detect
+from ips_eval.ingest.lines import original_lines, scan_lines, without_lines
 
 DELIMITER = ";"
 MAX_LINE_BYTES = 1 << 20
@@ -45,9 +51,11 @@ class ReadResult:
     table: str
     encoding: str
     header: dict[str, str]  # canonical column -> header as delivered
-    structural_rejects: pd.DataFrame  # line, message, raw
+    structural_rejects: pd.DataFrame  # line, rule, message, raw
     notes: list[str] = field(default_factory=list)
     temp_files: list[Path] = field(default_factory=list)
+    empty_lines: int = 0  # lines holding nothing (skipped, counted in audit.loads.rows_empty)
+    last_line_cut: int | None = None  # the last line, when the file ends without a line break
 
 
 def read_file(con: duckdb.DuckDBPyConnection, f: DeliveredFile, contract: Contract, workdir: Path) -> ReadResult:
@@ -70,6 +78,11 @@ def _read_csv(con, f: DeliveredFile, contract: Contract, workdir: Path) -> ReadR
     if not first.strip():
         raise DeliveryRefused(f.relative, "the first line is empty: no header")
     mapping, notes = _match_header(headers, contract, f.relative)
+    lines = scan_lines(src, MAX_LINE_BYTES)
+    readable = src
+    if lines.too_long:  # DuckDB may drop such a line unseen (at the end of a file): take it out first
+        readable = without_lines(src, lines.too_long, workdir)
+        temp.append(readable)
     table = f"_in_{uuid.uuid4().hex[:8]}"
     rejects = f"_rej_{table}"
     columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
@@ -82,16 +95,83 @@ def _read_csv(con, f: DeliveredFile, contract: Contract, workdir: Path) -> ReadR
             f" columns = {_struct(columns)}, quote = '\"', escape = '\"', auto_detect = false, all_varchar = true,"
             f" store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{rejects}_scan',"
             f" max_line_size = {MAX_LINE_BYTES}, null_padding = false)",
-            [str(src)],
+            [str(readable)],
         )
-    except duckdb.Error as e:
-        raise DeliveryRefused(f.relative, f"the file cannot be read as CSV ({_first_line(e)})") from e
+    except duckdb.Error:
+        raise DeliveryRefused(f.relative, "the file cannot be read as ';'-separated text (is it a CSV export?)") from None
     bad = con.execute(
-        f"SELECT line, min(error_message) AS message, any_value(csv_line) AS raw FROM {rejects} GROUP BY line ORDER BY line"
+        f"SELECT line, min(error_type) AS error_type, any_value(csv_line) AS raw FROM {rejects} GROUP BY line ORDER BY line"
     ).df()
     con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
-    bad = _number_lines(con, table, src, bad, project=not contract.is_register)
-    return ReadResult(table, encoding, {v: headers[i].strip() for v, i in mapping.items()}, bad, notes, temp)
+    bad = _number_lines(con, table, readable, bad, project=not contract.is_register)
+    bad["rule"] = "structure"
+    bad["message"] = [_structure_message(t, len(headers)) for t in bad.pop("error_type")]
+    if lines.too_long:
+        _renumber(con, table, lines.too_long)
+        bad["line"] = original_lines(bad["line"].to_numpy(), lines.too_long)
+        bad = pd.concat([bad, _too_long(src, lines.too_long)], ignore_index=True).sort_values("line", ignore_index=True)
+    _reconcile(con, table, bad, lines, f.relative)
+    result = ReadResult(table, encoding, {v: headers[i].strip() for v, i in mapping.items()}, bad, notes, temp,
+                        empty_lines=len(lines.empty))
+    if lines.ends_without_newline:
+        result.last_line_cut = lines.lines + 1
+    return result
+
+
+_STRUCTURE = {
+    "MISSING COLUMNS": "the line has fewer fields than the header's {n} (a ';' missing, or the line cut short)",
+    "TOO MANY COLUMNS": "the line has more fields than the header's {n} (a ';' too many, or one inside an "
+                        "unquoted value)",
+    "UNQUOTED VALUE": "a value is badly quoted (text after a closing quote)",
+    "INVALID UNICODE": "the line holds bytes that are not text",
+}
+
+
+def _structure_message(error_type: str, n_fields: int) -> str:
+    """The reader's complaint about a line, in the project's words (never DuckDB's)."""
+    what = _STRUCTURE.get(str(error_type), "a quote is not closed, or the line cannot be split into fields")
+    return "the line is not a well-formed record: " + what.format(n=n_fields)
+
+
+def _too_long(src: Path, numbers: list[int]) -> pd.DataFrame:
+    """Rejects for lines over the limit, with the start of each line as its raw text."""
+    wanted, heads = set(numbers), {}
+    with open(src, "rb") as fh:
+        for number, text in enumerate(fh, start=1):
+            if number in wanted:
+                heads[number] = text[:200].decode("utf-8", errors="replace") + "..."
+    return pd.DataFrame({
+        "line": pd.Series(sorted(wanted), dtype="int64"),
+        "raw": [heads.get(n, "") for n in sorted(wanted)],
+        "rule": "line_too_long",
+        "message": f"the line is longer than {MAX_LINE_BYTES // (1 << 20)} MiB (no line break, or a huge value): "
+                   "it cannot be a record of this export",
+    })
+
+
+def _renumber(con, table: str, dropped: list[int]) -> None:
+    """Give the records their lines in the delivered file (the read copy lacked `dropped`)."""
+    lines = con.execute(f"SELECT _line FROM {table} ORDER BY _line").fetchnumpy()["_line"]
+    con.register("_renumbered", pd.DataFrame({"old": lines, "new": original_lines(lines, dropped)}))
+    con.execute(f"UPDATE {table} SET _line = r.new FROM _renumbered r WHERE {table}._line = r.old")
+    con.unregister("_renumbered")
+
+
+def _reconcile(con, table: str, bad: pd.DataFrame, lines, relative: str) -> None:
+    """Records + rejected lines + empty lines must cover every line of the file; else refuse it."""
+    n = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    covered = n + len(bad) + len(lines.empty)
+    if covered == lines.lines:
+        return
+    cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] != "_line"]
+    concat = " || ".join(f"coalesce(\"{c}\", '')" for c in cols) or "''"
+    extra = con.execute(f"SELECT coalesce(sum(len({concat}) - len(replace({concat}, chr(10), ''))), 0) FROM {table}"
+                        ).fetchall()[0][0]
+    extra += sum(str(r or "").count("\n") for r in bad["raw"])
+    if covered + extra != lines.lines:
+        raise DeliveryRefused(
+            relative, f"the file has {lines.lines} lines after the header, but only {covered + extra} could be "
+            "read as records, rejected lines or empty lines; the file is refused rather than load part of it")
 
 
 def _match_header(headers: list[str], contract: Contract, relative: str) -> tuple[dict[str, int], list[str]]:
@@ -189,8 +269,8 @@ def _walk_lines(src: Path, n: int, breaks, bad: pd.DataFrame) -> tuple[list[int]
 def _read_parquet(con, f: DeliveredFile, contract: Contract) -> ReadResult:
     try:
         described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(f.path)]).fetchall()
-    except duckdb.Error as e:
-        raise DeliveryRefused(f.relative, f"the file cannot be read as Parquet ({_first_line(e)})") from e
+    except duckdb.Error:
+        raise DeliveryRefused(f.relative, "the file cannot be read as Parquet (damaged, or not a Parquet file)") from None
     headers = [r[0] for r in described]
     types = {r[0]: r[1] for r in described}
     mapping, notes = _match_header(headers, contract, f.relative)
@@ -212,7 +292,8 @@ def _read_parquet(con, f: DeliveredFile, contract: Contract) -> ReadResult:
         f"FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
         [str(f.path)],
     )
-    empty = pd.DataFrame({"line": pd.Series(dtype="int64"), "message": pd.Series(dtype=str), "raw": pd.Series(dtype=str)})
+    empty = pd.DataFrame({"line": pd.Series(dtype="int64"), "rule": pd.Series(dtype=str),
+                          "message": pd.Series(dtype=str), "raw": pd.Series(dtype=str)})
     return ReadResult(table, "parquet", {v: headers[i] for v, i in mapping.items()}, empty, notes)
 
 
@@ -224,5 +305,3 @@ def _struct(columns: dict[str, str]) -> str:
     return "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
 
 
-def _first_line(e: Exception) -> str:
-    return str(e).strip().splitlines()[0]

@@ -59,10 +59,6 @@ def failure_conditions(contract: Contract, known_table: str | None) -> dict[str,
             lo = "-'inf'::DOUBLE" if c.min is None else _number(c.min)
             hi = "'inf'::DOUBLE" if c.max is None else _number(c.max)
             add("range", c.name, f"{value} IS NOT NULL AND NOT ({value} BETWEEN {lo} AND {hi})")
-        if c.decimals is not None:
-            pattern = rf"-?[0-9]+([.,][0-9]{{1,{int(c.decimals)}}})?"
-            add("decimals", c.name,
-                f"{value} IS NOT NULL AND NOT coalesce(regexp_full_match(CAST({raw} AS VARCHAR), {_quote(pattern)}), FALSE)")
     for rule in contract.row_rules:
         if rule["rule"] == "end_before_start":
             s, e = f'"{rule["start"]}"', f'"{rule["end"]}"'

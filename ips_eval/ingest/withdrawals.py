@@ -3,8 +3,10 @@
 ANALYSIS_PLAN: a client who withdraws consent disappears from every derived table and every
 published figure on the next run. Here that reaches back to the raw tables and the audit of
 rejected rows too, so that the new warehouse holds nothing of the person. The rows are still
-accounted for: each becomes a rejected row with rule `consent_withdrawn` and no content, so
-rows read = accepted + rejected keeps holding.
+accounted for, apart from bad data: each file's rows of withdrawn persons (accepted ones and
+ones rejected for a fault alike) are counted in `audit.loads.rows_withdrawn`, so that rows read
+= accepted + rejected + withdrawn + empty keeps holding and `audit.rejected_rows` holds only
+rows that were wrong.
 """
 
 from __future__ import annotations
@@ -13,11 +15,8 @@ import datetime as dt
 
 import duckdb
 
-from ips_eval.ingest.contracts import RULES, load_contracts
+from ips_eval.ingest.contracts import load_contracts
 from ips_eval.warehouse.database import load_macros, run_sql
-
-RULE = RULES[-1]  # "consent_withdrawn"
-MESSAGE = "the person withdrew research consent: the row is not kept"
 
 DDL = (
     "CREATE OR REPLACE TABLE audit.consent_withdrawals (export VARCHAR, rows_removed BIGINT, "
@@ -41,25 +40,31 @@ def purge_withdrawn(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> dict[str
         table = contract.table
         hit = f"{person} IN (SELECT person_id FROM withdrawn_persons)"
         by_file = con.execute(f"SELECT _file, count(*) FROM {table} WHERE {hit} GROUP BY _file").fetchall()
-        con.execute(
-            f"INSERT INTO audit.rejected_rows SELECT ?, _file, _line, ?, ?, ?, NULL FROM {table} WHERE {hit}",
-            [contract.export, contract.person_column, RULE, MESSAGE],
-        )
         con.execute(f"DELETE FROM {table} WHERE {hit}")
         for file, n in by_file:
             con.execute(
-                "UPDATE audit.loads SET rows_accepted = rows_accepted - ?, rows_rejected = rows_rejected + ? "
+                "UPDATE audit.loads SET rows_accepted = rows_accepted - ?, rows_withdrawn = rows_withdrawn + ? "
                 "WHERE export = ? AND file = ?",
                 [n, n, contract.export, file],
             )
-        # rows rejected for another reason lose their content too
+        # rows of the person rejected for a fault go too: counted as withdrawn, no longer as rejected.
+        # A line that could not be split into fields has no person column: its text is searched.
         in_rejected = (
-            "export = ? AND raw IS NOT NULL AND json_extract_string(raw, '$.person_id') "
-            "IN (SELECT person_id FROM withdrawn_persons)"
+            "export = ? AND raw IS NOT NULL AND EXISTS (SELECT 1 FROM withdrawn_persons w WHERE CASE"
+            " WHEN json_valid(raw) THEN json_extract_string(raw, '$.person_id') = w.person_id"
+            " ELSE contains(raw, w.person_id) END)"
         )
-        erased = con.execute(f"SELECT count(*) FROM audit.rejected_rows WHERE {in_rejected}", [contract.export]).fetchall()[0][0]
-        con.execute(f"UPDATE audit.rejected_rows SET raw = NULL, rule = ?, message = ? WHERE {in_rejected}",
-                    [RULE, MESSAGE, contract.export])
+        erased_by_file = con.execute(
+            f"SELECT file, count(*) FROM audit.rejected_rows WHERE {in_rejected} GROUP BY file", [contract.export]
+        ).fetchall()
+        con.execute(f"DELETE FROM audit.rejected_rows WHERE {in_rejected}", [contract.export])
+        for file, n in erased_by_file:
+            con.execute(
+                "UPDATE audit.loads SET rows_rejected = rows_rejected - ?, rows_withdrawn = rows_withdrawn + ? "
+                "WHERE export = ? AND file = ?",
+                [n, n, contract.export, file],
+            )
+        erased = sum(n for _, n in erased_by_file)
         remaining = con.execute(f"SELECT count(*) FROM {table} WHERE {hit}").fetchall()[0][0]
         remaining += con.execute(f"SELECT count(*) FROM audit.rejected_rows WHERE {in_rejected}", [contract.export]).fetchall()[0][0]
         removed = sum(n for _, n in by_file)

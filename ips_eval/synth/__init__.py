@@ -85,7 +85,7 @@ def write_delivery(out_dir: Path | str, config: SynthConfig = SynthConfig()) -> 
         "invalid_rows": sorted(project["invalid_rows"], key=lambda r: (r["file"], r["line"])),
         "traps": {
             **{p: sorted({r.person_id for r in jobs if r.purpose == p}) for p in (
-                "trap_job_before_start", "trap_job_after_cutoff", "trap_muu_not_other_activity",
+                "trap_job_before_start", "trap_job_after_cutoff", "trap_muu_before_start",
                 "trap_activity_outside_window")},
             **project["traps"],
             "fidelity_review_after_cutoff": "Keski-Suomi",

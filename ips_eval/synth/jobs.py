@@ -1,9 +1,9 @@
 """Job and activity records of the coaches' tracking (jobs.csv), true current versions.
 
 Each client's records realise the flags decided in `people`: competitive jobs in [S, C]
-for the employed (with or without pay subsidy), another activity for the `other_activity`
-clients, and records that must NOT count (a job before S, a job after C, `muu`
-activities, activities outside [S, C]) so that only a pipeline that applies the rules
+for the employed (with or without pay subsidy), another activity (`muu` among them) for the
+`other_activity` clients, and records that must NOT count (a job before S, a job after C,
+activities outside [S, C], `muu` before S) so that only a pipeline that applies the rules
 gets the published figures. Record versions and duplicates are added in `project_exports`.
 """
 
@@ -22,8 +22,8 @@ from .sampling import random_date, timestamp
 HOURS = (37.5, 37.5, 30.0, 25.0, 24.0, 20.0, 20.0, 18.5, 16.0, 15.0, 12.5, 10.0, 7.5, 32.5)
 ISCO = ("5223", "9112", "4110", "9412", "7411", "5120", "9621", "2512", "8322", "3341", "5322",
         "9329", "4321", "7522", "5131", "9313")
-OTHER_TYPES = ("tyokokeilu", "opiskelu", "vapaaehtoistyo", "tyo_e")
-OTHER_P = (0.38, 0.25, 0.14, 0.23)
+OTHER_TYPES = ("tyokokeilu", "opiskelu", "vapaaehtoistyo", "muu", "tyo_e")
+OTHER_P = (0.34, 0.22, 0.13, 0.10, 0.21)
 
 
 @dataclass
@@ -117,8 +117,9 @@ class JobMaker:
         elif c.other_activity:
             for _ in range(1 + int(rng.random() < 0.3)):
                 recs.append(self.activity(pid, random_date(rng, S, last), self._other_kind(), "other_activity"))
-        elif rng.random() < 0.3:
-            recs.append(self.activity(pid, random_date(rng, S, C), "muu", "trap_muu_not_other_activity"))
+        elif rng.random() < 0.3:  # other activity before the IPS start: counts nowhere
+            st = S - dt.timedelta(days=int(rng.integers(30, 400)))
+            recs.append(self.activity(pid, st, "muu", "trap_muu_before_start"))
         # records that must not count
         if rng.random() < 0.07:
             st = S - dt.timedelta(days=int(rng.integers(10, 400)))

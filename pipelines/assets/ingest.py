@@ -68,7 +68,8 @@ def _accounted_check(contract: Contract) -> dg.AssetChecksDefinition:
         asset=dg.AssetKey(["raw", contract.export]),
         name="rows_accounted",
         blocking=True,
-        description="rows read = rows accepted + rows rejected, counted from the tables themselves.",
+        description="rows read = rows accepted + rejected + withdrawn + empty lines; accepted and rejected "
+        "counted from the tables themselves.",
     )
     def _check(context: dg.AssetCheckExecutionContext, study: StudyRun) -> dg.AssetCheckResult:
         from ips_eval.warehouse.audit_checks import rows_accounted
@@ -94,8 +95,8 @@ WITHDRAWALS_KEY = dg.AssetKey(["audit", "consent_withdrawals"])
     deps=[a.key for a in raw_assets],
     group_name="ingest",
     description="Removes every row of clients who withdrew research consent on or before the cut-off from all raw "
-    "tables and empties their rejected rows, so the new warehouse holds nothing of them; each removed row is "
-    "counted as rejected with rule consent_withdrawn.",
+    "tables and from the rejected rows, so the new warehouse holds nothing of them; each removed row is "
+    "counted in audit.loads.rows_withdrawn of its file, apart from the rejected rows.",
 )
 def consent_withdrawals(context: dg.AssetExecutionContext, study: StudyRun) -> dg.MaterializeResult:
     from ips_eval.ingest.withdrawals import purge_withdrawn
@@ -112,7 +113,7 @@ def consent_withdrawals(context: dg.AssetExecutionContext, study: StudyRun) -> d
     name="nothing_of_withdrawn_persons_remains",
     blocking=True,
     description="After the purge no table holds a row of a withdrawn person, and every file still balances: "
-    "rows read = accepted + rejected.",
+    "rows read = accepted + rejected + withdrawn + empty lines.",
 )
 def withdrawals_check(context: dg.AssetCheckExecutionContext, study: StudyRun) -> dg.AssetCheckResult:
     from ips_eval.warehouse.audit_checks import rows_accounted

@@ -1,10 +1,13 @@
 """The public website as a Dagster asset, with the disclosure scan as its blocking check.
 
 `publish/site` runs after the marts (and the models, when `pipelines.assets.models` offers
-`model_assets`) and calls `ips_eval.publish.site.build_site`, which refuses to publish
-anything its own scan does not pass. The check `disclosure_scan` scans the published site
-again, so the run (and the warehouse swap that depends on everything) stops if the files
-that actually went out hold a small count or a pseudonym.
+`model_assets`) and calls `ips_eval.publish.site.build.stage_site`, which builds the
+snapshot beside the site and refuses anything its own scan does not pass. The snapshot
+waits there: the `warehouse` asset moves it into place right after the warehouse swap, so
+the site and the warehouse always come from the same run. The check `disclosure_scan`
+scans the site as it will be (the staged snapshot and everything already public), so the
+run (and the swap that depends on everything) stops if those files hold a small count or
+a pseudonym.
 
 Wiring (pipelines/definitions.py): add `publish_assets` to the assets before the warehouse
 asset is made (it depends on every asset's key) and `publish_checks` to `all_checks`.
@@ -16,7 +19,8 @@ import dagster as dg
 
 from ips_eval.warehouse.provenance import code_version, input_fingerprint
 from ips_eval.publish.disclosure import DisclosureError
-from ips_eval.publish.site.build import build_site, quarter_of, scan_published
+from ips_eval.publish.site.build import quarter_of, scan_published, stage_site
+from ips_eval.publish.site.place import staging_dir
 from pipelines.assets.tables import TABLE_KEYS
 from pipelines.resources import StudyRun
 
@@ -34,8 +38,9 @@ _UPSTREAM = [k for k in TABLE_KEYS if k.path[0] == "marts"] + [k for a in _model
     description=(
         "The public project website (fi/sv/en): headline figures, county table, quarterly trend with the IPS "
         "benchmarks, time to first job, fidelity, client-reported change, model results and provenance. Every "
-        "count goes through disclosure control; the site is built beside --site, scanned, and only then moved "
-        "into <site>/<quarter>/ (every quarter kept) with the root pages pointing at the newest snapshot. "
+        "count goes through disclosure control; the site is built beside --site and scanned; the warehouse swap "
+        "then moves it into <site>/<quarter>/ (every quarter kept) with the root pages pointing at the newest "
+        "snapshot. "
         "Skipped when no site folder is set."
     ),
     tags={"layer": "publish"},
@@ -47,7 +52,7 @@ def publish_site(context: dg.AssetExecutionContext, study: StudyRun) -> dg.Mater
     with study.build(context.run_id).connection() as con:
         provenance = {"run_id": context.run_id, "cutoff": study.cutoff, "code_version": code_version(),
                       "input_fingerprint": input_fingerprint(con)}
-        result = build_site(con, dg_path(study.site_dir), study.cutoff_date, provenance, study.figures_path())
+        result = stage_site(con, dg_path(study.site_dir), study.cutoff_date, provenance, study.figures_path())
     return dg.MaterializeResult(
         metadata={
             "skipped": False,
@@ -67,16 +72,17 @@ def publish_site(context: dg.AssetExecutionContext, study: StudyRun) -> dg.Mater
     asset=SITE_KEY,
     name="disclosure_scan",
     blocking=True,
-    description="Scan the published website (every snapshot and the root pages) for counts under the "
-    "disclosure threshold, study pseudonyms and personal identity codes.",
+    description="Scan the website as it will be published (the run's staged snapshot and every published "
+    "snapshot and root page) for counts under the disclosure threshold, study pseudonyms and personal identity "
+    "codes.",
 )
 def disclosure_scan(context: dg.AssetCheckExecutionContext, study: StudyRun) -> dg.AssetCheckResult:
     if not study.site_dir:
         return dg.AssetCheckResult(passed=True, metadata={"skipped": True, "problems": "none"})
     site = dg_path(study.site_dir)
-    snapshot = site / quarter_of(study.cutoff_date)
+    snapshot = staging_dir(site, context.run.run_id) / quarter_of(study.cutoff_date)
     if not snapshot.is_dir():
-        return dg.AssetCheckResult(passed=False, metadata={"problems": f"no published snapshot at {snapshot}"})
+        return dg.AssetCheckResult(passed=False, metadata={"problems": f"no staged snapshot at {snapshot}"})
     with study.build(context.run.run_id).connection() as con:
         try:
             report = scan_published(con, site)

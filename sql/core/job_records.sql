@@ -4,9 +4,9 @@
 -- whether or not it counts.
 -- Why: the one place that classifies a record by kind (ANALYSIS_PLAN "Jobs" and the
 -- `n_other_activity` row): a competitive job is a paid job (tyyppi 'tyo') on the open labour
--- market (avoimet_markkinat K); other activity is a work trial, studies, volunteering, or a
--- paid job not recorded as open-market (avoimet_markkinat E or blank); tyyppi 'muu' counts
--- nowhere. Whether a record counts at a date (start within [S, as_of]) is decided in
+-- market (avoimet_markkinat K); other activity is a work trial, studies, volunteering, `muu`
+-- (other activity), or a paid job not recorded as open-market (avoimet_markkinat E or blank);
+-- the codes are ref.activity_types. Whether a record counts at a date (start within [S, as_of]) is decided in
 -- core.activities_asof; `at_cutoff` below only explains, for analysts, what happened at C.
 CREATE OR REPLACE TABLE core.job_records AS
 WITH client_records AS (

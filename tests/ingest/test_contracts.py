@@ -35,9 +35,9 @@ def bad_cases(export: str) -> list[tuple[dict, str, str]]:
             cases.append((row(export, **{col.header: str(int(col.max) + 1)}), col.name, "range"))
         if col.min is not None and col.type == "decimal":
             cases.append((row(export, **{col.header: "-1"}), col.name, "range"))
-        if col.decimals is not None:  # one decimal too many
+        if col.type == "decimal":  # exact to the cent: a third decimal is not of the type
             sep = "," if c.dialect == "fi" else "."
-            cases.append((row(export, **{col.header: f"1{sep}{'5' * (col.decimals + 1)}"}), col.name, "decimals"))
+            cases.append((row(export, **{col.header: f"1{sep}555"}), col.name, "type"))
         if col.type == "pseudonym":
             cases.append((row(export, **{col.header: "ab-1"}), col.name, "pseudonym"))
     for rule in c.row_rules:
@@ -107,7 +107,7 @@ def test_contract_headers_and_record_keys_match_exports_md():
     assert contract("jobs").version == "paivitetty"
     assert contract("clients").version == "paivitetty"
     assert contract("costs").key == ("alue", "vuosi", "kustannuslaji") and contract("costs").version == "paivitetty"
-    assert contract("costs").optional and contract("costs").column("euroa").decimals == 2
+    assert contract("costs").optional and contract("costs").column("euroa").duckdb_type == "DECIMAL(18,2)"
     assert [c.header for c in contract("fidelity_reviews").columns][3:] == [f"k{i:02d}" for i in range(1, 26)]
     assert all(c.required and c.min == 1 and c.max == 5 for c in contract("fidelity_reviews").columns[3:])
 

@@ -64,9 +64,10 @@ def test_mutated_project_files_are_refused_or_accounted_for(export, mutations):
             assert str(e).split(":")[0] in {load_contracts()[x].file for x in load_contracts()} | {
                 p.relative_to(folder).as_posix() for p in folder.rglob("*")}
             return
-        for file, read, accepted, rejected in con.execute(
-                "SELECT file, rows_read, rows_accepted, rows_rejected FROM audit.loads").fetchall():
-            assert read == accepted + rejected, file
+        for file, read, accepted, rejected, withdrawn, empty in con.execute(
+                "SELECT file, rows_read, rows_accepted, rows_rejected, rows_withdrawn, rows_empty FROM audit.loads"
+        ).fetchall():
+            assert read == accepted + rejected + withdrawn + empty, file
             assert con.execute("SELECT count(*) FROM audit.rejected_rows WHERE file = ?", [file]).fetchall()[0][0] == rejected
         con.close()
     finally:
@@ -88,10 +89,11 @@ def test_mutated_register_files_are_refused_or_accounted_for(mutations):
         except (DeliveryRefused, IdentityCodeFound) as e:
             assert str(e).startswith("register/employment.csv")
             return
-        read, accepted, rejected = con.execute(
-            "SELECT rows_read, rows_accepted, rows_rejected FROM audit.loads WHERE export='register_employment'"
+        read, accepted, rejected, withdrawn, empty = con.execute(
+            "SELECT rows_read, rows_accepted, rows_rejected, rows_withdrawn, rows_empty FROM audit.loads"
+            " WHERE export='register_employment'"
         ).fetchall()[0]
-        assert read == accepted + rejected
+        assert read == accepted + rejected + withdrawn + empty
         con.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)

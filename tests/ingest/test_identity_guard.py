@@ -68,8 +68,8 @@ def test_a_code_stops_the_run_and_nothing_is_written(tmp_path, where, file, line
     assert message.startswith(f"{file}: a Finnish personal identity code at line {line}, column '{column}'")
     assert CODE not in message and CODE.lower() not in message
     assert not warehouse.exists()
-    # nothing but the run log, which records the refusal without the code
-    assert [p.name for p in warehouse.parent.iterdir()] == ["warehouse.duckdb.runs.jsonl"]
+    # nothing but the run log, which records the refusal without the code, and the (empty) lock file
+    assert sorted(p.name for p in warehouse.parent.iterdir()) == ["warehouse.duckdb.lock", "warehouse.duckdb.runs.jsonl"]
     log = (warehouse.parent / "warehouse.duckdb.runs.jsonl").read_text()
     assert '"status": "failed"' in log and file in log and CODE not in log
 
@@ -84,4 +84,4 @@ def test_a_code_leaves_the_previous_warehouse_byte_for_byte(tmp_path):
         run_pipeline(bad, C, warehouse)
     assert _sha(warehouse) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "bad", "figures", "good", "warehouse.duckdb", "warehouse.duckdb.runs.jsonl"]
+        "bad", "figures", "good", "warehouse.duckdb", "warehouse.duckdb.lock", "warehouse.duckdb.runs.jsonl"]

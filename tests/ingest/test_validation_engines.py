@@ -41,5 +41,5 @@ def test_the_synthetic_delivery_gives_identical_results(tmp_path):
     delivery = tmp_path / "delivery"
     by_sql = _load(delivery, tmp_path / "sql.duckdb", "sql")
     by_pandera = _load(delivery, tmp_path / "pandera.duckdb", "pandera")
-    assert len(by_sql[0]) > 50  # the synthetic delivery plants bad rows in every export
+    assert len({r[1] for r in by_sql[0]}) >= 3  # the synthetic delivery plants bad rows in several exports
     assert by_sql == by_pandera

@@ -6,6 +6,7 @@ import shutil
 
 import dagster as dg
 
+from ips_eval.publish.site.place import publish_staged, staging_dir
 from pipelines.assets.publish import SITE_KEY, disclosure_scan, publish_assets, publish_checks, publish_site
 from pipelines.resources import StudyRun
 
@@ -34,7 +35,8 @@ def test_exports():
     assert spec.name == "disclosure_scan" and spec.blocking
 
 
-def test_asset_builds_and_scans_the_site(synthetic_study, tmp_path):
+def test_asset_builds_and_scans_the_site_beside_the_published_one(synthetic_study, tmp_path):
+    """The asset stages the snapshot; only the warehouse swap moves it into place."""
     site = tmp_path / "site"
     result = _run(_study(synthetic_study, tmp_path, str(site)))
     assert result.success
@@ -42,8 +44,10 @@ def test_asset_builds_and_scans_the_site(synthetic_study, tmp_path):
     assert mat.metadata["quarter"].value == "2024Q4" and mat.metadata["skipped"].value is False
     [check] = result.get_asset_check_evaluations()
     assert check.passed and check.check_name == "disclosure_scan"
-    assert (site / "index.html").is_file() and (site / "2024Q4" / "en" / "index.html").is_file()
-    assert result.run_id in (site / "2024Q4" / "snapshot.json").read_text()
+    staged = staging_dir(site, result.run_id)
+    assert (staged / "root" / "index.html").is_file() and (staged / "2024Q4" / "en" / "index.html").is_file()
+    assert result.run_id in (staged / "2024Q4" / "snapshot.json").read_text()
+    assert sorted(p.name for p in site.iterdir()) == [staged.name], "nothing is public before the swap"
 
 
 def test_asset_skips_without_a_site_folder(synthetic_study, tmp_path):
@@ -54,16 +58,16 @@ def test_asset_skips_without_a_site_folder(synthetic_study, tmp_path):
     assert not (tmp_path / "site").exists()
 
 
-def test_check_fails_when_the_published_site_leaks(synthetic_study, tmp_path):
-    """The check scans what went out: a file added after publication is caught."""
+def test_check_fails_when_the_site_to_be_published_leaks(synthetic_study, tmp_path):
+    """The check scans the site as it will be after the swap: the run's staged snapshot and
+    everything already public. A file slipped into the published site is caught."""
     site = tmp_path / "site"
     study = _study(synthetic_study, tmp_path, str(site))
-    assert _run(study).success
+    first = _run(study)
+    assert first.success
+    assert publish_staged(site, first.run_id)  # what the warehouse swap does
     (site / "2024Q4" / "data" / "extra.csv").write_text("alue,n_clients\nKainuu,2\n", encoding="utf-8")
-    result = dg.materialize([publish_site, disclosure_scan], resources={"study": study}, raise_on_error=False,
-                            selection=dg.AssetSelection.checks(disclosure_scan))
-    study.build(result.run_id).discard()
+    result = _run(study)
     [check] = result.get_asset_check_evaluations()
     assert not check.passed
     assert "extra.csv" in check.metadata["problems"].value
-

@@ -175,7 +175,7 @@ def figures(root: Path, cutoff: dt.date = C, exports: tuple[str, ...] = PROJECT)
     jobs = jobs.assign(start=d(jobs.alkupvm)).merge(pop[["person_id", "S"]], on="person_id")
     in_window = (jobs.start >= jobs.S) & (jobs.start <= cutoff)
     comp = jobs[in_window & (jobs.tyyppi == "tyo") & (jobs.avoimet_markkinat == "K")]
-    other = jobs[in_window & (jobs.tyyppi.isin(["tyokokeilu", "opiskelu", "vapaaehtoistyo"])
+    other = jobs[in_window & (jobs.tyyppi.isin(["tyokokeilu", "opiskelu", "vapaaehtoistyo", "muu"])
                               | ((jobs.tyyppi == "tyo") & (jobs.avoimet_markkinat == "E")))]
     pop = pop.assign(competitive=pop.person_id.isin(comp.person_id),
                      unsubsidised=pop.person_id.isin(comp[comp.palkkatuki == "E"].person_id))

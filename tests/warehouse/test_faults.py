@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import duckdb
 import pytest
 
 from deliveries import minimal_delivery, row
+from ips_eval.warehouse.publish import settle
 from pipelines.runner import run_pipeline
 
 C = dt.date(2024, 12, 31)
@@ -26,22 +28,47 @@ def _sha(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _public_tree(site: Path) -> dict[str, str]:
+    """Every public file of the site (staged builds are dot folders, not public) and its hash."""
+    return {p.relative_to(site).as_posix(): _sha(p) for p in sorted(site.rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(site).parts)}
+
+
+def _published_run(warehouse: Path) -> str:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute("SELECT run_id FROM audit.runs ORDER BY finished_at DESC LIMIT 1").fetchall()[0][0]
+
+
+def _snapshot_run(site: Path) -> str:
+    return json.loads((site / "2024Q4" / "snapshot.json").read_text())["run_id"]
+
+
+def _leftovers(out: Path) -> list[str]:
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob(".*"))
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    """One published warehouse, figures and site; each test works on its own copy."""
+    root = tmp_path_factory.mktemp("first_run")
+    out = root / "out"
+    run_pipeline(minimal_delivery(root / "first"), C, out / "w.duckdb", site_dir=out / "site")
+    second = minimal_delivery(root / "second", clients=[row("clients", person_id="P000002")])
+    return out, second
+
+
 @pytest.fixture
-def published(tmp_path):
-    warehouse = tmp_path / "out" / "w.duckdb"
-    run_pipeline(minimal_delivery(tmp_path / "first"), C, warehouse)
-    second = minimal_delivery(tmp_path / "second", clients=[row("clients", person_id="P000002")])
-    return warehouse, second
+def published(tmp_path, first_run):
+    out, second = first_run
+    shutil.copytree(out, tmp_path / "out")
+    return tmp_path / "out" / "w.duckdb", second
 
 
-@pytest.mark.parametrize("point", ["raw/jobs", "staging/study_population", "warehouse/before_swap"])
-def test_sigkill_mid_stage_leaves_the_warehouse_intact_and_the_next_run_succeeds(tmp_path, published, point):
-    warehouse, second = published
-    before = _sha(warehouse)
+def _kill_at(point: str, tmp_path: Path, warehouse: Path, delivery: Path, site: Path) -> None:
     marker = tmp_path / "reached"
     env = {**os.environ, "IPS_EVAL_FAILPOINT": point, "IPS_EVAL_FAILPOINT_MARKER": str(marker)}
-    proc = subprocess.Popen([IPS_EVAL, "run", "--input", str(second), "--cutoff", str(C), "--warehouse",
-                             str(warehouse)], env=env, start_new_session=True,
+    proc = subprocess.Popen([IPS_EVAL, "run", "--input", str(delivery), "--cutoff", str(C), "--warehouse",
+                             str(warehouse), "--site", str(site)], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while not marker.exists():
@@ -50,18 +77,53 @@ def test_sigkill_mid_stage_leaves_the_warehouse_intact_and_the_next_run_succeeds
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+@pytest.mark.parametrize("point", ["raw/jobs", "staging/study_population", "marts/employment_outcomes",
+                                   "models/time_to_first_job", "publish/site", "warehouse/before_swap"])
+def test_sigkill_before_the_swap_leaves_warehouse_and_site_intact_and_the_next_run_succeeds(
+        tmp_path, published, point):
+    warehouse, second = published
+    site = warehouse.parent / "site"
+    before, site_before = _sha(warehouse), _public_tree(site)
+    first_id = _published_run(warehouse)
+    _kill_at(point, tmp_path, warehouse, second, site)
     assert _sha(warehouse) == before
+    assert _public_tree(site) == site_before, "the killed run changed the public site"
+    assert _snapshot_run(site) == first_id
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.clients").fetchall() == [(1,)]
-    assert any(".build-" in p.name for p in warehouse.parent.iterdir()), "the killed run left its build file"
+    assert any(".build-" in name for name in _leftovers(warehouse.parent)), "the killed run left its build"
 
-    run_pipeline(second, C, warehouse)
+    summary = run_pipeline(second, C, warehouse, site_dir=site)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.clients").fetchall() == [(2,)]
-    # no build file left; the run log has the published runs (the killed one never finished)
-    assert sorted(p.name for p in warehouse.parent.iterdir()) == ["figures", "w.duckdb", "w.duckdb.runs.jsonl"]
+    assert _published_run(warehouse) == _snapshot_run(site) == summary.run_id
+    # no half-built file left; the lock file stays (it holds no lock once its process is gone)
+    assert _leftovers(warehouse.parent) == []
+    assert sorted(p.name for p in warehouse.parent.iterdir()) == [
+        "figures", "site", "w.duckdb", "w.duckdb.lock", "w.duckdb.runs.jsonl"]
     log = [json.loads(line) for line in (warehouse.parent / "w.duckdb.runs.jsonl").read_text().splitlines()]
     assert [r["status"] for r in log] == ["published", "published"]
+
+
+@pytest.mark.parametrize("point", ["warehouse/after_swap", "warehouse/after_figures"])
+def test_sigkill_after_the_swap_is_finished_by_the_next_run_before_it_starts(tmp_path, published, point):
+    """Killed between the warehouse swap and the site's move: the warehouse is the new run's,
+    its site still staged. The next run first moves that site into place (`settle`), so the
+    site catches up with the warehouse, then runs as usual."""
+    warehouse, second = published
+    site = warehouse.parent / "site"
+    first_id = _published_run(warehouse)
+    _kill_at(point, tmp_path, warehouse, second, site)
+    killed_id = _published_run(warehouse)
+    assert killed_id != first_id and _snapshot_run(site) == first_id
+
+    settle(warehouse, warehouse.parent / "figures", site)
+    assert _snapshot_run(site) == killed_id
+    assert _leftovers(warehouse.parent) == []
+    summary = run_pipeline(second, C, warehouse, site_dir=site)
+    assert _published_run(warehouse) == _snapshot_run(site) == summary.run_id
 
 
 def _limit_file_size():

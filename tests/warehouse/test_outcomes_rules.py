@@ -178,7 +178,7 @@ def wh(tmp_path_factory):
         clients=CLIENTS, jobs=JOBS, surveys=SURVEYS, fidelity=FIDELITY, register=REGISTER,
     )
     # The delivery is valid: the only rows set aside are those of WDRAW1, who withdrew consent
-    # (the ingest removes a withdrawn person's rows, accounted for as rule consent_withdrawn).
+    # (the ingest removes a withdrawn person's rows, counted in audit.loads.rows_withdrawn).
     rejected = con.execute("SELECT file, line, rule FROM audit.rejected_rows WHERE rule <> 'consent_withdrawn'").fetchall()
     assert rejected == [], rejected
     yield con
@@ -302,11 +302,12 @@ def test_jobs_starting_before_ips_start_or_after_cutoff_do_not_count(wh):
 def test_subsidised_and_other_activity(wh):
     # SUBS11: one subsidised competitive job -> competitive, not unsubsidised.
     # NONOPEN12: a paid job not on the open market -> other activity only.
-    # MUU013: tyyppi 'muu' only -> neither. BOTH14: a competitive job and studies -> not other activity.
+    # MUU013: tyyppi 'muu' only -> other activity (the corrected plan). BOTH14: a competitive job and
+    # studies -> not other activity.
     s, n, m, b = (client(wh, p) for p in ("SUBS11", "NONOPEN12", "MUU013", "BOTH14"))
     assert (s["competitive"], s["unsubsidised"], s["first_job_subsidised"]) == (True, False, True)
     assert (n["competitive"], n["other_activity"]) == (False, True)
-    assert (m["competitive"], m["other_activity"]) == (False, False)
+    assert (m["competitive"], m["other_activity"]) == (False, True)
     assert (b["competitive"], b["unsubsidised"], b["other_activity"]) == (True, True, False)
 
 
@@ -345,10 +346,10 @@ def test_headline_all_row_counts_this_population(wh):
     # Counted: MONTH1, MONTH2, MONTH3, LEAP04, ONGO05, LATE06, TIE007, EARLY08, BEFORE9, AFTER10, SUBS11,
     # NONOPEN12, MUU013, BOTH14, VERS15, WDRAW2, NOREG6, NOREG7 = 18 clients.
     # Competitive: MONTH1-3, LEAP04, ONGO05, LATE06, TIE007, EARLY08, SUBS11, BOTH14, VERS15, WDRAW2 = 12;
-    # unsubsidised: the same but SUBS11 = 11. Other activity: BEFORE9, NONOPEN12 = 2.
+    # unsubsidised: the same but SUBS11 = 11. Other activity: BEFORE9, NONOPEN12, MUU013 = 3.
     # Jobs: 10 clients with one job + TIE007 2 + EARLY08 2 = 14.
     row = wh.execute("SELECT * FROM marts.employment_outcomes WHERE alue = 'ALL'").df().iloc[0]
-    assert (row.n_clients, row.n_competitive, row.n_unsubsidised, row.n_other_activity, row.n_jobs) == (18, 12, 11, 2, 14)
+    assert (row.n_clients, row.n_competitive, row.n_unsubsidised, row.n_other_activity, row.n_jobs) == (18, 12, 11, 3, 14)
     assert row.rate_competitive == pytest.approx(12 / 18) and row.rate_unsubsidised == pytest.approx(11 / 18)
     # Pohjanmaa holds VERS15 only
     poh = wh.execute("SELECT n_clients, n_jobs, median_job_days FROM marts.employment_outcomes WHERE alue = 'Pohjanmaa'").fetchone()

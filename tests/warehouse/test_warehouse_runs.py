@@ -87,7 +87,7 @@ def test_rows_accounted_fails_when_a_row_goes_missing(tmp_path, con):
     con.execute("DELETE FROM raw.jobs WHERE _line = 3")
     assert rows_accounted(con, "jobs") == ["jobs.csv: audit says 2 accepted, raw.jobs holds 1"]
     con.execute("UPDATE audit.loads SET rows_read = 5 WHERE export = 'jobs'")
-    assert "jobs.csv: 5 rows read but 2 accepted + 0 rejected" in rows_accounted(con, "jobs")
+    assert "jobs.csv: 5 rows read but 2 accepted + 0 rejected + 0 withdrawn + 0 empty lines" in rows_accounted(con, "jobs")
 
 
 READER = textwrap.dedent("""

@@ -9,8 +9,9 @@ Why it is built the way it is:
 - **Nothing unsafe goes out.** Every number comes from `site_tables.read_site_data`
   (disclosure control); the whole site is first written to `site_dir/.build-<run id>/`,
   scanned with `site_scan.scan_site` (small counts, pseudonyms, identity codes) and moved
-  into place only when the scan passes. A refused build is deleted and the published site
-  is left exactly as it was.
+  into place only when the scan passes (`stage_site`, then `place.publish_staged`; the
+  pipeline moves it only after the warehouse swap). A refused build is deleted and the
+  published site is left exactly as it was.
 - **Every quarter is kept.** A build is the snapshot `site_dir/<quarter>/` (cut-off
   2024-12-31 -> `2024Q4`; a cut-off inside a quarter names that quarter); a re-run of the
   quarter replaces its snapshot. `site_dir/index.html` (and `sv/`, `en/`) is the newest
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -37,10 +37,12 @@ import duckdb
 from markupsafe import Markup
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD
+from ips_eval.faults import failpoint
 from ips_eval.publish.site import charts, texts
 from ips_eval.publish.site.render import (
     HISTORY, PAGE, Links, count_attr, css, page_links, render, table_view, up,
 )
+from ips_eval.publish.site.place import QUARTER_DIR, publish_staged, staging_dir
 from ips_eval.publish.site.scan import ScanReport, scan_site
 from ips_eval.publish.site.tables import (
     GROUPINGS, QUARTERLY, SiteData, SiteTable, by_key, person_ids, read_site_data,
@@ -50,7 +52,6 @@ from ips_eval.warehouse.database import query_sql, table_exists
 #: The queries this module runs, kept beside it (they build no warehouse table).
 QUERIES = Path(__file__).parent / "queries"
 
-QUARTER_DIR = re.compile(r"^\d{4}Q[1-4]$")
 MANIFEST = "snapshot.json"
 PROVENANCE_FIELDS = ("run_id", "cutoff", "code_version", "input_fingerprint")
 
@@ -86,16 +87,50 @@ def snapshots(site_dir: Path) -> list[str]:
 
 def build_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, provenance: Mapping[str, Any],
                figures_dir: Path | None = None) -> SiteResult:
-    """Build, scan and publish the quarter's snapshot. Raises `DisclosureError` (the audit
-    refused a table) or `SiteScanError` (the built files hold something they must not);
-    either way nothing under `site_dir` has changed."""
+    """Build, scan and publish the quarter's snapshot at once (`stage_site`, then
+    `place.publish_staged`). Raises `DisclosureError` (the audit refused a table) or
+    `SiteScanError` (the built files hold something they must not); either way nothing
+    under `site_dir` has changed.
+
+    The pipeline does not call this: it stages the site in its `publish/site` asset and
+    moves it into place only with the warehouse swap (`ips_eval.warehouse.publish`).
+
+    Examples
+    --------
+    >>> import duckdb, tempfile
+    >>> con = duckdb.connect()  # doctest: +SKIP
+    >>> build_site(con, Path(tempfile.mkdtemp()), dt.date(2024, 12, 31), {"run_id": "r1"})  # doctest: +SKIP
+    """
+    staged = stage_site(con, site_dir, cutoff, provenance, figures_dir)
+    publish_staged(site_dir, staged.provenance["run_id"] or "manual")
+    final = Path(site_dir) / staged.quarter
+    return SiteResult(
+        site_dir=staged.site_dir, snapshot_dir=final, quarter=staged.quarter, provenance=staged.provenance,
+        pages=[final / p.relative_to(staged.snapshot_dir) for p in staged.pages],
+        csv_files=sorted((final / "data").glob("*.csv")), scan=staged.scan, latest=staged.latest,
+        snapshots=snapshots(site_dir), models=staged.models, suppressed_cells=staged.suppressed_cells,
+    )
+
+
+def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, provenance: Mapping[str, Any],
+               figures_dir: Path | None = None) -> SiteResult:
+    """Build and scan the quarter's snapshot in `place.staging_dir(site_dir, run id)`, beside
+    the published site, where it waits to be moved into place. Raises as `build_site`; a
+    refused build is removed. The result's paths point into the staging folder.
+
+    Examples
+    --------
+    >>> import duckdb, tempfile
+    >>> con = duckdb.connect()  # doctest: +SKIP
+    >>> stage_site(con, Path(tempfile.mkdtemp()), dt.date(2024, 12, 31), {"run_id": "r1"})  # doctest: +SKIP
+    """
     site_dir = Path(site_dir)
     quarter = quarter_of(cutoff)
     prov = _provenance(con, cutoff, provenance)
     data = read_site_data(con)
     known_ids = person_ids(con)
     site_dir.mkdir(parents=True, exist_ok=True)
-    build = site_dir / f".build-{_safe(prov['run_id'])}"
+    build = staging_dir(site_dir, prov["run_id"] or "manual")
     shutil.rmtree(build, ignore_errors=True)
     try:
         snap = build / quarter
@@ -105,15 +140,14 @@ def build_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, 
         root = build / "root"
         _write_root(root, site_dir, all_quarters, quarter, data, prov, latest)
         report = scan_site(build, known_ids=known_ids, specs=data.specs)
-        _move_into_place(build, site_dir, quarter)
-    finally:
+        failpoint("publish/site")
+    except BaseException:
         shutil.rmtree(build, ignore_errors=True)
-    final = site_dir / quarter
+        raise
     return SiteResult(
-        site_dir=site_dir, snapshot_dir=final, quarter=quarter, provenance=prov,
-        pages=[final / p.relative_to(snap) for p in pages],
-        csv_files=sorted((final / "data").glob("*.csv")), scan=report, latest=latest,
-        snapshots=snapshots(site_dir), models={m: t.status for m, t in data.models.items()},
+        site_dir=site_dir, snapshot_dir=snap, quarter=quarter, provenance=prov, pages=pages,
+        csv_files=sorted((snap / "data").glob("*.csv")), scan=report, latest=latest,
+        snapshots=sorted(set(snapshots(site_dir)) | {quarter}), models={m: t.status for m, t in data.models.items()},
         suppressed_cells=sum(len(p.suppressed) for p in data.publications),
     )
 
@@ -143,10 +177,6 @@ def _provenance(con, cutoff: dt.date, given: Mapping[str, Any]) -> dict[str, str
     prov.setdefault("run_id", "")
     prov["published_at"] = prov.get("published_at") or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return prov
-
-
-def _safe(run_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", run_id) or "manual"
 
 
 # --------------------------------------------------------------------------------------
@@ -343,27 +373,3 @@ def _manifest(snap: Path) -> dict:
         return json.loads((snap / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-
-
-def _move_into_place(build: Path, site_dir: Path, quarter: str) -> None:
-    """Swap the scanned snapshot in (the old one of the quarter is renamed aside first and
-    restored if the swap fails), then replace the root pages file by file (each rename is
-    atomic, so a reader never sees half a page)."""
-    target = site_dir / quarter
-    aside = site_dir / f".old-{quarter}-{build.name}"
-    shutil.rmtree(aside, ignore_errors=True)
-    had_old = target.exists()
-    if had_old:
-        os.replace(target, aside)
-    try:
-        os.replace(build / quarter, target)
-    except OSError:
-        if had_old and not target.exists():
-            os.replace(aside, target)
-        raise
-    for path in sorted(p for p in (build / "root").rglob("*") if p.is_file()):
-        dest = site_dir / path.relative_to(build / "root")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, dest)
-    shutil.rmtree(aside, ignore_errors=True)
-

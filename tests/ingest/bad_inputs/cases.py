@@ -41,6 +41,7 @@ class Rejected:
 class Accepted:
     file: str
     rows: int
+    empty: int = 0  # empty lines, counted in audit.loads.rows_empty
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,18 @@ def _wrong_delimiter(d: Path) -> None:
 
 def _truncated(d: Path) -> None:
     _append(d / "jobs.csv", "P000001;tyo;T009;K;E;1.8.2023")  # cut off mid-row, no line end
+
+
+def _date_cut_short(d: Path) -> None:
+    _append(d / "jobs.csv", "P000001;tyo;T009;K;E;1.8.2023;;20;5223;2.8.20")  # cut off inside a date, no line end
+
+
+def _huge_line_appended(d: Path) -> None:
+    _append(d / "jobs.csv", "x" * 40_000_000)  # 40 MB of text, no delimiter, no line end
+
+
+def _empty_lines(d: Path) -> None:
+    _append(d / "jobs.csv", "\n\r\n" + _line("jobs", tyonantaja="T002") + "\n")
 
 
 def _mixed_line_endings(d: Path) -> None:
@@ -163,7 +176,13 @@ CASES: list[Case] = [
     Case("header_only", "survey_midpoint.csv with a header and no rows (no answers yet)", lambda d: None,
          Accepted("survey_midpoint.csv", 0)),
     Case("truncated_last_line", "jobs.csv whose last line is cut off mid-row", _truncated,
-         Rejected("jobs.csv", [(3, None, "structure")])),
+         Rejected("jobs.csv", [(3, None, "truncated_line")])),
+    Case("date_cut_short_last_line", "jobs.csv whose last line is cut off inside a date", _date_cut_short,
+         Rejected("jobs.csv", [(3, "paivitetty", "truncated_line")])),
+    Case("huge_line_appended", "a 40 MB line with no delimiter appended to jobs.csv", _huge_line_appended,
+         Rejected("jobs.csv", [(3, None, "line_too_long")])),
+    Case("empty_lines", "empty lines (LF and CRLF) between and after the rows of jobs.csv", _empty_lines,
+         Accepted("jobs.csv", 2, empty=3)),
     Case("nul_bytes", "NUL bytes inside clients.csv", lambda d: _append(d / "clients.csv", "P00\x00002;Kainuu\n"),
          Refused("clients.csv", "NUL bytes")),
     Case("unreadable_encoding", "bytes that are neither UTF-8 nor Windows-1252", _unreadable_encoding,
@@ -222,7 +241,7 @@ CASES: list[Case] = [
          Refused("register/cohort.parquet", "identity code at line 3, column 'dg'")),
     Case("huge_single_line_file", "a 3 MB file with no line break", _huge_line,
          Refused("survey_midpoint.csv", "longer than 1 MiB")),
-    Case("huge_cell", "a 2 MB value in one cell", _huge_cell, Rejected("jobs.csv", [(3, None, "structure")])),
+    Case("huge_cell", "a 2 MB value in one cell", _huge_cell, Rejected("jobs.csv", [(3, None, "line_too_long")])),
     Case("parquet_wrong_types", "register/employment.parquet with dates as integers", _parquet_wrong_types,
          Refused("register/employment.parquet", "alkupvm has Parquet type BIGINT")),
     Case("csv_and_parquet_of_one_extract", "register/earnings delivered twice", _csv_and_parquet,
@@ -231,7 +250,7 @@ CASES: list[Case] = [
          Refused("jobs.csv", "missing from the delivery")),
     Case("cost_with_fractions_of_a_cent", "costs.csv euroa 1200,555 (more than two decimals)",
          _costs({}, {"kustannuslaji": "matkat", "euroa": "1200,555", "htv": ""}),
-         Rejected("costs.csv", [(3, "euroa", "decimals")])),
+         Rejected("costs.csv", [(3, "euroa", "type")])),
     Case("coach_fte_on_travel_costs", "costs.csv htv given on a travel-cost row (htv is for staff costs only)",
          _costs({}, {"kustannuslaji": "matkat", "euroa": "800,00", "htv": "0,5"}),
          Rejected("costs.csv", [(3, "htv", "only_for")])),

@@ -12,6 +12,7 @@ from ips_eval.ingest.identity import IdentityCodeFound
 from ips_eval.ingest.load import load_delivery
 
 HERE = Path(__file__).parent
+BALANCE = "rows_read = rows_accepted + rows_rejected + rows_withdrawn + rows_empty"
 
 
 def test_the_catalogue_has_at_least_30_distinct_cases_and_readme_lists_each():
@@ -36,12 +37,14 @@ def test_case(tmp_path, case):
         assert HETU not in message
         return
     load_delivery(con, delivery, CUTOFF)
-    loads = {f: (r, a, j) for f, r, a, j in con.execute(
-        "SELECT file, rows_read, rows_accepted, rows_rejected FROM audit.loads").fetchall()}
-    assert all(r == a + j for r, a, j in loads.values())
+    loads = {f: (r, a, j) for f, r, a, j, w, e in con.execute(
+        "SELECT file, rows_read, rows_accepted, rows_rejected, rows_withdrawn, rows_empty FROM audit.loads").fetchall()}
+    assert con.execute(f"SELECT bool_and({BALANCE}) FROM audit.loads").fetchall() == [(True,)]
     if isinstance(expected, Accepted):
         assert loads[expected.file][1] == expected.rows
         assert loads[expected.file][2] == 0
+        assert con.execute("SELECT rows_empty FROM audit.loads WHERE file = ?", [expected.file]).fetchall() == [
+            (expected.empty,)]
     else:
         got = con.execute('SELECT line, "column", rule FROM audit.rejected_rows WHERE file = ? ORDER BY line',
                           [expected.file]).fetchall()

@@ -1,0 +1,59 @@
+"""Every case of the catalogue through the command line: no message a user sees names a
+Python exception or quotes a library's internal text.
+
+`ips-eval check` reads a delivery with the run's own ingest (guard, contracts, withdrawals)
+and prints every refusal and every rejected line; it runs in-process here (typer's runner)
+so that the whole catalogue takes seconds. The two cases of issue 13 (a 40 MB line, a last
+line cut inside a date) also go through a full `ips-eval run`.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from bad_inputs.cases import CASES, CUTOFF, Refused, build
+from pipelines.cli import app
+
+#: A Python exception class name, or DuckDB's internals (its module, its error headings).
+INTERNAL = re.compile(r"\w+(Errors?|Exception)\b|_duckdb|Invalid Input Error|Conversion Error|Traceback")
+IPS_EVAL = str(Path(sys.executable).parent / "ips-eval")
+
+
+def test_the_pattern_catches_what_it_must():
+    assert INTERNAL.search("_duckdb.InvalidInputException: Invalid Input Error: Malformed JSON")
+    assert INTERNAL.search("ValueError: x") and INTERNAL.search("pandera.errors.SchemaErrors")
+    assert not INTERNAL.search("jobs.csv, line 3: truncated_line: the file ends in the middle of this line")
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_no_message_names_an_exception(tmp_path, case):
+    delivery = build(case, tmp_path / "delivery")
+    result = CliRunner().invoke(app, ["check", "--input", str(delivery), "--cutoff", CUTOFF.isoformat()])
+    printed = result.stdout + result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit), printed
+    assert result.exit_code == (1 if isinstance(case.expected, Refused) else 0), printed
+    assert case.expected.file in printed
+    assert not INTERNAL.search(printed), printed
+
+
+@pytest.mark.parametrize("case_name, rule", [("huge_line_appended", "line_too_long"),
+                                             ("date_cut_short_last_line", "truncated_line")])
+def test_a_run_accounts_for_the_broken_line_in_audit_loads(tmp_path, case_name, rule):
+    [case] = [c for c in CASES if c.name == case_name]
+    delivery = build(case, tmp_path / "delivery")
+    warehouse = tmp_path / "w.duckdb"
+    out = subprocess.run([IPS_EVAL, "run", "--input", str(delivery), "--cutoff", CUTOFF.isoformat(), "--warehouse",
+                          str(warehouse)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert not INTERNAL.search(out.stdout + out.stderr)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        # minimal delivery: one good job (line 2), then the broken line 3
+        assert con.execute("SELECT rows_read, rows_accepted, rows_rejected, rows_withdrawn, rows_empty "
+                           "FROM audit.loads WHERE file = 'jobs.csv'").fetchall() == [(2, 1, 1, 0, 0)]
+        assert con.execute("SELECT line, rule FROM audit.rejected_rows WHERE file = 'jobs.csv'").fetchall() == [
+            (3, rule)]

@@ -1,0 +1,121 @@
+"""One run at a time per warehouse: the lock, a waiting run, a refusing run, a dead holder,
+and two real runs started together on one warehouse and site."""
+
+import datetime as dt
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from deliveries import minimal_delivery, row
+from ips_eval.warehouse.lock import WarehouseBusy, holder, lock_path, warehouse_lock
+
+C = dt.date(2024, 12, 31)
+IPS_EVAL = str(Path(sys.executable).parent / "ips-eval")
+EXCEPTION_NAME = r"\w+(Error|Exception)\b"
+
+
+def _hold_in_another_process(warehouse: Path, run_id: str, ready: Path) -> subprocess.Popen:
+    code = textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from ips_eval.warehouse.lock import warehouse_lock
+        with warehouse_lock({str(warehouse)!r}, {run_id!r}):
+            Path({str(ready)!r}).write_text("held")
+            time.sleep(300)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    deadline = time.time() + 60
+    while not ready.exists():
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    return proc
+
+
+def test_the_lock_names_its_run_and_is_reentrant_in_one_process(tmp_path):
+    w = tmp_path / "w.duckdb"
+    with warehouse_lock(w, "run-a"):
+        assert holder(w)["run_id"] == "run-a" and holder(w)["pid"] == os.getpid()
+        with warehouse_lock(w, "run-a", wait_seconds=0):  # the runner and the resource of one run
+            assert holder(w)["run_id"] == "run-a"
+        assert holder(w)["run_id"] == "run-a", "the inner release must not free the outer hold"
+    assert holder(w) == {}
+    assert lock_path(w).name == "w.duckdb.lock"
+
+
+def test_a_second_run_waits_bounded_naming_the_first_then_refuses(tmp_path):
+    w = tmp_path / "w.duckdb"
+    proc = _hold_in_another_process(w, "first-run", tmp_path / "ready")
+    heard = []
+    try:
+        started = time.monotonic()
+        with pytest.raises(WarehouseBusy) as busy:
+            with warehouse_lock(w, "second-run", wait_seconds=1, on_wait=heard.append):
+                pass
+        assert time.monotonic() - started >= 1
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert len(heard) == 1 and "first-run" in heard[0] and f"process {proc.pid}" in heard[0]
+    assert "first-run" in str(busy.value) and "nothing was changed" in str(busy.value)
+
+
+def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path):
+    w = tmp_path / "w.duckdb"
+    proc = _hold_in_another_process(w, "killed-run", tmp_path / "ready")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert holder(w)["run_id"] == "killed-run"  # its name is still in the file, its lock is gone
+    with warehouse_lock(w, "next-run", wait_seconds=0):
+        assert holder(w)["run_id"] == "next-run"
+
+
+def test_the_cli_refuses_plainly_when_the_warehouse_stays_busy(tmp_path):
+    warehouse = tmp_path / "out" / "w.duckdb"
+    delivery = minimal_delivery(tmp_path / "d")
+    proc = _hold_in_another_process(warehouse, "scheduled-refresh", tmp_path / "ready")
+    try:
+        out = subprocess.run([IPS_EVAL, "run", "--input", str(delivery), "--cutoff", str(C), "--warehouse",
+                              str(warehouse)], capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "IPS_EVAL_LOCK_WAIT": "1"})
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert out.returncode == 1
+    assert "waiting up to 1 s" in out.stderr and "scheduled-refresh" in out.stderr
+    assert "still in use by run scheduled-refresh" in out.stderr and "nothing was changed" in out.stderr
+    assert not (warehouse.exists() or list(warehouse.parent.glob(".*")))
+    assert not re.search(EXCEPTION_NAME, out.stderr), out.stderr
+
+
+def test_two_runs_at_once_end_with_site_and_warehouse_from_the_same_run(tmp_path):
+    out = tmp_path / "out"
+    warehouse, site = out / "w.duckdb", out / "site"
+    one = minimal_delivery(tmp_path / "one")
+    two = minimal_delivery(tmp_path / "two", clients=[row("clients", person_id="P000002")])
+    procs = [subprocess.Popen([IPS_EVAL, "run", "--input", str(d), "--cutoff", str(C), "--warehouse", str(warehouse),
+                               "--site", str(site)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for d in (one, two)]
+    results = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    waited = [i for i, (_, err) in enumerate(results) if "waiting up to" in err]
+    assert len(waited) == 1, "exactly one run waited for the other"
+    run_ids = [next(line.split("run ")[-1] for line in o.splitlines() if line.startswith("cut-off")) for o, _ in results]
+    assert f"in use by run {run_ids[1 - waited[0]]}" in results[waited[0]][1], "the message names the run waited for"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        runs = [r[0] for r in con.execute("SELECT run_id FROM audit.runs ORDER BY finished_at").fetchall()]
+        clients = con.execute("SELECT count(*) FROM raw.clients").fetchall()[0][0]
+    assert sorted(runs) == sorted(run_ids), "both runs were published, one after the other"
+    last = runs[-1]
+    assert json.loads((site / "2024Q4" / "snapshot.json").read_text())["run_id"] == last
+    assert last in (site / "index.html").read_text(encoding="utf-8")
+    assert clients == (1 if last == run_ids[0] else 2), "the warehouse holds the last run's delivery"
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob(".*")) == [], "a half-built file was left"
