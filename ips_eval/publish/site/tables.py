@@ -23,10 +23,14 @@ from typing import Callable, Mapping
 import duckdb
 import pandas as pd
 
-from ips_eval.definitions import DISCLOSURE_THRESHOLD, HEADLINE_RATES
+from ips_eval.definitions import DISCLOSURE_THRESHOLD, HEADLINE_RATES, QUARTERLY_RATES
+from ips_eval.figures import (
+    ALL, AREA, BREAKDOWNS, HEADLINE_WITHIN, QUARTER_IN_HEADLINE, QUARTERLY_WITHIN, WAVE, across_columns,
+    wave_counties, within_columns,
+)
 from ips_eval.publish.disclosure import (
-    PRIMARY_LABEL, AtMost, CrossSum, DisclosureError, Publication, RowsSum, TableSpec, check_model_table,
-    protect, publishable_curve,
+    PRIMARY_LABEL, CrossSum, DisclosureError, Publication, RowsSum, TableSpec, check_model_table, protect,
+    publishable_curve, within,
 )
 from ips_eval.warehouse.database import query_sql, table_exists
 
@@ -34,7 +38,7 @@ from ips_eval.warehouse.database import query_sql, table_exists
 QUERIES = Path(__file__).parent / "queries"
 
 T = DISCLOSURE_THRESHOLD
-GROUPINGS: tuple[str, ...] = ("wave", "smi", "gender", "age_group")
+GROUPINGS: tuple[str, ...] = BREAKDOWNS
 #: Model tables of public interest, in page order.
 PUBLIC_MODELS: tuple[str, ...] = ("employment_predictors", "unsubsidised_predictors", "effectiveness",
                                   "fidelity_outcome")
@@ -117,18 +121,6 @@ OUTCOME_COUNTS = ("n_clients", "n_competitive", "n_unsubsidised", "n_tenure6", "
                   "n_tenure12_eligible", "n_employed6", "n_employed6_eligible", "n_employed12",
                   "n_employed12_eligible")
 OUTCOME_RATES = HEADLINE_RATES
-#: What a reader knows from the definitions (ANALYSIS_PLAN "Headline employment outcomes"),
-#: declared so that the audit assumes the reader uses it.
-OUTCOME_RELATIONS = (
-    AtMost("n_unsubsidised", "n_competitive"),
-    AtMost("n_tenure6_eligible", "n_competitive"),
-    AtMost("n_tenure12_eligible", "n_tenure6_eligible"),
-    AtMost("n_tenure12", "n_tenure6"),
-    AtMost("n_employed6_eligible", "n_clients"),
-    AtMost("n_employed12_eligible", "n_employed6_eligible"),
-    AtMost("n_employed6", "n_competitive"),
-    AtMost("n_employed12", "n_competitive"),
-)
 #: Display order of the outcome columns (count, its denominator, its rate).
 def _grouped(group: str, *names: str) -> tuple[Column, ...]:
     sub = {"rate": "sub_rate", "eligible": "sub_eligible"}
@@ -154,6 +146,10 @@ CI_COLUMNS = (Column("ci_low", "number", 2, group="col_ci", sub="sub_low"),
 COUNTY = "employment_outcomes"
 QUARTERLY = "employment_rate_by_quarter"
 QUARTER_COUNTS = ("n_served", "n_working", "n_working_unsubsidised")
+#: What hiding a cell costs, by table (x100 in an ALL row, x10 in a row total: see
+#: `disclosure.cell_cost`): a county's quarter is the cheapest, a breakdown of all counties
+#: the dearest of the small cells.
+COSTS = {QUARTERLY: 1.0, COUNTY: 2.0, "group": 5.0}
 QUARTER_COLUMNS = (Column("n_served", "count"), *_grouped("col_n_working", "n_working", "rate_working"),
                    *_grouped("col_n_working_unsubsidised", "n_working_unsubsidised", "rate_working_unsubsidised"))
 
@@ -162,29 +158,39 @@ def group_table_name(grouping: str) -> str:
     return f"employment_outcomes_by_{grouping}"
 
 
-def employment_specs(quarters: list[str]) -> tuple[list[TableSpec], list[CrossSum]]:
-    """The county table, the group tables (all counties) and the quarterly table, and how
-    they are linked: each grouping's rows add up to the county table's ALL row; each
-    quarter's served/working clients are, county by county, among that county's clients
-    (and with jobs) of the county table."""
-    county = TableSpec(name=COUNTY, keys=("alue",), counts=OUTCOME_COUNTS, rates=OUTCOME_RATES,
-                       row_total="n_clients", relations=(RowsSum(by="alue", total="ALL"), *OUTCOME_RELATIONS))
+def employment_specs(quarters: list[str], waves: Mapping[str, tuple[str, ...]] | None = None
+                     ) -> tuple[list[TableSpec], list[CrossSum]]:
+    """The county table, the group tables (all counties) and the quarterly table, described
+    with the relations of `ips_eval.figures` that a reader knows: counties add up to ALL
+    (per quarter in the quarterly table), each grouping's rows add up to the county table's
+    ALL row, a wave's row is the sum of its counties (`waves`: wave -> counties), every
+    `Within` of the headline and quarterly figures, and each quarter's counts per county
+    within that county's headline counts.
+
+    Examples
+    --------
+    >>> specs, links = employment_specs(["2024Q4"], {"1": ("Helsinki",)})
+    >>> [s.name for s in specs][:2], len(links)
+    (['employment_outcomes', 'employment_outcomes_by_wave'], 6)
+    """
+    row_within = tuple(within(w) for w in within_columns(HEADLINE_WITHIN, OUTCOME_COUNTS))
+    county = TableSpec(name=COUNTY, keys=(AREA,), counts=OUTCOME_COUNTS, rates=OUTCOME_RATES, row_total="n_clients",
+                       relations=(RowsSum(by=AREA, total=ALL), *row_within), cost=COSTS[COUNTY])
     groups = [TableSpec(name=group_table_name(g), keys=("group_value",), counts=OUTCOME_COUNTS, rates=OUTCOME_RATES,
-                        row_total="n_clients", relations=OUTCOME_RELATIONS) for g in GROUPINGS]
+                        row_total="n_clients", relations=row_within, cost=COSTS["group"]) for g in GROUPINGS]
     quarterly = TableSpec(
-        name=QUARTERLY, keys=("alue", "quarter"), counts=QUARTER_COUNTS,
-        rates={"rate_working": ("n_working", "n_served"),
-               "rate_working_unsubsidised": ("n_working_unsubsidised", "n_served")},
-        row_total="n_served",
-        relations=(RowsSum(by="alue", total="ALL"), AtMost("n_working_unsubsidised", "n_working")),
+        name=QUARTERLY, keys=(AREA, "quarter"), counts=QUARTER_COUNTS, rates=QUARTERLY_RATES, row_total="n_served",
+        relations=(RowsSum(by=AREA, total=ALL),
+                   *(within(w) for w in within_columns(QUARTERLY_WITHIN, QUARTER_COUNTS))),
+        cost=COSTS[QUARTERLY],
     )
-    links = [CrossSum(total=COUNTY, total_row={"alue": "ALL"}, parts=group_table_name(g)) for g in GROUPINGS]
-    links += [
-        CrossSum(total=COUNTY, parts=QUARTERLY, parts_rows={"quarter": q}, by=("alue",), sense="<=",
-                 columns={"n_served": "n_clients", "n_working": "n_competitive",
-                          "n_working_unsubsidised": "n_unsubsidised"})
-        for q in quarters
-    ]
+    links = [CrossSum(total=COUNTY, total_row={AREA: ALL}, parts=group_table_name(g)) for g in GROUPINGS]
+    links += [CrossSum(total=group_table_name(WAVE), total_row={"group_value": w}, parts=COUNTY,
+                       parts_rows={AREA: frozenset(counties)})
+              for w, counties in sorted((waves or {}).items())]
+    in_headline = {w.parts[0]: w.whole for w in across_columns(QUARTER_IN_HEADLINE, QUARTER_COUNTS, OUTCOME_COUNTS)}
+    links += [CrossSum(total=COUNTY, parts=QUARTERLY, parts_rows={"quarter": q}, by=(AREA,), sense="<=",
+                       columns=in_headline) for q in quarters]
     return [county, *groups, quarterly], links
 
 
@@ -194,7 +200,10 @@ def _employment(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, SiteTable], l
         frames[group_table_name(g)] = query_sql(con, QUERIES / "group_outcomes.sql", grouping=g)
     frames[QUARTERLY] = query_sql(con, QUERIES / "rate_by_quarter.sql")
     quarters = sorted(frames[QUARTERLY]["quarter"].unique())
-    specs, links = employment_specs(quarters)
+    membership = query_sql(con, QUERIES / "wave_counties.sql")
+    waves = wave_counties(membership[[AREA, "wave", "n_clients"]].itertuples(index=False, name=None))
+    waves = {w: c for w, c in waves.items() if w in set(frames[group_table_name(WAVE)]["group_value"])}
+    specs, links = employment_specs(quarters, waves)
     pub = protect(frames, specs, links)
     tables = {COUNTY: _site_table(pub, COUNTY, (Column("alue", "key", label="county"), *OUTCOME_COLUMNS))}
     for g in GROUPINGS:
