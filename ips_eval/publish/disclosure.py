@@ -40,7 +40,7 @@ then protect and publish::
 `protect` = `primary_suppression` (rule 1) -> `complementary_suppression` (rule 2) ->
 `audit` (rule 3, raises `DisclosureError`); rule 4 is applied by `Publication.published`
 (and min/max columns are refused when the table is described). Rule 5 is
-`publishable_curve`, rule 6 `check_model_table`; the site scan is `site_scan.scan_site`.
+`publishable_curve`, rule 6 `check_model_table`; the site scan is `site.scan.scan_site`.
 
 Labels (what a reader sees):
 - `PRIMARY_LABEL` ("<5") for a count under T;
@@ -827,33 +827,45 @@ def round_to_base(n: float, base: int = AT_RISK_ROUNDING) -> int:
 
 
 def publishable_curve(steps: pd.DataFrame) -> pd.DataFrame:
-    """A curve whose every step pools at least T events or censorings.
+    """Rule 5: a Kaplan-Meier or cumulative-incidence curve whose every step holds at least
+    T events.
 
-    Consecutive steps are merged until their events + censorings reach T; a last group
-    short of T joins the step before it. A pooled step is shown at its end: its time and
+    A reader recovers the events of a step as the number at risk times the drop of the
+    curve, so only events count (censorings do not). The curve ends at the last time with
+    at least T people at risk (the longest follow-up of one person is never shown); up to
+    there, consecutive steps are pooled until their events reach T, and a last group short
+    of T joins the step before it. A pooled step is shown at its end: its time and
     estimate/CI are those of its last step (the curve is exact there), its number at risk
-    the number at risk at its first step (who was at risk when the pooled interval began),
-    rounded to the nearest multiple of `AT_RISK_ROUNDING`. Per-step event and censoring
-    counts are not returned (they are small counts). Returns columns time, n_at_risk,
-    estimate, ci_low, ci_high. Raises `DisclosureError` when the whole curve has fewer than
-    T events and censorings.
+    the number at risk at its first step, rounded to the nearest multiple of
+    `AT_RISK_ROUNDING`. Per-step event and censoring counts are not returned. Returns
+    columns time, n_at_risk, estimate, ci_low, ci_high. Raises `DisclosureError` when fewer
+    than T events happen while T or more are at risk.
+
+    Examples
+    --------
+    >>> steps = pd.DataFrame({"time": [1, 2, 3, 4], "n_at_risk": [30, 24, 12, 4], "n_events": [3, 4, 5, 1],
+    ...                       "n_censored": [3, 8, 2, 3], "estimate": [0.9, 0.75, 0.44, 0.33],
+    ...                       "ci_low": [0.8, 0.6, 0.3, 0.1], "ci_high": [1.0, 0.9, 0.6, 0.6]})
+    >>> publishable_curve(steps)[["time", "n_at_risk", "estimate"]].values.tolist()
+    [[2.0, 30.0, 0.75], [3.0, 10.0, 0.44]]
     """
     missing = [c for c in CURVE_COLUMNS if c not in steps.columns]
     if missing:
         raise ValueError(f"curve steps lack columns {missing}")
     s = steps.sort_values("time", kind="stable").reset_index(drop=True)
+    s = s[s["n_at_risk"] >= T].reset_index(drop=True)  # at risk only falls: a prefix
     groups: list[list[int]] = []
     current: list[int] = []
-    pooled = 0
+    events = 0
     for i in s.index:
         current.append(i)
-        pooled += int(s.at[i, "n_events"]) + int(s.at[i, "n_censored"])
-        if pooled >= T:
+        events += int(s.at[i, "n_events"])
+        if events >= T:
             groups.append(current)
-            current, pooled = [], 0
+            current, events = [], 0
     if current:
         if not groups:
-            raise DisclosureError(f"curve: fewer than {T} events and censorings in all; not publishable")
+            raise DisclosureError(f"curve: fewer than {T} events while {T} or more are at risk; not publishable")
         groups[-1].extend(current)
     return pd.DataFrame({
         "time": [s.at[g[-1], "time"] for g in groups],

@@ -279,17 +279,19 @@ def test_quarterly_table_counties_sum_to_all_within_each_quarter():
 # ------------------------------------------------------------------------------------------
 # Rule 5: curves
 # ------------------------------------------------------------------------------------------
-def test_curve_steps_pool_T_events_or_censorings_and_at_risk_is_rounded():
+def test_curve_steps_hold_T_events_and_end_while_T_are_at_risk():
     steps = pd.DataFrame(
         [  # time, at risk, events, censored, estimate
             (1, 22, 2, 0, 0.91),
-            (2, 20, 1, 1, 0.86),
-            (3, 18, 3, 0, 0.72),  # 2 + 2 + 3 = 7 >= 5: first pooled step ends here
+            (2, 20, 1, 4, 0.86),  # 2 + 1 events (and 4 censorings, which do not count)
+            (3, 18, 3, 0, 0.72),  # 2 + 1 + 3 = 6 events >= 5: first published step ends here
             (4, 15, 0, 2, 0.72),
             (5, 13, 1, 0, 0.66),
-            (6, 12, 2, 3, 0.55),  # 2 + 1 + 5 = 8 >= 5: second pooled step ends here
-            (7, 7, 1, 0, 0.47),
-            (8, 6, 0, 1, 0.47),  # 1 + 1 = 2 < 5: joins the second pooled step
+            (6, 12, 2, 3, 0.55),
+            (7, 7, 2, 0, 0.39),  # 0 + 1 + 2 + 2 = 5: the second step ends here
+            (8, 5, 1, 1, 0.31),  # 1 event: joins the second step (the last time with 5 at risk)
+            (9, 4, 1, 0, 0.23),  # under 5 at risk: never shown
+            (10, 3, 0, 3, 0.23),
         ],
         columns=["time", "n_at_risk", "n_events", "n_censored", "estimate"],
     )
@@ -300,9 +302,9 @@ def test_curve_steps_pool_T_events_or_censorings_and_at_risk_is_rounded():
     assert list(curve.columns) == ["time", "n_at_risk", "estimate", "ci_low", "ci_high"]
     assert list(curve.time) == [3, 8]
     assert list(curve.n_at_risk) == [20, 15]
-    assert list(curve.estimate) == [0.72, 0.47]
-    assert list(curve.ci_low) == pytest.approx([0.62, 0.37])
-    assert all(n % 5 == 0 for n in curve.n_at_risk)
+    assert list(curve.estimate) == [0.72, 0.31]
+    assert list(curve.ci_low) == pytest.approx([0.62, 0.21])
+    # pooling censorings (the old rule) would have ended step 1 at t=2 (2 + 1 + 4 = 7)
 
 
 def test_round_to_nearest_multiple_of_five():
@@ -310,8 +312,10 @@ def test_round_to_nearest_multiple_of_five():
 
 
 def test_curve_with_too_few_events_is_refused():
-    steps = pd.DataFrame({"time": [1, 2], "n_at_risk": [6, 5], "n_events": [1, 1], "n_censored": [0, 1],
-                          "estimate": [0.8, 0.6], "ci_low": [0.5, 0.3], "ci_high": [0.9, 0.8]})
+    # 4 events and 6 censorings: enough people, too few events
+    steps = pd.DataFrame({"time": [1, 2, 3], "n_at_risk": [16, 12, 5], "n_events": [1, 2, 1],
+                          "n_censored": [3, 3, 0], "estimate": [0.9, 0.7, 0.6], "ci_low": [0.5, 0.3, 0.2],
+                          "ci_high": [0.9, 0.8, 0.8]})
     with pytest.raises(DisclosureError, match="fewer than"):
         publishable_curve(steps)
 
