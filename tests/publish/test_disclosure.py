@@ -400,9 +400,82 @@ def test_site_scan_finds_planted_problems(tmp_path, file, content, expected):
 
 def test_site_scan_uses_the_table_description_for_count_columns(tmp_path):
     (tmp_path / "t.csv").write_text("alue,tyossa\nA,2\n")
-    assert scan_site(tmp_path, known_ids=set())  # not a count by name
+    # a whole number in a column nothing declares is taken to be people
+    with pytest.raises(SiteScanError, match="'tyossa'"):
+        scan_site(tmp_path, known_ids=set())
     with pytest.raises(SiteScanError, match="'tyossa'"):
         scan_site(tmp_path, known_ids=set(), specs=[TableSpec(name="t", keys=("alue",), counts=("tyossa",))])
+    # declared as something else (columns.json beside it), it is not a count
+    (tmp_path / "columns.json").write_text(json.dumps({"tables": {"t": {"columns": {"tyossa": "int"}}}}))
+    assert scan_site(tmp_path, known_ids=set())
+
+
+# ------------------------------------------------------------------------------------------
+# Rule 9: every visible number (the planted cases of the issue), and the check-output command
+# ------------------------------------------------------------------------------------------
+PLANTED = {
+    "svg_text": ("chart.svg", '<svg xmlns="http://www.w3.org/2000/svg"><g id="xtick_1"><text>2</text></g>'
+                              '<text x="5">3</text></svg>', "chart.svg line 1, column 75, text: a published count"),
+    "svg_n_equals": ("trend.svg", '<svg><text>Kainuu, n = 3</text></svg>', "trend.svg line 1, column 6, text"),
+    "html_cell": ("page.html", "<table><tr><th>Kainuu</th><td>3</td></tr></table>",
+                  "page.html line 1, column 27, table cell: a published count under 5"),
+    "html_count_column": ("page.html", '<table data-columns="alue,n_working"><tr><th>A</th><td class="num">3</td>'
+                                       "</tr></table>", "table cell 'n_working': a published count under 5"),
+    "rate_with_denominator": ("q.csv", "alue,quarter,n_served,rate_working\nA,2024Q1,12,0.2500\n",
+                              "q.csv line 2, column 'rate_working': a rate that implies a count under 5 "
+                              "(with n_served)"),
+    "html_rate_with_denominator": (
+        "rates.html", '<table data-columns="alue,n_served,rate_working"><tr><th>A</th>'
+                      '<td data-value="12" data-column="n_served" data-kind="count">12</td>'
+                      '<td data-value="0.2500" data-column="rate_working" data-kind="rate">25,0 %</td></tr></table>',
+        "column 'rate_working': a rate that implies a count under 5 (with n_served)"),
+    "label_replaced": ("employment_outcomes.csv", "alue,n_clients,n_competitive\nA,40,3\nB,30,..\nALL,70,15\n",
+                       "employment_outcomes.csv line 2, column 'n_competitive': a published count under 5"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PLANTED))
+def test_every_visible_number_is_read(tmp_path, case):
+    file, content, expected = PLANTED[case]
+    (tmp_path / file).write_text(content, encoding="utf-8")
+    with pytest.raises(SiteScanError) as err:
+        scan_site(tmp_path, known_ids=set())
+    assert any(expected in str(f) for f in err.value.findings), str(err.value)
+    assert len(err.value.findings) == 1, str(err.value)
+
+
+def test_what_is_not_a_count_passes(tmp_path):
+    # axis ticks, percentages, quarters, years, durations; a rate whose implied numerator is
+    # at least T; a rate beside a denominator that is hidden
+    (tmp_path / "chart.svg").write_text(
+        '<svg><g id="ytick_2"><text>1</text></g><text>31 % minimal</text><text>2024Q1</text>'
+        "<text>2023</text><text>3 months</text></svg>", encoding="utf-8")
+    (tmp_path / "q.csv").write_text("alue,n_served,rate_working\nA,12,0.4167\nB,..,0.25\n", encoding="utf-8")
+    (tmp_path / "p.html").write_text("<p>1. aalto, 12 kuukautta</p><table><tr><td>31,0 %</td></tr></table>",
+                                     encoding="utf-8")
+    assert scan_site(tmp_path, known_ids=set())
+
+
+def test_check_output_command_lists_every_problem_and_exits_non_zero(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    for file, content, _ in PLANTED.values():
+        (tmp_path / file).write_text(content, encoding="utf-8")
+    (tmp_path / "report.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    result = CliRunner().invoke(app, ["check-output", str(tmp_path)])
+    assert result.exit_code == 1
+    for file, _, _ in PLANTED.values():
+        assert file in result.output
+    # every problem names its file, place and rule; XLSX is read only with openpyxl
+    assert "q.csv line 2, column 'rate_working': a rate that implies a count under 5" in result.output
+    assert "report.xlsx" in result.output and "openpyxl" in result.output
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "t.csv").write_text("alue,n_clients\nA,40\n", encoding="utf-8")
+    ok = CliRunner().invoke(app, ["check-output", str(clean)])
+    assert ok.exit_code == 0 and "no problems" in ok.output
 
 
 # ------------------------------------------------------------------------------------------

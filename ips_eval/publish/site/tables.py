@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -158,8 +158,8 @@ def group_table_name(grouping: str) -> str:
     return f"employment_outcomes_by_{grouping}"
 
 
-def employment_specs(quarters: list[str], waves: Mapping[str, tuple[str, ...]] | None = None
-                     ) -> tuple[list[TableSpec], list[CrossSum]]:
+def employment_specs(quarters: list[str], waves: Mapping[str, tuple[str, ...]] | None = None, *,
+                     prefix: str = "", published_before: bool = False) -> tuple[list[TableSpec], list[CrossSum]]:
     """The county table, the group tables (all counties) and the quarterly table, described
     with the relations of `ips_eval.figures` that a reader knows: counties add up to ALL
     (per quarter in the quarterly table), each grouping's rows add up to the county table's
@@ -172,6 +172,9 @@ def employment_specs(quarters: list[str], waves: Mapping[str, tuple[str, ...]] |
     >>> specs, links = employment_specs(["2024Q4"], {"1": ("Helsinki",)})
     >>> [s.name for s in specs][:2], len(links)
     (['employment_outcomes', 'employment_outcomes_by_wave'], 6)
+
+    With `prefix` and `published_before`, the same tables of an earlier snapshot (as its
+    CSV files show them), named `prefix + name`.
     """
     row_within = tuple(within(w) for w in within_columns(HEADLINE_WITHIN, OUTCOME_COUNTS))
     county = TableSpec(name=COUNTY, keys=(AREA,), counts=OUTCOME_COUNTS, rates=OUTCOME_RATES, row_total="n_clients",
@@ -191,26 +194,99 @@ def employment_specs(quarters: list[str], waves: Mapping[str, tuple[str, ...]] |
     in_headline = {w.parts[0]: w.whole for w in across_columns(QUARTER_IN_HEADLINE, QUARTER_COUNTS, OUTCOME_COUNTS)}
     links += [CrossSum(total=COUNTY, parts=QUARTERLY, parts_rows={"quarter": q}, by=(AREA,), sense="<=",
                        columns=in_headline) for q in quarters]
-    return [county, *groups, quarterly], links
+    tables = [county, *groups, quarterly]
+    if not (prefix or published_before):
+        return tables, links
+    tables = [replace(t, name=prefix + t.name, published_before=published_before) for t in tables]
+    links = [replace(k, total=prefix + k.total, parts=prefix + k.parts) for k in links]
+    return tables, links
 
 
-def _employment(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, SiteTable], list[TableSpec], Publication]:
+def employment_table_names() -> list[str]:
+    """The linked employment tables (their CSV downloads are named alike)."""
+    return [COUNTY, *(group_table_name(g) for g in GROUPINGS), QUARTERLY]
+
+
+@dataclass
+class Snapshot:
+    """What an earlier release published: its quarter and its employment tables as the CSV
+    downloads show them (strings: numbers and labels)."""
+
+    quarter: str
+    tables: dict[str, pd.DataFrame]
+
+
+def _as_published(df: pd.DataFrame, counts: tuple[str, ...]) -> pd.DataFrame:
+    """A downloaded table with its count cells as numbers, labels as they are."""
+    df = df.copy()
+    for c in counts:
+        df[c] = [int(v) if str(v).isdigit() else str(v) for v in df[c]]
+    return df
+
+
+def _history(history: list[Snapshot], waves: Mapping[str, tuple[str, ...]]
+             ) -> tuple[dict[str, pd.DataFrame], list[TableSpec], list[CrossSum], pd.DataFrame | None]:
+    """The earlier snapshots as a reader has them: their tables, described with the same
+    relations, each quarterly row under the snapshot that first published it (later
+    snapshots repeat it unchanged); and the quarterly rows to repeat (the newest snapshot's)."""
+    frames: dict[str, pd.DataFrame] = {}
+    specs: list[TableSpec] = []
+    links: list[CrossSum] = []
+    seen: set[str] = set()
+    frozen = None
+    for snap in sorted(history, key=lambda h: h.quarter):
+        missing = [n for n in employment_table_names() if n not in snap.tables]
+        if missing:
+            raise DisclosureError(f"snapshot {snap.quarter}: its published tables {missing} cannot be read, so the "
+                                  "audit cannot include what it showed", table=missing[0])
+        prefix = f"{snap.quarter}/"
+        f = {n: _as_published(snap.tables[n], QUARTER_COUNTS if n == QUARTERLY else OUTCOME_COUNTS)
+             for n in employment_table_names()}
+        q = f[QUARTERLY]
+        frozen = q
+        f[QUARTERLY] = q[~q["quarter"].isin(seen)].reset_index(drop=True)
+        seen |= set(q["quarter"])
+        present = set(f[COUNTY][AREA])
+        snap_waves = {w: tuple(c for c in counties if c in present) for w, counties in waves.items()
+                      if w in set(f[group_table_name(WAVE)]["group_value"])}
+        sp, ln = employment_specs(sorted(f[QUARTERLY]["quarter"].unique()), snap_waves, prefix=prefix,
+                                  published_before=True)
+        frames.update({prefix + n: df for n, df in f.items()})
+        specs += sp
+        links += ln
+    return frames, specs, links, frozen
+
+
+def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None = None
+                ) -> tuple[dict[str, SiteTable], list[TableSpec], Publication]:
+    """The linked employment tables, protected together with what earlier snapshots showed
+    (rule 8): the quarters an earlier snapshot published are repeated as first published,
+    only the new quarters come from the warehouse."""
     frames = {COUNTY: query_sql(con, QUERIES / "county_outcomes.sql")}
     for g in GROUPINGS:
         frames[group_table_name(g)] = query_sql(con, QUERIES / "group_outcomes.sql", grouping=g)
     frames[QUARTERLY] = query_sql(con, QUERIES / "rate_by_quarter.sql")
-    quarters = sorted(frames[QUARTERLY]["quarter"].unique())
     membership = query_sql(con, QUERIES / "wave_counties.sql")
     waves = wave_counties(membership[[AREA, "wave", "n_clients"]].itertuples(index=False, name=None))
+    before, before_specs, before_links, frozen = _history(history or [], waves)
+    if frozen is not None:
+        frames[QUARTERLY] = frames[QUARTERLY][~frames[QUARTERLY]["quarter"].isin(set(frozen["quarter"]))]
+        frames[QUARTERLY] = frames[QUARTERLY].reset_index(drop=True)
+    quarters = sorted(frames[QUARTERLY]["quarter"].unique())
     waves = {w: c for w, c in waves.items() if w in set(frames[group_table_name(WAVE)]["group_value"])}
     specs, links = employment_specs(quarters, waves)
-    pub = protect(frames, specs, links)
+    pub = protect({**frames, **before}, [*specs, *before_specs], [*links, *before_links])
     tables = {COUNTY: _site_table(pub, COUNTY, (Column("alue", "key", label="county"), *OUTCOME_COLUMNS))}
     for g in GROUPINGS:
         name = group_table_name(g)
         tables[name] = _site_table(pub, name, (Column("group_value", "key", label=g), *OUTCOME_COLUMNS))
-    tables[QUARTERLY] = _site_table(pub, QUARTERLY, (Column("alue", "key", label="county"),
-                                                     Column("quarter", "key"), *QUARTER_COLUMNS))
+    quarter_columns = (Column("alue", "key", label="county"), Column("quarter", "key"), *QUARTER_COLUMNS)
+    tables[QUARTERLY] = _site_table(pub, QUARTERLY, quarter_columns)
+    if frozen is not None:
+        repeated = [{c.name: str(r[c.name]) for c in quarter_columns} for _, r in frozen.iterrows()]
+        rows = repeated + tables[QUARTERLY].rows
+        rows.sort(key=lambda r: (r[AREA] == ALL, r[AREA], r["quarter"]))
+        tables[QUARTERLY] = SiteTable(QUARTERLY, quarter_columns, rows)
     return tables, specs, pub
 
 
@@ -371,10 +447,12 @@ def _model_table(con, model: str) -> ModelTable:
 # --------------------------------------------------------------------------------------
 # Everything
 # --------------------------------------------------------------------------------------
-def read_site_data(con: duckdb.DuckDBPyConnection) -> SiteData:
-    """Read, protect and gate every figure the site shows. Raises `DisclosureError` when the
-    employment tables cannot be published safely (the audit refuses)."""
-    tables, specs, pub = _employment(con)
+def read_site_data(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None = None) -> SiteData:
+    """Read, protect and gate every figure the site shows. `history`: the snapshots already
+    published before this one (their past quarters are repeated as they were, and the audit
+    includes what they showed). Raises `DisclosureError` when the employment tables cannot
+    be published safely (the audit refuses)."""
+    tables, specs, pub = _employment(con, history)
     scores, kind, score_spec, score_pub = _scores(con)
     readouts, curve = _time_to_first_job(con)
     return SiteData(
