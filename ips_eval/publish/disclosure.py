@@ -38,22 +38,26 @@ then protect and publish::
     pub.published("employment_outcomes")   # what the website shows: numbers, "<5", ".."
 
 `protect` = `primary_suppression` (rule 1) -> `complementary_suppression` (rule 2) ->
-`audit` (rule 3, raises `DisclosureError`); rule 4 is applied by `Publication.published`
-(and min/max columns are refused when the table is described). Rule 5 is
+`audit` (rule 3, raises `DisclosureError`). Tables an earlier snapshot published are passed
+too, described with `published_before=True`: their numbers are constants and their labels
+unknowns with the labels' ranges, so the audit includes what a reader already has (rule 8).
+Rule 4 is applied by `Publication.published` (and min/max columns are refused when the
+table is described). Rule 5 is
 `publishable_curve`, rule 6 `check_model_table`; the site scan is `site.scan.scan_site`.
 
 Labels (what a reader sees):
 - `PRIMARY_LABEL` ("<5") for a count under T;
 - `SECONDARY_LABEL` ("..") for a count of T or more hidden so that a small count cannot be
-  derived. It is not shown as "<5" because that would publish a false figure; the price is
-  that a reader knows a ".." cell is at least T, so the audit gives such cells the lower
-  bound T (it models every label it publishes, except that "<5" cells are not capped at
-  T - 1: revealing "under T" is what rule 1 allows, and with the cap every "<5" cell's
-  range would be narrower than T by construction);
+  derived. It is not shown as "<5" because that would publish a false figure;
 - `HIDDEN_LABEL` ("..") for a rate, mean or median whose people are not publishable.
 
+The audit assumes what the page states: a "<5" cell is in 0..T-1, a ".." cell at least T.
+A publication passes only if every "<5" cell keeps its whole range 0..T-1 and every ".."
+cell a range at least T wide (rule 3).
+
 Relations are linear (sum of coefficient x cell, == 0 or <= 0), cells are non-negative
-integers: `RowsSum`, `ColumnsSum`, `AtMost`, `RowLinear` within a table, `CrossSum` across
+integers; the relations between the study's figures come from `ips_eval.figures` (`within`
+turns one into a constraint): `RowsSum`, `ColumnsSum`, `AtMost`, `RowLinear` within a table, `CrossSum` across
 tables (with `by`, e.g. a county x wave table's rows of each county sum to that county's row;
 with `parts_rows`/`sense="<="`, e.g. each quarter's n_served per county <= its n_clients). Rates are proportions (numerator a subset of the denominator): each declared rate
 adds the relation numerator <= denominator.
