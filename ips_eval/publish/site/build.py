@@ -111,7 +111,7 @@ def build_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, 
         latest = quarter == all_quarters[-1]
         root = build / "root"
         _write_root(root, site_dir, all_quarters, quarter, data, prov, latest)
-        report = scan_site(build, known_ids=known_ids, specs=data.specs)
+        report = scan_site(build, known_ids=known_ids, specs=data.specs, columns=_column_kinds(data))
         _move_into_place(build, site_dir, quarter)
     finally:
         shutil.rmtree(build, ignore_errors=True)
@@ -152,8 +152,8 @@ def published_history(site_dir: Path, quarter: str) -> list[Snapshot]:
 def scan_published(con: duckdb.DuckDBPyConnection, site_dir: Path) -> ScanReport:
     """The blocking check after publication: scan everything under `site_dir` again
     (every snapshot and the root pages: all of it is public)."""
-    data_specs = read_site_data(con).specs
-    return scan_site(site_dir, known_ids=person_ids(con), specs=data_specs)
+    data = read_site_data(con)
+    return scan_site(site_dir, known_ids=person_ids(con), specs=data.specs, columns=_column_kinds(data))
 
 
 # --------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def _write_snapshot(snap: Path, data: SiteData, prov: dict, quarter: str) -> lis
     for table in _downloads(data):
         table.frame().to_csv(snap / "data" / f"{table.name}.csv", index=False, lineterminator="\n")
     # what each column holds, so that the scan (and any reader's tool) classifies every number
-    declared = {"tables": {t.name: {"columns": {c.name: c.kind for c in t.columns}} for t in _downloads(data)}}
+    declared = {"tables": {name: {"columns": kinds} for name, kinds in _column_kinds(data).items()}}
     (snap / "data" / COLUMNS_FILE).write_text(json.dumps(declared, indent=1, ensure_ascii=False) + "\n",
                                               encoding="utf-8")
     for lang in texts.LANGUAGES:
@@ -213,6 +213,11 @@ def _quarterly_all(data: SiteData) -> SiteTable:
     cols = tuple(c for c in data.quarterly.columns if c.name != "alue")
     rows = [{c.name: r[c.name] for c in cols} for r in data.quarterly.rows if r["alue"] == "ALL"]
     return SiteTable(f"{QUARTERLY}_all", cols, rows)
+
+
+def _column_kinds(data: SiteData) -> dict[str, dict[str, str]]:
+    """Every download's columns and what they hold (`Column.kind`)."""
+    return {t.name: {c.name: c.kind for c in t.columns} for t in _downloads(data)}
 
 
 def _downloads(data: SiteData) -> list[SiteTable]:

@@ -111,11 +111,14 @@ class ScanReport:
 
 
 def scan_site(root: str | Path, *, known_ids: Collection[str], specs: Sequence[TableSpec] = (),
-              count_columns: Collection[str] = ()) -> ScanReport:
+              count_columns: Collection[str] = (), columns: Mapping[str, Mapping[str, str]] | None = None
+              ) -> ScanReport:
     """Scan every file under `root`; raise `SiteScanError` listing every finding, else
     return a `ScanReport`. `known_ids` are the study pseudonyms; `specs` and
-    `count_columns` add count column names to the `n_` convention."""
-    scanner, scanned, skipped = _scan(root, known_ids, specs, count_columns)
+    `count_columns` add count column names to the `n_` convention; `columns` (table ->
+    column -> kind) declares the tables of folders without a `columns.json` (snapshots
+    published before the site wrote one)."""
+    scanner, scanned, skipped = _scan(root, known_ids, specs, count_columns, fallback=columns)
     if scanner.findings:
         raise SiteScanError(scanner.findings)
     return ScanReport(str(root), tuple(scanned), tuple(skipped), scanner.counts_checked, len(scanner.ids))
@@ -144,7 +147,7 @@ def check_output(path: str | Path, *, known_ids: Collection[str] = ()) -> list[F
     return scanner.findings + unread
 
 
-def _scan(root, known_ids, specs, count_columns, only: str | None = None):
+def _scan(root, known_ids, specs, count_columns, only: str | None = None, fallback=None):
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder")
@@ -156,7 +159,8 @@ def _scan(root, known_ids, specs, count_columns, only: str | None = None):
     files = sorted(p for p in root.rglob("*") if p.is_file() and (only is None or p.name == only))
     for path in files:
         rel = path.relative_to(root).as_posix()
-        scanner.declared = _declarations(path.parent)
+        scanner.declared = _declarations(path.parent) or {
+            t: {"columns": dict(c)} for t, c in (fallback or {}).items()}
         scanner.text(rel, rel, "in its path")
         suffix = path.suffix.lower()
         if suffix == ".xlsx":
