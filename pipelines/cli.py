@@ -115,6 +115,27 @@ def _say_waiting(message: str) -> None:
     typer.echo(f"ips-eval: {message}", err=True)
 
 
+@app.command("check-output")
+def check_output(
+    path: Path = typer.Argument(..., help="A folder (or one file) of outputs: CSV, HTML, SVG, JSON, XLSX."),
+) -> None:
+    """Check outputs before releasing them: every visible number, by the disclosure rules.
+
+    Prints each problem with its file, place and rule; exits with 1 when there is one."""
+    from ips_eval.publish.site.scan import check_output as find_problems
+
+    if not path.exists():
+        typer.echo(f"ips-eval: {path} does not exist", err=True)
+        raise typer.Exit(code=2)
+    problems = find_problems(path)
+    for p in problems:
+        typer.echo(f"{p.file} {p.location}: {p.what}")
+    if problems:
+        typer.echo(f"{len(problems)} problem(s): do not release these outputs as they are.")
+        raise typer.Exit(code=1)
+    typer.echo(f"{path}: no problems found")
+
+
 def _show_progress(verbose: bool) -> bool:
     """A progress bar when a person watches the terminal (and the step logs are not shown)."""
     return sys.stderr.isatty() and not verbose

@@ -38,22 +38,26 @@ then protect and publish::
     pub.published("employment_outcomes")   # what the website shows: numbers, "<5", ".."
 
 `protect` = `primary_suppression` (rule 1) -> `complementary_suppression` (rule 2) ->
-`audit` (rule 3, raises `DisclosureError`); rule 4 is applied by `Publication.published`
-(and min/max columns are refused when the table is described). Rule 5 is
-`publishable_curve`, rule 6 `check_model_table`; the site scan is `site_scan.scan_site`.
+`audit` (rule 3, raises `DisclosureError`). Tables an earlier snapshot published are passed
+too, described with `published_before=True`: their numbers are constants and their labels
+unknowns with the labels' ranges, so the audit includes what a reader already has (rule 8).
+Rule 4 is applied by `Publication.published` (and min/max columns are refused when the
+table is described). Rule 5 is
+`publishable_curve`, rule 6 `check_model_table`; the site scan is `site.scan.scan_site`.
 
 Labels (what a reader sees):
 - `PRIMARY_LABEL` ("<5") for a count under T;
 - `SECONDARY_LABEL` ("..") for a count of T or more hidden so that a small count cannot be
-  derived. It is not shown as "<5" because that would publish a false figure; the price is
-  that a reader knows a ".." cell is at least T, so the audit gives such cells the lower
-  bound T (it models every label it publishes, except that "<5" cells are not capped at
-  T - 1: revealing "under T" is what rule 1 allows, and with the cap every "<5" cell's
-  range would be narrower than T by construction);
+  derived. It is not shown as "<5" because that would publish a false figure;
 - `HIDDEN_LABEL` ("..") for a rate, mean or median whose people are not publishable.
 
+The audit assumes what the page states: a "<5" cell is in 0..T-1, a ".." cell at least T.
+A publication passes only if every "<5" cell keeps its whole range 0..T-1 and every ".."
+cell a range at least T wide (rule 3).
+
 Relations are linear (sum of coefficient x cell, == 0 or <= 0), cells are non-negative
-integers: `RowsSum`, `ColumnsSum`, `AtMost`, `RowLinear` within a table, `CrossSum` across
+integers; the relations between the study's figures come from `ips_eval.figures` (`within`
+turns one into a constraint): `RowsSum`, `ColumnsSum`, `AtMost`, `RowLinear` within a table, `CrossSum` across
 tables (with `by`, e.g. a county x wave table's rows of each county sum to that county's row;
 with `parts_rows`/`sense="<="`, e.g. each quarter's n_served per county <= its n_clients). Rates are proportions (numerator a subset of the denominator): each declared rate
 adds the relation numerator <= denominator.
@@ -68,9 +72,10 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD
+from ips_eval.figures import ALL, Within
 
 T = DISCLOSURE_THRESHOLD
 PRIMARY_LABEL = f"<{T}"
@@ -265,6 +270,32 @@ class TableSpec:
     as_is: tuple[str, ...] = ()
     row_total: str | None = None
     relations: tuple[Relation, ...] = ()
+    #: What hiding one of this table's cells costs readers (complementary suppression hides
+    #: the cheapest cells that protect); a row of all areas (`ALL`) and the `row_total`
+    #: column cost more still (`cell_cost`).
+    cost: float = 1.0
+    #: A table already published (an earlier snapshot, or figures frozen as first
+    #: published): its count cells are numbers or the labels a reader saw, never changed.
+    published_before: bool = False
+
+
+def within(w: Within) -> "RowLinear":
+    """A relation of `ips_eval.figures` (sum of parts <= whole, in every row) as a constraint.
+
+    Examples
+    --------
+    >>> from ips_eval.figures import Within
+    >>> within(Within(("n_working",), "n_served")).coefficients
+    {'n_working': 1.0, 'n_served': -1.0}
+    """
+    coefs: dict[str, float] = {p: 1.0 for p in w.parts}
+    coefs[w.whole] = coefs.get(w.whole, 0.0) - 1.0
+    return RowLinear(coefs, "<=")
+
+
+def _matches(value: Any, wanted: Any) -> bool:
+    """A key value against a selection: equal, or a member when the selection is a set."""
+    return value in wanted if isinstance(wanted, (set, frozenset)) else value == wanted
 
 
 @dataclass
@@ -297,6 +328,8 @@ class _Table:
             if len(pair) != 2 or any(c not in spec.counts for c in pair):
                 raise DisclosureError(f"{name}: rate {col!r} needs (numerator, denominator) count columns",
                                       table=name, column=col)
+            if spec.published_before:
+                continue
             # a rate that is not its numerator / denominator (to display rounding) is described wrongly
             num, den = (pd.to_numeric(df[c], errors="coerce") for c in pair)
             shown = pd.to_numeric(df[col], errors="coerce")
@@ -313,6 +346,8 @@ class _Table:
             raise DisclosureError(f"{name}: key {spec.keys} is not unique", table=name)
         for col in spec.counts:
             v = pd.to_numeric(df[col], errors="coerce")
+            if spec.published_before:  # a label a reader saw stands for an unknown
+                v = v[~df[col].astype(str).isin([PRIMARY_LABEL, SECONDARY_LABEL])]
             if v.isna().any() or (v < 0).any() or (v != np.floor(v)).any():
                 raise DisclosureError(f"{name}: count column {col!r} must hold non-negative whole numbers",
                                       table=name, column=col)
@@ -330,7 +365,8 @@ class _Table:
 
     def select(self, where: Mapping[str, Any]) -> list[tuple]:
         self.require_keys(where)
-        return [r for r in self.rows if self.key_values(r, list(where)) == tuple(where.values())]
+        return [r for r in self.rows
+                if all(_matches(v, w) for v, w in zip(self.key_values(r, list(where)), where.values()))]
 
     def describe(self, row: tuple) -> str:
         return ", ".join(f"{k}={v}" for k, v in zip(self.spec.keys, row))
@@ -338,18 +374,44 @@ class _Table:
 
 @dataclass
 class _Model:
-    """All count cells of all tables, their values, and the linear constraints between them."""
+    """All count cells of all tables, their values, and the linear constraints between them.
+
+    Cells of tables published before are `fixed`: their published numbers are constants,
+    and a cell a reader saw as a label is an unknown with the label's range (`given`), its
+    true value not needed (None in `value`)."""
 
     tables: dict[str, _Table]
     cells: list[Cell]
-    value: dict[Cell, float]
+    value: dict[Cell, float | None]
     order: dict[Cell, int]
     constraints: list[_Constraint]
     of_cell: dict[Cell, list[int]]
+    fixed: frozenset = frozenset()
+    given: dict[Cell, str] = field(default_factory=dict)
+    cost: dict[Cell, float] = field(default_factory=dict)
 
     def where(self, cell: Cell) -> str:
         table, row, col = cell
         return f"table {table}, row {self.tables[table].describe(row)}, column {col}"
+
+
+def cell_cost(spec: TableSpec, row: tuple, column: str) -> float:
+    """What hiding a cell costs: the table's `cost`, x100 in a row of all areas (`ALL`),
+    x10 in the `row_total` column. The totals readers look for first are the dearest;
+    small-area cells the cheapest.
+
+    Examples
+    --------
+    >>> spec = TableSpec(name="t", keys=("alue",), counts=("n_clients", "n_working"), row_total="n_clients")
+    >>> cell_cost(spec, ("Kainuu",), "n_working"), cell_cost(spec, ("ALL",), "n_clients")
+    (1.0, 1000.0)
+    """
+    c = spec.cost
+    if ALL in row:
+        c *= 100
+    if column == spec.row_total:
+        c *= 10
+    return c
 
 
 def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links: Sequence[CrossSum]) -> _Model:
@@ -359,13 +421,22 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
     if set(tables) != set(specs_by):
         raise DisclosureError(f"tables {sorted(tables)} do not match descriptions {sorted(specs_by)}")
     ts = {name: _Table.of(specs_by[name], df) for name, df in tables.items()}
-    cells, value = [], {}
+    cells, value, given, fixed, cost = [], {}, {}, set(), {}
+    labels = {PRIMARY_LABEL: "primary", SECONDARY_LABEL: "secondary"}
     for name, t in ts.items():
         for i, row in enumerate(t.rows):
             for col in t.spec.counts:
                 cell = (name, row, col)
                 cells.append(cell)
-                value[cell] = float(t.frame.at[i, col])
+                raw = t.frame.at[i, col]
+                if t.spec.published_before:
+                    fixed.add(cell)
+                    if isinstance(raw, str) and raw in labels:
+                        given[cell] = labels[raw]
+                        value[cell] = None
+                        continue
+                value[cell] = float(raw)
+                cost[cell] = cell_cost(t.spec, row, col)
     constraints: list[_Constraint] = []
     for name, t in ts.items():
         rate_relations = [AtMost(num, den) for num, den in t.spec.rates.values()]
@@ -379,13 +450,15 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
         if unknown:
             raise DisclosureError(f"relation '{what}' refers to a cell that is not a count: {unknown[0][2]}",
                                   table=unknown[0][0], column=unknown[0][2])
-        lhs = sum(a * value[c] for c, a in coefs.items())
-        if (sense == "==" and abs(lhs) > 1e-9) or (sense == "<=" and lhs > 1e-9):
-            raise DisclosureError(f"declared relation '{what}' does not hold in the data; "
-                                  "the audit cannot prove anything about a wrong description")
+        if all(value[c] is not None for c in coefs):
+            lhs = sum(a * value[c] for c, a in coefs.items())
+            if (sense == "==" and abs(lhs) > 1e-9) or (sense == "<=" and lhs > 1e-9):
+                raise DisclosureError(f"declared relation '{what}' does not hold in the data; "
+                                      "the audit cannot prove anything about a wrong description")
         for c in coefs:
             of_cell[c].append(i)
-    return _Model(ts, cells, value, {c: i for i, c in enumerate(cells)}, constraints, of_cell)
+    return _Model(ts, cells, value, {c: i for i, c in enumerate(cells)}, constraints, of_cell,
+                  frozenset(fixed), given, cost)
 
 
 # --------------------------------------------------------------------------------------
@@ -400,10 +473,22 @@ class CellRange:
     column: str
     low: float
     high: float
+    label: str = "secondary"  # what the page shows: 'primary' (<T) or 'secondary' (..)
 
     @property
     def width(self) -> float:
         return self.high - self.low
+
+    @property
+    def ok(self) -> bool:
+        """Rule 3: a `<T` cell keeps its whole range 0..T-1, a `..` cell a range at least T wide."""
+        return _wide_enough(self.label, self.low, self.high)
+
+
+def _wide_enough(label: str, low: float, high: float) -> bool:
+    if label == "primary":
+        return low <= 1e-6 and high >= T - 1 - 1e-6
+    return high - low >= T - 1e-6
 
 
 @dataclass(frozen=True)
@@ -465,41 +550,56 @@ class Publication:
 def primary_suppression(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec],
                         links: Sequence[CrossSum] = ()) -> Publication:
     """Rule 1: every count under T, zero included, is suppressed. Validates the descriptions
-    and checks every declared relation against the data."""
+    and checks every declared relation against the data. Tables described as
+    `published_before` are what a reader already has: never suppressed again, only known."""
     model = _build(tables, specs, links)
-    return Publication(model, frozenset(c for c in model.cells if model.value[c] < T))
+    return Publication(model, frozenset(c for c in model.cells if c not in model.fixed and model.value[c] < T))
+
+
+def _label(m: _Model, c: Cell) -> str:
+    if c in m.given:
+        return m.given[c]
+    return "primary" if m.value[c] < T else "secondary"
 
 
 def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publication:
-    """Rule 2: suppress more cells until no suppressed cell can be narrowed below T.
+    """Rule 2: hide more cells, the cheapest first, until the audit (rule 3) passes.
 
     1. a row whose `row_total` is under T is suppressed whole;
     2. an equality relation (a "line": a margin, an ALL row, a cross-table sum) with
-       exactly one suppressed cell gets a second;
-    3. the LP audit is run; for each cell it still finds too narrow, a published cell
-       sharing an equality with it is suppressed (else one sharing any relation, else one
-       further along the chain of suppressed cells); back to 2 until the audit passes.
-    The cell chosen is the smallest count of at least 2T, else the smallest: small counts
-    cost readers least, but a ".." cell of v is known to be >= T, so it can hide at most
-    v - T of its partner, and a partner under 2T usually forces a third cell anyway.
-    Every step adds a cell, so this ends; if a cell cannot be protected even with everything
-    linked to it suppressed, it raises.
+       exactly one suppressed cell gets a second, its cheapest published cell;
+    3. the audit is run; for each cell it finds too narrow, the cheapest published cell
+       sharing an equality with it is hidden (else one sharing any relation, else one
+       further along the chain of hidden cells); back to 2 until the audit passes;
+    4. then the dear cells hidden on the way (a row of all areas, a row total) are tried
+       one by one, dearest first: a cell the audit passes without is published again.
+
+    "Cheapest" is `cell_cost` (county cells before group cells before ALL rows and row
+    totals); among equally cheap cells, one of at least 2T before a smaller one (a `..`
+    cell is known to be >= T, so a partner under 2T rarely protects anything), then the
+    smallest. Steps 1-3 end (every round hides a cell); if a cell cannot be protected even
+    with everything linked to it hidden, it raises.
     """
     m = pub.model
     sup = set(pub.suppressed)
     for name, t in m.tables.items():
-        if t.spec.row_total is not None:
+        if t.spec.row_total is not None and not t.spec.published_before:
             for row in t.rows:
                 if m.value[(name, row, t.spec.row_total)] < T:
                     sup.update((name, row, c) for c in t.spec.counts)
-    key = lambda c: (m.value[c] < 2 * T, m.value[c], m.order[c])  # noqa: E731
+    forced = set(sup)  # primary cells and rows under T: never published again by step 4
+
+    def key(c: Cell):
+        return (m.cost[c], m.value[c] < 2 * T, m.value[c], m.order[c])
+
     cache: dict = {}
     while True:
         _second_cell_in_lines(m, sup, key)
         ranges = _ranges(m, sup, integer, exact=False, cache=cache)
-        failing = sorted((c for c, (lo, hi) in ranges.items() if hi - lo < T), key=key)
+        failing = sorted((c for c, (lo, hi) in ranges.items() if not _wide_enough(_label(m, c), lo, hi)),
+                         key=lambda c: (c in m.fixed, m.order[c]))
         if not failing:
-            return Publication(m, frozenset(sup))
+            break
         touched: set[int] = set()
         added = False
         for cell in failing:
@@ -514,6 +614,18 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
             cell = failing[0]
             raise DisclosureError(f"cannot protect {m.where(cell)}: every linked cell is already suppressed",
                                   table=cell[0], row=m.tables[cell[0]].describe(cell[1]), column=cell[2])
+    for c in sorted(sup - forced, key=key, reverse=True):
+        if m.cost[c] < 10:
+            break  # cheap cells: not worth an audit each
+        trial = sup - {c}
+        ranges = _ranges(m, trial, integer, exact=False, cache=cache)
+        if all(_wide_enough(_label(m, x), lo, hi) for x, (lo, hi) in ranges.items()):
+            sup = trial
+    return Publication(m, frozenset(sup))
+
+
+def _publishable(m: _Model, c: Cell, sup) -> bool:
+    return c not in sup and c not in m.fixed
 
 
 def _second_cell_in_lines(m: _Model, sup: set, key) -> None:
@@ -521,8 +633,8 @@ def _second_cell_in_lines(m: _Model, sup: set, key) -> None:
     while changed:
         changed = False
         for coefs, sense, _ in m.constraints:
-            if sense == "==" and sum(c in sup for c in coefs) == 1:
-                published = [c for c in coefs if c not in sup]
+            if sense == "==" and sum(c in sup or c in m.given for c in coefs) == 1:
+                published = [c for c in coefs if _publishable(m, c, sup)]
                 if published:
                     sup.add(min(published, key=key))
                     changed = True
@@ -530,7 +642,7 @@ def _second_cell_in_lines(m: _Model, sup: set, key) -> None:
 
 def _next_candidate(m: _Model, cell: Cell, sup: set, key) -> Cell | None:
     def published_in(ids: Iterable[int]) -> list[Cell]:
-        return [c for i in ids for c in m.constraints[i][0] if c not in sup]
+        return [c for i in ids for c in m.constraints[i][0] if _publishable(m, c, sup)]
 
     equalities = [i for i in m.of_cell[cell] if m.constraints[i][1] == "=="]
     if cands := published_in(equalities):
@@ -547,18 +659,18 @@ def _next_candidate(m: _Model, cell: Cell, sup: set, key) -> Cell | None:
 
 def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
             cache: dict | None = None) -> dict[Cell, tuple[float, float]]:
-    """Smallest and largest value of each suppressed cell given every published cell and
-    every declared relation, by linear programming (HiGHS). Unknowns are non-negative, and
-    at least T for cells labelled as secondary (the label says so). Bounds are whole
-    numbers: with `integer`, an LP optimum that is not whole is re-solved as an integer
-    program, so the bounds are those of whole-number tables (the tightest a reader can get).
+    """Smallest and largest value of each unknown cell (suppressed now, or seen as a label
+    in a table published before) given what a reader knows: every published number, every
+    declared relation, and the labels' own ranges (`<T`: 0..T-1; `..`: at least T).
+    Whole-number bounds by integer linear programming (HiGHS): an LP optimum that is not
+    whole is re-solved with `milp`, so the bounds are those of whole-number tables.
 
     With `exact=False` (the search in `complementary_suppression`) a cell is settled as soon
     as known feasible tables - the true one, and every optimum found on the way - already
-    span T; only the pass/fail answer is then exact. Components of suppressed cells linked
-    by relations are solved separately, and `cache` keeps their answers between rounds.
+    show it wide enough; only the pass/fail answer is then exact. Components of unknown cells
+    linked by relations are solved separately, and `cache` keeps their answers between rounds.
     """
-    cells = sorted(sup, key=m.order.__getitem__)
+    cells = sorted(set(sup) | set(m.given), key=m.order.__getitem__)
     parent = {c: c for c in cells}
 
     def find(c):
@@ -601,66 +713,91 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool) -
                 rhs -= a * m.value[c]
         (eq if sense == "==" else ub).append(row)
         (beq if sense == "==" else bub).append(rhs)
-    floor_ = np.array([T if m.value[c] >= T else 0 for c in comp], dtype=float)
+    labels = [_label(m, c) for c in comp]
+    floor_ = np.array([0.0 if lab == "primary" else T for lab in labels])
+    ceil_ = np.array([T - 1.0 if lab == "primary" else np.inf for lab in labels])
     problem = dict(
         A_eq=np.array(eq) if eq else None, b_eq=np.array(beq) if eq else None,
         A_ub=np.array(ub) if ub else None, b_ub=np.array(bub) if ub else None,
-        bounds=[(b, None) for b in floor_], method="highs",
+        bounds=[(lo, None if math.isinf(hi) else hi) for lo, hi in zip(floor_, ceil_)], method="highs",
     )
-    # feasible whole-number tables seen so far: the true one to begin with
-    seen_lo = np.array([m.value[c] for c in comp])
-    seen_hi = seen_lo.copy()
+    a_all = np.array(eq + ub) if eq or ub else np.zeros((0, n))
+    integer_problem = dict(
+        constraints=[LinearConstraint(a_all, np.r_[beq, np.full(len(ub), -np.inf)], np.r_[beq, bub])]
+        if len(a_all) else [],
+        integrality=np.ones(n), bounds=Bounds(floor_, ceil_),
+    )
+    # feasible whole-number tables seen so far: the true one to begin with (unknown for
+    # cells of earlier snapshots, which then start empty)
+    truth = np.array([np.nan if m.value[c] is None else m.value[c] for c in comp])
+    seen_lo = np.where(np.isnan(truth), np.inf, truth)
+    seen_hi = np.where(np.isnan(truth), -np.inf, truth)
 
     def optimum(j: int, sign: int) -> float:
         objective = np.zeros(n)
         objective[j] = sign
         res = linprog(objective, **problem)
-        if res.status == 0 and integer and not np.allclose(res.x, np.round(res.x), atol=1e-6):
-            res = linprog(objective, integrality=np.ones(n), **problem)
-        if res.status == 3:  # unbounded (only ever the maximum)
+        x, fun, status = res.x, res.fun, res.status
+        if status == 0 and integer and not np.allclose(x, np.round(x), atol=1e-6):
+            res = milp(objective, **integer_problem)
+            x, fun, status = res.x, res.fun, res.status
+        if status == 3:  # unbounded (only ever the maximum)
             return math.inf
-        if res.status != 0:
-            raise DisclosureError(f"audit: the linear program for {m.where(comp[j])} failed ({res.message})")
-        if np.allclose(res.x, np.round(res.x), atol=1e-6) or not integer:
-            np.minimum(seen_lo, res.x, out=seen_lo)
-            np.maximum(seen_hi, res.x, out=seen_hi)
-        return sign * res.fun
+        if status != 0 or x is None:
+            raise DisclosureError(f"audit: the integer program for {m.where(comp[j])} failed ({res.message})")
+        if np.allclose(x, np.round(x), atol=1e-6) or not integer:
+            np.minimum(seen_lo, x, out=seen_lo)
+            np.maximum(seen_hi, x, out=seen_hi)
+        return sign * fun
 
     out = {}
     for j, c in enumerate(comp):
-        if not exact and seen_hi[j] - seen_lo[j] >= T - 1e-6:
+        if not exact and _wide_enough(labels[j], seen_lo[j], seen_hi[j]):
             out[c] = (seen_lo[j], seen_hi[j])
             continue
         lo = floor_[j] if seen_lo[j] <= floor_[j] + 1e-9 else optimum(j, +1)
-        if not exact and seen_hi[j] - lo >= T - 1e-6:
+        if not exact and _wide_enough(labels[j], lo, max(seen_hi[j], lo)):
             out[c] = (lo, seen_hi[j])
             continue
-        hi = optimum(j, -1)
+        hi = ceil_[j] if seen_hi[j] >= ceil_[j] - 1e-9 else optimum(j, -1)
         out[c] = (math.ceil(lo - 1e-6), math.floor(hi + 1e-6) if math.isfinite(hi) else math.inf)
     return out
 
 
 def audit(pub: Publication, *, integer: bool = True) -> Publication:
-    """Rule 3, the blocking check: every count under T is suppressed, and every suppressed
-    cell's feasible range (smallest to largest value given everything published and every
-    declared relation) is at least T wide. Raises `DisclosureError` naming each failing
-    table, row and column; returns the publication with its ranges, ready to publish."""
+    """Rule 3, the blocking check: every count under T is suppressed, and every unknown cell
+    (suppressed now, or a label of a table published before) keeps the range its label
+    states: a `<T` cell the whole 0..T-1, a `..` cell a range at least T wide, given
+    everything published and every declared relation. Raises `DisclosureError` naming each
+    failing table, row and column; returns the publication with its ranges, ready to publish.
+
+    Examples
+    --------
+    >>> spec = TableSpec(name="t", keys=("alue",), counts=("n",), relations=(RowsSum(by="alue"),))
+    >>> df = pd.DataFrame({"alue": ["A", "B", "C", "ALL"], "n": [2, 30, 40, 72]})
+    >>> try:  # A = 72 - 30 - 40 = 2 exactly
+    ...     audit(primary_suppression({"t": df}, [spec]))
+    ... except DisclosureError as e:
+    ...     print(str(e).splitlines()[-1].strip())
+    table t, row alue=A, column n: narrower than 0..4
+    """
     m = pub.model
     for c in m.cells:
-        if m.value[c] < T and c not in pub.suppressed:
+        if c not in m.fixed and m.value[c] < T and c not in pub.suppressed:
             raise DisclosureError(f"{m.where(c)}: a count under {T} is published",
                                   table=c[0], row=m.tables[c[0]].describe(c[1]), column=c[2])
     ranges = []
     for c, (lo, hi) in _ranges(m, pub.suppressed, integer).items():
-        ranges.append(CellRange(c[0], m.tables[c[0]].describe(c[1]), c[2], lo, hi))
-    narrow = [r for r in ranges if r.width < T]
+        ranges.append(CellRange(c[0], m.tables[c[0]].describe(c[1]), c[2], lo, hi, _label(m, c)))
+    narrow = [r for r in ranges if not r.ok]
     if narrow:
-        # the width, not the bounds: the message may reach logs, the bounds would be the leak
-        lines = [f"table {r.table}, row {r.row}, column {r.column}: derivable to a range of width {r.width}"
+        # what is wrong, not the bounds: the message may reach logs, the bounds would be the leak
+        lines = [f"table {r.table}, row {r.row}, column {r.column}: "
+                 + (f"narrower than 0..{T - 1}" if r.label == "primary" else f"derivable to a range under {T}")
                  for r in narrow]
         first = narrow[0]
-        raise DisclosureError(f"publication refused: {len(narrow)} suppressed cell(s) can be narrowed to a "
-                              f"range under {T}:\n  " + "\n  ".join(lines),
+        raise DisclosureError(f"publication refused: {len(narrow)} hidden cell(s) can be narrowed beyond what "
+                              "the page states:\n  " + "\n  ".join(lines),
                               table=first.table, row=first.row, column=first.column)
     return replace(pub, ranges=tuple(ranges))
 
@@ -668,7 +805,16 @@ def audit(pub: Publication, *, integer: bool = True) -> Publication:
 def protect(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec],
             links: Sequence[CrossSum] = (), *, integer: bool = True) -> Publication:
     """Rules 1-4 for a set of linked tables: primary, complementary, audit. The result's
-    `published(name)` is what the website may show."""
+    `published(name)` is what the website may show. Tables described as `published_before`
+    (earlier snapshots) take part as what a reader already knows.
+
+    Examples
+    --------
+    >>> spec = TableSpec(name="t", keys=("alue",), counts=("n",), relations=(RowsSum(by="alue"),))
+    >>> df = pd.DataFrame({"alue": ["A", "B", "C", "ALL"], "n": [2, 30, 40, 72]})
+    >>> list(protect({"t": df}, [spec]).published("t")["n"])  # B alone would be 28..32
+    ['<5', '..', '..', 72]
+    """
     pub = complementary_suppression(primary_suppression(tables, specs, links), integer=integer)
     return audit(pub, integer=integer)
 
@@ -685,33 +831,45 @@ def round_to_base(n: float, base: int = AT_RISK_ROUNDING) -> int:
 
 
 def publishable_curve(steps: pd.DataFrame) -> pd.DataFrame:
-    """A curve whose every step pools at least T events or censorings.
+    """Rule 5: a Kaplan-Meier or cumulative-incidence curve whose every step holds at least
+    T events.
 
-    Consecutive steps are merged until their events + censorings reach T; a last group
-    short of T joins the step before it. A pooled step is shown at its end: its time and
+    A reader recovers the events of a step as the number at risk times the drop of the
+    curve, so only events count (censorings do not). The curve ends at the last time with
+    at least T people at risk (the longest follow-up of one person is never shown); up to
+    there, consecutive steps are pooled until their events reach T, and a last group short
+    of T joins the step before it. A pooled step is shown at its end: its time and
     estimate/CI are those of its last step (the curve is exact there), its number at risk
-    the number at risk at its first step (who was at risk when the pooled interval began),
-    rounded to the nearest multiple of `AT_RISK_ROUNDING`. Per-step event and censoring
-    counts are not returned (they are small counts). Returns columns time, n_at_risk,
-    estimate, ci_low, ci_high. Raises `DisclosureError` when the whole curve has fewer than
-    T events and censorings.
+    the number at risk at its first step, rounded to the nearest multiple of
+    `AT_RISK_ROUNDING`. Per-step event and censoring counts are not returned. Returns
+    columns time, n_at_risk, estimate, ci_low, ci_high. Raises `DisclosureError` when fewer
+    than T events happen while T or more are at risk.
+
+    Examples
+    --------
+    >>> steps = pd.DataFrame({"time": [1, 2, 3, 4], "n_at_risk": [30, 24, 12, 4], "n_events": [3, 4, 5, 1],
+    ...                       "n_censored": [3, 8, 2, 3], "estimate": [0.9, 0.75, 0.44, 0.33],
+    ...                       "ci_low": [0.8, 0.6, 0.3, 0.1], "ci_high": [1.0, 0.9, 0.6, 0.6]})
+    >>> publishable_curve(steps)[["time", "n_at_risk", "estimate"]].values.tolist()
+    [[2.0, 30.0, 0.75], [3.0, 10.0, 0.44]]
     """
     missing = [c for c in CURVE_COLUMNS if c not in steps.columns]
     if missing:
         raise ValueError(f"curve steps lack columns {missing}")
     s = steps.sort_values("time", kind="stable").reset_index(drop=True)
+    s = s[s["n_at_risk"] >= T].reset_index(drop=True)  # at risk only falls: a prefix
     groups: list[list[int]] = []
     current: list[int] = []
-    pooled = 0
+    events = 0
     for i in s.index:
         current.append(i)
-        pooled += int(s.at[i, "n_events"]) + int(s.at[i, "n_censored"])
-        if pooled >= T:
+        events += int(s.at[i, "n_events"])
+        if events >= T:
             groups.append(current)
-            current, pooled = [], 0
+            current, events = [], 0
     if current:
         if not groups:
-            raise DisclosureError(f"curve: fewer than {T} events and censorings in all; not publishable")
+            raise DisclosureError(f"curve: fewer than {T} events while {T} or more are at risk; not publishable")
         groups[-1].extend(current)
     return pd.DataFrame({
         "time": [s.at[g[-1], "time"] for g in groups],

@@ -12,7 +12,8 @@ must be able to fail: tests/test_outcomes_checks.py corrupts a table and sees it
                                     withdrawal on or before C, in any core/marts table (against
                                     staging.clients); register tables: IPS persons also need
                                     register consent
-    counties_sum_to_all             county rows add up to the ALL row for every count
+    counties_sum_to_all             county rows add up to the ALL row for every count; each breakdown
+                                    adds up to its row; a wave is the sum of its counties
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from typing import Callable
 import duckdb
 
 from ips_eval.definitions import HEADLINE_RATES, QUARTERLY_RATES
+from ips_eval.figures import (
+    ALL, AREA, HEADLINE_WITHIN, QUARTER_IN_HEADLINE, QUARTERLY_WITHIN, SUMS, WAVE, wave_counties,
+    within_columns,
+)
 
 #: Most violations listed per check (a summary line tells how many more there were).
 MAX_LISTED = 50
@@ -35,30 +40,10 @@ EMPLOYMENT_MARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 RATE_BY_QUARTER = ("marts.employment_rate_by_quarter", ("alue", "quarter"))
 
-#: (numerator, denominator) pairs of the headline figures: the numerator counts a subset of
-#: the people the denominator counts.
-HEADLINE_BOUNDS: tuple[tuple[str, str], ...] = (
-    ("n_competitive", "n_clients"),
-    ("n_unsubsidised", "n_competitive"),
-    ("n_other_activity", "n_clients - n_competitive"),
-    ("n_tenure6", "n_tenure6_eligible"),
-    ("n_tenure6_eligible", "n_competitive"),
-    ("n_tenure12", "n_tenure12_eligible"),
-    ("n_tenure12_eligible", "n_tenure6_eligible"),
-    ("n_employed6", "n_employed6_eligible"),
-    ("n_employed6_eligible", "n_clients"),
-    ("n_employed12", "n_employed12_eligible"),
-    ("n_employed12_eligible", "n_employed6_eligible"),
-    ("n_employed6", "n_competitive"),
-    ("n_competitive", "n_jobs"),
-)
-RATE_BY_QUARTER_BOUNDS: tuple[tuple[str, str], ...] = (
-    ("n_working", "n_served"),
-    ("n_working_unsubsidised", "n_working"),
-)
-
 #: rate column -> (numerator, denominator), from the one place they are defined
 RATE_BY_QUARTER_RATES = QUARTERLY_RATES
+HEADLINE_TABLE = "marts.employment_outcomes"
+BY_GROUP = "marts.employment_outcomes_by_group"
 
 Violations = list[str]
 
@@ -112,23 +97,43 @@ def _cutoff(con: duckdb.DuckDBPyConnection, cutoff) -> dt.date:
 
 
 def numerators_within_denominators(con: duckdb.DuckDBPyConnection) -> Violations:
-    """No numerator above its denominator, no negative count, in the employment marts."""
+    """No numerator above its denominator, no negative count, in the employment marts: every
+    `Within` relation of `ips_eval.figures` whose columns the table has, and each county's
+    quarterly counts within its headline counts."""
     out: Violations = []
-    targets = [(t, k, HEADLINE_BOUNDS) for t, k in EMPLOYMENT_MARTS] + [(*RATE_BY_QUARTER, RATE_BY_QUARTER_BOUNDS)]
-    for table, keys, bounds in targets:
+    targets = [(t, k, HEADLINE_WITHIN) for t, k in EMPLOYMENT_MARTS] + [(*RATE_BY_QUARTER, QUARTERLY_WITHIN)]
+    for table, keys, relations in targets:
         if not _exists(con, table):
             out.append(_missing_table(table))
             continue
-        counts = [c for c in _columns(con, table) if c.startswith("n_")]
-        for num, den in bounds:
+        columns = _columns(con, table)
+        for w in within_columns(relations, columns):
             rows = con.execute(
-                f"SELECT {_key_text(keys)}, {num}, {den} FROM {table} WHERE {num} > {den}"
+                f"SELECT {_key_text(keys)}, {', '.join(w.columns)} FROM {table} WHERE NOT ({w.sql()})"
             ).fetchall()
-            out += [f"{table} [{k}]: {num} = {n} > {den} = {d}" for k, n, d in rows]
-        for col in counts:
+            out += [f"{table} [{r[0]}]: {w} fails ({', '.join(f'{c} = {v}' for c, v in zip(w.columns, r[1:]))})"
+                    for r in rows]
+        for col in (c for c in columns if c.startswith("n_")):
             rows = con.execute(f"SELECT {_key_text(keys)}, {col} FROM {table} WHERE {col} < 0 OR {col} IS NULL").fetchall()
             out += [f"{table} [{k}]: {col} = {v} is negative or missing" for k, v in rows]
+    out += _quarters_within_headline(con)
     return _capped(out)
+
+
+def _quarters_within_headline(con: duckdb.DuckDBPyConnection) -> Violations:
+    quarterly, headline = RATE_BY_QUARTER[0], HEADLINE_TABLE
+    if not (_exists(con, quarterly) and _exists(con, headline)):
+        return []
+    out: Violations = []
+    for w in QUARTER_IN_HEADLINE:
+        rows = con.execute(
+            f"SELECT q.{AREA}, q.quarter, {', '.join('q.' + p for p in w.parts)}, h.{w.whole} "
+            f"FROM {quarterly} q JOIN {headline} h USING ({AREA}) WHERE NOT ({w.sql('q.', 'h.')}) "
+            f"ORDER BY 1, 2"
+        ).fetchall()
+        out += [f"{quarterly} [{AREA}={a} quarter={q}]: quarterly {w} of {headline} fails "
+                f"({' + '.join(map(str, v[:-1]))} > {v[-1]})" for a, q, *v in rows]
+    return out
 
 
 def rates_within_unit_interval(con: duckdb.DuckDBPyConnection) -> Violations:
@@ -254,7 +259,10 @@ def no_withdrawn_or_nonconsenting(
 
 
 def counties_sum_to_all(con: duckdb.DuckDBPyConnection) -> Violations:
-    """For every count column, the county rows add up to the ALL row (per group / quarter)."""
+    """The additive relations of `ips_eval.figures.SUMS`, for every count column: the county
+    rows add up to the ALL row (per group / quarter); each breakdown's values add up to the
+    row of marts.employment_outcomes they break down; a wave's ALL row is the sum of the
+    headline rows of the counties that form it."""
     out: Violations = []
     for table, keys in [*EMPLOYMENT_MARTS, RATE_BY_QUARTER]:
         if not _exists(con, table):
@@ -280,7 +288,56 @@ def counties_sum_to_all(con: duckdb.DuckDBPyConnection) -> Violations:
                     break
                 if county != int(total):
                     out.append(f"{table} [{r['cell']}]: {col}: counties sum to {county}, ALL = {int(total)}")
+    out += _breakdowns_sum_to_all(con) + _waves_are_sums_of_counties(con)
     return _capped(out)
+
+
+def _shared_counts(con, *tables: str) -> list[str]:
+    common = [c for c in _columns(con, tables[0]) if c.startswith("n_")]
+    for t in tables[1:]:
+        have = set(_columns(con, t))
+        common = [c for c in common if c in have]
+    return common
+
+
+def _breakdowns_sum_to_all(con: duckdb.DuckDBPyConnection) -> Violations:
+    if not (_exists(con, BY_GROUP) and _exists(con, HEADLINE_TABLE)):
+        return []
+    counts = _shared_counts(con, BY_GROUP, HEADLINE_TABLE)
+    out: Violations = []
+    for col in counts:
+        rows = con.execute(
+            f"SELECT g.{AREA}, g.grouping, sum(g.{col}), any_value(h.{col}) FROM {BY_GROUP} g "
+            f"JOIN {HEADLINE_TABLE} h USING ({AREA}) GROUP BY g.{AREA}, g.grouping "
+            f"HAVING sum(g.{col}) <> any_value(h.{col}) ORDER BY 1, 2"
+        ).fetchall()
+        out += [f"{BY_GROUP} [{AREA}={a} grouping={g}]: {col}: the values sum to {v}, "
+                f"{HEADLINE_TABLE} has {t} ({SUMS['breakdowns_sum_to_all']})" for a, g, v, t in rows]
+    return out
+
+
+def _waves_are_sums_of_counties(con: duckdb.DuckDBPyConnection) -> Violations:
+    if not (_exists(con, BY_GROUP) and _exists(con, HEADLINE_TABLE)):
+        return []
+    membership = con.execute(
+        f"SELECT {AREA}, group_value, n_clients FROM {BY_GROUP} WHERE grouping = ? AND {AREA} <> ?", [WAVE, ALL]
+    ).fetchall()
+    counts = _shared_counts(con, BY_GROUP, HEADLINE_TABLE)
+    headline = con.execute(f"SELECT {AREA}, {', '.join(counts)} FROM {HEADLINE_TABLE}").df().set_index(AREA)
+    waves = con.execute(
+        f"SELECT group_value, {', '.join(counts)} FROM {BY_GROUP} WHERE grouping = ? AND {AREA} = ?", [WAVE, ALL]
+    ).df().set_index("group_value")
+    out: Violations = []
+    for wave, counties in wave_counties(membership).items():
+        if wave not in waves.index:
+            continue
+        for col in counts:
+            total = int(headline.loc[list(counties), col].sum()) if counties else 0
+            if total != int(waves.at[wave, col]):
+                out.append(f"{BY_GROUP} [{AREA}={ALL} wave={wave}]: {col} = {int(waves.at[wave, col])}, its "
+                           f"counties ({', '.join(counties) or 'none'}) sum to {total} "
+                           f"({SUMS['wave_is_sum_of_its_counties']})")
+    return out
 
 
 #: name -> check; the Dagster asset checks are generated from this.

@@ -226,6 +226,25 @@ def test_headline_numbers_equal_the_marts(site, marts):
     assert int(read_page(site.site_dir / "index.html").cards["n_clients"]["value"]) == all_row["n_clients"]
 
 
+def test_trend_of_all_counties_has_no_gap_county_cells_could_fill(site, synthetic_study):
+    """The all-counties working count of a quarter is hidden only when it is itself under T:
+    complementary suppression hides county cells rather than the trend."""
+    with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
+        truth = dict(con.execute("SELECT quarter, n_working FROM marts.employment_rate_by_quarter"
+                                 " WHERE alue = 'ALL'").fetchall())
+    rows = read_csv(site.snapshot_dir / "data" / "employment_rate_by_quarter_all.csv")
+    header = rows[0]
+    shown = {r[header.index("quarter")]: r for r in rows[1:]}
+    assert set(shown) == set(truth)
+    for quarter, n in truth.items():
+        cell = shown[quarter][header.index("n_working")]
+        if n >= T:
+            assert cell == str(n), quarter
+            assert shown[quarter][header.index("rate_working")] not in (PRIMARY_LABEL, SECONDARY_LABEL), quarter
+        else:
+            assert cell == PRIMARY_LABEL, quarter
+
+
 def test_county_table_has_a_row_per_county_and_matches_the_marts(site, marts):
     outcomes = marts["outcomes"]
     page = read_page(site.snapshot_dir / "index.html")
@@ -349,6 +368,9 @@ def test_quarter_snapshots_and_history(synthetic_study, tmp_path):
         # a re-run of an earlier quarter replaces that snapshot, and the root stays on the newest
         again = build_site(con, target, dt.date(2024, 12, 31), {**PROVENANCE, "run_id": "run-q4-again"}, None)
     assert not again.latest
+    # rule 8: the later snapshot repeats the earlier one's quarters as they were published
+    assert (target / "2025Q1" / "data" / "employment_rate_by_quarter.csv").read_bytes() == \
+        (target / "2024Q4" / "data" / "employment_rate_by_quarter.csv").read_bytes()
     assert json.loads((target / "2024Q4" / "snapshot.json").read_text())["run_id"] == "run-q4-again"
     assert "run-q4-again" in (target / "2024Q4" / "index.html").read_text(encoding="utf-8")
     assert "run-q1" in (target / "index.html").read_text(encoding="utf-8")

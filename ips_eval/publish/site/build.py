@@ -12,6 +12,11 @@ Why it is built the way it is:
   into place only when the scan passes (`stage_site`, then `place.publish_staged`; the
   pipeline moves it only after the warehouse swap). A refused build is deleted and the
   published site is left exactly as it was.
+- **Past figures are frozen (rule 8).** A quarter's figures are published once: the next
+  snapshot repeats the quarterly figures of every earlier quarter exactly as the snapshot
+  before it showed them and adds only the new quarters, and the audit includes every earlier
+  snapshot, so differencing two releases reveals nothing about withdrawals or late data.
+  The warehouse still recomputes everything.
 - **Every quarter is kept.** A build is the snapshot `site_dir/<quarter>/` (cut-off
   2024-12-31 -> `2024Q4`; a cut-off inside a quarter names that quarter); a re-run of the
   quarter replaces its snapshot. `site_dir/index.html` (and `sv/`, `en/`) is the newest
@@ -34,18 +39,20 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import duckdb
-from markupsafe import Markup
+import pandas as pd
+from markupsafe import Markup, escape
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD
 from ips_eval.faults import failpoint
+from ips_eval.publish.disclosure import PRIMARY_LABEL, SECONDARY_LABEL
 from ips_eval.publish.site import charts, texts
 from ips_eval.publish.site.render import (
     HISTORY, PAGE, Links, count_attr, css, page_links, render, table_view, up,
 )
 from ips_eval.publish.site.place import QUARTER_DIR, publish_staged, staging_dir
-from ips_eval.publish.site.scan import ScanReport, scan_site
+from ips_eval.publish.site.scan import COLUMNS_FILE, ScanReport, scan_site
 from ips_eval.publish.site.tables import (
-    GROUPINGS, QUARTERLY, SiteData, SiteTable, by_key, person_ids, read_site_data,
+    GROUPINGS, QUARTERLY, SiteData, SiteTable, Snapshot, by_key, employment_table_names, person_ids, read_site_data,
 )
 from ips_eval.warehouse.database import query_sql, table_exists
 
@@ -127,7 +134,7 @@ def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, 
     site_dir = Path(site_dir)
     quarter = quarter_of(cutoff)
     prov = _provenance(con, cutoff, provenance)
-    data = read_site_data(con)
+    data = read_site_data(con, history=published_history(site_dir, quarter))
     known_ids = person_ids(con)
     site_dir.mkdir(parents=True, exist_ok=True)
     build = staging_dir(site_dir, prov["run_id"] or "manual")
@@ -139,7 +146,7 @@ def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, 
         latest = quarter == all_quarters[-1]
         root = build / "root"
         _write_root(root, site_dir, all_quarters, quarter, data, prov, latest)
-        report = scan_site(build, known_ids=known_ids, specs=data.specs)
+        report = scan_site(build, known_ids=known_ids, specs=data.specs, columns=_column_kinds(data))
         failpoint("publish/site")
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
@@ -152,11 +159,35 @@ def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, 
     )
 
 
+def published_history(site_dir: Path, quarter: str) -> list[Snapshot]:
+    """The snapshots published before `quarter`, as their CSV downloads show them: what a
+    reader who kept every release knows (rule 8). A re-run of a quarter leaves its own
+    earlier version out: it is replaced, not followed.
+
+    Examples
+    --------
+    >>> published_history(Path("/nonexistent"), "2024Q4")
+    []
+    """
+    out = []
+    for q in snapshots(site_dir):
+        if q >= quarter:
+            continue
+        data = Path(site_dir) / q / "data"
+        tables = {}
+        for name in employment_table_names():
+            path = data / f"{name}.csv"
+            if path.is_file():
+                tables[name] = pd.read_csv(path, dtype=str, keep_default_na=False)
+        out.append(Snapshot(q, tables))
+    return out
+
+
 def scan_published(con: duckdb.DuckDBPyConnection, site_dir: Path) -> ScanReport:
     """The blocking check after publication: scan everything under `site_dir` again
     (every snapshot and the root pages: all of it is public)."""
-    data_specs = read_site_data(con).specs
-    return scan_site(site_dir, known_ids=person_ids(con), specs=data_specs)
+    data = read_site_data(con)
+    return scan_site(site_dir, known_ids=person_ids(con), specs=data.specs, columns=_column_kinds(data))
 
 
 # --------------------------------------------------------------------------------------
@@ -188,6 +219,10 @@ def _write_snapshot(snap: Path, data: SiteData, prov: dict, quarter: str) -> lis
     (snap / "assets" / "site.css").write_text(css(), encoding="utf-8")
     for table in _downloads(data):
         table.frame().to_csv(snap / "data" / f"{table.name}.csv", index=False, lineterminator="\n")
+    # what each column holds, so that the scan (and any reader's tool) classifies every number
+    declared = {"tables": {name: {"columns": kinds} for name, kinds in _column_kinds(data).items()}}
+    (snap / "data" / COLUMNS_FILE).write_text(json.dumps(declared, indent=1, ensure_ascii=False) + "\n",
+                                              encoding="utf-8")
     for lang in texts.LANGUAGES:
         charts.trend_chart(data.quarterly, lang, snap / "assets" / f"trend-{lang}.svg")
         if data.ttf_curve is not None:
@@ -208,6 +243,11 @@ def _quarterly_all(data: SiteData) -> SiteTable:
     cols = tuple(c for c in data.quarterly.columns if c.name != "alue")
     rows = [{c.name: r[c.name] for c in cols} for r in data.quarterly.rows if r["alue"] == "ALL"]
     return SiteTable(f"{QUARTERLY}_all", cols, rows)
+
+
+def _column_kinds(data: SiteData) -> dict[str, dict[str, str]]:
+    """Every download's columns and what they hold (`Column.kind`)."""
+    return {t.name: {c.name: c.kind for c in t.columns} for t in _downloads(data)}
 
 
 def _downloads(data: SiteData) -> list[SiteTable]:
@@ -273,7 +313,7 @@ def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, sna
         languages=_languages(lang, links.home, PAGE), home_href=links.home + PAGE[lang],
         history_href=links.site_root + HISTORY[lang],
         cutoff_phrase=texts.text(lang, "cutoff_phrase", cutoff=texts.fmt_date(lang, prov["cutoff"])),
-        toc=toc, cards=_cards(lang, all_row),
+        toc=toc, cards=_cards(lang, all_row), suppression_text=_suppression_text(lang, data),
         county=view(data.county, t["counties"], key_header=t["col_alue"]),
         groups=[view(data.groups[g], t[f"grouping_{g}"], key_header=t[f"grouping_{g}"]) for g in GROUPINGS],
         trend=trend, ttf=ttf,
@@ -320,6 +360,20 @@ def _of_eligible(lang: str, value: str) -> Markup:
     """'of 428 followed up', the count marked with data-count like every count on the site."""
     before, _, after = texts.text(lang, "of_eligible").partition("{n}")
     return Markup("{}<span{}>{}</span>{}").format(before, count_attr(value), _count_text(lang, value), after)
+
+
+def _suppression_text(lang: str, data: SiteData) -> Markup:
+    """How many counts the employment tables show as `<5` and as `..`, and why; the numbers
+    are cells, not people (`data-kind="int"` tells the scan so)."""
+    shown = [r[c.name] for t in (data.county, *data.groups.values(), data.quarterly)
+             for c in t.columns if c.kind == "count" for r in t.rows]
+    primary, secondary = shown.count(PRIMARY_LABEL), shown.count(SECONDARY_LABEL)
+    values = {"{primary}": primary, "{secondary}": secondary}
+    out = Markup("")
+    for piece in re.split(r"(\{primary\}|\{secondary\})", texts.text(lang, "suppression_summary")):
+        out += (Markup('<span data-kind="int">{}</span>').format(texts.fmt_number(lang, values[piece]))
+                if piece in values else escape(piece))
+    return out
 
 
 def _cards(lang: str, row: dict[str, str] | None) -> list[dict]:

@@ -101,6 +101,8 @@ class Cell:
     header: bool = False
     count: bool = False
     numeric: bool = False
+    column: str = ""
+    kind: str = ""  # the column's declared kind, read by the site scan
 
 
 @dataclass
@@ -153,7 +155,8 @@ def table_view(table: SiteTable, lang: str, caption: str, csv_href: str, *, key_
     rows = []
     for r in table.rows:
         rows.append([Cell(display(lang, c, r[c.name]), r[c.name], header=(k == 0), count=(c.kind == "count"),
-                          numeric=c.kind not in ("key", "date")) for k, c in enumerate(cols)])
+                          numeric=c.kind not in ("key", "date"), column=c.name, kind=c.kind)
+                     for k, c in enumerate(cols)])
     return TableView(table.name, caption, csv_href, header_rows, rows, compact, [c.name for c in cols])
 
 

@@ -16,17 +16,21 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Mapping
 
 import duckdb
 import pandas as pd
 
-from ips_eval.definitions import DISCLOSURE_THRESHOLD, HEADLINE_RATES
+from ips_eval.definitions import DISCLOSURE_THRESHOLD, HEADLINE_RATES, QUARTERLY_RATES
+from ips_eval.figures import (
+    ALL, AREA, BREAKDOWNS, HEADLINE_WITHIN, QUARTER_IN_HEADLINE, QUARTERLY_WITHIN, WAVE, across_columns,
+    wave_counties, within_columns,
+)
 from ips_eval.publish.disclosure import (
-    PRIMARY_LABEL, AtMost, CrossSum, DisclosureError, Publication, RowsSum, TableSpec, check_model_table,
-    protect, publishable_curve,
+    PRIMARY_LABEL, CrossSum, DisclosureError, Publication, RowsSum, TableSpec, check_model_table, protect,
+    publishable_curve, within,
 )
 from ips_eval.warehouse.database import query_sql, table_exists
 
@@ -34,7 +38,7 @@ from ips_eval.warehouse.database import query_sql, table_exists
 QUERIES = Path(__file__).parent / "queries"
 
 T = DISCLOSURE_THRESHOLD
-GROUPINGS: tuple[str, ...] = ("wave", "smi", "gender", "age_group")
+GROUPINGS: tuple[str, ...] = BREAKDOWNS
 #: Model tables of public interest, in page order.
 PUBLIC_MODELS: tuple[str, ...] = ("employment_predictors", "unsubsidised_predictors", "effectiveness",
                                   "fidelity_outcome")
@@ -117,18 +121,6 @@ OUTCOME_COUNTS = ("n_clients", "n_competitive", "n_unsubsidised", "n_tenure6", "
                   "n_tenure12_eligible", "n_employed6", "n_employed6_eligible", "n_employed12",
                   "n_employed12_eligible")
 OUTCOME_RATES = HEADLINE_RATES
-#: What a reader knows from the definitions (ANALYSIS_PLAN "Headline employment outcomes"),
-#: declared so that the audit assumes the reader uses it.
-OUTCOME_RELATIONS = (
-    AtMost("n_unsubsidised", "n_competitive"),
-    AtMost("n_tenure6_eligible", "n_competitive"),
-    AtMost("n_tenure12_eligible", "n_tenure6_eligible"),
-    AtMost("n_tenure12", "n_tenure6"),
-    AtMost("n_employed6_eligible", "n_clients"),
-    AtMost("n_employed12_eligible", "n_employed6_eligible"),
-    AtMost("n_employed6", "n_competitive"),
-    AtMost("n_employed12", "n_competitive"),
-)
 #: Display order of the outcome columns (count, its denominator, its rate).
 def _grouped(group: str, *names: str) -> tuple[Column, ...]:
     sub = {"rate": "sub_rate", "eligible": "sub_eligible"}
@@ -154,6 +146,10 @@ CI_COLUMNS = (Column("ci_low", "number", 2, group="col_ci", sub="sub_low"),
 COUNTY = "employment_outcomes"
 QUARTERLY = "employment_rate_by_quarter"
 QUARTER_COUNTS = ("n_served", "n_working", "n_working_unsubsidised")
+#: What hiding a cell costs, by table (x100 in an ALL row, x10 in a row total: see
+#: `disclosure.cell_cost`): a county's quarter is the cheapest, a breakdown of all counties
+#: the dearest of the small cells.
+COSTS = {QUARTERLY: 1.0, COUNTY: 2.0, "group": 5.0}
 QUARTER_COLUMNS = (Column("n_served", "count"), *_grouped("col_n_working", "n_working", "rate_working"),
                    *_grouped("col_n_working_unsubsidised", "n_working_unsubsidised", "rate_working_unsubsidised"))
 
@@ -162,46 +158,135 @@ def group_table_name(grouping: str) -> str:
     return f"employment_outcomes_by_{grouping}"
 
 
-def employment_specs(quarters: list[str]) -> tuple[list[TableSpec], list[CrossSum]]:
-    """The county table, the group tables (all counties) and the quarterly table, and how
-    they are linked: each grouping's rows add up to the county table's ALL row; each
-    quarter's served/working clients are, county by county, among that county's clients
-    (and with jobs) of the county table."""
-    county = TableSpec(name=COUNTY, keys=("alue",), counts=OUTCOME_COUNTS, rates=OUTCOME_RATES,
-                       row_total="n_clients", relations=(RowsSum(by="alue", total="ALL"), *OUTCOME_RELATIONS))
+def employment_specs(quarters: list[str], waves: Mapping[str, tuple[str, ...]] | None = None, *,
+                     prefix: str = "", published_before: bool = False) -> tuple[list[TableSpec], list[CrossSum]]:
+    """The county table, the group tables (all counties) and the quarterly table, described
+    with the relations of `ips_eval.figures` that a reader knows: counties add up to ALL
+    (per quarter in the quarterly table), each grouping's rows add up to the county table's
+    ALL row, a wave's row is the sum of its counties (`waves`: wave -> counties), every
+    `Within` of the headline and quarterly figures, and each quarter's counts per county
+    within that county's headline counts.
+
+    Examples
+    --------
+    >>> specs, links = employment_specs(["2024Q4"], {"1": ("Helsinki",)})
+    >>> [s.name for s in specs][:2], len(links)
+    (['employment_outcomes', 'employment_outcomes_by_wave'], 6)
+
+    With `prefix` and `published_before`, the same tables of an earlier snapshot (as its
+    CSV files show them), named `prefix + name`.
+    """
+    row_within = tuple(within(w) for w in within_columns(HEADLINE_WITHIN, OUTCOME_COUNTS))
+    county = TableSpec(name=COUNTY, keys=(AREA,), counts=OUTCOME_COUNTS, rates=OUTCOME_RATES, row_total="n_clients",
+                       relations=(RowsSum(by=AREA, total=ALL), *row_within), cost=COSTS[COUNTY])
     groups = [TableSpec(name=group_table_name(g), keys=("group_value",), counts=OUTCOME_COUNTS, rates=OUTCOME_RATES,
-                        row_total="n_clients", relations=OUTCOME_RELATIONS) for g in GROUPINGS]
+                        row_total="n_clients", relations=row_within, cost=COSTS["group"]) for g in GROUPINGS]
     quarterly = TableSpec(
-        name=QUARTERLY, keys=("alue", "quarter"), counts=QUARTER_COUNTS,
-        rates={"rate_working": ("n_working", "n_served"),
-               "rate_working_unsubsidised": ("n_working_unsubsidised", "n_served")},
-        row_total="n_served",
-        relations=(RowsSum(by="alue", total="ALL"), AtMost("n_working_unsubsidised", "n_working")),
+        name=QUARTERLY, keys=(AREA, "quarter"), counts=QUARTER_COUNTS, rates=QUARTERLY_RATES, row_total="n_served",
+        relations=(RowsSum(by=AREA, total=ALL),
+                   *(within(w) for w in within_columns(QUARTERLY_WITHIN, QUARTER_COUNTS))),
+        cost=COSTS[QUARTERLY],
     )
-    links = [CrossSum(total=COUNTY, total_row={"alue": "ALL"}, parts=group_table_name(g)) for g in GROUPINGS]
-    links += [
-        CrossSum(total=COUNTY, parts=QUARTERLY, parts_rows={"quarter": q}, by=("alue",), sense="<=",
-                 columns={"n_served": "n_clients", "n_working": "n_competitive",
-                          "n_working_unsubsidised": "n_unsubsidised"})
-        for q in quarters
-    ]
-    return [county, *groups, quarterly], links
+    links = [CrossSum(total=COUNTY, total_row={AREA: ALL}, parts=group_table_name(g)) for g in GROUPINGS]
+    links += [CrossSum(total=group_table_name(WAVE), total_row={"group_value": w}, parts=COUNTY,
+                       parts_rows={AREA: frozenset(counties)})
+              for w, counties in sorted((waves or {}).items())]
+    in_headline = {w.parts[0]: w.whole for w in across_columns(QUARTER_IN_HEADLINE, QUARTER_COUNTS, OUTCOME_COUNTS)}
+    links += [CrossSum(total=COUNTY, parts=QUARTERLY, parts_rows={"quarter": q}, by=(AREA,), sense="<=",
+                       columns=in_headline) for q in quarters]
+    tables = [county, *groups, quarterly]
+    if not (prefix or published_before):
+        return tables, links
+    tables = [replace(t, name=prefix + t.name, published_before=published_before) for t in tables]
+    links = [replace(k, total=prefix + k.total, parts=prefix + k.parts) for k in links]
+    return tables, links
 
 
-def _employment(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, SiteTable], list[TableSpec], Publication]:
+def employment_table_names() -> list[str]:
+    """The linked employment tables (their CSV downloads are named alike)."""
+    return [COUNTY, *(group_table_name(g) for g in GROUPINGS), QUARTERLY]
+
+
+@dataclass
+class Snapshot:
+    """What an earlier release published: its quarter and its employment tables as the CSV
+    downloads show them (strings: numbers and labels)."""
+
+    quarter: str
+    tables: dict[str, pd.DataFrame]
+
+
+def _as_published(df: pd.DataFrame, counts: tuple[str, ...]) -> pd.DataFrame:
+    """A downloaded table with its count cells as numbers, labels as they are."""
+    df = df.copy()
+    for c in counts:
+        df[c] = [int(v) if str(v).isdigit() else str(v) for v in df[c]]
+    return df
+
+
+def _history(history: list[Snapshot], waves: Mapping[str, tuple[str, ...]]
+             ) -> tuple[dict[str, pd.DataFrame], list[TableSpec], list[CrossSum], pd.DataFrame | None]:
+    """The earlier snapshots as a reader has them: their tables, described with the same
+    relations, each quarterly row under the snapshot that first published it (later
+    snapshots repeat it unchanged); and the quarterly rows to repeat (the newest snapshot's)."""
+    frames: dict[str, pd.DataFrame] = {}
+    specs: list[TableSpec] = []
+    links: list[CrossSum] = []
+    seen: set[str] = set()
+    frozen = None
+    for snap in sorted(history, key=lambda h: h.quarter):
+        missing = [n for n in employment_table_names() if n not in snap.tables]
+        if missing:
+            raise DisclosureError(f"snapshot {snap.quarter}: its published tables {missing} cannot be read, so the "
+                                  "audit cannot include what it showed", table=missing[0])
+        prefix = f"{snap.quarter}/"
+        f = {n: _as_published(snap.tables[n], QUARTER_COUNTS if n == QUARTERLY else OUTCOME_COUNTS)
+             for n in employment_table_names()}
+        q = f[QUARTERLY]
+        frozen = q
+        f[QUARTERLY] = q[~q["quarter"].isin(seen)].reset_index(drop=True)
+        seen |= set(q["quarter"])
+        present = set(f[COUNTY][AREA])
+        snap_waves = {w: tuple(c for c in counties if c in present) for w, counties in waves.items()
+                      if w in set(f[group_table_name(WAVE)]["group_value"])}
+        sp, ln = employment_specs(sorted(f[QUARTERLY]["quarter"].unique()), snap_waves, prefix=prefix,
+                                  published_before=True)
+        frames.update({prefix + n: df for n, df in f.items()})
+        specs += sp
+        links += ln
+    return frames, specs, links, frozen
+
+
+def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None = None
+                ) -> tuple[dict[str, SiteTable], list[TableSpec], Publication]:
+    """The linked employment tables, protected together with what earlier snapshots showed
+    (rule 8): the quarters an earlier snapshot published are repeated as first published,
+    only the new quarters come from the warehouse."""
     frames = {COUNTY: query_sql(con, QUERIES / "county_outcomes.sql")}
     for g in GROUPINGS:
         frames[group_table_name(g)] = query_sql(con, QUERIES / "group_outcomes.sql", grouping=g)
     frames[QUARTERLY] = query_sql(con, QUERIES / "rate_by_quarter.sql")
+    membership = query_sql(con, QUERIES / "wave_counties.sql")
+    waves = wave_counties(membership[[AREA, "wave", "n_clients"]].itertuples(index=False, name=None))
+    before, before_specs, before_links, frozen = _history(history or [], waves)
+    if frozen is not None:
+        frames[QUARTERLY] = frames[QUARTERLY][~frames[QUARTERLY]["quarter"].isin(set(frozen["quarter"]))]
+        frames[QUARTERLY] = frames[QUARTERLY].reset_index(drop=True)
     quarters = sorted(frames[QUARTERLY]["quarter"].unique())
-    specs, links = employment_specs(quarters)
-    pub = protect(frames, specs, links)
+    waves = {w: c for w, c in waves.items() if w in set(frames[group_table_name(WAVE)]["group_value"])}
+    specs, links = employment_specs(quarters, waves)
+    pub = protect({**frames, **before}, [*specs, *before_specs], [*links, *before_links])
     tables = {COUNTY: _site_table(pub, COUNTY, (Column("alue", "key", label="county"), *OUTCOME_COLUMNS))}
     for g in GROUPINGS:
         name = group_table_name(g)
         tables[name] = _site_table(pub, name, (Column("group_value", "key", label=g), *OUTCOME_COLUMNS))
-    tables[QUARTERLY] = _site_table(pub, QUARTERLY, (Column("alue", "key", label="county"),
-                                                     Column("quarter", "key"), *QUARTER_COLUMNS))
+    quarter_columns = (Column("alue", "key", label="county"), Column("quarter", "key"), *QUARTER_COLUMNS)
+    tables[QUARTERLY] = _site_table(pub, QUARTERLY, quarter_columns)
+    if frozen is not None:
+        repeated = [{c.name: str(r[c.name]) for c in quarter_columns} for _, r in frozen.iterrows()]
+        rows = repeated + tables[QUARTERLY].rows
+        rows.sort(key=lambda r: (r[AREA] == ALL, r[AREA], r["quarter"]))
+        tables[QUARTERLY] = SiteTable(QUARTERLY, quarter_columns, rows)
     return tables, specs, pub
 
 
@@ -362,10 +447,12 @@ def _model_table(con, model: str) -> ModelTable:
 # --------------------------------------------------------------------------------------
 # Everything
 # --------------------------------------------------------------------------------------
-def read_site_data(con: duckdb.DuckDBPyConnection) -> SiteData:
-    """Read, protect and gate every figure the site shows. Raises `DisclosureError` when the
-    employment tables cannot be published safely (the audit refuses)."""
-    tables, specs, pub = _employment(con)
+def read_site_data(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None = None) -> SiteData:
+    """Read, protect and gate every figure the site shows. `history`: the snapshots already
+    published before this one (their past quarters are repeated as they were, and the audit
+    includes what they showed). Raises `DisclosureError` when the employment tables cannot
+    be published safely (the audit refuses)."""
+    tables, specs, pub = _employment(con, history)
     scores, kind, score_spec, score_pub = _scores(con)
     readouts, curve = _time_to_first_job(con)
     return SiteData(

@@ -80,6 +80,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "history_current": "uusin",
         "this_snapshot": "tämä julkaisu",
         "download_csv": "Lataa taulukko (CSV)",
+        "suppression_summary": "Tässä julkaisussa {primary} alle 5 henkilön lukua näytetään muodossa <5, ja {secondary} "
+                               "muuta lukua on jätetty pois (..), jotta pieniä lukuja ei voi laskea summista, muista "
+                               "taulukoista tai aiemmista julkaisuista. Pois jätetään ensin yksittäisten alueiden luvut, "
+                               "viimeiseksi kaikkien alueiden yhteisluvut.",
         "disclosure_note": "Tietosuoja: alle 5 henkilön lukumäärät näytetään muodossa <5. Merkintä .. tarkoittaa, "
                            "että luku on jätetty pois, jotta pientä lukua ei voi päätellä muista luvuista. "
                            "Osuuksia ja keskiarvoja ei näytetä, jos niiden taustalla olevia lukuja ei voi julkaista.",
@@ -244,6 +248,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "history_current": "senaste",
         "this_snapshot": "denna publicering",
         "download_csv": "Ladda ner tabellen (CSV)",
+        "suppression_summary": "I denna publicering visas {primary} antal under 5 personer som <5, och {secondary} andra "
+                               "siffror har utelämnats (..) så att små antal inte kan räknas ut ur summor, andra tabeller "
+                               "eller tidigare publiceringar. Först utelämnas enskilda områdens siffror, sist siffrorna "
+                               "för alla områden.",
         "disclosure_note": "Dataskydd: antal under 5 personer visas som <5. Tecknet .. betyder att siffran har utelämnats "
                            "så att ett litet antal inte kan räknas ut ur de andra siffrorna. Andelar och medelvärden "
                            "visas inte när siffrorna bakom dem inte kan publiceras.",
@@ -405,6 +413,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "history_current": "latest",
         "this_snapshot": "this release",
         "download_csv": "Download the table (CSV)",
+        "suppression_summary": "In this release {primary} counts of fewer than 5 people are shown as <5, and {secondary} "
+                               "other figures are left out (..) so that the small counts cannot be worked out from "
+                               "totals, other tables or earlier releases. Single areas' figures are left out first, "
+                               "the figures of all areas last.",
         "disclosure_note": "Disclosure control: counts of fewer than 5 people are shown as <5. The mark .. means a figure "
                            "was left out so that a small count cannot be worked out from the others. Shares and means "
                            "are not shown when the counts behind them cannot be published.",

@@ -1,0 +1,164 @@
+"""The relations between the study's figures, written once (docs/analysis_plan.md).
+
+A reader of the website knows how the published figures are defined, and so knows how they
+relate: a numerator is at most its denominator, the counties add up to `ALL`, each breakdown
+(wave, SMI, gender, age group) adds up to `ALL`, a wave is the sum of its counties (which
+county is in which wave is public), and a quarterly count of a county is at most the
+matching headline count of that county. These facts are stated here and nowhere else; they
+are read by
+
+- the outcome checks (`ips_eval.warehouse.outcome_checks`), which verify them on the marts;
+- disclosure control (`ips_eval.publish.site.tables` describes the published tables with
+  them), whose suppression and audit assume that a reader uses every one of them.
+
+So a relation added here is at once checked on the warehouse and assumed of the reader.
+
+Examples
+--------
+>>> [str(w) for w in HEADLINE_WITHIN if w.whole == "n_clients"][:2]
+['n_competitive <= n_clients', 'n_unsubsidised <= n_clients']
+>>> within_columns(QUARTERLY_WITHIN, {"n_served", "n_working"})
+(Within(parts=('n_working',), whole='n_served'),)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Collection, Iterable, Mapping
+
+from ips_eval.definitions import HEADLINE_RATES, QUARTERLY_RATES
+
+#: The area key of every employment figure, and the row of all areas together.
+AREA = "alue"
+ALL = "ALL"
+#: The breakdowns of the headline figures; each one's values add up to the row they break down.
+BREAKDOWNS: tuple[str, ...] = ("wave", "smi", "gender", "age_group")
+#: The breakdown whose values are groups of whole counties (a county starts in one wave).
+WAVE = "wave"
+
+
+@dataclass(frozen=True)
+class Within:
+    """In every row (same area, group and date): the sum of `parts` is at most `whole`,
+    because the people (or jobs) the parts count are disjoint subsets of those `whole` counts.
+
+    Examples
+    --------
+    >>> w = Within(("n_other_activity", "n_competitive"), "n_clients")
+    >>> str(w), w.sql()
+    ('n_other_activity + n_competitive <= n_clients', 'n_other_activity + n_competitive <= n_clients')
+    >>> w.holds({"n_other_activity": 3, "n_competitive": 4, "n_clients": 6})
+    False
+    """
+
+    parts: tuple[str, ...]
+    whole: str
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*self.parts, self.whole)
+
+    def sql(self, parts_prefix: str = "", whole_prefix: str = "") -> str:
+        """The relation as a SQL condition that is TRUE where it holds."""
+        return f"{' + '.join(parts_prefix + p for p in self.parts)} <= {whole_prefix}{self.whole}"
+
+    def holds(self, row: Mapping[str, float]) -> bool:
+        return sum(row[p] for p in self.parts) <= row[self.whole]
+
+    def __str__(self) -> str:
+        return f"{' + '.join(self.parts)} <= {self.whole}"
+
+
+def _rates_and(rates: Mapping[str, tuple[str, str]], *extra: Within) -> tuple[Within, ...]:
+    out: list[Within] = [Within((num,), den) for num, den in rates.values()]
+    for w in extra:
+        if w not in out:
+            out.append(w)
+    return tuple(out)
+
+
+#: Headline figures (marts.employment_outcomes and its breakdowns, and the published county
+#: and group tables): every rate's numerator within its denominator, and the nesting of the
+#: definitions (an unsubsidised job is a competitive job; a client followed up 12 months was
+#: followed up 6; ...).
+HEADLINE_WITHIN: tuple[Within, ...] = _rates_and(
+    HEADLINE_RATES,
+    Within(("n_unsubsidised",), "n_competitive"),
+    Within(("n_other_activity", "n_competitive"), "n_clients"),
+    Within(("n_tenure6_eligible",), "n_competitive"),
+    Within(("n_tenure12_eligible",), "n_tenure6_eligible"),
+    Within(("n_tenure12",), "n_tenure6"),
+    Within(("n_employed6_eligible",), "n_clients"),
+    Within(("n_employed12_eligible",), "n_employed6_eligible"),
+    Within(("n_employed6",), "n_competitive"),
+    Within(("n_employed12",), "n_competitive"),
+    Within(("n_competitive",), "n_jobs"),
+)
+
+#: The quarterly employment rate (marts.employment_rate_by_quarter): served, working,
+#: working unsubsidised nest.
+QUARTERLY_WITHIN: tuple[Within, ...] = _rates_and(
+    QUARTERLY_RATES,
+    Within(("n_working_unsubsidised",), "n_working"),
+)
+
+#: A county's quarterly count (parts, of the quarterly table) is at most the matching
+#: headline count (whole, of the headline table) of the same county, as of the same cut-off:
+#: everyone served in a quarter is a client, working means a competitive job, ...
+QUARTER_IN_HEADLINE: tuple[Within, ...] = (
+    Within(("n_served",), "n_clients"),
+    Within(("n_working",), "n_competitive"),
+    Within(("n_working_unsubsidised",), "n_unsubsidised"),
+)
+
+#: The additive relations, by name -> what holds (the outcome check and the disclosure
+#: control name them alike).
+SUMS: dict[str, str] = {
+    "counties_sum_to_all": "the county rows add up to the ALL row, for every count (per group and quarter)",
+    "breakdowns_sum_to_all": "the values of each breakdown add up to the row they break down, for every count",
+    "wave_is_sum_of_its_counties": "a wave's row is the sum of the rows of the counties that form it",
+}
+
+
+def within_columns(relations: Iterable[Within], columns: Collection[str]) -> tuple[Within, ...]:
+    """The relations whose every column is among `columns` (a table holds only some figures).
+
+    Examples
+    --------
+    >>> within_columns(HEADLINE_WITHIN, {"n_clients", "n_competitive"})
+    (Within(parts=('n_competitive',), whole='n_clients'),)
+    """
+    return tuple(w for w in relations if all(c in columns for c in w.columns))
+
+
+def across_columns(relations: Iterable[Within], parts_columns: Collection[str],
+                   whole_columns: Collection[str]) -> tuple[Within, ...]:
+    """Relations between two tables: parts from one, whole from the other."""
+    return tuple(w for w in relations if all(p in parts_columns for p in w.parts) and w.whole in whole_columns)
+
+
+def wave_counties(county_wave_clients: Iterable[tuple[str, str, int]]) -> dict[str, tuple[str, ...]]:
+    """Which counties form each wave, from (county, wave, clients) rows: wave -> counties.
+
+    A wave is the sum of its counties only when each of those counties has clients in that
+    wave alone; a wave that shares a county with another wave is left out (no such relation
+    holds for it). A wave without clients maps to no counties (its row is then zero).
+
+    Examples
+    --------
+    >>> wave_counties([("A", "1", 10), ("B", "2", 7), ("B", "1", 0), ("C", "2", 3)])
+    {'1': ('A',), '2': ('B', 'C')}
+    >>> wave_counties([("A", "1", 10), ("A", "2", 1), ("B", "2", 7)])
+    {}
+    """
+    rows = [(c, w, int(n)) for c, w, n in county_wave_clients]
+    waves_of: dict[str, set[str]] = {}
+    for c, w, n in rows:
+        if n > 0:
+            waves_of.setdefault(c, set()).add(w)
+    out: dict[str, tuple[str, ...]] = {}
+    for w in sorted({w for _, w, _ in rows}):
+        counties = sorted(c for c, ws in waves_of.items() if w in ws)
+        if all(len(waves_of[c]) == 1 for c in counties):
+            out[w] = tuple(counties)
+    return out

@@ -1,0 +1,341 @@
+"""The attacker as a test (docs/analysis_plan.md, disclosure rules 3, 5 and 8).
+
+Three consecutive quarterly snapshots of the synthetic study's site are published into one
+folder, with a consent withdrawal and late data arriving between them (the warehouse's
+marts are recomputed as the pipeline would: the withdrawn client leaves every past quarter,
+a late job raises a past quarter's working count). Then a reader who kept every snapshot
+and knows the study's structure attacks the published files only:
+
+- an integer linear programme over every hidden count of every snapshot, with the bounds
+  the page states and every relation the analysis plan tells a reader - written here from
+  the plan, independently of the suppression code;
+- differencing every pair of snapshots;
+- reading the events of each step back from the time-to-first-job curve.
+
+It must learn nothing beyond the stated ranges.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
+from ips_eval.publish.site.build import build_site
+
+SNAPSHOTS = {"2024Q2": dt.date(2024, 6, 30), "2024Q3": dt.date(2024, 9, 30), "2024Q4": dt.date(2024, 12, 31)}
+GROUPINGS = ("wave", "smi", "gender", "age_group")
+HEADLINE = ("n_clients", "n_competitive", "n_unsubsidised", "n_tenure6", "n_tenure6_eligible", "n_tenure12",
+            "n_tenure12_eligible", "n_employed6", "n_employed6_eligible", "n_employed12", "n_employed12_eligible")
+QUARTERLY = ("n_served", "n_working", "n_working_unsubsidised")
+#: What the plan tells a reader about one row of the headline figures (small <= large).
+HEADLINE_NESTING = (
+    ("n_competitive", "n_clients"), ("n_unsubsidised", "n_clients"), ("n_tenure6", "n_tenure6_eligible"),
+    ("n_tenure12", "n_tenure12_eligible"), ("n_employed6", "n_employed6_eligible"),
+    ("n_employed12", "n_employed12_eligible"), ("n_unsubsidised", "n_competitive"),
+    ("n_tenure6_eligible", "n_competitive"), ("n_tenure12_eligible", "n_tenure6_eligible"),
+    ("n_tenure12", "n_tenure6"), ("n_employed6_eligible", "n_clients"),
+    ("n_employed12_eligible", "n_employed6_eligible"), ("n_employed6", "n_competitive"),
+    ("n_employed12", "n_competitive"),
+)
+QUARTER_NESTING = (("n_working", "n_served"), ("n_working_unsubsidised", "n_working"))
+QUARTER_IN_HEADLINE = (("n_served", "n_clients"), ("n_working", "n_competitive"),
+                       ("n_working_unsubsidised", "n_unsubsidised"))
+RATES = {"rate_competitive": ("n_competitive", "n_clients"), "rate_unsubsidised": ("n_unsubsidised", "n_clients"),
+         "rate_tenure6": ("n_tenure6", "n_tenure6_eligible"), "rate_tenure12": ("n_tenure12", "n_tenure12_eligible"),
+         "rate_employed6": ("n_employed6", "n_employed6_eligible"),
+         "rate_employed12": ("n_employed12", "n_employed12_eligible")}
+QUARTER_RATES = {"rate_working": ("n_working", "n_served"),
+                 "rate_working_unsubsidised": ("n_working_unsubsidised", "n_served")}
+
+
+# --------------------------------------------------------------------------------------
+# The warehouse at three cut-offs
+# --------------------------------------------------------------------------------------
+def _copy_marts(source: Path, target: Path) -> None:
+    with duckdb.connect(str(target)) as con:
+        con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")
+        for schema, table in [("ref", t) for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'src' AND schema_name = 'ref'"
+        ).fetchall()] + [("marts", "employment_outcomes"), ("marts", "employment_outcomes_by_group"),
+                         ("marts", "employment_rate_by_quarter"), ("models", "km_time_to_first_job")]:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            con.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM src.{schema}.{table}")
+        con.execute("DETACH src")
+
+
+def _recompute_rates(con) -> None:
+    for table, rates in (("marts.employment_outcomes", RATES), ("marts.employment_outcomes_by_group", RATES),
+                         ("marts.employment_rate_by_quarter", QUARTER_RATES)):
+        for rate, (num, den) in rates.items():
+            con.execute(f"UPDATE {table} SET {rate} = CASE WHEN {den} > 0 THEN {num} / {den} END")
+
+
+def _withdraw(con) -> str:
+    """A client who never had a job withdraws: one fewer client in their county, in every
+    breakdown and in every quarter they were served. Returns the county."""
+    county, wave = con.execute(
+        "SELECT alue, group_value FROM marts.employment_outcomes_by_group WHERE grouping = 'wave' AND alue <> 'ALL'"
+        " AND n_clients > 0 ORDER BY n_clients - n_employed6_eligible - n_competitive - n_other_activity DESC,"
+        " alue LIMIT 1").fetchone()
+    for area in (county, "ALL"):
+        con.execute("UPDATE marts.employment_outcomes SET n_clients = n_clients - 1 WHERE alue = ?", [area])
+        for grouping in ("smi", "gender", "age_group", "wave"):
+            value = wave if grouping == "wave" else con.execute(
+                "SELECT group_value FROM marts.employment_outcomes_by_group WHERE alue = ? AND grouping = ?"
+                " ORDER BY n_clients - n_employed6_eligible - n_competitive - n_other_activity DESC LIMIT 1",
+                [county, grouping]).fetchone()[0]
+            con.execute("UPDATE marts.employment_outcomes_by_group SET n_clients = n_clients - 1"
+                        " WHERE alue = ? AND grouping = ? AND group_value = ?", [area, grouping, value])
+    served = [q for (q,) in con.execute(
+        "SELECT quarter FROM marts.employment_rate_by_quarter WHERE alue = ? AND quarter BETWEEN '2023Q3' AND"
+        " '2024Q2' AND n_served > n_working ORDER BY quarter", [county]).fetchall()]
+    for area in (county, "ALL"):
+        con.execute("UPDATE marts.employment_rate_by_quarter SET n_served = n_served - 1 WHERE alue = ? AND"
+                    f" quarter IN ({', '.join('?' for _ in served)})", [area, *served])
+    return county
+
+
+def _late_job(con) -> tuple[str, str]:
+    """A job reported late: a client already counted as employed was working in 2024Q1 too."""
+    county = con.execute(
+        "SELECT q.alue FROM marts.employment_rate_by_quarter q JOIN marts.employment_outcomes h USING (alue)"
+        " WHERE q.quarter = '2024Q1' AND q.alue <> 'ALL' AND q.n_working < q.n_served"
+        " AND q.n_working < h.n_competitive ORDER BY q.alue LIMIT 1").fetchone()[0]
+    con.execute("UPDATE marts.employment_rate_by_quarter SET n_working = n_working + 1"
+                " WHERE alue IN (?, 'ALL') AND quarter = '2024Q1'", [county])
+    return county, "2024Q1"
+
+
+@pytest.fixture(scope="module")
+def releases(synthetic_study, tmp_path_factory):
+    """The site published three times into one folder; returns it and what changed."""
+    root = tmp_path_factory.mktemp("attacker")
+    base = root / "base.duckdb"
+    _copy_marts(synthetic_study["warehouse"], base)
+    site = root / "site"
+    changed: dict[str, object] = {}
+    warehouses = {}
+    for quarter, cutoff in SNAPSHOTS.items():
+        wh = root / f"{quarter}.duckdb"
+        wh.write_bytes(base.read_bytes())
+        with duckdb.connect(str(wh)) as con:
+            con.execute("DELETE FROM marts.employment_rate_by_quarter WHERE quarter > ?", [quarter])
+            if quarter >= "2024Q3":
+                changed["withdrawn_from"] = _withdraw(con)
+            if quarter >= "2024Q4":
+                changed["late"] = _late_job(con)
+            _recompute_rates(con)
+        with duckdb.connect(str(wh), read_only=True) as con:
+            build_site(con, site, cutoff, {"run_id": f"run-{quarter}", "code_version": "test",
+                                           "input_fingerprint": quarter}, None)
+        warehouses[quarter] = wh
+    return {"site": site, "changed": changed, "warehouses": warehouses}
+
+
+def read_release(site: Path, quarter: str) -> dict[str, pd.DataFrame]:
+    data = site / quarter / "data"
+    names = ["employment_outcomes", *(f"employment_outcomes_by_{g}" for g in GROUPINGS), "employment_rate_by_quarter"]
+    return {n: pd.read_csv(data / f"{n}.csv", dtype=str, keep_default_na=False) for n in names}
+
+
+# --------------------------------------------------------------------------------------
+# The attacker
+# --------------------------------------------------------------------------------------
+class Attack:
+    """Unknowns are the labelled counts; published numbers are constants."""
+
+    def __init__(self):
+        self.var: dict[tuple, int] = {}
+        self.label: dict[tuple, str] = {}
+        self.known: dict[tuple, float] = {}
+        self.rows: list[tuple[dict, str]] = []  # ({cell: coefficient}, "==" or "<=")
+
+    def cell(self, key: tuple, shown: str) -> None:
+        if shown in ("<5", ".."):
+            if key not in self.var:
+                self.var[key] = len(self.var)
+                self.label[key] = shown
+        else:
+            self.known[key] = float(shown)
+
+    def relation(self, coefs: dict, sense: str) -> None:
+        self.rows.append((coefs, sense))
+
+    def ranges(self) -> dict[tuple, tuple[float, float]]:
+        """Smallest and largest whole value of every unknown, one linked group at a time."""
+        parent = list(range(len(self.var)))
+
+        def find(i):
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for coefs, _ in self.rows:
+            linked = [self.var[k] for k in coefs if k in self.var]
+            for j in linked[1:]:
+                parent[find(j)] = find(linked[0])
+        groups: dict[int, list[tuple]] = {}
+        for key, j in self.var.items():
+            groups.setdefault(find(j), []).append(key)
+        out = {}
+        for keys in groups.values():
+            out.update(self._solve(keys))
+        return out
+
+    def _solve(self, keys: list[tuple]) -> dict[tuple, tuple[float, float]]:
+        var = {k: j for j, k in enumerate(keys)}
+        n = len(var)
+        a_eq, b_eq, a_ub, b_ub = [], [], [], []
+        for coefs, sense in self.rows:
+            if not any(k in var for k in coefs):
+                continue
+            row, rhs = np.zeros(n), 0.0
+            for key, a in coefs.items():
+                if key in var:
+                    row[var[key]] += a
+                elif key in self.var:
+                    raise AssertionError("a relation across two groups")
+                else:
+                    rhs -= a * self.known[key]
+            (a_eq if sense == "==" else a_ub).append(row)
+            (b_eq if sense == "==" else b_ub).append(rhs)
+        lower = np.array([0.0 if self.label[k] == "<5" else T for k in var])
+        upper = np.array([T - 1.0 if self.label[k] == "<5" else np.inf for k in var])
+        lp = dict(A_eq=np.array(a_eq) if a_eq else None, b_eq=b_eq or None, A_ub=np.array(a_ub) if a_ub else None,
+                  b_ub=b_ub or None, bounds=list(zip(lower, [None if math.isinf(u) else u for u in upper])))
+        matrix = np.array(a_eq + a_ub) if a_eq or a_ub else np.zeros((0, n))
+        ilp = dict(constraints=[LinearConstraint(matrix, np.r_[b_eq, np.full(len(b_ub), -np.inf)], np.r_[b_eq, b_ub])]
+                   if len(matrix) else [], integrality=np.ones(n), bounds=Bounds(lower, upper))
+
+        def best(objective):
+            res = linprog(objective, method="highs", **lp)
+            if res.status == 3:
+                return -math.inf
+            assert res.status == 0, res.message
+            if not np.allclose(res.x, np.round(res.x), atol=1e-7):
+                res = milp(objective, **ilp)
+                assert res.status == 0, res.message
+            return res.fun
+
+        out = {}
+        for key, j in var.items():
+            objective = np.zeros(n)
+            objective[j] = 1
+            lo, negative_max = best(objective), best(-objective)
+            out[key] = (round(lo), math.inf if math.isinf(negative_max) else round(-negative_max))
+        return out
+
+
+def attack(releases_by_quarter: dict[str, dict[str, pd.DataFrame]], waves: dict[str, set[str]]) -> Attack:
+    atk = Attack()
+    first_published: dict[str, str] = {}
+    for quarter, tables in releases_by_quarter.items():
+        county = tables["employment_outcomes"]
+        for _, r in county.iterrows():
+            for c in HEADLINE:
+                atk.cell((quarter, "C", r["alue"], c), r[c])
+        for g in GROUPINGS:
+            for _, r in tables[f"employment_outcomes_by_{g}"].iterrows():
+                for c in HEADLINE:
+                    atk.cell((quarter, g, r["group_value"], c), r[c])
+        q = tables["employment_rate_by_quarter"]
+        for _, r in q.iterrows():
+            first_published.setdefault(r["quarter"], quarter)
+            for c in QUARTERLY:
+                atk.cell(("Q", r["alue"], r["quarter"], c), r[c])  # one figure across snapshots
+        areas = [a for a in county["alue"] if a != "ALL"]
+        for c in HEADLINE:
+            atk.relation({**{(quarter, "C", a, c): 1 for a in areas}, (quarter, "C", "ALL", c): -1}, "==")
+            for g in GROUPINGS:
+                values = list(tables[f"employment_outcomes_by_{g}"]["group_value"])
+                atk.relation({**{(quarter, g, v, c): 1 for v in values}, (quarter, "C", "ALL", c): -1}, "==")
+            for w in tables["employment_outcomes_by_wave"]["group_value"]:
+                if w in waves:
+                    atk.relation({**{(quarter, "C", a, c): 1 for a in waves[w] if a in areas},
+                                  (quarter, "wave", w, c): -1}, "==")
+        for small, large in HEADLINE_NESTING:
+            for a in county["alue"]:
+                atk.relation({(quarter, "C", a, small): 1, (quarter, "C", a, large): -1}, "<=")
+            for g in GROUPINGS:
+                for v in tables[f"employment_outcomes_by_{g}"]["group_value"]:
+                    atk.relation({(quarter, g, v, small): 1, (quarter, g, v, large): -1}, "<=")
+        for qq, rows in q.groupby("quarter"):
+            for c in QUARTERLY:
+                parts = [a for a in rows["alue"] if a != "ALL"]
+                atk.relation({**{("Q", a, qq, c): 1 for a in parts}, ("Q", "ALL", qq, c): -1}, "==")
+            for a in rows["alue"]:
+                for small, large in QUARTER_NESTING:
+                    atk.relation({("Q", a, qq, small): 1, ("Q", a, qq, large): -1}, "<=")
+                if first_published[qq] == quarter:  # within the headline of the release that published it
+                    for small, large in QUARTER_IN_HEADLINE:
+                        atk.relation({("Q", a, qq, small): 1, (quarter, "C", a, large): -1}, "<=")
+    return atk
+
+
+def test_three_releases_reveal_nothing_beyond_their_labels(releases, synthetic_study):
+    site = releases["site"]
+    published = {q: read_release(site, q) for q in SNAPSHOTS}
+    with duckdb.connect(str(releases["warehouses"]["2024Q4"]), read_only=True) as con:
+        membership = con.execute("SELECT alue, group_value FROM marts.employment_outcomes_by_group"
+                                 " WHERE grouping = 'wave' AND alue <> 'ALL' AND n_clients > 0").fetchall()
+    waves: dict[str, set[str]] = {}
+    for area, wave in membership:
+        waves.setdefault(wave, set()).add(area)
+
+    # differencing: every figure two releases both show is the same in both
+    for a, b in itertools.combinations(SNAPSHOTS, 2):
+        qa = published[a]["employment_rate_by_quarter"].set_index(["alue", "quarter"])
+        qb = published[b]["employment_rate_by_quarter"].set_index(["alue", "quarter"])
+        common = qa.index.intersection(qb.index)
+        assert len(common) > 0
+        pd.testing.assert_frame_equal(qa.loc[common], qb.loc[common], obj=f"{a} vs {b}")
+    # ... although the warehouse did change them (the withdrawal and the late job)
+    county = releases["changed"]["withdrawn_from"]
+    late_county, late_quarter = releases["changed"]["late"]
+    served = {}
+    for q in ("2024Q2", "2024Q4"):
+        with duckdb.connect(str(releases["warehouses"][q]), read_only=True) as con:
+            served[q] = con.execute("SELECT n_served FROM marts.employment_rate_by_quarter WHERE alue = ?"
+                                    " AND quarter = '2024Q1'", [county]).fetchone()[0]
+    assert served["2024Q4"] == served["2024Q2"] - 1
+
+    # the linear programme over everything ever published
+    atk = attack(published, waves)
+    assert len(atk.var) > 50
+    narrowed = []
+    for key, (lo, hi) in atk.ranges().items():
+        label = atk.label[key]
+        ok = (lo <= 0 and hi >= T - 1) if label == "<5" else hi - lo >= T
+        if not ok:
+            narrowed.append((key, label, lo, hi))
+    assert not narrowed, narrowed[:10]
+
+
+def test_the_curves_hide_each_event(releases):
+    """Reading the curve back: between two published times at least T first jobs happen,
+    numbers at risk are multiples of 5, and the curve stops while T are still at risk."""
+    for quarter in SNAPSHOTS:
+        path = releases["site"] / quarter / "data" / "time_to_first_job_curve.csv"
+        curve = pd.read_csv(path)
+        with duckdb.connect(str(releases["warehouses"][quarter]), read_only=True) as con:
+            steps = con.execute("SELECT time, n_at_risk, n_events FROM models.km_time_to_first_job"
+                                " WHERE \"group\" = 'ALL' ORDER BY time").df()
+        assert len(curve) >= 2
+        assert (curve["n_at_risk"] % 5 == 0).all() and (curve["n_at_risk"] >= T).all()
+        last_with_T = steps.loc[steps["n_at_risk"] >= T, "time"].max()
+        assert curve["time"].max() <= round(last_with_T)
+        previous = -np.inf
+        for t in curve["time"]:
+            events = steps.loc[(steps["time"].round() > previous) & (steps["time"].round() <= t), "n_events"].sum()
+            assert events >= T, (quarter, t, events)
+            previous = t
