@@ -53,7 +53,7 @@ def fit_fidelity_outcome(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed
     est = estimates_frame(
         [{"model": MODEL, "term": "fidelity_total_per10", "estimate": res.params["fidelity_total_per10"],
           "ci_low": ci.loc["fidelity_total_per10", 0], "ci_high": ci.loc["fidelity_total_per10", 1],
-          "p_value": res.pvalues["fidelity_total_per10"], "n": k}]
+          "p_value": res.pvalues["fidelity_total_per10"], "n": k}], estimator="wls"
     )
     diag = diagnostics_frame(
         [

@@ -62,7 +62,7 @@ def fit_job_tenure(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int 
             for m in MONTHS
         ]
         + [{"model": MODEL, "term": "median_days", "estimate": a["median_days"], "ci_low": a["median_ci_low"],
-            "ci_high": a["median_ci_high"], "p_value": np.nan, "n": n}]
+            "ci_high": a["median_ci_high"], "p_value": np.nan, "n": n}], estimator="kaplan_meier"
     )
     # An unreached median is infinite in lifelines; the warehouse gets NULL, not inf.
     est[["estimate", "ci_low", "ci_high"]] = est[["estimate", "ci_low", "ci_high"]].replace([np.inf, -np.inf], np.nan)

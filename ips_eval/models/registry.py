@@ -15,7 +15,7 @@ from typing import Callable
 
 import duckdb
 
-from ips_eval.models.effectiveness import fit_effectiveness
+from ips_eval.models.effectiveness import run_effectiveness
 from ips_eval.models.fidelity_outcome import fit_fidelity_outcome
 from ips_eval.models.job_tenure import fit_job_tenure
 from ips_eval.models.predictors import fit_employment_predictors, fit_unsubsidised_predictors
@@ -34,7 +34,7 @@ MODELS: dict[str, FitFunction] = {
     "job_tenure": fit_job_tenure,
     **{f"scores_{s}": functools.partial(fit_scores, score=s) for s in SCORE_NAMES},
     "fidelity_outcome": fit_fidelity_outcome,
-    "effectiveness": fit_effectiveness,
+    "effectiveness": run_effectiveness,
 }
 
 
@@ -54,7 +54,7 @@ def fit_all(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int | None 
             only: list[str] | None = None, options: dict[str, dict] | None = None) -> dict[str, ModelResult]:
     """Fit every model (or `only` these), write each result when `write`, return them by name.
 
-    `options` passes extra keyword arguments per model, e.g. {"effectiveness": {"n_boot": 500}}.
+    `options` passes extra keyword arguments per model, e.g. {"effectiveness": {"variance": "bootstrap", "n_boot": 1000}}.
     """
     results: dict[str, ModelResult] = {}
     for name in only or list(MODELS):

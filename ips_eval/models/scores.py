@@ -89,6 +89,8 @@ def _fit_scores(con, figures_dir: Path, score: str) -> ModelResult:
     if c["n_pairs"] >= 2:
         rows.append({"model": model, "term": "change_baseline_to_final", "estimate": c["mean_change"],
                      "ci_low": c["ci_low"], "ci_high": c["ci_high"], "p_value": c["p_value"], "n": int(c["n_pairs"])})
+    for r in rows:
+        r["estimator"] = "paired_t" if r["term"] == "change_baseline_to_final" else "mixed_model"
     est = estimates_frame(rows)
     re_var = float(res.cov_re.iloc[0, 0])
     resid_var = float(res.scale)
