@@ -121,3 +121,32 @@ def test_design_reference_levels_are_fixed(tables):
     d = build_design(co, CLIENT_COVARIATES)
     assert d.references == {"age_group": "<30", "gender": "1", "education": "1", "work_history": "0"}
     assert "fidelity_total_per10" in d.X.columns and "smi" in d.X.columns
+
+
+def test_small_cluster_inference_bias_reduced_covariance_and_t_quantiles(tables, tmp_path):
+    """Mancl-DeRouen covariance and t(G-1) intervals, computed here from statsmodels directly."""
+    import statsmodels.api as sm
+    from scipy import stats
+    from statsmodels.genmod.generalized_estimating_equations import GEE
+
+    res = fit_employment_predictors(_con(tables), tmp_path)
+    co = tables["core.client_outcomes"]
+    design = build_design(co, CLIENT_COVARIATES, extra=["competitive", "alue"])
+    county = co.loc[design.rows, "alue"].astype(str).to_numpy()
+    order = np.argsort(county, kind="stable")
+    y = co.loc[design.rows, "competitive"].astype(float).to_numpy()
+    exog = sm.add_constant(design.X, has_constant="add")
+    gee = GEE(y[order], exog.iloc[order], groups=county[order], family=sm.families.Binomial(),
+              cov_struct=sm.cov_struct.Exchangeable())
+    reduced = gee.fit(maxiter=100, cov_type="bias_reduced")
+    robust = gee.fit(maxiter=100)
+    G = len(set(county))
+    q = stats.t.ppf(0.975, G - 1)
+    smi = res.estimates.set_index("term").loc["smi"]
+    b, se = reduced.params["smi"], reduced.bse["smi"]
+    assert smi["ci_low"] == pytest.approx(np.exp(b - q * se), rel=1e-6)
+    assert smi["ci_high"] == pytest.approx(np.exp(b + q * se), rel=1e-6)
+    # wider than the plain sandwich with normal quantiles
+    assert np.log(smi["ci_high"] / smi["ci_low"]) > 2 * 1.96 * robust.bse["smi"]
+    d = res.diagnostics.set_index("diagnostic")
+    assert d.loc["t_degrees_of_freedom", "value"] == G - 1

@@ -138,3 +138,50 @@ def test_cox_failure_keeps_kaplan_meier(tmp_path):
     assert "Cox model not fitted" in res.reason and "work_history[3 vs 0]" in res.reason
     assert res.estimates.empty
     assert "km_time_to_first_job" in res.tables
+
+
+def _cox_frame(con):
+    from ips_eval.models.design import CLIENT_COVARIATES, build_design
+
+    co = con.execute("SELECT * FROM core.client_outcomes").df()
+    design = build_design(co, CLIENT_COVARIATES, extra=["ttf_days", "ttf_event", "alue"])
+    d = design.X.copy()
+    d["_T"] = co.loc[design.rows, "ttf_days"].astype(float).to_numpy()
+    d["_E"] = co.loc[design.rows, "ttf_event"].astype(int).to_numpy()
+    return d, co.loc[design.rows, "alue"].astype(str).to_numpy()
+
+
+def test_ph_test_uses_the_model_based_variance_as_lifelines_on_an_unclustered_fit(ttf):
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import proportional_hazard_test
+
+    con, res = ttf
+    d, county = _cox_frame(con)
+    plain = proportional_hazard_test(CoxPHFitter().fit(d, "_T", "_E"), d, time_transform="rank").summary
+    ph = res.diagnostics[res.diagnostics["diagnostic"].str.startswith("ph_test[")].copy()
+    ph["term"] = ph["diagnostic"].str[len("ph_test["):-1]
+    ours = ph.set_index("term")["value"]
+    np.testing.assert_allclose(ours.loc[plain.index].to_numpy(), plain["p"].to_numpy(), rtol=1e-10)
+    # ... and not the clustered-variance version, which gives other p-values
+    dc = d.assign(_county=county)
+    clustered = proportional_hazard_test(CoxPHFitter().fit(dc, "_T", "_E", cluster_col="_county"), dc,
+                                         time_transform="rank").summary
+    assert not np.allclose(clustered["p"].to_numpy(), plain["p"].to_numpy())
+
+
+def test_cox_intervals_are_the_delete_one_county_jackknife_with_t_quantiles(ttf):
+    from lifelines import CoxPHFitter
+    from scipy import stats
+
+    con, res = ttf
+    d, county = _cox_frame(con)
+    full = CoxPHFitter().fit(d, "_T", "_E").params_["smi"]
+    counties = sorted(set(county))
+    G = len(counties)
+    leave_out = np.array([CoxPHFitter().fit(d[county != g], "_T", "_E").params_["smi"] for g in counties])
+    se = np.sqrt((G - 1) / G * ((leave_out - full) ** 2).sum())
+    q = stats.t.ppf(0.975, G - 1)
+    smi = res.estimates.set_index("term").loc["smi"]
+    assert smi["ci_low"] == pytest.approx(np.exp(full - q * se), rel=1e-6)
+    assert smi["ci_high"] == pytest.approx(np.exp(full + q * se), rel=1e-6)
+    assert (res.estimates["estimator"] == "cox").all()
