@@ -190,12 +190,13 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: list[str], covari
     est = pd.DataFrame(rows)
     n_fail = 0
     if variance == "bootstrap":
-        boot, n_fail = _bootstrap(Z, t, yv, beta, share, seed, n_boot, est)
+        boot, (n_fail, n_sep) = _bootstrap(Z, t, yv, beta, share, seed, n_boot, est)
         if n_fail > MAX_BOOT_FAILURES * n_boot:
-            raise NotFitted(f"the propensity model did not converge in {n_fail} of {n_boot} bootstrap replicates:"
-                            " the weights are unstable", n=len(d))
+            raise NotFitted(f"the propensity model did not converge in {n_fail} of {n_boot} bootstrap replicates"
+                            f" ({n_sep} of them perfectly separated): the weights are unstable", n=len(d))
         if n_fail:
-            notes.append(f"{n_fail} of {n_boot} bootstrap replicates did not converge and were left out")
+            notes.append(f"{n_fail} of {n_boot} bootstrap replicates did not converge ({n_sep} of them perfectly"
+                         " separated) and were left out")
         for i, r in est.iterrows():
             b = boot[(r["outcome"], r["estimator"])]
             est.loc[i, ["ci_low", "ci_high"]] = np.percentile(b, [2.5, 97.5])
@@ -330,13 +331,14 @@ def _bootstrap(Z, t, yv, beta0, share, seed, n_boot, est):
     it, ic = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
     keys = list(zip(est["outcome"], est["estimator"]))
     res: dict[tuple[str, str], list[float]] = {k: [] for k in keys}
-    fails = 0
+    fails = separated = 0
     for _ in range(n_boot):
         idx = np.concatenate([rng.choice(it, len(it)), rng.choice(ic, len(ic))])
         Zb, tb = Z[idx], t[idx]
         beta, ok = P.logistic_newton(Zb, tb.astype(float), beta0)
         if not ok:
             fails += 1
+            separated += int(_separated(Zb[:, 1:], tb))
             continue
         e = P.predict(Zb, beta)
         keep = P.keep_after_trim(P.preference_score(e, tb, share))
@@ -347,7 +349,7 @@ def _bootstrap(Z, t, yv, beta0, share, seed, n_boot, est):
         for o, estimator in keys:
             kk = everyone if estimator == "overlap" else keep
             res[(o, estimator)].append(M.point_estimate(estimator, Zb, tb.astype(float), yv[o][idx], e, kk))
-    return {k: np.asarray(v) for k, v in res.items()}, fails
+    return {k: np.asarray(v) for k, v in res.items()}, (fails, separated)
 
 
 def _diagnostics(est, controls, yv, t, keep, max_smd, balance, ess, equipoise, n_treated_eligible, n_ta, n_ca,

@@ -136,3 +136,20 @@ def test_diagnosis_groups():
     g = diagnosis_group(pd.Series(["F20.0", "F32.2", "F32.1", "F31", "F41.1", "F60", None, "f25"]))
     assert g.tolist() == ["psychosis", "severe_depression", "other_mood", "bipolar", "anxiety_stress",
                           "other_or_unknown", "other_or_unknown", "psychosis"]
+
+
+def test_convergence_is_by_gradient_not_by_the_size_of_the_coefficients():
+    # A covariate on a small scale has a large coefficient: a converged fit, not a failure.
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=4000) / 100  # true coefficient 150 per unit (1.5 per SD)
+    y = (rng.random(4000) < 1 / (1 + np.exp(-150 * x))).astype(float)
+    X = np.column_stack([np.ones(4000), x])
+    beta, ok = P.logistic_newton(X, y, ridge=0.0)
+    assert ok and abs(beta[1]) > 25
+    p = P.predict(X, beta)
+    np.testing.assert_allclose(X.T @ (y - p), 0, atol=1e-6)  # the score is zero at the returned estimate
+    # Separated data: Newton never reaches a zero gradient, and the LP test names it separation.
+    ys = (x > 0).astype(float)
+    assert not P.logistic_newton(X, ys)[1]
+    from ips_eval.models.design import lp_separated
+    assert lp_separated(x[:, None], ys) and not lp_separated(x[:, None], y)
