@@ -45,6 +45,7 @@ MIN_EQUIPOISE = 0.2
 MIN_PER_GROUP = 20
 MAX_BOOT_FAILURES = 0.05
 VARIANCES = ("sandwich", "bootstrap")
+EDGE_LOGIT = 25.0  # |logit| of a fitted probability at which a replicate is tested for separation
 Z95 = float(norm.ppf(0.975))
 
 ESTIMATE_COLUMNS = ["outcome", "estimator", "estimate", "ci_low", "ci_high", "se", "p_value", "n",
@@ -336,9 +337,11 @@ def _bootstrap(Z, t, yv, beta0, share, seed, n_boot, est):
         idx = np.concatenate([rng.choice(it, len(it)), rng.choice(ic, len(ic))])
         Zb, tb = Z[idx], t[idx]
         beta, ok = P.logistic_newton(Zb, tb.astype(float), beta0)
-        if not ok:
+        # A separated resample also drives the gradient to 0 (coefficients to infinity): when a
+        # fitted probability reaches the edge, the LP test decides.
+        if not ok or (np.abs(Zb @ beta).max() >= EDGE_LOGIT and _separated(Zb[:, 1:], tb)):
             fails += 1
-            separated += int(_separated(Zb[:, 1:], tb))
+            separated += int(ok or _separated(Zb[:, 1:], tb))
             continue
         e = P.predict(Zb, beta)
         keep = P.keep_after_trim(P.preference_score(e, tb, share))

@@ -148,8 +148,8 @@ def test_convergence_is_by_gradient_not_by_the_size_of_the_coefficients():
     assert ok and abs(beta[1]) > 25
     p = P.predict(X, beta)
     np.testing.assert_allclose(X.T @ (y - p), 0, atol=1e-6)  # the score is zero at the returned estimate
-    # Separated data: Newton never reaches a zero gradient, and the LP test names it separation.
+    # Separated data drive the coefficients to infinity and the gradient to 0: only the LP test
+    # tells separation apart, and it does not confuse the large converged fit above with it.
     ys = (x > 0).astype(float)
-    assert not P.logistic_newton(X, ys)[1]
     from ips_eval.models.design import lp_separated
     assert lp_separated(x[:, None], ys) and not lp_separated(x[:, None], y)
