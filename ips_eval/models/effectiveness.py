@@ -44,6 +44,8 @@ from ips_eval.warehouse.database import query_sql
 #: The queries this module runs, kept beside it (they build no warehouse table).
 QUERIES = Path(__file__).parent / "queries"
 QUERY = QUERIES / "effectiveness.sql"
+#: The input queries (the frame, and the monthly states the chronogram reads).
+QUERY_FILES = (QUERY, QUERIES / "state_chronogram.sql")
 
 MODEL = "effectiveness"
 OUTCOMES = ("employed_months_post12", "earnings_post12")

@@ -18,22 +18,20 @@ import statsmodels.api as sm
 
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, warning_texts
-from ips_eval.models.data import read_table
+from ips_eval.models.data import QUERIES, read_query
 # n in models.estimates and the fit log is the number of counties (the unit of analysis).
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
 
 MODEL = "fidelity_outcome"
 MIN_COUNTIES = 4  # at least 2 residual degrees of freedom
 SCALE = 10.0
+QUERY_FILES = (QUERIES / "fidelity_outcome.sql",)
 
 
 @model_fit(MODEL)
 def fit_fidelity_outcome(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
     figures_dir = Path(figures_dir)
-    out = read_table(con, "marts.employment_outcomes", ["alue", "n_clients", "n_competitive", "rate_competitive"],
-                     where="alue <> 'ALL'")
-    fid = read_table(con, "marts.fidelity_current", ["alue", "total"])
-    d = out.merge(fid, on="alue", how="left")
+    d = read_query(con, QUERY_FILES[0])
     no_review = d.loc[d["total"].isna(), "alue"].tolist()
     d = d[d["total"].notna() & d["n_clients"].gt(0) & d["rate_competitive"].notna()].reset_index(drop=True)
     k = len(d)

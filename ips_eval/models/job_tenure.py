@@ -17,20 +17,19 @@ import pandas as pd
 
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, fmt
-from ips_eval.models.data import read_table
+from ips_eval.models.data import QUERIES, read_query
 from ips_eval.models.result import ModelResult, NotFitted, estimates_frame, model_fit
 from ips_eval.models.survival import DAYS_PER_MONTH, km_fit, km_median, km_step_table, step_at
 
 MODEL = "job_tenure"
 MONTHS = (6, 12)
+QUERY_FILES = (QUERIES / "job_tenure.sql",)
 
 
 @model_fit(MODEL)
 def fit_job_tenure(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
     figures_dir = Path(figures_dir)
-    jobs = read_table(
-        con, "core.competitive_jobs", ["person_id", "alue", "job_days", "ongoing"], where="is_first",
-    )
+    jobs = read_query(con, QUERY_FILES[0])
     if jobs["person_id"].duplicated().any():
         raise NotFitted("core.competitive_jobs has more than one first job (is_first) for some clients")
     jobs = jobs.dropna(subset=["job_days", "ongoing"])

@@ -22,7 +22,7 @@ from statsmodels.genmod.generalized_estimating_equations import GEE
 
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, term_counts, warning_texts
-from ips_eval.models.data import read_table
+from ips_eval.models.data import QUERIES, read_query
 from ips_eval.models.design import CLIENT_COVARIATES, build_design, check_events, check_separation
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
 
@@ -30,6 +30,9 @@ from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, es
 #: fewer than WARN_COUNTIES is a warning (sandwich SEs are too small with few clusters).
 MIN_COUNTIES = 5
 WARN_COUNTIES = 10
+
+#: The input query of both predictor models (its tables are the models' inputs).
+QUERY_FILES = (QUERIES / "predictors.sql",)
 
 OUTCOME_LABEL = {"competitive": "a competitive job", "unsubsidised": "an unsubsidised competitive job"}
 
@@ -47,8 +50,7 @@ def fit_unsubsidised_predictors(con: duckdb.DuckDBPyConnection, figures_dir: Pat
 
 
 def _fit(con, figures_dir: Path, model: str, outcome: str) -> ModelResult:
-    covs = [c.column for c in CLIENT_COVARIATES]
-    df = read_table(con, "core.client_outcomes", ["person_id", "alue", outcome] + covs)
+    df = read_query(con, QUERY_FILES[0])
     design = build_design(df, CLIENT_COVARIATES, extra=[outcome, "alue"])
     X = design.X
     y = df.loc[design.rows, outcome].astype(bool).to_numpy(dtype=float)

@@ -15,6 +15,8 @@ from typing import Callable
 
 import duckdb
 
+from ips_eval.models import effectiveness, fidelity_outcome, job_tenure, predictors, scores, time_to_first_job
+from ips_eval.models.data import query_tables
 from ips_eval.models.effectiveness import run_effectiveness
 from ips_eval.models.fidelity_outcome import fit_fidelity_outcome
 from ips_eval.models.job_tenure import fit_job_tenure
@@ -36,6 +38,29 @@ MODELS: dict[str, FitFunction] = {
     "fidelity_outcome": fit_fidelity_outcome,
     "effectiveness": run_effectiveness,
 }
+
+
+#: The input query files each model runs (kept beside each model's code).
+QUERY_FILES: dict[str, tuple[Path, ...]] = {
+    "employment_predictors": predictors.QUERY_FILES,
+    "unsubsidised_predictors": predictors.QUERY_FILES,
+    "time_to_first_job": time_to_first_job.QUERY_FILES,
+    "job_tenure": job_tenure.QUERY_FILES,
+    **{f"scores_{s}": scores.QUERY_FILES for s in SCORE_NAMES},
+    "fidelity_outcome": fidelity_outcome.QUERY_FILES,
+    "effectiveness": effectiveness.QUERY_FILES,
+}
+
+
+def model_inputs(name: str) -> set[str]:
+    """The warehouse tables model `name` reads, from its query files' SQL.
+
+    Examples
+    --------
+    >>> sorted(model_inputs("job_tenure"))
+    ['core.competitive_jobs']
+    """
+    return set().union(*(query_tables(f) for f in QUERY_FILES[name]))
 
 
 def fit_model(name: str, con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int | None = None,

@@ -25,13 +25,15 @@ from statsmodels.regression.mixed_linear_model import MixedLM
 from ips_eval.definitions import SCORES, SURVEY_WAVES
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, fmt, warning_texts
-from ips_eval.models.data import columns_of, read_table
+from ips_eval.models.data import QUERIES, read_query
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
 
 SCORE_NAMES: tuple[str, ...] = tuple(s[0] for s in SCORES)
 WAVE_INDEX = {w: i for i, w in enumerate(SURVEY_WAVES)}
 MIN_CLIENTS = 10
 TERMS = ("wave", "employed_by_then", "wave:employed_by_then")
+#: The input queries; the second gives the response dates when the mart lacks them.
+QUERY_FILES = (QUERIES / "scores.sql", QUERIES / "scores_response_dates.sql")
 
 
 def fit_scores(con: duckdb.DuckDBPyConnection, figures_dir: Path, score: str, seed: int = 0) -> ModelResult:
@@ -128,14 +130,12 @@ def _score_data(con, score: str) -> pd.DataFrame:
     The response date is `marts.client_scores.vastauspvm` when that column exists,
     otherwise taken from `staging.survey_responses` (same grain: client x wave).
     """
-    if "vastauspvm" in columns_of(con, "marts.client_scores"):
-        s = read_table(con, "marts.client_scores", ["person_id", "wave", score, "vastauspvm"])
-    else:
-        s = read_table(con, "marts.client_scores", ["person_id", "wave", score])
-        r = read_table(con, "staging.survey_responses", ["person_id", "wave", "vastauspvm"])
+    s = read_query(con, QUERY_FILES[0])
+    if score not in s.columns:
+        raise NotFitted(f"input table marts.client_scores lacks column(s) {score}")
+    if "vastauspvm" not in s.columns:
+        r = read_query(con, QUERY_FILES[1])
         s = s.merge(r, on=["person_id", "wave"], how="left")
-    o = read_table(con, "core.client_outcomes", ["person_id", "first_job_start"])
-    s = s.merge(o, on="person_id", how="inner")
     s = s[s["wave"].isin(WAVE_INDEX) & s["vastauspvm"].notna()].copy()
     s["wave_index"] = s["wave"].map(WAVE_INDEX)
     fj = pd.to_datetime(s["first_job_start"])

@@ -26,22 +26,19 @@ import pandas as pd
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, fmt
 from ips_eval.models.cox import fit_cox
-from ips_eval.models.data import read_table
-from ips_eval.models.design import CLIENT_COVARIATES
+from ips_eval.models.data import QUERIES, read_query
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, empty_estimates, model_fit
 from ips_eval.models.survival import DAYS_PER_MONTH, aalen_johansen, km_fit, km_median, km_step_table, step_at, step_values
 
 MODEL = "time_to_first_job"
 MONTHS = (6, 12)
+QUERY_FILES = (QUERIES / "time_to_first_job.sql",)
 
 
 @model_fit(MODEL)
 def fit_time_to_first_job(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
     figures_dir = Path(figures_dir)
-    covs = [c.column for c in CLIENT_COVARIATES]
-    df = read_table(
-        con, "core.client_outcomes", ["person_id", "alue", "ttf_days", "ttf_event", "ttf_competing"] + covs
-    )
+    df = read_query(con, QUERY_FILES[0])
     bad = df["ttf_days"].isna() | df["ttf_event"].isna()
     if bad.all():
         raise NotFitted("ttf_days/ttf_event are missing for every client", n=0)
