@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 from statsmodels.genmod.generalized_estimating_equations import GEE
@@ -37,20 +38,51 @@ QUERY_FILES = (QUERIES / "predictors.sql",)
 OUTCOME_LABEL = {"competitive": "a competitive job", "unsubsidised": "an unsubsidised competitive job"}
 
 
+def load_predictors(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The frame of both predictor models: one row per client, outcomes and covariates.
+
+    Examples
+    --------
+    >>> result = fit_employment_predictors(load_predictors(con))  # doctest: +SKIP
+    >>> figures = plot_predictors(result, "figures")  # doctest: +SKIP
+    """
+    return read_query(con, QUERY_FILES[0])
+
+
 @model_fit("employment_predictors")
-def fit_employment_predictors(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
+def fit_employment_predictors(frame: pd.DataFrame) -> ModelResult:
     """Odds ratios of having had a competitive job (any, subsidised or not)."""
-    return _fit(con, Path(figures_dir), "employment_predictors", "competitive")
+    return _fit(frame, "employment_predictors", "competitive")
 
 
 @model_fit("unsubsidised_predictors")
-def fit_unsubsidised_predictors(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
+def fit_unsubsidised_predictors(frame: pd.DataFrame) -> ModelResult:
     """Odds ratios of having had a competitive job without pay subsidy."""
-    return _fit(con, Path(figures_dir), "unsubsidised_predictors", "unsubsidised")
+    return _fit(frame, "unsubsidised_predictors", "unsubsidised")
 
 
-def _fit(con, figures_dir: Path, model: str, outcome: str) -> ModelResult:
-    df = read_query(con, QUERY_FILES[0])
+def plot_predictors(result: ModelResult, figures_dir: Path) -> list[Path]:
+    """The forest plot of a predictor model's odds ratios."""
+    return plots.draw_figures(result, figures_dir)
+
+
+@model_fit("employment_predictors")
+def run_employment_predictors(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
+    """Odds ratios of having had a competitive job (any, subsidised or not): load, fit, plot."""
+    result = fit_employment_predictors(load_predictors(con))
+    result.figures = plot_predictors(result, figures_dir) if result.fitted else []
+    return result
+
+
+@model_fit("unsubsidised_predictors")
+def run_unsubsidised_predictors(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
+    """Odds ratios of having had a competitive job without pay subsidy: load, fit, plot."""
+    result = fit_unsubsidised_predictors(load_predictors(con))
+    result.figures = plot_predictors(result, figures_dir) if result.fitted else []
+    return result
+
+
+def _fit(df: pd.DataFrame, model: str, outcome: str) -> ModelResult:
     design = build_design(df, CLIENT_COVARIATES, extra=[outcome, "alue"])
     X = design.X
     y = df.loc[design.rows, outcome].astype(bool).to_numpy(dtype=float)
@@ -120,11 +152,11 @@ def _fit(con, figures_dir: Path, model: str, outcome: str) -> ModelResult:
         ]
     )
     counts = term_counts(design, y)
-    fig = plots.forest_plot(
+    fig = plots.later(lambda folder: plots.forest_plot(
         est, f"{model}: odds ratios of {OUTCOME_LABEL[outcome]}\n(GEE, bias-reduced SEs clustered by county, t({df_t});"
         f" n={n}, {n_counties} counties)",
-        figures_dir / f"{model}_forest.png",
-    )
+        folder / f"{model}_forest.png",
+    ))
     reason = "; ".join([design.note()] + notes)
     status = "warning" if notes else "ok"
     summary = (
@@ -134,5 +166,5 @@ def _fit(con, figures_dir: Path, model: str, outcome: str) -> ModelResult:
     )
     return ModelResult(
         model=model, status=status, reason=reason, n=n, converged=True, estimates=est,
-        tables={"term_counts": counts}, diagnostics=diag, figures=[fig], summary=summary,
+        tables={"term_counts": counts}, diagnostics=diag, summary=summary, extra={"figures": [fig]},
     )

@@ -4,7 +4,7 @@ import duckdb
 import pytest
 
 import model_fixtures as mf
-from ips_eval.models import MODELS, ModelResult, fit_all, fit_job_tenure, write_result
+from ips_eval.models import MODELS, ModelResult, fit_all, run_job_tenure, write_result
 from ips_eval.models import registry
 
 
@@ -14,7 +14,7 @@ def _count(con, table, model):
 
 def test_rerun_replaces_rows_and_not_fitted_clears_them(tmp_path):
     con = mf.load(duckdb.connect(), mf.clients(n=600, seed=3))
-    res = fit_job_tenure(con, tmp_path)
+    res = run_job_tenure(con, tmp_path)
     write_result(con, res)
     write_result(con, res)
     assert _count(con, "estimates", "job_tenure") == 3
