@@ -119,7 +119,7 @@ def test_the_estimate_describes_the_ips_clients_whatever_the_comparison_size(pla
 def test_sandwich_and_bootstrap_agree_within_monte_carlo_error(planted):
     con, _ = planted
     frame = load_effectiveness(con)
-    n_boot = 200
+    n_boot = 500
     sandwich = fit_effectiveness(frame)
     boot = fit_effectiveness(frame, variance="bootstrap", n_boot=n_boot, seed=3)
     # The bootstrap SE from B replicates has a relative Monte Carlo SD of about 1/sqrt(2B).
