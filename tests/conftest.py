@@ -3,7 +3,13 @@ import os
 import sys
 from pathlib import Path
 
-import duckdb
+# One BLAS thread per test process: the suite runs as two xdist workers on two cores, and
+# multi-threaded BLAS in each of them oversubscribes the cores (set before numpy is imported;
+# the workers inherit it).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import duckdb  # noqa: E402
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -119,9 +119,9 @@ def clients(n: int = 3000, n_counties: int = 12, seed: int = 1, or_smi: float = 
 
 
 def register(n_ips: int = 600, n_cmp: int = 1800, effect: float = 2.0, earnings_effect: float = 3000.0,
-             seed: int = 2, n_counties: int = 6, with_mart_columns: bool = True) -> dict[str, pd.DataFrame]:
-    """staging.register_population, marts.register_outcomes, marts.state_sequences (+ core.register_months
-    when `with_mart_columns` is False: the mart then lacks benefit_months_pre12 and the placebo)."""
+             seed: int = 2, n_counties: int = 6) -> dict[str, pd.DataFrame]:
+    """staging.register_population, marts.register_outcomes (with the covariates and the three
+    negative controls, none affected by IPS) and marts.state_sequences."""
     rng = np.random.default_rng(seed)
     n = n_ips + n_cmp
     counties = COUNTIES[:n_counties]
@@ -134,6 +134,8 @@ def register(n_ips: int = 600, n_cmp: int = 1800, effect: float = 2.0, earnings_
     placebo = rng.binomial(12, expit(-0.5 + 0.02 * (40 - age)))
     pre12 = rng.binomial(12, expit(-1.5 + 0.25 * placebo))
     benefit = rng.binomial(12, expit(0.5 - 0.3 * pre12 + 0.5 * np.isin(dg, ["F20.0", "F25"])))
+    benefit_pre24 = rng.binomial(12, expit(0.3 - 0.2 * placebo + 0.5 * np.isin(dg, ["F20.0", "F25"])))
+    inpatient = rng.poisson(2 + 3 * np.isin(dg, ["F20.0", "F25"]))
     county_eff = dict(zip(counties, np.linspace(-0.4, 0.4, n_counties)))
     lin = (-0.4 - 0.12 * pre12 + 0.08 * benefit + 0.3 * (gender == "2") - 0.01 * (age - 40)
            + np.array([county_eff[a] for a in alue]) + 0.3 * np.isin(dg, ["F20.0", "F25"]))
@@ -151,7 +153,11 @@ def register(n_ips: int = 600, n_cmp: int = 1800, effect: float = 2.0, earnings_
                         "index_date": index_date.date})
     out = pd.DataFrame({"person_id": pid, "ips": ips, "employed_months_pre12": pre12,
                         "employed_months_post12": months.astype(float), "earnings_post12": earnings,
-                        "benefit_months_post12": rng.binomial(12, 0.3, n)})
+                        "benefit_months_post12": rng.binomial(12, 0.3, n), "benefit_months_pre12": benefit,
+                        "employed_months_pre24_13": placebo, "benefit_months_pre24_13": benefit_pre24,
+                        "psych_inpatient_days_pre24_13": inpatient})
+    for c in ("alue", "birth_year", "gender", "education", "dg", "smi", "index_date"):
+        out[c] = pop[c]
     rel = np.arange(-24, 25)
     share = np.where(rel[None, :] < -12, placebo[:, None] / 12, np.where(rel[None, :] < 0, pre12[:, None] / 12,
                                                                          months[:, None] / 12))
@@ -160,18 +166,4 @@ def register(n_ips: int = 600, n_cmp: int = 1800, effect: float = 2.0, earnings_
     state = np.where(draw < share, "employed", np.where(ben, "disability_benefit", "other"))
     seq = pd.DataFrame({"person_id": np.repeat(pid, len(rel)), "ips": np.repeat(ips, len(rel)),
                         "rel_month": np.tile(rel, n), "state": state.ravel()})
-    tables = {"staging.register_population": pop, "marts.register_outcomes": out, "marts.state_sequences": seq}
-    if with_mart_columns:
-        out["benefit_months_pre12"] = benefit
-        out["employed_months_pre24_13"] = placebo
-    else:
-        # core.register_months with exactly `placebo` employed months in -24..-13 and `benefit` in -12..-1.
-        emp = np.zeros((n, len(rel)), dtype=bool)
-        dis = np.zeros((n, len(rel)), dtype=bool)
-        for i in range(n):
-            emp[i, rng.choice(12, placebo[i], replace=False)] = True  # columns 0..11 = rel -24..-13
-            dis[i, 12 + rng.choice(12, benefit[i], replace=False)] = True  # columns 12..23 = rel -12..-1
-        tables["core.register_months"] = pd.DataFrame({
-            "person_id": np.repeat(pid, len(rel)), "ips": np.repeat(ips, len(rel)), "rel_month": np.tile(rel, n),
-            "employed": emp.ravel(), "disability_benefit": dis.ravel()})
-    return tables
+    return {"staging.register_population": pop, "marts.register_outcomes": out, "marts.state_sequences": seq}

@@ -117,6 +117,8 @@ def test_model_walkthrough(synthetic_study, monkeypatch):
     assert all(p in text for p in pngs)
     assert all(model in text for model, _ in fit_log)
     assert nb.NOT_AVAILABLE not in text  # every table the notebook reads exists in a full run
+    # the subgroup analysis with estimate_att: one row per diagnosis group, estimated for some
+    assert "ips_analysed" in text and "psychosis" in text
 
 
 def test_model_walkthrough_without_model_tables(synthetic_study, monkeypatch, tmp_path):

@@ -7,10 +7,55 @@ exactly what is missing, instead of a DuckDB stack trace.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pandas as pd
+from sqlglot import exp
 
 from ips_eval.models.result import NotFitted
+from ips_eval.warehouse.database import query_sql
+from ips_eval.warehouse.lineage import parse, tables_read
+
+#: The models' input queries (they build no warehouse table): `queries/<name>.sql`.
+QUERIES = Path(__file__).parent / "queries"
+
+
+def query_tables(path: Path) -> set[str]:
+    """The warehouse tables a model's query file reads (its inputs in the asset graph)."""
+    return tables_read(Path(path).read_text(encoding="utf-8"))
+
+
+def read_query(con: duckdb.DuckDBPyConnection, path: Path, allow_empty: bool = False, **params) -> pd.DataFrame:
+    """Run a model's input query, or NotFitted naming the missing table or column.
+
+    Examples
+    --------
+    >>> frame = read_query(con, QUERIES / "job_tenure.sql")  # doctest: +SKIP
+    """
+    sql = Path(path).read_text(encoding="utf-8")
+    statement = parse(sql)
+    tables = sorted(tables_read(sql))
+    aliases = {t.alias_or_name: f"{t.db}.{t.name}" for t in statement.find_all(exp.Table) if t.db}
+    present = {}
+    for table in tables:
+        present[table] = set(columns_of(con, table))
+        if not present[table]:
+            raise NotFitted(f"input table {table} is missing from the warehouse")
+    missing: dict[str, list[str]] = {}
+    for col in statement.find_all(exp.Column):
+        if isinstance(col.this, exp.Star):
+            continue
+        owners = [aliases[col.table]] if col.table in aliases else tables
+        if not any(col.name in present[t] for t in owners):
+            missing.setdefault(" or ".join(owners), []).append(col.name)
+    if missing:
+        raise NotFitted("; ".join(f"input table {t} lacks column(s) {', '.join(dict.fromkeys(c))}"
+                                  for t, c in missing.items()))
+    df = query_sql(con, path, **params)
+    if df.empty and not allow_empty:
+        raise NotFitted(f"input table {', '.join(tables)} has no rows for {Path(path).stem}", n=0)
+    return df
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:

@@ -18,22 +18,43 @@ import statsmodels.api as sm
 
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, warning_texts
-from ips_eval.models.data import read_table
+from ips_eval.models.data import QUERIES, read_query
 # n in models.estimates and the fit log is the number of counties (the unit of analysis).
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
 
 MODEL = "fidelity_outcome"
 MIN_COUNTIES = 4  # at least 2 residual degrees of freedom
 SCALE = 10.0
+QUERY_FILES = (QUERIES / "fidelity_outcome.sql",)
+
+
+def load_fidelity_outcome(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per county: clients, competitive-employment rate and current fidelity total.
+
+    Examples
+    --------
+    >>> result = fit_fidelity_outcome(load_fidelity_outcome(con))  # doctest: +SKIP
+    >>> figures = plot_fidelity_outcome(result, "figures")  # doctest: +SKIP
+    """
+    return read_query(con, QUERY_FILES[0])
+
+
+def plot_fidelity_outcome(result: ModelResult, figures_dir: Path) -> list[Path]:
+    """The counties' rates against their fidelity totals, with the weighted line."""
+    return plots.draw_figures(result, figures_dir)
 
 
 @model_fit(MODEL)
-def fit_fidelity_outcome(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
-    figures_dir = Path(figures_dir)
-    out = read_table(con, "marts.employment_outcomes", ["alue", "n_clients", "n_competitive", "rate_competitive"],
-                     where="alue <> 'ALL'")
-    fid = read_table(con, "marts.fidelity_current", ["alue", "total"])
-    d = out.merge(fid, on="alue", how="left")
+def run_fidelity_outcome(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
+    """Load, fit, plot: what the pipeline runs for model 5."""
+    result = fit_fidelity_outcome(load_fidelity_outcome(con))
+    result.figures = plot_fidelity_outcome(result, figures_dir) if result.fitted else []
+    return result
+
+
+@model_fit(MODEL)
+def fit_fidelity_outcome(d: pd.DataFrame) -> ModelResult:
+    """Weighted regression of the county rate on the fidelity total (frame of `load_fidelity_outcome`)."""
     no_review = d.loc[d["total"].isna(), "alue"].tolist()
     d = d[d["total"].notna() & d["n_clients"].gt(0) & d["rate_competitive"].notna()].reset_index(drop=True)
     k = len(d)
@@ -53,7 +74,7 @@ def fit_fidelity_outcome(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed
     est = estimates_frame(
         [{"model": MODEL, "term": "fidelity_total_per10", "estimate": res.params["fidelity_total_per10"],
           "ci_low": ci.loc["fidelity_total_per10", 0], "ci_high": ci.loc["fidelity_total_per10", 1],
-          "p_value": res.pvalues["fidelity_total_per10"], "n": k}]
+          "p_value": res.pvalues["fidelity_total_per10"], "n": k}], estimator="wls"
     )
     diag = diagnostics_frame(
         [
@@ -72,11 +93,11 @@ def fit_fidelity_outcome(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed
         notes.append(f"left out for want of a fidelity review: {', '.join(map(str, no_review))}")
     slope_raw = res.params["fidelity_total_per10"] / SCALE
     intercept = res.params["const"]
-    fig = plots.fidelity_scatter(
+    fig = plots.later(lambda folder: plots.fidelity_scatter(
         d, (intercept, slope_raw),
         f"Fidelity and competitive employment by county\n({k} counties, weighted by clients)",
-        figures_dir / f"{MODEL}_scatter.png",
-    )
+        folder / f"{MODEL}_scatter.png",
+    ))
     table = d[["alue", "total", "n_clients", "n_competitive", "rate_competitive"]].rename(columns={"total": "fidelity_total"})
     md = (
         f"**{MODEL}**: WLS of rate_competitive on fidelity total, {k} counties ({n_clients} clients), weights n_clients;"
@@ -85,5 +106,5 @@ def fit_fidelity_outcome(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed
     return ModelResult(
         model=MODEL, status="warning" if notes else "ok", reason="; ".join([f"{k} counties, {n_clients} clients"] + notes), n=k,
         converged=True, estimates=est, tables={"fidelity_outcome_counties": table}, diagnostics=diag,
-        figures=[fig], summary=md,
+        summary=md, extra={"figures": [fig]},
     )

@@ -17,20 +17,43 @@ import pandas as pd
 
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, fmt
-from ips_eval.models.data import read_table
+from ips_eval.models.data import QUERIES, read_query
 from ips_eval.models.result import ModelResult, NotFitted, estimates_frame, model_fit
 from ips_eval.models.survival import DAYS_PER_MONTH, km_fit, km_median, km_step_table, step_at
 
 MODEL = "job_tenure"
 MONTHS = (6, 12)
+QUERY_FILES = (QUERIES / "job_tenure.sql",)
+
+
+def load_job_tenure(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The first competitive job of each client: county, length in days, ongoing at C.
+
+    Examples
+    --------
+    >>> result = fit_job_tenure(load_job_tenure(con))  # doctest: +SKIP
+    >>> figures = plot_job_tenure(result, "figures")  # doctest: +SKIP
+    """
+    return read_query(con, QUERY_FILES[0])
+
+
+def plot_job_tenure(result: ModelResult, figures_dir: Path) -> list[Path]:
+    """The Kaplan-Meier curve of the first job's length."""
+    return plots.draw_figures(result, figures_dir)
 
 
 @model_fit(MODEL)
-def fit_job_tenure(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
-    figures_dir = Path(figures_dir)
-    jobs = read_table(
-        con, "core.competitive_jobs", ["person_id", "alue", "job_days", "ongoing"], where="is_first",
-    )
+def run_job_tenure(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
+    """Load, fit, plot: what the pipeline runs for model 3."""
+    result = fit_job_tenure(load_job_tenure(con))
+    result.figures = plot_job_tenure(result, figures_dir) if result.fitted else []
+    return result
+
+
+@model_fit(MODEL)
+def fit_job_tenure(jobs: pd.DataFrame) -> ModelResult:
+    """Kaplan-Meier of the first job's length on the frame of `load_job_tenure`."""
+    jobs = jobs.copy()
     if jobs["person_id"].duplicated().any():
         raise NotFitted("core.competitive_jobs has more than one first job (is_first) for some clients")
     jobs = jobs.dropna(subset=["job_days", "ongoing"])
@@ -62,15 +85,15 @@ def fit_job_tenure(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int 
             for m in MONTHS
         ]
         + [{"model": MODEL, "term": "median_days", "estimate": a["median_days"], "ci_low": a["median_ci_low"],
-            "ci_high": a["median_ci_high"], "p_value": np.nan, "n": n}]
+            "ci_high": a["median_ci_high"], "p_value": np.nan, "n": n}], estimator="kaplan_meier"
     )
     # An unreached median is infinite in lifelines; the warehouse gets NULL, not inf.
     est[["estimate", "ci_low", "ci_high"]] = est[["estimate", "ci_low", "ci_high"]].replace([np.inf, -np.inf], np.nan)
-    fig = plots.survival_curve(
+    fig = plots.later(lambda folder: plots.survival_curve(
         km_all, f"Length of the first competitive job (Kaplan-Meier, 95% band; n={n}, {int(a['n_ongoing'])} ongoing)",
-        figures_dir / f"{MODEL}_km.png", "Share of first jobs still going on",
+        folder / f"{MODEL}_km.png", "Share of first jobs still going on",
         {f"{m} months": m * DAYS_PER_MONTH for m in MONTHS},
-    )
+    ))
     md = (
         f"**{MODEL}**: n = {n} first jobs, {int(a['n_ended'])} ended, {int(a['n_ongoing'])} ongoing at C (censored)."
         f" Median length {fmt(a['median_days'], 0)} days.\n\n" + estimates_markdown(est, "share")
@@ -78,5 +101,5 @@ def fit_job_tenure(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int 
     return ModelResult(
         model=MODEL, status="ok", reason=f"{n} first jobs; ongoing jobs censored at the cut-off", n=n,
         converged=True, estimates=est, tables={"km_job_tenure": km_all, "km_summary_job_tenure": summary},
-        figures=[fig], summary=md,
+        summary=md, extra={"figures": [fig]},
     )

@@ -34,6 +34,21 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
+def later(draw) -> dict:
+    """A figure a fit describes but does not draw: `draw(folder) -> Path`, run by `draw_figures`.
+
+    Fits stay free of files; `plot_<model>(result, figures_dir)` draws them.
+    """
+    return {"draw": draw}
+
+
+def draw_figures(result, figures_dir: Path) -> list[Path]:
+    """Draw the figures a result describes (`result.extra["figures"]`) into `figures_dir`."""
+    figures_dir = Path(figures_dir)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    return [spec["draw"](figures_dir) for spec in result.extra.get("figures", [])]
+
+
 def forest_plot(est: pd.DataFrame, title: str, path: Path, xlabel: str = "Odds ratio (95% CI, log scale)") -> Path:
     """Ratios with CIs on a log axis, the null (1) marked, terms top to bottom in model order."""
     est = est.reset_index(drop=True)

@@ -3,7 +3,10 @@
 Logistic GEE (Binomial, exchangeable working correlation, clusters = counties), so that
 the standard errors allow for clients of one county being alike - the county fidelity
 total is a county-level covariate, and a naive logistic model would overstate its
-precision. Estimates are population-averaged odds ratios with robust (sandwich) 95% CIs.
+precision. Estimates are population-averaged odds ratios. With a dozen counties or fewer
+the plain sandwich is too small, so the covariance is the bias-reduced one of Mancl &
+DeRouen (2001; statsmodels `cov_type="bias_reduced"`) and intervals and p-values use the
+t distribution with G - 1 degrees of freedom (G = counties).
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import statsmodels.api as sm
+from scipy import stats
 from statsmodels.genmod.generalized_estimating_equations import GEE
 
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, term_counts, warning_texts
-from ips_eval.models.data import read_table
+from ips_eval.models.data import QUERIES, read_query
 from ips_eval.models.design import CLIENT_COVARIATES, build_design, check_events, check_separation
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
 
@@ -27,24 +32,57 @@ from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, es
 MIN_COUNTIES = 5
 WARN_COUNTIES = 10
 
+#: The input query of both predictor models (its tables are the models' inputs).
+QUERY_FILES = (QUERIES / "predictors.sql",)
+
 OUTCOME_LABEL = {"competitive": "a competitive job", "unsubsidised": "an unsubsidised competitive job"}
 
 
+def load_predictors(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The frame of both predictor models: one row per client, outcomes and covariates.
+
+    Examples
+    --------
+    >>> result = fit_employment_predictors(load_predictors(con))  # doctest: +SKIP
+    >>> figures = plot_predictors(result, "figures")  # doctest: +SKIP
+    """
+    return read_query(con, QUERY_FILES[0])
+
+
 @model_fit("employment_predictors")
-def fit_employment_predictors(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
+def fit_employment_predictors(frame: pd.DataFrame) -> ModelResult:
     """Odds ratios of having had a competitive job (any, subsidised or not)."""
-    return _fit(con, Path(figures_dir), "employment_predictors", "competitive")
+    return _fit(frame, "employment_predictors", "competitive")
 
 
 @model_fit("unsubsidised_predictors")
-def fit_unsubsidised_predictors(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
+def fit_unsubsidised_predictors(frame: pd.DataFrame) -> ModelResult:
     """Odds ratios of having had a competitive job without pay subsidy."""
-    return _fit(con, Path(figures_dir), "unsubsidised_predictors", "unsubsidised")
+    return _fit(frame, "unsubsidised_predictors", "unsubsidised")
 
 
-def _fit(con, figures_dir: Path, model: str, outcome: str) -> ModelResult:
-    covs = [c.column for c in CLIENT_COVARIATES]
-    df = read_table(con, "core.client_outcomes", ["person_id", "alue", outcome] + covs)
+def plot_predictors(result: ModelResult, figures_dir: Path) -> list[Path]:
+    """The forest plot of a predictor model's odds ratios."""
+    return plots.draw_figures(result, figures_dir)
+
+
+@model_fit("employment_predictors")
+def run_employment_predictors(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
+    """Odds ratios of having had a competitive job (any, subsidised or not): load, fit, plot."""
+    result = fit_employment_predictors(load_predictors(con))
+    result.figures = plot_predictors(result, figures_dir) if result.fitted else []
+    return result
+
+
+@model_fit("unsubsidised_predictors")
+def run_unsubsidised_predictors(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
+    """Odds ratios of having had a competitive job without pay subsidy: load, fit, plot."""
+    result = fit_unsubsidised_predictors(load_predictors(con))
+    result.figures = plot_predictors(result, figures_dir) if result.fitted else []
+    return result
+
+
+def _fit(df: pd.DataFrame, model: str, outcome: str) -> ModelResult:
     design = build_design(df, CLIENT_COVARIATES, extra=[outcome, "alue"])
     X = design.X
     y = df.loc[design.rows, outcome].astype(bool).to_numpy(dtype=float)
@@ -77,7 +115,7 @@ def _fit(con, figures_dir: Path, model: str, outcome: str) -> ModelResult:
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = gee.fit(maxiter=100)
+        res = gee.fit(maxiter=100, cov_type="bias_reduced")
     if not res.converged:
         raise NotFitted(f"the GEE did not converge in 100 iterations ({n} clients)", n=n)
     params, bse = res.params.drop("const"), res.bse.drop("const")
@@ -85,13 +123,15 @@ def _fit(con, figures_dir: Path, model: str, outcome: str) -> ModelResult:
         raise NotFitted("the GEE gave infinite or extreme coefficients (near-separation)", n=n)
     notes += warning_texts(caught)
 
-    ci = res.conf_int().drop("const")
+    df_t = n_counties - 1
+    q = stats.t.ppf(0.975, df_t)
     est = estimates_frame(
         [
-            {"model": model, "term": t, "estimate": np.exp(params[t]), "ci_low": np.exp(ci.loc[t, 0]),
-             "ci_high": np.exp(ci.loc[t, 1]), "p_value": res.pvalues[t], "n": n}
+            {"model": model, "term": t, "estimate": np.exp(params[t]), "ci_low": np.exp(params[t] - q * bse[t]),
+             "ci_high": np.exp(params[t] + q * bse[t]), "p_value": 2 * stats.t.sf(abs(params[t] / bse[t]), df_t),
+             "n": n}
             for t in params.index
-        ]
+        ], estimator="gee"
     )
     rho = float(np.atleast_1d(res.cov_struct.dep_params)[0])
     diag = diagnostics_frame(
@@ -106,13 +146,17 @@ def _fit(con, figures_dir: Path, model: str, outcome: str) -> ModelResult:
              "passed": n - n_params >= 10, "rule": "value >= threshold (disclosure rule 6)", "detail": None},
             {"model": model, "diagnostic": "exchangeable_correlation", "value": rho, "threshold": None,
              "passed": None, "rule": None, "detail": "within-county working correlation"},
+            {"model": model, "diagnostic": "t_degrees_of_freedom", "value": df_t, "threshold": None,
+             "passed": None, "rule": None,
+             "detail": "counties - 1: intervals and p-values from t, covariance bias-reduced (Mancl-DeRouen)"},
         ]
     )
     counts = term_counts(design, y)
-    fig = plots.forest_plot(
-        est, f"{model}: odds ratios of {OUTCOME_LABEL[outcome]}\n(GEE, clustered by county; n={n}, {n_counties} counties)",
-        figures_dir / f"{model}_forest.png",
-    )
+    fig = plots.later(lambda folder: plots.forest_plot(
+        est, f"{model}: odds ratios of {OUTCOME_LABEL[outcome]}\n(GEE, bias-reduced SEs clustered by county, t({df_t});"
+        f" n={n}, {n_counties} counties)",
+        folder / f"{model}_forest.png",
+    ))
     reason = "; ".join([design.note()] + notes)
     status = "warning" if notes else "ok"
     summary = (
@@ -122,5 +166,5 @@ def _fit(con, figures_dir: Path, model: str, outcome: str) -> ModelResult:
     )
     return ModelResult(
         model=model, status=status, reason=reason, n=n, converged=True, estimates=est,
-        tables={"term_counts": counts}, diagnostics=diag, figures=[fig], summary=summary,
+        tables={"term_counts": counts}, diagnostics=diag, summary=summary, extra={"figures": [fig]},
     )

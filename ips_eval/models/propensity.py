@@ -10,18 +10,35 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Trimming rule, stated once: persons with a propensity score outside this interval are
-#: dropped (both groups) before weighting; the propensity model is not refitted.
-TRIM = (0.01, 0.99)
+#: Trimming rule, stated once, on the preference score (Walker et al. 2013), never on the raw
+#: propensity score: persons (both groups) whose preference score is above this value are
+#: dropped before weighting; the propensity model is not refitted. The preference score takes
+#: the treated share out of the propensity score, so the rule does not depend on how many
+#: comparison persons were drawn (raw scores shrink in proportion to that number). Only the
+#: upper end is trimmed: for the effect on the treated a comparison person with a low score
+#: gets a weight near 0 anyway, and an IPS client with a low score has many counterparts;
+#: an IPS client with a score near 1 has almost none, and his comparisons' weights explode.
+TRIM_PREFERENCE_ABOVE = 0.99
 
 
 def logistic_newton(X: np.ndarray, y: np.ndarray, beta0: np.ndarray | None = None, max_iter: int = 50,
-                    tol: float = 1e-8, ridge: float = 1e-8) -> tuple[np.ndarray, bool]:
+                    tol: float = 1e-10, ridge: float = 1e-8) -> tuple[np.ndarray, bool]:
     """Maximum likelihood logistic regression by Newton-Raphson; X includes the intercept.
 
-    A tiny ridge keeps the Hessian invertible when a bootstrap resample leaves a dummy
-    column empty (that coefficient is then 0 and the fitted probabilities unaffected).
+    Converged means the gradient is zero in the metric of the Hessian (the squared Newton
+    decrement g' H^-1 g, which does not depend on the scale of the covariates, is below
+    `tol`), not that the coefficients are small: a large coefficient of a converged fit is an
+    estimate, and separation is told apart by its own test (`design.lp_separated`). A tiny
+    ridge keeps the Hessian invertible when a bootstrap resample leaves a dummy column empty
+    (that coefficient is then 0 and the fitted probabilities unaffected).
     Returns (beta, converged).
+
+    Examples
+    --------
+    >>> X = np.column_stack([np.ones(4), [0.0, 1.0, 0.0, 1.0]])
+    >>> beta, ok = logistic_newton(X, np.array([0.0, 0.0, 1.0, 1.0]))
+    >>> ok, bool(np.allclose(beta, 0, atol=1e-6))
+    (True, True)
     """
     beta = np.zeros(X.shape[1]) if beta0 is None else beta0.copy()
     for _ in range(max_iter):
@@ -34,9 +51,11 @@ def logistic_newton(X: np.ndarray, y: np.ndarray, beta0: np.ndarray | None = Non
             step = np.linalg.solve(H, grad)
         except np.linalg.LinAlgError:
             return beta, False
+        if not np.all(np.isfinite(step)):
+            return beta, False
+        if float(grad @ step) < tol:
+            return beta, True
         beta = beta + step
-        if np.max(np.abs(step)) < tol:
-            return beta, bool(np.all(np.isfinite(beta)) and np.max(np.abs(beta)) < 25)
     return beta, False
 
 
@@ -44,8 +63,9 @@ def predict(X: np.ndarray, beta: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(X @ beta, -30, 30)))
 
 
-def keep_after_trim(ps: np.ndarray) -> np.ndarray:
-    return (ps >= TRIM[0]) & (ps <= TRIM[1])
+def keep_after_trim(preference: np.ndarray) -> np.ndarray:
+    """Persons kept by the trimming rule: preference score at most `TRIM_PREFERENCE_ABOVE`."""
+    return preference <= TRIM_PREFERENCE_ABOVE
 
 
 def att_weights(ps: np.ndarray, treated: np.ndarray) -> np.ndarray:
@@ -87,9 +107,13 @@ def effective_sample_size(w: np.ndarray) -> float:
     return float(w.sum() ** 2 / (w**2).sum())
 
 
-def preference_score(ps: np.ndarray, treated: np.ndarray) -> np.ndarray:
-    """Walker et al. (2013): the propensity score with the treated share taken out."""
-    p = treated.mean()
+def preference_score(ps: np.ndarray, treated: np.ndarray, share: float | None = None) -> np.ndarray:
+    """Walker et al. (2013): the propensity score with the treated share taken out.
+
+    logit(F) = logit(ps) - logit(p), p the treated share (given as `share` in a bootstrap
+    replicate, where it is fixed by the stratified resampling).
+    """
+    p = treated.mean() if share is None else share
     ps = np.clip(ps, 1e-12, 1 - 1e-12)
     logit = np.log(ps / (1 - ps)) - np.log(p / (1 - p))
     return 1 / (1 + np.exp(-logit))

@@ -1,5 +1,9 @@
 """All models by name, and `fit_all` to run them in turn, each isolated from the others.
 
+Each model is `load_<model>(con) -> DataFrame`, `fit_<model>(frame) -> ModelResult` and
+`plot_<model>(result, figures_dir)`; `MODELS` holds the `run_<model>(con, figures_dir)` that
+chains the three, which is what the pipeline and `fit_all` call.
+
 Names are the analysis plan's model names (they are the `model` column of every
 `models.*` table). Dagster assets may call each function directly; `fit_all` is the
 door for the CLI, notebooks and tests.
@@ -15,27 +19,52 @@ from typing import Callable
 
 import duckdb
 
-from ips_eval.models.effectiveness import fit_effectiveness
-from ips_eval.models.fidelity_outcome import fit_fidelity_outcome
-from ips_eval.models.job_tenure import fit_job_tenure
-from ips_eval.models.predictors import fit_employment_predictors, fit_unsubsidised_predictors
+from ips_eval.models import effectiveness, fidelity_outcome, job_tenure, predictors, scores, time_to_first_job
+from ips_eval.models.data import query_tables
+from ips_eval.models.effectiveness import run_effectiveness
+from ips_eval.models.fidelity_outcome import run_fidelity_outcome
+from ips_eval.models.job_tenure import run_job_tenure
+from ips_eval.models.predictors import run_employment_predictors, run_unsubsidised_predictors
 from ips_eval.models.result import ModelResult, write_result
-from ips_eval.models.scores import SCORE_NAMES, fit_scores
-from ips_eval.models.time_to_first_job import fit_time_to_first_job
+from ips_eval.models.scores import SCORE_NAMES, run_scores
+from ips_eval.models.time_to_first_job import run_time_to_first_job
 
 log = logging.getLogger(__name__)
 
 FitFunction = Callable[..., ModelResult]
 
 MODELS: dict[str, FitFunction] = {
-    "employment_predictors": fit_employment_predictors,
-    "unsubsidised_predictors": fit_unsubsidised_predictors,
-    "time_to_first_job": fit_time_to_first_job,
-    "job_tenure": fit_job_tenure,
-    **{f"scores_{s}": functools.partial(fit_scores, score=s) for s in SCORE_NAMES},
-    "fidelity_outcome": fit_fidelity_outcome,
-    "effectiveness": fit_effectiveness,
+    "employment_predictors": run_employment_predictors,
+    "unsubsidised_predictors": run_unsubsidised_predictors,
+    "time_to_first_job": run_time_to_first_job,
+    "job_tenure": run_job_tenure,
+    **{f"scores_{s}": functools.partial(run_scores, score=s) for s in SCORE_NAMES},
+    "fidelity_outcome": run_fidelity_outcome,
+    "effectiveness": run_effectiveness,
 }
+
+
+#: The input query files each model runs (kept beside each model's code).
+QUERY_FILES: dict[str, tuple[Path, ...]] = {
+    "employment_predictors": predictors.QUERY_FILES,
+    "unsubsidised_predictors": predictors.QUERY_FILES,
+    "time_to_first_job": time_to_first_job.QUERY_FILES,
+    "job_tenure": job_tenure.QUERY_FILES,
+    **{f"scores_{s}": scores.QUERY_FILES for s in SCORE_NAMES},
+    "fidelity_outcome": fidelity_outcome.QUERY_FILES,
+    "effectiveness": effectiveness.QUERY_FILES,
+}
+
+
+def model_inputs(name: str) -> set[str]:
+    """The warehouse tables model `name` reads, from its query files' SQL.
+
+    Examples
+    --------
+    >>> sorted(model_inputs("job_tenure"))
+    ['core.competitive_jobs']
+    """
+    return set().union(*(query_tables(f) for f in QUERY_FILES[name]))
 
 
 def fit_model(name: str, con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int | None = None,
@@ -54,7 +83,7 @@ def fit_all(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int | None 
             only: list[str] | None = None, options: dict[str, dict] | None = None) -> dict[str, ModelResult]:
     """Fit every model (or `only` these), write each result when `write`, return them by name.
 
-    `options` passes extra keyword arguments per model, e.g. {"effectiveness": {"n_boot": 500}}.
+    `options` passes extra keyword arguments per model, e.g. {"effectiveness": {"variance": "bootstrap", "n_boot": 1000}}.
     """
     results: dict[str, ModelResult] = {}
     for name in only or list(MODELS):

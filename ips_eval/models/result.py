@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-ESTIMATE_COLUMNS = ["model", "term", "estimate", "ci_low", "ci_high", "p_value", "n"]
+ESTIMATE_COLUMNS = ["model", "term", "estimate", "ci_low", "ci_high", "p_value", "n", "estimator"]
 DIAGNOSTIC_COLUMNS = ["model", "diagnostic", "value", "threshold", "passed", "rule", "detail"]
 FIT_LOG_COLUMNS = ["model", "status", "reason", "n", "converged"]
 STATUSES = ("ok", "warning", "not_fitted")
@@ -31,7 +31,7 @@ STATUSES = ("ok", "warning", "not_fitted")
 #: `rule` and `detail` in diagnostics are additions that say how `threshold` is applied).
 SHARED_TABLES = {
     "estimates": "model VARCHAR, term VARCHAR, estimate DOUBLE, ci_low DOUBLE, ci_high DOUBLE,"
-    " p_value DOUBLE, n BIGINT",
+    " p_value DOUBLE, n BIGINT, estimator VARCHAR",
     "diagnostics": "model VARCHAR, diagnostic VARCHAR, value DOUBLE, threshold DOUBLE, passed BOOLEAN,"
     " rule VARCHAR, detail VARCHAR",
     "fit_log": "model VARCHAR, status VARCHAR, reason VARCHAR, n BIGINT, converged BOOLEAN",
@@ -61,6 +61,9 @@ class ModelResult:
     diagnostics: pd.DataFrame = field(default_factory=lambda: empty_diagnostics())
     figures: list[Path] = field(default_factory=list)
     summary: str = ""
+    #: In-memory companions of the result that are not written (e.g. the effectiveness
+    #: model's person weights, which the chronogram reads).
+    extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -96,11 +99,14 @@ def empty_diagnostics() -> pd.DataFrame:
     return diagnostics_frame([])
 
 
-def estimates_frame(rows: list[dict]) -> pd.DataFrame:
+def estimates_frame(rows: list[dict], estimator: str | None = None) -> pd.DataFrame:
+    """Tidy estimates; `estimator` fills the column for rows that do not name one (a model with one estimator)."""
     df = pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
+    if estimator is not None:
+        df["estimator"] = df["estimator"].fillna(estimator)
     return df.astype(
         {"model": "object", "term": "object", "estimate": "float64", "ci_low": "float64",
-         "ci_high": "float64", "p_value": "float64", "n": "Int64"}
+         "ci_high": "float64", "p_value": "float64", "n": "Int64", "estimator": "object"}
     )
 
 

@@ -25,26 +25,60 @@ from statsmodels.regression.mixed_linear_model import MixedLM
 from ips_eval.definitions import SCORES, SURVEY_WAVES
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, fmt, warning_texts
-from ips_eval.models.data import columns_of, read_table
+from ips_eval.models.data import QUERIES, read_query
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
 
 SCORE_NAMES: tuple[str, ...] = tuple(s[0] for s in SCORES)
 WAVE_INDEX = {w: i for i, w in enumerate(SURVEY_WAVES)}
 MIN_CLIENTS = 10
 TERMS = ("wave", "employed_by_then", "wave:employed_by_then")
+#: The input queries; the second gives the response dates when the mart lacks them.
+QUERY_FILES = (QUERIES / "scores.sql", QUERIES / "scores_response_dates.sql")
 
 
-def fit_scores(con: duckdb.DuckDBPyConnection, figures_dir: Path, score: str, seed: int = 0) -> ModelResult:
-    """Fit `scores_<score>`; `score` is one of `ips_eval.definitions.SCORES`."""
+def load_scores(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Client x wave: every score, the response date, the wave's order and employed-by-then.
+
+    Examples
+    --------
+    >>> result = fit_scores(load_scores(con), "swemwbs")  # doctest: +SKIP
+    >>> figures = plot_scores(result, "figures")  # doctest: +SKIP
+    """
+    return _score_data(con)
+
+
+def fit_scores(frame: pd.DataFrame, score: str) -> ModelResult:
+    """Fit `scores_<score>` on the frame of `load_scores`; `score` is one of `ips_eval.definitions.SCORES`."""
     if score not in SCORE_NAMES:
         raise ValueError(f"unknown score {score!r}; known: {SCORE_NAMES}")
-    return _fit_scores(con, Path(figures_dir), score, _model_name=f"scores_{score}")
+    return _fit_scores(frame, score, _model_name=f"scores_{score}")
+
+
+def plot_scores(result: ModelResult, figures_dir: Path) -> list[Path]:
+    """The score's mean by wave and employment."""
+    return plots.draw_figures(result, figures_dir)
+
+
+def run_scores(con: duckdb.DuckDBPyConnection, figures_dir: Path, score: str, seed: int = 0) -> ModelResult:
+    """Load, fit, plot `scores_<score>`: what the pipeline runs for model 4."""
+    if score not in SCORE_NAMES:
+        raise ValueError(f"unknown score {score!r}; known: {SCORE_NAMES}")
+    return _run_scores(con, Path(figures_dir), score, _model_name=f"scores_{score}")
 
 
 @model_fit("scores")
-def _fit_scores(con, figures_dir: Path, score: str) -> ModelResult:
+def _run_scores(con, figures_dir: Path, score: str) -> ModelResult:
+    result = fit_scores(load_scores(con), score)
+    result.figures = plot_scores(result, figures_dir) if result.fitted else []
+    return result
+
+
+@model_fit("scores")
+def _fit_scores(frame: pd.DataFrame, score: str) -> ModelResult:
     model = f"scores_{score}"
-    d = _score_data(con, score)
+    if score not in frame.columns:
+        raise NotFitted(f"input table marts.client_scores lacks column(s) {score}")
+    d = frame
     d = d.dropna(subset=[score])
     if d.empty:
         raise NotFitted(f"no {score} values in marts.client_scores", n=0)
@@ -89,6 +123,8 @@ def _fit_scores(con, figures_dir: Path, score: str) -> ModelResult:
     if c["n_pairs"] >= 2:
         rows.append({"model": model, "term": "change_baseline_to_final", "estimate": c["mean_change"],
                      "ci_low": c["ci_low"], "ci_high": c["ci_high"], "p_value": c["p_value"], "n": int(c["n_pairs"])})
+    for r in rows:
+        r["estimator"] = "paired_t" if r["term"] == "change_baseline_to_final" else "mixed_model"
     est = estimates_frame(rows)
     re_var = float(res.cov_re.iloc[0, 0])
     resid_var = float(res.scale)
@@ -103,10 +139,10 @@ def _fit_scores(con, figures_dir: Path, score: str) -> ModelResult:
     )
     if re_var <= 1e-8:
         notes.append("random-intercept variance estimated at 0 (boundary): equivalent to ordinary regression")
-    fig = plots.score_trajectories(
+    fig = plots.later(lambda folder: plots.score_trajectories(
         means, f"{score}: mean by survey wave and employment\n(95% CI; n = {n_clients} clients)",
-        figures_dir / f"{model}_trajectories.png", score,
-    )
+        folder / f"{model}_trajectories.png", score,
+    ))
     md = (
         f"**{model}**: linear mixed model (random intercept per client), {len(d)} responses of {n_clients} clients;"
         f" converged: yes. Paired change baseline to final: {fmt(c['mean_change'])} (n = {int(c['n_pairs'])}).\n\n"
@@ -116,24 +152,20 @@ def _fit_scores(con, figures_dir: Path, score: str) -> ModelResult:
         model=model, status="warning" if notes else "ok",
         reason="; ".join([f"{len(d)} responses of {n_clients} clients"] + notes), n=n_clients, converged=True,
         estimates=est, tables={"score_change": change, "score_means": means}, diagnostics=diag,
-        figures=[fig], summary=md,
+        summary=md, extra={"figures": [fig]},
     )
 
 
-def _score_data(con, score: str) -> pd.DataFrame:
+def _score_data(con) -> pd.DataFrame:
     """Scores with the response date and whether the client was employed by then.
 
     The response date is `marts.client_scores.vastauspvm` when that column exists,
     otherwise taken from `staging.survey_responses` (same grain: client x wave).
     """
-    if "vastauspvm" in columns_of(con, "marts.client_scores"):
-        s = read_table(con, "marts.client_scores", ["person_id", "wave", score, "vastauspvm"])
-    else:
-        s = read_table(con, "marts.client_scores", ["person_id", "wave", score])
-        r = read_table(con, "staging.survey_responses", ["person_id", "wave", "vastauspvm"])
+    s = read_query(con, QUERY_FILES[0])
+    if "vastauspvm" not in s.columns:
+        r = read_query(con, QUERY_FILES[1])
         s = s.merge(r, on=["person_id", "wave"], how="left")
-    o = read_table(con, "core.client_outcomes", ["person_id", "first_job_start"])
-    s = s.merge(o, on="person_id", how="inner")
     s = s[s["wave"].isin(WAVE_INDEX) & s["vastauspvm"].notna()].copy()
     s["wave_index"] = s["wave"].map(WAVE_INDEX)
     fj = pd.to_datetime(s["first_job_start"])

@@ -26,22 +26,42 @@ import pandas as pd
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, fmt
 from ips_eval.models.cox import fit_cox
-from ips_eval.models.data import read_table
-from ips_eval.models.design import CLIENT_COVARIATES
+from ips_eval.models.data import QUERIES, read_query
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, empty_estimates, model_fit
 from ips_eval.models.survival import DAYS_PER_MONTH, aalen_johansen, km_fit, km_median, km_step_table, step_at, step_values
 
 MODEL = "time_to_first_job"
 MONTHS = (6, 12)
+QUERY_FILES = (QUERIES / "time_to_first_job.sql",)
+
+
+def load_time_to_first_job(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per client: ttf_days, ttf_event, ttf_competing, county and the Cox covariates.
+
+    Examples
+    --------
+    >>> result = fit_time_to_first_job(load_time_to_first_job(con))  # doctest: +SKIP
+    >>> figures = plot_time_to_first_job(result, "figures")  # doctest: +SKIP
+    """
+    return read_query(con, QUERY_FILES[0])
+
+
+def plot_time_to_first_job(result: ModelResult, figures_dir: Path) -> list[Path]:
+    """1 - Kaplan-Meier by county, and the cumulative incidence beside 1 - KM."""
+    return plots.draw_figures(result, figures_dir)
 
 
 @model_fit(MODEL)
-def fit_time_to_first_job(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
-    figures_dir = Path(figures_dir)
-    covs = [c.column for c in CLIENT_COVARIATES]
-    df = read_table(
-        con, "core.client_outcomes", ["person_id", "alue", "ttf_days", "ttf_event", "ttf_competing"] + covs
-    )
+def run_time_to_first_job(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
+    """Load, fit, plot: what the pipeline runs for model 2."""
+    result = fit_time_to_first_job(load_time_to_first_job(con))
+    result.figures = plot_time_to_first_job(result, figures_dir) if result.fitted else []
+    return result
+
+
+@model_fit(MODEL)
+def fit_time_to_first_job(df: pd.DataFrame) -> ModelResult:
+    """Kaplan-Meier, Aalen-Johansen and Cox on the frame of `load_time_to_first_job`."""
     bad = df["ttf_days"].isna() | df["ttf_event"].isna()
     if bad.all():
         raise NotFitted("ttf_days/ttf_event are missing for every client", n=0)
@@ -79,11 +99,12 @@ def fit_time_to_first_job(con: duckdb.DuckDBPyConnection, figures_dir: Path, see
     summary = pd.DataFrame(summary_rows)
 
     figures = [
-        plots.curves_by_group(
+        plots.later(lambda folder: plots.curves_by_group(
             km_all, "Time to first competitive job by county\n(1 - Kaplan-Meier, 95% band; service end censored)",
-            figures_dir / f"{MODEL}_km_by_county.png", "Share with a first job", cumulative=True,
-        ),
-        plots.cif_vs_km(cif_all, f"Time to first competitive job, all counties (n={n})", figures_dir / f"{MODEL}_cif.png"),
+            folder / f"{MODEL}_km_by_county.png", "Share with a first job", cumulative=True,
+        )),
+        plots.later(lambda folder: plots.cif_vs_km(cif_all, f"Time to first competitive job, all counties (n={n})",
+                                                   folder / f"{MODEL}_cif.png")),
     ]
 
     notes = []
@@ -109,7 +130,7 @@ def fit_time_to_first_job(con: duckdb.DuckDBPyConnection, figures_dir: Path, see
     )
     return ModelResult(
         model=MODEL, status=status, reason="; ".join(notes), n=n, converged=True if len(est) else None,
-        estimates=est, diagnostics=diag, figures=figures, summary=md,
+        estimates=est, diagnostics=diag, summary=md, extra={"figures": figures},
         tables={"km_time_to_first_job": km_all, "cif_time_to_first_job": cif_all,
                 "km_summary_time_to_first_job": summary, **tables_extra},
     )

@@ -10,26 +10,14 @@ import base64
 import dagster as dg
 
 from ips_eval.faults import failpoint
-from ips_eval.models.registry import MODELS, fit_model
+from ips_eval.models.registry import MODELS, fit_model, model_inputs
 from ips_eval.models.result import write_result
 from pipelines.resources import StudyRun
 
-_CLIENTS = ["core/client_outcomes", "marts/fidelity_current"]
-#: The tables each model reads (as asset keys).
-READS: dict[str, list[str]] = {
-    "employment_predictors": _CLIENTS,
-    "unsubsidised_predictors": _CLIENTS,
-    "time_to_first_job": _CLIENTS,
-    "job_tenure": ["core/competitive_jobs", "core/client_outcomes"],
-    "fidelity_outcome": ["marts/employment_outcomes", "marts/fidelity_current"],
-    "effectiveness": ["marts/register_outcomes", "marts/state_sequences", "core/register_months",
-                      "staging/register_population"],
-}
-SCORES_READS = ["marts/client_scores", "core/client_outcomes", "staging/survey_responses"]
 
-
-def _key(path: str) -> dg.AssetKey:
-    return dg.AssetKey(path.split("/"))
+def _key(table: str) -> dg.AssetKey:
+    """Asset key of a warehouse table `schema.table`."""
+    return dg.AssetKey(table.split("."))
 
 
 def _figure_markdown(paths) -> str:
@@ -47,7 +35,7 @@ def _model_asset(name: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=dg.AssetKey(["models", name]),
-        deps=[_key(k) for k in READS.get(name, SCORES_READS)],
+        deps=[_key(t) for t in sorted(model_inputs(name))],  # read from the model's query files
         group_name="models",
         description=f"Model `{name}` (ANALYSIS_PLAN 'Models'). {first} Writes models.estimates, models.fit_log, "
         "models.diagnostics and its own tables; figures go with the run.",

@@ -9,9 +9,14 @@
 --                     (the first job started so that start + k months <= d + 1 day)
 --   employed<k>     = in a competitive job on the day S + k months; NULL unless
 --                     employed<k>_eligible (S + k months <= d)
---   ttf_days/ttf_event = days from S to the first job's start (event), or to censoring at
---                     min(d, service end) (no event); ttf_competing = no job and the service
---                     ended on or before d (the competing event of the Aalen-Johansen estimate)
+--   ttf_days/ttf_event = days from S to the first job's start (event) when that job started
+--                     on or before the service end (or the service has not ended); otherwise
+--                     days to min(d, service end), no event: a job that starts after the
+--                     service ended is not a job found in IPS (ANALYSIS_PLAN "Time to first
+--                     competitive job ... censored at C or at service end"); ttf_competing =
+--                     no event and the service ended on or before d (the competing event of
+--                     the Aalen-Johansen estimate), so such a client counts as leaving the
+--                     service without a job at its end
 --   fidelity_total  = the county's latest fidelity total on or before d (NULL when none).
 -- core.client_outcomes is this table at the run's cut-off.
 CREATE OR REPLACE TABLE core.client_outcomes_asof AS
@@ -88,11 +93,13 @@ outcomes AS (
            CASE WHEN m.day12 <= p.as_of THEN coalesce(ij.in_job_day12, FALSE) END AS employed12,
            datediff('day', p.ips_start, fj.job_start)        AS days_to_first_job,
            CASE
-               WHEN fj.job_start IS NOT NULL THEN datediff('day', p.ips_start, fj.job_start)
+               WHEN fj.job_start <= coalesce(p.service_end, fj.job_start)
+                   THEN datediff('day', p.ips_start, fj.job_start)
                ELSE datediff('day', p.ips_start, least(p.as_of, coalesce(p.service_end, p.as_of)))
            END                                               AS ttf_days,
-           fj.job_start IS NOT NULL                          AS ttf_event,
-           fj.job_start IS NULL AND coalesce(p.service_end <= p.as_of, FALSE) AS ttf_competing,
+           coalesce(fj.job_start <= coalesce(p.service_end, fj.job_start), FALSE) AS ttf_event,
+           NOT coalesce(fj.job_start <= coalesce(p.service_end, fj.job_start), FALSE)
+               AND coalesce(p.service_end <= p.as_of, FALSE) AS ttf_competing,
            fa.total                                          AS fidelity_total
     FROM core.population_asof AS p
     JOIN milestones AS m USING (as_of, person_id)

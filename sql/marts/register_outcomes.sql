@@ -13,8 +13,12 @@
 -- The longer follow-up (ANALYSIS_PLAN "Longer follow-up"): the same three over rel_month 0..23
 -- (*_post24) and 0..35 (*_post36), each NULL unless its window, the month of I and the 23 (35)
 -- months after it, ends on or before C (post24_complete, post36_complete).
--- Extra columns for the effectiveness model: benefit_months_pre12 (propensity score),
--- employed_months_pre24_13 (the placebo outcome, rel_month -24..-13), covariates of the cohort.
+-- Extra columns for the effectiveness model: benefit_months_pre12 (propensity score), the
+-- negative-control outcomes of rel_month -24..-13 (the 12 months a year before those the
+-- propensity model sees): employed_months_pre24_13, benefit_months_pre24_13 (disability-group
+-- benefit months) and psych_inpatient_days_pre24_13 (distinct days from the first day of
+-- month -24 to the last day of month -13 covered by a psychiatric inpatient episode,
+-- ref.care_types; overlapping episodes count a day once), and the covariates of the cohort.
 CREATE OR REPLACE TABLE marts.register_outcomes AS
 WITH windows AS (
     SELECT p.*,
@@ -36,6 +40,24 @@ post_earnings AS (  -- staging.earnings is one row per person and month already
     -- which at national scale (10 years of earnings) halves the rows it probes.
     WHERE e.month >= (SELECT min(index_month) FROM windows)
     GROUP BY e.person_key
+),
+inpatient_pre24_13 AS (  -- one row per day covered, so that overlapping episodes count a day once
+    SELECT c.person_key,
+           count(DISTINCT d.day) AS psych_inpatient_days_pre24_13
+    FROM staging.psychiatric_care AS c
+    JOIN ref.care_types AS t USING (hoitomuoto)
+    JOIN windows AS w ON w.person_key = c.person_key
+    CROSS JOIN LATERAL (
+        SELECT unnest(generate_series(
+            greatest(c.start_date, CAST(w.index_month - INTERVAL 24 MONTH AS DATE)),
+            least(coalesce(c.end_date, $cutoff), $cutoff, CAST(w.index_month - INTERVAL 12 MONTH - INTERVAL 1 DAY AS DATE)),
+            INTERVAL 1 DAY)) AS day
+    ) AS d
+    WHERE t.inpatient
+      AND c.start_date <= $cutoff
+      AND c.start_date < w.index_month - INTERVAL 12 MONTH
+      AND coalesce(c.end_date, $cutoff) >= w.index_month - INTERVAL 24 MONTH
+    GROUP BY c.person_key
 )
 SELECT w.person_id,
        w.ips,
@@ -51,6 +73,8 @@ SELECT w.person_id,
        CASE WHEN w.post36_end <= $cutoff THEN months_in(s.disability_benefit, 0, 35) END AS benefit_months_post36,
        months_in(s.disability_benefit, -12, -1) AS benefit_months_pre12,
        months_in(s.employed, -24, -13)          AS employed_months_pre24_13,
+       months_in(s.disability_benefit, -24, -13) AS benefit_months_pre24_13,
+       coalesce(i.psych_inpatient_days_pre24_13, 0) AS psych_inpatient_days_pre24_13,
        w.index_date,
        w.index_month,
        w.post12_end,
@@ -66,4 +90,5 @@ SELECT w.person_id,
 FROM windows AS w
 JOIN core.register_month_sets AS s USING (person_key)
 LEFT JOIN post_earnings AS e USING (person_key)
+LEFT JOIN inpatient_pre24_13 AS i USING (person_key)
 ORDER BY w.person_id;

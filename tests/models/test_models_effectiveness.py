@@ -6,27 +6,32 @@ import pandas as pd
 import pytest
 
 import model_fixtures as mf
-from ips_eval.models import fit_effectiveness
 from ips_eval.models import propensity as P
-from ips_eval.models.effectiveness import diagnosis_group
+from ips_eval.models.effectiveness import diagnosis_group, fit_effectiveness, load_effectiveness, run_effectiveness
 
-N_BOOT = 500
+N_BOOT = 50  # the bootstrap is an option; its default (1,000) is not needed to test the machinery
+
+
+def _fit(con, **kwargs):
+    return fit_effectiveness(load_effectiveness(con), **kwargs)
 
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     con = mf.load(duckdb.connect(), mf.register(effect=2.0, seed=2))
-    return con, fit_effectiveness(con, tmp_path_factory.mktemp("fig"), seed=11, n_boot=N_BOOT)
+    return con, run_effectiveness(con, tmp_path_factory.mktemp("fig"), seed=11)
 
 
 def test_planted_effect_is_recovered(planted):
     con, res = planted
     assert res.fitted, res.reason
-    e = res.estimates.set_index("term").loc["employed_months_post12"]
+    e = res.estimates.set_index(["term", "estimator"]).loc[("employed_months_post12", "ipw")]
     assert e["ci_low"] <= 2.0 <= e["ci_high"] and e["ci_low"] > 0
     assert set(res.estimates["term"]) == {"employed_months_post12", "earnings_post12"}
-    earn = res.estimates.set_index("term").loc["earnings_post12"]
-    assert earn["ci_low"] <= 2.0 * 1800 + 3000 <= earn["ci_high"]
+    assert set(res.estimates["estimator"]) == {"ipw", "aipw", "overlap"}
+    for _, r in res.estimates.iterrows():  # every estimator recovers the planted (constant) effect
+        truth = 2.0 if r["term"] == "employed_months_post12" else 2.0 * 1800 + 3000
+        assert r["ci_low"] <= truth <= r["ci_high"], r.to_dict()
 
 
 def test_balance_after_weighting(planted):
@@ -44,42 +49,39 @@ def test_diagnostics_rows_as_the_plan_lists(planted):
     assert d.loc["max_abs_smd_after_weighting", "threshold"] == 0.1 and d.loc["max_abs_smd_after_weighting", "passed"]
     assert 0 < d.loc["ess_comparison", "value"] <= 1800
     assert d.loc["equipoise", "threshold"] == 0.2 and d.loc["equipoise", "passed"]
-    assert d.loc["placebo_employed_months_pre24_13", "passed"]  # CI covers 0
+    for control, margin in (("employed_months_pre24_13", 0.5), ("benefit_months_pre24_13", 0.5),
+                            ("psych_inpatient_days_pre24_13", 7.0)):
+        row = d.loc[f"negative_control_{control}"]
+        assert row["threshold"] == margin and row["passed"], row.to_dict()
     assert d.loc["e_value_employed_months_post12", "value"] > 1
     assert "e_value_earnings_post12" in d.index and "n_trimmed" in d.index
-    assert d.loc["bootstrap_replicates", "value"] == N_BOOT
-    assert res.status == "ok"
+    assert d.loc["n_treated_eligible", "value"] == 600
+    assert d.loc["n_treated_analysed", "value"] >= 0.95 * 600
+    assert "of 600 eligible" in res.reason
+    assert res.status == "ok", res.reason
     assert {"balance", "effectiveness_means", "state_chronogram"} <= set(res.tables)
     assert [p.name for p in res.figures] == ["effectiveness_love_plot.png", "effectiveness_chronogram.png"]
 
 
-def test_zero_effect_covers_zero_and_is_reproducible(tmp_path):
+def test_zero_effect_covers_zero_and_the_bootstrap_is_reproducible(tmp_path):
     con = mf.load(duckdb.connect(), mf.register(n_ips=400, n_cmp=1200, effect=0.0, earnings_effect=0.0, seed=4))
-    a = fit_effectiveness(con, tmp_path, seed=5, n_boot=N_BOOT)
-    e = a.estimates.set_index("term")
+    a = _fit(con, seed=5, n_boot=N_BOOT, variance="bootstrap")
+    e = a.estimates[a.estimates["estimator"] == "ipw"].set_index("term")
     for term in ("employed_months_post12", "earnings_post12"):
         assert e.loc[term, "ci_low"] <= 0 <= e.loc[term, "ci_high"]
-    b = fit_effectiveness(con, tmp_path, seed=5, n_boot=N_BOOT)
+    b = _fit(con, seed=5, n_boot=N_BOOT, variance="bootstrap")
     pd.testing.assert_frame_equal(a.estimates, b.estimates)
-    ev = a.diagnostics.set_index("diagnostic").loc["e_value_ci_employed_months_post12", "value"]
-    assert ev == 1.0
-
-
-def test_placebo_and_benefit_months_from_register_months(tmp_path):
-    t = mf.register(n_ips=300, n_cmp=900, seed=8, with_mart_columns=False)
-    assert "employed_months_pre24_13" not in t["marts.register_outcomes"]
-    con = mf.load(duckdb.connect(), t)
-    res = fit_effectiveness(con, tmp_path, seed=1, n_boot=N_BOOT)
-    assert res.fitted, res.reason
-    assert "benefit_months_pre12" in set(res.tables["balance"]["covariate"])
+    d = a.diagnostics.set_index("diagnostic")
+    assert d.loc["e_value_ci_employed_months_post12", "value"] == 1.0
+    assert d.loc["bootstrap_replicates", "value"] == N_BOOT
 
 
 def test_county_with_only_ips_clients_is_not_fitted(tmp_path):
     t = mf.register(n_ips=300, n_cmp=900, seed=9)
-    pop = t["staging.register_population"]
+    pop = t["marts.register_outcomes"]
     pop.loc[(pop["alue"] == "Kainuu") & (pop["ips"] == 0), "alue"] = "Helsinki"
     con = mf.load(duckdb.connect(), t)
-    res = fit_effectiveness(con, tmp_path, seed=1, n_boot=N_BOOT)
+    res = _fit(con)
     assert res.status == "not_fitted"
     assert "no comparison persons in county Kainuu" in res.reason
     assert res.estimates.empty
@@ -87,11 +89,11 @@ def test_county_with_only_ips_clients_is_not_fitted(tmp_path):
 
 def test_comparison_only_county_is_dropped_and_counted(tmp_path):
     t = mf.register(n_ips=300, n_cmp=900, seed=10)
-    pop = t["staging.register_population"]
+    pop = t["marts.register_outcomes"]
     pop.loc[(pop["alue"] == "Kainuu") & (pop["ips"] == 1), "alue"] = "Helsinki"
     n_kainuu = int((pop["alue"] == "Kainuu").sum())
     con = mf.load(duckdb.connect(), t)
-    res = fit_effectiveness(con, tmp_path, seed=1, n_boot=N_BOOT)
+    res = _fit(con)
     assert res.fitted
     assert res.diagnostics.set_index("diagnostic").loc["n_comparison_outside_support", "value"] == n_kainuu
 
@@ -101,13 +103,21 @@ def test_too_few_with_follow_up_is_not_fitted(tmp_path):
     out = t["marts.register_outcomes"]
     out.loc[out["ips"] == 1, "employed_months_post12"] = np.nan  # no IPS client has a complete window yet
     con = mf.load(duckdb.connect(), t)
-    res = fit_effectiveness(con, tmp_path, seed=1, n_boot=N_BOOT)
+    res = _fit(con)
     assert res.status == "not_fitted" and "0 IPS clients" in res.reason
 
 
-def test_trimming_rule_and_weights():
-    ps = np.array([0.005, 0.2, 0.5, 0.995, 0.8])
-    assert P.keep_after_trim(ps).tolist() == [False, True, True, False, True]
+def test_trimming_rule_is_on_the_preference_score_and_ignores_the_sampling_ratio():
+    # Treated share 1/2: preference = propensity. Only scores above 0.99 are dropped.
+    t = np.array([1, 0, 1, 0])
+    ps = np.array([0.995, 0.005, 0.5, 0.99])
+    assert P.keep_after_trim(P.preference_score(ps, t)).tolist() == [False, True, True, True]
+    # Ten times as many comparison persons drawn: every odds and the treated share's odds fall
+    # tenfold, so the preference scores, and whom the rule keeps, are the same.
+    odds = ps / (1 - ps) / 10
+    share = 1 / (1 + 2 * 10 / 2)  # 2 treated, 20 comparison
+    pref10 = P.preference_score(odds / (1 + odds), t, share)
+    np.testing.assert_allclose(pref10, P.preference_score(ps, t))
     t = np.array([1, 0, 0, 1, 1])
     w = P.att_weights(np.array([0.5, 0.2, 0.5, 0.6, 0.5]), t)
     assert w[t == 1].tolist() == [1, 1, 1] and w[t == 0].sum() == pytest.approx(3)
@@ -126,3 +136,20 @@ def test_diagnosis_groups():
     g = diagnosis_group(pd.Series(["F20.0", "F32.2", "F32.1", "F31", "F41.1", "F60", None, "f25"]))
     assert g.tolist() == ["psychosis", "severe_depression", "other_mood", "bipolar", "anxiety_stress",
                           "other_or_unknown", "other_or_unknown", "psychosis"]
+
+
+def test_convergence_is_by_gradient_not_by_the_size_of_the_coefficients():
+    # A covariate on a small scale has a large coefficient: a converged fit, not a failure.
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=4000) / 100  # true coefficient 150 per unit (1.5 per SD)
+    y = (rng.random(4000) < 1 / (1 + np.exp(-150 * x))).astype(float)
+    X = np.column_stack([np.ones(4000), x])
+    beta, ok = P.logistic_newton(X, y, ridge=0.0)
+    assert ok and abs(beta[1]) > 25
+    p = P.predict(X, beta)
+    np.testing.assert_allclose(X.T @ (y - p), 0, atol=1e-6)  # the score is zero at the returned estimate
+    # Separated data drive the coefficients to infinity and the gradient to 0: only the LP test
+    # tells separation apart, and it does not confuse the large converged fit above with it.
+    ys = (x > 0).astype(float)
+    from ips_eval.models.design import lp_separated
+    assert lp_separated(x[:, None], ys) and not lp_separated(x[:, None], y)

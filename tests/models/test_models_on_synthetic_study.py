@@ -5,9 +5,12 @@ import dataclasses
 import math
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 
 from ips_eval.ingest.load import load_delivery
+from ips_eval.models.effectiveness import fit_effectiveness, load_effectiveness
 from ips_eval.models.registry import fit_model
 from ips_eval.warehouse.tables import build_outcomes
 from ips_eval.warehouse.tables import build_staging
@@ -45,6 +48,12 @@ def _term(result, term):
     return row["estimate"], row["ci_low"], row["ci_high"]
 
 
+def _ipw(result, term):
+    e = result.estimates
+    row = e[(e["term"] == term) & (e["estimator"] == "ipw")].iloc[0]
+    return row["estimate"], row["ci_low"], row["ci_high"]
+
+
 def test_planted_odds_ratios_are_recovered_within_their_ci(planted):
     con, folder = planted
     result = fit_model("employment_predictors", con, folder)
@@ -65,15 +74,16 @@ def test_planted_odds_ratios_are_recovered_within_their_ci(planted):
 
 def test_planted_ips_effect_on_employed_months_is_recovered(planted):
     con, folder = planted
-    result = fit_model("effectiveness", con, folder, n_boot=500)
+    result = fit_model("effectiveness", con, folder)
     assert result.fitted, result.reason
-    estimate, low, high = _term(result, "employed_months_post12")
+    estimate, low, high = _ipw(result, "employed_months_post12")
     assert low <= PLANTED.ips_effect_employed_months <= high
     assert low > 0
     diagnostics = result.diagnostics.set_index("diagnostic")
     assert diagnostics.loc["max_abs_smd_after_weighting", "value"] < 0.1
     assert bool(diagnostics.loc["max_abs_smd_after_weighting", "passed"])
-    assert bool(diagnostics.loc["placebo_employed_months_pre24_13", "passed"])
+    for control in ("employed_months_pre24_13", "benefit_months_pre24_13", "psych_inpatient_days_pre24_13"):
+        assert bool(diagnostics.loc[f"negative_control_{control}", "passed"]), diagnostics.loc[f"negative_control_{control}"]
     balance = result.tables["balance"]
     assert (balance["smd_after"].abs() < 0.1).all()
     assert (balance["smd_before"].abs() > balance["smd_after"].abs()).any()
@@ -81,7 +91,47 @@ def test_planted_ips_effect_on_employed_months_is_recovered(planted):
 
 def test_a_planted_zero_effect_gives_a_ci_covering_zero(no_effect):
     con, folder = no_effect
-    result = fit_model("effectiveness", con, folder, n_boot=500)
-    estimate, low, high = _term(result, "employed_months_post12")
+    result = fit_model("effectiveness", con, folder)
+    estimate, low, high = _ipw(result, "employed_months_post12")
     assert low <= 0 <= high
     assert not math.isnan(estimate)
+
+
+def _replicated(frame: pd.DataFrame, times: int) -> pd.DataFrame:
+    """The comparison persons drawn `times` times over (each copy a new person), IPS clients once."""
+    cmp = frame[frame["ips"] == 0]
+    copies = [cmp.assign(person_id=cmp["person_id"] + f"-{k}") for k in range(times)]
+    return pd.concat([frame[frame["ips"] == 1], *copies], ignore_index=True)
+
+
+@pytest.mark.parametrize("times", [10, 50])
+def test_the_estimate_describes_the_ips_clients_whatever_the_comparison_size(planted, times):
+    con, _ = planted
+    frame = _replicated(load_effectiveness(con), times)
+    result = fit_effectiveness(frame)
+    assert result.fitted, result.reason
+    d = result.diagnostics.set_index("diagnostic")["value"]
+    assert d["n_treated_analysed"] >= 0.95 * d["n_treated_eligible"], d
+    estimate, low, high = _ipw(result, "employed_months_post12")
+    assert low <= PLANTED.ips_effect_employed_months <= high, (estimate, low, high)
+
+
+def test_sandwich_and_bootstrap_agree_within_monte_carlo_error(planted):
+    con, _ = planted
+    frame = load_effectiveness(con)
+    n_boot = 500
+    sandwich = fit_effectiveness(frame)
+    boot = fit_effectiveness(frame, variance="bootstrap", n_boot=n_boot, seed=3)
+    # The bootstrap SE from B replicates has a relative Monte Carlo SD of about 1/sqrt(2B).
+    tolerance = 3 / np.sqrt(2 * n_boot)
+    for term in ("employed_months_post12", "earnings_post12"):
+        for estimator in ("ipw", "aipw", "overlap"):
+            a = _row(sandwich, term, estimator)
+            b = _row(boot, term, estimator)
+            se_a, se_b = (a["ci_high"] - a["ci_low"]) / 3.92, (b["ci_high"] - b["ci_low"]) / 3.92
+            assert abs(se_b / se_a - 1) < tolerance, (term, estimator, se_a, se_b)
+
+
+def _row(result, term, estimator):
+    e = result.estimates
+    return e[(e["term"] == term) & (e["estimator"] == estimator)].iloc[0]

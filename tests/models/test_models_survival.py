@@ -9,7 +9,7 @@ import pytest
 from lifelines import AalenJohansenFitter
 
 import model_fixtures as mf
-from ips_eval.models import fit_job_tenure, fit_time_to_first_job, write_result
+from ips_eval.models import run_job_tenure, run_time_to_first_job, write_result
 from ips_eval.models.survival import aalen_johansen
 
 
@@ -28,7 +28,7 @@ def test_km_by_hand_equals_step_table(tmp_path):
     #   t=7: n=2, d=0, c=1     S unchanged             = 0.4444
     #   t=8: n=1, d=1          S = 8/18 * 0/1          = 0
     con = mf.load(duckdb.connect(), {"core.competitive_jobs": _jobs([2, 3, 3, 5, 7, 8], [1, 1, 0, 1, 0, 1])})
-    res = fit_job_tenure(con, tmp_path)
+    res = run_job_tenure(con, tmp_path)
     assert res.status == "ok", res.reason
     km = res.tables["km_job_tenure"]
     km = km[km["group"] == "ALL"].set_index("time")
@@ -53,7 +53,7 @@ def test_job_tenure_shares_at_6_and_12_months(tmp_path):
     # S(182.6-) : events before 182.6 days: t=100 (n=4) -> 3/4; share lasting 6 months = 0.75
     # S(365.25-): then t=190 (n=3) -> 3/4*2/3 = 0.5; t=200 censored; share lasting 12 months = 0.5
     con = mf.load(duckdb.connect(), {"core.competitive_jobs": _jobs([100, 190, 200, 400], [1, 1, 0, 1])})
-    res = fit_job_tenure(con, tmp_path)
+    res = run_job_tenure(con, tmp_path)
     e = res.estimates.set_index("term")["estimate"]
     assert e["share_lasting_6m"] == pytest.approx(0.75)
     assert e["share_lasting_12m"] == pytest.approx(0.5)
@@ -62,7 +62,7 @@ def test_job_tenure_shares_at_6_and_12_months(tmp_path):
 
 def test_job_tenure_without_jobs_is_not_fitted(tmp_path):
     con = mf.load(duckdb.connect(), {"core.competitive_jobs": _jobs([5], [1]).iloc[:0]})
-    res = fit_job_tenure(con, tmp_path)
+    res = run_job_tenure(con, tmp_path)
     assert res.status == "not_fitted" and "no rows" in res.reason
 
 
@@ -96,7 +96,7 @@ def test_aalen_johansen_matches_lifelines_without_ties():
 @pytest.fixture(scope="module")
 def ttf(tmp_path_factory):
     con = mf.load(duckdb.connect(), mf.clients(n=3000, seed=1, hr_smi=1.5))
-    return con, fit_time_to_first_job(con, tmp_path_factory.mktemp("fig"))
+    return con, run_time_to_first_job(con, tmp_path_factory.mktemp("fig"))
 
 
 def test_time_to_first_job_cox_recovers_hazard_ratio(ttf):
@@ -133,8 +133,55 @@ def test_cox_failure_keeps_kaplan_meier(tmp_path):
     co = t["core.client_outcomes"]
     co.loc[co["work_history"] == "3", "ttf_event"] = False  # no jobs in one category
     con = mf.load(duckdb.connect(), t)
-    res = fit_time_to_first_job(con, tmp_path)
+    res = run_time_to_first_job(con, tmp_path)
     assert res.status == "warning"
     assert "Cox model not fitted" in res.reason and "work_history[3 vs 0]" in res.reason
     assert res.estimates.empty
     assert "km_time_to_first_job" in res.tables
+
+
+def _cox_frame(con):
+    from ips_eval.models.design import CLIENT_COVARIATES, build_design
+
+    co = con.execute("SELECT * FROM core.client_outcomes").df()
+    design = build_design(co, CLIENT_COVARIATES, extra=["ttf_days", "ttf_event", "alue"])
+    d = design.X.copy()
+    d["_T"] = co.loc[design.rows, "ttf_days"].astype(float).to_numpy()
+    d["_E"] = co.loc[design.rows, "ttf_event"].astype(int).to_numpy()
+    return d, co.loc[design.rows, "alue"].astype(str).to_numpy()
+
+
+def test_ph_test_uses_the_model_based_variance_as_lifelines_on_an_unclustered_fit(ttf):
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import proportional_hazard_test
+
+    con, res = ttf
+    d, county = _cox_frame(con)
+    plain = proportional_hazard_test(CoxPHFitter().fit(d, "_T", "_E"), d, time_transform="rank").summary
+    ph = res.diagnostics[res.diagnostics["diagnostic"].str.startswith("ph_test[")].copy()
+    ph["term"] = ph["diagnostic"].str[len("ph_test["):-1]
+    ours = ph.set_index("term")["value"]
+    np.testing.assert_allclose(ours.loc[plain.index].to_numpy(), plain["p"].to_numpy(), rtol=1e-10)
+    # ... and not the clustered-variance version, which gives other p-values
+    dc = d.assign(_county=county)
+    clustered = proportional_hazard_test(CoxPHFitter().fit(dc, "_T", "_E", cluster_col="_county"), dc,
+                                         time_transform="rank").summary
+    assert not np.allclose(clustered["p"].to_numpy(), plain["p"].to_numpy())
+
+
+def test_cox_intervals_are_the_delete_one_county_jackknife_with_t_quantiles(ttf):
+    from lifelines import CoxPHFitter
+    from scipy import stats
+
+    con, res = ttf
+    d, county = _cox_frame(con)
+    full = CoxPHFitter().fit(d, "_T", "_E").params_["smi"]
+    counties = sorted(set(county))
+    G = len(counties)
+    leave_out = np.array([CoxPHFitter().fit(d[county != g], "_T", "_E").params_["smi"] for g in counties])
+    se = np.sqrt((G - 1) / G * ((leave_out - full) ** 2).sum())
+    q = stats.t.ppf(0.975, G - 1)
+    smi = res.estimates.set_index("term").loc["smi"]
+    assert smi["ci_low"] == pytest.approx(np.exp(full - q * se), rel=1e-6)
+    assert smi["ci_high"] == pytest.approx(np.exp(full + q * se), rel=1e-6)
+    assert (res.estimates["estimator"] == "cox").all()

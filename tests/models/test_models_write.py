@@ -4,7 +4,7 @@ import duckdb
 import pytest
 
 import model_fixtures as mf
-from ips_eval.models import MODELS, ModelResult, fit_all, fit_job_tenure, write_result
+from ips_eval.models import MODELS, ModelResult, fit_all, run_job_tenure, write_result
 from ips_eval.models import registry
 
 
@@ -14,7 +14,7 @@ def _count(con, table, model):
 
 def test_rerun_replaces_rows_and_not_fitted_clears_them(tmp_path):
     con = mf.load(duckdb.connect(), mf.clients(n=600, seed=3))
-    res = fit_job_tenure(con, tmp_path)
+    res = run_job_tenure(con, tmp_path)
     write_result(con, res)
     write_result(con, res)
     assert _count(con, "estimates", "job_tenure") == 3
@@ -56,7 +56,7 @@ def test_fit_all_runs_every_model_and_isolates_a_crash(tmp_path, monkeypatch):
         raise RuntimeError("simulated bug")
 
     monkeypatch.setitem(registry.MODELS, "fidelity_outcome", boom)
-    results = fit_all(con, tmp_path, options={"effectiveness": {"n_boot": 500}})
+    results = fit_all(con, tmp_path)
     assert set(results) == set(MODELS)
     assert results["fidelity_outcome"].status == "not_fitted"
     assert "simulated bug" in results["fidelity_outcome"].reason
@@ -72,7 +72,12 @@ def test_fit_all_runs_every_model_and_isolates_a_crash(tmp_path, monkeypatch):
     diag_cols = [c[0] for c in con.execute("DESCRIBE models.diagnostics").fetchall()]
     assert diag_cols[:5] == ["model", "diagnostic", "value", "threshold", "passed"]
     est_cols = [c[0] for c in con.execute("DESCRIBE models.estimates").fetchall()]
-    assert est_cols == ["model", "term", "estimate", "ci_low", "ci_high", "p_value", "n"]
+    assert est_cols == ["model", "term", "estimate", "ci_low", "ci_high", "p_value", "n", "estimator"]
+    # every model names its estimator (the plan's contract); the effectiveness model has three
+    estimators = con.execute("SELECT model, list(DISTINCT estimator ORDER BY estimator) FROM models.estimates"
+                             " GROUP BY model").fetchall()
+    assert all(e and None not in e for _, e in estimators), estimators
+    assert dict(estimators)["effectiveness"] == ["aipw", "ipw", "overlap"]
 
 
 def test_empty_warehouse_every_model_not_fitted(tmp_path):

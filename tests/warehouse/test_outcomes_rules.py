@@ -46,6 +46,9 @@ CLIENTS = [
     # two versions of one client record: the later paivitetty (Pohjanmaa) is current
     {"person_id": "VERS15", "aloituspvm": "2023-05-01", "alue": "Pohjanmaa", "paivitetty": "2023-06-01 10:00"},
     {"person_id": "VERS15", "aloituspvm": "2023-05-01", "alue": "Kainuu", "paivitetty": "2023-05-01 10:00"},
+    # time to first job: service ended before the first job / on the day it started
+    {"person_id": "ENDED16", "aloituspvm": "2023-05-01", "lopetuspvm": "2023-09-30"},
+    {"person_id": "ENDED17", "aloituspvm": "2023-05-01", "lopetuspvm": "2023-09-30"},
     # who is counted
     {"person_id": "WDRAW1", "aloituspvm": "2023-05-01", "suostumus_peruttu": "2024-03-01"},
     {"person_id": "WDRAW2", "aloituspvm": "2023-05-01", "suostumus_peruttu": "2024-08-01"},
@@ -57,6 +60,8 @@ CLIENTS = [
 ]
 
 JOBS = [
+    job("ENDED16", "2023-11-01", "2024-01-31"),
+    job("ENDED17", "2023-09-30", "2024-01-31"),
     job("MONTH1", "2023-08-31", "2024-02-28"),
     job("MONTH2", "2023-01-31", "2023-07-30"),
     job("MONTH3", "2023-01-31", "2023-07-29"),
@@ -165,6 +170,7 @@ REGISTER = {
     ],
     "psychiatric_care": [
         {"person_id": "CMP001", "hoitomuoto": "osasto", "alkupvm": "2021-06-01", "loppupvm": "2021-06-10", "dg": "F20.0"},
+        {"person_id": "CMP001", "hoitomuoto": "osasto", "alkupvm": "2021-06-05", "loppupvm": "2021-06-12", "dg": "F20.0"},
         {"person_id": "CMP001", "hoitomuoto": "avo", "alkupvm": "2021-08-05", "loppupvm": None, "dg": "F20.0"},
         {"person_id": "CMP001", "hoitomuoto": "osasto", "alkupvm": "2023-05-20", "loppupvm": "2023-06-05", "dg": "F20.0"},
     ],
@@ -342,15 +348,31 @@ def test_not_counted_ips_start_after_cutoff_no_consent_or_consent_after_cutoff(w
     assert n == 0
 
 
+def test_a_first_job_after_the_service_end_is_not_a_time_to_first_job_event(wh):
+    # ENDED16: S = 1.5.2023, service end 30.9.2023, first job 1.11.2023 (after the service end).
+    # Not an event: censored at the service end, 1.5. -> 30.9.2023 = 30 + 30 + 31 + 31 + 30 = 152
+    # days, and the service ended (<= C) without a job: the competing event.
+    c = client(wh, "ENDED16")
+    assert (c["ttf_event"], c["ttf_days"], c["ttf_competing"]) == (False, 152, True)
+    assert c["competitive"]  # the headline figures still count the job (job window [S, C])
+    # ENDED17: the same service, first job starting on the service end day: an event at day 152.
+    c = client(wh, "ENDED17")
+    assert (c["ttf_event"], c["ttf_days"], c["ttf_competing"]) == (True, 152, False)
+    # MONTH1: no service end, job on the day of S: an event at day 0.
+    c = client(wh, "MONTH1")
+    assert (c["ttf_event"], c["ttf_days"], c["ttf_competing"]) == (True, 0, False)
+
+
 def test_headline_all_row_counts_this_population(wh):
     # Counted: MONTH1, MONTH2, MONTH3, LEAP04, ONGO05, LATE06, TIE007, EARLY08, BEFORE9, AFTER10, SUBS11,
-    # NONOPEN12, MUU013, BOTH14, VERS15, WDRAW2, NOREG6, NOREG7 = 18 clients.
-    # Competitive: MONTH1-3, LEAP04, ONGO05, LATE06, TIE007, EARLY08, SUBS11, BOTH14, VERS15, WDRAW2 = 12;
-    # unsubsidised: the same but SUBS11 = 11. Other activity: BEFORE9, NONOPEN12, MUU013 = 3.
-    # Jobs: 10 clients with one job + TIE007 2 + EARLY08 2 = 14.
+    # NONOPEN12, MUU013, BOTH14, VERS15, ENDED16, ENDED17, WDRAW2, NOREG6, NOREG7 = 20 clients.
+    # Competitive: MONTH1-3, LEAP04, ONGO05, LATE06, TIE007, EARLY08, SUBS11, BOTH14, VERS15, ENDED16,
+    # ENDED17, WDRAW2 = 14 (a job after the service end counts here); unsubsidised: the same but
+    # SUBS11 = 13. Other activity: BEFORE9, NONOPEN12, MUU013 = 3.
+    # Jobs: 12 clients with one job + TIE007 2 + EARLY08 2 = 16.
     row = wh.execute("SELECT * FROM marts.employment_outcomes WHERE alue = 'ALL'").df().iloc[0]
-    assert (row.n_clients, row.n_competitive, row.n_unsubsidised, row.n_other_activity, row.n_jobs) == (18, 12, 11, 3, 14)
-    assert row.rate_competitive == pytest.approx(12 / 18) and row.rate_unsubsidised == pytest.approx(11 / 18)
+    assert (row.n_clients, row.n_competitive, row.n_unsubsidised, row.n_other_activity, row.n_jobs) == (20, 14, 13, 3, 16)
+    assert row.rate_competitive == pytest.approx(14 / 20) and row.rate_unsubsidised == pytest.approx(13 / 20)
     # Pohjanmaa holds VERS15 only
     poh = wh.execute("SELECT n_clients, n_jobs, median_job_days FROM marts.employment_outcomes WHERE alue = 'Pohjanmaa'").fetchone()
     assert poh == (1, 1, 92.0)
@@ -433,6 +455,21 @@ def test_register_spells_overlapping_touching_repeated_and_open(wh):
     # 10.3.-2.4.2023 (Mar, Apr) -> 2 months (unemployment benefit in May does not count);
     # pre12: tkel Feb-Dec 2022 -> Mar..Dec = 10, kuntoutusraha Feb 2023 -> 11.
     assert register(wh, "CMP001") == (3, 9, 1500.5, 2, 11, 2)
+
+
+def test_negative_control_outcomes_24_to_13_months_before(wh):
+    # CMP001, index month March 2023: months -24..-13 = 1.3.2021..28.2.2022.
+    # Disability benefit: tkel from 1.2.2022 -> February 2022 = 1 month.
+    # Psychiatric inpatient (osasto) 1.-10.6.2021 and 5.-12.6.2021 overlap: days 1..12 June = 12
+    # (a day counts once); the outpatient (avo) visit from 5.8.2021 and the inpatient episode of
+    # 20.5.2023 (after the index) do not count.
+    row = wh.execute(
+        "SELECT benefit_months_pre24_13, psych_inpatient_days_pre24_13 FROM marts.register_outcomes"
+        " WHERE person_id = 'CMP001'").fetchone()
+    assert row == (1, 12)
+    # CMP002 (index January 2024) has no episode: 0 days, not missing.
+    assert wh.execute("SELECT psych_inpatient_days_pre24_13 FROM marts.register_outcomes"
+                      " WHERE person_id = 'CMP002'").fetchone() == (0,)
 
 
 def test_register_window_not_complete_by_cutoff_is_missing(wh):

@@ -1,0 +1,22 @@
+"""A model asset's upstream assets are the tables its query files read, not a list kept by hand."""
+
+import dagster as dg
+
+from ips_eval.models import registry
+from pipelines.assets.models import _model_asset
+
+
+def test_model_asset_deps_follow_its_query_files(tmp_path, monkeypatch):
+    query = tmp_path / "job_tenure.sql"
+    query.write_text("-- test\nSELECT j.person_id FROM core.competitive_jobs AS j"
+                     " JOIN marts.fidelity_current AS f ON f.alue = j.alue\n")
+    monkeypatch.setitem(registry.QUERY_FILES, "job_tenure", (query,))
+    asset = _model_asset("job_tenure")
+    deps = {key for key in asset.asset_deps[dg.AssetKey(["models", "job_tenure"])]}
+    assert deps == {dg.AssetKey(["core", "competitive_jobs"]), dg.AssetKey(["marts", "fidelity_current"])}
+
+
+def test_every_model_reads_only_tables_of_the_warehouse():
+    for name in registry.MODELS:
+        tables = registry.model_inputs(name)
+        assert tables and all(t.split(".")[0] in {"staging", "core", "marts"} for t in tables), (name, tables)
