@@ -19,7 +19,8 @@ import dagster as dg
 
 from ips_eval.warehouse.provenance import code_version, input_fingerprint
 from ips_eval.publish.disclosure import DisclosureError
-from ips_eval.publish.site.build import quarter_of, scan_published, stage_site
+from ips_eval.definitions import quarter_label
+from ips_eval.publish.site.build import scan_published, stage_site
 from ips_eval.publish.site.place import staging_dir
 from pipelines.assets.tables import TABLE_KEYS
 from pipelines.resources import StudyRun
@@ -80,7 +81,7 @@ def disclosure_scan(context: dg.AssetCheckExecutionContext, study: StudyRun) -> 
     if not study.site_dir:
         return dg.AssetCheckResult(passed=True, metadata={"skipped": True, "problems": "none"})
     site = dg_path(study.site_dir)
-    snapshot = staging_dir(site, context.run.run_id) / quarter_of(study.cutoff_date)
+    snapshot = staging_dir(site, context.run.run_id) / quarter_label(study.cutoff_date)
     if not snapshot.is_dir():
         return dg.AssetCheckResult(passed=False, metadata={"problems": f"no staged snapshot at {snapshot}"})
     with study.build(context.run.run_id).connection() as con:

@@ -24,7 +24,8 @@ from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
 from ips_eval.publish.site import build as site_module
 from ips_eval.publish.site import texts
 from ips_eval.publish.disclosure import PRIMARY_LABEL, SECONDARY_LABEL
-from ips_eval.publish.site.build import build_site, quarter_of, snapshots
+from ips_eval.definitions import quarter_label
+from ips_eval.publish.site.build import build_site, snapshots
 from ips_eval.publish.site.render import PAGE
 from ips_eval.publish.site.scan import SiteScanError, scan_site
 from ips_eval.publish.site.tables import person_ids
@@ -159,10 +160,10 @@ def tree_digest(folder: Path) -> dict[str, str]:
 # The build
 # --------------------------------------------------------------------------------------
 def test_quarter_names():
-    assert quarter_of(dt.date(2024, 12, 31)) == "2024Q4"
-    assert quarter_of(dt.date(2024, 11, 15)) == "2024Q4"
-    assert quarter_of(dt.date(2025, 1, 1)) == "2025Q1"
-    assert quarter_of(dt.date(2025, 6, 30)) == "2025Q2"
+    assert quarter_label(dt.date(2024, 12, 31)) == "2024Q4"
+    assert quarter_label(dt.date(2024, 11, 15)) == "2024Q4"
+    assert quarter_label(dt.date(2025, 1, 1)) == "2025Q1"
+    assert quarter_label(dt.date(2025, 6, 30)) == "2025Q2"
 
 
 def test_every_text_in_every_language():

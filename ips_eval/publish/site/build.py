@@ -42,7 +42,7 @@ import duckdb
 import pandas as pd
 from markupsafe import Markup, escape
 
-from ips_eval.definitions import DISCLOSURE_THRESHOLD
+from ips_eval.definitions import DISCLOSURE_THRESHOLD, quarter_label
 from ips_eval.faults import failpoint
 from ips_eval.publish.disclosure import PRIMARY_LABEL, SECONDARY_LABEL
 from ips_eval.publish.site import charts, texts
@@ -78,10 +78,6 @@ class SiteResult:
     snapshots: list[str]
     models: dict[str, str] = field(default_factory=dict)  # model -> published / not_available / ...
     suppressed_cells: int = 0
-
-
-def quarter_of(day: dt.date) -> str:
-    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
 
 
 def snapshots(site_dir: Path) -> list[str]:
@@ -132,7 +128,7 @@ def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, 
     >>> stage_site(con, Path(tempfile.mkdtemp()), dt.date(2024, 12, 31), {"run_id": "r1"})  # doctest: +SKIP
     """
     site_dir = Path(site_dir)
-    quarter = quarter_of(cutoff)
+    quarter = quarter_label(cutoff)
     prov = _provenance(con, cutoff, provenance)
     data = read_site_data(con, history=published_history(site_dir, quarter))
     known_ids = person_ids(con)

@@ -68,6 +68,8 @@ def label(lang: str, column: Column, value: str) -> str:
         return texts.TEXTS[lang].get(f"{'cat' if kind == 'category' else kind}_{value}", value)
     if kind == "term":
         return texts.term(lang, value)
+    if kind == "estimator":
+        return texts.TEXTS[lang].get(f"estimator_{value}", value)
     return value
 
 

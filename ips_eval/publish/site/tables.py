@@ -437,7 +437,9 @@ def _model_table(con, model: str) -> ModelTable:
     check = check_model_table(float(residual_df), categories)
     if not check:
         return ModelTable(model, "not_publishable", reasons=check.reasons)
-    cols = (Column("term", "key", label="term"), Column("estimate", "number", 2), *CI_COLUMNS,
+    # a model with sensitivity estimators (effectiveness: ipw, aipw, overlap) shows which row is which
+    by_estimator = (Column("estimator", "key", label="estimator"),) if est["estimator"].nunique() > 1 else ()
+    cols = (Column("term", "key", label="term"), *by_estimator, Column("estimate", "number", 2), *CI_COLUMNS,
             Column("p_value", "p"))
     table = SiteTable(f"model_{model}", cols, [{c.name: csv_value(r[c.name], c) for c in cols}
                                                 for _, r in est.iterrows()])
