@@ -26,7 +26,7 @@ from ips_eval.publish.disclosure import (
     RowLinear, RowsSum, TableSpec, audit, check_model_table, complementary_suppression, primary_suppression, protect,
     publishable_curve, round_to_base,
 )
-from ips_eval.publish.site.scan import ScanReport, SiteScanError, scan_site
+from ips_eval.publish.site.scan import ScanReport, SiteScanError, check_output, scan_site
 
 COUNTS = ("n_clients", "n_competitive", "n_unsubsidised", "n_jobs")
 RATES = {"rate_competitive": ("n_competitive", "n_clients"), "rate_unsubsidised": ("n_unsubsidised", "n_clients")}
@@ -456,6 +456,20 @@ def test_what_is_not_a_count_passes(tmp_path):
     assert scan_site(tmp_path, known_ids=set())
 
 
+def test_check_output_reads_xlsx_sheets(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "county_outcomes"
+    for r in (["alue", "n_clients", "n_competitive"], ["Kainuu", 40, 12], ["Pohjanmaa", 25, 3]):
+        sheet.append(r)
+    book.save(tmp_path / "report.xlsx")
+    found = [f"{f.file} {f.location}: {f.what}" for f in check_output(tmp_path)]
+    assert len(found) == 1 and found[0].startswith("report.xlsx [county_outcomes] line 3"), found
+    assert "n_competitive" in found[0]
+
+
 def test_check_output_command_lists_every_problem_and_exits_non_zero(tmp_path):
     from typer.testing import CliRunner
 
@@ -468,9 +482,9 @@ def test_check_output_command_lists_every_problem_and_exits_non_zero(tmp_path):
     assert result.exit_code == 1
     for file, _, _ in PLANTED.values():
         assert file in result.output
-    # every problem names its file, place and rule; XLSX is read only with openpyxl
+    # every problem names its file, place and rule; a workbook that cannot be read is named
     assert "q.csv line 2, column 'rate_working': a rate that implies a count under 5" in result.output
-    assert "report.xlsx" in result.output and "openpyxl" in result.output
+    assert "report.xlsx whole file: an XLSX file that could not be read as a workbook" in result.output
     clean = tmp_path / "clean"
     clean.mkdir()
     (clean / "t.csv").write_text("alue,n_clients\nA,40\n", encoding="utf-8")

@@ -52,6 +52,7 @@ import html
 import io
 import json
 import re
+import zipfile
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -142,7 +143,7 @@ def check_output(path: str | Path, *, known_ids: Collection[str] = ()) -> list[F
     root = path if path.is_dir() else path.parent
     only = None if path.is_dir() else path.name
     scanner, _, skipped = _scan(root, known_ids, (), (), only=only)
-    unread = [Finding(f, "whole file", "an XLSX file, readable only with openpyxl installed: check it by hand"
+    unread = [Finding(f, "whole file", "an XLSX file that could not be read as a workbook: check it by hand"
                       if f.lower().endswith(".xlsx") else "not readable as text: check it by hand") for f in skipped]
     return scanner.findings + unread
 
@@ -338,12 +339,14 @@ class _Scanner:
                   ((reader.line_num, row) for row in reader))
 
     def xlsx(self, file: str, path: Path) -> bool:
-        """Every sheet as a table (first row the header); False when openpyxl is missing."""
+        """Every sheet as a table (first row the header); False when the file is not a workbook."""
+        import openpyxl
+        from openpyxl.utils.exceptions import InvalidFileException
+
         try:
-            import openpyxl
-        except ImportError:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError):
             return False
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         for sheet in book.worksheets:
             rows = sheet.iter_rows(values_only=True)
             header = next(rows, None)
