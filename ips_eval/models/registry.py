@@ -19,6 +19,7 @@ from typing import Callable
 
 import duckdb
 
+from ips_eval.faults import failpoint
 from ips_eval.models import effectiveness, fidelity_outcome, job_tenure, predictors, scores, time_to_first_job
 from ips_eval.models.data import query_tables
 from ips_eval.models.effectiveness import run_effectiveness
@@ -77,6 +78,15 @@ def fit_model(name: str, con: duckdb.DuckDBPyConnection, figures_dir: Path, seed
     except Exception as e:  # a bug in one model must not stop the others
         log.error("model %s failed:\n%s", name, traceback.format_exc())
         return ModelResult.not_fitted(name, f"unexpected error ({type(e).__name__}: {e}); see the run log")
+
+
+def fit_and_write(name: str, con: duckdb.DuckDBPyConnection, figures_dir: Path) -> ModelResult:
+    """Fit one model, write its tables and return the result: what one Dagster asset does."""
+    Path(figures_dir).mkdir(parents=True, exist_ok=True)
+    result = fit_model(name, con, figures_dir)
+    write_result(con, result)
+    failpoint(f"models/{name}")
+    return result
 
 
 def fit_all(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int | None = None, write: bool = True,

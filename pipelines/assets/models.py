@@ -9,9 +9,7 @@ import base64
 
 import dagster as dg
 
-from ips_eval.faults import failpoint
-from ips_eval.models.registry import MODELS, fit_model, model_inputs
-from ips_eval.models.result import write_result
+from ips_eval.models.registry import MODELS, fit_and_write, model_inputs
 from pipelines.resources import StudyRun
 
 
@@ -42,12 +40,8 @@ def _model_asset(name: str) -> dg.AssetsDefinition:
         tags={"layer": "models"},
     )
     def _asset(context: dg.AssetExecutionContext, study: StudyRun) -> dg.MaterializeResult:
-        figures = study.figures_build_dir(context.run_id)
-        figures.mkdir(parents=True, exist_ok=True)
         with study.build(context.run_id).connection() as con:
-            result = fit_model(name, con, figures)
-            write_result(con, result)
-            failpoint(f"models/{name}")
+            result = fit_and_write(name, con, study.figures_build_dir(context.run_id))
         if not result.fitted:
             context.log.warning(f"{name} not fitted: {result.reason}")
         metadata = {
