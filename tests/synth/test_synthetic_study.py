@@ -81,7 +81,7 @@ def test_costs_take_the_planted_correction_and_are_plausible(study_con, syntheti
     fix = synthetic_study["manifest"]["costs"]["correction"]
     got = study_con.execute("SELECT euroa FROM staging.costs WHERE alue = ? AND vuosi = ? AND kustannuslaji = ?",
                             [fix["alue"], fix["vuosi"], fix["kustannuslaji"]]).fetchall()
-    assert got == [(fix["corrected_eur"],)] and fix["reported_eur"] != fix["corrected_eur"]
+    assert [float(g) for (g,) in got] == [fix["corrected_eur"]] and fix["reported_eur"] != fix["corrected_eur"]
     # Staff costs of 50 000-60 000 euros per full-time coach a year (each year's amount varies +-3 %).
     low, high = study_con.execute(
         "SELECT min(euroa / htv), max(euroa / htv) FROM staging.costs WHERE kustannuslaji = 'henkilosto'").fetchone()
@@ -90,5 +90,5 @@ def test_costs_take_the_planted_correction_and_are_plausible(study_con, syntheti
     total = study_con.execute("SELECT sum(euroa) FROM staging.costs").fetchone()[0]
     all_all = study_con.execute(
         "SELECT cost_eur, cost_per_client_year FROM marts.costs WHERE alue = 'ALL' AND vuosi = 'ALL'").fetchone()
-    assert abs(all_all[0] - total) < 0.01 and all_all[1] > 0
+    assert all_all[0] == total and all_all[1] > 0  # money is exact: the sums agree to the cent
     assert study_con.execute("SELECT count(*) FROM marts.costs WHERE cost_eur IS NULL").fetchone() == (0,)
