@@ -41,8 +41,8 @@ other_activity AS (
 milestones AS (  -- the days S + 6 months and S + 12 months of each client
     SELECT as_of,
            person_id,
-           CAST(ips_start + INTERVAL 6 MONTH AS DATE)  AS day6,
-           CAST(ips_start + INTERVAL 12 MONTH AS DATE) AS day12
+           CAST(ips_start + INTERVAL (follow_up_short_months()) MONTH AS DATE) AS day6,
+           CAST(ips_start + INTERVAL (follow_up_long_months()) MONTH AS DATE)  AS day12
     FROM core.population_asof
 ),
 in_job_on_milestone AS (

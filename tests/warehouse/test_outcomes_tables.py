@@ -189,3 +189,20 @@ def test_the_sql_names_quarters_as_quarter_label_does():
     rows = con.execute("SELECT quarter, quarter_start, quarter_end FROM core.quarters WHERE alue = 'ALL'").fetchall()
     assert [r[0] for r in rows] == ["2023Q1", "2023Q2", "2023Q3", "2023Q4", "2024Q1", "2024Q2"]
     assert all(label == quarter_label(start) == quarter_label(end) for label, start, end in rows)
+
+
+def test_the_follow_up_lengths_reach_the_sql_from_the_definitions():
+    import re
+
+    import duckdb
+
+    from ips_eval.definitions import FOLLOW_UP_MONTHS, SQL_CONSTANTS
+    from ips_eval.ingest.load import prepare
+
+    con = duckdb.connect()
+    prepare(con)  # the ref tables and the macros
+    assert [con.execute(f"SELECT {name}()").fetchone()[0] for name in SQL_CONSTANTS] == list(SQL_CONSTANTS.values())
+    assert (SQL_CONSTANTS["follow_up_short_months"], SQL_CONSTANTS["follow_up_long_months"]) == FOLLOW_UP_MONTHS
+    for path in sorted((SQL_DIR / "core").glob("*_asof.sql")):
+        literal = re.findall(r"INTERVAL\s+\(?\s*(\d+)\s*\)?\s+MONTHS?", path.read_text(encoding="utf-8"), re.I)
+        assert not set(literal) & {str(m) for m in FOLLOW_UP_MONTHS}, f"{path.name} writes a follow-up length itself"
