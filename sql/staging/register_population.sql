@@ -28,3 +28,5 @@ FROM cohort c
 LEFT JOIN staging.study_population p USING (person_id)
 WHERE (c.ips = '1' AND p.register_consent)
    OR (c.ips = '0' AND c.indeksipvm <= $cutoff AND p.person_id IS NULL)
+-- rows in person order: readers that take the table as it is stored (the models) get the same order every run
+ORDER BY c.person_id
