@@ -44,12 +44,10 @@ def test_a_run_holds_raw_staging_and_audit_tables(tmp_path):
     assert (summary.rows_accepted, summary.rows_rejected) == (2, 1)
 
 
-def test_two_runs_on_the_same_delivery_give_identical_tables(tmp_path):
+def test_a_rebuild_keeps_the_history_of_runs(tmp_path):
+    # (that a re-run reproduces every table is tests/warehouse/test_reproducible.py)
     delivery = minimal_delivery(tmp_path / "d", jobs=[row("jobs", alkupvm="31.2.2024")])
-    a = run_pipeline(delivery, C, tmp_path / "a.duckdb")
-    b = run_pipeline(delivery, C, tmp_path / "b.duckdb")
-    assert _tables(a.warehouse) == _tables(b.warehouse)
-    # the second run over an existing warehouse keeps the history of runs
+    run_pipeline(delivery, C, tmp_path / "a.duckdb")
     run_pipeline(delivery, C, tmp_path / "a.duckdb")
     with duckdb.connect(str(tmp_path / "a.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM audit.runs").fetchall() == [(2,)]
