@@ -73,7 +73,7 @@ def costs_site(synthetic_study, tmp_path_factory):
 
 
 def _download(result) -> pd.DataFrame:
-    return pd.read_csv(result.snapshot_dir / "data" / "costs.csv", dtype=str, keep_default_na=False)
+    return pd.read_csv(result.snapshot_dir / "data" / "county_costs.csv", dtype=str, keep_default_na=False)
 
 
 def test_costs_are_published_as_they_are(costs_site):
@@ -134,8 +134,8 @@ def test_scan_passes_on_the_costs_site(costs_site):
     # the build refuses when its scan fails; scan the published site again, as the pipeline does
     report = scan_site(result.site_dir, known_ids=costs_site["ids"], specs=data.specs,
                        columns=_column_kinds(data))
-    assert any(f.endswith("data/costs.csv") for f in report.scanned)
-    kinds = _column_kinds(data)["costs"]
+    assert any(f.endswith("data/county_costs.csv") for f in report.scanned)
+    kinds = _column_kinds(data)["county_costs"]
     assert {kinds[c] for c in ("cost_eur", "cost_per_client", "cost_per_employed", "cost_per_unsubsidised")} == {
         "money"}
 
@@ -144,7 +144,7 @@ def test_no_costs_reported_gives_a_sentence_and_no_download(synthetic_study, tmp
     db = _warehouse(synthetic_study, tmp_path / "empty.duckdb", _costs_frame().iloc[0:0])
     with duckdb.connect(str(db), read_only=True) as con:
         result = build_site(con, tmp_path / "site", CUTOFF, PROVENANCE, None)
-    assert not (result.snapshot_dir / "data" / "costs.csv").exists()
+    assert not (result.snapshot_dir / "data" / "county_costs.csv").exists()
     assert "No costs were reported in this delivery." in (result.snapshot_dir / "en" / "index.html").read_text(
         encoding="utf-8")
     assert "Tässä aineistossa ei ilmoitettu kustannuksia." in (result.snapshot_dir / "index.html").read_text(

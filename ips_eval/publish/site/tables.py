@@ -335,6 +335,8 @@ def _fidelity(con) -> SiteTable | None:
 #: The per-client cost figures and the count of people each divides by (marts.costs).
 COST_PER_PERSON = {"cost_per_client": "n_started", "cost_per_employed": "n_employed",
                    "cost_per_unsubsidised": "n_unsubsidised"}
+#: The costs download (not `costs`: the page's section has that id).
+COSTS_TABLE = "county_costs"
 #: Cost figures about the service, not people: published as they are (like fidelity).
 COST_AS_IS = ("cost_eur", "coach_fte", "cost_per_client_year")
 
@@ -351,7 +353,7 @@ def costs_spec(by_year: bool = True) -> TableSpec:
     ('n_employed',)
     """
     return TableSpec(
-        name="costs", keys=(AREA, "vuosi"), counts=tuple(COST_PER_PERSON.values()),
+        name=COSTS_TABLE, keys=(AREA, "vuosi"), counts=tuple(COST_PER_PERSON.values()),
         summaries={figure: (count,) for figure, count in COST_PER_PERSON.items()}, as_is=COST_AS_IS,
         relations=(RowsSum(by=AREA), *((RowsSum(by="vuosi"),) if by_year else ()),
                    RowLinear({"n_employed": 1.0, "n_started": -1.0}, "<="),
@@ -367,18 +369,18 @@ def _protected_costs(df: pd.DataFrame) -> tuple[pd.DataFrame, Publication | None
     it is labelled), per county over all years only, the per-year per-client figures
     hidden; where not even that, no per-client figure at all."""
     try:
-        pub = protect({"costs": df}, [costs_spec()])
-        return pub.published("costs"), pub
+        pub = protect({COSTS_TABLE: df}, [costs_spec()])
+        return pub.published(COSTS_TABLE), pub
     except DisclosureError:
         pass
     out = df.astype(object).copy()
     out[list(COST_PER_PERSON)] = HIDDEN_LABEL
     overall = df["vuosi"] == ALL
     try:
-        pub = protect({"costs": df[overall].reset_index(drop=True)}, [costs_spec(by_year=False)])
+        pub = protect({COSTS_TABLE: df[overall].reset_index(drop=True)}, [costs_spec(by_year=False)])
     except DisclosureError:
         return out, None
-    shown = pub.published("costs")
+    shown = pub.published(COSTS_TABLE)
     for figure in COST_PER_PERSON:
         out.loc[overall, figure] = shown[figure].to_numpy()
     return out, pub
@@ -397,7 +399,8 @@ def _costs(con) -> tuple[SiteTable | None, TableSpec | None, Publication | None]
             Column("cost_eur", "money", 0), Column("coach_fte", "number", 1),
             Column("cost_per_client_year", "money", 0),
             *(Column(figure, "money", 0) for figure in COST_PER_PERSON))
-    table = SiteTable("costs", cols, [{c.name: csv_value(r[c.name], c) for c in cols} for _, r in shown.iterrows()])
+    table = SiteTable(COSTS_TABLE, cols, [{c.name: csv_value(r[c.name], c) for c in cols}
+                                          for _, r in shown.iterrows()])
     return table, costs_spec(), pub
 
 
