@@ -302,7 +302,7 @@ def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, sna
             "n": mt.n or "", "n_text": _count_text(lang, mt.n or ""),
         })
     toc = [("headline", t["headline"]), ("counties", t["counties"]), ("trend", t["trend"]), ("groups", t["groups"]),
-           ("ttf", t["ttf"]), ("fidelity", t["fidelity"]), ("scores", t["scores"]), ("models", t["models"]),
+           ("ttf", t["ttf"]), ("fidelity", t["fidelity"]), ("costs", t["costs"]), ("scores", t["scores"]), ("models", t["models"]),
            ("provenance", t["provenance"])]
     return render(
         "page.html", lang=lang, t=t, quarter=quarter, links=links,
@@ -314,6 +314,7 @@ def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, sna
         groups=[view(data.groups[g], t[f"grouping_{g}"], key_header=t[f"grouping_{g}"]) for g in GROUPINGS],
         trend=trend, ttf=ttf,
         fidelity=view(data.fidelity, t["fidelity"], compact=True) if data.fidelity is not None else None,
+        costs=view(data.costs, t["costs"], compact=True) if data.costs is not None else None,
         scores=scores, models=models,
         provenance=[(t["prov_cutoff"], texts.fmt_date(lang, prov["cutoff"])), (t["prov_quarter"], quarter),
                     (t["prov_run"], prov["run_id"]), (t["prov_code"], prov["code_version"]),

@@ -70,6 +70,8 @@ def label(lang: str, column: Column, value: str) -> str:
         return texts.term(lang, value)
     if kind == "estimator":
         return texts.TEXTS[lang].get(f"estimator_{value}", value)
+    if kind == "year" and value == "ALL":
+        return texts.text(lang, "all_years")
     return value
 
 
@@ -89,7 +91,7 @@ def display(lang: str, column: Column, value: str) -> str:
         return texts.fmt_number(lang, x)
     if column.kind == "rate":
         return texts.fmt_percent(lang, x)
-    if column.kind == "number":
+    if column.kind in ("number", "money"):
         return texts.fmt_number(lang, x, column.decimals)
     if column.kind == "p":
         return ("<" + texts.fmt_number(lang, 0.001, 3)) if x < 0.001 else texts.fmt_number(lang, x, 3)

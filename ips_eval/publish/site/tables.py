@@ -29,8 +29,8 @@ from ips_eval.figures import (
     wave_counties, within_columns,
 )
 from ips_eval.publish.disclosure import (
-    PRIMARY_LABEL, CrossSum, DisclosureError, Publication, RowsSum, TableSpec, check_model_table, protect,
-    publishable_curve, within,
+    HIDDEN_LABEL, PRIMARY_LABEL, CrossSum, DisclosureError, Publication, RowLinear, RowsSum, TableSpec,
+    check_model_table, protect, publishable_curve, within,
 )
 from ips_eval.warehouse.database import query_sql, table_exists
 
@@ -55,8 +55,8 @@ class Column:
     """A column: its CSV name and how the page shows it.
 
     kind: 'key' (a code the page translates with `label`), 'count', 'rate' (a proportion,
-    shown in percent), 'number' (decimals), 'p' (p-value), 'date', 'int' (a whole number
-    that is not a count of people, e.g. days)."""
+    shown in percent), 'number' (decimals), 'money' (euros, `decimals` places), 'p'
+    (p-value), 'date', 'int' (a whole number that is not a count of people, e.g. days)."""
 
     name: str
     kind: str
@@ -105,11 +105,13 @@ class SiteData:
     models: dict[str, ModelTable]
     specs: list[TableSpec] = field(default_factory=list)
     publications: list[Publication] = field(default_factory=list)
+    costs: SiteTable | None = None  # None: the delivery reported no costs
 
     def tables(self) -> list[SiteTable]:
         """Every table with a CSV download."""
         out = [self.county, *self.groups.values(), self.quarterly]
-        out += [t for t in (self.fidelity, self.scores, self.ttf_readouts, self.ttf_curve) if t is not None]
+        out += [t for t in (self.fidelity, self.costs, self.scores, self.ttf_readouts, self.ttf_curve)
+                if t is not None]
         out += [m.table for m in self.models.values() if m.table is not None]
         return out
 
@@ -308,6 +310,8 @@ def csv_value(value, column: Column) -> str:
         return f"{float(value):.4f}"
     if column.kind == "number":
         return f"{float(value):.{column.decimals + 2}f}"
+    if column.kind == "money":
+        return f"{float(value):.{column.decimals}f}"
     if column.kind == "p":
         return f"{float(value):.3g}"
     if column.kind == "date":
@@ -326,6 +330,78 @@ def _fidelity(con) -> SiteTable | None:
     df = query_sql(con, QUERIES / "fidelity_current.sql")
     return SiteTable("fidelity_current", cols, [{c.name: csv_value(r[c.name], c) for c in cols}
                                                 for _, r in df.iterrows()])
+
+
+#: The per-client cost figures and the count of people each divides by (marts.costs).
+COST_PER_PERSON = {"cost_per_client": "n_started", "cost_per_employed": "n_employed",
+                   "cost_per_unsubsidised": "n_unsubsidised"}
+#: The costs download (not `costs`: the page's section has that id).
+COSTS_TABLE = "county_costs"
+#: Cost figures about the service, not people: published as they are (like fidelity).
+COST_AS_IS = ("cost_eur", "coach_fte", "cost_per_client_year")
+
+
+def costs_spec(by_year: bool = True) -> TableSpec:
+    """marts.costs as disclosure control sees it: the denominators are counts of people
+    (counties add up to ALL and, `by_year`, years add up to ALL; employed clients are among
+    those who started), a per-client figure is a summary shown only where its count is
+    published, and the service's own costs are published as they are.
+
+    Examples
+    --------
+    >>> costs_spec().summaries["cost_per_employed"]
+    ('n_employed',)
+    """
+    return TableSpec(
+        name=COSTS_TABLE, keys=(AREA, "vuosi"), counts=tuple(COST_PER_PERSON.values()),
+        summaries={figure: (count,) for figure, count in COST_PER_PERSON.items()}, as_is=COST_AS_IS,
+        relations=(RowsSum(by=AREA), *((RowsSum(by="vuosi"),) if by_year else ()),
+                   RowLinear({"n_employed": 1.0, "n_started": -1.0}, "<="),
+                   RowLinear({"n_unsubsidised": 1.0, "n_started": -1.0}, "<=")),
+    )
+
+
+def _protected_costs(df: pd.DataFrame) -> tuple[pd.DataFrame, Publication | None]:
+    """marts.costs with every per-client figure whose count is not publishable hidden.
+
+    Per county and year where disclosure control can protect every count; where it cannot
+    (two years whose counts are both under T make a county's total give each away, however
+    it is labelled), per county over all years only, the per-year per-client figures
+    hidden; where not even that, no per-client figure at all."""
+    try:
+        pub = protect({COSTS_TABLE: df}, [costs_spec()])
+        return pub.published(COSTS_TABLE), pub
+    except DisclosureError:
+        pass
+    out = df.astype(object).copy()
+    out[list(COST_PER_PERSON)] = HIDDEN_LABEL
+    overall = df["vuosi"] == ALL
+    try:
+        pub = protect({COSTS_TABLE: df[overall].reset_index(drop=True)}, [costs_spec(by_year=False)])
+    except DisclosureError:
+        return out, None
+    shown = pub.published(COSTS_TABLE)
+    for figure in COST_PER_PERSON:
+        out.loc[overall, figure] = shown[figure].to_numpy()
+    return out, pub
+
+
+def _costs(con) -> tuple[SiteTable | None, TableSpec | None, Publication | None]:
+    """Costs per county and year. The counts behind the per-client figures are protected
+    (a shown figure and the published cost would give its count away) but not published."""
+    if not table_exists(con, "marts.costs"):
+        return None, None, None
+    df = query_sql(con, QUERIES / "costs.sql")
+    if df.empty:
+        return None, None, None
+    shown, pub = _protected_costs(df)
+    cols = (Column(AREA, "key", label="county"), Column("vuosi", "key", label="year"),
+            Column("cost_eur", "money", 0), Column("coach_fte", "number", 1),
+            Column("cost_per_client_year", "money", 0),
+            *(Column(figure, "money", 0) for figure in COST_PER_PERSON))
+    table = SiteTable(COSTS_TABLE, cols, [{c.name: csv_value(r[c.name], c) for c in cols}
+                                          for _, r in shown.iterrows()])
+    return table, costs_spec(), pub
 
 
 def _scores(con) -> tuple[SiteTable | None, str | None, TableSpec | None, Publication | None]:
@@ -457,6 +533,7 @@ def read_site_data(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | Non
     tables, specs, pub = _employment(con, history)
     scores, kind, score_spec, score_pub = _scores(con)
     readouts, curve = _time_to_first_job(con)
+    costs, cost_spec, cost_pub = _costs(con)
     return SiteData(
         county=tables[COUNTY],
         groups={g: tables[group_table_name(g)] for g in GROUPINGS},
@@ -465,8 +542,9 @@ def read_site_data(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | Non
         scores=scores, scores_kind=kind,
         ttf_readouts=readouts, ttf_curve=curve,
         models={m: _model_table(con, m) for m in PUBLIC_MODELS},
-        specs=specs + ([score_spec] if score_spec else []),
-        publications=[pub] + ([score_pub] if score_pub else []),
+        specs=specs + [s for s in (score_spec, cost_spec) if s],
+        publications=[pub] + [p for p in (score_pub, cost_pub) if p],
+        costs=costs,
     )
 
 

@@ -1,0 +1,185 @@
+"""The website's costs section: costs per county and year as they are, a per-client figure
+only where the count of people it divides by is publishable, the counts themselves never.
+
+The warehouse is the synthetic study's (read-only), copied without its models, with
+marts.costs replaced by a small table whose figures are worked out by hand below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
+from ips_eval.publish.disclosure import HIDDEN_LABEL
+from ips_eval.publish.site.build import _column_kinds, build_site
+from ips_eval.publish.site.scan import scan_site
+from ips_eval.publish.site.tables import _costs, person_ids, read_site_data
+
+from tests.publish.test_site import CUTOFF, PROVENANCE
+
+# county, year, cost, coach FTE, client-years, started, employed, employed without pay subsidy
+COUNTY_YEARS = [
+    ("X", 2023, 100_000.0, 2.0, 10.0, 20, 8, 3),  # 3 < T: X 2023's cost per unsubsidised is hidden
+    ("X", 2024, 120_000.0, 2.5, 15.0, 10, 6, 6),
+    ("Y", 2023, 80_000.0, 1.5, 8.0, 16, 5, 5),
+    ("Y", 2024, 90_000.0, 1.5, 12.0, 12, 6, 7),
+]
+
+
+def _costs_frame() -> pd.DataFrame:
+    """marts.costs for COUNTY_YEARS with every total (county x ALL, ALL x year, ALL x ALL)."""
+    rows = []
+    for alue in ("X", "Y", "ALL"):
+        for vuosi in ("2023", "2024", "ALL"):
+            parts = [r for r in COUNTY_YEARS if alue in (r[0], "ALL") and vuosi in (str(r[1]), "ALL")]
+            cost, fte, cy, started, employed, unsub = (sum(r[i] for r in parts) for i in range(2, 8))
+            rows.append({"alue": alue, "vuosi": vuosi, "cost_eur": cost, "coach_fte": fte, "client_years": cy,
+                         "cost_per_client_year": cost / cy, "cost_per_client": cost / started,
+                         "cost_per_employed": cost / employed, "cost_per_unsubsidised": cost / unsub,
+                         "n_started": started, "n_employed": employed, "n_unsubsidised": unsub})
+    return pd.DataFrame(rows)
+
+
+def _warehouse(synthetic_study, path: Path, costs: pd.DataFrame) -> Path:
+    with duckdb.connect(str(path)) as con:
+        con.execute(f"ATTACH '{synthetic_study['warehouse']}' AS src (READ_ONLY)")
+        for schema, table in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'src' AND ("
+            "schema_name IN ('ref', 'audit') OR (schema_name = 'marts' AND table_name NOT IN "
+            "('state_sequences', 'costs')) OR (schema_name = 'staging' AND table_name IN ('clients', "
+            "'register_population')))"
+        ).fetchall():
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            con.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM src.{schema}.{table}")
+        con.execute("DETACH src")
+        con.register("costs_frame", costs)
+        con.execute("CREATE TABLE marts.costs AS SELECT * FROM costs_frame")
+    return path
+
+
+@pytest.fixture(scope="module")
+def costs_site(synthetic_study, tmp_path_factory):
+    root = tmp_path_factory.mktemp("costs_site")
+    db = _warehouse(synthetic_study, root / "costs.duckdb", _costs_frame())
+    with duckdb.connect(str(db), read_only=True) as con:
+        result = build_site(con, root / "site", CUTOFF, PROVENANCE, None)
+        data = read_site_data(con)
+        ids = person_ids(con)
+    return {"result": result, "data": data, "ids": ids}
+
+
+def _download(result) -> pd.DataFrame:
+    return pd.read_csv(result.snapshot_dir / "data" / "county_costs.csv", dtype=str, keep_default_na=False)
+
+
+def test_costs_are_published_as_they_are(costs_site):
+    costs = _download(costs_site["result"]).set_index(["alue", "vuosi"])
+    # the service's own figures, per county, year and total: 100 000 + 120 000 = 220 000 for X
+    assert costs.at[("X", "2023"), "cost_eur"] == "100000"
+    assert costs.at[("X", "ALL"), "cost_eur"] == "220000"
+    assert costs.at[("ALL", "ALL"), "cost_eur"] == "390000"
+    assert costs.at[("X", "2024"), "coach_fte"] == "2.500"
+    assert costs.at[("ALL", "ALL"), "coach_fte"] == "7.500"
+    assert costs.at[("X", "2023"), "cost_per_client_year"] == "10000"  # 100 000 / 10
+    assert costs.at[("ALL", "ALL"), "cost_per_client_year"] == "8667"  # 390 000 / 45
+
+
+def test_per_client_figure_shown_only_with_a_publishable_denominator(costs_site):
+    costs = _download(costs_site["result"]).set_index(["alue", "vuosi"])
+    # 390 000 / 58 clients who started = 6 724.14; / 25 employed = 15 600
+    assert costs.at[("ALL", "ALL"), "cost_per_client"] == "6724"
+    assert costs.at[("ALL", "ALL"), "cost_per_employed"] == "15600"
+    assert costs.at[("ALL", "ALL"), "cost_per_unsubsidised"] == "18571"  # 390 000 / 21
+    # X 2023: 3 clients employed without pay subsidy (< 5): its cost per such client is hidden
+    assert costs.at[("X", "2023"), "cost_per_unsubsidised"] == HIDDEN_LABEL
+    # X 2023's 20 clients who started are publishable: 100 000 / 20
+    assert costs.at[("X", "2023"), "cost_per_client"] == "5000"
+    # every figure shown divides by a count of at least T; a hidden one never shows a number
+    denominators = {(a, str(y)): {"cost_per_client": s, "cost_per_employed": e, "cost_per_unsubsidised": u}
+                    for a, y, *_, s, e, u in COUNTY_YEARS}
+    for (alue, vuosi), row in costs.iterrows():
+        for figure in ("cost_per_client", "cost_per_employed", "cost_per_unsubsidised"):
+            n = denominators.get((alue, vuosi), {}).get(figure)
+            if n is not None and n < T:
+                assert row[figure] == HIDDEN_LABEL, (alue, vuosi, figure)
+
+
+def test_denominators_are_not_published(costs_site):
+    costs = _download(costs_site["result"])
+    assert not [c for c in costs.columns if c.startswith("n_")]
+    assert "client_years" not in costs.columns
+
+
+def test_costs_section_in_three_languages(costs_site):
+    snap = costs_site["result"].snapshot_dir
+    for page, title in (("index.html", "Kustannukset alueittain"), ("sv/index.html", "Kostnader per område"),
+                        ("en/index.html", "Costs by county")):
+        text = (snap / page).read_text(encoding="utf-8")
+        assert 'id="costs"' in text and title in text
+    en = (snap / "en" / "index.html").read_text(encoding="utf-8")
+    section = en[en.index('id="costs"'):en.index('id="scores"')]
+    assert "220,000" in section  # X, all years: 100 000 + 120 000
+    assert "All years" in section and "€ per employed client" in section
+    assert 'data-kind="money"' in section
+    fi = (snap / "index.html").read_text(encoding="utf-8")
+    assert "220\u00a0000" in fi[fi.index('id="costs"'):fi.index('id="scores"')]
+
+
+def test_scan_passes_on_the_costs_site(costs_site):
+    result, data = costs_site["result"], costs_site["data"]
+    # the build refuses when its scan fails; scan the published site again, as the pipeline does
+    report = scan_site(result.site_dir, known_ids=costs_site["ids"], specs=data.specs,
+                       columns=_column_kinds(data))
+    assert any(f.endswith("data/county_costs.csv") for f in report.scanned)
+    kinds = _column_kinds(data)["county_costs"]
+    assert {kinds[c] for c in ("cost_eur", "cost_per_client", "cost_per_employed", "cost_per_unsubsidised")} == {
+        "money"}
+
+
+def test_no_costs_reported_gives_a_sentence_and_no_download(synthetic_study, tmp_path):
+    db = _warehouse(synthetic_study, tmp_path / "empty.duckdb", _costs_frame().iloc[0:0])
+    with duckdb.connect(str(db), read_only=True) as con:
+        result = build_site(con, tmp_path / "site", CUTOFF, PROVENANCE, None)
+    assert not (result.snapshot_dir / "data" / "county_costs.csv").exists()
+    assert "No costs were reported in this delivery." in (result.snapshot_dir / "en" / "index.html").read_text(
+        encoding="utf-8")
+    assert "Tässä aineistossa ei ilmoitettu kustannuksia." in (result.snapshot_dir / "index.html").read_text(
+        encoding="utf-8")
+
+
+def test_two_small_years_hide_the_per_year_figures_but_keep_the_county_total():
+    """Z has 4 + 4 clients employed without pay subsidy: whatever label its total of 8 gets
+    (`..` says >= 5), each year would be known to be at least 1, so no per-year pattern
+    protects them; the figures over all years (8 and 8 + 10 = 18, both >= 5) are shown."""
+    rows = [  # county, year, cost, started, employed, unsubsidised
+        ("W", "2023", 50_000.0, 20, 10, 5), ("W", "2024", 60_000.0, 20, 10, 5),
+        ("Z", "2023", 40_000.0, 20, 8, 4), ("Z", "2024", 40_000.0, 20, 8, 4),
+    ]
+    frame = []
+    for alue in ("W", "Z", "ALL"):
+        for vuosi in ("2023", "2024", "ALL"):
+            parts = [r for r in rows if alue in (r[0], "ALL") and vuosi in (r[1], "ALL")]
+            cost, started, employed, unsub = (sum(r[i] for r in parts) for i in range(2, 6))
+            frame.append({"alue": alue, "vuosi": vuosi, "cost_eur": cost, "coach_fte": 1.0,
+                          "cost_per_client_year": cost / 10, "cost_per_client": cost / started,
+                          "cost_per_employed": cost / employed, "cost_per_unsubsidised": cost / unsub,
+                          "n_started": started, "n_employed": employed, "n_unsubsidised": unsub})
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA marts")
+    con.register("f", pd.DataFrame(frame))
+    con.execute("CREATE TABLE marts.costs AS SELECT * FROM f")
+    table, _, _ = _costs(con)
+    shown = {(r["alue"], r["vuosi"]): r for r in table.rows}
+    assert shown[("Z", "2023")]["cost_per_unsubsidised"] == HIDDEN_LABEL
+    assert shown[("Z", "2024")]["cost_per_unsubsidised"] == HIDDEN_LABEL
+    assert shown[("Z", "ALL")]["cost_per_unsubsidised"] == "10000"  # 80 000 / 8
+    assert shown[("ALL", "ALL")]["cost_per_unsubsidised"] == "10556"  # 190 000 / 18 = 10 555.6
+    assert shown[("W", "ALL")]["cost_per_client"] == "2750"  # 110 000 / 40
+    assert shown[("Z", "2023")]["cost_eur"] == "40000"  # costs themselves are published as they are
+    for r in table.rows:  # no per-year per-client figure divides by a count under T
+        if r["vuosi"] != "ALL" and r["alue"] == "Z":
+            assert r["cost_per_unsubsidised"] == HIDDEN_LABEL
