@@ -74,7 +74,8 @@ SUM_COLUMN = {"cohort": "syntymavuosi", "employment": "alkupvm", "earnings": "an
               "pay_subsidy": "alkupvm", "benefits": "alkupvm", "psychiatric_care": "alkupvm"}
 COUNT_COLUMNS = ("employed_months_pre12", "employed_months_post12", "benefit_months_post12",
                  "employed_months_post24", "benefit_months_post24", "employed_months_post36",
-                 "benefit_months_post36", "benefit_months_pre12", "employed_months_pre24_13")
+                 "benefit_months_post36", "benefit_months_pre12", "employed_months_pre24_13",
+                 "benefit_months_pre24_13", "psych_inpatient_days_pre24_13")
 EURO_COLUMNS = ("earnings_post12", "earnings_post24", "earnings_post36")
 
 

@@ -73,3 +73,24 @@ def test_every_step_of_the_run_has_a_stage(bench):
         assert stages[f"raw__register_{name}"] == f"ingest raw__register_{name}"
     assert {s for s in stages.values() if not s.startswith("ingest ")} == {
         "guard", "staging", "outcomes", "models", "publish", "checks"}
+
+
+def test_pandas_baseline_inpatient_days_before_the_index_worked_by_hand():
+    import sys
+
+    import pandas as pd
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from pandas_baseline import inpatient_days
+
+    C = pd.Timestamp("2019-06-30")
+    persons = pd.DataFrame({"person_id": ["P", "Q"], "index_month": pd.to_datetime(["2020-01-01", "2020-01-01"])})
+    care = pd.DataFrame({
+        "person_id": ["P", "P", "P", "P", "P"],
+        "hoitomuoto": ["osasto", "osasto", "avo", "osasto", "osasto"],
+        "alkupvm": pd.to_datetime(["2017-12-30", "2018-01-03", "2018-05-01", "2018-12-30", "2019-01-01"]),
+        "loppupvm": pd.to_datetime(["2018-01-05", "2018-01-10", None, None, "2019-01-03"]),
+    })
+    # window 2018-01-01..2018-12-31: Jan 1-5 and Jan 3-10 overlap (10 distinct days), the open
+    # episode from Dec 30 gives 2, the outpatient visit and the 2019 episode nothing; Q has none
+    assert inpatient_days(care, persons, C).to_dict() == {"P": 12}
