@@ -28,11 +28,12 @@ test: setup
 # (benchmarks/effectiveness.py), with one BLAS thread: the machine's two cores are shared.
 BENCH_SCALES ?= 20000
 BENCH_REPEAT ?= 3
+BENCH_RUN_REPEAT ?= 2
 BENCH_EFFECTIVENESS_SCALES ?= 20000 300000
 BENCH_COVERAGE_SEEDS ?= 200
 
 bench: setup
-	$(PY) benchmarks/register.py --scales $(BENCH_SCALES) --repeat $(BENCH_REPEAT)
+	$(PY) benchmarks/register.py --scales $(BENCH_SCALES) --repeat $(BENCH_REPEAT) --run-repeat $(BENCH_RUN_REPEAT)
 	OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/effectiveness.py --scales $(BENCH_EFFECTIVENESS_SCALES) --seeds $(BENCH_COVERAGE_SEEDS)
 
 dev: setup

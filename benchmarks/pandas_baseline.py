@@ -21,12 +21,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 DISABILITY_BENEFITS = ["tkel", "kuntoutustuki", "sairauspaivaraha", "kuntoutusraha"]
 SMI_PREFIXES = ("F2", "F30", "F31", "F322", "F323", "F332", "F333")
 DATE_COLUMNS = {"cohort": ["indeksipvm"], "employment": ["alkupvm", "loppupvm"],
-                "benefits": ["alkupvm", "loppupvm"], "earnings": []}
+                "benefits": ["alkupvm", "loppupvm"], "earnings": [], "psychiatric_care": ["alkupvm", "loppupvm"]}
+INPATIENT = ["osasto"]
 
 
 def read_extract(delivery: Path, name: str) -> pd.DataFrame:
@@ -44,6 +46,21 @@ def read_extract(delivery: Path, name: str) -> pd.DataFrame:
 def month_number(dates: pd.Series) -> pd.Series:
     """Calendar month as a running number (year * 12 + month - 1)."""
     return dates.dt.year * 12 + dates.dt.month - 1
+
+
+def inpatient_days(care: pd.DataFrame, persons: pd.DataFrame, C: pd.Timestamp) -> pd.Series:
+    """Distinct days from the first day of month -24 to the last of month -13 in an inpatient episode."""
+    care = care[care["hoitomuoto"].isin(INPATIENT) & (care["alkupvm"] <= C)]
+    care = care.merge(persons[["person_id", "index_month"]], on="person_id")
+    lo = (care["index_month"] - pd.DateOffset(months=24)).clip(lower=care["alkupvm"])
+    hi = (care["index_month"] - pd.DateOffset(months=12) - pd.Timedelta(days=1)).clip(
+        upper=care["loppupvm"].fillna(C).clip(upper=C))
+    keep = hi >= lo
+    care, lo, hi = care[keep], lo[keep], hi[keep]
+    days = pd.DataFrame({"person_id": care["person_id"].repeat((hi - lo).dt.days + 1).to_numpy()})
+    days["day"] = np.concatenate([pd.date_range(a, b).to_numpy() for a, b in zip(lo, hi)]) if len(care) \
+        else np.array([], "datetime64[ns]")
+    return days.drop_duplicates().groupby("person_id").size().rename("psych_inpatient_days_pre24_13")
 
 
 def register_outcomes(delivery: Path, cutoff: dt.date, consented: set[str], clients: set[str]) -> pd.DataFrame:
@@ -92,7 +109,10 @@ def register_outcomes(delivery: Path, cutoff: dt.date, consented: set[str], clie
     out = out.join(count(employed, -12, -1, "employed_months_pre12"))
     out = out.join(count(disability, -12, -1, "benefit_months_pre12"))
     out = out.join(count(employed, -24, -13, "employed_months_pre24_13"))
-    counts = ["employed_months_pre12", "benefit_months_pre12", "employed_months_pre24_13"]
+    out = out.join(count(disability, -24, -13, "benefit_months_pre24_13"))
+    out = out.join(inpatient_days(read_extract(delivery, "psychiatric_care"), persons, C))
+    counts = ["employed_months_pre12", "benefit_months_pre12", "employed_months_pre24_13",
+              "benefit_months_pre24_13", "psych_inpatient_days_pre24_13"]
     out[counts] = out[counts].fillna(0).astype("int64")
     for months in (12, 24, 36):  # the follow-up windows: month 0 to month `months` - 1
         employed_n = count(employed, 0, months - 1, "employed").reindex(out.index, fill_value=0)
@@ -116,6 +136,6 @@ def register_outcomes(delivery: Path, cutoff: dt.date, consented: set[str], clie
     return out[["person_id", "ips", "employed_months_pre12", "employed_months_post12", "earnings_post12",
                 "benefit_months_post12", "employed_months_post24", "earnings_post24", "benefit_months_post24",
                 "employed_months_post36", "earnings_post36", "benefit_months_post36", "benefit_months_pre12",
-                "employed_months_pre24_13", "index_date", "index_month", "post12_end", "post12_complete",
+                "employed_months_pre24_13", "benefit_months_pre24_13", "psych_inpatient_days_pre24_13", "index_date", "index_month", "post12_end", "post12_complete",
                 "post24_complete", "post36_complete", "alue", "birth_year", "gender", "education",
                 "dg", "smi"]].sort_values("person_id", ignore_index=True)

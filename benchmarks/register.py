@@ -23,6 +23,16 @@ own, read with /usr/bin/time):
   (d) pandas   the baseline: benchmarks/pandas_baseline.py, marts.register_outcomes in plain
                pandas from the delivered files.
 
+Besides, for the whole run and each of its stages (Dagster's own step timings of the in-process
+run, summed per stage: guard, ingest of each export, staging, outcomes, models, publish, checks)
+it runs the whole run twice, on the register extracts as Parquet (the synthetic delivery, written
+as Parquet at every scale) and as CSV (the same rows, copied with DuckDB in the format of
+docs/exports.md), each beside the bare scan of every column of every register extract in that
+format, and prints per format the marginal cost ratio: (whole run - the smallest scale's run) /
+(every-column scan - the smallest scale's scan), with peak RSS. --validation-engines adds, at the
+smallest scale, both runs with IPS_EVAL_VALIDATION=pandera, to compare the ingest stage of the
+two validation engines. 1 000 000 people run the same way (--scales 1000000, --repeat 1).
+
 Times are the best of --repeat (the machine is shared); the whole run is the best of
 --run-repeat up to 50 000 people and runs once above that, and so does the pandas baseline
 (stopped after --pandas-timeout seconds, its peak so far kept). Peak RSS is the best repeat's.
@@ -64,7 +74,8 @@ SUM_COLUMN = {"cohort": "syntymavuosi", "employment": "alkupvm", "earnings": "an
               "pay_subsidy": "alkupvm", "benefits": "alkupvm", "psychiatric_care": "alkupvm"}
 COUNT_COLUMNS = ("employed_months_pre12", "employed_months_post12", "benefit_months_post12",
                  "employed_months_post24", "benefit_months_post24", "employed_months_post36",
-                 "benefit_months_post36", "benefit_months_pre12", "employed_months_pre24_13")
+                 "benefit_months_post36", "benefit_months_pre12", "employed_months_pre24_13",
+                 "benefit_months_pre24_13", "psych_inpatient_days_pre24_13")
 EURO_COLUMNS = ("earnings_post12", "earnings_post24", "earnings_post36")
 
 
@@ -77,13 +88,32 @@ def _child(argv: list[str]) -> None:
     patched = _compat.apply()
     kind, rest = argv[0], argv[1:]
     if kind == "run":
+        import dagster as dg
+
         from pipelines.cli import main
 
+        runs: list = []
+        original = dg.JobDefinition.execute_in_process
+
+        def recorded(self, *args, **kwargs):
+            # an instance of our own, so that the run's step statistics can be read afterwards
+            kwargs.setdefault("instance", dg.DagsterInstance.ephemeral())
+            result = original(self, *args, **kwargs)
+            runs.append((kwargs["instance"], result.run_id))
+            return result
+
+        dg.JobDefinition.execute_in_process = recorded
         sys.argv = ["ips-eval", "run", *rest]
+        report: dict = {"patched_connect": patched, "validation": os.environ.get("IPS_EVAL_VALIDATION", "sql")}
         try:
             main()
+        except SystemExit as e:
+            if e.code not in (0, None):
+                raise
         finally:
-            _write_json(os.environ["BENCH_RESULT"], {"patched_connect": patched})
+            if runs:
+                report.update(_step_times(*runs[-1]))
+            _write_json(os.environ["BENCH_RESULT"], report)
         return
     out: dict = {"patched_connect": patched}
     if kind == "register":
@@ -151,6 +181,59 @@ def _child(argv: list[str]) -> None:
     _write_json(os.environ["BENCH_RESULT"], out)
 
 
+def _stage_of() -> dict[str, str]:
+    """Dagster step key (op name) -> benchmark stage: guard, ingest <export>, staging, outcomes, models,
+    publish (the asset groups; the delivery guard and each export's ingest on their own), checks."""
+    from pipelines.definitions import all_assets, all_checks
+
+    stages = {}
+    for a in all_assets:
+        groups = set(a.group_names_by_key.values())
+        group = groups.pop() if len(groups) == 1 else "other"
+        name = a.node_def.name
+        if name.endswith("delivery_guard"):
+            stages[name] = "guard"
+        elif group == "ingest":
+            stages[name] = f"ingest {name}"
+        else:
+            stages[name] = group
+    for c in all_checks:
+        stages[c.node_def.name] = "checks"
+    return stages
+
+
+def _step_times(instance, run_id: str) -> dict:
+    """Seconds of every step of one in-process run (Dagster's own step statistics) and per stage."""
+    stats = instance.get_run_step_stats(run_id)
+    steps = {s.step_key: (s.end_time - s.start_time) for s in stats if s.start_time and s.end_time}
+    stage_of = _stage_of()
+    stages: dict[str, float] = {}
+    for key, seconds in steps.items():
+        stage = stage_of.get(key, "other")
+        stages[stage] = stages.get(stage, 0.0) + seconds
+        if stage.startswith("ingest "):
+            stages["ingest"] = stages.get("ingest", 0.0) + seconds
+    return {"steps": steps, "stages": stages, "steps_seconds": sum(steps.values())}
+
+
+def csv_delivery(delivery: Path, target: Path) -> Path:
+    """A copy of `delivery` whose register extracts are CSV (docs/exports.md: `;`, header, ISO dates).
+
+    Examples
+    --------
+    >>> csv_delivery(Path("delivery"), Path("delivery-csv"))  # doctest: +SKIP
+    PosixPath('delivery-csv')
+    """
+    import duckdb
+
+    shutil.copytree(delivery, target, ignore=shutil.ignore_patterns("*.parquet"))
+    with duckdb.connect() as con:
+        for pq in sorted((delivery / "register").glob("*.parquet")):
+            out = target / "register" / f"{pq.stem}.csv"
+            con.execute(f"COPY (SELECT * FROM read_parquet('{pq}')) TO '{out}' (FORMAT csv, DELIMITER ';', HEADER)")
+    return target
+
+
 def _reader(delivery: Path, name: str) -> str:
     pq = delivery / "register" / f"{name}.parquet"
     if pq.exists():
@@ -194,7 +277,8 @@ def _group_peak_kb(pgid: int) -> int | None:
     return best
 
 
-def _measure(kind: str, args: list[str], workdir: Path, timeout: float | None = None) -> dict:
+def _measure(kind: str, args: list[str], workdir: Path, timeout: float | None = None,
+             env_extra: dict | None = None) -> dict:
     """Run one child; wall seconds, peak RSS (MB) of that child alone, and what it reported.
 
     The peak RSS is read by /usr/bin/time: a child forked straight from this (large) process
@@ -203,7 +287,7 @@ def _measure(kind: str, args: list[str], workdir: Path, timeout: float | None = 
     result, rss_file = workdir / f"result-{kind}.json", workdir / f"rss-{kind}.txt"
     result.unlink(missing_ok=True)
     rss_file.unlink(missing_ok=True)
-    env = {**os.environ, "BENCH_RESULT": str(result), "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "BENCH_RESULT": str(result), "PYTHONWARNINGS": "ignore", **(env_extra or {})}
     command = [sys.executable, str(Path(__file__).resolve()), "_child", kind, *args]
     if TIME:
         command = [TIME, "-f", "%M", "-o", str(rss_file), *command]
@@ -236,12 +320,12 @@ def _measure(kind: str, args: list[str], workdir: Path, timeout: float | None = 
 
 
 def _best(kind: str, args: list[str], workdir: Path, repeat: int, key: str = "seconds",
-          timeout: float | None = None, before=None) -> dict:
+          timeout: float | None = None, before=None, env_extra: dict | None = None) -> dict:
     runs = []
     for _ in range(repeat):
         if before:
             before()
-        r = _measure(kind, args, workdir, timeout)
+        r = _measure(kind, args, workdir, timeout, env_extra)
         runs.append(r)
         print(f"    {kind:<9} {r.get(key, r['wall']):8.2f} s  peak RSS {r['peak_rss_mb']:7.0f} MB"
               + ("  (stopped: time limit)" if r["timed_out"] else ""), flush=True)
@@ -323,7 +407,8 @@ def machine() -> dict:
             "duckdb_memory_limit": DEFAULT_MEMORY_LIMIT, "duckdb_threads": DEFAULT_THREADS}
 
 
-def bench_scale(scale: int, workdir: Path, repeat: int, pandas_timeout: float, run_repeat: int) -> dict:
+def bench_scale(scale: int, workdir: Path, repeat: int, pandas_timeout: float, run_repeat: int,
+                validation_engines: bool = False) -> dict:
     import duckdb
     import pandas as pd
 
@@ -332,9 +417,13 @@ def bench_scale(scale: int, workdir: Path, repeat: int, pandas_timeout: float, r
     print(f"== {scale} people", flush=True)
     delivery, warehouse = workdir / "delivery", workdir / "warehouse" / "warehouse.duckdb"
     t0 = time.perf_counter()
-    config = SynthConfig(cohort=scale)
+    # Parquet at every scale, so that the Parquet and CSV runs below read the same rows
+    config = SynthConfig(cohort=scale, register_format="parquet")
     write_delivery(delivery, config)
     synth_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    delivery_csv = csv_delivery(delivery, workdir / "delivery-csv")
+    print(f"  CSV variant of the register extracts written in {time.perf_counter() - t0:.1f} s", flush=True)
     sizes = {}
     with duckdb.connect() as con:
         for name in EXTRACTS:
@@ -346,8 +435,19 @@ def bench_scale(scale: int, workdir: Path, repeat: int, pandas_timeout: float, r
     def fresh_warehouse():
         shutil.rmtree(warehouse.parent, ignore_errors=True)
 
-    run = _best("run", ["--input", str(delivery), "--cutoff", CUTOFF.isoformat(), "--warehouse", str(warehouse)],
-                workdir, run_repeat if scale <= 50_000 else 1, key="wall", before=fresh_warehouse)
+    def run_args(source: Path) -> list[str]:
+        return ["--input", str(source), "--cutoff", CUTOFF.isoformat(), "--warehouse", str(warehouse)]
+
+    n_run = run_repeat if scale <= 50_000 else 1
+    # the CSV run first: the warehouse the Parquet run leaves is the one (b) and (d) read
+    run_csv = _best("run", run_args(delivery_csv), workdir, n_run, key="wall", before=fresh_warehouse)
+    scan_csv = _best("scan", [str(delivery_csv), str(workdir / "scan.duckdb")], workdir, repeat)
+    pandera = None
+    if validation_engines:
+        pandera = {fmt: _best("run", run_args(source), workdir, n_run, key="wall", before=fresh_warehouse,
+                              env_extra={"IPS_EVAL_VALIDATION": "pandera"})
+                   for fmt, source in (("csv", delivery_csv), ("parquet", delivery))}
+    run = _best("run", run_args(delivery), workdir, n_run, key="wall", before=fresh_warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         lists = {
             "consented": [r[0] for r in con.execute(
@@ -377,7 +477,7 @@ def bench_scale(scale: int, workdir: Path, repeat: int, pandas_timeout: float, r
     out = {
         "scale": scale, "register_persons": persons, "rows": sizes, "formats": formats,
         "synth_seconds": synth_seconds, "run": run, "register": register, "scan": scan, "pandas": baseline,
-        "check": check,
+        "check": check, "run_csv": run_csv, "scan_csv": scan_csv, "run_pandera": pandera,
         "ratio_register_to_scan": register["seconds"] / scan["seconds"],
         "ratio_pandas_to_register": (baseline["seconds"] / register["seconds"]) if "seconds" in baseline else None,
     }
@@ -401,6 +501,14 @@ def _print_scale(r: dict) -> None:
         print(f"  (d) pandas     {d['seconds']:8.2f} s   peak RSS {d['peak_rss_mb']:7.0f} MB")
     print(f"  (b)/(c) = {r['ratio_register_to_scan']:.2f}x"
           + (f"   (d)/(b) = {r['ratio_pandas_to_register']:.1f}x" if r["ratio_pandas_to_register"] else ""))
+    for fmt, run, sc in (("Parquet", r["run"], r["scan"]), ("CSV", r["run_csv"], r["scan_csv"])):
+        print(f"  {fmt:<7} whole run {run['wall']:7.2f} s (steps {run.get('steps_seconds', float('nan')):.2f} s)"
+              f"  peak RSS {run['peak_rss_mb']:6.0f} MB; scan of every column {sc['all_columns']['seconds']:.2f} s"
+              f"  peak RSS {sc['peak_rss_mb']:6.0f} MB; stages: "
+              + ", ".join(f"{k} {v:.2f}" for k, v in sorted(run.get("stages", {}).items())))
+    for fmt, run in (r.get("run_pandera") or {}).items():
+        print(f"  pandera validation, {fmt}: whole run {run['wall']:.2f} s, ingest {run['stages'].get('ingest', 0):.2f} s"
+              f" (SQL: {r['run' if fmt == 'parquet' else 'run_csv']['stages'].get('ingest', 0):.2f} s)")
     if r["check"] is not None:
         ch = r["check"]
         print(f"  pipeline vs pandas, marts.register_outcomes: {'IDENTICAL' if ch['identical'] else 'DIFFERENT'}"
@@ -462,6 +570,66 @@ def growth_markdown(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+STAGES = ("guard", "ingest", "staging", "outcomes", "models", "publish", "checks", "other")
+
+
+def stages_markdown(results: list[dict]) -> str:
+    """Whole run and each stage, Parquet and CSV register extracts, per scale, with the every-column scan
+    and peak memory; then the marginal cost ratio (each scale minus the smallest, run over scan)."""
+    head = ("| people | extracts | whole run s | sum of steps s | " + " | ".join(STAGES)
+            + " | run peak MB | scan every column s | scan peak MB |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in results:
+        for fmt, run, sc in (("Parquet", r["run"], r["scan"]), ("CSV", r["run_csv"], r["scan_csv"])):
+            stages = run.get("stages", {})
+            cells = " | ".join(f"{stages[k]:.2f}" if k in stages else "-" for k in STAGES)
+            lines.append(f"| {r['scale']:,} | {fmt} | {run['wall']:.1f} | {run.get('steps_seconds', float('nan')):.1f} "
+                         f"| {cells} | {run['peak_rss_mb']:.0f} | {sc['all_columns']['seconds']:.2f} "
+                         f"| {sc['peak_rss_mb']:.0f} |")
+    ingest = sorted({k for r in results for run in (r["run"], r["run_csv"]) for k in run.get("stages", {})
+                     if k.startswith("ingest ")})
+    if ingest:
+        lines += ["", "| people | extracts | " + " | ".join(ingest) + " |",
+                  "|" + "---|" * (len(ingest) + 2)]
+        for r in results:
+            for fmt, run in (("Parquet", r["run"]), ("CSV", r["run_csv"])):
+                st = run.get("stages", {})
+                lines.append(f"| {r['scale']:,} | {fmt} | "
+                             + " | ".join(f"{st[k]:.2f}" if k in st else "-" for k in ingest) + " |")
+    ratios = marginal_ratios(results)
+    if ratios:
+        lines += ["", "| people | extracts | run - smallest s | scan - smallest s | marginal cost ratio |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {x['scale']:,} | {x['format']} | {x['run']:.2f} | {x['scan']:.2f} | "
+                  + (f"{x['ratio']:.1f}x |" if x["ratio"] is not None else "- |") for x in ratios]
+    return "\n".join(lines)
+
+
+def marginal_ratios(results: list[dict]) -> list[dict]:
+    """(whole run - the smallest scale's run) / (every-column scan - the smallest scale's scan), per format.
+
+    Examples
+    --------
+    >>> r = lambda n, a, c: {"scale": n, "run": {"wall": a}, "scan": {"all_columns": {"seconds": c}},
+    ...                      "run_csv": {"wall": 2 * a}, "scan_csv": {"all_columns": {"seconds": 2 * c}}}
+    >>> [x["ratio"] for x in marginal_ratios([r(2, 10.0, 1.0), r(1, 4.0, 0.5)])]
+    [12.0, 12.0]
+    """
+    if len(results) < 2:
+        return []
+    ordered = sorted(results, key=lambda r: r["scale"])
+    out = []
+    for fmt, run_key, scan_key in (("Parquet", "run", "scan"), ("CSV", "run_csv", "scan_csv")):
+        base_run = ordered[0][run_key]["wall"]
+        base_scan = ordered[0][scan_key]["all_columns"]["seconds"]
+        for r in ordered[1:]:
+            d_run = r[run_key]["wall"] - base_run
+            d_scan = r[scan_key]["all_columns"]["seconds"] - base_scan
+            out.append({"scale": r["scale"], "format": fmt, "run": d_run, "scan": d_scan,
+                        "ratio": d_run / d_scan if d_scan > 0 else None})
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[20_000])
@@ -471,6 +639,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="where deliveries and warehouses go (temporary)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="JSON results per scale")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--validation-engines", action="store_true",
+                        help="at the smallest scale, also run the whole run with IPS_EVAL_VALIDATION=pandera")
     args = parser.parse_args()
     info = machine()
     print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory_gb']} GB, {info['date']}; "
@@ -481,7 +651,8 @@ def main() -> None:
     for scale in args.scales:
         base = Path(tempfile.mkdtemp(prefix=f"ips-bench-{scale}-", dir=args.workdir))
         try:
-            r = bench_scale(scale, base, args.repeat, args.pandas_timeout, args.run_repeat)
+            r = bench_scale(scale, base, args.repeat, args.pandas_timeout, args.run_repeat,
+                            args.validation_engines and scale == min(args.scales))
             r["machine"] = info
             r["repeat"] = args.repeat
             _write_json(args.out / f"register_{scale}.json", r)
@@ -493,6 +664,8 @@ def main() -> None:
     print(markdown(results))
     print()
     print(growth_markdown(results))
+    print()
+    print(stages_markdown(results))
     failed = [r["scale"] for r in results if r["check"] is not None and not r["check"]["identical"]]
     if failed:
         raise SystemExit(f"pipeline and pandas baseline differ at {failed}")
