@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ips_eval.definitions import FOLLOW_UP_MONTHS
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, fmt
 from ips_eval.models.data import QUERIES, read_query
@@ -22,7 +23,7 @@ from ips_eval.models.result import ModelResult, NotFitted, estimates_frame, mode
 from ips_eval.models.survival import DAYS_PER_MONTH, km_fit, km_median, km_step_table, step_at
 
 MODEL = "job_tenure"
-MONTHS = (6, 12)
+MONTHS = FOLLOW_UP_MONTHS  # the plan's 6- and 12-month shares
 QUERY_FILES = (QUERIES / "job_tenure.sql",)
 
 

@@ -23,6 +23,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ips_eval.definitions import FOLLOW_UP_MONTHS
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, fmt
 from ips_eval.models.cox import fit_cox
@@ -31,7 +32,7 @@ from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, em
 from ips_eval.models.survival import DAYS_PER_MONTH, aalen_johansen, km_fit, km_median, km_step_table, step_at, step_values
 
 MODEL = "time_to_first_job"
-MONTHS = (6, 12)
+MONTHS = FOLLOW_UP_MONTHS  # the plan's 6- and 12-month shares
 QUERY_FILES = (QUERIES / "time_to_first_job.sql",)
 
 
