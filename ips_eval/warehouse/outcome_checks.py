@@ -28,6 +28,7 @@ from ips_eval.figures import (
     ALL, AREA, HEADLINE_WITHIN, QUARTER_IN_HEADLINE, QUARTERLY_WITHIN, SUMS, WAVE, wave_counties,
     within_columns,
 )
+from ips_eval.warehouse.database import table_exists
 
 #: Most violations listed per check (a summary line tells how many more there were).
 MAX_LISTED = 50
@@ -46,16 +47,6 @@ HEADLINE_TABLE = "marts.employment_outcomes"
 BY_GROUP = "marts.employment_outcomes_by_group"
 
 Violations = list[str]
-
-
-def _exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, table = qualified.split(".", 1)
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
 
 
 def _columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[str]:
@@ -103,7 +94,7 @@ def numerators_within_denominators(con: duckdb.DuckDBPyConnection) -> Violations
     out: Violations = []
     targets = [(t, k, HEADLINE_WITHIN) for t, k in EMPLOYMENT_MARTS] + [(*RATE_BY_QUARTER, QUARTERLY_WITHIN)]
     for table, keys, relations in targets:
-        if not _exists(con, table):
+        if not table_exists(con, table):
             out.append(_missing_table(table))
             continue
         columns = _columns(con, table)
@@ -122,7 +113,7 @@ def numerators_within_denominators(con: duckdb.DuckDBPyConnection) -> Violations
 
 def _quarters_within_headline(con: duckdb.DuckDBPyConnection) -> Violations:
     quarterly, headline = RATE_BY_QUARTER[0], HEADLINE_TABLE
-    if not (_exists(con, quarterly) and _exists(con, headline)):
+    if not (table_exists(con, quarterly) and table_exists(con, headline)):
         return []
     out: Violations = []
     for w in QUARTER_IN_HEADLINE:
@@ -141,7 +132,7 @@ def rates_within_unit_interval(con: duckdb.DuckDBPyConnection) -> Violations:
     out: Violations = []
     targets = [(t, k, HEADLINE_RATES) for t, k in EMPLOYMENT_MARTS] + [(*RATE_BY_QUARTER, RATE_BY_QUARTER_RATES)]
     for table, keys, rates in targets:
-        if not _exists(con, table):
+        if not table_exists(con, table):
             out.append(_missing_table(table))
             continue
         columns = set(_columns(con, table))
@@ -169,7 +160,7 @@ def rates_within_unit_interval(con: duckdb.DuckDBPyConnection) -> Violations:
 def population_exactly_once(con: duckdb.DuckDBPyConnection) -> Violations:
     """Every study-population client exactly once in core.client_outcomes, and no one else."""
     for table in ("staging.study_population", "core.client_outcomes"):
-        if not _exists(con, table):
+        if not table_exists(con, table):
             return [_missing_table(table)]
     rows = con.execute(
         """
@@ -185,7 +176,7 @@ def population_exactly_once(con: duckdb.DuckDBPyConnection) -> Violations:
         f"core.client_outcomes: person {pid} appears {o} times (in staging.study_population {p} times)"
         for pid, p, o in rows
     ]
-    if _exists(con, "marts.employment_outcomes"):
+    if table_exists(con, "marts.employment_outcomes"):
         row = con.execute(
             "SELECT (SELECT n_clients FROM marts.employment_outcomes WHERE alue = 'ALL'),"
             " (SELECT count(DISTINCT person_id) FROM staging.study_population)"
@@ -228,7 +219,7 @@ def no_withdrawn_or_nonconsenting(
     client and have register consent (rekisterisuostumus K); a comparison person (ips = 0) must
     not be a client of clients.csv at all.
     """
-    if not _exists(con, "staging.clients"):
+    if not table_exists(con, "staging.clients"):
         return [_missing_table("staging.clients")]
     c = _cutoff(con, cutoff)
     out: Violations = []
@@ -265,7 +256,7 @@ def counties_sum_to_all(con: duckdb.DuckDBPyConnection) -> Violations:
     headline rows of the counties that form it."""
     out: Violations = []
     for table, keys in [*EMPLOYMENT_MARTS, RATE_BY_QUARTER]:
-        if not _exists(con, table):
+        if not table_exists(con, table):
             out.append(_missing_table(table))
             continue
         counts = [c for c in _columns(con, table) if c.startswith("n_")]
@@ -301,7 +292,7 @@ def _shared_counts(con, *tables: str) -> list[str]:
 
 
 def _breakdowns_sum_to_all(con: duckdb.DuckDBPyConnection) -> Violations:
-    if not (_exists(con, BY_GROUP) and _exists(con, HEADLINE_TABLE)):
+    if not (table_exists(con, BY_GROUP) and table_exists(con, HEADLINE_TABLE)):
         return []
     counts = _shared_counts(con, BY_GROUP, HEADLINE_TABLE)
     out: Violations = []
@@ -317,7 +308,7 @@ def _breakdowns_sum_to_all(con: duckdb.DuckDBPyConnection) -> Violations:
 
 
 def _waves_are_sums_of_counties(con: duckdb.DuckDBPyConnection) -> Violations:
-    if not (_exists(con, BY_GROUP) and _exists(con, HEADLINE_TABLE)):
+    if not (table_exists(con, BY_GROUP) and table_exists(con, HEADLINE_TABLE)):
         return []
     membership = con.execute(
         f"SELECT {AREA}, group_value, n_clients FROM {BY_GROUP} WHERE grouping = ? AND {AREA} <> ?", [WAVE, ALL]
