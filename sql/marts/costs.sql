@@ -33,10 +33,11 @@ clients AS (
            competitive, unsubsidised
     FROM core.client_outcomes
 ),
-service AS (  -- per county and year: client-years in service and the clients who started
+service AS (  -- per county and year: client-days in service and the clients who started
+    -- days stay integers until the last step: a sum of doubles depends on the threads' order
     SELECT c.alue, y.vuosi,
            sum(greatest(datediff('day', greatest(c.ips_start, y.first_day), least(c.service_last, y.last_day)) + 1, 0))
-               / 365.25 AS client_years,
+               AS client_days,
            count(*) FILTER (WHERE year(c.ips_start) = y.vuosi)                    AS n_started,
            count(*) FILTER (WHERE year(c.ips_start) = y.vuosi AND c.competitive)  AS n_employed,
            count(*) FILTER (WHERE year(c.ips_start) = y.vuosi AND c.unsubsidised) AS n_unsubsidised
@@ -48,7 +49,7 @@ county_years AS (
     SELECT a.alue, y.vuosi,
            r.vuosi IS NOT NULL              AS reported,
            r.cost_eur, r.coach_fte,
-           coalesce(s.client_years, 0)      AS client_years,
+           coalesce(s.client_days, 0)       AS client_days,
            coalesce(s.n_started, 0)         AS n_started,
            coalesce(s.n_employed, 0)        AS n_employed,
            coalesce(s.n_unsubsidised, 0)    AS n_unsubsidised
@@ -65,12 +66,12 @@ totals AS (
            bool_and(reported) AS complete,
            sum(cost_eur) AS cost_eur,
            sum(coach_fte) AS coach_fte,
-           sum(client_years) AS client_years,
+           sum(client_days) / 365.25 AS client_years,
            sum(n_started) AS n_started,
            sum(n_employed) AS n_employed,
            sum(n_unsubsidised) AS n_unsubsidised
     FROM county_years
-    WHERE reported OR client_years > 0 OR n_started > 0
+    WHERE reported OR client_days > 0 OR n_started > 0
     GROUP BY GROUPING SETS ((alue, vuosi), (alue), (vuosi), ())
     HAVING count(*) > 0  -- no cost rows at all: no rows, not an empty ALL x ALL row
 )
