@@ -137,7 +137,31 @@ def fit_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_boot: 
         notes.append(f"{int(no_window.sum())} persons whose 12-month window ends after the cut-off left out")
     att = estimate_att(d, "ips", list(OUTCOMES), list(PS_COVARIATES), seed=seed, n_boot=n_boot,
                        variance=variance, negative_controls=NEGATIVE_CONTROLS)
-    return _model_result(att, notes, seed)
+    result = _model_result(att, notes, seed)
+    if result.fitted:
+        result.tables["person_weights"] = person_weights(d, att.weights)
+    return result
+
+
+def person_weights(frame: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
+    """`models.person_weights`: each analysed person's ATT weight (IPS clients 1).
+
+    The weighted comparison group of the other register analyses (transition rates,
+    trajectory types) is this one, so that every comparison the study shows is against the
+    same weighted comparison cohort. Persons left out of the analysis (no complete window,
+    trimmed, outside common support) have no row.
+
+    Examples
+    --------
+    >>> w = person_weights(frame, result.extra["weights"])  # doctest: +SKIP
+    >>> w.columns.tolist()  # doctest: +SKIP
+    ['person_id', 'ips', 'weight']
+    """
+    return pd.DataFrame({
+        "person_id": frame.loc[weights.index, "person_id"].to_numpy(),
+        "ips": weights["treated"].to_numpy().astype(bool),
+        "weight": weights["weight"].to_numpy(dtype=float),
+    })
 
 
 def _model_result(att: ATTResult, notes: list[str], seed: int) -> ModelResult:

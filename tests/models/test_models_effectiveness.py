@@ -153,3 +153,17 @@ def test_convergence_is_by_gradient_not_by_the_size_of_the_coefficients():
     ys = (x > 0).astype(float)
     from ips_eval.models.design import lp_separated
     assert lp_separated(x[:, None], ys) and not lp_separated(x[:, None], y)
+
+
+def test_person_weights_are_the_weighted_comparison_of_every_register_analysis(planted):
+    con, res = planted
+    w = res.tables["person_weights"]
+    d = res.diagnostics.set_index("diagnostic")
+    assert list(w.columns) == ["person_id", "ips", "weight"] and w["person_id"].is_unique
+    assert w["ips"].sum() == d.loc["n_treated_analysed", "value"]
+    assert (w.loc[w["ips"], "weight"] == 1).all() and (w.loc[~w["ips"], "weight"] > 0).all()
+    # ATT weights e/(1-e) of the comparison persons: Kish's ESS of them is the reported one
+    c = w.loc[~w["ips"], "weight"]
+    assert c.sum() ** 2 / (c ** 2).sum() == pytest.approx(d.loc["ess_comparison", "value"])
+    ips = set(con.execute("SELECT person_id FROM marts.register_outcomes WHERE ips").df()["person_id"])
+    assert set(w.loc[w["ips"], "person_id"]) <= ips
