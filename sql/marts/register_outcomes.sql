@@ -41,23 +41,35 @@ post_earnings AS (  -- staging.earnings is one row per person and month already
     WHERE e.month >= (SELECT min(index_month) FROM windows)
     GROUP BY e.person_key
 ),
-inpatient_pre24_13 AS (  -- one row per day covered, so that overlapping episodes count a day once
+inpatient_clipped AS (  -- each inpatient episode cut to months -24..-13
     SELECT c.person_key,
-           count(DISTINCT d.day) AS psych_inpatient_days_pre24_13
+           greatest(c.start_date, CAST(w.index_month - INTERVAL 24 MONTH AS DATE)) AS first_day,
+           least(coalesce(c.end_date, $cutoff), $cutoff,
+                 CAST(w.index_month - INTERVAL 12 MONTH - INTERVAL 1 DAY AS DATE)) AS last_day
     FROM staging.psychiatric_care AS c
     JOIN ref.care_types AS t USING (hoitomuoto)
     JOIN windows AS w ON w.person_key = c.person_key
-    CROSS JOIN LATERAL (
-        SELECT unnest(generate_series(
-            greatest(c.start_date, CAST(w.index_month - INTERVAL 24 MONTH AS DATE)),
-            least(coalesce(c.end_date, $cutoff), $cutoff, CAST(w.index_month - INTERVAL 12 MONTH - INTERVAL 1 DAY AS DATE)),
-            INTERVAL 1 DAY)) AS day
-    ) AS d
     WHERE t.inpatient
       AND c.start_date <= $cutoff
       AND c.start_date < w.index_month - INTERVAL 12 MONTH
       AND coalesce(c.end_date, $cutoff) >= w.index_month - INTERVAL 24 MONTH
-    GROUP BY c.person_key
+),
+inpatient_islands AS (  -- overlapping episodes merged, so that a day counts once without listing days
+    SELECT person_key, first_day, last_day,
+           sum(CASE WHEN previous_last IS NULL OR first_day > previous_last THEN 1 ELSE 0 END)
+               OVER (PARTITION BY person_key ORDER BY first_day, last_day ROWS UNBOUNDED PRECEDING) AS island
+    FROM (
+        SELECT *, max(last_day) OVER (PARTITION BY person_key ORDER BY first_day, last_day
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_last
+        FROM inpatient_clipped
+        WHERE first_day <= last_day
+    )
+),
+inpatient_pre24_13 AS (
+    SELECT person_key, CAST(sum(days) AS BIGINT) AS psych_inpatient_days_pre24_13
+    FROM (SELECT person_key, datediff('day', min(first_day), max(last_day)) + 1 AS days
+          FROM inpatient_islands GROUP BY person_key, island)
+    GROUP BY person_key
 )
 SELECT w.person_id,
        w.ips,
