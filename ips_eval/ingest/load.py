@@ -27,7 +27,7 @@ from ips_eval.definitions import reference_tables
 from ips_eval.faults import failpoint
 from ips_eval.ingest.delivery import DeliveredFile, locate, sha256
 from ips_eval.ingest.readers import ReadResult, read_file
-from ips_eval.ingest.validate_sql import failing_rows_sql
+from ips_eval.ingest.validate_sql import checked_sql
 from ips_eval.warehouse.database import ensure_schemas, load_macros
 
 #: Where the contract rules run: "sql", inside DuckDB over the whole file (only the failing rows
@@ -121,7 +121,7 @@ def _typed_select(contract: Contract, table: str) -> str:
             parsed = f"{contract.dialect}_{c.type}({raw})"
         parts.append(f'{parsed} AS "{c.name}"')
         parts.append(f'{raw} AS "{c.name}__raw"')
-    return f"SELECT {', '.join(parts)} FROM {table} ORDER BY _line"
+    return f"SELECT {', '.join(parts)} FROM {table}"
 
 
 def _validate_and_write(
@@ -133,16 +133,18 @@ def _validate_and_write(
     typed_view = f"{read.table}_typed"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {typed_view} AS {_typed_select(contract, read.table)}")
     rejected: list[pd.DataFrame] = [_structural(read, f, contract)]
+    source = typed_view
     if engine == "sql":
-        rejected.append(_sql_violations(con, typed_view, contract, f, read, known))
+        source = f"{read.table}_checked"
+        rejected.append(_sql_violations(con, typed_view, source, contract, f, read, known))
         if contract.version and contract.key:
             bad_lines = pd.concat(rejected, ignore_index=True)["line"]
-            frame = _arrow_frame(con.sql(f"SELECT * FROM {typed_view}").arrow())
+            frame = _arrow_frame(con.sql(f"SELECT * EXCLUDE (_failures) FROM {source} ORDER BY _line").arrow())
             rejected.append(_conflicting_versions(frame[~frame["_line"].isin(bad_lines)], contract, f, read))
     else:
         schema = pandera_schema(contract, known)
         # The batches stream from this connection; nothing else runs on it until they are read.
-        reader = con.sql(f"SELECT * FROM {typed_view}").to_arrow_reader(CHUNK_ROWS)
+        reader = con.sql(f"SELECT * FROM {typed_view} ORDER BY _line").to_arrow_reader(CHUNK_ROWS)
         kept_for_versions = []
         for batch in reader:
             frame = _arrow_frame(batch)
@@ -158,10 +160,12 @@ def _validate_and_write(
     con.unregister("_rejected")
     cols = ", ".join(f'"{c.name}"' for c in contract.columns)
     con.execute(
-        f"INSERT INTO {contract.table} SELECT {cols}, ? AS _file, _line FROM {typed_view} "
-        f"WHERE _line NOT IN (SELECT line FROM audit.rejected_rows WHERE export = ?) ORDER BY _line",
+        f"INSERT INTO {contract.table} SELECT {cols}, ? AS _file, _line FROM {source} "
+        f"WHERE _line NOT IN (SELECT line FROM audit.rejected_rows WHERE export = ?)",  # in file order, as read
         [f.relative, contract.export],
     )
+    if source != typed_view:
+        con.execute(f"DROP TABLE {source}")
     con.execute(f"DROP VIEW {typed_view}")
     rows_read = (con.execute(f"SELECT count(*) FROM {read.table}").fetchall()[0][0] + len(read.structural_rejects)
                  + read.empty_lines)
@@ -189,17 +193,20 @@ def _decimals_as_float(batch: pa.RecordBatch | pa.Table) -> pa.RecordBatch | pa.
         names=batch.schema.names)
 
 
-def _sql_violations(con, typed_view: str, contract: Contract, f: DeliveredFile, read: ReadResult, known) -> pd.DataFrame:
-    """The rules evaluated by DuckDB over the whole file; only the failing rows come to Python."""
+def _sql_violations(con, typed_view: str, checked: str, contract: Contract, f: DeliveredFile, read: ReadResult,
+                    known) -> pd.DataFrame:
+    """The rules evaluated by DuckDB over the whole file into the temporary table `checked`
+    (every row with the rules it breaks); only the failing rows come to Python."""
     known_table = None
     if known is not None and contract.references:
         con.register("_known_persons", pd.DataFrame({"person_id": sorted(known)}, dtype=object))
         known_table = "_known_persons"
     try:
-        failing = _arrow_frame(con.sql(failing_rows_sql(contract, typed_view, known_table)).arrow())
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {checked} AS {checked_sql(contract, typed_view, known_table)}")
     finally:
         if known_table:
             con.unregister(known_table)
+    failing = _arrow_frame(con.sql(f"SELECT * FROM {checked} WHERE len(_failures) > 0 ORDER BY _line").arrow())
     per_row = {idx: [tuple(x.split(":", 1)) for x in failures] for idx, failures in failing["_failures"].items()}
     return _rejected_records(failing, per_row, contract, f, read)
 

@@ -206,19 +206,28 @@ def _number_lines(con, table: str, src: Path, bad: pd.DataFrame, project: bool) 
     record after the header. Project exports may hold blank lines and quoted line breaks,
     so their lines are walked; register extracts are machine-written, one record a line.
     """
+    if not project:
+        # One record a line: record k (from 1, in rowid order) is on line k + 1, pushed down by
+        # every rejected line before it. Numbered in SQL: a register extract has millions of rows.
+        con.register("_rejected_lines", pd.DataFrame({"line": bad["line"].astype("int64")}))
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS "
+            f"WITH ranked AS (SELECT line - 1 - row_number() OVER (ORDER BY line) AS before, "
+            f"                       row_number() OVER (ORDER BY line) AS n_before FROM _rejected_lines), "
+            f"r AS (SELECT before, max(n_before) AS n_before FROM ranked GROUP BY before) "
+            f"SELECT t.* EXCLUDE (_k), t._k + 1 + coalesce(r.n_before, 0) AS _line "
+            f"FROM (SELECT *, rowid + 1 AS _k FROM {table}) AS t ASOF LEFT JOIN r ON t._k > r.before "
+            f"ORDER BY t._k"
+        )
+        con.unregister("_rejected_lines")
+        return bad
     n = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    if project:
-        cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
-        concat = " || ".join(f"coalesce(\"{c}\", '')" for c in cols) or "''"
-        breaks = con.execute(
-            f"SELECT len({concat}) - len(replace({concat}, chr(10), '')) AS n FROM {table} ORDER BY rowid"
-        ).fetchnumpy()["n"]
-        lines, bad = _walk_lines(src, n, breaks, bad)
-    else:
-        k = np.arange(1, n + 1)
-        r = np.asarray(sorted(int(x) for x in bad["line"]), dtype=np.int64)
-        before = r - 2 - np.arange(len(r))  # accepted records before each rejected line
-        lines = k + 1 + np.searchsorted(before, k, side="left")
+    cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+    concat = " || ".join(f"coalesce(\"{c}\", '')" for c in cols) or "''"
+    breaks = con.execute(
+        f"SELECT len({concat}) - len(replace({concat}, chr(10), '')) AS n FROM {table} ORDER BY rowid"
+    ).fetchnumpy()["n"]
+    lines, bad = _walk_lines(src, n, breaks, bad)
     con.register("_line_numbers", pd.DataFrame({"_line": np.asarray(lines, dtype=np.int64)}))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT t.*, l._line FROM "
@@ -289,7 +298,7 @@ def _read_parquet(con, f: DeliveredFile, contract: Contract) -> ReadResult:
         select += f', NULL::VARCHAR AS "{missing}"'
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select}, file_row_number + 2 AS _line "
-        f"FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
+        f"FROM read_parquet(?, file_row_number = true)",  # in file order: insertion order is preserved
         [str(f.path)],
     )
     empty = pd.DataFrame({"line": pd.Series(dtype="int64"), "rule": pd.Series(dtype=str),

@@ -76,13 +76,13 @@ def failure_conditions(contract: Contract, known_table: str | None) -> dict[str,
     return {key: condition for _, _, key, condition in sorted(found, key=lambda t: (t[0], t[1]))}
 
 
-def failing_rows_sql(contract: Contract, typed_view: str, known_table: str | None) -> str:
-    """The rows of `typed_view` that break a rule, with `_failures`: their `rule:column` list."""
+def checked_sql(contract: Contract, typed_view: str, known_table: str | None) -> str:
+    """Every row of `typed_view` with `_failures`: the `rule:column` list of the rules it breaks
+    (empty when it breaks none). Materialised once, it is both the rejected rows and the
+    accepted ones, so the values are parsed and the rules evaluated once per row."""
     conditions = failure_conditions(contract, known_table)
     if not conditions:
-        return f"SELECT *, []::VARCHAR[] AS _failures FROM {typed_view} WHERE FALSE"
+        return f"SELECT *, []::VARCHAR[] AS _failures FROM {typed_view}"
     cases = ", ".join(f"CASE WHEN {cond} THEN {_quote(key)} END" for key, cond in conditions.items())
-    return (
-        f"SELECT * FROM (SELECT *, list_filter([{cases}], lambda x: x IS NOT NULL) AS _failures FROM {typed_view}) "
-        f"WHERE len(_failures) > 0 ORDER BY _line"
-    )
+    return f"SELECT *, list_filter([{cases}], lambda x: x IS NOT NULL) AS _failures FROM {typed_view}"
+
