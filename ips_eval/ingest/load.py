@@ -27,7 +27,7 @@ from ips_eval.definitions import reference_tables
 from ips_eval.faults import failpoint
 from ips_eval.ingest.delivery import DeliveredFile, locate, sha256
 from ips_eval.ingest.readers import ReadResult, read_file
-from ips_eval.ingest.validate_sql import checked_sql
+from ips_eval.ingest.validate_sql import checked_sql, failing_rows_sql
 from ips_eval.warehouse.database import ensure_schemas, load_macros
 
 #: Where the contract rules run: "sql", inside DuckDB over the whole file (only the failing rows
@@ -139,7 +139,7 @@ def _validate_and_write(
         rejected.append(_sql_violations(con, typed_view, source, contract, f, read, known))
         if contract.version and contract.key:
             bad_lines = pd.concat(rejected, ignore_index=True)["line"]
-            frame = _arrow_frame(con.sql(f"SELECT * EXCLUDE (_failures) FROM {source} ORDER BY _line").arrow())
+            frame = _arrow_frame(con.sql(f"SELECT * FROM {typed_view} ORDER BY _line").arrow())
             rejected.append(_conflicting_versions(frame[~frame["_line"].isin(bad_lines)], contract, f, read))
     else:
         schema = pandera_schema(contract, known)
@@ -206,7 +206,7 @@ def _sql_violations(con, typed_view: str, checked: str, contract: Contract, f: D
     finally:
         if known_table:
             con.unregister(known_table)
-    failing = _arrow_frame(con.sql(f"SELECT * FROM {checked} WHERE len(_failures) > 0 ORDER BY _line").arrow())
+    failing = _arrow_frame(con.sql(failing_rows_sql(typed_view, checked)).arrow())
     per_row = {idx: [tuple(x.split(":", 1)) for x in failures] for idx, failures in failing["_failures"].items()}
     return _rejected_records(failing, per_row, contract, f, read)
 

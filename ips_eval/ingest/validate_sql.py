@@ -77,12 +77,23 @@ def failure_conditions(contract: Contract, known_table: str | None) -> dict[str,
 
 
 def checked_sql(contract: Contract, typed_view: str, known_table: str | None) -> str:
-    """Every row of `typed_view` with `_failures`: the `rule:column` list of the rules it breaks
-    (empty when it breaks none). Materialised once, it is both the rejected rows and the
-    accepted ones, so the values are parsed and the rules evaluated once per row."""
-    conditions = failure_conditions(contract, known_table)
-    if not conditions:
-        return f"SELECT *, []::VARCHAR[] AS _failures FROM {typed_view}"
-    cases = ", ".join(f"CASE WHEN {cond} THEN {_quote(key)} END" for key, cond in conditions.items())
-    return f"SELECT *, list_filter([{cases}], lambda x: x IS NOT NULL) AS _failures FROM {typed_view}"
+    """Every row of `typed_view` as parsed (its values and `_line`, not the delivered text),
+    with `_failures`: the `rule:column` list of the rules it breaks (empty when none).
 
+    Materialised once, it is both the accepted rows and the list of failing lines, so every
+    value is parsed and every rule evaluated once per row; the delivered text is read again
+    only for the failing rows (`failing_rows_sql`)."""
+    conditions = failure_conditions(contract, known_table)
+    values = ", ".join(f'"{c.name}"' for c in contract.columns)
+    if not conditions:
+        return f"SELECT {values}, _line, []::VARCHAR[] AS _failures FROM {typed_view}"
+    cases = ", ".join(f"CASE WHEN {cond} THEN {_quote(key)} END" for key, cond in conditions.items())
+    return f"SELECT {values}, _line, list_filter([{cases}], lambda x: x IS NOT NULL) AS _failures FROM {typed_view}"
+
+
+def failing_rows_sql(typed_view: str, checked: str) -> str:
+    """The rows that break a rule, in file order: parsed values and delivered text (`typed_view`),
+    and their `_failures` (from the table `checked_sql` filled)."""
+    return (f"SELECT v.*, c._failures FROM {typed_view} AS v "
+            f"JOIN (SELECT _line, _failures FROM {checked} WHERE len(_failures) > 0) AS c USING (_line) "
+            f"ORDER BY _line")
