@@ -106,14 +106,17 @@ def _child(argv: list[str]) -> None:
         dg.JobDefinition.execute_in_process = recorded
         sys.argv = ["ips-eval", "run", *rest]
         report: dict = {"patched_connect": patched, "validation": os.environ.get("IPS_EVAL_VALIDATION", "sql")}
+        sampler = RssSampler()
+        sampler.start()
         try:
             main()
         except SystemExit as e:
             if e.code not in (0, None):
                 raise
         finally:
+            sampler.stop()
             if runs:
-                report.update(_step_times(*runs[-1]))
+                report.update(_step_times(*runs[-1], samples=sampler.samples))
             _write_json(os.environ["BENCH_RESULT"], report)
         return
     out: dict = {"patched_connect": patched}
@@ -203,18 +206,57 @@ def _stage_of() -> dict[str, str]:
     return stages
 
 
-def _step_times(instance, run_id: str) -> dict:
-    """Seconds of every step of one in-process run (Dagster's own step statistics) and per stage."""
+class RssSampler:
+    """The process's resident memory every 50 ms (from /proc/self/statm), to attribute the
+    run's peak to the step that was running: /usr/bin/time only gives the peak of the whole run."""
+
+    def __init__(self, interval: float = 0.05):
+        import threading
+
+        self.interval, self.samples = interval, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with open("/proc/self/statm") as fh:
+                self.samples.append((time.time(), int(fh.read().split()[1]) * self._page_mb))
+            self._stop.wait(self.interval)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _step_times(instance, run_id: str, samples: list | None = None) -> dict:
+    """Seconds of every step of one in-process run (Dagster's own step statistics) and per stage,
+    and, given RSS samples, the largest resident memory seen while each step ran (MB)."""
     stats = instance.get_run_step_stats(run_id)
     steps = {s.step_key: (s.end_time - s.start_time) for s in stats if s.start_time and s.end_time}
+    step_peak = {}
+    for s in stats:
+        if samples and s.start_time and s.end_time:
+            seen = [mb for t, mb in samples if s.start_time <= t <= s.end_time]
+            if seen:
+                step_peak[s.step_key] = max(seen)
     stage_of = _stage_of()
     stages: dict[str, float] = {}
+    stage_peak: dict[str, float] = {}
     for key, seconds in steps.items():
         stage = stage_of.get(key, "other")
         stages[stage] = stages.get(stage, 0.0) + seconds
+        if key in step_peak:
+            stage_peak[stage] = max(stage_peak.get(stage, 0.0), step_peak[key])
         if stage.startswith("ingest "):
             stages["ingest"] = stages.get("ingest", 0.0) + seconds
-    return {"steps": steps, "stages": stages, "steps_seconds": sum(steps.values())}
+            if key in step_peak:
+                stage_peak["ingest"] = max(stage_peak.get("ingest", 0.0), step_peak[key])
+    return {"steps": steps, "stages": stages, "steps_seconds": sum(steps.values()),
+            "step_peak_mb": step_peak, "stage_peak_mb": stage_peak}
 
 
 def csv_delivery(delivery: Path, target: Path) -> Path:
@@ -602,6 +644,18 @@ def stages_markdown(results: list[dict]) -> str:
                 st = run.get("stages", {})
                 lines.append(f"| {r['scale']:,} | {fmt} | "
                              + " | ".join(f"{st[k]:.2f}" if k in st else "-" for k in ingest) + " |")
+    if any(run.get("stage_peak_mb") for r in results for run in (r["run"], r["run_csv"])):
+        lines += ["", "Largest resident memory while each stage ran, MB (sampled every 50 ms):", "",
+                  "| people | extracts | " + " | ".join(STAGES) + " | largest step |",
+                  "|" + "---|" * (len(STAGES) + 3)]
+        for r in results:
+            for fmt, run in (("Parquet", r["run"]), ("CSV", r["run_csv"])):
+                peak = run.get("stage_peak_mb", {})
+                steps = run.get("step_peak_mb", {})
+                top = max(steps, key=steps.get) if steps else None
+                lines.append(f"| {r['scale']:,} | {fmt} | " + " | ".join(f"{peak[k]:.0f}" if k in peak else "-"
+                                                                     for k in STAGES)
+                             + (f" | {top} {steps[top]:.0f} |" if top else " | - |"))
     ratios = marginal_ratios(results)
     if ratios:
         lines += ["", "| people | extracts | run - smallest s | scan - smallest s | marginal cost ratio |",
