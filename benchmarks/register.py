@@ -333,7 +333,7 @@ def _measure(kind: str, args: list[str], workdir: Path, timeout: float | None = 
     env = {**os.environ, "BENCH_RESULT": str(result), "PYTHONWARNINGS": "ignore", **(env_extra or {})}
     command = [sys.executable, str(Path(__file__).resolve()), "_child", kind, *args]
     if TIME:
-        command = [TIME, "-f", "%M", "-o", str(rss_file), *command]
+        command = [TIME, "-f", "peak %M cpu %U %S", "-o", str(rss_file), *command]
     log = open(workdir / f"{kind}.log", "w")
     t0 = time.perf_counter()
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
@@ -350,11 +350,14 @@ def _measure(kind: str, args: list[str], workdir: Path, timeout: float | None = 
     log.close()
     out = json.loads(result.read_text()) if result.exists() else {}
     peak_kb = hwm_kb if timed_out else None
+    cpu = None
     if rss_file.exists():
-        numbers = [line for line in rss_file.read_text().split() if line.isdigit()]
-        if numbers:
-            peak_kb = int(numbers[-1])
-    out.update(wall=wall, peak_rss_mb=(peak_kb / 1024) if peak_kb else float("nan"), exit=proc.returncode,
+        words = rss_file.read_text().split()  # "peak KB cpu USER SYS", after any line time adds
+        if "peak" in words:
+            i = len(words) - 1 - words[::-1].index("peak")
+            peak_kb, cpu = int(words[i + 1]), float(words[i + 3]) + float(words[i + 4])
+    # CPU seconds (user + system, every thread): on a shared machine a steadier figure than wall time
+    out.update(wall=wall, cpu=cpu, peak_rss_mb=(peak_kb / 1024) if peak_kb else float("nan"), exit=proc.returncode,
                timed_out=timed_out)
     if not timed_out and proc.returncode != 0:
         tail = (workdir / f"{kind}.log").read_text()[-3000:]
@@ -624,14 +627,15 @@ STAGES = ("guard", "ingest", "staging", "outcomes", "models", "publish", "checks
 def stages_markdown(results: list[dict]) -> str:
     """Whole run and each stage, Parquet and CSV register extracts, per scale, with the every-column scan
     and peak memory; then the marginal cost ratio (each scale minus the smallest, run over scan)."""
-    head = ("| people | extracts | whole run s | sum of steps s | " + " | ".join(STAGES)
+    head = ("| people | extracts | whole run s | CPU s | sum of steps s | " + " | ".join(STAGES)
             + " | run peak MB | scan every column s | scan peak MB |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         for fmt, run, sc in (("Parquet", r["run"], r["scan"]), ("CSV", r["run_csv"], r["scan_csv"])):
             stages = run.get("stages", {})
             cells = " | ".join(f"{stages[k]:.2f}" if k in stages else "-" for k in STAGES)
-            lines.append(f"| {r['scale']:,} | {fmt} | {run['wall']:.1f} | {run.get('steps_seconds', float('nan')):.1f} "
+            cpu = f"{run['cpu']:.1f}" if run.get("cpu") is not None else "-"
+            lines.append(f"| {r['scale']:,} | {fmt} | {run['wall']:.1f} | {cpu} | {run.get('steps_seconds', float('nan')):.1f} "
                          f"| {cells} | {run['peak_rss_mb']:.0f} | {sc['all_columns']['seconds']:.2f} "
                          f"| {sc['peak_rss_mb']:.0f} |")
     ingest = sorted({k for r in results for run in (r["run"], r["run_csv"]) for k in run.get("stages", {})
