@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.optimize import linprog
 
 from ips_eval.definitions import AGE_GROUPS
@@ -198,14 +199,21 @@ def check_separation(X: pd.DataFrame, y: np.ndarray, design: Design, outcome: st
 
 
 def lp_separated(X: np.ndarray, y: np.ndarray, tol: float = 1e-6) -> bool:
-    """Konis's LP: max sum(s * Xb) s.t. s * Xb >= 0, -1 <= b <= 1, s = 2y-1, with intercept."""
-    Z = np.column_stack([np.ones(len(X)), X])
-    sd = Z.std(axis=0)
+    """Konis's LP: max sum(s * Zb) s.t. s * Zb >= 0, -1 <= b <= 1, s = 2y-1, Z = [1, X] with
+    each column scaled to unit standard deviation.
+
+    The columns are scaled but not centred: centring only moves the intercept, so it changes
+    neither the feasible directions nor whether the optimum is positive, and without it the
+    dummy columns stay sparse, which keeps the LP small for a national comparison cohort.
+    """
+    X = np.asarray(X, dtype=float)
+    sd = X.std(axis=0) if len(X) else np.ones(X.shape[1])
     sd[sd == 0] = 1.0
-    Z = (Z - np.r_[0.0, Z[:, 1:].mean(axis=0)]) / sd
+    Z = sparse.hstack([sparse.csr_array(np.ones((len(X), 1))), sparse.csr_array(X / sd)], format="csr")
     s = 2 * np.asarray(y, dtype=float) - 1
-    A = -(s[:, None] * Z)
-    res = linprog(A.sum(axis=0), A_ub=A, b_ub=np.zeros(len(Z)), bounds=[(-1, 1)] * Z.shape[1], method="highs")
+    A = -(sparse.diags_array(s) @ Z).tocsr()
+    res = linprog(np.asarray(A.sum(axis=0)).ravel(), A_ub=A, b_ub=np.zeros(Z.shape[0]),
+                  bounds=[(-1, 1)] * Z.shape[1], method="highs")
     if res.status != 0:
         return False
-    return -res.fun > tol * len(Z)
+    return -res.fun > tol * Z.shape[0]

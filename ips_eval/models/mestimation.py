@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ips_eval.models.propensity import weighted_gram
+
 ESTIMATORS = ("ipw", "aipw", "overlap")
 
 
@@ -59,7 +61,7 @@ def _solve(estimator, Z, t, y, e, keep):
     gamma = None
     if estimator == "aipw":
         c = k * (1 - t)
-        G = (Z * c[:, None]).T @ Z
+        G = weighted_gram(Z, c)
         gamma = np.linalg.lstsq(G, Z.T @ (c * y), rcond=None)[0]  # OLS among the kept comparison persons
         r = y - Z @ gamma
     w1, w0 = k * t * a, k * (1 - t) * b
@@ -105,7 +107,7 @@ def effect_with_sandwich(estimator: str, Z: np.ndarray, t: np.ndarray, y: np.nda
     J[:p, :p] = jacobian_beta(Z, e) if J_beta is None else J_beta
     c = k * (1 - t)
     if aug:
-        J[p:2 * p, p:2 * p] = -(Z * c[:, None]).T @ Z
+        J[p:2 * p, p:2 * p] = -weighted_gram(Z, c)
     g1 = k * t * a
     g0 = c * b
     J[i1, :p] = Z.T @ (k * t * da * (r - mu1))
@@ -126,4 +128,4 @@ def effect_with_sandwich(estimator: str, Z: np.ndarray, t: np.ndarray, y: np.nda
 
 def jacobian_beta(Z: np.ndarray, e: np.ndarray) -> np.ndarray:
     """Derivative of the summed propensity-score equations: -Z' diag(e(1-e)) Z."""
-    return -(Z * (e * (1 - e))[:, None]).T @ Z
+    return -weighted_gram(Z, e * (1 - e))

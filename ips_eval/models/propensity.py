@@ -21,6 +21,26 @@ import numpy as np
 TRIM_PREFERENCE_ABOVE = 0.99
 
 
+#: Rows per block of `weighted_gram`: a block of the weighted design stays a few MB, whatever n is.
+GRAM_BLOCK_ROWS = 65_536
+
+
+def weighted_gram(Z: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Z' diag(w) Z, summed over blocks of rows, so that no n x p temporary is made.
+
+    Examples
+    --------
+    >>> Z = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]])
+    >>> weighted_gram(Z, np.array([1.0, 2.0, 0.5])).tolist()
+    [[3.5, 3.0], [3.0, 4.0]]
+    """
+    G = np.zeros((Z.shape[1], Z.shape[1]))
+    for i in range(0, len(Z), GRAM_BLOCK_ROWS):
+        block = Z[i:i + GRAM_BLOCK_ROWS]
+        G += (block * w[i:i + GRAM_BLOCK_ROWS, None]).T @ block
+    return G
+
+
 def logistic_newton(X: np.ndarray, y: np.ndarray, beta0: np.ndarray | None = None, max_iter: int = 50,
                     tol: float = 1e-10, ridge: float = 1e-8) -> tuple[np.ndarray, bool]:
     """Maximum likelihood logistic regression by Newton-Raphson; X includes the intercept.
@@ -46,7 +66,7 @@ def logistic_newton(X: np.ndarray, y: np.ndarray, beta0: np.ndarray | None = Non
         p = 1 / (1 + np.exp(-eta))
         W = p * (1 - p)
         grad = X.T @ (y - p) - ridge * beta
-        H = (X * W[:, None]).T @ X + ridge * np.eye(X.shape[1])
+        H = weighted_gram(X, W) + ridge * np.eye(X.shape[1])
         try:
             step = np.linalg.solve(H, grad)
         except np.linalg.LinAlgError:
