@@ -156,7 +156,10 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: list[str], covari
 
     X, levels = _design(d, covariates)
     Z = np.column_stack([np.ones(len(X)), X.to_numpy(dtype=float)])
-    if _separated(Z[:, 1:], t):
+    # separation depends on the distinct (covariate values, treatment) rows only: find them on
+    # the covariates themselves, a few columns, rather than on the wide dummy-coded design
+    distinct = ~d[list(covariates) + [treatment]].duplicated().to_numpy()
+    if _separated(Z[distinct, 1:], t[distinct]):
         raise NotFitted("the covariates separate the treated from the comparison persons perfectly (no overlap):"
                         " the propensity score is 0 or 1 and the groups cannot be compared", n=len(d))
     beta, ok = P.logistic_newton(Z, t.astype(float), ridge=0.0)
