@@ -237,3 +237,30 @@ def chronogram(shares: pd.DataFrame, states: tuple[str, ...], title: str, path: 
     axes[-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def index_plot(codes: np.ndarray, types: np.ndarray, states: tuple[str, ...], title: str, path: Path,
+               first_month: int = 0) -> Path:
+    """Each sequence a row of coloured months, rows sorted by type (and within it by the months
+    in the first states of `states`), a line between types. Shows single persons: internal only."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    order = np.lexsort((-(codes <= 1).sum(axis=1), types))
+    fig = Figure(figsize=(7.5, 6.0))
+    ax = fig.subplots()
+    cmap = ListedColormap([STATE_COLOURS.get(s, "#999999") for s in states])
+    ax.imshow(codes[order], aspect="auto", interpolation="nearest", cmap=cmap, vmin=-0.5, vmax=len(states) - 0.5,
+              extent=(first_month - 0.5, first_month + codes.shape[1] - 0.5, len(codes), 0))
+    sorted_types = types[order]
+    bounds = np.flatnonzero(np.diff(sorted_types)) + 1
+    for b in bounds:
+        ax.axhline(b, color="black", lw=1.0)
+    starts = np.r_[0, bounds]
+    ends = np.r_[bounds, len(codes)]
+    ax.set_yticks((starts + ends) / 2, [f"Type {t}" for t in sorted_types[starts]])
+    ax.set_xlabel("Month relative to index month")
+    ax.legend(handles=[Patch(color=STATE_COLOURS.get(s, "#999999"), label=s) for s in states],
+              loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
