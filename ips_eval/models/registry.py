@@ -22,7 +22,8 @@ import pandas as pd
 
 from ips_eval.faults import failpoint
 from ips_eval.models import effectiveness, fidelity_outcome, job_tenure, predictors, scores, time_to_first_job
-from ips_eval.models import trajectories
+from ips_eval.models import cost_effectiveness, trajectories
+from ips_eval.models.cost_effectiveness import run_cost_effectiveness
 from ips_eval.models.data import query_tables
 from ips_eval.models.effectiveness import run_effectiveness
 from ips_eval.models.fidelity_outcome import run_fidelity_outcome
@@ -46,6 +47,7 @@ MODELS: dict[str, FitFunction] = {
     "fidelity_outcome": run_fidelity_outcome,
     "effectiveness": run_effectiveness,
     "trajectory_types": run_trajectory_types,  # after effectiveness: it reads models.person_weights
+    "cost_effectiveness": run_cost_effectiveness,
 }
 
 
@@ -59,6 +61,7 @@ QUERY_FILES: dict[str, tuple[Path, ...]] = {
     "fidelity_outcome": fidelity_outcome.QUERY_FILES,
     "effectiveness": effectiveness.QUERY_FILES,
     "trajectory_types": trajectories.QUERY_FILES,
+    "cost_effectiveness": cost_effectiveness.QUERY_FILES,
 }
 
 #: Tables a step writes that other steps read, by the step that writes them: the asset graph
