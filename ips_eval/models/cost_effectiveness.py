@@ -26,7 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ips_eval.models.att import DEFAULT_SEED, MIN_PER_GROUP, estimate_att
+from ips_eval.models.att import DEFAULT_BOOT, DEFAULT_SEED, MIN_PER_GROUP, estimate_att
 from ips_eval.models.common import estimates_markdown, fmt
 from ips_eval.models.data import read_query
 from ips_eval.models.effectiveness import NEGATIVE_CONTROLS, PS_COVARIATES, load_effectiveness
@@ -40,10 +40,9 @@ QUERY_FILES = (EFFECTIVENESS_QUERY, QUERY)
 MODEL = "cost_effectiveness"
 TERM = "cost_per_employed_month_gained"
 OUTCOME = "employed_months_post12"
-#: Bootstrap replicates of the ratio's interval. Each refits the propensity model on the whole
-#: register cohort, so they are fewer than model 6's optional bootstrap; an analyst wanting
-#: more passes `n_boot` (fit_all's options: {"cost_effectiveness": {"n_boot": 2000}}).
-N_BOOT = 500
+#: Bootstrap replicates of the ratio's interval: model 6's bootstrap default, enough for the
+#: 2.5th and 97.5th percentiles (fit_all's options change it: {"cost_effectiveness": {"n_boot": 2000}}).
+N_BOOT = DEFAULT_BOOT
 
 
 def load_cost_effectiveness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
