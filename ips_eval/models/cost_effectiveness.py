@@ -26,6 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ips_eval.models import plots
 from ips_eval.models.att import DEFAULT_BOOT, DEFAULT_SEED, MIN_PER_GROUP, estimate_att
 from ips_eval.models.common import estimates_markdown, fmt
 from ips_eval.models.data import read_query
@@ -124,6 +125,7 @@ def fit_cost_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_b
         model=MODEL, status="ok" if att.status == "ok" else "warning", reason=reason, n=n, converged=True,
         estimates=est, diagnostics=diag,
         summary=f"**{MODEL}**: cost per employed month gained, {reason}.\n\n" + estimates_markdown(est, "EUR", 0),
+        extra={"replicate_ratios": ratios},
     )
 
 
@@ -144,11 +146,23 @@ def _require_costs(ips: pd.DataFrame) -> None:
                         n=len(ips))
 
 
+def plot_cost_effectiveness(result: ModelResult, figures_dir: Path) -> list[Path]:
+    """The bootstrap distribution of the ratio, with the estimate and its 95 % interval."""
+    row = result.estimates.iloc[0]
+    return [plots.bootstrap_histogram(
+        result.extra["replicate_ratios"], float(row["estimate"]), (float(row["ci_low"]), float(row["ci_high"])),
+        f"Cost per employed month gained: {len(result.extra['replicate_ratios'])} bootstrap replicates (n={result.n})",
+        "EUR per employed month gained", Path(figures_dir) / f"{MODEL}_bootstrap.png")]
+
+
 def run_cost_effectiveness(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = DEFAULT_SEED,
                            n_boot: int = N_BOOT) -> ModelResult:
-    """Load and fit: what the pipeline runs for model 8 (it draws no figure; the website shows the ratio)."""
+    """Load, fit and draw: what the pipeline runs for model 8."""
     try:
         frame = load_cost_effectiveness(con)
     except NotFitted as e:
         return ModelResult.not_fitted(MODEL, e.reason, e.n)
-    return fit_cost_effectiveness(frame, seed=seed, n_boot=n_boot)
+    result = fit_cost_effectiveness(frame, seed=seed, n_boot=n_boot)
+    if result.fitted:
+        result.figures = plot_cost_effectiveness(result, Path(figures_dir))
+    return result

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -116,3 +117,13 @@ def test_a_county_without_a_cost_is_named():
     con.execute("DELETE FROM marts.costs")
     res = fit_cost_effectiveness(load_cost_effectiveness(con), n_boot=N_BOOT)
     assert res.status == "not_fitted" and "costs.csv not delivered" in res.reason
+
+
+def test_the_pipeline_step_draws_the_bootstrap_distribution(tmp_path):
+    res = registry.fit_model("cost_effectiveness", _study(effect=2.0), tmp_path, n_boot=N_BOOT)
+    assert res.fitted, res.reason
+    assert [p.name for p in res.figures] == ["cost_effectiveness_bootstrap.png"] and res.figures[0].exists()
+    ratios = res.extra["replicate_ratios"]
+    row = res.estimates.iloc[0]
+    assert len(ratios) == N_BOOT
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(tuple(np.percentile(ratios, [2.5, 97.5])))
