@@ -215,7 +215,7 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: list[str], covari
             notes.append(f"{n_fail} of {n_boot} bootstrap replicates did not converge ({n_sep} of them perfectly"
                          " separated) and were left out")
         for i, r in est.iterrows():
-            b = boot[(r["outcome"], r["estimator"])]  # treated means are keyed by a plain column name
+            b = boot[(r["outcome"], r["estimator"])]
             est.loc[i, ["ci_low", "ci_high"]] = np.percentile(b, [2.5, 97.5])
             est.loc[i, "se"] = float(np.std(b, ddof=1))
     est["p_value"] = [float(2 * norm.sf(abs(r.estimate) / r.se)) if r.se > 0 else np.nan

@@ -95,7 +95,13 @@ def sequence_codes(states: pd.Series) -> np.ndarray:
 
 def one_hot(codes: np.ndarray, n_states: int = len(STATES)) -> np.ndarray:
     """Persons x (months x states) indicators: the Hamming distance of two rows is half their
-    squared Euclidean distance, and L minus their dot product."""
+    squared Euclidean distance, and L minus their dot product.
+
+    Examples
+    --------
+    >>> one_hot(np.array([[0, 2]]), 3).astype(int).tolist()
+    [[1, 0, 0, 0, 0, 1]]
+    """
     n, width = codes.shape
     x = np.zeros((n, width * n_states), dtype=np.float32)
     x[np.repeat(np.arange(n), width), (np.arange(width) * n_states)[None, :].repeat(n, 0).ravel() + codes.ravel()] = 1
@@ -293,7 +299,13 @@ def _describe(codes, types, is_ips, employed) -> pd.DataFrame:
 
 
 def empty_types() -> pd.DataFrame:
-    """The contract table without rows (what a run writes when the types cannot be formed)."""
+    """The contract table without rows (what a run writes when the types cannot be formed).
+
+    Examples
+    --------
+    >>> empty_types().columns.tolist()[:5]
+    ['type', 'label', 'share_ips', 'share_comparison_weighted', 'n_ips']
+    """
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
         TYPE_COLUMNS, ["int64", "object", "float64", "float64", "int64", "int64", "float64"])})
 
