@@ -557,6 +557,9 @@ def _print_scale(r: dict) -> None:
               f"  peak RSS {run['peak_rss_mb']:6.0f} MB; scan of every column {sc['all_columns']['seconds']:.2f} s"
               f"  peak RSS {sc['peak_rss_mb']:6.0f} MB; stages: "
               + ", ".join(f"{k} {v:.2f}" for k, v in sorted(run.get("stages", {}).items())))
+        steps = run.get("steps", {})
+        print(f"  {fmt:<7} named steps: " + ", ".join(
+            f"{k} {steps[k]:.2f} s" if k in steps else f"{k} -" for k in NAMED_STEPS))
     for fmt, run in (r.get("run_pandera") or {}).items():
         print(f"  pandera validation, {fmt}: whole run {run['wall']:.2f} s, ingest {run['stages'].get('ingest', 0):.2f} s"
               f" (SQL: {r['run' if fmt == 'parquet' else 'run_csv']['stages'].get('ingest', 0):.2f} s)")
@@ -622,6 +625,10 @@ def growth_markdown(results: list[dict]) -> str:
 
 
 STAGES = ("guard", "ingest", "staging", "outcomes", "models", "publish", "checks", "other")
+#: Steps reported by name beside their stage (issue 17): the transition rates' build, the
+#: trajectory types and the cost ratio. A step the graph does not have yet shows as "-".
+NAMED_STEPS = ("marts__transition_rates", "models__transition_to_work", "models__trajectory_types",
+               "models__cost_effectiveness")
 
 
 def stages_markdown(results: list[dict]) -> str:
@@ -638,6 +645,12 @@ def stages_markdown(results: list[dict]) -> str:
             lines.append(f"| {r['scale']:,} | {fmt} | {run['wall']:.1f} | {cpu} | {run.get('steps_seconds', float('nan')):.1f} "
                          f"| {cells} | {run['peak_rss_mb']:.0f} | {sc['all_columns']['seconds']:.2f} "
                          f"| {sc['peak_rss_mb']:.0f} |")
+    lines += ["", "| people | extracts | " + " | ".join(NAMED_STEPS) + " |", "|" + "---|" * (len(NAMED_STEPS) + 2)]
+    for r in results:
+        for fmt, run in (("Parquet", r["run"]), ("CSV", r["run_csv"])):
+            steps = run.get("steps", {})
+            lines.append(f"| {r['scale']:,} | {fmt} | "
+                         + " | ".join(f"{steps[k]:.2f}" if k in steps else "-" for k in NAMED_STEPS) + " |")
     ingest = sorted({k for r in results for run in (r["run"], r["run_csv"]) for k in run.get("stages", {})
                      if k.startswith("ingest ")})
     if ingest:

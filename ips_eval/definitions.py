@@ -90,6 +90,10 @@ STATES: tuple[str, ...] = (
 #: sign, and month_set (sql/macros.sql) shifts 1 by up to the width.
 SEQUENCE_MONTHS = (-24, 36)
 
+#: Relative months of the post-index sequences that are grouped into trajectory types
+#: (ANALYSIS_PLAN "Transitions in services and benefits"), first and last, inclusive.
+TRAJECTORY_MONTHS = (0, 23)
+
 #: International IPS benchmarks of the quarterly employment rate (IPS Employment Center).
 IPS_BENCHMARKS: dict[str, float] = {"minimal": 0.31, "average": 0.41, "excellent": 0.50}
 

@@ -23,6 +23,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ips_eval.definitions import reference_tables
+
 COUNTIES = ["Etelä-Karjala", "Helsinki", "Kainuu", "Lappi", "Pirkanmaa", "Pohjois-Savo",
             "Satakunta", "Vantaa-Kerava", "Varsinais-Suomi", "Keski-Suomi", "Kymenlaakso", "Pohjanmaa"]
 CUTOFF = dt.date(2025, 6, 30)
@@ -166,4 +168,5 @@ def register(n_ips: int = 600, n_cmp: int = 1800, effect: float = 2.0, earnings_
     state = np.where(draw < share, "employed", np.where(ben, "disability_benefit", "other"))
     seq = pd.DataFrame({"person_id": np.repeat(pid, len(rel)), "ips": np.repeat(ips, len(rel)),
                         "rel_month": np.tile(rel, n), "state": state.ravel()})
-    return {"staging.register_population": pop, "marts.register_outcomes": out, "marts.state_sequences": seq}
+    return {"staging.register_population": pop, "marts.register_outcomes": out, "marts.state_sequences": seq,
+            "ref.states": reference_tables()["states"]}

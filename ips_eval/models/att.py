@@ -22,6 +22,9 @@ treatment column, e.g. for a subgroup the pipeline does not publish. Steps:
 7. Diagnostics with thresholds: largest |SMD| after weighting, ESS of the weighted
    comparison group, equipoise, negative controls within their equivalence margins,
    E-values, and whom the estimate describes (`n_treated_eligible`, `n_treated_analysed`).
+8. Optionally (`treated_means`), the mean of other columns over the treated analysed, in the
+   fit and in every bootstrap replicate beside its estimates (`extra["replicates"]`), so that
+   a ratio of such a mean to the effect gets an interval from the same draws (model 8).
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ class ATTResult:
 def estimate_att(data: pd.DataFrame, treatment: str, outcomes: list[str], covariates: list[str], *,
                  seed: int = DEFAULT_SEED, n_boot: int = DEFAULT_BOOT, variance: str = "sandwich",
                  negative_controls: dict[str, float] | None = None,
-                 estimators: tuple[str, ...] = M.ESTIMATORS) -> ATTResult:
+                 estimators: tuple[str, ...] = M.ESTIMATORS, treated_means: tuple[str, ...] = ()) -> ATTResult:
     """Average effect on the treated of `treatment` on each outcome, by propensity-score weighting.
 
     Parameters
@@ -102,6 +105,10 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: list[str], covari
     negative_controls : outcome column -> equivalence margin. Each is estimated like an
         outcome (IPW) and passes when its 95 % CI lies within [-margin, margin].
     estimators : which of 'ipw', 'aipw', 'overlap' to report for the outcomes.
+    treated_means : numeric columns, known for every treated person, whose mean over the treated
+        analysed is reported in `extra["treated_means"]`; with the bootstrap, also in each
+        replicate (over that replicate's analysed treated) in `extra["replicates"]`, one row
+        per successful replicate, beside the columns `<outcome>:<estimator>`.
 
     Returns
     -------
@@ -127,6 +134,8 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: list[str], covari
         raise ValueError("n_boot must be at least 2 for a bootstrap")
     controls = dict(negative_controls or {})
     _check_columns(data, treatment, list(outcomes), list(covariates), list(controls))
+    if [c for c in treated_means if c not in data.columns]:
+        raise ValueError(f"columns not in the data: {', '.join(c for c in treated_means if c not in data.columns)}")
     notes: list[str] = []
 
     d = data[[treatment, *outcomes, *controls, *covariates]].copy()
@@ -150,6 +159,11 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: list[str], covari
     if n_outside:
         notes.append(f"{n_outside} comparison persons in categories without treated persons left out")
     t = d[treatment].to_numpy(dtype=int)
+    tm = {c: pd.to_numeric(data.loc[d.index, c], errors="coerce").to_numpy(dtype=float) for c in treated_means}
+    unknown_tm = {c: int(np.isnan(v[t == 1]).sum()) for c, v in tm.items() if np.isnan(v[t == 1]).any()}
+    if unknown_tm:
+        raise ValueError("treated_means must be known for every treated person: "
+                         + ", ".join(f"{c} missing for {k}" for c, k in unknown_tm.items()))
     if min(int(t.sum()), int((1 - t).sum())) < MIN_PER_GROUP:
         raise NotFitted(f"{int(t.sum())} treated and {int((1 - t).sum())} comparison persons with complete data"
                         f" (at least {MIN_PER_GROUP} in each group needed)", n=len(d))
@@ -193,8 +207,10 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: list[str], covari
                          "n": int(kk.sum()), "n_treated": int(t[kk].sum()), "role": role})
     est = pd.DataFrame(rows)
     n_fail = 0
+    replicates = None
     if variance == "bootstrap":
-        boot, (n_fail, n_sep) = _bootstrap(Z, t, yv, beta, share, seed, n_boot, est)
+        boot, (n_fail, n_sep) = _bootstrap(Z, t, yv, beta, share, seed, n_boot, est, tm)
+        replicates = pd.DataFrame({(k if isinstance(k, str) else f"{k[0]}:{k[1]}"): v for k, v in boot.items()})
         if n_fail > MAX_BOOT_FAILURES * n_boot:
             raise NotFitted(f"the propensity model did not converge in {n_fail} of {n_boot} bootstrap replicates"
                             f" ({n_sep} of them perfectly separated): the weights are unstable", n=len(d))
@@ -232,7 +248,9 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: list[str], covari
         n_comparison_analysed=n_ca, variance=variance,
         extra={"ess": ess, "equipoise": equipoise, "max_smd": max_smd, "n_boot": n_boot if variance == "bootstrap" else 0,
                "n_fail": n_fail, "n_trimmed_treated": int(((~keep) & (t == 1)).sum()),
-               "n_trimmed_comparison": int(((~keep) & (t == 0)).sum())},
+               "n_trimmed_comparison": int(((~keep) & (t == 0)).sum()),
+               "treated_means": {c: float(v[keep & (t == 1)].mean()) for c, v in tm.items()},
+               "replicates": replicates},
     )
 
 
@@ -329,12 +347,17 @@ def _balance(X: pd.DataFrame, levels, t, keep, w) -> pd.DataFrame:
                                        "mean_comparison_weighted"])
 
 
-def _bootstrap(Z, t, yv, beta0, share, seed, n_boot, est):
-    """Stratified bootstrap: resample within each group, refit, re-trim, re-estimate."""
+def _bootstrap(Z, t, yv, beta0, share, seed, n_boot, est, tm=None):
+    """Stratified bootstrap: resample within each group, refit, re-trim, re-estimate.
+
+    `tm` (column -> values) adds, per replicate, the mean over the replicate's analysed treated,
+    keyed by the column name beside the (outcome, estimator) estimates.
+    """
     rng = np.random.default_rng(seed)
     it, ic = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
     keys = list(zip(est["outcome"], est["estimator"]))
-    res: dict[tuple[str, str], list[float]] = {k: [] for k in keys}
+    tm = tm or {}
+    res: dict = {k: [] for k in [*keys, *tm]}
     fails = separated = 0
     for _ in range(n_boot):
         idx = np.concatenate([rng.choice(it, len(it)), rng.choice(ic, len(ic))])
@@ -355,6 +378,8 @@ def _bootstrap(Z, t, yv, beta0, share, seed, n_boot, est):
         for o, estimator in keys:
             kk = everyone if estimator == "overlap" else keep
             res[(o, estimator)].append(M.point_estimate(estimator, Zb, tb.astype(float), yv[o][idx], e, kk))
+        for c, v in tm.items():
+            res[c].append(float(v[idx][keep & (tb == 1)].mean()))
     return {k: np.asarray(v) for k, v in res.items()}, (fails, separated)
 
 

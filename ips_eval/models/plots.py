@@ -237,3 +237,47 @@ def chronogram(shares: pd.DataFrame, states: tuple[str, ...], title: str, path: 
     axes[-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def index_plot(codes: np.ndarray, types: np.ndarray, states: tuple[str, ...], title: str, path: Path,
+               first_month: int = 0) -> Path:
+    """Each sequence a row of coloured months, rows sorted by type (and within it by the months
+    in the first two states of `states`, work), a line between types. Shows single persons:
+    internal only, never published."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    order = np.lexsort((-(codes <= 1).sum(axis=1), types))
+    fig = Figure(figsize=(7.5, 6.0))
+    ax = fig.subplots()
+    cmap = ListedColormap([STATE_COLOURS.get(s, "#999999") for s in states])
+    ax.imshow(codes[order], aspect="auto", interpolation="nearest", cmap=cmap, vmin=-0.5, vmax=len(states) - 0.5,
+              extent=(first_month - 0.5, first_month + codes.shape[1] - 0.5, len(codes), 0))
+    sorted_types = types[order]
+    bounds = np.flatnonzero(np.diff(sorted_types)) + 1
+    for b in bounds:
+        ax.axhline(b, color="black", lw=1.0)
+    starts = np.r_[0, bounds]
+    ends = np.r_[bounds, len(codes)]
+    ax.set_yticks((starts + ends) / 2, [f"Type {t}" for t in sorted_types[starts]])
+    ax.set_xlabel("Month relative to index month")
+    ax.legend(handles=[Patch(color=STATE_COLOURS.get(s, "#999999"), label=s) for s in states],
+              loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def bootstrap_histogram(values: np.ndarray, estimate: float, ci: tuple[float, float], title: str, xlabel: str,
+                        path: Path) -> Path:
+    """Histogram of bootstrap replicates, the estimate as a solid line and the interval's limits dashed."""
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
+    ax.hist(values, bins=40, color=IPS_COLOUR, alpha=0.7)
+    ax.axvline(estimate, color="black", lw=1.5, label="estimate")
+    for i, x in enumerate(ci):
+        ax.axvline(x, color=COMPARISON_COLOUR, lw=1.2, ls="--", label="95% interval" if i == 0 else None)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Replicates")
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)

@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Callable
 
 import duckdb
+import pandas as pd
 
 from ips_eval.faults import failpoint
 from ips_eval.models import effectiveness, fidelity_outcome, job_tenure, predictors, scores, time_to_first_job
+from ips_eval.models import cost_effectiveness, trajectories
+from ips_eval.models.cost_effectiveness import run_cost_effectiveness
 from ips_eval.models.data import query_tables
 from ips_eval.models.effectiveness import run_effectiveness
 from ips_eval.models.fidelity_outcome import run_fidelity_outcome
@@ -29,6 +32,7 @@ from ips_eval.models.predictors import run_employment_predictors, run_unsubsidis
 from ips_eval.models.result import ModelResult, write_result
 from ips_eval.models.scores import SCORE_NAMES, run_scores
 from ips_eval.models.time_to_first_job import run_time_to_first_job
+from ips_eval.models.trajectories import run_trajectory_types
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,8 @@ MODELS: dict[str, FitFunction] = {
     **{f"scores_{s}": functools.partial(run_scores, score=s) for s in SCORE_NAMES},
     "fidelity_outcome": run_fidelity_outcome,
     "effectiveness": run_effectiveness,
+    "trajectory_types": run_trajectory_types,  # after effectiveness: it reads models.person_weights
+    "cost_effectiveness": run_cost_effectiveness,
 }
 
 
@@ -54,6 +60,21 @@ QUERY_FILES: dict[str, tuple[Path, ...]] = {
     **{f"scores_{s}": scores.QUERY_FILES for s in SCORE_NAMES},
     "fidelity_outcome": fidelity_outcome.QUERY_FILES,
     "effectiveness": effectiveness.QUERY_FILES,
+    "trajectory_types": trajectories.QUERY_FILES,
+    "cost_effectiveness": cost_effectiveness.QUERY_FILES,
+}
+
+#: Tables a step writes that other steps read, by the step that writes them: the asset graph
+#: turns a query file's read of one of these into a dependency on that step.
+WRITTEN_BY: dict[str, str] = {
+    "models.person_weights": "effectiveness",
+    "marts.trajectory_types": "trajectory_types",
+}
+
+#: Whole marts tables a step owns (ModelResult.marts), each with the empty table written when
+#: the step yields none (it failed), so that no earlier run's rows survive in a copied warehouse.
+MARTS_TABLES: dict[str, dict[str, Callable[[], pd.DataFrame]]] = {
+    "trajectory_types": {trajectories.MARTS_TABLE: trajectories.empty_types},
 }
 
 
@@ -74,10 +95,13 @@ def fit_model(name: str, con: duckdb.DuckDBPyConnection, figures_dir: Path, seed
     fn = MODELS[name]
     args = {} if seed is None else {"seed": seed}
     try:
-        return fn(con, Path(figures_dir), **args, **kwargs)
+        result = fn(con, Path(figures_dir), **args, **kwargs)
     except Exception as e:  # a bug in one model must not stop the others
         log.error("model %s failed:\n%s", name, traceback.format_exc())
-        return ModelResult.not_fitted(name, f"unexpected error ({type(e).__name__}: {e}); see the run log")
+        result = ModelResult.not_fitted(name, f"unexpected error ({type(e).__name__}: {e}); see the run log")
+    for table, empty in MARTS_TABLES.get(name, {}).items():
+        result.marts.setdefault(table, empty())
+    return result
 
 
 def fit_and_write(name: str, con: duckdb.DuckDBPyConnection, figures_dir: Path) -> ModelResult:

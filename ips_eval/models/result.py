@@ -8,7 +8,10 @@ partial or made-up estimate must never reach a published table.
 `write_result` replaces the model's rows in every `models.*` table (the shared tables
 `models.estimates`, `models.fit_log`, `models.diagnostics` and the model-specific ones),
 so re-running one model never duplicates rows and never leaves stale estimates of an
-earlier run behind, while the other models' rows stay as they are.
+earlier run behind, while the other models' rows stay as they are. A step computed like a
+model may also own whole tables of the `marts` schema (a contract table such as
+`marts.trajectory_types`, computed in Python from a model's output): those are in
+`result.marts` and replaced whole, whatever the status, so they always hold this run's rows.
 """
 
 from __future__ import annotations
@@ -64,6 +67,9 @@ class ModelResult:
     #: In-memory companions of the result that are not written (e.g. the effectiveness
     #: model's person weights, which the chronogram reads).
     extra: dict = field(default_factory=dict)
+    #: Whole tables of the `marts` schema this step owns (no `model` column: a contract table's
+    #: columns are the contract's), replaced by `write_result` even when not fitted (then empty).
+    marts: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -187,6 +193,10 @@ def write_result(con: duckdb.DuckDBPyConnection, result: ModelResult) -> None:
         if result.fitted:
             for name, df in result.tables.items():
                 _replace_model_rows(con, name, _with_model(df, result.model))
+        if result.marts:
+            con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        for name, df in result.marts.items():
+            _replace_marts_table(con, name, df)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -221,6 +231,16 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> Non
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _ips_model_rows")
     finally:
         con.unregister("_ips_model_rows")
+
+
+def _replace_marts_table(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> None:
+    if not name.isidentifier():
+        raise ValueError(f"marts table name {name!r} is not a plain identifier")
+    con.register("_ips_marts_rows", df)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM _ips_marts_rows")
+    finally:
+        con.unregister("_ips_marts_rows")
 
 
 def _replace_model_rows(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> None:

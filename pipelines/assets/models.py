@@ -9,13 +9,20 @@ import base64
 
 import dagster as dg
 
-from ips_eval.models.registry import MODELS, fit_and_write, model_inputs
+from ips_eval.models.registry import MODELS, WRITTEN_BY, fit_and_write, model_inputs
 from pipelines.resources import StudyRun
 
 
 def _key(table: str) -> dg.AssetKey:
-    """Asset key of a warehouse table `schema.table`."""
+    """Asset key of a warehouse table `schema.table`, or of the model step that writes it."""
+    if table in WRITTEN_BY:
+        return dg.AssetKey(["models", WRITTEN_BY[table]])
     return dg.AssetKey(table.split("."))
+
+
+def _deps(name: str) -> list[dg.AssetKey]:
+    """The assets model `name` reads: tables from its query files (`ref.*` is written with every build)."""
+    return sorted({_key(t) for t in model_inputs(name) if not t.startswith("ref.")}, key=lambda k: k.path)
 
 
 def _figure_markdown(paths) -> str:
@@ -33,7 +40,7 @@ def _model_asset(name: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=dg.AssetKey(["models", name]),
-        deps=[_key(t) for t in sorted(model_inputs(name))],  # read from the model's query files
+        deps=_deps(name),  # read from the model's query files
         group_name="models",
         description=f"Model `{name}` (ANALYSIS_PLAN 'Models'). {first} Writes models.estimates, models.fit_log, "
         "models.diagnostics and its own tables; figures go with the run.",

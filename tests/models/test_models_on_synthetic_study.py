@@ -135,3 +135,18 @@ def test_sandwich_and_bootstrap_agree_within_monte_carlo_error(planted):
 def _row(result, term, estimator):
     e = result.estimates
     return e[(e["term"] == term) & (e["estimator"] == estimator)].iloc[0]
+
+
+def test_trajectory_types_separate_a_mostly_employed_type_more_common_among_ips_clients(planted):
+    con, folder = planted
+    from ips_eval.models.result import write_result
+
+    write_result(con, fit_model("effectiveness", con, folder))
+    result = fit_model("trajectory_types", con, folder)
+    assert result.fitted, result.reason
+    types = result.marts["trajectory_types"]
+    employed = types[types["employed_share"] > 0.5]
+    assert len(employed) >= 1, types
+    top = employed.iloc[0]
+    assert top["label"].startswith("employed"), types
+    assert top["share_ips"] > top["share_comparison_weighted"], types

@@ -19,4 +19,11 @@ def test_model_asset_deps_follow_its_query_files(tmp_path, monkeypatch):
 def test_every_model_reads_only_tables_of_the_warehouse():
     for name in registry.MODELS:
         tables = registry.model_inputs(name)
-        assert tables and all(t.split(".")[0] in {"staging", "core", "marts"} for t in tables), (name, tables)
+        assert tables and all(t.split(".")[0] in {"staging", "core", "marts", "ref"} or t in registry.WRITTEN_BY
+                              for t in tables), (name, tables)
+
+
+def test_a_model_reading_another_steps_table_depends_on_that_step():
+    asset = _model_asset("trajectory_types")
+    deps = set(asset.asset_deps[dg.AssetKey(["models", "trajectory_types"])])
+    assert deps == {dg.AssetKey(["models", "effectiveness"]), dg.AssetKey(["marts", "state_sequences"])}

@@ -183,3 +183,56 @@ def test_two_small_years_hide_the_per_year_figures_but_keep_the_county_total():
     for r in table.rows:  # no per-year per-client figure divides by a count under T
         if r["vuosi"] != "ALL" and r["alue"] == "Z":
             assert r["cost_per_unsubsidised"] == HIDDEN_LABEL
+
+
+def _with_model8(db: Path, status: str, estimate: tuple[float, float, float] | None) -> Path:
+    """Model 8's fit-log row and, when given, its term (estimate, ci_low, ci_high) in models.*."""
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS models")
+        con.execute("CREATE TABLE models.fit_log (model VARCHAR, status VARCHAR, reason VARCHAR, n BIGINT,"
+                    " converged BOOLEAN)")
+        con.execute("INSERT INTO models.fit_log VALUES ('cost_effectiveness', ?, 'test', 3609, TRUE)", [status])
+        con.execute("CREATE TABLE models.estimates (model VARCHAR, term VARCHAR, estimate DOUBLE, ci_low DOUBLE,"
+                    " ci_high DOUBLE, p_value DOUBLE, n BIGINT, estimator VARCHAR)")
+        con.execute("CREATE TABLE models.diagnostics (model VARCHAR, diagnostic VARCHAR, value DOUBLE,"
+                    " threshold DOUBLE, passed BOOLEAN, rule VARCHAR, detail VARCHAR)")
+        if estimate:
+            con.execute("INSERT INTO models.estimates VALUES ('cost_effectiveness', 'cost_per_employed_month_gained',"
+                        " ?, ?, ?, NULL, 3609, 'ipw')", list(estimate))
+    return db
+
+
+def test_cost_per_employed_month_gained_is_shown_in_three_languages_when_fitted(synthetic_study, tmp_path):
+    db = _with_model8(_warehouse(synthetic_study, tmp_path / "m8.duckdb", _costs_frame()), "ok",
+                      (2236.4, 1990.2, 2519.8))
+    with duckdb.connect(str(db), read_only=True) as con:
+        result = build_site(con, tmp_path / "site", CUTOFF, PROVENANCE, None)
+        data = read_site_data(con)
+        ids = person_ids(con)
+    got = pd.read_csv(result.snapshot_dir / "data" / "cost_effectiveness.csv", dtype=str, keep_default_na=False)
+    assert got.to_dict("records") == [{"cost_per_employed_month_gained": "2236", "ci_low": "1990",
+                                       "ci_high": "2520"}]
+    snap = result.snapshot_dir
+    for page, title in (("index.html", "Kustannus työssäolokuukautta kohden"),
+                        ("sv/index.html", "Kostnad per vunnen sysselsatt månad"),
+                        ("en/index.html", "Cost per employed month gained")):
+        text = (snap / page).read_text(encoding="utf-8")
+        section = text[text.index('id="costs"'):text.index('id="scores"')]
+        assert title in section, page
+    en = (snap / "en" / "index.html").read_text(encoding="utf-8")
+    section = en[en.index('id="costs"'):en.index('id="scores"')]
+    assert ">2236<" in section and ">1990<" in section and ">2520<" in section
+    assert _column_kinds(data)["cost_effectiveness"]["cost_per_employed_month_gained"] == "money"
+    report = scan_site(result.site_dir, known_ids=ids, specs=data.specs, columns=_column_kinds(data))
+    assert any(f.endswith("data/cost_effectiveness.csv") for f in report.scanned)
+
+
+@pytest.mark.parametrize("status, estimate", [("not_fitted", None), ("ok", (2236.4, -150.0, 2519.8))])
+def test_cost_per_employed_month_gained_is_absent_unless_its_gain_is_above_zero(synthetic_study, tmp_path, status,
+                                                                                estimate):
+    db = _with_model8(_warehouse(synthetic_study, tmp_path / "m8.duckdb", _costs_frame()), status, estimate)
+    with duckdb.connect(str(db), read_only=True) as con:
+        result = build_site(con, tmp_path / "site", CUTOFF, PROVENANCE, None)
+    assert not (result.snapshot_dir / "data" / "cost_effectiveness.csv").exists()
+    assert "Cost per employed month gained" not in (result.snapshot_dir / "en" / "index.html").read_text(
+        encoding="utf-8")

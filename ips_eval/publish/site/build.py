@@ -315,6 +315,8 @@ def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, sna
         trend=trend, ttf=ttf,
         fidelity=view(data.fidelity, t["fidelity"], compact=True) if data.fidelity is not None else None,
         costs=view(data.costs, t["costs"], compact=True) if data.costs is not None else None,
+        cost_effectiveness=(view(data.cost_effectiveness, t["cost_effectiveness"], compact=True)
+                            if data.cost_effectiveness is not None else None),
         scores=scores, models=models,
         provenance=[(t["prov_cutoff"], texts.fmt_date(lang, prov["cutoff"])), (t["prov_quarter"], quarter),
                     (t["prov_run"], prov["run_id"]), (t["prov_code"], prov["code_version"]),

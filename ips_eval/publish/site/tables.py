@@ -106,12 +106,13 @@ class SiteData:
     specs: list[TableSpec] = field(default_factory=list)
     publications: list[Publication] = field(default_factory=list)
     costs: SiteTable | None = None  # None: the delivery reported no costs
+    cost_effectiveness: SiteTable | None = None  # model 8's ratio; None unless it is shown (fitted, gain above 0)
 
     def tables(self) -> list[SiteTable]:
         """Every table with a CSV download."""
         out = [self.county, *self.groups.values(), self.quarterly]
-        out += [t for t in (self.fidelity, self.costs, self.scores, self.ttf_readouts, self.ttf_curve)
-                if t is not None]
+        out += [t for t in (self.fidelity, self.costs, self.cost_effectiveness, self.scores, self.ttf_readouts,
+                            self.ttf_curve) if t is not None]
         out += [m.table for m in self.models.values() if m.table is not None]
         return out
 
@@ -404,6 +405,35 @@ def _costs(con) -> tuple[SiteTable | None, TableSpec | None, Publication | None]
     return table, costs_spec(), pub
 
 
+#: Model 8 and its one term (docs/analysis_plan.md "Costs", models.estimates).
+COST_EFFECTIVENESS = "cost_effectiveness"
+COST_EFFECTIVENESS_TERM = "cost_per_employed_month_gained"
+
+
+def _cost_effectiveness(con) -> SiteTable | None:
+    """Model 8's cost per employed month gained with its interval, when the model shows it.
+
+    The model writes the term only when the gain's interval lies above 0 (else its fit log
+    says why and there is nothing to show). A ratio of euros to months, not a count; it is
+    shown when the clients it describes are at least T, like a model table's n.
+    """
+    if not (table_exists(con, "models.estimates") and table_exists(con, "models.fit_log")):
+        return None
+    fit = query_sql(con, QUERIES / "model_fit.sql", model=COST_EFFECTIVENESS)
+    if fit.empty or fit.at[0, "status"] == "not_fitted":
+        return None
+    est = query_sql(con, QUERIES / "model_estimates.sql", model=COST_EFFECTIVENESS)
+    est = est[est["term"] == COST_EFFECTIVENESS_TERM]
+    if est.empty or est["ci_low"].isna().any() or not (est["ci_low"] > 0).all() or not (est["n"] >= T).all():
+        return None
+    cols = (Column(COST_EFFECTIVENESS_TERM, "money", 0),
+            Column("ci_low", "money", 0, group="col_ci", sub="sub_low"),
+            Column("ci_high", "money", 0, group="col_ci", sub="sub_high"))
+    r = est.iloc[0]
+    values = {COST_EFFECTIVENESS_TERM: r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
+    return SiteTable(COST_EFFECTIVENESS, cols, [{c.name: csv_value(values[c.name], c) for c in cols}])
+
+
 def _scores(con) -> tuple[SiteTable | None, str | None, TableSpec | None, Publication | None]:
     """Paired change from models.score_change when the models ran; else means per wave."""
     if table_exists(con, "models.score_change"):
@@ -545,6 +575,7 @@ def read_site_data(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | Non
         specs=specs + [s for s in (score_spec, cost_spec) if s],
         publications=[pub] + [p for p in (score_pub, cost_pub) if p],
         costs=costs,
+        cost_effectiveness=_cost_effectiveness(con),
     )
 
 

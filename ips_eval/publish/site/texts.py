@@ -57,6 +57,13 @@ TEXTS: dict[str, dict[str, str]] = {
                        "eivät henkilöitä. Asiakaskohtainen luku näytetään vain, jos asiakkaiden määrä, jolla se jaetaan, "
                        "voidaan julkaista; muuten solussa on ”..”. Puuttuva luku (–): alue ei ilmoittanut kustannuksia.",
         "costs_none": "Tässä aineistossa ei ilmoitettu kustannuksia.",
+        "cost_effectiveness": "Kustannus työssäolokuukautta kohden",
+        "cost_effectiveness_intro": "Vaikuttavuusanalyysin IPS-asiakkaiden palvelun kustannukset (asiakasvuodet kertaa "
+                                    "alueen kustannus asiakasvuotta kohden) jaettuna työssäolokuukausilla, jotka IPS "
+                                    "heille toi 12 kuukaudessa (vaikuttavuusmallin arvio kertaa asiakkaiden määrä). "
+                                    "Luottamusväli bootstrap-menetelmällä. Luku näytetään vain, kun saatujen "
+                                    "työssäolokuukausien luottamusväli on kokonaan nollan yläpuolella. Se on suhdeluku, "
+                                    "ei henkilömäärä.",
         "scores": "Asiakkaiden kokema muutos",
         "scores_intro_change": "Keskimääräinen muutos alkukyselystä loppukyselyyn niillä, jotka vastasivat molempiin.",
         "scores_intro_means": "Keskiarvot kyselykierroksittain (vastaajien määrä kullakin kierroksella).",
@@ -132,6 +139,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_cost_per_client": "€ / aloittanut asiakas",
         "col_cost_per_employed": "€ / työllistynyt",
         "col_cost_per_unsubsidised": "€ / työllistynyt ilman palkkatukea",
+        "col_cost_per_employed_month_gained": "€ / saatu työssäolokuukausi",
         "col_score": "Mittari",
         "col_wave": "Kyselykierros",
         "col_n_responses": "Vastaajia",
@@ -240,6 +248,12 @@ TEXTS: dict[str, dict[str, str]] = {
                        "inte personer. En kostnad per klient visas bara när antalet klienter den delas med kan "
                        "publiceras; annars står ”..” i cellen. Saknad siffra (–): området rapporterade inga kostnader.",
         "costs_none": "Inga kostnader rapporterades i denna leverans.",
+        "cost_effectiveness": "Kostnad per vunnen sysselsatt månad",
+        "cost_effectiveness_intro": "Tjänstens kostnader för IPS-klienterna i effektanalysen (klientår gånger områdets "
+                                    "kostnad per klientår) delade med de sysselsatta månader som IPS gav dem under 12 "
+                                    "månader (effektmodellens skattning gånger antalet klienter). Konfidensintervallet "
+                                    "med bootstrap. Siffran visas bara när intervallet för de vunna sysselsatta månaderna "
+                                    "ligger helt över noll. Den är en kvot, inte ett antal personer.",
         "scores": "Klienternas upplevda förändring",
         "scores_intro_change": "Genomsnittlig förändring från första till sista enkäten bland dem som svarade på båda.",
         "scores_intro_means": "Medelvärden per enkätomgång (antalet svarande i varje omgång).",
@@ -314,6 +328,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_cost_per_client": "€ / klient som började",
         "col_cost_per_employed": "€ / sysselsatt",
         "col_cost_per_unsubsidised": "€ / sysselsatt utan lönesubvention",
+        "col_cost_per_employed_month_gained": "€ / vunnen sysselsatt månad",
         "col_score": "Mätare",
         "col_wave": "Enkätomgång",
         "col_n_responses": "Svarande",
@@ -421,6 +436,13 @@ TEXTS: dict[str, dict[str, str]] = {
                        "by can be published; otherwise the cell shows “..”. A missing figure (–): the county reported "
                        "no costs.",
         "costs_none": "No costs were reported in this delivery.",
+        "cost_effectiveness": "Cost per employed month gained",
+        "cost_effectiveness_intro": "The service's cost of the IPS clients in the effectiveness analysis (their "
+                                    "client-years times their county's cost per client-year) divided by the employed "
+                                    "months IPS gained them over 12 months (the effectiveness model's estimate times the "
+                                    "number of clients), with a bootstrap confidence interval. Shown only when the "
+                                    "interval of the months gained lies wholly above zero. It is a ratio, not a count of "
+                                    "people.",
         "scores": "Client-reported change",
         "scores_intro_change": "Mean change from the first to the last survey among those who answered both.",
         "scores_intro_means": "Means by survey wave (number of respondents in each wave).",
@@ -495,6 +517,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_cost_per_client": "€ per client who started",
         "col_cost_per_employed": "€ per employed client",
         "col_cost_per_unsubsidised": "€ per client employed without pay subsidy",
+        "col_cost_per_employed_month_gained": "€ per employed month gained",
         "col_score": "Measure",
         "col_wave": "Survey wave",
         "col_n_responses": "Respondents",

@@ -1,0 +1,147 @@
+"""Trajectory types: the distance and the silhouette choice by hand, the weighted sample, the table."""
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+import model_fixtures as mf
+from ips_eval.definitions import STATES, TRAJECTORY_MONTHS
+from ips_eval.models import registry, write_result
+from ips_eval.models.effectiveness import run_effectiveness
+from ips_eval.models.trajectories import (cluster_sequences, fit_trajectory_types, hamming_distances,
+                                          run_trajectory_types, silhouette_widths, type_label)
+
+# Five sequences of four months (0 and 1 stand for two states): three near 0000, two near 1111.
+A1, A2, A3, B1, B2 = [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0], [1, 1, 1, 1], [1, 1, 1, 0]
+CODES = np.array([A1, A2, A3, B1, B2])
+WIDTH = TRAJECTORY_MONTHS[1] - TRAJECTORY_MONTHS[0] + 1
+EMPLOYED, OTHER = str(STATES.index("employed") + 1), str(STATES.index("other") + 1)
+
+
+def test_hamming_distance_counts_the_months_in_different_states():
+    # by hand: A2 vs B2 differ in all four months (0001 / 1110), A3 vs B2 in the first two
+    expected = np.array([[0, 1, 1, 4, 3],
+                         [1, 0, 2, 3, 4],
+                         [1, 2, 0, 3, 2],
+                         [4, 3, 3, 0, 1],
+                         [3, 4, 2, 1, 0]])
+    np.testing.assert_array_equal(hamming_distances(CODES), expected)
+
+
+def test_silhouette_widths_by_hand():
+    # two types {A1, A2, A3} {B1, B2}: a = mean distance within, b = mean distance to the other type
+    # A1: a = (1+1)/2 = 1,   b = (4+3)/2 = 3.5   -> 2.5/3.5
+    # A2: a = (1+2)/2 = 1.5, b = (3+4)/2 = 3.5   -> 2/3.5
+    # A3: a = (1+2)/2 = 1.5, b = (3+2)/2 = 2.5   -> 1/2.5
+    # B1: a = 1,             b = (4+3+3)/3 = 10/3 -> (7/3)/(10/3)
+    # B2: a = 1,             b = (3+4+2)/3 = 3    -> 2/3
+    s2 = silhouette_widths(CODES, np.array([1, 1, 1, 2, 2]))
+    np.testing.assert_allclose(s2, [2.5 / 3.5, 2 / 3.5, 1 / 2.5, 0.7, 2 / 3])
+    # three types {A1, A2} {A3} {B1, B2}: A3 alone -> 0
+    # A1: a = 1, b = min(1 (A3), 3.5) = 1 -> 0;  A2: a = 1, b = min(2, 3.5) = 2 -> 0.5
+    # B1: a = 1, b = min(3.5, 3) = 3 -> 2/3;     B2: a = 1, b = min(3.5, 2) = 2 -> 0.5
+    s3 = silhouette_widths(CODES, np.array([1, 1, 2, 3, 3]))
+    np.testing.assert_allclose(s3, [0, 0.5, 0, 2 / 3, 0.5])
+    assert s2.mean() == pytest.approx(3.052381 / 5, abs=1e-6)
+    assert s3.mean() == pytest.approx((0.5 + 2 / 3 + 0.5) / 5)
+
+
+def test_the_number_of_types_with_the_largest_asw_is_chosen():
+    labels, asw = cluster_sequences(CODES, range(2, 4))
+    assert set(asw) == {2, 3}
+    assert asw[2] == pytest.approx(3.052381 / 5, abs=1e-6) and asw[3] < asw[2]
+    assert labels.tolist() in ([1, 1, 1, 2, 2], [2, 2, 2, 1, 1])
+
+
+def test_label_is_the_modal_state_of_each_half_year():
+    u, e, o = STATES.index("unemployment_benefit"), STATES.index("employed"), STATES.index("other")
+    seqs = np.array([[u] * 12 + [e] * 12, [u] * 6 + [o] * 6 + [e] * 12, [u] * 24])
+    # modal state of months 0-5: u (3 of 3); 6-11: u (2 of 3); 12-17: e (2 of 3); 18-23: e (2 of 3)
+    assert type_label(seqs) == "unemployment_benefit → employed"
+    assert type_label(np.array([[e] * 24])) == "employed"
+
+
+def _frame(n_ips_emp=40, n_ips_other=10, n_cmp=400, w_emp=3.0, n_incomplete=7):
+    """IPS clients and comparison persons with one of two sequences, all employed or all 'other'.
+
+    Half the comparison persons are employed throughout with weight `w_emp`, the others weight 1,
+    so the weighted comparison share of the employed type is w_emp / (w_emp + 1)."""
+    emp, oth = EMPLOYED * WIDTH, OTHER * WIDTH
+    rows = ([("I", 1, 1.0, emp)] * n_ips_emp + [("I", 1, 1.0, oth)] * n_ips_other
+            + [("C", 0, w_emp, emp)] * (n_cmp // 2) + [("C", 0, 1.0, oth)] * (n_cmp // 2)
+            + [("C", 0, 1.0, None)] * n_incomplete)
+    f = pd.DataFrame(rows, columns=["person_id", "ips", "weight", "states"])
+    f["person_id"] = [f"{p}{i:04d}" for i, p in enumerate(f["person_id"])]
+    return f
+
+
+def test_shares_are_of_all_ips_clients_and_the_weighted_comparison_group():
+    res = fit_trajectory_types(_frame(), seed=3)
+    assert res.status == "ok", res.reason
+    t = res.marts["trajectory_types"].set_index("type")
+    assert list(t.index) == [1, 2]
+    assert t.loc[1, "label"] == "employed" and t.loc[2, "label"] == "other"
+    assert t.loc[1, "employed_share"] == 1.0 and t.loc[2, "employed_share"] == 0.0
+    assert (t.loc[1, "n_ips"], t.loc[2, "n_ips"]) == (40, 10)
+    assert t.loc[1, "share_ips"] == pytest.approx(0.8)
+    # 2,000 draws with probability proportional to the weight: 0.75 within 4 standard errors (~0.0097)
+    assert t.loc[1, "share_comparison_weighted"] == pytest.approx(0.75, abs=0.04)
+    assert t["share_comparison_weighted"].sum() == pytest.approx(1.0)
+    assert "7 of 457 persons of models.person_weights left out" in res.reason
+    assert "SAMPLE_COMPARISON = 2000 draws" in res.reason and "seed 3" in res.reason
+    d = res.diagnostics.set_index("diagnostic")
+    assert d.loc["asw_chosen", "value"] == pytest.approx(1.0) and d.loc["asw_chosen", "passed"]
+    again = fit_trajectory_types(_frame(), seed=3)
+    pd.testing.assert_frame_equal(res.marts["trajectory_types"], again.marts["trajectory_types"])
+
+
+def test_uniform_weights_would_give_the_unweighted_share():
+    res = fit_trajectory_types(_frame(w_emp=1.0), seed=3)
+    share = res.marts["trajectory_types"].set_index("type").loc[1, "share_comparison_weighted"]
+    assert share == pytest.approx(0.5, abs=0.05)
+
+
+@pytest.fixture(scope="module")
+def register_study(tmp_path_factory):
+    con = mf.load(duckdb.connect(), mf.register(effect=2.0, seed=2))
+    write_result(con, run_effectiveness(con, tmp_path_factory.mktemp("fig"), seed=11))
+    return con
+
+
+def test_the_step_writes_the_contract_table_and_its_figures(register_study, tmp_path):
+    con = register_study
+    res = registry.fit_and_write("trajectory_types", con, tmp_path)
+    assert res.fitted, res.reason
+    cols = [c[0] for c in con.execute("DESCRIBE marts.trajectory_types").fetchall()]
+    assert cols[:5] == ["type", "label", "share_ips", "share_comparison_weighted", "n_ips"]
+    got = con.execute("SELECT * FROM marts.trajectory_types ORDER BY type").df()
+    pd.testing.assert_frame_equal(got, res.marts["trajectory_types"], check_dtype=False)
+    assert con.execute("SELECT status FROM models.fit_log WHERE model = 'trajectory_types'").fetchone()[0] in (
+        "ok", "warning")
+    assert [p.name for p in res.figures] == ["trajectory_types_index_plot.png", "trajectory_types_chronograms.png"]
+    assert all(p.exists() for p in res.figures)
+
+
+def test_without_person_weights_the_table_is_empty_and_the_reason_says_why(tmp_path):
+    con = mf.load(duckdb.connect(), mf.register(n_ips=100, n_cmp=300, seed=5))
+    # an earlier run's table must not survive
+    con.execute("CREATE TABLE marts.trajectory_types AS SELECT 1 AS type, 'stale' AS label")
+    res = run_trajectory_types(con, tmp_path)
+    write_result(con, res)
+    assert res.status == "not_fitted" and "models.person_weights" in res.reason
+    assert con.execute("SELECT count(*) FROM marts.trajectory_types").fetchone()[0] == 0
+    assert "share_comparison_weighted" in [c[0] for c in con.execute("DESCRIBE marts.trajectory_types").fetchall()]
+
+
+def test_a_crash_of_the_step_still_replaces_its_table(tmp_path, monkeypatch):
+    con = mf.load(duckdb.connect(), mf.register(n_ips=100, n_cmp=300, seed=5))
+    con.execute("CREATE TABLE marts.trajectory_types AS SELECT 1 AS type, 'stale' AS label")
+
+    def boom(con, figures_dir, seed=0):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setitem(registry.MODELS, "trajectory_types", boom)
+    res = registry.fit_and_write("trajectory_types", con, tmp_path)
+    assert res.status == "not_fitted"
+    assert con.execute("SELECT count(*) FROM marts.trajectory_types").fetchone()[0] == 0
