@@ -277,7 +277,7 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
     quarters = sorted(frames[QUARTERLY]["quarter"].unique())
     waves = {w: c for w, c in waves.items() if w in set(frames[group_table_name(WAVE)]["group_value"])}
     specs, links = employment_specs(quarters, waves)
-    pub = protect({**frames, **before}, [*specs, *before_specs], [*links, *before_links])
+    pub = protect({**frames, **before}, [*specs, *before_specs], [*links, *before_links], exact=False)
     tables = {COUNTY: _site_table(pub, COUNTY, (Column("alue", "key", label="county"), *OUTCOME_COLUMNS))}
     for g in GROUPINGS:
         name = group_table_name(g)
