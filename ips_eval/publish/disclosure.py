@@ -277,6 +277,12 @@ class TableSpec:
     #: A table already published (an earlier snapshot, or figures frozen as first
     #: published): its count cells are numbers or the labels a reader saw, never changed.
     published_before: bool = False
+    #: False for a table whose counts the page does not show, only figures derived from
+    #: them (a cost per client: cost / count, so a shown figure gives its count away, and a
+    #: hidden one shows `..` whatever the count): a reader then knows a hidden count only as a
+    #: whole number >= 0, not the range a `<T` or `..` label would state. The audit's
+    #: requirement is the same (a count under T keeps 0..T-1, another a range at least T wide).
+    labels_shown: bool = True
 
 
 def within(w: Within) -> "RowLinear":
@@ -579,7 +585,8 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
     "Cheapest" is `cell_cost` (county cells before group cells before ALL rows and row
     totals); among equally cheap cells, one of at least 2T before a smaller one (a `..`
     cell is known to be >= T, so a partner under 2T rarely protects anything), then the
-    smallest. Steps 1-3 end (every round hides a cell); if a cell cannot be protected even
+    smallest; a cell equal to a published cell of another table (the same figure twice)
+    only when nothing else is left, since hiding it alone protects nothing. Steps 1-3 end (every round hides a cell); if a cell cannot be protected even
     with everything linked to it hidden, it raises.
     """
     m = pub.model
@@ -594,10 +601,20 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
     def key(c: Cell):
         return (m.cost[c], m.value[c] < 2 * T, m.value[c], m.order[c])
 
+    def pinned(c: Cell) -> bool:
+        # a cell equal to a published one (a figure repeated in another table) protects
+        # nothing when hidden alone: the last resort
+        return any(m.constraints[i][1] == "==" and len(m.constraints[i][0]) == 2
+                   and all(d == c or _publishable(m, d, sup) for d in m.constraints[i][0])
+                   for i in m.of_cell[c])
+
+    def partner_key(c: Cell):
+        return (pinned(c), *key(c))
+
     cache: dict = {}
     witnesses = _Witnesses(m)
     while True:
-        _second_cell_in_lines(m, sup, key)
+        _second_cell_in_lines(m, sup, partner_key)
         ranges = _ranges(m, sup, integer, exact=False, cache=cache, witnesses=witnesses)
         failing = sorted((c for c, (lo, hi) in ranges.items() if not _wide_enough(_label(m, c), lo, hi)),
                          key=lambda c: (c in m.fixed, m.order[c]))
@@ -608,7 +625,7 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
         for cell in failing:
             if touched & set(m.of_cell[cell]):
                 continue  # a cell added this round may already protect it; the next audit tells
-            extra = _next_candidate(m, cell, sup, key)
+            extra = _next_candidate(m, cell, sup, key, pinned)
             if extra is not None:
                 sup.add(extra)
                 touched.update(m.of_cell[extra])
@@ -643,13 +660,18 @@ def _second_cell_in_lines(m: _Model, sup: set, key) -> None:
                     changed = True
 
 
-def _next_candidate(m: _Model, cell: Cell, sup: set, key) -> Cell | None:
+def _next_candidate(m: _Model, cell: Cell, sup: set, key, pinned=lambda c: False) -> Cell | None:
+    """The partner to hide for a failing cell: the cheapest published cell sharing an
+    equality with it, else sharing any relation (cells that are `pinned` only after both),
+    else the cheapest one further along the chain of relations."""
     def published_in(ids: Iterable[int]) -> list[Cell]:
         return [c for i in ids for c in m.constraints[i][0] if _publishable(m, c, sup)]
 
-    equalities = [i for i in m.of_cell[cell] if m.constraints[i][1] == "=="]
-    if cands := published_in(equalities):
-        return min(cands, key=key)
+    equal = published_in(i for i in m.of_cell[cell] if m.constraints[i][1] == "==")
+    linked = published_in(m.of_cell[cell])
+    for cands in ([c for c in equal if not pinned(c)], [c for c in linked if not pinned(c)], equal, linked):
+        if cands:
+            return min(cands, key=key)
     frontier, seen = {cell}, set()
     while frontier:
         ids = {i for c in frontier for i in m.of_cell[c]} - seen
@@ -830,8 +852,9 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
         (beq if sense == "==" else bub).append(rhs)
     labels = [_label(m, c) for c in comp]
     primary = np.array([lab == "primary" for lab in labels])
-    floor_ = np.where(primary, 0.0, float(T))
-    ceil_ = np.where(primary, T - 1.0, np.inf)
+    stated = np.array([m.tables[c[0]].spec.labels_shown for c in comp])
+    floor_ = np.where(primary | ~stated, 0.0, float(T))
+    ceil_ = np.where(primary & stated, T - 1.0, np.inf)
     a_eq = np.array(eq) if eq else None
     a_ub = np.array(ub) if ub else None
     a_all = np.array(eq + ub) if eq or ub else np.zeros((0, n))

@@ -50,8 +50,9 @@ def split_counties(con: duckdb.DuckDBPyConnection, cutoff: dt.date, parts: int =
     `marts` (and the core and staging tables between them and the clients).
 
     Each county's clients are dealt out in turn by pseudonym order (the k-th client to part
-    k mod `parts`), so the parts differ in size by at most one client and the split is the
-    same on every run. A client keeps everything else (wave, dates, jobs). Each part gets
+    k mod `parts`), so the parts' client lists differ in length by at most one (the counted
+    populations a little more: not every client counts) and the split is the same on every
+    run. A client keeps everything else (wave, dates, jobs). Each part gets
     the county's fidelity reviews and an equal share of its costs (euros and coach
     full-time equivalents divided by `parts`). Returns the tables rebuilt. Run it on a
     copy: the warehouse is changed in place.
