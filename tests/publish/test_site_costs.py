@@ -96,7 +96,7 @@ def test_per_client_figure_shown_only_with_a_publishable_denominator(costs_site)
     # 390 000 / 58 clients who started = 6 724.14; / 26 employed = 15 000
     assert costs.at[("ALL", "ALL"), "cost_per_client"] == "6724"
     assert costs.at[("ALL", "ALL"), "cost_per_employed"] == "15000"
-    assert costs.at[("ALL", "ALL"), "cost_per_unsubsidised"] == "18571"  # 390 000 / 21
+    assert costs.at[("ALL", "ALL"), "cost_per_unsubsidised"] == "19500"  # 390 000 / (3 + 6 + 5 + 6)
     # X 2023: 3 clients employed without pay subsidy (< 5): its cost per such client is hidden
     assert costs.at[("X", "2023"), "cost_per_unsubsidised"] == HIDDEN_LABEL
     # X 2023's 20 clients who started are publishable: 100 000 / 20
