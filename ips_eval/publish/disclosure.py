@@ -72,6 +72,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD
@@ -839,42 +840,50 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
     n = len(comp)
     at = np.array([witnesses.index[c] for c in comp])
     var = {c: j for j, c in enumerate(comp)}
-    eq, beq, ub, bub = [], [], [], []
+    # the relations as sparse matrices (equalities, then inequalities): the dense form made
+    # converting the problem cost more than solving it
+    entries: dict[bool, tuple[list, list, list, list]] = {True: ([], [], [], []), False: ([], [], [], [])}
     for i in sorted({i for c in comp for i in m.of_cell[c]}):
         coefs, sense, _ = m.constraints[i]
-        row, rhs = np.zeros(n), 0.0
+        rows, cols, vals, rhs = entries[sense == "=="]
+        b = 0.0
         for c, a in coefs.items():
             if c in var:
-                row[var[c]] += a
+                rows.append(len(rhs))
+                cols.append(var[c])
+                vals.append(a)
             else:
-                rhs -= a * m.value[c]
-        (eq if sense == "==" else ub).append(row)
-        (beq if sense == "==" else bub).append(rhs)
+                b -= a * m.value[c]
+        rhs.append(b)
+
+    def matrix(part):
+        rows, cols, vals, rhs = part
+        return sparse.csr_array((vals, (rows, cols)), shape=(len(rhs), n)), np.array(rhs)
+
+    (a_eq, beq), (a_ub, bub) = matrix(entries[True]), matrix(entries[False])
     labels = [_label(m, c) for c in comp]
     primary = np.array([lab == "primary" for lab in labels])
     stated = np.array([m.tables[c[0]].spec.labels_shown for c in comp])
     floor_ = np.where(primary | ~stated, 0.0, float(T))
     ceil_ = np.where(primary & stated, T - 1.0, np.inf)
-    a_eq = np.array(eq) if eq else None
-    a_ub = np.array(ub) if ub else None
-    a_all = np.array(eq + ub) if eq or ub else np.zeros((0, n))
+    a_all = sparse.vstack([a_eq, a_ub], format="csr")
     integer_problem = dict(
-        constraints=[LinearConstraint(a_all, np.r_[beq, np.full(len(ub), -np.inf)], np.r_[beq, bub])]
-        if len(a_all) else [],
+        constraints=[LinearConstraint(a_all, np.r_[beq, np.full(len(bub), -np.inf)], np.r_[beq, bub])]
+        if a_all.shape[0] else [],
         integrality=np.ones(n), bounds=Bounds(floor_, ceil_),
     )
     seen_lo, seen_hi = witnesses.seen(at, unknown)
-    a_dense = np.array(eq + ub) if eq or ub else np.zeros((0, n))
-    r_i, c_i = np.nonzero(a_dense)
-    outer_lo, outer_hi = _propagate(r_i, c_i, a_dense[r_i, c_i], np.r_[beq, bub], np.r_[np.ones(len(eq), bool),
-                                    np.zeros(len(ub), bool)], floor_, ceil_, integer)
+    coo = a_all.tocoo()
+    keep = coo.data != 0
+    outer_lo, outer_hi = _propagate(coo.row[keep], coo.col[keep], coo.data[keep], np.r_[beq, bub],
+                                    np.r_[np.ones(len(beq), bool), np.zeros(len(bub), bool)], floor_, ceil_, integer)
 
     def solve(objective: np.ndarray, upper: np.ndarray | None = None, must: bool = True):
         """LP optimum (whole-number optimum if `must` and the LP's is not whole); records a
         whole-number solution as a witness. `upper`: tighter upper bounds (a batch LP)."""
         top = ceil_ if upper is None else upper
-        res = linprog(objective, A_eq=a_eq, b_eq=np.array(beq) if eq else None, A_ub=a_ub,
-                      b_ub=np.array(bub) if ub else None, method="highs",
+        res = linprog(objective, A_eq=a_eq if len(beq) else None, b_eq=beq if len(beq) else None,
+                      A_ub=a_ub if len(bub) else None, b_ub=bub if len(bub) else None, method="highs",
                       bounds=[(lo, None if math.isinf(hi) else hi) for lo, hi in zip(floor_, top)])
         x, fun, status = res.x, res.fun, res.status
         whole = status == 0 and np.allclose(x, np.round(x), atol=1e-6)
