@@ -111,6 +111,22 @@ QUARTER_IN_HEADLINE: tuple[Within, ...] = (
     Within(("n_working_unsubsidised",), "n_unsubsidised"),
 )
 
+#: The costs section (marts.costs): of the clients who started in a year, the employed, and
+#: of those the employed without pay subsidy.
+COSTS_WITHIN: tuple[Within, ...] = (
+    Within(("n_employed",), "n_started"),
+    Within(("n_unsubsidised",), "n_employed"),
+)
+#: A county's costs counts over all years (parts, of marts.costs, vuosi = ALL) and its
+#: headline counts (whole, of the headline table): the clients who started in a year with
+#: reported costs are clients, and so on. Equal when every year a client started in has
+#: reported costs, which a reader who knows the study's years also knows.
+COSTS_IN_HEADLINE: tuple[Within, ...] = (
+    Within(("n_started",), "n_clients"),
+    Within(("n_employed",), "n_competitive"),
+    Within(("n_unsubsidised",), "n_unsubsidised"),
+)
+
 #: The additive relations, by name -> what holds (the outcome check and the disclosure
 #: control name them alike).
 SUMS: dict[str, str] = {

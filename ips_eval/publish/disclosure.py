@@ -72,6 +72,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD
@@ -277,6 +278,12 @@ class TableSpec:
     #: A table already published (an earlier snapshot, or figures frozen as first
     #: published): its count cells are numbers or the labels a reader saw, never changed.
     published_before: bool = False
+    #: False for a table whose counts the page does not show, only figures derived from
+    #: them (a cost per client: cost / count, so a shown figure gives its count away, and a
+    #: hidden one shows `..` whatever the count): a reader then knows a hidden count only as a
+    #: whole number >= 0, not the range a `<T` or `..` label would state. The audit's
+    #: requirement is the same (a count under T keeps 0..T-1, another a range at least T wide).
+    labels_shown: bool = True
 
 
 def within(w: Within) -> "RowLinear":
@@ -498,6 +505,8 @@ class Publication:
     model: _Model = field(repr=False)
     suppressed: frozenset
     ranges: tuple[CellRange, ...] | None = None
+    #: Consistent tables the suppression search found (`_Witnesses`): the audit starts from them.
+    witnesses: Any = field(default=None, repr=False, compare=False)
 
     @property
     def audited(self) -> bool:
@@ -577,7 +586,8 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
     "Cheapest" is `cell_cost` (county cells before group cells before ALL rows and row
     totals); among equally cheap cells, one of at least 2T before a smaller one (a `..`
     cell is known to be >= T, so a partner under 2T rarely protects anything), then the
-    smallest. Steps 1-3 end (every round hides a cell); if a cell cannot be protected even
+    smallest; a cell equal to a published cell of another table (the same figure twice)
+    only when nothing else is left, since hiding it alone protects nothing. Steps 1-3 end (every round hides a cell); if a cell cannot be protected even
     with everything linked to it hidden, it raises.
     """
     m = pub.model
@@ -592,10 +602,21 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
     def key(c: Cell):
         return (m.cost[c], m.value[c] < 2 * T, m.value[c], m.order[c])
 
+    def pinned(c: Cell) -> bool:
+        # a cell equal to a published one (a figure repeated in another table) protects
+        # nothing when hidden alone: the last resort
+        return any(m.constraints[i][1] == "==" and len(m.constraints[i][0]) == 2
+                   and all(d == c or _publishable(m, d, sup) for d in m.constraints[i][0])
+                   for i in m.of_cell[c])
+
+    def partner_key(c: Cell):
+        return (pinned(c), *key(c))
+
     cache: dict = {}
+    witnesses = _Witnesses(m)
     while True:
-        _second_cell_in_lines(m, sup, key)
-        ranges = _ranges(m, sup, integer, exact=False, cache=cache)
+        _second_cell_in_lines(m, sup, partner_key)
+        ranges = _ranges(m, sup, integer, exact=False, cache=cache, witnesses=witnesses)
         failing = sorted((c for c, (lo, hi) in ranges.items() if not _wide_enough(_label(m, c), lo, hi)),
                          key=lambda c: (c in m.fixed, m.order[c]))
         if not failing:
@@ -605,7 +626,7 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
         for cell in failing:
             if touched & set(m.of_cell[cell]):
                 continue  # a cell added this round may already protect it; the next audit tells
-            extra = _next_candidate(m, cell, sup, key)
+            extra = _next_candidate(m, cell, sup, key, pinned)
             if extra is not None:
                 sup.add(extra)
                 touched.update(m.of_cell[extra])
@@ -618,10 +639,10 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
         if m.cost[c] < 10:
             break  # cheap cells: not worth an audit each
         trial = sup - {c}
-        ranges = _ranges(m, trial, integer, exact=False, cache=cache)
+        ranges = _ranges(m, trial, integer, exact=False, cache=cache, witnesses=witnesses)
         if all(_wide_enough(_label(m, x), lo, hi) for x, (lo, hi) in ranges.items()):
             sup = trial
-    return Publication(m, frozenset(sup))
+    return Publication(m, frozenset(sup), witnesses=witnesses)
 
 
 def _publishable(m: _Model, c: Cell, sup) -> bool:
@@ -640,13 +661,18 @@ def _second_cell_in_lines(m: _Model, sup: set, key) -> None:
                     changed = True
 
 
-def _next_candidate(m: _Model, cell: Cell, sup: set, key) -> Cell | None:
+def _next_candidate(m: _Model, cell: Cell, sup: set, key, pinned=lambda c: False) -> Cell | None:
+    """The partner to hide for a failing cell: the cheapest published cell sharing an
+    equality with it, else sharing any relation (cells that are `pinned` only after both),
+    else the cheapest one further along the chain of relations."""
     def published_in(ids: Iterable[int]) -> list[Cell]:
         return [c for i in ids for c in m.constraints[i][0] if _publishable(m, c, sup)]
 
-    equalities = [i for i in m.of_cell[cell] if m.constraints[i][1] == "=="]
-    if cands := published_in(equalities):
-        return min(cands, key=key)
+    equal = published_in(i for i in m.of_cell[cell] if m.constraints[i][1] == "==")
+    linked = published_in(m.of_cell[cell])
+    for cands in ([c for c in equal if not pinned(c)], [c for c in linked if not pinned(c)], equal, linked):
+        if cands:
+            return min(cands, key=key)
     frontier, seen = {cell}, set()
     while frontier:
         ids = {i for c in frontier for i in m.of_cell[c]} - seen
@@ -657,18 +683,68 @@ def _next_candidate(m: _Model, cell: Cell, sup: set, key) -> Cell | None:
     return None
 
 
+class _Witnesses:
+    """Whole-number tables found consistent with what a reader knows, kept for a whole search.
+
+    Why: each such table shows how far every unknown cell can move at once, so cells it
+    already shows wide enough need no linear programme. A table is stored as its values where
+    it differs from the true table (and on the cells of earlier snapshots, whose true values
+    are not known). It stays consistent when more cells are suppressed (the new unknowns keep
+    their true values, which satisfy everything) and, when a cell is published again, as long
+    as it holds that cell's true value - so `usable` needs no re-solving, only that check.
+    """
+
+    def __init__(self, m: _Model):
+        self.m = m
+        self.index = {c: i for i, c in enumerate(m.cells)}
+        self.truth = np.array([np.nan if m.value[c] is None else m.value[c] for c in m.cells])
+        self.tables: list[tuple[np.ndarray, np.ndarray]] = []  # (cell indices, values)
+
+    def add(self, comp: np.ndarray, x: np.ndarray) -> None:
+        """A solution over the cells `comp` (global indices), the others at their true values."""
+        moved = ~(np.abs(x - self.truth[comp]) < 1e-9)  # NaN (a cell of an earlier snapshot) counts as moved
+        self.tables.append((comp[moved], np.round(x[moved])))
+
+    def seen(self, comp: np.ndarray, unknown: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Smallest and largest value of each cell of `comp` over the true table and every stored
+        table usable with the unknown cells `unknown` (a mask over all cells)."""
+        truth = self.truth[comp]
+        lo = np.where(np.isnan(truth), np.inf, truth)
+        hi = np.where(np.isnan(truth), -np.inf, truth)
+        local = np.full(len(self.truth), -1)
+        local[comp] = np.arange(len(comp))
+        need = np.isnan(truth)
+        for idx, vals in self.tables:
+            if not unknown[idx].all():
+                continue
+            at = local[idx]
+            inside = at >= 0
+            if not inside.any():
+                continue
+            row = truth.copy()
+            row[at[inside]] = vals[inside]
+            if need.any() and np.isnan(row[need]).any():
+                continue  # does not say what the earlier snapshot's cells of this component are
+            np.minimum(lo, row, out=lo)
+            np.maximum(hi, row, out=hi)
+        return lo, hi
+
+
 def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
-            cache: dict | None = None) -> dict[Cell, tuple[float, float]]:
+            cache: dict | None = None, witnesses: _Witnesses | None = None) -> dict[Cell, tuple[float, float]]:
     """Smallest and largest value of each unknown cell (suppressed now, or seen as a label
     in a table published before) given what a reader knows: every published number, every
     declared relation, and the labels' own ranges (`<T`: 0..T-1; `..`: at least T).
     Whole-number bounds by integer linear programming (HiGHS): an LP optimum that is not
     whole is re-solved with `milp`, so the bounds are those of whole-number tables.
 
-    With `exact=False` (the search in `complementary_suppression`) a cell is settled as soon
-    as known feasible tables - the true one, and every optimum found on the way - already
-    show it wide enough; only the pass/fail answer is then exact. Components of unknown cells
-    linked by relations are solved separately, and `cache` keeps their answers between rounds.
+    With `exact=False` (the search in `complementary_suppression`, and the audit of the
+    website) a cell is settled as soon as feasible whole-number tables - the true one, and
+    every one found on the way - already show it wide enough; only then is the pass/fail
+    answer exact, and a returned range of a passing cell is one a reader cannot narrow (its
+    ends are values of consistent tables), not necessarily all a reader cannot exclude.
+    Components of unknown cells linked by relations are solved separately; `cache` keeps
+    their answers between calls, `witnesses` the tables found (`_Witnesses`).
     """
     cells = sorted(set(sup) | set(m.given), key=m.order.__getitem__)
     parent = {c: c for c in cells}
@@ -686,11 +762,14 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
     components: dict[Cell, list[Cell]] = {}
     for c in cells:
         components.setdefault(find(c), []).append(c)
+    witnesses = witnesses or _Witnesses(m)
+    unknown = np.zeros(len(m.cells), bool)
+    unknown[[witnesses.index[c] for c in cells]] = True
     out: dict[Cell, tuple[float, float]] = {}
     for comp in components.values():
         key = (frozenset(comp), integer, exact)
         if cache is None or key not in cache:
-            result = _component_ranges(m, comp, integer, exact)
+            result = _component_ranges(m, comp, integer, exact, witnesses, unknown)
             if cache is None:
                 out.update(result)
                 continue
@@ -699,77 +778,193 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
     return out
 
 
-def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool) -> dict[Cell, tuple[float, float]]:
+def _propagate(rows: np.ndarray, cols: np.ndarray, coef: np.ndarray, rhs: np.ndarray, is_eq: np.ndarray,
+               low: np.ndarray, high: np.ndarray, integer: bool, sweeps: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds every cell must keep, by propagating each relation's bounds to each of its
+    cells (a sum of parts is at most the sum of their upper bounds, and so on): for
+    relations given as nonzero entries (`rows`, `cols`, `coef`) of `A x (= or <=) rhs`.
+
+    Why: an outer bound is cheap and never too narrow, so a cell whose outer bound is already
+    narrower than its label's range is known to fail without an integer programme, and a
+    value of a consistent table at an outer bound is the exact minimum or maximum.
+
+    Examples
+    --------
+    >>> # x0 + x1 = 8 with x0 in 0..4 (a "<5" cell) and x1 >= 5: x1 is in 5..8, x0 in 0..3
+    >>> lo, hi = _propagate(np.array([0, 0]), np.array([0, 1]), np.array([1.0, 1.0]), np.array([8.0]),
+    ...                     np.array([True]), np.array([0.0, 5.0]), np.array([4.0, np.inf]), True)
+    >>> lo.tolist(), hi.tolist()
+    ([0.0, 5.0], [3.0, 8.0])
+    """
+    low, high = low.astype(float).copy(), high.astype(float).copy()
+    n_rows = len(rhs)
+    pos = coef > 0
+    for _ in range(sweeps):
+        # smallest and largest value of each term a_i x_i; infinite ones counted apart
+        tmin = np.where(pos, coef * low[cols], coef * high[cols])
+        tmax = np.where(pos, coef * high[cols], coef * low[cols])
+        inf_min, inf_max = np.isinf(tmin), np.isinf(tmax)
+        sum_min = np.bincount(rows, np.where(inf_min, 0.0, tmin), n_rows)
+        sum_max = np.bincount(rows, np.where(inf_max, 0.0, tmax), n_rows)
+        n_inf_min = np.bincount(rows, inf_min, n_rows)
+        n_inf_max = np.bincount(rows, inf_max, n_rows)
+        # the other terms of the row: their smallest and largest sum
+        rest_min = np.where(n_inf_min[rows] - inf_min > 0, -np.inf, sum_min[rows] - np.where(inf_min, 0.0, tmin))
+        rest_max = np.where(n_inf_max[rows] - inf_max > 0, np.inf, sum_max[rows] - np.where(inf_max, 0.0, tmax))
+        # a_j x_j <= rhs - rest_min; for equalities also a_j x_j >= rhs - rest_max
+        upper_term = rhs[rows] - rest_min
+        lower_term = np.where(is_eq[rows], rhs[rows] - rest_max, -np.inf)
+        with np.errstate(invalid="ignore"):
+            new_hi = np.where(pos, upper_term / coef, lower_term / coef)
+            new_lo = np.where(pos, lower_term / coef, upper_term / coef)
+        hi = high.copy()
+        lo = low.copy()
+        np.minimum.at(hi, cols, np.nan_to_num(new_hi, nan=np.inf))
+        np.maximum.at(lo, cols, np.nan_to_num(new_lo, nan=-np.inf))
+        if integer:
+            hi = np.floor(hi + 1e-9)
+            lo = np.ceil(lo - 1e-9) + 0.0  # not -0.0
+        if np.array_equal(hi, high) and np.array_equal(lo, low):
+            break
+        low, high = lo, hi
+    return low, high
+
+
+#: Rounds of the linear programmes that push every unsettled cell of a component at once
+#: (`_component_ranges`) before the cells left are solved one by one.
+_BATCH_ROUNDS = 8
+
+
+def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
+                      witnesses: _Witnesses, unknown: np.ndarray) -> dict[Cell, tuple[float, float]]:
     n = len(comp)
+    at = np.array([witnesses.index[c] for c in comp])
     var = {c: j for j, c in enumerate(comp)}
-    eq, beq, ub, bub = [], [], [], []
+    # the relations as sparse matrices (equalities, then inequalities): the dense form made
+    # converting the problem cost more than solving it
+    entries: dict[bool, tuple[list, list, list, list]] = {True: ([], [], [], []), False: ([], [], [], [])}
     for i in sorted({i for c in comp for i in m.of_cell[c]}):
         coefs, sense, _ = m.constraints[i]
-        row, rhs = np.zeros(n), 0.0
+        rows, cols, vals, rhs = entries[sense == "=="]
+        b = 0.0
         for c, a in coefs.items():
             if c in var:
-                row[var[c]] += a
+                rows.append(len(rhs))
+                cols.append(var[c])
+                vals.append(a)
             else:
-                rhs -= a * m.value[c]
-        (eq if sense == "==" else ub).append(row)
-        (beq if sense == "==" else bub).append(rhs)
+                b -= a * m.value[c]
+        rhs.append(b)
+
+    def matrix(part):
+        rows, cols, vals, rhs = part
+        return sparse.csr_array((vals, (rows, cols)), shape=(len(rhs), n)), np.array(rhs)
+
+    (a_eq, beq), (a_ub, bub) = matrix(entries[True]), matrix(entries[False])
     labels = [_label(m, c) for c in comp]
-    floor_ = np.array([0.0 if lab == "primary" else T for lab in labels])
-    ceil_ = np.array([T - 1.0 if lab == "primary" else np.inf for lab in labels])
-    problem = dict(
-        A_eq=np.array(eq) if eq else None, b_eq=np.array(beq) if eq else None,
-        A_ub=np.array(ub) if ub else None, b_ub=np.array(bub) if ub else None,
-        bounds=[(lo, None if math.isinf(hi) else hi) for lo, hi in zip(floor_, ceil_)], method="highs",
-    )
-    a_all = np.array(eq + ub) if eq or ub else np.zeros((0, n))
+    primary = np.array([lab == "primary" for lab in labels])
+    stated = np.array([m.tables[c[0]].spec.labels_shown for c in comp])
+    floor_ = np.where(primary | ~stated, 0.0, float(T))
+    ceil_ = np.where(primary & stated, T - 1.0, np.inf)
+    a_all = sparse.vstack([a_eq, a_ub], format="csr")
     integer_problem = dict(
-        constraints=[LinearConstraint(a_all, np.r_[beq, np.full(len(ub), -np.inf)], np.r_[beq, bub])]
-        if len(a_all) else [],
+        constraints=[LinearConstraint(a_all, np.r_[beq, np.full(len(bub), -np.inf)], np.r_[beq, bub])]
+        if a_all.shape[0] else [],
         integrality=np.ones(n), bounds=Bounds(floor_, ceil_),
     )
-    # feasible whole-number tables seen so far: the true one to begin with (unknown for
-    # cells of earlier snapshots, which then start empty)
-    truth = np.array([np.nan if m.value[c] is None else m.value[c] for c in comp])
-    seen_lo = np.where(np.isnan(truth), np.inf, truth)
-    seen_hi = np.where(np.isnan(truth), -np.inf, truth)
+    seen_lo, seen_hi = witnesses.seen(at, unknown)
+    coo = a_all.tocoo()
+    keep = coo.data != 0
+    outer_lo, outer_hi = _propagate(coo.row[keep], coo.col[keep], coo.data[keep], np.r_[beq, bub],
+                                    np.r_[np.ones(len(beq), bool), np.zeros(len(bub), bool)], floor_, ceil_, integer)
+
+    def solve(objective: np.ndarray, upper: np.ndarray | None = None, must: bool = True):
+        """LP optimum (whole-number optimum if `must` and the LP's is not whole); records a
+        whole-number solution as a witness. `upper`: tighter upper bounds (a batch LP)."""
+        top = ceil_ if upper is None else upper
+        res = linprog(objective, A_eq=a_eq if len(beq) else None, b_eq=beq if len(beq) else None,
+                      A_ub=a_ub if len(bub) else None, b_ub=bub if len(bub) else None, method="highs",
+                      bounds=[(lo, None if math.isinf(hi) else hi) for lo, hi in zip(floor_, top)])
+        x, fun, status = res.x, res.fun, res.status
+        whole = status == 0 and np.allclose(x, np.round(x), atol=1e-6)
+        if status == 0 and integer and not whole and must:
+            res = milp(objective, **integer_problem)
+            x, fun, status = res.x, res.fun, res.status
+            whole = status == 0
+        if status == 0 and (whole or not integer):
+            witnesses.add(at, x)
+            np.minimum(seen_lo, x, out=seen_lo)
+            np.maximum(seen_hi, x, out=seen_hi)
+        return res, x, fun, status
 
     def optimum(j: int, sign: int) -> float:
         objective = np.zeros(n)
         objective[j] = sign
-        res = linprog(objective, **problem)
-        x, fun, status = res.x, res.fun, res.status
-        if status == 0 and integer and not np.allclose(x, np.round(x), atol=1e-6):
-            res = milp(objective, **integer_problem)
-            x, fun, status = res.x, res.fun, res.status
+        res, x, fun, status = solve(objective)
         if status == 3:  # unbounded (only ever the maximum)
             return math.inf
         if status != 0 or x is None:
             raise DisclosureError(f"audit: the integer program for {m.where(comp[j])} failed ({res.message})")
-        if np.allclose(x, np.round(x), atol=1e-6) or not integer:
-            np.minimum(seen_lo, x, out=seen_lo)
-            np.maximum(seen_hi, x, out=seen_hi)
         return sign * fun
 
+    # a value of a consistent table at an outer bound is that bound exactly
+    at_floor = lambda: seen_lo <= outer_lo + 1e-9  # noqa: E731
+    at_ceil = lambda: seen_hi >= outer_hi - 1e-9  # noqa: E731
+    # a cell whose outer bounds are already too narrow fails without more ado
+    fails = np.array([not _wide_enough(lab, lo, hi) for lab, lo, hi in zip(labels, outer_lo, outer_hi)])
+
+    def unsettled() -> np.ndarray:
+        if exact:
+            return ~(at_floor() & at_ceil())
+        wide = np.array([_wide_enough(lab, lo, hi) for lab, lo, hi in zip(labels, seen_lo, seen_hi)])
+        return ~wide & ~fails
+
+    # Batches first: one LP pushes every unsettled cell down at once, one up (upper bounds a
+    # little above what is seen, so that it is bounded; a solution within tighter bounds is
+    # still consistent). Often most cells reach their outer bounds or a wide enough range.
+    left = unsettled()
+    for _ in range(_BATCH_ROUNDS if n > 1 else 0):
+        if left.sum() <= 1:
+            break
+        down = left & ~at_floor()
+        if down.any():
+            solve(down.astype(float), must=False)
+        up = left & ~at_ceil()
+        if up.any():
+            solve(-up.astype(float), np.minimum(ceil_, np.maximum(seen_hi, floor_) + T), must=False)
+        now = unsettled()
+        if now.sum() >= left.sum():
+            break
+        left = now
     out = {}
     for j, c in enumerate(comp):
+        if not exact and fails[j]:
+            out[c] = (outer_lo[j], outer_hi[j])
+            continue
         if not exact and _wide_enough(labels[j], seen_lo[j], seen_hi[j]):
             out[c] = (seen_lo[j], seen_hi[j])
             continue
-        lo = floor_[j] if seen_lo[j] <= floor_[j] + 1e-9 else optimum(j, +1)
+        lo = outer_lo[j] if seen_lo[j] <= outer_lo[j] + 1e-9 else optimum(j, +1)
         if not exact and _wide_enough(labels[j], lo, max(seen_hi[j], lo)):
             out[c] = (lo, seen_hi[j])
             continue
-        hi = ceil_[j] if seen_hi[j] >= ceil_[j] - 1e-9 else optimum(j, -1)
+        hi = outer_hi[j] if seen_hi[j] >= outer_hi[j] - 1e-9 else optimum(j, -1)
         out[c] = (math.ceil(lo - 1e-6), math.floor(hi + 1e-6) if math.isfinite(hi) else math.inf)
     return out
 
 
-def audit(pub: Publication, *, integer: bool = True) -> Publication:
+def audit(pub: Publication, *, integer: bool = True, exact: bool = True) -> Publication:
     """Rule 3, the blocking check: every count under T is suppressed, and every unknown cell
     (suppressed now, or a label of a table published before) keeps the range its label
     states: a `<T` cell the whole 0..T-1, a `..` cell a range at least T wide, given
     everything published and every declared relation. Raises `DisclosureError` naming each
     failing table, row and column; returns the publication with its ranges, ready to publish.
+
+    The answer (passes or refuses) is exact either way. With `exact=True` each range is the
+    smallest and largest value a reader can work out; with `exact=False` (for many cells:
+    far fewer integer programmes) a passing cell's range is one a reader cannot narrow, its
+    ends values of whole-number tables consistent with everything published, which may be
+    narrower than all a reader cannot exclude.
 
     Examples
     --------
@@ -787,7 +982,8 @@ def audit(pub: Publication, *, integer: bool = True) -> Publication:
             raise DisclosureError(f"{m.where(c)}: a count under {T} is published",
                                   table=c[0], row=m.tables[c[0]].describe(c[1]), column=c[2])
     ranges = []
-    for c, (lo, hi) in _ranges(m, pub.suppressed, integer).items():
+    found = pub.witnesses if pub.witnesses is not None and pub.witnesses.m is m else None
+    for c, (lo, hi) in _ranges(m, pub.suppressed, integer, exact=exact, witnesses=found).items():
         ranges.append(CellRange(c[0], m.tables[c[0]].describe(c[1]), c[2], lo, hi, _label(m, c)))
     narrow = [r for r in ranges if not r.ok]
     if narrow:
@@ -803,10 +999,11 @@ def audit(pub: Publication, *, integer: bool = True) -> Publication:
 
 
 def protect(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec],
-            links: Sequence[CrossSum] = (), *, integer: bool = True) -> Publication:
+            links: Sequence[CrossSum] = (), *, integer: bool = True, exact: bool = True) -> Publication:
     """Rules 1-4 for a set of linked tables: primary, complementary, audit. The result's
     `published(name)` is what the website may show. Tables described as `published_before`
-    (earlier snapshots) take part as what a reader already knows.
+    (earlier snapshots) take part as what a reader already knows. `exact`: as in `audit`
+    (the website uses False: it needs the answer, not every range).
 
     Examples
     --------
@@ -816,7 +1013,7 @@ def protect(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec],
     ['<5', '..', '..', 72]
     """
     pub = complementary_suppression(primary_suppression(tables, specs, links), integer=integer)
-    return audit(pub, integer=integer)
+    return audit(pub, integer=integer, exact=exact)
 
 
 # --------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import duckdb
 
 from ips_eval.definitions import HEADLINE_RATES, QUARTERLY_RATES
 from ips_eval.figures import (
-    ALL, AREA, HEADLINE_WITHIN, QUARTER_IN_HEADLINE, QUARTERLY_WITHIN, SUMS, WAVE, wave_counties,
+    ALL, AREA, COSTS_IN_HEADLINE, COSTS_WITHIN, HEADLINE_WITHIN, QUARTER_IN_HEADLINE, QUARTERLY_WITHIN, SUMS, WAVE, wave_counties,
     within_columns,
 )
 from ips_eval.warehouse.database import table_exists
@@ -108,7 +108,29 @@ def numerators_within_denominators(con: duckdb.DuckDBPyConnection) -> Violations
             rows = con.execute(f"SELECT {_key_text(keys)}, {col} FROM {table} WHERE {col} < 0 OR {col} IS NULL").fetchall()
             out += [f"{table} [{k}]: {col} = {v} is negative or missing" for k, v in rows]
     out += _quarters_within_headline(con)
+    out += _costs_within_headline(con)
     return _capped(out)
+
+
+def _costs_within_headline(con: duckdb.DuckDBPyConnection) -> Violations:
+    """marts.costs (when built): its counts nest (`COSTS_WITHIN`), and a county's counts over
+    all years are at most its headline counts (`COSTS_IN_HEADLINE`)."""
+    costs, headline = "marts.costs", HEADLINE_TABLE
+    if not (table_exists(con, costs) and table_exists(con, headline)):
+        return []
+    out: Violations = []
+    for w in COSTS_WITHIN:
+        rows = con.execute(f"SELECT {AREA}, vuosi, {', '.join(w.columns)} FROM {costs} WHERE NOT ({w.sql()})"
+                           " ORDER BY 1, 2").fetchall()
+        out += [f"{costs} [{AREA}={a} vuosi={y}]: {w} fails ({v})" for a, y, *v in rows]
+    for w in COSTS_IN_HEADLINE:
+        rows = con.execute(
+            f"SELECT c.{AREA}, {', '.join('c.' + p for p in w.parts)}, h.{w.whole} FROM {costs} c "
+            f"JOIN {headline} h USING ({AREA}) WHERE c.vuosi = '{ALL}' AND NOT ({w.sql('c.', 'h.')}) ORDER BY 1"
+        ).fetchall()
+        out += [f"{costs} [{AREA}={a} vuosi={ALL}]: {w} of {headline} fails ({' + '.join(map(str, v[:-1]))} > {v[-1]})"
+                for a, *v in rows]
+    return out
 
 
 def _quarters_within_headline(con: duckdb.DuckDBPyConnection) -> Violations:
@@ -342,7 +364,7 @@ CHECKS: dict[str, Callable[..., Violations]] = {
 
 #: name -> the outcome tables each check reads (for attaching asset checks to assets).
 CHECKED_TABLES: dict[str, tuple[str, ...]] = {
-    "numerators_within_denominators": tuple(t for t, _ in EMPLOYMENT_MARTS) + (RATE_BY_QUARTER[0],),
+    "numerators_within_denominators": tuple(t for t, _ in EMPLOYMENT_MARTS) + (RATE_BY_QUARTER[0], "marts.costs"),
     "rates_within_unit_interval": tuple(t for t, _ in EMPLOYMENT_MARTS) + (RATE_BY_QUARTER[0],),
     "population_exactly_once": ("core.client_outcomes", "marts.employment_outcomes"),
     "no_withdrawn_or_nonconsenting": ("marts.*", "core.*"),

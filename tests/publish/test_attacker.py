@@ -30,6 +30,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
 from ips_eval.publish.site.build import build_site
+from ips_eval.synth.variants import split_counties
 
 SNAPSHOTS = {"2024Q2": dt.date(2024, 6, 30), "2024Q3": dt.date(2024, 9, 30), "2024Q4": dt.date(2024, 12, 31)}
 GROUPINGS = ("wave", "smi", "gender", "age_group")
@@ -66,7 +67,8 @@ def _copy_marts(source: Path, target: Path) -> None:
         for schema, table in [("ref", t) for (t,) in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'src' AND schema_name = 'ref'"
         ).fetchall()] + [("marts", "employment_outcomes"), ("marts", "employment_outcomes_by_group"),
-                         ("marts", "employment_rate_by_quarter"), ("models", "km_time_to_first_job")]:
+                         ("marts", "employment_rate_by_quarter"), ("marts", "costs"),
+                         ("models", "km_time_to_first_job")]:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             con.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM src.{schema}.{table}")
         con.execute("DETACH src")
@@ -101,6 +103,11 @@ def _withdraw(con) -> str:
     for area in (county, "ALL"):
         con.execute("UPDATE marts.employment_rate_by_quarter SET n_served = n_served - 1 WHERE alue = ? AND"
                     f" quarter IN ({', '.join('?' for _ in served)})", [area, *served])
+    # ... and the clients who started in a year (of the costs section), in a year with one without a job
+    year = con.execute("SELECT vuosi FROM marts.costs WHERE alue = ? AND vuosi <> 'ALL' AND n_started > n_employed"
+                       " ORDER BY n_started - n_employed DESC, vuosi LIMIT 1", [county]).fetchone()[0]
+    con.execute("UPDATE marts.costs SET n_started = n_started - 1, cost_per_client = cost_eur / (n_started - 1)"
+                " WHERE alue IN (?, 'ALL') AND vuosi IN (?, 'ALL')", [county, year])
     return county
 
 
@@ -115,12 +122,26 @@ def _late_job(con) -> tuple[str, str]:
     return county, "2024Q1"
 
 
-@pytest.fixture(scope="module")
-def releases(synthetic_study, tmp_path_factory):
-    """The site published three times into one folder; returns it and what changed."""
+@pytest.fixture(scope="module", params=["study", "three_times_the_counties"])
+def releases(request, synthetic_study, tmp_path_factory):
+    """The site published three times into one folder; returns it and what changed. On the
+    synthetic study, and on its variant with every county split in three (33 counties, each
+    about a third as large: many small counts, the hard case for complementary suppression)."""
     root = tmp_path_factory.mktemp("attacker")
     base = root / "base.duckdb"
-    _copy_marts(synthetic_study["warehouse"], base)
+    source = synthetic_study["warehouse"]
+    if request.param == "three_times_the_counties":
+        source = root / "variant.duckdb"
+        source.write_bytes(synthetic_study["warehouse"].read_bytes())
+        with duckdb.connect(str(source)) as con:
+            split_counties(con, synthetic_study["config"].cutoff, parts=3)
+            counties = con.execute("SELECT alue, n_clients, n_competitive FROM marts.employment_outcomes").fetchall()
+        with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
+            whole = con.execute("SELECT n_clients, n_competitive FROM marts.employment_outcomes WHERE alue = 'ALL'"
+                                ).fetchone()
+        # the same people in three times as many counties
+        assert len(counties) == 34 and {r[1:] for r in counties if r[0] == "ALL"} == {whole}
+    _copy_marts(source, base)
     site = root / "site"
     changed: dict[str, object] = {}
     warehouses = {}
@@ -143,7 +164,8 @@ def releases(synthetic_study, tmp_path_factory):
 
 def read_release(site: Path, quarter: str) -> dict[str, pd.DataFrame]:
     data = site / quarter / "data"
-    names = ["employment_outcomes", *(f"employment_outcomes_by_{g}" for g in GROUPINGS), "employment_rate_by_quarter"]
+    names = ["employment_outcomes", *(f"employment_outcomes_by_{g}" for g in GROUPINGS), "employment_rate_by_quarter",
+             "county_costs"]
     return {n: pd.read_csv(data / f"{n}.csv", dtype=str, keep_default_na=False) for n in names}
 
 
@@ -151,13 +173,15 @@ def read_release(site: Path, quarter: str) -> dict[str, pd.DataFrame]:
 # The attacker
 # --------------------------------------------------------------------------------------
 class Attack:
-    """Unknowns are the labelled counts; published numbers are constants."""
+    """Unknowns are the labelled counts, and the counts behind hidden per-client costs (no
+    label: a whole number >= 0, `hidden`); published numbers are constants."""
 
     def __init__(self):
         self.var: dict[tuple, int] = {}
         self.label: dict[tuple, str] = {}
         self.known: dict[tuple, float] = {}
         self.rows: list[tuple[dict, str]] = []  # ({cell: coefficient}, "==" or "<=")
+        self.small: dict[tuple, bool] = {}  # hidden counts: whether the true count is under T
 
     def cell(self, key: tuple, shown: str) -> None:
         if shown in ("<5", ".."):
@@ -166,6 +190,20 @@ class Attack:
                 self.label[key] = shown
         else:
             self.known[key] = float(shown)
+
+    def hidden(self, key: tuple, small: bool) -> None:
+        """A count the page does not state (a hidden cost per client); `small`: the truth, for
+        judging the result only."""
+        self.var[key] = len(self.var)
+        self.label[key] = "hidden"
+        self.small[key] = small
+
+    def learns_nothing(self, key: tuple, lo: float, hi: float) -> bool:
+        """A `<5` cell keeps 0..4, any other unknown a range at least T wide, except a hidden
+        count under T, which must keep 0..4 too."""
+        if self.label[key] == "<5" or self.small.get(key):
+            return lo <= 0 and hi >= T - 1
+        return hi - lo >= T
 
     def relation(self, coefs: dict, sense: str) -> None:
         self.rows.append((coefs, sense))
@@ -209,13 +247,17 @@ class Attack:
                     rhs -= a * self.known[key]
             (a_eq if sense == "==" else a_ub).append(row)
             (b_eq if sense == "==" else b_ub).append(rhs)
-        lower = np.array([0.0 if self.label[k] == "<5" else T for k in var])
+        lower = np.array([float(T) if self.label[k] == ".." else 0.0 for k in var])
         upper = np.array([T - 1.0 if self.label[k] == "<5" else np.inf for k in var])
         lp = dict(A_eq=np.array(a_eq) if a_eq else None, b_eq=b_eq or None, A_ub=np.array(a_ub) if a_ub else None,
                   b_ub=b_ub or None, bounds=list(zip(lower, [None if math.isinf(u) else u for u in upper])))
         matrix = np.array(a_eq + a_ub) if a_eq or a_ub else np.zeros((0, n))
         ilp = dict(constraints=[LinearConstraint(matrix, np.r_[b_eq, np.full(len(b_ub), -np.inf)], np.r_[b_eq, b_ub])]
                    if len(matrix) else [], integrality=np.ones(n), bounds=Bounds(lower, upper))
+
+        # every whole-number table found is one the reader cannot rule out: a cell it already
+        # shows wide enough needs no more programmes (the reader cannot narrow it further)
+        seen_lo, seen_hi = np.full(n, np.inf), np.full(n, -np.inf)
 
         def best(objective):
             res = linprog(objective, method="highs", **lp)
@@ -225,18 +267,70 @@ class Attack:
             if not np.allclose(res.x, np.round(res.x), atol=1e-7):
                 res = milp(objective, **ilp)
                 assert res.status == 0, res.message
+            np.minimum(seen_lo, res.x, out=seen_lo)
+            np.maximum(seen_hi, res.x, out=seen_hi)
             return res.fun
 
+        # two probes push every unknown down, then up (within a cap, so that the optimum is
+        # finite; a table within tighter bounds is still one the reader cannot rule out)
+        for sign in (1, -1):
+            cap = upper if sign == 1 else np.minimum(upper, lower + 3 * T)
+            res = linprog(sign * np.ones(n), method="highs", **{**lp, "bounds": list(zip(lower, cap))})
+            if res.status == 0 and np.allclose(res.x, np.round(res.x), atol=1e-7):
+                np.minimum(seen_lo, res.x, out=seen_lo)
+                np.maximum(seen_hi, res.x, out=seen_hi)
         out = {}
         for key, j in var.items():
+            if self.learns_nothing(key, seen_lo[j], seen_hi[j]):
+                out[key] = (round(seen_lo[j]), round(seen_hi[j]))
+                continue
             objective = np.zeros(n)
             objective[j] = 1
-            lo, negative_max = best(objective), best(-objective)
+            lo = best(objective)
+            if self.learns_nothing(key, lo, seen_hi[j]):
+                out[key] = (round(lo), round(seen_hi[j]))
+                continue
+            negative_max = best(-objective)
             out[key] = (round(lo), math.inf if math.isinf(negative_max) else round(-negative_max))
         return out
 
 
-def attack(releases_by_quarter: dict[str, dict[str, pd.DataFrame]], waves: dict[str, set[str]]) -> Attack:
+#: The costs download: per-client figure -> the count it divides by (the page shows the cost,
+#: so a shown figure gives the count away as cost / figure).
+COST_FIGURES = {"cost_per_client": "n_started", "cost_per_employed": "n_employed",
+                "cost_per_unsubsidised": "n_unsubsidised"}
+#: A county's costs counts over all years are its headline counts (every start year has costs).
+COSTS_IN_HEADLINE = {"n_started": "n_clients", "n_employed": "n_competitive", "n_unsubsidised": "n_unsubsidised"}
+
+
+def read_costs(atk: Attack, quarter: str, costs: pd.DataFrame, truth: dict[tuple, int]) -> None:
+    """The counts behind the costs section, with what the plan tells a reader: counties add up
+    to ALL and years to ALL, the employed are among those who started and the unsubsidised
+    among the employed, and a county's counts over all years are its headline counts."""
+    for _, r in costs.iterrows():
+        for figure, count in COST_FIGURES.items():
+            key = (quarter, "K", r["alue"], r["vuosi"], count)
+            if r[figure] == "..":
+                atk.hidden(key, truth[(r["alue"], r["vuosi"], count)] < T)
+            else:
+                assert r[figure] != "" and r["cost_eur"] != ""
+                atk.known[key] = round(float(r["cost_eur"]) / float(r[figure]))
+    rows = list(zip(costs["alue"], costs["vuosi"]))  # a county has rows for the years it had costs or clients
+    for count in COST_FIGURES.values():
+        for v in {v for _, v in rows}:
+            atk.relation({**{(quarter, "K", a, v, count): 1 for a, w in rows if w == v and a != "ALL"},
+                          (quarter, "K", "ALL", v, count): -1}, "==")
+        for a in {a for a, _ in rows}:
+            atk.relation({**{(quarter, "K", a, v, count): 1 for b, v in rows if b == a and v != "ALL"},
+                          (quarter, "K", a, "ALL", count): -1}, "==")
+            atk.relation({(quarter, "K", a, "ALL", count): 1, (quarter, "C", a, COSTS_IN_HEADLINE[count]): -1}, "==")
+    for a, v in rows:
+        atk.relation({(quarter, "K", a, v, "n_employed"): 1, (quarter, "K", a, v, "n_started"): -1}, "<=")
+        atk.relation({(quarter, "K", a, v, "n_unsubsidised"): 1, (quarter, "K", a, v, "n_employed"): -1}, "<=")
+
+
+def attack(releases_by_quarter: dict[str, dict[str, pd.DataFrame]], waves: dict[str, set[str]],
+           costs_truth: dict[str, dict[tuple, int]]) -> Attack:
     atk = Attack()
     first_published: dict[str, str] = {}
     for quarter, tables in releases_by_quarter.items():
@@ -279,6 +373,7 @@ def attack(releases_by_quarter: dict[str, dict[str, pd.DataFrame]], waves: dict[
                 if first_published[qq] == quarter:  # within the headline of the release that published it
                     for small, large in QUARTER_IN_HEADLINE:
                         atk.relation({("Q", a, qq, small): 1, (quarter, "C", a, large): -1}, "<=")
+        read_costs(atk, quarter, tables["county_costs"], costs_truth[quarter])
     return atk
 
 
@@ -309,15 +404,16 @@ def test_three_releases_reveal_nothing_beyond_their_labels(releases, synthetic_s
                                     " AND quarter = '2024Q1'", [county]).fetchone()[0]
     assert served["2024Q4"] == served["2024Q2"] - 1
 
-    # the linear programme over everything ever published
-    atk = attack(published, waves)
-    assert len(atk.var) > 50
-    narrowed = []
-    for key, (lo, hi) in atk.ranges().items():
-        label = atk.label[key]
-        ok = (lo <= 0 and hi >= T - 1) if label == "<5" else hi - lo >= T
-        if not ok:
-            narrowed.append((key, label, lo, hi))
+    # the linear programme over everything ever published, the costs section included
+    costs_truth = {}
+    for q in SNAPSHOTS:
+        with duckdb.connect(str(releases["warehouses"][q]), read_only=True) as con:
+            rows = con.execute("SELECT alue, vuosi, n_started, n_employed, n_unsubsidised FROM marts.costs").fetchall()
+        costs_truth[q] = {(a, v, c): n for a, v, *ns in rows for c, n in zip(COST_FIGURES.values(), ns)}
+    atk = attack(published, waves, costs_truth)
+    assert len(atk.var) > 50 and len(atk.small) > 10
+    narrowed = [(key, atk.label[key], lo, hi) for key, (lo, hi) in atk.ranges().items()
+                if not atk.learns_nothing(key, lo, hi)]
     assert not narrowed, narrowed[:10]
 
 

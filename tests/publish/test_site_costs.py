@@ -14,10 +14,13 @@ import pandas as pd
 import pytest
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
-from ips_eval.publish.disclosure import HIDDEN_LABEL
+from ips_eval.figures import AREA
+from ips_eval.publish.disclosure import HIDDEN_LABEL, protect
 from ips_eval.publish.site.build import _column_kinds, build_site
 from ips_eval.publish.site.scan import scan_site
-from ips_eval.publish.site.tables import _costs, person_ids, read_site_data
+from ips_eval.publish.site.tables import (
+    COST_PER_PERSON, COSTS_TABLE, _costs_table, costs_links, costs_spec, person_ids, read_site_data,
+)
 
 from tests.publish.test_site import CUTOFF, PROVENANCE
 
@@ -26,7 +29,7 @@ COUNTY_YEARS = [
     ("X", 2023, 100_000.0, 2.0, 10.0, 20, 8, 3),  # 3 < T: X 2023's cost per unsubsidised is hidden
     ("X", 2024, 120_000.0, 2.5, 15.0, 10, 6, 6),
     ("Y", 2023, 80_000.0, 1.5, 8.0, 16, 5, 5),
-    ("Y", 2024, 90_000.0, 1.5, 12.0, 12, 6, 7),
+    ("Y", 2024, 90_000.0, 1.5, 12.0, 12, 7, 6),  # unsubsidised within employed
 ]
 
 
@@ -90,10 +93,10 @@ def test_costs_are_published_as_they_are(costs_site):
 
 def test_per_client_figure_shown_only_with_a_publishable_denominator(costs_site):
     costs = _download(costs_site["result"]).set_index(["alue", "vuosi"])
-    # 390 000 / 58 clients who started = 6 724.14; / 25 employed = 15 600
+    # 390 000 / 58 clients who started = 6 724.14; / 26 employed = 15 000
     assert costs.at[("ALL", "ALL"), "cost_per_client"] == "6724"
-    assert costs.at[("ALL", "ALL"), "cost_per_employed"] == "15600"
-    assert costs.at[("ALL", "ALL"), "cost_per_unsubsidised"] == "18571"  # 390 000 / 21
+    assert costs.at[("ALL", "ALL"), "cost_per_employed"] == "15000"
+    assert costs.at[("ALL", "ALL"), "cost_per_unsubsidised"] == "19500"  # 390 000 / (3 + 6 + 5 + 6)
     # X 2023: 3 clients employed without pay subsidy (< 5): its cost per such client is hidden
     assert costs.at[("X", "2023"), "cost_per_unsubsidised"] == HIDDEN_LABEL
     # X 2023's 20 clients who started are publishable: 100 000 / 20
@@ -151,10 +154,14 @@ def test_no_costs_reported_gives_a_sentence_and_no_download(synthetic_study, tmp
         encoding="utf-8")
 
 
-def test_two_small_years_hide_the_per_year_figures_but_keep_the_county_total():
-    """Z has 4 + 4 clients employed without pay subsidy: whatever label its total of 8 gets
-    (`..` says >= 5), each year would be known to be at least 1, so no per-year pattern
-    protects them; the figures over all years (8 and 8 + 10 = 18, both >= 5) are shown."""
+def test_two_small_years_are_protected_by_hiding_the_neighbouring_county_years():
+    """Z has 4 + 4 clients employed without pay subsidy, 8 in all. The page never shows the
+    counts, only per-client figures ("..", whatever the count), so a reader knows a hidden
+    count only as a whole number >= 0. Hiding Z's two years is not enough (each year's
+    counties add up to ALL: W 2023 = 9 - Z 2023 would give it away), so W's two years go too
+    (the cheapest cells of those lines); then with t = Z 2023: Z 2024 = 8 - t, W 2023 = 9 - t,
+    W 2024 = 1 + t, every count >= 0 and at most its employed count (8 and 10): t in 0..8.
+    Everything else is published, the per-year figures of ALL counties included."""
     rows = [  # county, year, cost, started, employed, unsubsidised
         ("W", "2023", 50_000.0, 20, 10, 5), ("W", "2024", 60_000.0, 20, 10, 5),
         ("Z", "2023", 40_000.0, 20, 8, 4), ("Z", "2024", 40_000.0, 20, 8, 4),
@@ -168,21 +175,19 @@ def test_two_small_years_hide_the_per_year_figures_but_keep_the_county_total():
                           "cost_per_client_year": cost / 10, "cost_per_client": cost / started,
                           "cost_per_employed": cost / employed, "cost_per_unsubsidised": cost / unsub,
                           "n_started": started, "n_employed": employed, "n_unsubsidised": unsub})
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA marts")
-    con.register("f", pd.DataFrame(frame))
-    con.execute("CREATE TABLE marts.costs AS SELECT * FROM f")
-    table, _, _ = _costs(con)
-    shown = {(r["alue"], r["vuosi"]): r for r in table.rows}
-    assert shown[("Z", "2023")]["cost_per_unsubsidised"] == HIDDEN_LABEL
-    assert shown[("Z", "2024")]["cost_per_unsubsidised"] == HIDDEN_LABEL
+    pub = protect({COSTS_TABLE: pd.DataFrame(frame)}, [costs_spec()])
+    shown = {(r["alue"], r["vuosi"]): r for r in _costs_table(pub.published(COSTS_TABLE)).rows}
+    hidden = {(a, v, f) for (a, v), r in shown.items() for f in COST_PER_PERSON if r[f] == HIDDEN_LABEL}
+    assert hidden == {(a, v, "cost_per_unsubsidised") for a in ("W", "Z") for v in ("2023", "2024")}
     assert shown[("Z", "ALL")]["cost_per_unsubsidised"] == "10000"  # 80 000 / 8
+    assert shown[("ALL", "2024")]["cost_per_unsubsidised"] == "11111"  # 100 000 / 9
     assert shown[("ALL", "ALL")]["cost_per_unsubsidised"] == "10556"  # 190 000 / 18 = 10 555.6
     assert shown[("W", "ALL")]["cost_per_client"] == "2750"  # 110 000 / 40
     assert shown[("Z", "2023")]["cost_eur"] == "40000"  # costs themselves are published as they are
-    for r in table.rows:  # no per-year per-client figure divides by a count under T
-        if r["vuosi"] != "ALL" and r["alue"] == "Z":
-            assert r["cost_per_unsubsidised"] == HIDDEN_LABEL
+    assert shown[("Z", "2023")]["cost_per_employed"] == "5000"  # 40 000 / 8
+    ranges = {(r.row, r.column): (r.low, r.high) for r in pub.ranges}
+    assert ranges[("alue=Z, vuosi=2023", "n_unsubsidised")] == (0, 8)
+    assert ranges[("alue=W, vuosi=2024", "n_unsubsidised")] == (1, 9)
 
 
 def _with_model8(db: Path, status: str, estimate: tuple[float, float, float] | None) -> Path:
@@ -236,3 +241,33 @@ def test_cost_per_employed_month_gained_is_absent_unless_its_gain_is_above_zero(
     assert not (result.snapshot_dir / "data" / "cost_effectiveness.csv").exists()
     assert "Cost per employed month gained" not in (result.snapshot_dir / "en" / "index.html").read_text(
         encoding="utf-8")
+
+
+def test_costs_counts_are_linked_to_the_headline_counts():
+    """A county's costs counts over all years are its headline counts (every start year has
+    costs): a per-year figure hidden in the costs table alone would be given away by the
+    county table, so the one publication sees both."""
+    costs = pd.DataFrame({"alue": ["A", "ALL"], "vuosi": ["ALL", "ALL"], "n_started": [7, 9],
+                          "n_employed": [3, 3], "n_unsubsidised": [1, 1]})
+    county = pd.DataFrame({"alue": ["A", "B", "ALL"], "n_clients": [7, 2, 9], "n_competitive": [3, 0, 3],
+                           "n_unsubsidised": [1, 0, 1]})
+    [link] = costs_links(costs, county)
+    assert link.sense == "==" and link.parts_rows[AREA] == frozenset({"A", "ALL"})
+    assert link.columns == {"n_started": "n_clients", "n_employed": "n_competitive",
+                            "n_unsubsidised": "n_unsubsidised"}
+    costs.loc[0, "n_started"] = 6  # a client who started in a year without reported costs
+    assert costs_links(costs, county)[0].sense == "<="
+
+
+def test_the_synthetic_study_publishes_per_year_costs(synthetic_study):
+    """Pohjois-Savo has 4 + 4 clients employed without pay subsidy in its two years: those
+    and their partners are hidden, but most per-year per-client figures are published, and
+    the employment tables are protected in the same publication."""
+    with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
+        data = read_site_data(con)
+    shown = {(r["alue"], r["vuosi"]): r for r in data.costs.rows}
+    assert shown[("Pohjois-Savo", "2023")]["cost_per_unsubsidised"] == HIDDEN_LABEL
+    per_year = [r[f] for (a, v), r in shown.items() if v != "ALL" for f in COST_PER_PERSON]
+    assert sum(x != HIDDEN_LABEL for x in per_year) > len(per_year) / 3
+    [pub] = [p for p in data.publications if COSTS_TABLE in p.model.tables]
+    assert "employment_outcomes" in pub.model.tables

@@ -57,6 +57,25 @@ def test_numerator_above_denominator_fails(wh):
     assert any(v.startswith("marts.employment_rate_by_quarter [alue=ALL") and "n_working" in v for v in violations)
 
 
+def test_costs_counts_outside_their_relations_fail(wh):
+    if not wh.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'costs'"
+                      ).fetchone()[0]:
+        wh.execute("CREATE TABLE marts.costs (alue VARCHAR, vuosi VARCHAR, n_started BIGINT, n_employed BIGINT,"
+                   " n_unsubsidised BIGINT)")
+    wh.execute("DELETE FROM marts.costs")
+    # over all years one client more than Kainuu's headline n_clients; 2023: 2 unsubsidised of 1 employed
+    kainuu = wh.execute("SELECT n_clients, n_competitive, n_unsubsidised FROM marts.employment_outcomes"
+                        " WHERE alue = 'Kainuu'").fetchone()
+    wh.execute("INSERT INTO marts.costs (alue, vuosi, n_started, n_employed, n_unsubsidised) VALUES"
+               " ('Kainuu', '2023', 2, 1, 2), ('Kainuu', 'ALL', ?, ?, ?)",
+               [kainuu[0] + 1, kainuu[1], kainuu[2]])
+    violations = numerators_within_denominators(wh)
+    # 2 without pay subsidy among 1 employed; 3 started over all years, 2 clients in the headline
+    assert any(v.startswith("marts.costs [alue=Kainuu vuosi=2023]: n_unsubsidised <= n_employed") for v in violations)
+    assert any(v.startswith("marts.costs [alue=Kainuu vuosi=ALL]: n_started <= n_clients") for v in violations)
+    assert not any("n_competitive" in v and "marts.costs" in v for v in violations)
+
+
 def test_rate_outside_unit_interval_fails(wh):
     wh.execute("UPDATE marts.employment_outcomes_by_group SET rate_competitive = 1.5 WHERE alue = 'ALL' AND grouping = 'wave'")
     violations = rates_within_unit_interval(wh)

@@ -25,8 +25,8 @@ import pandas as pd
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD, HEADLINE_RATES, QUARTERLY_RATES
 from ips_eval.figures import (
-    ALL, AREA, BREAKDOWNS, HEADLINE_WITHIN, QUARTER_IN_HEADLINE, QUARTERLY_WITHIN, WAVE, across_columns,
-    wave_counties, within_columns,
+    ALL, AREA, BREAKDOWNS, COSTS_IN_HEADLINE, COSTS_WITHIN, HEADLINE_WITHIN, QUARTER_IN_HEADLINE, QUARTERLY_WITHIN,
+    WAVE, across_columns, wave_counties, within_columns,
 )
 from ips_eval.publish.disclosure import (
     HIDDEN_LABEL, PRIMARY_LABEL, CrossSum, DisclosureError, Publication, RowLinear, RowsSum, TableSpec,
@@ -264,7 +264,9 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
                 ) -> tuple[dict[str, SiteTable], list[TableSpec], Publication]:
     """The linked employment tables, protected together with what earlier snapshots showed
     (rule 8): the quarters an earlier snapshot published are repeated as first published,
-    only the new quarters come from the warehouse."""
+    only the new quarters come from the warehouse. The costs section (when the delivery
+    reported costs) is protected in the same publication: its counts are of the same
+    clients (`costs_links`)."""
     frames = {COUNTY: query_sql(con, QUERIES / "county_outcomes.sql")}
     for g in GROUPINGS:
         frames[group_table_name(g)] = query_sql(con, QUERIES / "group_outcomes.sql", grouping=g)
@@ -278,7 +280,12 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
     quarters = sorted(frames[QUARTERLY]["quarter"].unique())
     waves = {w: c for w, c in waves.items() if w in set(frames[group_table_name(WAVE)]["group_value"])}
     specs, links = employment_specs(quarters, waves)
-    pub = protect({**frames, **before}, [*specs, *before_specs], [*links, *before_links])
+    costs = _costs_frame(con)
+    if costs is not None:  # the costs section's counts are the same people: one publication
+        frames[COSTS_TABLE] = costs
+        specs.append(costs_spec())
+        links += costs_links(costs, frames[COUNTY])
+    pub = protect({**frames, **before}, [*specs, *before_specs], [*links, *before_links], exact=False)
     tables = {COUNTY: _site_table(pub, COUNTY, (Column("alue", "key", label="county"), *OUTCOME_COLUMNS))}
     for g in GROUPINGS:
         name = group_table_name(g)
@@ -290,6 +297,8 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
         rows = repeated + tables[QUARTERLY].rows
         rows.sort(key=lambda r: (r[AREA] == ALL, r[AREA], r["quarter"]))
         tables[QUARTERLY] = SiteTable(QUARTERLY, quarter_columns, rows)
+    if costs is not None:
+        tables[COSTS_TABLE] = _costs_table(pub.published(COSTS_TABLE))
     return tables, specs, pub
 
 
@@ -342,11 +351,18 @@ COSTS_TABLE = "county_costs"
 COST_AS_IS = ("cost_eur", "coach_fte", "cost_per_client_year")
 
 
-def costs_spec(by_year: bool = True) -> TableSpec:
+#: What hiding a cost cell costs readers: a per-client figure of a county and year is the
+#: least read figure of the site (a county's total over all years is dearer: `cell_cost`).
+COSTS_COST = 0.5
+
+
+def costs_spec() -> TableSpec:
     """marts.costs as disclosure control sees it: the denominators are counts of people
-    (counties add up to ALL and, `by_year`, years add up to ALL; employed clients are among
-    those who started), a per-client figure is a summary shown only where its count is
-    published, and the service's own costs are published as they are.
+    (counties add up to ALL, years add up to ALL, `figures.COSTS_WITHIN`), a per-client
+    figure is a summary shown only where its count is published, and the service's own costs
+    are published as they are. The page never shows the counts, only per-client figures,
+    hidden as `..` whatever the count, so a reader knows a hidden count only as a whole
+    number >= 0 (`labels_shown=False`).
 
     Examples
     --------
@@ -356,53 +372,54 @@ def costs_spec(by_year: bool = True) -> TableSpec:
     return TableSpec(
         name=COSTS_TABLE, keys=(AREA, "vuosi"), counts=tuple(COST_PER_PERSON.values()),
         summaries={figure: (count,) for figure, count in COST_PER_PERSON.items()}, as_is=COST_AS_IS,
-        relations=(RowsSum(by=AREA), *((RowsSum(by="vuosi"),) if by_year else ()),
-                   RowLinear({"n_employed": 1.0, "n_started": -1.0}, "<="),
-                   RowLinear({"n_unsubsidised": 1.0, "n_started": -1.0}, "<=")),
+        relations=(RowsSum(by=AREA), RowsSum(by="vuosi"), *(within(w) for w in COSTS_WITHIN)),
+        cost=COSTS_COST, labels_shown=False,
     )
 
 
-def _protected_costs(df: pd.DataFrame) -> tuple[pd.DataFrame, Publication | None]:
-    """marts.costs with every per-client figure whose count is not publishable hidden.
+def costs_links(costs: pd.DataFrame, county: pd.DataFrame) -> list[CrossSum]:
+    """The costs section's counts over all years against the county table's headline counts
+    (`figures.COSTS_IN_HEADLINE`), for every county both tables have and `ALL`: equal when
+    they are equal in every such row (every start year has reported costs, as a reader who
+    knows the study's years knows), otherwise at most.
 
-    Per county and year where disclosure control can protect every count; where it cannot
-    (two years whose counts are both under T make a county's total give each away, however
-    it is labelled), per county over all years only, the per-year per-client figures
-    hidden; where not even that, no per-client figure at all."""
-    try:
-        pub = protect({COSTS_TABLE: df}, [costs_spec()])
-        return pub.published(COSTS_TABLE), pub
-    except DisclosureError:
-        pass
-    out = df.astype(object).copy()
-    out[list(COST_PER_PERSON)] = HIDDEN_LABEL
-    overall = df["vuosi"] == ALL
-    try:
-        pub = protect({COSTS_TABLE: df[overall].reset_index(drop=True)}, [costs_spec(by_year=False)])
-    except DisclosureError:
-        return out, None
-    shown = pub.published(COSTS_TABLE)
-    for figure in COST_PER_PERSON:
-        out.loc[overall, figure] = shown[figure].to_numpy()
-    return out, pub
+    Examples
+    --------
+    >>> costs = pd.DataFrame({"alue": ["A", "ALL"], "vuosi": ["ALL", "ALL"], "n_started": [7, 7],
+    ...                       "n_employed": [3, 3], "n_unsubsidised": [1, 1]})
+    >>> county = pd.DataFrame({"alue": ["A", "ALL"], "n_clients": [7, 7], "n_competitive": [3, 3],
+    ...                        "n_unsubsidised": [1, 1]})
+    >>> [k.sense for k in costs_links(costs, county)]
+    ['==']
+    """
+    columns = {w.parts[0]: w.whole for w in COSTS_IN_HEADLINE}
+    headline = county[[AREA, *columns.values()]].rename(columns={w: f"headline_{w}" for w in columns.values()})
+    overall = costs[costs["vuosi"] == ALL].merge(headline, on=AREA)
+    if overall.empty:
+        return []
+    equal = all((overall[p].astype(int) == overall[f"headline_{w}"].astype(int)).all() for p, w in columns.items())
+    return [CrossSum(total=COUNTY, parts=COSTS_TABLE, parts_rows={"vuosi": ALL, AREA: frozenset(overall[AREA])},
+                     by=(AREA,), columns=columns, sense="==" if equal else "<=")]
 
 
-def _costs(con) -> tuple[SiteTable | None, TableSpec | None, Publication | None]:
-    """Costs per county and year. The counts behind the per-client figures are protected
-    (a shown figure and the published cost would give its count away) but not published."""
+def _costs_frame(con) -> pd.DataFrame | None:
+    """marts.costs as the site reads it; None when the delivery reported no costs."""
     if not table_exists(con, "marts.costs"):
-        return None, None, None
+        return None
     df = query_sql(con, QUERIES / "costs.sql")
-    if df.empty:
-        return None, None, None
-    shown, pub = _protected_costs(df)
+    return None if df.empty else df
+
+
+def _costs_table(shown: pd.DataFrame) -> SiteTable:
+    """Costs per county and year as published (`shown`: the costs table of the publication).
+    The counts behind the per-client figures are protected (a shown figure and the published
+    cost would give its count away) but not published."""
     cols = (Column(AREA, "key", label="county"), Column("vuosi", "key", label="year"),
             Column("cost_eur", "money", 0), Column("coach_fte", "number", 1),
             Column("cost_per_client_year", "money", 0),
             *(Column(figure, "money", 0) for figure in COST_PER_PERSON))
-    table = SiteTable(COSTS_TABLE, cols, [{c.name: csv_value(r[c.name], c) for c in cols}
-                                          for _, r in shown.iterrows()])
-    return table, costs_spec(), pub
+    return SiteTable(COSTS_TABLE, cols, [{c.name: csv_value(r[c.name], c) for c in cols}
+                                         for _, r in shown.iterrows()])
 
 
 #: Model 8 and its one term (docs/analysis_plan.md "Costs", models.estimates).
@@ -563,7 +580,6 @@ def read_site_data(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | Non
     tables, specs, pub = _employment(con, history)
     scores, kind, score_spec, score_pub = _scores(con)
     readouts, curve = _time_to_first_job(con)
-    costs, cost_spec, cost_pub = _costs(con)
     return SiteData(
         county=tables[COUNTY],
         groups={g: tables[group_table_name(g)] for g in GROUPINGS},
@@ -572,9 +588,9 @@ def read_site_data(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | Non
         scores=scores, scores_kind=kind,
         ttf_readouts=readouts, ttf_curve=curve,
         models={m: _model_table(con, m) for m in PUBLIC_MODELS},
-        specs=specs + [s for s in (score_spec, cost_spec) if s],
-        publications=[pub] + [p for p in (score_pub, cost_pub) if p],
-        costs=costs,
+        specs=specs + [s for s in (score_spec,) if s],
+        publications=[pub] + [p for p in (score_pub,) if p],
+        costs=tables.get(COSTS_TABLE),
         cost_effectiveness=_cost_effectiveness(con),
     )
 
