@@ -48,6 +48,10 @@ QUERY = QUERIES / "effectiveness.sql"
 QUERY_FILES = (QUERY, QUERIES / "state_chronogram.sql")
 
 MODEL = "effectiveness"
+#: The model-specific tables this model writes that other parts of the warehouse read, with
+#: their columns: marts.transition_rates reads models.person_weights, so the table exists
+#: (without rows of this model) also when the model was not fitted.
+WRITES: dict[str, str] = {"person_weights": "model VARCHAR, person_id VARCHAR, ips BOOLEAN, weight DOUBLE"}
 OUTCOMES = ("employed_months_post12", "earnings_post12")
 #: Negative-control outcomes the programme cannot have changed (they precede the months the
 #: propensity model sees), each with its equivalence margin: the control passes when the 95 %

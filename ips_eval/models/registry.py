@@ -57,6 +57,41 @@ QUERY_FILES: dict[str, tuple[Path, ...]] = {
 }
 
 
+#: The model-specific tables (`models.<table>`: columns) a model writes for other parts of the
+#: warehouse to read, from the model modules' `WRITES`.
+WRITES: dict[str, dict[str, str]] = {
+    "effectiveness": effectiveness.WRITES,
+}
+
+
+def table_writer(table: str) -> str:
+    """The model that writes `models.<table>`: the upstream of a warehouse table reading it.
+
+    Examples
+    --------
+    >>> table_writer("models.person_weights")
+    'effectiveness'
+    """
+    schema, _, name = table.partition(".")
+    writers = [m for m, tables in WRITES.items() if schema == "models" and name in tables]
+    if len(writers) != 1:
+        raise KeyError(f"no model declares that it writes {table} (ips_eval.models.registry.WRITES)")
+    return writers[0]
+
+
+def ensure_model_tables(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Create model `name`'s declared tables when missing, so their readers find them when it is not fitted."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS models")
+    for table, columns in WRITES.get(name, {}).items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS models.{table} ({columns})")
+
+
+def write_model(con: duckdb.DuckDBPyConnection, result: ModelResult) -> None:
+    """`write_result`, after creating the model's declared tables (see `ensure_model_tables`)."""
+    ensure_model_tables(con, result.model)
+    write_result(con, result)
+
+
 def model_inputs(name: str) -> set[str]:
     """The warehouse tables model `name` reads, from its query files' SQL.
 
@@ -84,7 +119,7 @@ def fit_and_write(name: str, con: duckdb.DuckDBPyConnection, figures_dir: Path) 
     """Fit one model, write its tables and return the result: what one Dagster asset does."""
     Path(figures_dir).mkdir(parents=True, exist_ok=True)
     result = fit_model(name, con, figures_dir)
-    write_result(con, result)
+    write_model(con, result)
     failpoint(f"models/{name}")
     return result
 
@@ -99,6 +134,6 @@ def fit_all(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int | None 
     for name in only or list(MODELS):
         res = fit_model(name, con, figures_dir, seed, **(options or {}).get(name, {}))
         if write:
-            write_result(con, res)
+            write_model(con, res)
         results[name] = res
     return results

@@ -135,3 +135,27 @@ def test_sandwich_and_bootstrap_agree_within_monte_carlo_error(planted):
 def _row(result, term, estimator):
     e = result.estimates
     return e[(e["term"] == term) & (e["estimator"] == estimator)].iloc[0]
+
+
+def _benefit_to_work(con, group: str) -> float:
+    """Weighted share of benefit person-months (post12) followed by a month in work, from the mart."""
+    return con.execute(
+        # n_from * rate = weighted person-months of the pair; over every to_state they sum to n_from
+        """SELECT sum(t.n_from * t.rate) FILTER (WHERE k.kind = 'employment') / sum(t.n_from * t.rate)
+           FROM marts.transition_rates AS t
+           JOIN ref.states AS f ON f.state = t.from_state
+           JOIN ref.states AS k ON k.state = t.to_state
+           WHERE t."group" = ? AND t.period = 'post12' AND f.kind = 'benefit'""", [group]).fetchone()[0]
+
+
+def test_planted_effect_shows_in_the_transition_rates(planted):
+    con, folder = planted
+    from ips_eval.models.registry import fit_and_write
+    from ips_eval.warehouse.tables import build_after_models
+
+    assert fit_and_write("effectiveness", con, folder).fitted
+    assert build_after_models(con, PLANTED.cutoff) == ["marts.transition_rates"]
+    ips, comparison = _benefit_to_work(con, "ips"), _benefit_to_work(con, "comparison_weighted")
+    # The planted IPS jobs start in the 12 months from the index month: more benefit months are
+    # followed by work among IPS clients than in the weighted comparison group.
+    assert 0 < comparison < ips
