@@ -20,7 +20,8 @@ from typing import Callable
 import duckdb
 
 from ips_eval.faults import failpoint
-from ips_eval.models import effectiveness, fidelity_outcome, job_tenure, predictors, scores, time_to_first_job
+from ips_eval.models import (effectiveness, fidelity_outcome, job_tenure, predictors, scores, time_to_first_job,
+                             transition_to_work)
 from ips_eval.models.data import query_tables
 from ips_eval.models.effectiveness import run_effectiveness
 from ips_eval.models.fidelity_outcome import run_fidelity_outcome
@@ -29,6 +30,7 @@ from ips_eval.models.predictors import run_employment_predictors, run_unsubsidis
 from ips_eval.models.result import ModelResult, write_result
 from ips_eval.models.scores import SCORE_NAMES, run_scores
 from ips_eval.models.time_to_first_job import run_time_to_first_job
+from ips_eval.models.transition_to_work import run_transition_to_work
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ MODELS: dict[str, FitFunction] = {
     **{f"scores_{s}": functools.partial(run_scores, score=s) for s in SCORE_NAMES},
     "fidelity_outcome": run_fidelity_outcome,
     "effectiveness": run_effectiveness,
+    "transition_to_work": run_transition_to_work,
 }
 
 
@@ -54,6 +57,7 @@ QUERY_FILES: dict[str, tuple[Path, ...]] = {
     **{f"scores_{s}": scores.QUERY_FILES for s in SCORE_NAMES},
     "fidelity_outcome": fidelity_outcome.QUERY_FILES,
     "effectiveness": effectiveness.QUERY_FILES,
+    "transition_to_work": transition_to_work.QUERY_FILES,
 }
 
 
@@ -93,14 +97,15 @@ def write_model(con: duckdb.DuckDBPyConnection, result: ModelResult) -> None:
 
 
 def model_inputs(name: str) -> set[str]:
-    """The warehouse tables model `name` reads, from its query files' SQL.
+    """The warehouse tables model `name` reads, from its query files' SQL (`ref.*` definitions aside).
 
     Examples
     --------
     >>> sorted(model_inputs("job_tenure"))
     ['core.competitive_jobs']
     """
-    return set().union(*(query_tables(f) for f in QUERY_FILES[name]))
+    read = set().union(*(query_tables(f) for f in QUERY_FILES[name]))
+    return {t for t in read if not t.startswith("ref.")}  # ref.* is written with the build, not by an asset
 
 
 def fit_model(name: str, con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int | None = None,

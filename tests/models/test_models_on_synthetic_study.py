@@ -159,3 +159,13 @@ def test_planted_effect_shows_in_the_transition_rates(planted):
     # The planted IPS jobs start in the 12 months from the index month: more benefit months are
     # followed by work among IPS clients than in the weighted comparison group.
     assert 0 < comparison < ips
+
+
+def test_transition_to_work_fits_on_the_study_and_shows_the_planted_effect(planted):
+    con, folder = planted
+    result = fit_model("transition_to_work", con, folder)
+    assert result.fitted, result.reason
+    ips = result.estimates.set_index("term").loc["ips"]
+    # The planted IPS jobs start in the 12 months from the index month: more moves into work.
+    assert ips["ci_low"] > 1.0
+    assert (folder / "transition_to_work_forest.png").exists()
