@@ -94,6 +94,13 @@ STATE_KINDS: dict[str, str] = {
     "unemployment_benefit": "benefit",
 }
 
+#: The headline transitions (the website shows them for IPS clients and the weighted comparison
+#: group, post12): name -> (kind of the from state, kind of the to state), kinds of STATE_KINDS.
+HEADLINE_TRANSITIONS: dict[str, tuple[str, str]] = {
+    "benefit_to_work": ("benefit", "employment"),
+    "work_to_benefit": ("employment", "benefit"),
+}
+
 #: The periods of marts.transition_rates: the relative months (inclusive) a month pair's
 #: first month falls in; the pair is that month and the next.
 TRANSITION_PERIODS: dict[str, tuple[int, int]] = {
@@ -177,6 +184,8 @@ def reference_tables() -> dict[str, pd.DataFrame]:
         ),
         "states": pd.DataFrame({"state": list(STATES), "priority": range(1, len(STATES) + 1),
                                 "kind": [STATE_KINDS.get(s) for s in STATES]}),
+        "headline_transitions": pd.DataFrame(
+            [(t, a, b) for t, (a, b) in HEADLINE_TRANSITIONS.items()], columns=["transition", "from_kind", "to_kind"]),
         "transition_periods": pd.DataFrame(
             [(p, a, b) for p, (a, b) in TRANSITION_PERIODS.items()], columns=["period", "first_month", "last_month"]),
         "survey_waves": pd.DataFrame(

@@ -57,6 +57,13 @@ TEXTS: dict[str, dict[str, str]] = {
                        "eivät henkilöitä. Asiakaskohtainen luku näytetään vain, jos asiakkaiden määrä, jolla se jaetaan, "
                        "voidaan julkaista; muuten solussa on ”..”. Puuttuva luku (–): alue ei ilmoittanut kustannuksia.",
         "costs_none": "Tässä aineistossa ei ilmoitettu kustannuksia.",
+        "transitions": "Siirtymät etuuksilta työhön ja takaisin",
+        "transitions_intro": "Rekisteritutkimus: kuinka suuri osa etuuskuukausista (kuntoutus- tai työkyvyttömyysetuus, "
+                             "työttömyysetuus) johti seuraavana kuukautena työhön (palkkatuella tai ilman), ja kuinka suuri osa "
+                             "työkuukausista johti etuudelle, 12 kuukauden aikana IPS:n alkamisesta. IPS-asiakkaiden rinnalla "
+                             "vertailuryhmä, joka on painotettu vastaamaan IPS-asiakkaita (vaikuttavuusmallin painot). "
+                             "Osuus näytetään vain, jos sen takana on vähintään viisi henkilöä; muuten solussa on ”..”.",
+        "transitions_none": "Siirtymiä ei vielä ole laskettu tässä aineistossa.",
         "scores": "Asiakkaiden kokema muutos",
         "scores_intro_change": "Keskimääräinen muutos alkukyselystä loppukyselyyn niillä, jotka vastasivat molempiin.",
         "scores_intro_means": "Keskiarvot kyselykierroksittain (vastaajien määrä kullakin kierroksella).",
@@ -132,6 +139,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_cost_per_client": "€ / aloittanut asiakas",
         "col_cost_per_employed": "€ / työllistynyt",
         "col_cost_per_unsubsidised": "€ / työllistynyt ilman palkkatukea",
+        "col_transition": "Siirtymä",
+        "col_rate_ips": "IPS-asiakkaat",
+        "col_rate_comparison_weighted": "Vertailuryhmä (painotettu)",
+        "transition_benefit_to_work": "Etuudelta työhön",
+        "transition_work_to_benefit": "Työstä etuudelle",
         "col_score": "Mittari",
         "col_wave": "Kyselykierros",
         "col_n_responses": "Vastaajia",
@@ -240,6 +252,14 @@ TEXTS: dict[str, dict[str, str]] = {
                        "inte personer. En kostnad per klient visas bara när antalet klienter den delas med kan "
                        "publiceras; annars står ”..” i cellen. Saknad siffra (–): området rapporterade inga kostnader.",
         "costs_none": "Inga kostnader rapporterades i denna leverans.",
+        "transitions": "Övergångar från förmåner till arbete och tillbaka",
+        "transitions_intro": "Registerstudien: hur stor andel av förmånsmånaderna (rehabiliterings- eller "
+                             "invaliditetsförmån, arbetslöshetsförmån) som följdes av arbete (med eller utan lönesubvention) "
+                             "månaden efter, och hur stor andel av arbetsmånaderna som följdes av en förmån, under de 12 "
+                             "månaderna från IPS-starten. Bredvid IPS-klienterna en jämförelsegrupp som vägts för att likna "
+                             "dem (effektmodellens vikter). En andel visas bara när minst fem personer ligger bakom den; "
+                             "annars visar cellen ”..”.",
+        "transitions_none": "Övergångarna har ännu inte beräknats i denna leverans.",
         "scores": "Klienternas upplevda förändring",
         "scores_intro_change": "Genomsnittlig förändring från första till sista enkäten bland dem som svarade på båda.",
         "scores_intro_means": "Medelvärden per enkätomgång (antalet svarande i varje omgång).",
@@ -314,6 +334,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_cost_per_client": "€ / klient som började",
         "col_cost_per_employed": "€ / sysselsatt",
         "col_cost_per_unsubsidised": "€ / sysselsatt utan lönesubvention",
+        "col_transition": "Övergång",
+        "col_rate_ips": "IPS-klienter",
+        "col_rate_comparison_weighted": "Jämförelsegrupp (vägd)",
+        "transition_benefit_to_work": "Från förmån till arbete",
+        "transition_work_to_benefit": "Från arbete till förmån",
         "col_score": "Mätare",
         "col_wave": "Enkätomgång",
         "col_n_responses": "Svarande",
@@ -421,6 +446,14 @@ TEXTS: dict[str, dict[str, str]] = {
                        "by can be published; otherwise the cell shows “..”. A missing figure (–): the county reported "
                        "no costs.",
         "costs_none": "No costs were reported in this delivery.",
+        "transitions": "Moving from benefits into work, and back",
+        "transitions_intro": "The register study: the share of months on a benefit (rehabilitation or disability benefit, "
+                             "unemployment benefit) followed by a month in work (with or without pay subsidy), and the share "
+                             "of months in work followed by a month on a benefit, in the 12 months from the start of IPS. "
+                             "Beside the IPS clients, a comparison group weighted to resemble them (the effectiveness "
+                             "model's weights). A share is shown only when at least five people are behind it; otherwise "
+                             "the cell shows “..”.",
+        "transitions_none": "The transitions have not been computed for this delivery yet.",
         "scores": "Client-reported change",
         "scores_intro_change": "Mean change from the first to the last survey among those who answered both.",
         "scores_intro_means": "Means by survey wave (number of respondents in each wave).",
@@ -495,6 +528,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_cost_per_client": "€ per client who started",
         "col_cost_per_employed": "€ per employed client",
         "col_cost_per_unsubsidised": "€ per client employed without pay subsidy",
+        "col_transition": "Transition",
+        "col_rate_ips": "IPS clients",
+        "col_rate_comparison_weighted": "Comparison group (weighted)",
+        "transition_benefit_to_work": "From a benefit into work",
+        "transition_work_to_benefit": "From work onto a benefit",
         "col_score": "Measure",
         "col_wave": "Survey wave",
         "col_n_responses": "Respondents",
