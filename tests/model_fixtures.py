@@ -119,9 +119,14 @@ def clients(n: int = 3000, n_counties: int = 12, seed: int = 1, or_smi: float = 
 
 
 def register(n_ips: int = 600, n_cmp: int = 1800, effect: float = 2.0, earnings_effect: float = 3000.0,
-             seed: int = 2, n_counties: int = 6) -> dict[str, pd.DataFrame]:
+             seed: int = 2, n_counties: int = 6, effect_post24: float | None = None) -> dict[str, pd.DataFrame]:
     """staging.register_population, marts.register_outcomes (with the covariates and the three
-    negative controls, none affected by IPS) and marts.state_sequences."""
+    negative controls, none affected by IPS) and marts.state_sequences.
+
+    The 24-month outcomes are missing (no window ended) unless `effect_post24` is given: then
+    persons whose index month is at most 24 months before CUTOFF's month have
+    employed_months_post24 = Y0 + effect_post24 for IPS clients, Y0 ~ Binomial(18, .), and
+    earnings_post24 = 1800 per employed month + noise."""
     rng = np.random.default_rng(seed)
     n = n_ips + n_cmp
     counties = COUNTIES[:n_counties]
@@ -158,6 +163,13 @@ def register(n_ips: int = 600, n_cmp: int = 1800, effect: float = 2.0, earnings_
                         "psych_inpatient_days_pre24_13": inpatient})
     for c in ("alue", "birth_year", "gender", "education", "dg", "smi", "index_date"):
         out[c] = pop[c]
+    out["employed_months_post24"] = np.nan
+    out["earnings_post24"] = np.nan
+    if effect_post24 is not None:
+        ended = (index_date.year * 12 + index_date.month) + 23 <= CUTOFF.year * 12 + CUTOFF.month
+        y24 = rng.binomial(18, expit(-1.2 + 0.2 * pre12 - 0.1 * benefit)) + effect_post24 * ips
+        out.loc[ended, "employed_months_post24"] = y24[ended]
+        out.loc[ended, "earnings_post24"] = (y24 * 1800 + rng.gamma(2, 500, n))[ended]
     rel = np.arange(-24, 25)
     share = np.where(rel[None, :] < -12, placebo[:, None] / 12, np.where(rel[None, :] < 0, pre12[:, None] / 12,
                                                                          months[:, None] / 12))
