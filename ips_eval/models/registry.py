@@ -84,14 +84,27 @@ def table_writer(table: str) -> str:
 
 
 def ensure_model_tables(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Create model `name`'s declared tables when missing, so their readers find them when it is not fitted."""
+    """Create model `name`'s declared tables when missing, so their readers find them when it is not fitted.
+
+    Examples
+    --------
+    >>> con = duckdb.connect()
+    >>> ensure_model_tables(con, "effectiveness")
+    >>> con.execute("SELECT count(*) FROM models.person_weights").fetchone()
+    (0,)
+    """
     con.execute("CREATE SCHEMA IF NOT EXISTS models")
     for table, columns in WRITES.get(name, {}).items():
         con.execute(f"CREATE TABLE IF NOT EXISTS models.{table} ({columns})")
 
 
 def write_model(con: duckdb.DuckDBPyConnection, result: ModelResult) -> None:
-    """`write_result`, after creating the model's declared tables (see `ensure_model_tables`)."""
+    """`write_result`, after creating the model's declared tables (see `ensure_model_tables`).
+
+    Examples
+    --------
+    >>> write_model(con, fit_model("effectiveness", con, "figures"))  # doctest: +SKIP
+    """
     ensure_model_tables(con, result.model)
     write_result(con, result)
 

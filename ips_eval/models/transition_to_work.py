@@ -66,7 +66,13 @@ PRE_EMPLOYMENT_GROUPS: dict[str, tuple[int, int]] = {"none": (0, 0), "1-6": (1, 
 
 
 def covariates(counties: list[str]) -> tuple[Covariate, ...]:
-    """The person-level terms of model 7 (the month group is added apart)."""
+    """The person-level terms of model 7 (the month group is added apart).
+
+    Examples
+    --------
+    >>> [c.name for c in covariates(["Helsinki", "Lappi"])]
+    ['ips', 'age_group', 'gender', 'education', 'diagnosis_group', 'employed_pre12', 'county']
+    """
     return (
         Covariate("ips", "binary"),
         Covariate("age_group", "categorical", levels=tuple(a[0] for a in AGE_GROUPS), reference="<30"),
@@ -117,7 +123,14 @@ def load_transition_to_work(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def prepare(frame: pd.DataFrame) -> pd.DataFrame:
-    """The derived terms: age group (from `age`) and the pre-index employment group."""
+    """The derived terms: age group (from `age`) and the pre-index employment group.
+
+    Examples
+    --------
+    >>> d = prepare(pd.DataFrame({"age": [25, 52], "employed_months_pre12": [0, 8]}))
+    >>> d[["age_group", "employed_pre12"]].values.tolist()
+    [['<30', 'none'], ['50+', '7-12']]
+    """
     d = frame.copy()
     d["age_group"] = _grouped(d["age"], [(a, (lo, hi)) for a, lo, hi in AGE_GROUPS])
     d["employed_pre12"] = _grouped(d["employed_months_pre12"], PRE_EMPLOYMENT_GROUPS.items())
@@ -256,12 +269,23 @@ def cluster_covariance(beta: np.ndarray, bread: np.ndarray, X: np.ndarray, n_at:
 
 
 def plot_transition_to_work(result: ModelResult, figures_dir: Path) -> list[Path]:
-    """The forest plot of model 7's odds ratios."""
+    """The forest plot of model 7's odds ratios.
+
+    Examples
+    --------
+    >>> plot_transition_to_work(result, "figures")  # doctest: +SKIP
+    [PosixPath('figures/transition_to_work_forest.png')]
+    """
     return plots.draw_figures(result, figures_dir)
 
 
 def run_transition_to_work(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
-    """Load, fit and plot model 7: what the pipeline runs."""
+    """Load, fit and plot model 7: what the pipeline runs.
+
+    Examples
+    --------
+    >>> result = run_transition_to_work(con, Path("figures"))  # doctest: +SKIP
+    """
     try:
         frame = load_transition_to_work(con)
     except NotFitted as e:

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pandas as pd
-import pytest
 import statsmodels.api as sm
 
 from ips_eval.models.design import build_design
