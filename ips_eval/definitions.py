@@ -84,6 +84,31 @@ STATES: tuple[str, ...] = (
     "other",
 )
 
+#: The kind of each state that the headline transitions name (ANALYSIS_PLAN "Transitions in
+#: services and benefits"): from a benefit state into employment (with or without subsidy),
+#: and from employment back to a benefit state. The other states are of no kind.
+STATE_KINDS: dict[str, str] = {
+    "employed_subsidised": "employment",
+    "employed": "employment",
+    "disability_benefit": "benefit",
+    "unemployment_benefit": "benefit",
+}
+
+#: The headline transitions (the website shows them for IPS clients and the weighted comparison
+#: group, post12): name -> (kind of the from state, kind of the to state), kinds of STATE_KINDS.
+HEADLINE_TRANSITIONS: dict[str, tuple[str, str]] = {
+    "benefit_to_work": ("benefit", "employment"),
+    "work_to_benefit": ("employment", "benefit"),
+}
+
+#: The periods of marts.transition_rates: the relative months (inclusive) a month pair's
+#: first month falls in; the pair is that month and the next.
+TRANSITION_PERIODS: dict[str, tuple[int, int]] = {
+    "pre12": (-12, -1),
+    "post12": (0, 11),
+    "post24": (0, 23),
+}
+
 #: Relative months of the state sequence around the index month (0 = the month of the index
 #: date I): first and last, inclusive. The register month sets hold one bit per month of this
 #: window in a BIGINT (bit = rel_month - first), so it may span at most 62 months: bit 63 is the
@@ -161,7 +186,12 @@ def reference_tables() -> dict[str, pd.DataFrame]:
             [(b, "disability") for b in DISABILITY_BENEFITS] + [(b, "unemployment") for b in UNEMPLOYMENT_BENEFITS],
             columns=["etuus", "benefit_group"],
         ),
-        "states": pd.DataFrame({"state": list(STATES), "priority": range(1, len(STATES) + 1)}),
+        "states": pd.DataFrame({"state": list(STATES), "priority": range(1, len(STATES) + 1),
+                                "kind": [STATE_KINDS.get(s) for s in STATES]}),
+        "headline_transitions": pd.DataFrame(
+            [(t, a, b) for t, (a, b) in HEADLINE_TRANSITIONS.items()], columns=["transition", "from_kind", "to_kind"]),
+        "transition_periods": pd.DataFrame(
+            [(p, a, b) for p, (a, b) in TRANSITION_PERIODS.items()], columns=["period", "first_month", "last_month"]),
         "survey_waves": pd.DataFrame(
             {"wave": list(SURVEY_WAVES), "wave_order": range(1, len(SURVEY_WAVES) + 1)}
         ),

@@ -121,9 +121,14 @@ def clients(n: int = 3000, n_counties: int = 12, seed: int = 1, or_smi: float = 
 
 
 def register(n_ips: int = 600, n_cmp: int = 1800, effect: float = 2.0, earnings_effect: float = 3000.0,
-             seed: int = 2, n_counties: int = 6) -> dict[str, pd.DataFrame]:
+             seed: int = 2, n_counties: int = 6, effect_post24: float | None = None) -> dict[str, pd.DataFrame]:
     """staging.register_population, marts.register_outcomes (with the covariates and the three
-    negative controls, none affected by IPS) and marts.state_sequences."""
+    negative controls, none affected by IPS) and marts.state_sequences.
+
+    The 24-month outcomes are missing (no window ended) unless `effect_post24` is given: then
+    persons whose index month is at most 24 months before CUTOFF's month have
+    employed_months_post24 = Y0 + effect_post24 for IPS clients, Y0 ~ Binomial(18, .), and
+    earnings_post24 = 1800 per employed month + noise."""
     rng = np.random.default_rng(seed)
     n = n_ips + n_cmp
     counties = COUNTIES[:n_counties]
@@ -160,6 +165,13 @@ def register(n_ips: int = 600, n_cmp: int = 1800, effect: float = 2.0, earnings_
                         "psych_inpatient_days_pre24_13": inpatient})
     for c in ("alue", "birth_year", "gender", "education", "dg", "smi", "index_date"):
         out[c] = pop[c]
+    out["employed_months_post24"] = np.nan
+    out["earnings_post24"] = np.nan
+    if effect_post24 is not None:
+        ended = (index_date.year * 12 + index_date.month) + 23 <= CUTOFF.year * 12 + CUTOFF.month
+        y24 = rng.binomial(18, expit(-1.2 + 0.2 * pre12 - 0.1 * benefit)) + effect_post24 * ips
+        out.loc[ended, "employed_months_post24"] = y24[ended]
+        out.loc[ended, "earnings_post24"] = (y24 * 1800 + rng.gamma(2, 500, n))[ended]
     rel = np.arange(-24, 25)
     share = np.where(rel[None, :] < -12, placebo[:, None] / 12, np.where(rel[None, :] < 0, pre12[:, None] / 12,
                                                                          months[:, None] / 12))
@@ -169,4 +181,59 @@ def register(n_ips: int = 600, n_cmp: int = 1800, effect: float = 2.0, earnings_
     seq = pd.DataFrame({"person_id": np.repeat(pid, len(rel)), "ips": np.repeat(ips, len(rel)),
                         "rel_month": np.tile(rel, n), "state": state.ravel()})
     return {"staging.register_population": pop, "marts.register_outcomes": out, "marts.state_sequences": seq,
-            "ref.states": reference_tables()["states"]}
+            "ref.states": reference_tables()["states"]}  # the states' kinds, read by model 7
+
+
+def transition_persons(n: int = 3000, or_ips: float = 2.0, seed: int = 5, n_counties: int = 4) -> pd.DataFrame:
+    """Model 7's person-level frame with a planted odds ratio of IPS on the monthly hazard.
+
+    Each person is in a benefit state from the index month and observed for 3..36 months;
+    in each month at risk, logit P(employed next month) = -2.5 + log(or_ips) * ips + 0.4 *
+    (education 3 or 4) - 0.5 * (months since index >= 6) + a pre-index employment effect; a
+    person who moves into work leaves the risk set. Columns as `load_transition_to_work`.
+    """
+    from ips_eval.models.transition_to_work import MONTH_GROUPS
+
+    rng = np.random.default_rng(seed)
+    ips = rng.random(n) < 0.4
+    frame = pd.DataFrame({
+        "person_id": [f"P{i:06d}" for i in range(n)],
+        "ips": ips.astype(int),
+        "age": rng.integers(20, 60, n),
+        "gender": rng.choice(["1", "2"], n).astype(object),
+        "education": rng.choice(["1", "2", "3", "4", "unknown"], n).astype(object),
+        "diagnosis_group": rng.choice(["psychosis", "bipolar", "other_or_unknown"], n).astype(object),
+        "county": rng.choice(COUNTIES[:n_counties], n).astype(object),
+        "employed_months_pre12": rng.integers(0, 13, n),
+    })
+    observed = rng.integers(3, 37, n)
+    lp = (-2.5 + np.log(or_ips) * ips + 0.4 * frame["education"].isin(["3", "4"]).to_numpy()
+          + 0.6 * (frame["employed_months_pre12"].to_numpy() > 6))
+    at_risk = np.ones(n, dtype=bool)
+    counts = {g: (np.zeros(n, dtype=int), np.zeros(n, dtype=int)) for g in MONTH_GROUPS}
+    for m in range(36):
+        group = next(g for g, (a, b) in MONTH_GROUPS.items() if a <= m <= b)
+        risk = at_risk & (m < observed)
+        move = risk & (rng.random(n) < expit(lp - 0.5 * (m >= 6)))
+        counts[group][0][risk] += 1
+        counts[group][1][move] += 1
+        at_risk &= ~move
+    for g, (n_at, n_ev) in counts.items():
+        frame[f"at_risk_{g}"] = n_at
+        frame[f"moves_{g}"] = n_ev
+    return frame
+
+
+def person_months(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame of `transition_persons` expanded to one row per person-month at risk (tests only)."""
+    from ips_eval.models.transition_to_work import MONTH_GROUPS
+
+    rows = []
+    for g in MONTH_GROUPS:
+        n_at, n_ev = frame[f"at_risk_{g}"].to_numpy(), frame[f"moves_{g}"].to_numpy()
+        idx = np.repeat(np.arange(len(frame)), n_at)
+        first = np.repeat(np.cumsum(n_at) - n_at, n_at)
+        k = np.arange(len(idx)) - first  # 0.. within the person's months of the group
+        moved = k < np.repeat(n_ev, n_at)
+        rows.append(pd.DataFrame({"row": idx, "month_group": g, "moved": moved.astype(float)}))
+    return pd.concat(rows, ignore_index=True)

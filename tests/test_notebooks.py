@@ -119,6 +119,9 @@ def test_model_walkthrough(synthetic_study, monkeypatch):
     assert nb.NOT_AVAILABLE not in text  # every table the notebook reads exists in a full run
     # the subgroup analysis with estimate_att: one row per diagnosis group, estimated for some
     assert "ips_analysed" in text and "psychosis" in text
+    # the transition rates (both groups, the headline transitions) and model 7's months at risk
+    assert "comparison_weighted" in text and "benefit_to_work" in text and "months_at_risk" in text
+    assert "transition_to_work_forest.png" in text
 
 
 def test_model_walkthrough_without_model_tables(synthetic_study, monkeypatch, tmp_path):

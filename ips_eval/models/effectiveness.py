@@ -48,7 +48,17 @@ QUERY = QUERIES / "effectiveness.sql"
 QUERY_FILES = (QUERY, QUERIES / "state_chronogram.sql")
 
 MODEL = "effectiveness"
+#: The model-specific tables this model writes that other parts of the warehouse read, with
+#: their columns: marts.transition_rates reads models.person_weights, so the table exists
+#: (without rows of this model) also when the model was not fitted.
+WRITES: dict[str, str] = {"person_weights": "model VARCHAR, person_id VARCHAR, ips BOOLEAN, weight DOUBLE"}
 OUTCOMES = ("employed_months_post12", "earnings_post12")
+#: The longer follow-up (ANALYSIS_PLAN model 6, "and _post24 where observed"): estimated apart,
+#: on the persons whose 24-month window has ended by the cut-off, with their own propensity
+#: model, since they are another population (earlier index dates) than the 12-month one.
+OUTCOMES_POST24 = ("employed_months_post24", "earnings_post24")
+#: Prefix of the 24-month fit's rows in models.diagnostics (its own balance, ESS, controls).
+POST24_DIAGNOSTIC = "post24_"
 #: Negative-control outcomes the programme cannot have changed (they precede the months the
 #: propensity model sees), each with its equivalence margin: the control passes when the 95 %
 #: CI of its weighted difference lies within [-margin, margin]. A third of the smallest
@@ -140,7 +150,54 @@ def fit_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_boot: 
     result = _model_result(att, notes, seed)
     if result.fitted:
         result.tables["person_weights"] = person_weights(d, att.weights)
+        _add_post24(result, d, seed=seed, n_boot=n_boot, variance=variance)
     return result
+
+
+def _add_post24(result: ModelResult, d: pd.DataFrame, *, seed: int, n_boot: int, variance: str) -> None:
+    """Add the 24-month outcomes to `result` when at least MIN_PER_GROUP persons in each group
+    have a complete 24-month window; otherwise say in the reason why they are missing.
+
+    The persons with a complete 24-month window get their own propensity model and weights
+    (their covariates differ from the 12-month population's); the person weights of the other
+    register analyses stay the 12-month ones."""
+    if not set(OUTCOMES_POST24) <= set(d.columns):
+        result.reason += "; 24-month outcome not estimated: the frame has no 24-month outcome columns"
+        return
+    window = d["employed_months_post24"].notna()
+    n_ips, n_cmp = int(((d["ips"] == 1) & window).sum()), int(((d["ips"] == 0) & window).sum())
+    if min(n_ips, n_cmp) < MIN_PER_GROUP:
+        result.reason += (f"; 24-month outcome not estimated: {n_ips} IPS clients and {n_cmp} comparison persons"
+                          f" with a complete 24-month window (at least {MIN_PER_GROUP} in each group needed)")
+        return
+    try:
+        att = estimate_att(d[window], "ips", list(OUTCOMES_POST24), list(PS_COVARIATES), seed=seed, n_boot=n_boot,
+                           variance=variance, negative_controls=NEGATIVE_CONTROLS)
+    except NotFitted as e:
+        result.reason += f"; 24-month outcome not estimated: {e.reason}"
+        return
+    e = att.estimates[att.estimates["role"] == "outcome"]
+    rows = estimates_frame([
+        {"model": MODEL, "term": r.outcome, "estimator": r.estimator, "estimate": r.estimate, "ci_low": r.ci_low,
+         "ci_high": r.ci_high, "p_value": r.p_value, "n": r.n} for r in e.itertuples()])
+    result.estimates = pd.concat([result.estimates, rows], ignore_index=True)
+    diag = att.diagnostics.assign(diagnostic=POST24_DIAGNOSTIC + att.diagnostics["diagnostic"])
+    result.diagnostics = pd.concat([result.diagnostics, diagnostics_frame(
+        [{"model": MODEL, **r} for r in diag.to_dict("records")])], ignore_index=True)
+    ipw = e[e["estimator"] == "ipw"].set_index("outcome")
+    means = att.means[att.means["outcome"].isin(OUTCOMES_POST24)].rename(columns={"mean_treated": "mean_ips"}).join(
+        ipw[["estimate", "ci_low", "ci_high", "p_value"]], on="outcome").rename(columns={"estimate": "difference"})
+    result.tables["effectiveness_means"] = pd.concat([result.tables["effectiveness_means"], means],
+                                                     ignore_index=True)
+    result.reason += (f"; 24-month outcome: a separate fit with its own propensity model on the {n_ips} IPS clients"
+                      f" and {n_cmp} comparison persons whose 24-month window has ended (another population than"
+                      f" the 12-month one), describing {att.n_treated_analysed} IPS clients against"
+                      f" {att.n_comparison_analysed} comparison persons (ESS {att.extra['ess']:.0f})")
+    if att.status != "ok":
+        result.status = "warning"
+        result.reason += f"; 24-month fit: {att.reason}"
+    result.summary += "\n\n24-month outcome (separate fit):\n\n" + estimates_markdown(
+        rows[rows["estimator"] == "ipw"], "difference")
 
 
 def person_weights(frame: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:

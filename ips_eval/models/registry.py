@@ -21,8 +21,8 @@ import duckdb
 import pandas as pd
 
 from ips_eval.faults import failpoint
-from ips_eval.models import effectiveness, fidelity_outcome, job_tenure, predictors, scores, time_to_first_job
-from ips_eval.models import cost_effectiveness, trajectories
+from ips_eval.models import (cost_effectiveness, effectiveness, fidelity_outcome, job_tenure, predictors, scores,
+                             time_to_first_job, trajectories, transition_to_work)
 from ips_eval.models.cost_effectiveness import run_cost_effectiveness
 from ips_eval.models.data import query_tables
 from ips_eval.models.effectiveness import run_effectiveness
@@ -33,6 +33,7 @@ from ips_eval.models.result import ModelResult, write_result
 from ips_eval.models.scores import SCORE_NAMES, run_scores
 from ips_eval.models.time_to_first_job import run_time_to_first_job
 from ips_eval.models.trajectories import run_trajectory_types
+from ips_eval.models.transition_to_work import run_transition_to_work
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ MODELS: dict[str, FitFunction] = {
     "effectiveness": run_effectiveness,
     "trajectory_types": run_trajectory_types,  # after effectiveness: it reads models.person_weights
     "cost_effectiveness": run_cost_effectiveness,
+    "transition_to_work": run_transition_to_work,
 }
 
 
@@ -62,13 +64,7 @@ QUERY_FILES: dict[str, tuple[Path, ...]] = {
     "effectiveness": effectiveness.QUERY_FILES,
     "trajectory_types": trajectories.QUERY_FILES,
     "cost_effectiveness": cost_effectiveness.QUERY_FILES,
-}
-
-#: Tables a step writes that other steps read, by the step that writes them: the asset graph
-#: turns a query file's read of one of these into a dependency on that step.
-WRITTEN_BY: dict[str, str] = {
-    "models.person_weights": "effectiveness",
-    "marts.trajectory_types": "trajectory_types",
+    "transition_to_work": transition_to_work.QUERY_FILES,
 }
 
 #: Whole marts tables a step owns (ModelResult.marts), each with the empty table written when
@@ -78,15 +74,69 @@ MARTS_TABLES: dict[str, dict[str, Callable[[], pd.DataFrame]]] = {
 }
 
 
+#: The model-specific tables (`models.<table>`: columns) a model writes for other parts of the
+#: warehouse to read, from the model modules' `WRITES`.
+WRITES: dict[str, dict[str, str]] = {
+    "effectiveness": effectiveness.WRITES,
+}
+
+#: Tables a step writes that other steps or `sql/` tables read, by the step that writes them
+#: (from WRITES and MARTS_TABLES): the asset graph turns a read of one into a dependency on that step.
+WRITTEN_BY: dict[str, str] = {
+    **{f"models.{t}": m for m, tables in WRITES.items() for t in tables},
+    **{f"marts.{t}": m for m, tables in MARTS_TABLES.items() for t in tables},
+}
+
+
+def table_writer(table: str) -> str:
+    """The model that writes `models.<table>`: the upstream of a warehouse table reading it.
+
+    Examples
+    --------
+    >>> table_writer("models.person_weights")
+    'effectiveness'
+    """
+    if table not in WRITTEN_BY:
+        raise KeyError(f"no model declares that it writes {table} (ips_eval.models.registry.WRITES)")
+    return WRITTEN_BY[table]
+
+
+def ensure_model_tables(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Create model `name`'s declared tables when missing, so their readers find them when it is not fitted.
+
+    Examples
+    --------
+    >>> con = duckdb.connect()
+    >>> ensure_model_tables(con, "effectiveness")
+    >>> con.execute("SELECT count(*) FROM models.person_weights").fetchone()
+    (0,)
+    """
+    con.execute("CREATE SCHEMA IF NOT EXISTS models")
+    for table, columns in WRITES.get(name, {}).items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS models.{table} ({columns})")
+
+
+def write_model(con: duckdb.DuckDBPyConnection, result: ModelResult) -> None:
+    """`write_result`, after creating the model's declared tables (see `ensure_model_tables`).
+
+    Examples
+    --------
+    >>> write_model(con, fit_model("effectiveness", con, "figures"))  # doctest: +SKIP
+    """
+    ensure_model_tables(con, result.model)
+    write_result(con, result)
+
+
 def model_inputs(name: str) -> set[str]:
-    """The warehouse tables model `name` reads, from its query files' SQL.
+    """The warehouse tables model `name` reads, from its query files' SQL (`ref.*` definitions aside).
 
     Examples
     --------
     >>> sorted(model_inputs("job_tenure"))
     ['core.competitive_jobs']
     """
-    return set().union(*(query_tables(f) for f in QUERY_FILES[name]))
+    read = set().union(*(query_tables(f) for f in QUERY_FILES[name]))
+    return {t for t in read if not t.startswith("ref.")}  # ref.* is written with the build, not by an asset
 
 
 def fit_model(name: str, con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int | None = None,
@@ -108,7 +158,7 @@ def fit_and_write(name: str, con: duckdb.DuckDBPyConnection, figures_dir: Path) 
     """Fit one model, write its tables and return the result: what one Dagster asset does."""
     Path(figures_dir).mkdir(parents=True, exist_ok=True)
     result = fit_model(name, con, figures_dir)
-    write_result(con, result)
+    write_model(con, result)
     failpoint(f"models/{name}")
     return result
 
@@ -123,6 +173,6 @@ def fit_all(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int | None 
     for name in only or list(MODELS):
         res = fit_model(name, con, figures_dir, seed, **(options or {}).get(name, {}))
         if write:
-            write_result(con, res)
+            write_model(con, res)
         results[name] = res
     return results

@@ -31,6 +31,10 @@ from ips_eval.warehouse.database import load_macros
 #: and `audit` are written by ingest (audit's SQL is run by the withdrawal purge), `ref`
 #: from ips_eval.definitions.
 BUILT_SCHEMAS: tuple[str, ...] = ("staging", "core", "marts")
+#: The schema the models write (ips_eval.models). A table whose SQL reads a table of it is
+#: built after the model that writes it (`build_after_models`; in Dagster the model's asset
+#: is its upstream, ips_eval.models.registry.table_writer says which).
+MODEL_SCHEMA = "models"
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,11 @@ class SqlTable:
     @property
     def table(self) -> str:
         return self.name.split(".", 1)[1]
+
+    @property
+    def model_inputs(self) -> tuple[str, ...]:
+        """The `models.*` tables it reads: a model writes them, so it is built after the models."""
+        return tuple(r for r in self.reads if r.split(".", 1)[0] == MODEL_SCHEMA)
 
     @property
     def summary(self) -> str:
@@ -177,8 +186,28 @@ def build_staging(con: duckdb.DuckDBPyConnection, cutoff) -> dict[str, int]:
 
 
 def build_outcomes(con: duckdb.DuckDBPyConnection, cutoff, only: Iterable[str] | None = None) -> list[str]:
-    """Every outcome table (`core` and `marts`), or those named in `only`; return their names."""
+    """Every outcome table (`core` and `marts`), or those named in `only`; return their names.
+
+    Without `only`, the tables that read a model's output (`SqlTable.model_inputs`) are left
+    for `build_after_models`, since the models read the tables built here.
+    """
+    if only is None:
+        only = [t.name for t in sql_tables() if t.schema in ("core", "marts") and not t.model_inputs]
     return list(build_tables(con, cutoff, schemas=["core", "marts"], only=only))
+
+
+def build_after_models(con: duckdb.DuckDBPyConnection, cutoff) -> list[str]:
+    """The outcome tables that read a model's output, once the models are written; return their names.
+
+    Examples
+    --------
+    >>> build_outcomes(con, cutoff)  # doctest: +SKIP
+    >>> fit_all(con, figures_dir)  # doctest: +SKIP
+    >>> build_after_models(con, cutoff)  # doctest: +SKIP
+    ['marts.transition_rates']
+    """
+    later = [t.name for t in sql_tables() if t.schema in ("core", "marts") and t.model_inputs]
+    return list(build_tables(con, cutoff, schemas=["core", "marts"], only=later)) if later else []
 
 
 def as_cutoff(cutoff: dt.date | dt.datetime | str) -> dt.date:

@@ -2,7 +2,7 @@
 
 A table's key is its qualified name, its upstream assets are the tables its SQL reads (the
 ingest's consent purge stands for every `raw.*` table, `ref.*` tables are written with the
-build and are not assets), and its description is the file's header comment. Adding a file
+build and are not assets, a `models.*` table stands for the model asset that writes it), and its description is the file's header comment. Adding a file
 to `sql/staging`, `sql/core` or `sql/marts` adds an asset; nothing here lists tables.
 """
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ips_eval.models.registry import table_writer
 from ips_eval.warehouse.tables import SqlTable, build_table, sql_tables, upstream_tables
 from pipelines.assets.ingest import WITHDRAWALS_KEY
 from pipelines.resources import StudyRun
@@ -24,6 +25,8 @@ def table_key(qualified: str) -> dg.AssetKey:
 
 def _deps(table: SqlTable, sql_dir: Path | None) -> list[dg.AssetKey]:
     deps = [table_key(r) for r in upstream_tables(table, sql_dir)]
+    # a models.* table is written by a model's asset (models/<name>), not by a table asset
+    deps += [dg.AssetKey(["models", w]) for w in sorted({table_writer(r) for r in table.model_inputs})]
     if any(r.startswith("raw.") for r in table.reads):
         deps.insert(0, WITHDRAWALS_KEY)
     return deps

@@ -167,3 +167,33 @@ def test_person_weights_are_the_weighted_comparison_of_every_register_analysis(p
     assert c.sum() ** 2 / (c ** 2).sum() == pytest.approx(d.loc["ess_comparison", "value"])
     ips = set(con.execute("SELECT person_id FROM marts.register_outcomes WHERE ips").df()["person_id"])
     assert set(w.loc[w["ips"], "person_id"]) <= ips
+
+
+def test_24_month_outcome_recovered_with_its_own_propensity_fit():
+    # Planted: +4 employed months over 24 for IPS clients, so +4 x 1 800 = 7 200 euros of earnings.
+    t = mf.register(effect=2.0, seed=2, effect_post24=4.0)
+    res = _fit(mf.load(duckdb.connect(), t))
+    assert res.fitted, res.reason
+    e = res.estimates.set_index(["term", "estimator"])
+    months, euros = e.loc[("employed_months_post24", "ipw")], e.loc[("earnings_post24", "ipw")]
+    assert months["ci_low"] <= 4.0 <= months["ci_high"] and months["ci_low"] > 0
+    assert euros["ci_low"] <= 7200 <= euros["ci_high"]
+    # its population: the persons whose 24-month window has ended, fewer than the 12-month one
+    ended = t["marts.register_outcomes"]["employed_months_post24"].notna()
+    assert months["n"] <= int(ended.sum()) < e.loc[("employed_months_post12", "ipw"), "n"]
+    assert "own propensity model" in res.reason
+    d = res.diagnostics.set_index("diagnostic")
+    assert d.loc["post24_n_treated_eligible", "value"] == int((ended & (t["marts.register_outcomes"]["ips"] == 1)).sum())
+    assert "post24_max_abs_smd_after_weighting" in d.index and "max_abs_smd_after_weighting" in d.index
+
+
+def test_24_month_outcome_missing_says_why():
+    t = mf.register(effect=2.0, seed=2, effect_post24=4.0)
+    out = t["marts.register_outcomes"]
+    ips_with_window = out.index[(out["ips"] == 1) & out["employed_months_post24"].notna()]
+    out.loc[ips_with_window[10:], ["employed_months_post24", "earnings_post24"]] = np.nan  # 10 IPS clients left
+    res = _fit(mf.load(duckdb.connect(), t))
+    assert res.fitted
+    assert set(res.estimates["term"]) == {"employed_months_post12", "earnings_post12"}
+    assert "24-month outcome not estimated: 10 IPS clients" in res.reason
+    assert "at least 20 in each group" in res.reason

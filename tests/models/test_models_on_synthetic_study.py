@@ -150,3 +150,35 @@ def test_trajectory_types_separate_a_mostly_employed_type_more_common_among_ips_
     top = employed.iloc[0]
     assert top["label"].startswith("employed"), types
     assert top["share_ips"] > top["share_comparison_weighted"], types
+
+
+def _benefit_to_work(con) -> pd.Series:
+    """The website's headline rate from benefits into work (post12), per group."""
+    from ips_eval.publish.site.tables import QUERIES
+    from ips_eval.warehouse.database import query_sql
+
+    rates = query_sql(con, QUERIES / "headline_transitions.sql").set_index("transition")
+    return rates.loc["benefit_to_work", ["rate_ips", "rate_comparison_weighted"]]
+
+
+def test_planted_effect_shows_in_the_transition_rates(planted):
+    con, folder = planted
+    from ips_eval.models.registry import fit_and_write
+    from ips_eval.warehouse.tables import build_after_models
+
+    assert fit_and_write("effectiveness", con, folder).fitted
+    assert build_after_models(con, PLANTED.cutoff) == ["marts.transition_rates"]
+    ips, comparison = _benefit_to_work(con)
+    # The planted IPS jobs start in the 12 months from the index month: more benefit months are
+    # followed by work among IPS clients than in the weighted comparison group.
+    assert 0 < comparison < ips
+
+
+def test_transition_to_work_fits_on_the_study_and_shows_the_planted_effect(planted):
+    con, folder = planted
+    result = fit_model("transition_to_work", con, folder)
+    assert result.fitted, result.reason
+    ips = result.estimates.set_index("term").loc["ips"]
+    # The planted IPS jobs start in the 12 months from the index month: more moves into work.
+    assert ips["ci_low"] > 1.0
+    assert (folder / "transition_to_work_forest.png").exists()

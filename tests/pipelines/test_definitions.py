@@ -103,3 +103,14 @@ def test_the_table_assets_follow_the_sql_files(tmp_path):
     # a table read from raw waits for the consent purge of the ingest
     raw_reader = assets[dg.AssetKey(["staging", "clients"])].specs_by_key[dg.AssetKey(["staging", "clients"])]
     assert {d.asset_key for d in raw_reader.deps} == {dg.AssetKey(["audit", "consent_withdrawals"])}
+
+
+def test_a_table_reading_a_model_output_waits_for_the_model_that_writes_it():
+    # sql/marts/transition_rates.sql reads models.person_weights, which the effectiveness model writes
+    graph = _graph()
+    rates = graph.get(dg.AssetKey(["marts", "transition_rates"]))
+    assert dg.AssetKey(["models", "effectiveness"]) in rates.parent_keys
+    assert rates.group_name == "outcomes"
+    assert graph.get(dg.AssetKey(["models", "transition_to_work"])).group_name == "models"
+    selected = set(defs.resolve_job_def("quarterly_refresh_job").asset_layer.selected_asset_keys)
+    assert {dg.AssetKey(["marts", "transition_rates"]), dg.AssetKey(["models", "transition_to_work"])} <= selected

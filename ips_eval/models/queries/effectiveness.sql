@@ -1,7 +1,7 @@
 -- Model 6 (effectiveness): one row per register cohort person with the propensity-model
 -- covariates, the outcomes and the negative-control outcomes (docs/models.md). Persons whose
 -- 12-month outcome window has not ended by the cut-off have NULL outcomes; the model counts
--- them and leaves them out.
+-- them and leaves them out; likewise the 24-month outcomes, estimated apart (docs/models.md).
 SELECT o.person_id,
        o.ips,
        o.alue,
@@ -14,6 +14,8 @@ SELECT o.person_id,
        o.benefit_months_pre12,
        o.employed_months_post12,
        o.earnings_post12,
+       o.employed_months_post24,
+       o.earnings_post24,
        o.employed_months_pre24_13,
        o.benefit_months_pre24_13,
        o.psych_inpatient_days_pre24_13

@@ -302,7 +302,8 @@ def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, sna
             "n": mt.n or "", "n_text": _count_text(lang, mt.n or ""),
         })
     toc = [("headline", t["headline"]), ("counties", t["counties"]), ("trend", t["trend"]), ("groups", t["groups"]),
-           ("ttf", t["ttf"]), ("fidelity", t["fidelity"]), ("costs", t["costs"]), ("scores", t["scores"]), ("models", t["models"]),
+           ("ttf", t["ttf"]), ("fidelity", t["fidelity"]), ("costs", t["costs"]), ("transitions", t["transitions"]),
+           ("scores", t["scores"]), ("models", t["models"]),
            ("provenance", t["provenance"])]
     return render(
         "page.html", lang=lang, t=t, quarter=quarter, links=links,
@@ -317,6 +318,7 @@ def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, sna
         costs=view(data.costs, t["costs"], compact=True) if data.costs is not None else None,
         cost_effectiveness=(view(data.cost_effectiveness, t["cost_effectiveness"], compact=True)
                             if data.cost_effectiveness is not None else None),
+        transitions=view(data.transitions, t["transitions"], compact=True) if data.transitions is not None else None,
         scores=scores, models=models,
         provenance=[(t["prov_cutoff"], texts.fmt_date(lang, prov["cutoff"])), (t["prov_quarter"], quarter),
                     (t["prov_run"], prov["run_id"]), (t["prov_code"], prov["code_version"]),

@@ -64,7 +64,7 @@ def label(lang: str, column: Column, value: str) -> str:
         return texts.county(lang, value)
     if kind in ("wave", "smi", "gender", "age_group"):
         return texts.group_value(lang, kind, value)
-    if kind in ("category", "score", "survey"):
+    if kind in ("category", "score", "survey", "transition"):
         return texts.TEXTS[lang].get(f"{'cat' if kind == 'category' else kind}_{value}", value)
     if kind == "term":
         return texts.term(lang, value)

@@ -107,11 +107,13 @@ class SiteData:
     publications: list[Publication] = field(default_factory=list)
     costs: SiteTable | None = None  # None: the delivery reported no costs
     cost_effectiveness: SiteTable | None = None  # model 8's ratio; None unless it is shown (fitted, gain above 0)
+    transitions: SiteTable | None = None  # None: no transition rates in the warehouse
 
     def tables(self) -> list[SiteTable]:
         """Every table with a CSV download."""
         out = [self.county, *self.groups.values(), self.quarterly]
-        out += [t for t in (self.fidelity, self.costs, self.cost_effectiveness, self.scores, self.ttf_readouts,
+        out += [t for t in (self.fidelity, self.costs, self.cost_effectiveness, self.transitions, self.scores,
+                            self.ttf_readouts,
                             self.ttf_curve) if t is not None]
         out += [m.table for m in self.models.values() if m.table is not None]
         return out
@@ -451,6 +453,44 @@ def _cost_effectiveness(con) -> SiteTable | None:
     return SiteTable(COST_EFFECTIVENESS, cols, [{c.name: csv_value(values[c.name], c) for c in cols}])
 
 
+#: The headline transition rates and the persons behind each (queries/headline_transitions.sql):
+#: rate -> (persons who moved, persons in the from states), lower bounds of the distinct persons.
+TRANSITION_RATES = {"rate_ips": ("persons_moved_ips", "persons_from_ips"),
+                    "rate_comparison_weighted": ("persons_moved_comparison", "persons_from_comparison")}
+
+
+def transitions_spec() -> TableSpec:
+    """The headline transitions as disclosure control sees them: each rate is a summary of
+    weighted person-months, shown only where the persons behind it (those who moved and those
+    in the from states, unweighted) are both publishable; those counts are not published.
+
+    Examples
+    --------
+    >>> transitions_spec().summaries["rate_ips"]
+    ('persons_moved_ips', 'persons_from_ips')
+    """
+    return TableSpec(name="headline_transitions", keys=("transition",),
+                     counts=tuple(c for pair in TRANSITION_RATES.values() for c in pair),
+                     summaries=dict(TRANSITION_RATES))
+
+
+def _transitions(con) -> tuple[SiteTable | None, TableSpec | None, Publication | None]:
+    """From benefits into work and back (post12), IPS clients beside the weighted comparison
+    group. The rates are of weighted person-months, and no count is published: a reader
+    cannot recover a number of persons from them."""
+    if not table_exists(con, "marts.transition_rates"):
+        return None, None, None
+    df = query_sql(con, QUERIES / "headline_transitions.sql")
+    if df[list(TRANSITION_RATES)].isna().all().all():
+        return None, None, None
+    pub = protect({"headline_transitions": df}, [transitions_spec()])
+    shown = pub.published("headline_transitions")
+    cols = (Column("transition", "key", label="transition"), *(Column(r, "rate") for r in TRANSITION_RATES))
+    table = SiteTable("headline_transitions", cols,
+                      [{c.name: csv_value(r[c.name], c) for c in cols} for _, r in shown.iterrows()])
+    return table, transitions_spec(), pub
+
+
 def _scores(con) -> tuple[SiteTable | None, str | None, TableSpec | None, Publication | None]:
     """Paired change from models.score_change when the models ran; else means per wave."""
     if table_exists(con, "models.score_change"):
@@ -580,6 +620,7 @@ def read_site_data(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | Non
     tables, specs, pub = _employment(con, history)
     scores, kind, score_spec, score_pub = _scores(con)
     readouts, curve = _time_to_first_job(con)
+    transitions, transition_spec, transition_pub = _transitions(con)
     return SiteData(
         county=tables[COUNTY],
         groups={g: tables[group_table_name(g)] for g in GROUPINGS},
@@ -588,10 +629,11 @@ def read_site_data(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | Non
         scores=scores, scores_kind=kind,
         ttf_readouts=readouts, ttf_curve=curve,
         models={m: _model_table(con, m) for m in PUBLIC_MODELS},
-        specs=specs + [s for s in (score_spec,) if s],
-        publications=[pub] + [p for p in (score_pub,) if p],
+        specs=specs + [s for s in (score_spec, transition_spec) if s],
+        publications=[pub] + [p for p in (score_pub, transition_pub) if p],
         costs=tables.get(COSTS_TABLE),
         cost_effectiveness=_cost_effectiveness(con),
+        transitions=transitions,
     )
 
 

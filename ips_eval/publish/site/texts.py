@@ -64,6 +64,13 @@ TEXTS: dict[str, dict[str, str]] = {
                                     "Luottamusväli bootstrap-menetelmällä. Luku näytetään vain, kun saatujen "
                                     "työssäolokuukausien luottamusväli on kokonaan nollan yläpuolella. Se on suhdeluku, "
                                     "ei henkilömäärä.",
+        "transitions": "Siirtymät etuuksilta työhön ja takaisin",
+        "transitions_intro": "Rekisteritutkimus: kuinka suuri osa etuuskuukausista (kuntoutus- tai työkyvyttömyysetuus, "
+                             "työttömyysetuus) johti seuraavana kuukautena työhön (palkkatuella tai ilman), ja kuinka suuri osa "
+                             "työkuukausista johti etuudelle, 12 kuukauden aikana IPS:n alkamisesta. IPS-asiakkaiden rinnalla "
+                             "vertailuryhmä, joka on painotettu vastaamaan IPS-asiakkaita (vaikuttavuusmallin painot). "
+                             "Osuus näytetään vain, jos sen takana on vähintään viisi henkilöä; muuten solussa on ”..”.",
+        "transitions_none": "Siirtymiä ei vielä ole laskettu tässä aineistossa.",
         "scores": "Asiakkaiden kokema muutos",
         "scores_intro_change": "Keskimääräinen muutos alkukyselystä loppukyselyyn niillä, jotka vastasivat molempiin.",
         "scores_intro_means": "Keskiarvot kyselykierroksittain (vastaajien määrä kullakin kierroksella).",
@@ -140,6 +147,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_cost_per_employed": "€ / työllistynyt",
         "col_cost_per_unsubsidised": "€ / työllistynyt ilman palkkatukea",
         "col_cost_per_employed_month_gained": "€ / saatu työssäolokuukausi",
+        "col_transition": "Siirtymä",
+        "col_rate_ips": "IPS-asiakkaat",
+        "col_rate_comparison_weighted": "Vertailuryhmä (painotettu)",
+        "transition_benefit_to_work": "Etuudelta työhön",
+        "transition_work_to_benefit": "Työstä etuudelle",
         "col_score": "Mittari",
         "col_wave": "Kyselykierros",
         "col_n_responses": "Vastaajia",
@@ -198,6 +210,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "score_rtw_readiness": "Valmius palata työhön (1–5)",
         "term_employed_months_post12": "Työkuukaudet 12 kk:n aikana (erotus, kk)",
         "term_earnings_post12": "Ansiot 12 kk:n aikana (erotus, €)",
+        "term_employed_months_post24": "Työkuukaudet 24 kk:n aikana (erotus, kk)",
+        "term_earnings_post24": "Ansiot 24 kk:n aikana (erotus, €)",
         "term_fidelity_total_per10": "Menetelmäuskollisuus (10 pistettä)",
         "term_smi": "Vakava mielenterveyden häiriö",
         "term_age_group": "Ikäryhmä", "term_gender": "Sukupuoli", "term_education": "Koulutus",
@@ -254,6 +268,14 @@ TEXTS: dict[str, dict[str, str]] = {
                                     "månader (effektmodellens skattning gånger antalet klienter). Konfidensintervallet "
                                     "med bootstrap. Siffran visas bara när intervallet för de vunna sysselsatta månaderna "
                                     "ligger helt över noll. Den är en kvot, inte ett antal personer.",
+        "transitions": "Övergångar från förmåner till arbete och tillbaka",
+        "transitions_intro": "Registerstudien: hur stor andel av förmånsmånaderna (rehabiliterings- eller "
+                             "invaliditetsförmån, arbetslöshetsförmån) som följdes av arbete (med eller utan lönesubvention) "
+                             "månaden efter, och hur stor andel av arbetsmånaderna som följdes av en förmån, under de 12 "
+                             "månaderna från IPS-starten. Bredvid IPS-klienterna en jämförelsegrupp som vägts för att likna "
+                             "dem (effektmodellens vikter). En andel visas bara när minst fem personer ligger bakom den; "
+                             "annars visar cellen ”..”.",
+        "transitions_none": "Övergångarna har ännu inte beräknats i denna leverans.",
         "scores": "Klienternas upplevda förändring",
         "scores_intro_change": "Genomsnittlig förändring från första till sista enkäten bland dem som svarade på båda.",
         "scores_intro_means": "Medelvärden per enkätomgång (antalet svarande i varje omgång).",
@@ -329,6 +351,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_cost_per_employed": "€ / sysselsatt",
         "col_cost_per_unsubsidised": "€ / sysselsatt utan lönesubvention",
         "col_cost_per_employed_month_gained": "€ / vunnen sysselsatt månad",
+        "col_transition": "Övergång",
+        "col_rate_ips": "IPS-klienter",
+        "col_rate_comparison_weighted": "Jämförelsegrupp (vägd)",
+        "transition_benefit_to_work": "Från förmån till arbete",
+        "transition_work_to_benefit": "Från arbete till förmån",
         "col_score": "Mätare",
         "col_wave": "Enkätomgång",
         "col_n_responses": "Svarande",
@@ -385,6 +412,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "score_rtw_readiness": "Beredskap att återgå i arbete (1–5)",
         "term_employed_months_post12": "Arbetsmånader under 12 mån (skillnad, mån)",
         "term_earnings_post12": "Inkomster under 12 mån (skillnad, €)",
+        "term_employed_months_post24": "Arbetsmånader under 24 mån (skillnad, mån)",
+        "term_earnings_post24": "Inkomster under 24 mån (skillnad, €)",
         "term_fidelity_total_per10": "Metodtrohet (10 poäng)",
         "term_smi": "Allvarlig psykisk störning",
         "term_age_group": "Åldersgrupp", "term_gender": "Kön", "term_education": "Utbildning",
@@ -443,6 +472,14 @@ TEXTS: dict[str, dict[str, str]] = {
                                     "number of clients), with a bootstrap confidence interval. Shown only when the "
                                     "interval of the months gained lies wholly above zero. It is a ratio, not a count of "
                                     "people.",
+        "transitions": "Moving from benefits into work, and back",
+        "transitions_intro": "The register study: the share of months on a benefit (rehabilitation or disability benefit, "
+                             "unemployment benefit) followed by a month in work (with or without pay subsidy), and the share "
+                             "of months in work followed by a month on a benefit, in the 12 months from the start of IPS. "
+                             "Beside the IPS clients, a comparison group weighted to resemble them (the effectiveness "
+                             "model's weights). A share is shown only when at least five people are behind it; otherwise "
+                             "the cell shows “..”.",
+        "transitions_none": "The transitions have not been computed for this delivery yet.",
         "scores": "Client-reported change",
         "scores_intro_change": "Mean change from the first to the last survey among those who answered both.",
         "scores_intro_means": "Means by survey wave (number of respondents in each wave).",
@@ -518,6 +555,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_cost_per_employed": "€ per employed client",
         "col_cost_per_unsubsidised": "€ per client employed without pay subsidy",
         "col_cost_per_employed_month_gained": "€ per employed month gained",
+        "col_transition": "Transition",
+        "col_rate_ips": "IPS clients",
+        "col_rate_comparison_weighted": "Comparison group (weighted)",
+        "transition_benefit_to_work": "From a benefit into work",
+        "transition_work_to_benefit": "From work onto a benefit",
         "col_score": "Measure",
         "col_wave": "Survey wave",
         "col_n_responses": "Respondents",
@@ -574,6 +616,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "score_rtw_readiness": "Readiness to return to work (1–5)",
         "term_employed_months_post12": "Months in work over 12 months (difference, months)",
         "term_earnings_post12": "Earnings over 12 months (difference, €)",
+        "term_employed_months_post24": "Months in work over 24 months (difference, months)",
+        "term_earnings_post24": "Earnings over 24 months (difference, €)",
         "term_fidelity_total_per10": "Fidelity (per 10 points)",
         "term_smi": "Severe mental illness",
         "term_age_group": "Age group", "term_gender": "Gender", "term_education": "Education",
