@@ -26,6 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
@@ -233,27 +234,36 @@ class Attack:
     def _solve(self, keys: list[tuple]) -> dict[tuple, tuple[float, float]]:
         var = {k: j for j, k in enumerate(keys)}
         n = len(var)
-        a_eq, b_eq, a_ub, b_ub = [], [], [], []
+        # sparse rows (row, column, coefficient): a relation names a handful of the unknowns
+        entries = {"==": ([], [], []), "<=": ([], [], [])}
+        rhs_of = {"==": [], "<=": []}
         for coefs, sense in self.rows:
             if not any(k in var for k in coefs):
                 continue
-            row, rhs = np.zeros(n), 0.0
+            rows, cols, vals = entries[sense]
+            i, rhs = len(rhs_of[sense]), 0.0
             for key, a in coefs.items():
                 if key in var:
-                    row[var[key]] += a
+                    rows.append(i), cols.append(var[key]), vals.append(a)
                 elif key in self.var:
                     raise AssertionError("a relation across two groups")
                 else:
                     rhs -= a * self.known[key]
-            (a_eq if sense == "==" else a_ub).append(row)
-            (b_eq if sense == "==" else b_ub).append(rhs)
+            rhs_of[sense].append(rhs)
+
+        def matrix(sense):
+            rows, cols, vals = entries[sense]
+            return sparse.csr_array((vals, (rows, cols)), shape=(len(rhs_of[sense]), n))
+
+        a_eq, a_ub = matrix("=="), matrix("<=")
+        b_eq, b_ub = rhs_of["=="], rhs_of["<="]
         lower = np.array([float(T) if self.label[k] == ".." else 0.0 for k in var])
         upper = np.array([T - 1.0 if self.label[k] == "<5" else np.inf for k in var])
-        lp = dict(A_eq=np.array(a_eq) if a_eq else None, b_eq=b_eq or None, A_ub=np.array(a_ub) if a_ub else None,
+        lp = dict(A_eq=a_eq if b_eq else None, b_eq=b_eq or None, A_ub=a_ub if b_ub else None,
                   b_ub=b_ub or None, bounds=list(zip(lower, [None if math.isinf(u) else u for u in upper])))
-        matrix = np.array(a_eq + a_ub) if a_eq or a_ub else np.zeros((0, n))
-        ilp = dict(constraints=[LinearConstraint(matrix, np.r_[b_eq, np.full(len(b_ub), -np.inf)], np.r_[b_eq, b_ub])]
-                   if len(matrix) else [], integrality=np.ones(n), bounds=Bounds(lower, upper))
+        both = sparse.vstack([a_eq, a_ub], format="csr")
+        ilp = dict(constraints=[LinearConstraint(both, np.r_[b_eq, np.full(len(b_ub), -np.inf)], np.r_[b_eq, b_ub])]
+                   if both.shape[0] else [], integrality=np.ones(n), bounds=Bounds(lower, upper))
 
         # every whole-number table found is one the reader cannot rule out: a cell it already
         # shows wide enough needs no more programmes (the reader cannot narrow it further)
