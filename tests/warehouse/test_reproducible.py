@@ -21,6 +21,7 @@ from ips_eval.synth import SynthConfig, write_delivery
 from pipelines.runner import run_pipeline
 
 PER_RUN = {"audit.runs": {"run_id", "started_at", "finished_at"}}
+CONFIG = dataclasses.replace(SynthConfig(), cohort=300)
 
 def _table_hashes(path) -> dict[str, str]:
     with duckdb.connect(str(path), read_only=True) as con:
@@ -39,11 +40,10 @@ def _table_hashes(path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("reproducible")
-    config = dataclasses.replace(SynthConfig(), cohort=300)
-    write_delivery(root / "delivery", config)
+    write_delivery(root / "delivery", CONFIG)
     runs = []
     for name in ("a", "b"):
-        run_pipeline(root / "delivery", config.cutoff, root / name / "w.duckdb", site_dir=root / name / "site")
+        run_pipeline(root / "delivery", CONFIG.cutoff, root / name / "w.duckdb", site_dir=root / name / "site")
         runs.append(root / name)
     return runs
 
@@ -53,8 +53,7 @@ def pandera_run(two_runs):
     root = two_runs[0].parent
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ingest_load, "VALIDATION_ENGINE", "pandera")
-        run_pipeline(root / "delivery", dataclasses.replace(SynthConfig(), cohort=300).cutoff,
-                     root / "pandera" / "w.duckdb")
+        run_pipeline(root / "delivery", CONFIG.cutoff, root / "pandera" / "w.duckdb")
     return root / "pandera"
 
 
