@@ -43,6 +43,7 @@ class StudyRun(dg.ConfigurableResource):
         settle(Path(self.warehouse).resolve(), self.figures_path(), self.site_path(), running=run_id)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.build(context.run_id or "manual").release()
         lock = _HELD.pop(context.run_id or "manual", None)
         if lock is not None:
             lock.__exit__(None, None, None)

@@ -119,6 +119,10 @@ class WarehouseWriteError(Exception):
         )
 
 
+#: Build databases held open by this process, by build file (`WarehouseBuild.connection`).
+_HELD: dict[Path, duckdb.DuckDBPyConnection] = {}
+
+
 @dataclass(frozen=True)
 class WarehouseBuild:
     """One run's private build of the warehouse at `target`.
@@ -158,10 +162,21 @@ class WarehouseBuild:
         return self.path
 
     @contextmanager
-    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection to the build file; a failed write (disk full, no permission) says so plainly."""
+    def connection(self, hold: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the build file; a failed write (disk full, no permission) says so plainly.
+
+        With `hold`, the build's database stays open in this process between connections
+        (`_HELD`): a run's steps each take their own connection (their temporary tables stay
+        their own) but do not pay for opening the file and checkpointing it on every close.
+        `hold=False` first closes the held database, so that its buffer cache is given back
+        before a step that needs the memory for itself (a model fit in pandas).
+        """
         try:
             self.ensure()
+            if hold:
+                self._hold()
+            else:
+                self.release()
             con = connect(self.path)
         except WRITE_ERRORS as e:
             raise WarehouseWriteError(self.path, e) from None
@@ -175,6 +190,21 @@ class WarehouseBuild:
                 con.close()
             except duckdb.Error:
                 pass
+
+    def _hold(self) -> None:
+        if self.path not in _HELD:
+            _HELD[self.path] = connect(self.path)
+
+    def release(self) -> None:
+        """Close the database held open for this build (checkpointing it); nothing when none is."""
+        held = _HELD.pop(self.path, None)
+        if held is not None:
+            try:
+                held.close()
+            except WRITE_ERRORS as e:
+                raise WarehouseWriteError(self.path, e) from None
+            except duckdb.Error:
+                pass  # a database invalidated by a failed write: the build is discarded anyway
 
     def remove_stale(self) -> None:
         """Build files, WAL files and spill folders left by runs that failed or were killed."""
@@ -190,6 +220,7 @@ class WarehouseBuild:
             with connect(self.path) as con:
                 con.execute("DROP TABLE IF EXISTS audit.current_run")
                 con.execute("CHECKPOINT")
+            self.release()
             _fsync(self.path)
         except WRITE_ERRORS as e:
             raise WarehouseWriteError(self.path, e) from None
@@ -199,6 +230,10 @@ class WarehouseBuild:
         return self.target
 
     def discard(self) -> None:
+        try:
+            self.release()
+        except WarehouseWriteError:
+            pass  # the build is being thrown away
         for p in (self.path, Path(f"{self.path}.wal")):
             try:
                 p.unlink(missing_ok=True)

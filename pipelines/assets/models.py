@@ -47,7 +47,8 @@ def _model_asset(name: str) -> dg.AssetsDefinition:
         tags={"layer": "models"},
     )
     def _asset(context: dg.AssetExecutionContext, study: StudyRun) -> dg.MaterializeResult:
-        with study.build(context.run_id).connection() as con:
+        # the database is not held open through a fit: its cache would sit beside the model's frames
+        with study.build(context.run_id).connection(hold=False) as con:
             result = fit_and_write(name, con, study.figures_build_dir(context.run_id))
         if not result.fitted:
             context.log.warning(f"{name} not fitted: {result.reason}")

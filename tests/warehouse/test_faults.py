@@ -65,7 +65,7 @@ def published(tmp_path, first_run):
 
 
 def _kill_at(point: str, tmp_path: Path, warehouse: Path, delivery: Path, site: Path) -> None:
-    marker = tmp_path / "reached"
+    marker = tmp_path / f"reached-{point.replace('/', '_')}"
     env = {**os.environ, "IPS_EVAL_FAILPOINT": point, "IPS_EVAL_FAILPOINT_MARKER": str(marker)}
     proc = subprocess.Popen([IPS_EVAL, "run", "--input", str(delivery), "--cutoff", str(C), "--warehouse",
                              str(warehouse), "--site", str(site)], env=env, start_new_session=True,
@@ -79,21 +79,27 @@ def _kill_at(point: str, tmp_path: Path, warehouse: Path, delivery: Path, site: 
     proc.wait()
 
 
-@pytest.mark.parametrize("point", ["raw/jobs", "staging/study_population", "marts/employment_outcomes",
-                                   "models/time_to_first_job", "publish/site", "warehouse/before_swap"])
-def test_sigkill_before_the_swap_leaves_warehouse_and_site_intact_and_the_next_run_succeeds(
-        tmp_path, published, point):
+#: A fail point in every stage before the swap: each run is killed there in turn.
+BEFORE_SWAP = ["raw/jobs", "staging/study_population", "marts/employment_outcomes", "models/time_to_first_job",
+               "publish/site", "warehouse/before_swap"]
+
+
+def test_sigkill_before_the_swap_leaves_warehouse_and_site_intact_and_the_next_run_succeeds(tmp_path, published):
+    """Runs killed one after another, each at the next fail point, on one published warehouse
+    and site: after each, both are as they were; then one run succeeds and leaves nothing
+    half-built of any of them."""
     warehouse, second = published
     site = warehouse.parent / "site"
     before, site_before = _sha(warehouse), _public_tree(site)
     first_id = _published_run(warehouse)
-    _kill_at(point, tmp_path, warehouse, second, site)
-    assert _sha(warehouse) == before
-    assert _public_tree(site) == site_before, "the killed run changed the public site"
-    assert _snapshot_run(site) == first_id
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM raw.clients").fetchall() == [(1,)]
-    assert any(".build-" in name for name in _leftovers(warehouse.parent)), "the killed run left its build"
+    for point in BEFORE_SWAP:
+        _kill_at(point, tmp_path, warehouse, second, site)
+        assert _sha(warehouse) == before, f"killed at {point}: the warehouse changed"
+        assert _public_tree(site) == site_before, f"killed at {point}: the public site changed"
+        assert _snapshot_run(site) == first_id, point
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM raw.clients").fetchall() == [(1,)], point
+        assert any(".build-" in name for name in _leftovers(warehouse.parent)), f"killed at {point}: no build left"
 
     summary = run_pipeline(second, C, warehouse, site_dir=site)
     with duckdb.connect(str(warehouse), read_only=True) as con:
