@@ -247,16 +247,20 @@ def test_costs_counts_are_linked_to_the_headline_counts():
     """A county's costs counts over all years are its headline counts (every start year has
     costs): a per-year figure hidden in the costs table alone would be given away by the
     county table, so the one publication sees both."""
-    costs = pd.DataFrame({"alue": ["A", "ALL"], "vuosi": ["ALL", "ALL"], "n_started": [7, 9],
-                          "n_employed": [3, 3], "n_unsubsidised": [1, 1]})
+    costs = pd.DataFrame({"alue": ["A", "A", "ALL", "ALL"], "vuosi": ["2023", "ALL", "2023", "ALL"],
+                          "n_started": [7, 7, 9, 9], "n_employed": [3, 3, 3, 3], "n_unsubsidised": [1, 1, 1, 1]})
     county = pd.DataFrame({"alue": ["A", "B", "ALL"], "n_clients": [7, 2, 9], "n_competitive": [3, 0, 3],
                            "n_unsubsidised": [1, 0, 1]})
     [link] = costs_links(costs, county)
-    assert link.sense == "==" and link.parts_rows[AREA] == frozenset({"A", "ALL"})
+    # the year rows of A and of ALL, summed per area
+    assert link.sense == "==" and link.parts_rows[AREA] == frozenset({"A", "ALL"}) and link.by == (AREA,)
+    assert link.parts_rows["vuosi"] == frozenset({"2023"})
     assert link.columns == {"n_started": "n_clients", "n_employed": "n_competitive",
                             "n_unsubsidised": "n_unsubsidised"}
-    costs.loc[0, "n_started"] = 6  # a client who started in a year without reported costs
+    costs.loc[1, "n_started"] = 6  # a client who started in a year without reported costs
     assert costs_links(costs, county)[0].sense == "<="
+    # an earlier snapshot's first-shown years: within its headline, whatever the all-years rows say
+    assert costs_links(costs.iloc[:1], county, years=frozenset({"2023"}))[0].sense == "<="
 
 
 def test_the_synthetic_study_publishes_per_year_costs(synthetic_study):
