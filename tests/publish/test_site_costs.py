@@ -7,6 +7,7 @@ marts.costs replaced by a small table whose figures are worked out by hand below
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
@@ -275,3 +276,29 @@ def test_the_synthetic_study_publishes_per_year_costs(synthetic_study):
     assert sum(x != HIDDEN_LABEL for x in per_year) > len(per_year) / 3
     [pub] = [p for p in data.publications if COSTS_TABLE in p.model.tables]
     assert "employment_outcomes" in pub.model.tables
+
+
+def test_a_withdrawal_in_a_completed_year_leaves_its_published_row_unchanged(synthetic_study, tmp_path):
+    """Rule 8 for the costs section. The 2024Q4 snapshot (cut-off 2024-12-31) shows 2023 and
+    2024; then a client of X who started in 2023 withdraws (X 2023: 19 started, cost per
+    client 100 000 / 19 = 5 263 in the warehouse). The 2025Q1 snapshot repeats X 2023 as first
+    shown (100 000 / 20 = 5 000), and its all-years rows, sums of the years shown, are
+    unchanged too (X: 220 000 / 30 = 7 333), so no difference tells that anyone left. A
+    snapshot whose cut-off leaves a year running (2024-09-30) does not show that year."""
+    site = tmp_path / "site"
+    db = _warehouse(synthetic_study, tmp_path / "q4.duckdb", _costs_frame())
+    with duckdb.connect(str(db), read_only=True) as con:
+        q3 = build_site(con, tmp_path / "site_q3", dt.date(2024, 9, 30), PROVENANCE, None)
+        q4 = build_site(con, site, CUTOFF, PROVENANCE, None)
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE marts.costs SET n_started = n_started - 1, cost_per_client = cost_eur / (n_started - 1)"
+                    " WHERE alue IN ('X', 'ALL') AND vuosi IN ('2023', 'ALL')")
+        assert round(con.execute("SELECT cost_per_client FROM marts.costs WHERE alue = 'X' AND vuosi = '2023'"
+                                 ).fetchone()[0]) == 5263
+        q1 = build_site(con, site, dt.date(2025, 3, 31), {**PROVENANCE, "run_id": "run-2025Q1"}, None)
+    before, after = _download(q4).set_index(["alue", "vuosi"]), _download(q1).set_index(["alue", "vuosi"])
+    assert before.at[("X", "2023"), "cost_per_client"] == "5000"
+    assert before.at[("X", "ALL"), "cost_per_client"] == "7333"  # 220 000 / (20 + 10)
+    pd.testing.assert_frame_equal(after, before)
+    assert set(_download(q3)["vuosi"]) == {"2023", "ALL"}
+    assert _download(q3).set_index(["alue", "vuosi"]).at[("X", "ALL"), "cost_eur"] == "100000"  # 2023 alone
