@@ -1040,7 +1040,7 @@ def protect(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec],
     """Rules 1-4 for a set of linked tables: primary, complementary, audit. The result's
     `published(name)` is what the website may show. Tables described as `published_before`
     (earlier snapshots) take part as what a reader already knows. `exact`: as in `audit`
-    (the website uses False: it needs the answer, not every range).
+    (False: the answer without every range, for callers that need only pass or fail).
 
     Examples
     --------

@@ -183,6 +183,7 @@ class Attack:
         self.known: dict[tuple, float] = {}
         self.rows: list[tuple[dict, str]] = []  # ({cell: coefficient}, "==" or "<=")
         self.small: dict[tuple, bool] = {}  # hidden counts: whether the true count is under T
+        self.running: set[tuple] = set()  # counts of a year still running: only a small one is protected
 
     def cell(self, key: tuple, shown: str) -> None:
         if shown in ("<5", ".."):
@@ -192,19 +193,22 @@ class Attack:
         else:
             self.known[key] = float(shown)
 
-    def hidden(self, key: tuple, small: bool) -> None:
-        """A count the page does not state (a hidden cost per client); `small`: the truth, for
-        judging the result only."""
+    def hidden(self, key: tuple, small: bool, running: bool = False) -> None:
+        """A count the page does not state (a hidden cost per client, or a count of a year the
+        page does not show); `small`: the truth, for judging the result only. `running`: a
+        count of the year still running, which the plan protects only when under T."""
         self.var[key] = len(self.var)
         self.label[key] = "hidden"
         self.small[key] = small
+        if running:
+            self.running.add(key)
 
     def learns_nothing(self, key: tuple, lo: float, hi: float) -> bool:
         """A `<5` cell keeps 0..4, any other unknown a range at least T wide, except a hidden
         count under T, which must keep 0..4 too."""
         if self.label[key] == "<5" or self.small.get(key):
             return lo <= 0 and hi >= T - 1
-        return hi - lo >= T
+        return key in self.running or hi - lo >= T
 
     def relation(self, coefs: dict, sense: str) -> None:
         self.rows.append((coefs, sense))
@@ -314,9 +318,9 @@ COSTS_IN_HEADLINE = {"n_started": "n_clients", "n_employed": "n_competitive", "n
 
 
 def read_costs(atk: Attack, quarter: str, costs: pd.DataFrame, truth: dict[tuple, int],
-               first_shown: dict[str, str]) -> None:
+               first_shown: dict[str, str], cutoff: dt.date) -> None:
     """The counts behind the costs section, with what the plan tells a reader. A year is shown
-    once completed and repeated as first shown, so its counts are one figure across snapshots
+    once completed by the cut-off and repeated as first shown, so its counts are one figure across snapshots
     ("K", county, year); the all-years rows are sums of the years shown and add nothing. Per
     snapshot, the counts of every year as the warehouse had them then ("now": the year first
     shown in it, or unknowns for a year repeated or still running) add up over the years to
@@ -342,7 +346,7 @@ def read_costs(atk: Attack, quarter: str, costs: pd.DataFrame, truth: dict[tuple
                 now[(a, v, count)] = ("K", a, v, count)
             else:
                 now[(a, v, count)] = (quarter, "now", a, v, count)
-                atk.hidden(now[(a, v, count)], truth[(a, v, count)] < T)
+                atk.hidden(now[(a, v, count)], truth[(a, v, count)] < T, running=dt.date(int(v), 12, 31) > cutoff)
     for count in COST_FIGURES.values():
         for v in {v for _, v in rows}:
             atk.relation({**{now[(a, v, count)]: 1 for a, w in rows if w == v and a != "ALL"},
@@ -402,7 +406,7 @@ def attack(releases_by_quarter: dict[str, dict[str, pd.DataFrame]], waves: dict[
                 if first_published[qq] == quarter:  # within the headline of the release that published it
                     for small, large in QUARTER_IN_HEADLINE:
                         atk.relation({("Q", a, qq, small): 1, (quarter, "C", a, large): -1}, "<=")
-        read_costs(atk, quarter, tables["county_costs"], costs_truth[quarter], first_shown)
+        read_costs(atk, quarter, tables["county_costs"], costs_truth[quarter], first_shown, SNAPSHOTS[quarter])
     return atk
 
 

@@ -8,6 +8,7 @@ marts.costs replaced by a small table whose figures are worked out by hand below
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -16,7 +17,7 @@ import pytest
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
 from ips_eval.figures import AREA
-from ips_eval.publish.disclosure import HIDDEN_LABEL, protect
+from ips_eval.publish.disclosure import HIDDEN_LABEL, audit, protect
 from ips_eval.publish.site.build import _column_kinds, build_site
 from ips_eval.publish.site.scan import scan_site
 from ips_eval.publish.site.tables import (
@@ -97,7 +98,11 @@ def test_per_client_figure_shown_only_with_a_publishable_denominator(costs_site)
     # 390 000 / 58 clients who started = 6 724.14; / 26 employed = 15 000
     assert costs.at[("ALL", "ALL"), "cost_per_client"] == "6724"
     assert costs.at[("ALL", "ALL"), "cost_per_employed"] == "15000"
-    assert costs.at[("ALL", "ALL"), "cost_per_unsubsidised"] == "19500"  # 390 000 / (3 + 6 + 5 + 6)
+    # ALL 2024: 210 000 / (6 + 6); ALL 2023's 3 + 5 is hidden with X 2023's 3, and the all-years
+    # figure (390 000 / 20 = 19 500) would give it away as 20 - 12: shown only when every year's is
+    assert costs.at[("ALL", "2024"), "cost_per_unsubsidised"] == "17500"
+    assert costs.at[("ALL", "2023"), "cost_per_unsubsidised"] == HIDDEN_LABEL
+    assert costs.at[("ALL", "ALL"), "cost_per_unsubsidised"] == HIDDEN_LABEL
     # X 2023: 3 clients employed without pay subsidy (< 5): its cost per such client is hidden
     assert costs.at[("X", "2023"), "cost_per_unsubsidised"] == HIDDEN_LABEL
     # X 2023's 20 clients who started are publishable: 100 000 / 20
@@ -276,6 +281,10 @@ def test_the_synthetic_study_publishes_per_year_costs(synthetic_study):
     assert sum(x != HIDDEN_LABEL for x in per_year) > len(per_year) / 3
     [pub] = [p for p in data.publications if COSTS_TABLE in p.model.tables]
     assert "employment_outcomes" in pub.model.tables
+    # the site's audit reports exact ranges: the smallest and largest value of every hidden cell
+    # (the shortcut of `exact=False` reports narrower ranges for some 50 of them here)
+    exact = audit(replace(pub, ranges=None), exact=True)
+    assert set(pub.ranges) == set(exact.ranges)
 
 
 def test_a_withdrawal_in_a_completed_year_leaves_its_published_row_unchanged(synthetic_study, tmp_path):

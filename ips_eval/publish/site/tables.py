@@ -298,7 +298,9 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
         frames[COSTS_TABLE] = costs[costs["vuosi"] != ALL].reset_index(drop=True)
         specs.append(costs_spec(all_years=False, withheld=running, superseded=frozenset(shown_before) - running))
         links += costs_links(costs, frames[COUNTY])
-    pub = protect({**frames, **before}, [*specs, *before_specs], [*links, *before_links], exact=False)
+    # exact ranges in the audit (every hidden cell's smallest and largest value a reader can
+    # work out): the search has already found tables at most bounds, so they cost little more
+    pub = protect({**frames, **before}, [*specs, *before_specs], [*links, *before_links])
     tables = {COUNTY: _site_table(pub, COUNTY, (Column("alue", "key", label="county"), *OUTCOME_COLUMNS))}
     for g in GROUPINGS:
         name = group_table_name(g)
@@ -521,7 +523,8 @@ def _costs_table(shown: pd.DataFrame, repeated: list[pd.DataFrame] = ()) -> Site
     rows = [{c.name: csv_value(r[c.name], c) for c in cols} for _, r in shown.iterrows()]
     rows += [{c.name: str(r[c.name]) for c in cols} for df in repeated for _, r in df.iterrows()]
     if not any(r["vuosi"] == ALL for r in rows):
-        rows += [_all_years(area, [r for r in rows if r[AREA] == area]) for area in dict.fromkeys(r[AREA] for r in rows)]
+        areas = dict.fromkeys(r[AREA] for r in rows)
+        rows += [_all_years(area, [r for r in rows if r[AREA] == area]) for area in areas]
     rows.sort(key=lambda r: (r[AREA] == ALL, r[AREA], r["vuosi"] == ALL, r["vuosi"]))
     return SiteTable(COSTS_TABLE, cols, rows)
 
