@@ -164,6 +164,18 @@ def previous_quarter_end(day: dt.date) -> dt.date:
     return first_of_quarter - dt.timedelta(days=1)
 
 
+def year_completed(year: int | str, cutoff: dt.date) -> bool:
+    """Whether the calendar year `year` had ended by the cut-off (its last day on or before it):
+    the website's costs section shows a year only then, and repeats it as first shown after.
+
+    Examples
+    --------
+    >>> year_completed(2024, dt.date(2024, 12, 31)), year_completed("2024", dt.date(2024, 9, 30))
+    (True, False)
+    """
+    return dt.date(int(year), 12, 31) <= cutoff
+
+
 #: The two follow-up lengths of the headline figures, in months: the 6 and 12 of n_tenure6/12
 #: (a first job lasting that long) and n_employed6/12 (in a job that long after IPS start).
 FOLLOW_UP_MONTHS: tuple[int, int] = (6, 12)

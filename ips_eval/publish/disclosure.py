@@ -45,6 +45,10 @@ Rule 4 is applied by `Publication.published` (and min/max columns are refused wh
 table is described). Rule 5 is
 `publishable_curve`, rule 6 `check_model_table`; the site scan is `site.scan.scan_site`.
 
+Rows a table holds but the page never shows (`TableSpec.withheld_rows`: a year still running;
+`superseded_rows`: current values of figures the page repeats as an earlier snapshot published
+them) are suppressed from the start: a reader knows them only through the relations.
+
 Labels (what a reader sees):
 - `PRIMARY_LABEL` ("<5") for a count under T;
 - `SECONDARY_LABEL` ("..") for a count of T or more hidden so that a small count cannot be
@@ -284,6 +288,16 @@ class TableSpec:
     #: whole number >= 0, not the range a `<T` or `..` label would state. The audit's
     #: requirement is the same (a count under T keeps 0..T-1, another a range at least T wide).
     labels_shown: bool = True
+    #: Rows the page does not show at all, by key value (e.g. ``{"vuosi": frozenset({"2025"})}``
+    #: for the costs of a year still running): their counts are unknowns to a reader, whole
+    #: numbers >= 0, linked by the relations. One under T must keep 0..T-1; a larger one needs
+    #: no range (it hides nothing, and the count it would give is publishable).
+    withheld_rows: Mapping[str, frozenset] = field(default_factory=dict)
+    #: Rows whose current values the page does not show because it repeats what an earlier
+    #: snapshot published for them (rule 8): hidden like any suppressed count (a count under T
+    #: keeps 0..T-1, a larger one a range at least T wide), so that the current value, and with
+    #: it the revision since the figure was first published, cannot be worked out.
+    superseded_rows: Mapping[str, frozenset] = field(default_factory=dict)
 
 
 def within(w: Within) -> "RowLinear":
@@ -396,6 +410,9 @@ class _Model:
     fixed: frozenset = frozenset()
     given: dict[Cell, str] = field(default_factory=dict)
     cost: dict[Cell, float] = field(default_factory=dict)
+    #: Cells of rows the page never shows (`TableSpec.withheld_rows`, `superseded_rows`).
+    withheld: frozenset = frozenset()
+    superseded: frozenset = frozenset()
 
     def where(self, cell: Cell) -> str:
         table, row, col = cell
@@ -429,17 +446,28 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
         raise DisclosureError(f"tables {sorted(tables)} do not match descriptions {sorted(specs_by)}")
     ts = {name: _Table.of(specs_by[name], df) for name, df in tables.items()}
     cells, value, given, fixed, cost = [], {}, {}, set(), {}
+    withheld, superseded = set(), set()
     labels = {PRIMARY_LABEL: "primary", SECONDARY_LABEL: "secondary"}
     for name, t in ts.items():
         for i, row in enumerate(t.rows):
+            not_shown = {kind: bool(rows) and all(_matches(v, rows[k]) if k in rows else True
+                                                  for k, v in zip(t.spec.keys, row))
+                         for kind, rows in (("withheld", t.spec.withheld_rows),
+                                            ("superseded", t.spec.superseded_rows))}
             for col in t.spec.counts:
                 cell = (name, row, col)
                 cells.append(cell)
                 raw = t.frame.at[i, col]
+                if not_shown["withheld"]:
+                    withheld.add(cell)
+                elif not_shown["superseded"]:
+                    superseded.add(cell)
                 if t.spec.published_before:
                     fixed.add(cell)
                     if isinstance(raw, str) and raw in labels:
-                        given[cell] = labels[raw]
+                        # a hidden figure of a table whose counts the page never states does not
+                        # say whether its count is under T
+                        given[cell] = labels[raw] if t.spec.labels_shown else "hidden"
                         value[cell] = None
                         continue
                 value[cell] = float(raw)
@@ -465,7 +493,7 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
         for c in coefs:
             of_cell[c].append(i)
     return _Model(ts, cells, value, {c: i for i, c in enumerate(cells)}, constraints, of_cell,
-                  frozenset(fixed), given, cost)
+                  frozenset(fixed), given, cost, frozenset(withheld), frozenset(superseded))
 
 
 # --------------------------------------------------------------------------------------
@@ -493,6 +521,10 @@ class CellRange:
 
 
 def _wide_enough(label: str, low: float, high: float) -> bool:
+    if label == "withheld":  # a count of T or more the page does not show: it hides nothing
+        return True
+    if label == "hidden":  # either reading of a hidden count whose size the page does not state
+        return _wide_enough("primary", low, high) or _wide_enough("secondary", low, high)
     if label == "primary":
         return low <= 1e-6 and high >= T - 1 - 1e-6
     return high - low >= T - 1e-6
@@ -562,13 +594,16 @@ def primary_suppression(tables: Mapping[str, pd.DataFrame], specs: Sequence[Tabl
     and checks every declared relation against the data. Tables described as
     `published_before` are what a reader already has: never suppressed again, only known."""
     model = _build(tables, specs, links)
-    return Publication(model, frozenset(c for c in model.cells if c not in model.fixed and model.value[c] < T))
+    return Publication(model, frozenset(c for c in model.cells if c not in model.fixed and model.value[c] < T)
+                       | model.withheld | model.superseded)
 
 
 def _label(m: _Model, c: Cell) -> str:
     if c in m.given:
         return m.given[c]
-    return "primary" if m.value[c] < T else "secondary"
+    if m.value[c] < T:
+        return "primary"
+    return "withheld" if c in m.withheld else "secondary"
 
 
 def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publication:
@@ -654,7 +689,8 @@ def _second_cell_in_lines(m: _Model, sup: set, key) -> None:
     while changed:
         changed = False
         for coefs, sense, _ in m.constraints:
-            if sense == "==" and sum(c in sup or c in m.given for c in coefs) == 1:
+            unknown = [c for c in coefs if c in sup or c in m.given]
+            if sense == "==" and len(unknown) == 1 and _label(m, unknown[0]) != "withheld":
                 published = [c for c in coefs if _publishable(m, c, sup)]
                 if published:
                     sup.add(min(published, key=key))
@@ -863,7 +899,8 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
     (a_eq, beq), (a_ub, bub) = matrix(entries[True]), matrix(entries[False])
     labels = [_label(m, c) for c in comp]
     primary = np.array([lab == "primary" for lab in labels])
-    stated = np.array([m.tables[c[0]].spec.labels_shown for c in comp])
+    stated = np.array([m.tables[c[0]].spec.labels_shown and c not in m.withheld and c not in m.superseded
+                       for c in comp])
     floor_ = np.where(primary | ~stated, 0.0, float(T))
     ceil_ = np.where(primary & stated, T - 1.0, np.inf)
     a_all = sparse.vstack([a_eq, a_ub], format="csr")
@@ -1003,7 +1040,7 @@ def protect(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec],
     """Rules 1-4 for a set of linked tables: primary, complementary, audit. The result's
     `published(name)` is what the website may show. Tables described as `published_before`
     (earlier snapshots) take part as what a reader already knows. `exact`: as in `audit`
-    (the website uses False: it needs the answer, not every range).
+    (False: the answer without every range, for callers that need only pass or fail).
 
     Examples
     --------

@@ -183,6 +183,7 @@ class Attack:
         self.known: dict[tuple, float] = {}
         self.rows: list[tuple[dict, str]] = []  # ({cell: coefficient}, "==" or "<=")
         self.small: dict[tuple, bool] = {}  # hidden counts: whether the true count is under T
+        self.running: set[tuple] = set()  # counts of a year still running: only a small one is protected
 
     def cell(self, key: tuple, shown: str) -> None:
         if shown in ("<5", ".."):
@@ -192,19 +193,22 @@ class Attack:
         else:
             self.known[key] = float(shown)
 
-    def hidden(self, key: tuple, small: bool) -> None:
-        """A count the page does not state (a hidden cost per client); `small`: the truth, for
-        judging the result only."""
+    def hidden(self, key: tuple, small: bool, running: bool = False) -> None:
+        """A count the page does not state (a hidden cost per client, or a count of a year the
+        page does not show); `small`: the truth, for judging the result only. `running`: a
+        count of the year still running, which the plan protects only when under T."""
         self.var[key] = len(self.var)
         self.label[key] = "hidden"
         self.small[key] = small
+        if running:
+            self.running.add(key)
 
     def learns_nothing(self, key: tuple, lo: float, hi: float) -> bool:
         """A `<5` cell keeps 0..4, any other unknown a range at least T wide, except a hidden
         count under T, which must keep 0..4 too."""
         if self.label[key] == "<5" or self.small.get(key):
             return lo <= 0 and hi >= T - 1
-        return hi - lo >= T
+        return key in self.running or hi - lo >= T
 
     def relation(self, coefs: dict, sense: str) -> None:
         self.rows.append((coefs, sense))
@@ -313,36 +317,55 @@ COST_FIGURES = {"cost_per_client": "n_started", "cost_per_employed": "n_employed
 COSTS_IN_HEADLINE = {"n_started": "n_clients", "n_employed": "n_competitive", "n_unsubsidised": "n_unsubsidised"}
 
 
-def read_costs(atk: Attack, quarter: str, costs: pd.DataFrame, truth: dict[tuple, int]) -> None:
-    """The counts behind the costs section, with what the plan tells a reader: counties add up
-    to ALL and years to ALL, the employed are among those who started and the unsubsidised
-    among the employed, and a county's counts over all years are its headline counts."""
-    for _, r in costs.iterrows():
+def read_costs(atk: Attack, quarter: str, costs: pd.DataFrame, truth: dict[tuple, int],
+               first_shown: dict[str, str], cutoff: dt.date) -> None:
+    """The counts behind the costs section, with what the plan tells a reader. A year is shown
+    once completed by the cut-off and repeated as first shown, so its counts are one figure across snapshots
+    ("K", county, year); the all-years rows are sums of the years shown and add nothing. Per
+    snapshot, the counts of every year as the warehouse had them then ("now": the year first
+    shown in it, or unknowns for a year repeated or still running) add up over the years to
+    that snapshot's headline counts and over the counties to ALL, and the employed are among
+    those who started and the unsubsidised among the employed."""
+    years = costs[costs["vuosi"] != "ALL"]
+    for _, r in years.iterrows():
+        first_shown.setdefault(r["vuosi"], quarter)
         for figure, count in COST_FIGURES.items():
-            key = (quarter, "K", r["alue"], r["vuosi"], count)
+            key = ("K", r["alue"], r["vuosi"], count)
+            if key in atk.var or key in atk.known:
+                continue
             if r[figure] == "..":
                 atk.hidden(key, truth[(r["alue"], r["vuosi"], count)] < T)
             else:
                 assert r[figure] != "" and r["cost_eur"] != ""
                 atk.known[key] = round(float(r["cost_eur"]) / float(r[figure]))
-    rows = list(zip(costs["alue"], costs["vuosi"]))  # a county has rows for the years it had costs or clients
+    rows = [(a, v) for a, v, _ in truth if v != "ALL"]
+    now = {}
+    for a, v in dict.fromkeys(rows):
+        for count in COST_FIGURES.values():
+            if first_shown.get(v) == quarter:
+                now[(a, v, count)] = ("K", a, v, count)
+            else:
+                now[(a, v, count)] = (quarter, "now", a, v, count)
+                atk.hidden(now[(a, v, count)], truth[(a, v, count)] < T, running=dt.date(int(v), 12, 31) > cutoff)
     for count in COST_FIGURES.values():
         for v in {v for _, v in rows}:
-            atk.relation({**{(quarter, "K", a, v, count): 1 for a, w in rows if w == v and a != "ALL"},
-                          (quarter, "K", "ALL", v, count): -1}, "==")
+            atk.relation({**{now[(a, v, count)]: 1 for a, w in rows if w == v and a != "ALL"},
+                          now[("ALL", v, count)]: -1}, "==")
         for a in {a for a, _ in rows}:
-            atk.relation({**{(quarter, "K", a, v, count): 1 for b, v in rows if b == a and v != "ALL"},
-                          (quarter, "K", a, "ALL", count): -1}, "==")
-            atk.relation({(quarter, "K", a, "ALL", count): 1, (quarter, "C", a, COSTS_IN_HEADLINE[count]): -1}, "==")
-    for a, v in rows:
-        atk.relation({(quarter, "K", a, v, "n_employed"): 1, (quarter, "K", a, v, "n_started"): -1}, "<=")
-        atk.relation({(quarter, "K", a, v, "n_unsubsidised"): 1, (quarter, "K", a, v, "n_employed"): -1}, "<=")
+            atk.relation({**{now[(a, v, count)]: 1 for b, v in rows if b == a},
+                          (quarter, "C", a, COSTS_IN_HEADLINE[count]): -1}, "==")
+    for a, v in dict.fromkeys(rows):
+        for cell in (now, {(a, v, c): ("K", a, v, c) for c in COST_FIGURES.values()}):
+            if cell[(a, v, "n_started")] in atk.var or cell[(a, v, "n_started")] in atk.known:
+                atk.relation({cell[(a, v, "n_employed")]: 1, cell[(a, v, "n_started")]: -1}, "<=")
+                atk.relation({cell[(a, v, "n_unsubsidised")]: 1, cell[(a, v, "n_employed")]: -1}, "<=")
 
 
 def attack(releases_by_quarter: dict[str, dict[str, pd.DataFrame]], waves: dict[str, set[str]],
            costs_truth: dict[str, dict[tuple, int]]) -> Attack:
     atk = Attack()
     first_published: dict[str, str] = {}
+    first_shown: dict[str, str] = {}  # costs: year -> the release that first showed it
     for quarter, tables in releases_by_quarter.items():
         county = tables["employment_outcomes"]
         for _, r in county.iterrows():
@@ -383,7 +406,7 @@ def attack(releases_by_quarter: dict[str, dict[str, pd.DataFrame]], waves: dict[
                 if first_published[qq] == quarter:  # within the headline of the release that published it
                     for small, large in QUARTER_IN_HEADLINE:
                         atk.relation({("Q", a, qq, small): 1, (quarter, "C", a, large): -1}, "<=")
-        read_costs(atk, quarter, tables["county_costs"], costs_truth[quarter])
+        read_costs(atk, quarter, tables["county_costs"], costs_truth[quarter], first_shown, SNAPSHOTS[quarter])
     return atk
 
 
@@ -404,6 +427,16 @@ def test_three_releases_reveal_nothing_beyond_their_labels(releases, synthetic_s
         common = qa.index.intersection(qb.index)
         assert len(common) > 0
         pd.testing.assert_frame_equal(qa.loc[common], qb.loc[common], obj=f"{a} vs {b}")
+        # the costs section: every year both show is the same, and so are the all-years rows
+        # when both show the same years (they are sums of the years shown)
+        ca = published[a]["county_costs"].set_index(["alue", "vuosi"])
+        cb = published[b]["county_costs"].set_index(["alue", "vuosi"])
+        common = ca.index.intersection(cb.index)
+        years_a, years_b = (set(c.index.get_level_values("vuosi")) for c in (ca, cb))
+        if years_a != years_b:
+            common = common[common.get_level_values("vuosi") != "ALL"]
+        assert len(common) > 0
+        pd.testing.assert_frame_equal(ca.loc[common], cb.loc[common], obj=f"costs {a} vs {b}")
     # ... although the warehouse did change them (the withdrawal and the late job)
     county = releases["changed"]["withdrawn_from"]
     late_county, late_quarter = releases["changed"]["late"]

@@ -669,3 +669,26 @@ def test_primary_suppression_alone_is_caught_whenever_it_leaks(cells):
             audit(primary)
     else:
         audit(primary)
+
+
+@pytest.mark.parametrize("b, rows, shown, b_range", [
+    # B (not shown, 7 >= T) is 17 - 10 = 7 exactly: a publishable count, it hides nothing
+    (7, "withheld_rows", [10, "..", 17], (7, 7)),
+    # B = 3 < T must keep 0..4: A is hidden too (ALL costs more); the page states no count, so
+    # a hidden A is any whole number >= 0 and A + B = 17 leaves B in 0..17
+    (3, "withheld_rows", ["..", "<5", 17], (0, 17)),
+    # B repeated from an earlier snapshot instead (7 now): its current value, hence its revision,
+    # must not be derivable, so A is hidden as well: B in 0..17
+    (7, "superseded_rows", ["..", "..", 17], (0, 17)),
+])
+def test_rows_the_page_does_not_show(b, rows, shown, b_range):
+    """Rows a table holds but the page never shows: a reader knows them only through the
+    relations (a whole number >= 0); one of a withheld row is protected only under T, one of
+    a superseded row like any hidden count."""
+    spec = TableSpec(name="t", keys=("alue",), counts=("n",), relations=(RowsSum(by="alue"),),
+                     labels_shown=False, **{rows: {"alue": frozenset({"B"})}})
+    df = pd.DataFrame({"alue": ["A", "B", "ALL"], "n": [17 - b, b, 17]})
+    pub = protect({"t": df}, [spec])
+    assert list(pub.published("t")["n"]) == shown
+    [r] = [r for r in pub.ranges if r.row == "alue=B"]
+    assert (r.low, r.high) == b_range

@@ -7,6 +7,8 @@ marts.costs replaced by a small table whose figures are worked out by hand below
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -15,7 +17,7 @@ import pytest
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
 from ips_eval.figures import AREA
-from ips_eval.publish.disclosure import HIDDEN_LABEL, protect
+from ips_eval.publish.disclosure import HIDDEN_LABEL, audit, protect
 from ips_eval.publish.site.build import _column_kinds, build_site
 from ips_eval.publish.site.scan import scan_site
 from ips_eval.publish.site.tables import (
@@ -96,7 +98,11 @@ def test_per_client_figure_shown_only_with_a_publishable_denominator(costs_site)
     # 390 000 / 58 clients who started = 6 724.14; / 26 employed = 15 000
     assert costs.at[("ALL", "ALL"), "cost_per_client"] == "6724"
     assert costs.at[("ALL", "ALL"), "cost_per_employed"] == "15000"
-    assert costs.at[("ALL", "ALL"), "cost_per_unsubsidised"] == "19500"  # 390 000 / (3 + 6 + 5 + 6)
+    # ALL 2024: 210 000 / (6 + 6); ALL 2023's 3 + 5 is hidden with X 2023's 3, and the all-years
+    # figure (390 000 / 20 = 19 500) would give it away as 20 - 12: shown only when every year's is
+    assert costs.at[("ALL", "2024"), "cost_per_unsubsidised"] == "17500"
+    assert costs.at[("ALL", "2023"), "cost_per_unsubsidised"] == HIDDEN_LABEL
+    assert costs.at[("ALL", "ALL"), "cost_per_unsubsidised"] == HIDDEN_LABEL
     # X 2023: 3 clients employed without pay subsidy (< 5): its cost per such client is hidden
     assert costs.at[("X", "2023"), "cost_per_unsubsidised"] == HIDDEN_LABEL
     # X 2023's 20 clients who started are publishable: 100 000 / 20
@@ -247,16 +253,20 @@ def test_costs_counts_are_linked_to_the_headline_counts():
     """A county's costs counts over all years are its headline counts (every start year has
     costs): a per-year figure hidden in the costs table alone would be given away by the
     county table, so the one publication sees both."""
-    costs = pd.DataFrame({"alue": ["A", "ALL"], "vuosi": ["ALL", "ALL"], "n_started": [7, 9],
-                          "n_employed": [3, 3], "n_unsubsidised": [1, 1]})
+    costs = pd.DataFrame({"alue": ["A", "A", "ALL", "ALL"], "vuosi": ["2023", "ALL", "2023", "ALL"],
+                          "n_started": [7, 7, 9, 9], "n_employed": [3, 3, 3, 3], "n_unsubsidised": [1, 1, 1, 1]})
     county = pd.DataFrame({"alue": ["A", "B", "ALL"], "n_clients": [7, 2, 9], "n_competitive": [3, 0, 3],
                            "n_unsubsidised": [1, 0, 1]})
     [link] = costs_links(costs, county)
-    assert link.sense == "==" and link.parts_rows[AREA] == frozenset({"A", "ALL"})
+    # the year rows of A and of ALL, summed per area
+    assert link.sense == "==" and link.parts_rows[AREA] == frozenset({"A", "ALL"}) and link.by == (AREA,)
+    assert link.parts_rows["vuosi"] == frozenset({"2023"})
     assert link.columns == {"n_started": "n_clients", "n_employed": "n_competitive",
                             "n_unsubsidised": "n_unsubsidised"}
-    costs.loc[0, "n_started"] = 6  # a client who started in a year without reported costs
+    costs.loc[1, "n_started"] = 6  # a client who started in a year without reported costs
     assert costs_links(costs, county)[0].sense == "<="
+    # an earlier snapshot's first-shown years: within its headline, whatever the all-years rows say
+    assert costs_links(costs.iloc[:1], county, years=frozenset({"2023"}))[0].sense == "<="
 
 
 def test_the_synthetic_study_publishes_per_year_costs(synthetic_study):
@@ -271,3 +281,33 @@ def test_the_synthetic_study_publishes_per_year_costs(synthetic_study):
     assert sum(x != HIDDEN_LABEL for x in per_year) > len(per_year) / 3
     [pub] = [p for p in data.publications if COSTS_TABLE in p.model.tables]
     assert "employment_outcomes" in pub.model.tables
+    # the site's audit reports exact ranges: the smallest and largest value of every hidden cell
+    # (the shortcut of `exact=False` reports narrower ranges for some 50 of them here)
+    exact = audit(replace(pub, ranges=None), exact=True)
+    assert set(pub.ranges) == set(exact.ranges)
+
+
+def test_a_withdrawal_in_a_completed_year_leaves_its_published_row_unchanged(synthetic_study, tmp_path):
+    """Rule 8 for the costs section. The 2024Q4 snapshot (cut-off 2024-12-31) shows 2023 and
+    2024; then a client of X who started in 2023 withdraws (X 2023: 19 started, cost per
+    client 100 000 / 19 = 5 263 in the warehouse). The 2025Q1 snapshot repeats X 2023 as first
+    shown (100 000 / 20 = 5 000), and its all-years rows, sums of the years shown, are
+    unchanged too (X: 220 000 / 30 = 7 333), so no difference tells that anyone left. A
+    snapshot whose cut-off leaves a year running (2024-09-30) does not show that year."""
+    site = tmp_path / "site"
+    db = _warehouse(synthetic_study, tmp_path / "q4.duckdb", _costs_frame())
+    with duckdb.connect(str(db), read_only=True) as con:
+        q3 = build_site(con, tmp_path / "site_q3", dt.date(2024, 9, 30), PROVENANCE, None)
+        q4 = build_site(con, site, CUTOFF, PROVENANCE, None)
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE marts.costs SET n_started = n_started - 1, cost_per_client = cost_eur / (n_started - 1)"
+                    " WHERE alue IN ('X', 'ALL') AND vuosi IN ('2023', 'ALL')")
+        assert round(con.execute("SELECT cost_per_client FROM marts.costs WHERE alue = 'X' AND vuosi = '2023'"
+                                 ).fetchone()[0]) == 5263
+        q1 = build_site(con, site, dt.date(2025, 3, 31), {**PROVENANCE, "run_id": "run-2025Q1"}, None)
+    before, after = _download(q4).set_index(["alue", "vuosi"]), _download(q1).set_index(["alue", "vuosi"])
+    assert before.at[("X", "2023"), "cost_per_client"] == "5000"
+    assert before.at[("X", "ALL"), "cost_per_client"] == "7333"  # 220 000 / (20 + 10)
+    pd.testing.assert_frame_equal(after, before)
+    assert set(_download(q3)["vuosi"]) == {"2023", "ALL"}
+    assert _download(q3).set_index(["alue", "vuosi"]).at[("X", "ALL"), "cost_eur"] == "100000"  # 2023 alone

@@ -16,6 +16,7 @@ Why it is built the way it is:
   snapshot repeats the quarterly figures of every earlier quarter exactly as the snapshot
   before it showed them and adds only the new quarters, and the audit includes every earlier
   snapshot, so differencing two releases reveals nothing about withdrawals or late data.
+  The costs section likewise: a year is shown once completed, then repeated as first shown.
   The warehouse still recomputes everything.
 - **Every quarter is kept.** A build is the snapshot `site_dir/<quarter>/` (cut-off
   2024-12-31 -> `2024Q4`; a cut-off inside a quarter names that quarter); a re-run of the
@@ -52,7 +53,8 @@ from ips_eval.publish.site.render import (
 from ips_eval.publish.site.place import QUARTER_DIR, publish_staged, staging_dir
 from ips_eval.publish.site.scan import COLUMNS_FILE, ScanReport, scan_site
 from ips_eval.publish.site.tables import (
-    GROUPINGS, QUARTERLY, SiteData, SiteTable, Snapshot, by_key, employment_table_names, person_ids, read_site_data,
+    COSTS_TABLE, GROUPINGS, QUARTERLY, SiteData, SiteTable, Snapshot, by_key, employment_table_names, person_ids,
+    read_site_data,
 )
 from ips_eval.warehouse.database import query_sql, table_exists
 
@@ -130,7 +132,7 @@ def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, 
     site_dir = Path(site_dir)
     quarter = quarter_label(cutoff)
     prov = _provenance(con, cutoff, provenance)
-    data = read_site_data(con, history=published_history(site_dir, quarter))
+    data = read_site_data(con, history=published_history(site_dir, quarter), cutoff=cutoff)
     known_ids = person_ids(con)
     site_dir.mkdir(parents=True, exist_ok=True)
     build = staging_dir(site_dir, prov["run_id"] or "manual")
@@ -171,11 +173,13 @@ def published_history(site_dir: Path, quarter: str) -> list[Snapshot]:
             continue
         data = Path(site_dir) / q / "data"
         tables = {}
-        for name in employment_table_names():
+        for name in [*employment_table_names(), COSTS_TABLE]:
             path = data / f"{name}.csv"
             if path.is_file():
                 tables[name] = pd.read_csv(path, dtype=str, keep_default_na=False)
-        out.append(Snapshot(q, tables))
+        manifest = Path(site_dir) / q / MANIFEST
+        cutoff = json.loads(manifest.read_text(encoding="utf-8")).get("cutoff") if manifest.is_file() else None
+        out.append(Snapshot(q, tables, dt.date.fromisoformat(cutoff) if cutoff else None))
     return out
 
 

@@ -14,6 +14,7 @@ download always matches its table.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -23,13 +24,13 @@ from typing import Callable, Mapping
 import duckdb
 import pandas as pd
 
-from ips_eval.definitions import DISCLOSURE_THRESHOLD, HEADLINE_RATES, QUARTERLY_RATES
+from ips_eval.definitions import DISCLOSURE_THRESHOLD, HEADLINE_RATES, QUARTERLY_RATES, year_completed
 from ips_eval.figures import (
     ALL, AREA, BREAKDOWNS, COSTS_IN_HEADLINE, COSTS_WITHIN, HEADLINE_WITHIN, QUARTER_IN_HEADLINE, QUARTERLY_WITHIN,
     WAVE, across_columns, wave_counties, within_columns,
 )
 from ips_eval.publish.disclosure import (
-    HIDDEN_LABEL, PRIMARY_LABEL, CrossSum, DisclosureError, Publication, RowLinear, RowsSum, TableSpec,
+    HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, CrossSum, DisclosureError, Publication, RowLinear, RowsSum, TableSpec,
     check_model_table, protect, publishable_curve, within,
 )
 from ips_eval.warehouse.database import query_sql, table_exists
@@ -214,11 +215,13 @@ def employment_table_names() -> list[str]:
 
 @dataclass
 class Snapshot:
-    """What an earlier release published: its quarter and its employment tables as the CSV
-    downloads show them (strings: numbers and labels)."""
+    """What an earlier release published: its quarter, its employment tables and its costs
+    table (`COSTS_TABLE`, when it had one) as the CSV downloads show them (strings: numbers
+    and labels), and its cut-off when its manifest states one."""
 
     quarter: str
     tables: dict[str, pd.DataFrame]
+    cutoff: dt.date | None = None
 
 
 def _as_published(df: pd.DataFrame, counts: tuple[str, ...]) -> pd.DataFrame:
@@ -262,13 +265,14 @@ def _history(history: list[Snapshot], waves: Mapping[str, tuple[str, ...]]
     return frames, specs, links, frozen
 
 
-def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None = None
-                ) -> tuple[dict[str, SiteTable], list[TableSpec], Publication]:
+def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None = None,
+                cutoff: dt.date | None = None) -> tuple[dict[str, SiteTable], list[TableSpec], Publication]:
     """The linked employment tables, protected together with what earlier snapshots showed
     (rule 8): the quarters an earlier snapshot published are repeated as first published,
     only the new quarters come from the warehouse. The costs section (when the delivery
     reported costs) is protected in the same publication: its counts are of the same
-    clients (`costs_links`)."""
+    clients (`costs_links`); its years are shown once completed by `cutoff` and repeated as
+    first shown after (`costs_history`)."""
     frames = {COUNTY: query_sql(con, QUERIES / "county_outcomes.sql")}
     for g in GROUPINGS:
         frames[group_table_name(g)] = query_sql(con, QUERIES / "group_outcomes.sql", grouping=g)
@@ -283,11 +287,20 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
     waves = {w: c for w, c in waves.items() if w in set(frames[group_table_name(WAVE)]["group_value"])}
     specs, links = employment_specs(quarters, waves)
     costs = _costs_frame(con)
+    shown_before: dict[str, pd.DataFrame] = {}
     if costs is not None:  # the costs section's counts are the same people: one publication
-        frames[COSTS_TABLE] = costs
-        specs.append(costs_spec())
+        costs_before, costs_specs, costs_before_links, shown_before = costs_history(history or [])
+        before.update(costs_before)
+        before_specs += costs_specs
+        before_links += costs_before_links
+        years = sorted(set(costs["vuosi"]) - {ALL})
+        running = frozenset(y for y in years if cutoff is not None and not year_completed(y, cutoff))
+        frames[COSTS_TABLE] = costs[costs["vuosi"] != ALL].reset_index(drop=True)
+        specs.append(costs_spec(all_years=False, withheld=running, superseded=frozenset(shown_before) - running))
         links += costs_links(costs, frames[COUNTY])
-    pub = protect({**frames, **before}, [*specs, *before_specs], [*links, *before_links], exact=False)
+    # exact ranges in the audit (every hidden cell's smallest and largest value a reader can
+    # work out): the search has already found tables at most bounds, so they cost little more
+    pub = protect({**frames, **before}, [*specs, *before_specs], [*links, *before_links])
     tables = {COUNTY: _site_table(pub, COUNTY, (Column("alue", "key", label="county"), *OUTCOME_COLUMNS))}
     for g in GROUPINGS:
         name = group_table_name(g)
@@ -300,7 +313,9 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
         rows.sort(key=lambda r: (r[AREA] == ALL, r[AREA], r["quarter"]))
         tables[QUARTERLY] = SiteTable(QUARTERLY, quarter_columns, rows)
     if costs is not None:
-        tables[COSTS_TABLE] = _costs_table(pub.published(COSTS_TABLE))
+        shown = pub.published(COSTS_TABLE)
+        fresh = shown[~shown["vuosi"].isin(running | set(shown_before))]
+        tables[COSTS_TABLE] = _costs_table(fresh, list(shown_before.values()))
     return tables, specs, pub
 
 
@@ -358,7 +373,8 @@ COST_AS_IS = ("cost_eur", "coach_fte", "cost_per_client_year")
 COSTS_COST = 0.5
 
 
-def costs_spec() -> TableSpec:
+def costs_spec(*, all_years: bool = True, withheld: frozenset = frozenset(),
+               superseded: frozenset = frozenset()) -> TableSpec:
     """marts.costs as disclosure control sees it: the denominators are counts of people
     (counties add up to ALL, years add up to ALL, `figures.COSTS_WITHIN`), a per-client
     figure is a summary shown only where its count is published, and the service's own costs
@@ -366,42 +382,114 @@ def costs_spec() -> TableSpec:
     hidden as `..` whatever the count, so a reader knows a hidden count only as a whole
     number >= 0 (`labels_shown=False`).
 
+    The website's section (`all_years=False`) holds the year rows only: its all-years rows
+    are sums of the year rows it shows (`_costs_table`), so they tell a reader nothing the
+    year rows do not. `withheld`: years still running at the cut-off (not shown);
+    `superseded`: years the page repeats as an earlier snapshot showed them (their current
+    counts are not shown, and a revision must not be derivable).
+
     Examples
     --------
     >>> costs_spec().summaries["cost_per_employed"]
     ('n_employed',)
+    >>> costs_spec(all_years=False, withheld=frozenset({"2025"})).withheld_rows
+    {'vuosi': frozenset({'2025'})}
     """
     return TableSpec(
         name=COSTS_TABLE, keys=(AREA, "vuosi"), counts=tuple(COST_PER_PERSON.values()),
         summaries={figure: (count,) for figure, count in COST_PER_PERSON.items()}, as_is=COST_AS_IS,
-        relations=(RowsSum(by=AREA), RowsSum(by="vuosi"), *(within(w) for w in COSTS_WITHIN)),
+        relations=(RowsSum(by=AREA), *((RowsSum(by="vuosi"),) if all_years else ()),
+                   *(within(w) for w in COSTS_WITHIN)),
         cost=COSTS_COST, labels_shown=False,
+        withheld_rows={"vuosi": withheld} if withheld else {},
+        superseded_rows={"vuosi": superseded} if superseded else {},
     )
 
 
-def costs_links(costs: pd.DataFrame, county: pd.DataFrame) -> list[CrossSum]:
-    """The costs section's counts over all years against the county table's headline counts
-    (`figures.COSTS_IN_HEADLINE`), for every county both tables have and `ALL`: equal when
-    they are equal in every such row (every start year has reported costs, as a reader who
-    knows the study's years knows), otherwise at most.
+def costs_links(costs: pd.DataFrame, county: pd.DataFrame, *, table: str = COSTS_TABLE, total: str = COUNTY,
+                years: frozenset | None = None) -> list[CrossSum]:
+    """A county's costs counts summed over the years against the county table's headline
+    counts (`figures.COSTS_IN_HEADLINE`), for every county both tables have and `ALL`: equal
+    when the all-years rows (`vuosi` ALL) equal the headline in every such row (every start
+    year has reported costs, as a reader who knows the study's years knows), otherwise at
+    most. The sum runs over the year rows (`years`: those rows only, summed `<=`), so the
+    link holds whether the all-years rows are published or not.
 
     Examples
     --------
-    >>> costs = pd.DataFrame({"alue": ["A", "ALL"], "vuosi": ["ALL", "ALL"], "n_started": [7, 7],
-    ...                       "n_employed": [3, 3], "n_unsubsidised": [1, 1]})
+    >>> costs = pd.DataFrame({"alue": ["A", "A", "ALL", "ALL"], "vuosi": ["2023", "ALL", "2023", "ALL"],
+    ...                       "n_started": [7, 7, 7, 7], "n_employed": [3, 3, 3, 3], "n_unsubsidised": [1, 1, 1, 1]})
     >>> county = pd.DataFrame({"alue": ["A", "ALL"], "n_clients": [7, 7], "n_competitive": [3, 3],
     ...                        "n_unsubsidised": [1, 1]})
-    >>> [k.sense for k in costs_links(costs, county)]
-    ['==']
+    >>> [(k.sense, sorted(k.parts_rows["vuosi"])) for k in costs_links(costs, county)]
+    [('==', ['2023'])]
     """
     columns = {w.parts[0]: w.whole for w in COSTS_IN_HEADLINE}
-    headline = county[[AREA, *columns.values()]].rename(columns={w: f"headline_{w}" for w in columns.values()})
-    overall = costs[costs["vuosi"] == ALL].merge(headline, on=AREA)
-    if overall.empty:
+    rows = costs[costs["vuosi"] != ALL]
+    if years is not None:
+        rows = rows[rows["vuosi"].isin(years)]
+    areas = frozenset(rows[AREA]) & frozenset(county[AREA])
+    if not areas:
         return []
-    equal = all((overall[p].astype(int) == overall[f"headline_{w}"].astype(int)).all() for p, w in columns.items())
-    return [CrossSum(total=COUNTY, parts=COSTS_TABLE, parts_rows={"vuosi": ALL, AREA: frozenset(overall[AREA])},
+    equal = False
+    if years is None:
+        headline = county[[AREA, *columns.values()]].rename(columns={w: f"headline_{w}" for w in columns.values()})
+        overall = costs[costs["vuosi"] == ALL].merge(headline, on=AREA)
+        equal = not overall.empty and set(overall[AREA]) >= areas and all(
+            (overall[p].astype(int) == overall[f"headline_{w}"].astype(int)).all() for p, w in columns.items())
+    return [CrossSum(total=total, parts=table, parts_rows={"vuosi": frozenset(rows["vuosi"]), AREA: areas},
                      by=(AREA,), columns=columns, sense="==" if equal else "<=")]
+
+
+def costs_history(history: list[Snapshot]) -> tuple[dict[str, pd.DataFrame], list[TableSpec], list[CrossSum],
+                                                      dict[str, pd.DataFrame]]:
+    """The costs sections of earlier snapshots as a reader has them (rule 8): each completed
+    year's rows under the snapshot that first showed them (later snapshots repeat them), with
+    the counts a reader reads off them (cost / shown figure; a hidden figure, `..`, is an
+    unknown), the relations of `costs_spec` and, per snapshot, the years it first showed
+    summed within that snapshot's headline counts. Returns those tables, their specs and
+    links, and the rows to repeat: year -> its rows as first shown (CSV strings).
+
+    A year counts only when completed by the cut-off of the snapshot that showed it
+    (snapshots published before the section was frozen also showed the running year).
+
+    Examples
+    --------
+    >>> costs_history([])
+    ({}, [], [], {})
+    """
+    frames: dict[str, pd.DataFrame] = {}
+    specs: list[TableSpec] = []
+    links: list[CrossSum] = []
+    first: dict[str, pd.DataFrame] = {}
+    for snap in sorted(history, key=lambda h: h.quarter):
+        shown = snap.tables.get(COSTS_TABLE)
+        if shown is None or shown.empty:
+            continue
+        end = snap.cutoff or dt.date(int(snap.quarter[:4]) - 1, 12, 31)
+        new = sorted(y for y in set(shown["vuosi"]) - {ALL} if year_completed(y, end) and y not in first)
+        if not new:
+            continue
+        rows = shown[shown["vuosi"].isin(new)].reset_index(drop=True)
+        first.update({y: rows[rows["vuosi"] == y].reset_index(drop=True) for y in new})
+        name = f"{snap.quarter}/{COSTS_TABLE}"
+        frame = rows[[AREA, "vuosi", *COST_PER_PERSON, *COST_AS_IS]].copy()
+        for figure, count in COST_PER_PERSON.items():
+            frame[count] = [_count_read_off(c, f) for c, f in zip(rows["cost_eur"], rows[figure])]
+        frames[name] = frame
+        specs.append(replace(costs_spec(all_years=False), name=name, published_before=True))
+        county = snap.tables.get(COUNTY)
+        if county is not None:
+            links += costs_links(frame, county, table=name, total=f"{snap.quarter}/{COUNTY}", years=frozenset(new))
+    return frames, specs, links, first
+
+
+def _count_read_off(cost: str, figure: str) -> int | str:
+    """The count a shown per-client figure gives away (cost / figure), or the hidden label."""
+    try:
+        return round(float(cost) / float(figure))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return SECONDARY_LABEL
 
 
 def _costs_frame(con) -> pd.DataFrame | None:
@@ -412,16 +500,65 @@ def _costs_frame(con) -> pd.DataFrame | None:
     return None if df.empty else df
 
 
-def _costs_table(shown: pd.DataFrame) -> SiteTable:
-    """Costs per county and year as published (`shown`: the costs table of the publication).
-    The counts behind the per-client figures are protected (a shown figure and the published
-    cost would give its count away) but not published."""
-    cols = (Column(AREA, "key", label="county"), Column("vuosi", "key", label="year"),
-            Column("cost_eur", "money", 0), Column("coach_fte", "number", 1),
-            Column("cost_per_client_year", "money", 0),
-            *(Column(figure, "money", 0) for figure in COST_PER_PERSON))
-    return SiteTable(COSTS_TABLE, cols, [{c.name: csv_value(r[c.name], c) for c in cols}
-                                         for _, r in shown.iterrows()])
+COSTS_COLUMNS = (Column(AREA, "key", label="county"), Column("vuosi", "key", label="year"),
+                 Column("cost_eur", "money", 0), Column("coach_fte", "number", 1),
+                 Column("cost_per_client_year", "money", 0),
+                 *(Column(figure, "money", 0) for figure in COST_PER_PERSON))
+
+
+def _costs_table(shown: pd.DataFrame, repeated: list[pd.DataFrame] = ()) -> SiteTable:
+    """Costs per county and year as published (`shown`: rows of the costs table of the
+    publication; `repeated`: rows of earlier snapshots, as their CSV shows them), and over
+    all years. The counts behind the per-client figures are protected (a shown figure and
+    the published cost would give its count away) but not published.
+
+    Rows of `shown` that are over all years are shown as they are (a table protected with
+    them); otherwise each county's (and ALL's) all-years row is added as the sum of the year
+    rows shown: costs and FTE summed, cost per client-year over the summed client-years,
+    and a per-client figure over the summed counts only where every year's figure is shown
+    (else `..`). It tells a reader nothing the year rows do not, so differencing it against
+    the repeated years reveals no revision.
+    """
+    cols = COSTS_COLUMNS
+    rows = [{c.name: csv_value(r[c.name], c) for c in cols} for _, r in shown.iterrows()]
+    rows += [{c.name: str(r[c.name]) for c in cols} for df in repeated for _, r in df.iterrows()]
+    if not any(r["vuosi"] == ALL for r in rows):
+        areas = dict.fromkeys(r[AREA] for r in rows)
+        rows += [_all_years(area, [r for r in rows if r[AREA] == area]) for area in areas]
+    rows.sort(key=lambda r: (r[AREA] == ALL, r[AREA], r["vuosi"] == ALL, r["vuosi"]))
+    return SiteTable(COSTS_TABLE, cols, rows)
+
+
+def _all_years(area: str, years: list[dict[str, str]]) -> dict[str, str]:
+    """One area's all-years row from its year rows as shown (strings)."""
+    cols = {c.name: c for c in COSTS_COLUMNS}
+
+    def number(v: str) -> float | None:
+        try:
+            return float(v)
+        except ValueError:
+            return None
+
+    costs = [number(r["cost_eur"]) for r in years]
+    out = {AREA: area, "vuosi": ALL, **{c: "" for c in cols if c not in (AREA, "vuosi")}}
+    if not years or any(c is None for c in costs):
+        return out  # a sum with an unknown part is unknown (as marts.costs)
+    total = sum(costs)
+    out["cost_eur"] = csv_value(total, cols["cost_eur"])
+    fte = [number(r["coach_fte"]) for r in years]
+    if any(f is not None for f in fte):
+        out["coach_fte"] = csv_value(sum(f for f in fte if f is not None), cols["coach_fte"])
+    per_year = [number(r["cost_per_client_year"]) for r in years]
+    client_years = sum(c / p for c, p in zip(costs, per_year) if p)
+    if client_years > 0:
+        out["cost_per_client_year"] = csv_value(total / client_years, cols["cost_per_client_year"])
+    for figure in COST_PER_PERSON:
+        counts = [_count_read_off(r["cost_eur"], r[figure]) for r in years]
+        if any(isinstance(n, str) for n in counts):
+            out[figure] = HIDDEN_LABEL
+        elif sum(counts) > 0:
+            out[figure] = csv_value(total / sum(counts), cols[figure])
+    return out
 
 
 #: Model 8 and its one term (docs/analysis_plan.md "Costs", models.estimates).
@@ -612,12 +749,19 @@ def _model_table(con, model: str) -> ModelTable:
 # --------------------------------------------------------------------------------------
 # Everything
 # --------------------------------------------------------------------------------------
-def read_site_data(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None = None) -> SiteData:
+def read_site_data(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None = None,
+                   cutoff: dt.date | None = None) -> SiteData:
     """Read, protect and gate every figure the site shows. `history`: the snapshots already
-    published before this one (their past quarters are repeated as they were, and the audit
-    includes what they showed). Raises `DisclosureError` when the employment tables cannot
-    be published safely (the audit refuses)."""
-    tables, specs, pub = _employment(con, history)
+    published before this one (their past quarters and completed years are repeated as they
+    were, and the audit includes what they showed). `cutoff`: the snapshot's cut-off (the
+    costs section shows the years it completes); by default the latest run's, and with no
+    run recorded every year counts as completed. Raises `DisclosureError` when the
+    employment tables cannot be published safely (the audit refuses)."""
+    if cutoff is None and table_exists(con, "audit.runs"):
+        last = query_sql(con, QUERIES / "latest_run.sql")
+        if len(last) and last.at[0, "cutoff"] is not None and not pd.isna(last.at[0, "cutoff"]):
+            cutoff = pd.Timestamp(last.at[0, "cutoff"]).date()
+    tables, specs, pub = _employment(con, history, cutoff)
     scores, kind, score_spec, score_pub = _scores(con)
     readouts, curve = _time_to_first_job(con)
     transitions, transition_spec, transition_pub = _transitions(con)
