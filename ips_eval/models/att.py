@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import cho_factor
 from scipy.stats import norm
 
 from ips_eval.models import mestimation as M
@@ -209,7 +210,7 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: list[str], covari
     n_fail = 0
     replicates = None
     if variance == "bootstrap":
-        boot, (n_fail, n_sep) = _bootstrap(Z, t, yv, beta, share, seed, n_boot, est, tm)
+        boot, (n_fail, n_sep) = _bootstrap(Z, t, yv, beta, share, seed, n_boot, est, tm, hessian=-J_beta)
         replicates = pd.DataFrame({(k if isinstance(k, str) else f"{k[0]}:{k[1]}"): v for k, v in boot.items()})
         if n_fail > MAX_BOOT_FAILURES * n_boot:
             raise NotFitted(f"the propensity model did not converge in {n_fail} of {n_boot} bootstrap replicates"
@@ -347,39 +348,57 @@ def _balance(X: pd.DataFrame, levels, t, keep, w) -> pd.DataFrame:
                                        "mean_comparison_weighted"])
 
 
-def _bootstrap(Z, t, yv, beta0, share, seed, n_boot, est, tm=None):
+def _bootstrap(Z, t, yv, beta0, share, seed, n_boot, est, tm=None, hessian=None):
     """Stratified bootstrap: resample within each group, refit, re-trim, re-estimate.
 
     `tm` (column -> values) adds, per replicate, the mean over the replicate's analysed treated,
     keyed by the column name beside the (outcome, estimator) estimates.
+
+    A replicate is computed on the whole design without copying it: its draws become frequency
+    weights (how many times each row was drawn), and the weighted likelihood, trimming and
+    estimating equations are those of the resampled rows. The refit starts at the full-sample
+    fit `beta0` with the full-sample Hessian (`hessian`, -J_beta; formed here when not given),
+    factorised once, as a fixed metric (`propensity.logistic_refit`).
     """
     rng = np.random.default_rng(seed)
+    n = len(t)
     it, ic = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
     keys = list(zip(est["outcome"], est["estimator"]))
     tm = tm or {}
     res: dict = {k: [] for k in [*keys, *tm]}
+    tf = t.astype(float)
+    tm = {col: np.where(t == 1, v, 0.0) for col, v in tm.items()}  # known for the treated only
+    ridge = 1e-8  # logistic_newton's default, which the replicates have always been fitted with
+    H = P.weighted_gram(Z, P.predict(Z, beta0) * (1 - P.predict(Z, beta0))) if hessian is None else hessian
+    try:
+        metric = cho_factor(H + ridge * np.eye(len(H)))
+    except np.linalg.LinAlgError:
+        metric = None  # no fixed metric: every replicate by full Newton
     fails = separated = 0
     for _ in range(n_boot):
         idx = np.concatenate([rng.choice(it, len(it)), rng.choice(ic, len(ic))])
-        Zb, tb = Z[idx], t[idx]
-        beta, ok = P.logistic_newton(Zb, tb.astype(float), beta0)
+        c = np.bincount(idx, minlength=n).astype(float)
+        beta, ok = P.logistic_refit(Z, tf, beta0, metric, weights=c, ridge=ridge)
+        eta = Z @ beta
+        drawn = c > 0
         # A separated resample also drives the gradient to 0 (coefficients to infinity): when a
-        # fitted probability reaches the edge, the LP test decides.
-        if not ok or (np.abs(Zb @ beta).max() >= EDGE_LOGIT and _separated(Zb[:, 1:], tb)):
+        # fitted probability reaches the edge, the LP test decides (on the rows drawn, once each:
+        # separation depends on the distinct rows only).
+        if not ok or (np.abs(eta[drawn]).max() >= EDGE_LOGIT and _separated(Z[drawn, 1:], t[drawn])):
             fails += 1
-            separated += int(ok or _separated(Zb[:, 1:], tb))
+            separated += int(ok or _separated(Z[drawn, 1:], t[drawn]))
             continue
-        e = P.predict(Zb, beta)
-        keep = P.keep_after_trim(P.preference_score(e, tb, share))
-        if (tb[keep] == 1).sum() == 0 or (tb[keep] == 0).sum() == 0:
+        e = P.predict(Z, beta)
+        keep = P.keep_after_trim(P.preference_score(e, t, share))
+        kc = keep * c
+        if (kc * tf).sum() == 0 or (kc * (1 - tf)).sum() == 0:
             fails += 1
             continue
-        everyone = np.ones(len(tb), dtype=bool)
         for o, estimator in keys:
-            kk = everyone if estimator == "overlap" else keep
-            res[(o, estimator)].append(M.point_estimate(estimator, Zb, tb.astype(float), yv[o][idx], e, kk))
-        for c, v in tm.items():
-            res[c].append(float(v[idx][keep & (tb == 1)].mean()))
+            kk = drawn if estimator == "overlap" else keep
+            res[(o, estimator)].append(M.point_estimate(estimator, Z, tf, yv[o], e, kk, weights=c))
+        for col, v in tm.items():
+            res[col].append(float((kc * tf) @ v / (kc * tf).sum()))
     return {k: np.asarray(v) for k, v in res.items()}, (fails, separated)
 
 
