@@ -102,6 +102,8 @@ CHORD_MAX_ITER = 40
 #: the maximum, where Newton's quadratic convergence lands far closer; the next iterations cost
 #: two matrix-vector products each.
 CHORD_TOL_FACTOR = 1e-8
+#: Earlier chord iterates combined into the next one (`_anderson`).
+CHORD_MEMORY = 6
 
 
 def logistic_refit(X: np.ndarray, y: np.ndarray, beta0: np.ndarray, metric, weights: np.ndarray | None = None,
@@ -140,6 +142,7 @@ def logistic_refit(X: np.ndarray, y: np.ndarray, beta0: np.ndarray, metric, weig
     w = np.ones(len(y)) if weights is None else weights
     if metric is not None:
         beta = beta0.copy()
+        seen: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (beta, step, grad), the last few
         for _ in range(CHORD_MAX_ITER):
             grad = X.T @ (w * (y - predict(X, beta))) - ridge * beta
             step = cho_solve(metric, grad)
@@ -150,13 +153,30 @@ def logistic_refit(X: np.ndarray, y: np.ndarray, beta0: np.ndarray, metric, weig
                 if ok:
                     return done, ok
                 break
-            beta = beta + step
+            seen = [*seen[-CHORD_MEMORY:], (beta, step, grad)]
+            beta = beta + step if len(seen) == 1 else _anderson(seen)
     beta, ok = logistic_newton(X, y, beta0, tol=tol, ridge=ridge, weights=weights)
     if ok:  # at the maximum to rounding, as the chord's fits are (not for a separated resample)
         done, closer = logistic_newton(X, y, beta, tol=tol * CHORD_TOL_FACTOR, ridge=ridge, weights=weights)
         if closer:
             return done, closer
     return beta, ok
+
+
+def _anderson(seen: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The next chord iterate, extrapolated from the last few (Anderson mixing; Walker & Ni 2011).
+
+    The chord's steps f = M^-1 g (M the fixed metric) shrink geometrically, slowest in the few
+    directions where the resample's Hessian differs most from M (a rare level): the
+    combination of the last steps with the smallest step, measured in the metric M
+    (||f||_M^2 = g' M^-1 g, the decrement), removes those directions, as a Krylov method
+    would, from vectors already computed: no further pass over the data.
+    """
+    b, f, g = (np.column_stack(v) for v in zip(*seen))
+    dX, dF, dG = np.diff(b), np.diff(f), np.diff(g)
+    # min over gamma of ||f_k - dF gamma||_M: normal equations dF' M dF = dF' dG, dF' M f_k = dF' g_k
+    gamma = np.linalg.lstsq(dF.T @ dG, dF.T @ g[:, -1], rcond=None)[0]
+    return b[:, -1] + f[:, -1] - (dX + dF) @ gamma
 
 
 def predict(X: np.ndarray, beta: np.ndarray) -> np.ndarray:
