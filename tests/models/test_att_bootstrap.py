@@ -153,3 +153,28 @@ def test_the_refit_falls_back_to_newton_when_the_fixed_metric_does_not_converge(
     monkeypatch.setattr(P, "CHORD_MAX_ITER", 1)
     fallback, ok1 = P.logistic_refit(Z, tf, beta0, metric, weights=c)
     assert ok1 and np.array_equal(fallback, newton)
+
+
+def test_one_and_two_workers_give_identical_replicates(replicates):
+    # The draws are made in one sequence in the calling thread; a replicate depends on its draws
+    # only: the same replicates in the same order, to the bit, whatever the number of threads.
+    Z, t, y, cost, beta0, share, e0, new, fails = replicates
+    est = pd.DataFrame({"outcome": ["y"] * 3, "estimator": list(ESTIMATORS)})
+    two, (fails2, _) = A._bootstrap(Z, t, {"y": y}, beta0, share, SEED, N_BOOT, est, {"cost": cost}, workers=2)
+    three, (fails3, _) = A._bootstrap(Z, t, {"y": y}, beta0, share, SEED, N_BOOT, est, {"cost": cost}, workers=3)
+    assert fails2 == fails3 == fails
+    for k in two:
+        assert np.array_equal(two[k], new[k].to_numpy()) and np.array_equal(three[k], new[k].to_numpy()), k
+
+
+def test_workers_reach_the_result_of_estimate_att():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=900)
+    t = (rng.random(900) < 1 / (1 + np.exp(1.0 - x))).astype(int)
+    frame = pd.DataFrame({"t": t, "x": x, "y": x + 1.0 * t + rng.normal(size=900)})
+    one = A.estimate_att(frame, "t", ["y"], ["x"], variance="bootstrap", n_boot=30, seed=2)
+    two = A.estimate_att(frame, "t", ["y"], ["x"], variance="bootstrap", n_boot=30, seed=2, workers=2)
+    pd.testing.assert_frame_equal(one.estimates, two.estimates)
+    pd.testing.assert_frame_equal(one.extra["replicates"], two.extra["replicates"])
+    with pytest.raises(ValueError, match="workers must be a whole number of at least 1"):
+        A.estimate_att(frame, "t", ["y"], ["x"], variance="bootstrap", n_boot=30, workers=0)
