@@ -29,10 +29,14 @@ treatment column, e.g. for a subgroup the pipeline does not publish. Steps:
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import cho_factor
 from scipy.stats import norm
 
 from ips_eval.models import mestimation as M
@@ -90,7 +94,8 @@ class ATTResult:
 def estimate_att(data: pd.DataFrame, treatment: str, outcomes: list[str], covariates: list[str], *,
                  seed: int = DEFAULT_SEED, n_boot: int = DEFAULT_BOOT, variance: str = "sandwich",
                  negative_controls: dict[str, float] | None = None,
-                 estimators: tuple[str, ...] = M.ESTIMATORS, treated_means: tuple[str, ...] = ()) -> ATTResult:
+                 estimators: tuple[str, ...] = M.ESTIMATORS, treated_means: tuple[str, ...] = (),
+                 workers: int = 1) -> ATTResult:
     """Average effect on the treated of `treatment` on each outcome, by propensity-score weighting.
 
     Parameters
@@ -109,6 +114,8 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: list[str], covari
         analysed is reported in `extra["treated_means"]`; with the bootstrap, also in each
         replicate (over that replicate's analysed treated) in `extra["replicates"]`, one row
         per successful replicate, beside the columns `<outcome>:<estimator>`.
+    workers : threads computing the bootstrap replicates; the replicates (and so the interval)
+        are the same whatever their number.
 
     Returns
     -------
@@ -132,6 +139,8 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: list[str], covari
         raise ValueError(f"estimators must include 'ipw' and be among {M.ESTIMATORS}")
     if variance == "bootstrap" and n_boot < 2:
         raise ValueError("n_boot must be at least 2 for a bootstrap")
+    if not (isinstance(workers, int) and workers >= 1):
+        raise ValueError(f"workers must be a whole number of at least 1, not {workers!r}")
     controls = dict(negative_controls or {})
     _check_columns(data, treatment, list(outcomes), list(covariates), list(controls))
     if [c for c in treated_means if c not in data.columns]:
@@ -209,7 +218,8 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: list[str], covari
     n_fail = 0
     replicates = None
     if variance == "bootstrap":
-        boot, (n_fail, n_sep) = _bootstrap(Z, t, yv, beta, share, seed, n_boot, est, tm)
+        boot, (n_fail, n_sep) = _bootstrap(Z, t, yv, beta, share, seed, n_boot, est, tm, hessian=-J_beta,
+                                            workers=workers)
         replicates = pd.DataFrame({(k if isinstance(k, str) else f"{k[0]}:{k[1]}"): v for k, v in boot.items()})
         if n_fail > MAX_BOOT_FAILURES * n_boot:
             raise NotFitted(f"the propensity model did not converge in {n_fail} of {n_boot} bootstrap replicates"
@@ -347,40 +357,84 @@ def _balance(X: pd.DataFrame, levels, t, keep, w) -> pd.DataFrame:
                                        "mean_comparison_weighted"])
 
 
-def _bootstrap(Z, t, yv, beta0, share, seed, n_boot, est, tm=None):
+def _bootstrap(Z, t, yv, beta0, share, seed, n_boot, est, tm=None, hessian=None, workers=1):
     """Stratified bootstrap: resample within each group, refit, re-trim, re-estimate.
 
     `tm` (column -> values) adds, per replicate, the mean over the replicate's analysed treated,
     keyed by the column name beside the (outcome, estimator) estimates.
+
+    A replicate is computed on the whole design without copying it: its draws become frequency
+    weights (how many times each row was drawn), and the weighted likelihood, trimming and
+    estimating equations are those of the resampled rows. The refit starts at the full-sample
+    fit `beta0` with the full-sample Hessian (`hessian`, -J_beta; formed here when not given),
+    factorised once, as a fixed metric (`propensity.logistic_refit`).
+
+    With `workers` > 1 the replicates are computed in that many threads (numpy releases the
+    interpreter lock in the products that take the time). The draws are still made one
+    replicate after the other from the one generator, in this thread, and a replicate depends
+    on its draws only, so the replicates are the same, in the same order, whatever `workers` is.
     """
     rng = np.random.default_rng(seed)
+    n = len(t)
     it, ic = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
     keys = list(zip(est["outcome"], est["estimator"]))
     tm = tm or {}
     res: dict = {k: [] for k in [*keys, *tm]}
-    fails = separated = 0
-    for _ in range(n_boot):
-        idx = np.concatenate([rng.choice(it, len(it)), rng.choice(ic, len(ic))])
-        Zb, tb = Z[idx], t[idx]
-        beta, ok = P.logistic_newton(Zb, tb.astype(float), beta0)
+    tf = t.astype(float)
+    tm = {col: np.where(t == 1, v, 0.0) for col, v in tm.items()}  # known for the treated only
+    ridge = 1e-8  # logistic_newton's default, which the replicates have always been fitted with
+    H = P.weighted_gram(Z, P.predict(Z, beta0) * (1 - P.predict(Z, beta0))) if hessian is None else hessian
+    try:
+        metric = cho_factor(H + ridge * np.eye(len(H)))
+    except np.linalg.LinAlgError:
+        metric = None  # no fixed metric: every replicate by full Newton
+
+    def draws():
+        for _ in range(n_boot):
+            idx = np.concatenate([rng.choice(it, len(it)), rng.choice(ic, len(ic))])
+            yield np.bincount(idx, minlength=n).astype(float)
+
+    def replicate(c):
+        """('ok', estimates), ('failed', None) or ('separated', None)."""
+        beta, ok = P.logistic_refit(Z, tf, beta0, metric, weights=c, ridge=ridge)
+        eta = Z @ beta
+        drawn = c > 0
         # A separated resample also drives the gradient to 0 (coefficients to infinity): when a
-        # fitted probability reaches the edge, the LP test decides.
-        if not ok or (np.abs(Zb @ beta).max() >= EDGE_LOGIT and _separated(Zb[:, 1:], tb)):
-            fails += 1
-            separated += int(ok or _separated(Zb[:, 1:], tb))
-            continue
-        e = P.predict(Zb, beta)
-        keep = P.keep_after_trim(P.preference_score(e, tb, share))
-        if (tb[keep] == 1).sum() == 0 or (tb[keep] == 0).sum() == 0:
-            fails += 1
-            continue
-        everyone = np.ones(len(tb), dtype=bool)
-        for o, estimator in keys:
-            kk = everyone if estimator == "overlap" else keep
-            res[(o, estimator)].append(M.point_estimate(estimator, Zb, tb.astype(float), yv[o][idx], e, kk))
-        for c, v in tm.items():
-            res[c].append(float(v[idx][keep & (tb == 1)].mean()))
+        # fitted probability reaches the edge, the LP test decides (on the rows drawn, once each:
+        # separation depends on the distinct rows only).
+        if not ok or (np.abs(eta[drawn]).max() >= EDGE_LOGIT and _separated(Z[drawn, 1:], t[drawn])):
+            return ("separated" if ok or _separated(Z[drawn, 1:], t[drawn]) else "failed"), None
+        e = P.predict(Z, beta)
+        keep = P.keep_after_trim(P.preference_score(e, t, share))
+        kc = keep * c
+        if (kc * tf).sum() == 0 or (kc * (1 - tf)).sum() == 0:
+            return "failed", None
+        out = {(o, estimator): M.point_estimate(estimator, Z, tf, yv[o], e, drawn if estimator == "overlap" else keep,
+                                                weights=c) for o, estimator in keys}
+        out.update({col: float((kc * tf) @ v / (kc * tf).sum()) for col, v in tm.items()})
+        return "ok", out
+
+    fails = separated = 0
+    with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+        for status, out in (_in_order(pool, replicate, draws(), 4 * workers) if pool else map(replicate, draws())):
+            if status != "ok":
+                fails += 1
+                separated += status == "separated"
+                continue
+            for k, v in out.items():
+                res[k].append(v)
     return {k: np.asarray(v) for k, v in res.items()}, (fails, separated)
+
+
+def _in_order(pool, fn, items, ahead):
+    """fn over items in the pool, results in the items' order, at most `ahead` items drawn ahead."""
+    pending: deque = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _diagnostics(est, controls, yv, t, keep, max_smd, balance, ess, equipoise, n_treated_eligible, n_ta, n_ca,

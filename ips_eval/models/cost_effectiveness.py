@@ -44,6 +44,9 @@ OUTCOME = "employed_months_post12"
 #: Bootstrap replicates of the ratio's interval: model 6's bootstrap default, enough for the
 #: 2.5th and 97.5th percentiles (fit_all's options change it: {"cost_effectiveness": {"n_boot": 2000}}).
 N_BOOT = DEFAULT_BOOT
+#: Threads computing the replicates: the study's research machine has two cores. The interval
+#: does not depend on it (`estimate_att`'s draws are made in one sequence whatever the number).
+N_WORKERS = 2
 
 
 def load_cost_effectiveness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -60,7 +63,8 @@ def load_cost_effectiveness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 @model_fit(MODEL)
-def fit_cost_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_boot: int = N_BOOT) -> ModelResult:
+def fit_cost_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_boot: int = N_BOOT,
+                           workers: int = N_WORKERS) -> ModelResult:
     """Cost per employed month gained, with its bootstrap interval, when the gain's interval is above 0.
 
     Parameters
@@ -68,6 +72,7 @@ def fit_cost_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_b
     frame : `load_cost_effectiveness` (model 6's frame with `client_cost`, `service_alue`,
         `client_years` and `cost_per_client_year` for the IPS clients).
     seed, n_boot : the bootstrap's seed and replicates.
+    workers : threads computing the replicates (the result does not depend on it).
 
     Returns
     -------
@@ -87,7 +92,8 @@ def fit_cost_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_b
                         f" (at least {MIN_PER_GROUP} needed)", n=int(in_window.sum()))
     _require_costs(d[in_window])
     att = estimate_att(d, "ips", [OUTCOME], list(PS_COVARIATES), seed=seed, n_boot=n_boot, variance="bootstrap",
-                       negative_controls=NEGATIVE_CONTROLS, estimators=("ipw",), treated_means=("client_cost",))
+                       negative_controls=NEGATIVE_CONTROLS, estimators=("ipw",), treated_means=("client_cost",),
+                       workers=workers)
     gain = att.estimate(OUTCOME, "ipw")
     n = att.n_treated_analysed
     mean_cost = att.extra["treated_means"]["client_cost"]
@@ -156,13 +162,13 @@ def plot_cost_effectiveness(result: ModelResult, figures_dir: Path) -> list[Path
 
 
 def run_cost_effectiveness(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = DEFAULT_SEED,
-                           n_boot: int = N_BOOT) -> ModelResult:
+                           n_boot: int = N_BOOT, workers: int = N_WORKERS) -> ModelResult:
     """Load, fit and draw: what the pipeline runs for model 8."""
     try:
         frame = load_cost_effectiveness(con)
     except NotFitted as e:
         return ModelResult.not_fitted(MODEL, e.reason, e.n)
-    result = fit_cost_effectiveness(frame, seed=seed, n_boot=n_boot)
+    result = fit_cost_effectiveness(frame, seed=seed, n_boot=n_boot, workers=workers)
     if result.fitted:
         result.figures = plot_cost_effectiveness(result, Path(figures_dir))
     return result

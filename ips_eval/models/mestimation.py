@@ -49,14 +49,27 @@ def _weight_functions(estimator: str, e: np.ndarray):
 
 
 def point_estimate(estimator: str, Z: np.ndarray, t: np.ndarray, y: np.ndarray, e: np.ndarray,
-                   keep: np.ndarray) -> float:
-    """The weighted difference alone (used in bootstrap replicates)."""
-    return _solve(estimator, Z, t, y, e, keep)[0]
+                   keep: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """The weighted difference alone (used in bootstrap replicates).
+
+    `weights` are frequency weights (a bootstrap replicate's draw counts): every sum of the
+    estimating equations, the outcome regression's included, counts a row that many times, so
+    the estimate is the one of the rows they copy.
+
+    Examples
+    --------
+    >>> t = np.array([1.0, 1.0, 0.0, 0.0])
+    >>> y = np.array([3.0, 5.0, 1.0, 2.0])
+    >>> e = np.full(4, 0.5)
+    >>> point_estimate("ipw", np.ones((4, 1)), t, y, e, np.ones(4, dtype=bool), weights=np.array([2.0, 0, 1, 1]))
+    1.5
+    """
+    return _solve(estimator, Z, t, y, e, keep, weights)[0]
 
 
-def _solve(estimator, Z, t, y, e, keep):
+def _solve(estimator, Z, t, y, e, keep, weights=None):
     a, _, b, _ = _weight_functions(estimator, e)
-    k = keep.astype(float)
+    k = keep.astype(float) if weights is None else keep * weights
     r = y
     gamma = None
     if estimator == "aipw":
