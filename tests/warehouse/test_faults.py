@@ -113,21 +113,25 @@ def test_sigkill_before_the_swap_leaves_warehouse_and_site_intact_and_the_next_r
     assert [r["status"] for r in log] == ["published", "published"]
 
 
-@pytest.mark.parametrize("point", ["warehouse/after_swap", "warehouse/after_figures"])
-def test_sigkill_after_the_swap_is_finished_by_the_next_run_before_it_starts(tmp_path, published, point):
+#: The fail points between the warehouse swap and the site's move.
+AFTER_SWAP = ["warehouse/after_swap", "warehouse/after_figures"]
+
+
+def test_sigkill_after_the_swap_is_finished_by_the_next_run_before_it_starts(tmp_path, published):
     """Killed between the warehouse swap and the site's move: the warehouse is the new run's,
     its site still staged. The next run first moves that site into place (`settle`), so the
-    site catches up with the warehouse, then runs as usual."""
+    site catches up with the warehouse, then runs as usual. Each point in turn, then one run."""
     warehouse, second = published
     site = warehouse.parent / "site"
-    first_id = _published_run(warehouse)
-    _kill_at(point, tmp_path, warehouse, second, site)
-    killed_id = _published_run(warehouse)
-    assert killed_id != first_id and _snapshot_run(site) == first_id
+    for point in AFTER_SWAP:
+        before_id = _published_run(warehouse)
+        _kill_at(point, tmp_path, warehouse, second, site)
+        killed_id = _published_run(warehouse)
+        assert killed_id != before_id and _snapshot_run(site) == before_id, point
 
-    settle(warehouse, warehouse.parent / "figures", site)
-    assert _snapshot_run(site) == killed_id
-    assert _leftovers(warehouse.parent) == []
+        settle(warehouse, warehouse.parent / "figures", site)
+        assert _snapshot_run(site) == killed_id, point
+        assert _leftovers(warehouse.parent) == [], point
     summary = run_pipeline(second, C, warehouse, site_dir=site)
     assert _published_run(warehouse) == _snapshot_run(site) == summary.run_id
 
