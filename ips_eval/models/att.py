@@ -382,7 +382,7 @@ def _bootstrap(Z, t, yv, beta0, share, seed, n_boot, est, tm=None, hessian=None,
     res: dict = {k: [] for k in [*keys, *tm]}
     tf = t.astype(float)
     tm = {col: np.where(t == 1, v, 0.0) for col, v in tm.items()}  # known for the treated only
-    ridge = 1e-8  # logistic_newton's default, which the replicates have always been fitted with
+    ridge = P.RIDGE
     H = P.weighted_gram(Z, P.predict(Z, beta0) * (1 - P.predict(Z, beta0))) if hessian is None else hessian
     try:
         metric = cho_factor(H + ridge * np.eye(len(H)))

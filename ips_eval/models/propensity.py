@@ -42,8 +42,13 @@ def weighted_gram(Z: np.ndarray, w: np.ndarray) -> np.ndarray:
     return G
 
 
+#: The tiny ridge of the propensity fits (`logistic_newton`, `logistic_refit`): it keeps the
+#: Hessian invertible when a bootstrap resample leaves a dummy column empty.
+RIDGE = 1e-8
+
+
 def logistic_newton(X: np.ndarray, y: np.ndarray, beta0: np.ndarray | None = None, max_iter: int = 50,
-                    tol: float = 1e-10, ridge: float = 1e-8,
+                    tol: float = 1e-10, ridge: float = RIDGE,
                     weights: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
     """Maximum likelihood logistic regression by Newton-Raphson; X includes the intercept.
 
@@ -107,7 +112,7 @@ CHORD_MEMORY = 6
 
 
 def logistic_refit(X: np.ndarray, y: np.ndarray, beta0: np.ndarray, metric, weights: np.ndarray | None = None,
-                   tol: float = 1e-10, ridge: float = 1e-8) -> tuple[np.ndarray, bool]:
+                   tol: float = 1e-10, ridge: float = RIDGE) -> tuple[np.ndarray, bool]:
     """The maximum of a (weighted) logistic likelihood near a known fit, as `logistic_newton` finds it.
 
     For a bootstrap replicate: from `beta0`, the full-sample fit, chord iterations (Newton
