@@ -8,3 +8,6 @@ __version__ = "0.1.0"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS_DIR = PROJECT_ROOT / "data_contracts"
 SQL_DIR = PROJECT_ROOT / "sql"
+#: The models' input queries and the site's queries: SQL that builds no warehouse table.
+MODEL_QUERIES_DIR = SQL_DIR / "models"
+SITE_QUERIES_DIR = SQL_DIR / "site"

@@ -1,7 +1,7 @@
 """Model 8: cost per employed month gained (term `cost_per_employed_month_gained`).
 
 `load_cost_effectiveness(con)` is model 6's analysis frame with each IPS client's cost
-(`queries/cost_effectiveness.sql`); `fit_cost_effectiveness(frame)` estimates the ratio of the
+(`sql/models/cost_effectiveness.sql`); `fit_cost_effectiveness(frame)` estimates the ratio of the
 plan's "Costs" section. Choices a reviewer can check (docs/models.md says the same in words):
 1. Estimand: total cost of the IPS clients in the effectiveness analysis (model 6's analysed
    clients) divided by the employed months IPS gained them, ATT(`employed_months_post12`)
@@ -26,6 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ips_eval import MODEL_QUERIES_DIR
 from ips_eval.models import plots
 from ips_eval.models.att import DEFAULT_BOOT, DEFAULT_SEED, MIN_PER_GROUP, estimate_att
 from ips_eval.models.common import estimates_markdown, fmt
@@ -34,7 +35,7 @@ from ips_eval.models.effectiveness import NEGATIVE_CONTROLS, PS_COVARIATES, load
 from ips_eval.models.effectiveness import QUERY as EFFECTIVENESS_QUERY
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
 
-QUERIES = Path(__file__).parent / "queries"
+QUERIES = MODEL_QUERIES_DIR
 QUERY = QUERIES / "cost_effectiveness.sql"
 QUERY_FILES = (EFFECTIVENESS_QUERY, QUERY)
 

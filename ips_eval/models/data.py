@@ -13,12 +13,13 @@ import duckdb
 import pandas as pd
 from sqlglot import exp
 
+from ips_eval import MODEL_QUERIES_DIR
 from ips_eval.models.result import NotFitted
 from ips_eval.warehouse.database import query_sql
 from ips_eval.warehouse.lineage import parse, tables_read
 
-#: The models' input queries (they build no warehouse table): `queries/<name>.sql`.
-QUERIES = Path(__file__).parent / "queries"
+#: The models' input queries (they build no warehouse table): `sql/models/<name>.sql`.
+QUERIES = MODEL_QUERIES_DIR
 
 
 def query_tables(path: Path) -> set[str]:

@@ -1,6 +1,6 @@
 """Model 6: effectiveness of IPS against the register comparison cohort (ATT by IPW).
 
-`load_effectiveness(con)` reads the analysis frame (`queries/effectiveness.sql`);
+`load_effectiveness(con)` reads the analysis frame (`sql/models/effectiveness.sql`);
 `fit_effectiveness(frame)` fits it with `estimate_att` (module `att`, usable on any
 DataFrame) and returns a `ModelResult`; `chronogram_effectiveness` and
 `plot_effectiveness` add the monthly state shares and the figures. Choices a reviewer can
@@ -32,6 +32,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ips_eval import MODEL_QUERIES_DIR
 from ips_eval.definitions import STATES
 from ips_eval.models import plots
 from ips_eval.models import propensity as P
@@ -42,7 +43,7 @@ from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, es
 from ips_eval.warehouse.database import query_sql
 
 #: The queries this module runs, kept beside it (they build no warehouse table).
-QUERIES = Path(__file__).parent / "queries"
+QUERIES = MODEL_QUERIES_DIR
 QUERY = QUERIES / "effectiveness.sql"
 #: The input queries (the frame, and the monthly states the chronogram reads).
 QUERY_FILES = (QUERY, QUERIES / "state_chronogram.sql")

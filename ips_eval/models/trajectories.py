@@ -2,7 +2,7 @@
 
 A step like a model (it is computed in Python from model 6's weights): `load_trajectory_types(con)`
 reads one row per person of `models.person_weights` with the sequence of months 0..23
-(`queries/trajectory_sequences.sql`); `fit_trajectory_types(frame)` draws the clustering
+(`sql/models/trajectory_sequences.sql`); `fit_trajectory_types(frame)` draws the clustering
 sample, computes the distances, clusters and describes the types; `plot_trajectory_types`
 draws the index plot and a chronogram per type. Choices a reviewer can check (docs/models.md
 and docs/decisions.md say the same in words):
@@ -34,12 +34,13 @@ import numpy as np
 import pandas as pd
 from scipy.cluster.hierarchy import fcluster, linkage
 
+from ips_eval import MODEL_QUERIES_DIR
 from ips_eval.definitions import STATES, TRAJECTORY_MONTHS
 from ips_eval.models import plots
 from ips_eval.models.data import read_query
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, model_fit
 
-QUERIES = Path(__file__).parent / "queries"
+QUERIES = MODEL_QUERIES_DIR
 QUERY = QUERIES / "trajectory_sequences.sql"
 QUERY_FILES = (QUERY,)
 

@@ -15,7 +15,7 @@ observed, so persons followed for a short time contribute their observed months 
 censoring at the cut-off).
 
 Scale (ANALYSIS_PLAN; nothing person-by-month in Python): DuckDB counts each person's months
-at risk and moves into work per month group (`queries/transition_to_work.sql`); the frame has
+at risk and moves into work per month group (`sql/models/transition_to_work.sql`); the frame has
 one row per person. The fit aggregates it to covariate pattern x month group (months at risk,
 moves) and fits a binomial GLM on those counts: the same point estimates as a logistic
 regression on the person-months. Variance: clustered by person (a person's months are not

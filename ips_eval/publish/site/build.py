@@ -43,6 +43,7 @@ import duckdb
 import pandas as pd
 from markupsafe import Markup, escape
 
+from ips_eval import SITE_QUERIES_DIR
 from ips_eval.definitions import DISCLOSURE_THRESHOLD, quarter_label
 from ips_eval.faults import failpoint
 from ips_eval.publish.disclosure import PRIMARY_LABEL, SECONDARY_LABEL
@@ -59,7 +60,7 @@ from ips_eval.publish.site.tables import (
 from ips_eval.warehouse.database import query_sql, table_exists
 
 #: The queries this module runs, kept beside it (they build no warehouse table).
-QUERIES = Path(__file__).parent / "queries"
+QUERIES = SITE_QUERIES_DIR
 
 MANIFEST = "snapshot.json"
 PROVENANCE_FIELDS = ("run_id", "cutoff", "code_version", "input_fingerprint")

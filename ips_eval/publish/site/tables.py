@@ -24,6 +24,7 @@ from typing import Callable, Mapping
 import duckdb
 import pandas as pd
 
+from ips_eval import SITE_QUERIES_DIR
 from ips_eval.definitions import DISCLOSURE_THRESHOLD, HEADLINE_RATES, QUARTERLY_RATES, year_completed
 from ips_eval.figures import (
     ALL, AREA, BREAKDOWNS, COSTS_IN_HEADLINE, COSTS_WITHIN, HEADLINE_WITHIN, QUARTER_IN_HEADLINE, QUARTERLY_WITHIN,
@@ -36,7 +37,7 @@ from ips_eval.publish.disclosure import (
 from ips_eval.warehouse.database import query_sql, table_exists
 
 #: The queries this module runs, kept beside it (they build no warehouse table).
-QUERIES = Path(__file__).parent / "queries"
+QUERIES = SITE_QUERIES_DIR
 
 T = DISCLOSURE_THRESHOLD
 GROUPINGS: tuple[str, ...] = BREAKDOWNS
@@ -590,7 +591,7 @@ def _cost_effectiveness(con) -> SiteTable | None:
     return SiteTable(COST_EFFECTIVENESS, cols, [{c.name: csv_value(values[c.name], c) for c in cols}])
 
 
-#: The headline transition rates and the persons behind each (queries/headline_transitions.sql):
+#: The headline transition rates and the persons behind each (sql/site/headline_transitions.sql):
 #: rate -> (persons who moved, persons in the from states), lower bounds of the distinct persons.
 TRANSITION_RATES = {"rate_ips": ("persons_moved_ips", "persons_from_ips"),
                     "rate_comparison_weighted": ("persons_moved_comparison", "persons_from_comparison")}
