@@ -298,6 +298,7 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: str | list[str], 
         notes.append(f"{int((~complete).sum())} rows with a missing covariate left out ("
                      + ", ".join(f"{c} {k}" for c, k in by.items()) + ")")
     d = d.loc[complete]
+    _refuse_constant(d, covariates)
     d, n_outside = _restrict_support(d, treatment, covariates)
     if n_outside:
         notes.append(f"{n_outside} comparison persons in categories without treated persons left out")
@@ -535,6 +536,17 @@ def _check_columns(data, treatment, outcomes, covariates, controls) -> None:
                                  f" {list(data.index[inf][:3])}); make them missing (NaN) or give a value")
 
 
+def _refuse_constant(d: pd.DataFrame, covariates) -> None:
+    """A covariate with one value among the persons with complete data cannot enter the model:
+    refused by name, not dropped, so the model fitted is the one asked for."""
+    for c in covariates:
+        if d[c].nunique() < 2 and len(d):
+            v = d[c].iloc[0]
+            shown = f"{v:g}" if _is_numeric(d[c]) else repr(str(v))
+            raise NotFitted(f"covariate {c!r} has the same value ({shown}) for all {len(d)} persons with complete data:"
+                            " it cannot enter the propensity model; leave it out", n=len(d))
+
+
 def _is_numeric(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
 
@@ -627,15 +639,15 @@ def _restrict_support(d: pd.DataFrame, treatment: str, covariates) -> tuple[pd.D
 def _design(d: pd.DataFrame, covariates) -> tuple[pd.DataFrame, dict[str, tuple[str, list[str]]]]:
     """Design without intercept; `levels` maps a categorical covariate to (reference, its term columns).
 
-    A covariate with one value among the persons analysed is refused by name: it cannot enter
-    the model, and dropping it silently would change the model the analyst asked for."""
+    A covariate left with one value by `_restrict_support` (its other values held comparison
+    persons only, now left out) carries no information and gets no column; one constant in the
+    data given is refused before (`_refuse_constant`)."""
     cols: dict[str, np.ndarray] = {}
     levels: dict[str, tuple[str, list[str]]] = {}
     for c in covariates:
         s = d[c]
-        if s.nunique() < 2:
-            raise NotFitted(f"covariate {c!r} has the same value ({s.iloc[0]!r}) for all {len(d)} persons analysed:"
-                            " it cannot enter the propensity model; leave it out", n=len(d))
+        if s.nunique() < 2:  # constant once the comparison persons outside support are left out
+            continue
         if _is_numeric(s):
             cols[c] = s.to_numpy(dtype=float)
             continue
