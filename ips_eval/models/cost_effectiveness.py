@@ -44,7 +44,7 @@ from ips_eval.models import plots
 from ips_eval.models.att import DEFAULT_BOOT, DEFAULT_SEED, MIN_PER_GROUP, ATTResult, estimate_att
 from ips_eval.models.common import estimates_markdown, fmt
 from ips_eval.models.data import read_query
-from ips_eval.models.effectiveness import NEGATIVE_CONTROLS, PS_COVARIATES, load_effectiveness
+from ips_eval.models.effectiveness import NEGATIVE_CONTROLS, PS_COVARIATES, load_effectiveness, propensity_frame
 from ips_eval.models.effectiveness import QUERY as EFFECTIVENESS_QUERY
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
 
@@ -176,7 +176,7 @@ def fit_cost_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_b
     """
     if interval not in INTERVALS:
         raise ValueError(f"interval must be one of {INTERVALS}, not {interval!r}")
-    d = frame
+    d = propensity_frame(frame)
     in_window = d[OUTCOME].notna() & (d["ips"] == 1)
     if int(in_window.sum()) < MIN_PER_GROUP:
         raise NotFitted(f"{int(in_window.sum())} IPS clients with a complete 12-month window"

@@ -104,7 +104,8 @@ def load_effectiveness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The analysis frame of model 6: one row per register cohort person.
 
     Adds the derived covariates (`age` at the index year, `diagnosis_group`, `county`,
-    education and gender 'unknown' (gender '9' or none) as categories of their own).
+    education 'unknown' as its own category, gender '9' as missing; `propensity_frame` makes
+    unknown gender a category for the propensity model).
 
     Examples
     --------
@@ -119,13 +120,25 @@ def load_effectiveness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     d["ips"] = d["ips"].astype(int)
     d["age"] = pd.to_datetime(d["index_date"]).dt.year - d["birth_year"]
     d["education"] = d["education"].astype("string").fillna("unknown").astype(object)
-    # unknown gender ('9', or none) is a category of its own, as unknown education is: the persons
-    # stay in the analysis, balanced on being unknown, rather than left out unseen
-    g = d["gender"].astype("string")
-    d["gender"] = g.where(g.isin(["1", "2"]), GENDER_UNKNOWN).astype(object)
+    d["gender"] = d["gender"].astype("string").where(d["gender"].astype("string").isin(["1", "2"])).astype(object)
     d["diagnosis_group"] = diagnosis_group(d["dg"])
     d["county"] = d["alue"].astype(str)
     return d
+
+
+def propensity_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as the propensity model sees it: unknown gender ('9', or none) a category of its
+    own (`GENDER_UNKNOWN`), as unknown education is, so those persons stay in the analysis,
+    balanced on being unknown, rather than left out. (Model 7 reads `load_effectiveness`'s frame
+    with its own rule.)
+
+    Examples
+    --------
+    >>> propensity_frame(pd.DataFrame({"gender": ["1", None]}))["gender"].tolist()
+    ['1', 'unknown']
+    """
+    g = frame["gender"].astype("string")
+    return frame.assign(gender=g.where(g.isin(["1", "2"]), GENDER_UNKNOWN).astype(object))
 
 
 @model_fit(MODEL)
@@ -144,7 +157,7 @@ def fit_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_boot: 
     >>> result = fit_effectiveness(load_effectiveness(con))  # doctest: +SKIP
     >>> result.estimates[["term", "estimator", "estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
-    d = frame
+    d = propensity_frame(frame)
     no_window = d["employed_months_post12"].isna()
     n_ips, n_cmp = int(((d["ips"] == 1) & ~no_window).sum()), int(((d["ips"] == 0) & ~no_window).sum())
     if min(n_ips, n_cmp) < MIN_PER_GROUP:
