@@ -117,7 +117,7 @@ def fieller(num: float, den: float, v_num: float, v_den: float, cov: float, z: f
     --------
     >>> r = fieller(10.0, 2.0, 1.0, 0.25, 0.0, z=2.0)
     >>> round(r.low, 4), round(r.high, 4), r.kind
-    (3.1391, 10.1943, 'bounded')
+    (3.139, 10.1943, 'bounded')
     >>> fieller(10.0, 0.5, 1.0, 0.25, 0.0, z=2.0).kind
     'unbounded above'
     """
@@ -141,7 +141,7 @@ def bootstrap_ratio_interval(cost: np.ndarray, gain: np.ndarray, alpha: float = 
 
     Examples
     --------
-    >>> r = bootstrap_ratio_interval(np.full(5, 10.0), np.array([1.0, 2.0, 4.0, 5.0, -1.0]), alpha=0.4)
+    >>> r = bootstrap_ratio_interval(np.full(5, 10.0), np.array([1.0, 2.0, 4.0, 5.0, -1.0]), alpha=0.2)
     >>> r.low, r.high, r.kind
     (2.0, inf, 'unbounded above')
     """
