@@ -67,7 +67,6 @@ MIN_PER_GROUP = 20
 MAX_BOOT_FAILURES = 0.05
 VARIANCES = ("sandwich", "bootstrap")
 EDGE_LOGIT = 25.0  # |logit| of a fitted probability at which a replicate is tested for separation
-Z95 = float(norm.ppf(0.975))
 DEFAULT_ALPHA = 0.05
 #: Share of the treated whose trimming makes the status 'warning' (the estimate then describes
 #: a population noticeably smaller than the treated; `ipw_untrimmed` is beside it).

@@ -259,8 +259,8 @@ def _horizon(att: ATTResult, outcome: str, cost: str, suffix: str, interval: str
         method = (f"stratified bootstrap, {len(reps)} replicates, seed {seed}, percentiles of the replicate ratios"
                   " ranked by quadrant (no gain ranks above every price)")
     rows = [
-        {"model": MODEL, "term": TERM + suffix, "estimate": mean_cost / delta if delta else np.inf, "ci_low": ci.low, "ci_high": ci.high,
-         "p_value": np.nan, "n": n},
+        {"model": MODEL, "term": TERM + suffix, "estimate": mean_cost / delta if delta else np.inf,
+         "ci_low": ci.low, "ci_high": ci.high, "p_value": np.nan, "n": n},
         {"model": MODEL, "term": COST_TERM + suffix, "estimate": mean_cost, "ci_low": cost_ci[0],
          "ci_high": cost_ci[1], "p_value": np.nan, "n": n},
         {"model": MODEL, "term": GAIN_TERM + suffix, "estimate": delta, "ci_low": float(gain["ci_low"]),

@@ -131,12 +131,12 @@ def test_a_yes_no_treatment_is_refused_naming_its_values():
     with pytest.raises(ValueError, match=r"treatment column 't' must hold 0 and 1 only .*it also holds 2"):
         estimate_att(f.assign(t=f["t"] * 2), "t", "y", ["x"])
     # True/False is a treatment
-    as_bool = estimate_att(f.assign(t=f["t"].astype(bool)), "t", "y", ["x"])
-    assert as_bool.estimate("y")["estimate"] == pytest.approx(estimate_att(f, "t", "y", ["x"]).estimate("y")["estimate"])
+    as_bool = estimate_att(f.assign(t=f["t"].astype(bool)), "t", "y", ["x"]).estimate("y")["estimate"]
+    assert as_bool == pytest.approx(estimate_att(f, "t", "y", ["x"]).estimate("y")["estimate"])
 
 
 def test_a_constant_covariate_is_refused_not_dropped():
-    with pytest.raises(NotFitted, match=r"covariate 'site' has the same value \('A'\) for all 1200 persons with complete data"):
+    with pytest.raises(NotFitted, match=r"covariate 'site' has the same value \('A'\) for all 1200 persons with"):
         estimate_att(_simple().assign(site="A"), "t", "y", ["x", "site"])
     with pytest.raises(NotFitted, match=r"covariate 'year' has the same value \(2024\) for all"):
         estimate_att(_simple().assign(year=2024), "t", "y", ["x", "year"])
@@ -178,9 +178,10 @@ def test_a_binary_covariate_as_0_1_or_as_text_gives_one_result():
     text = f.assign(flag=f["flag"].map({0: "no", 1: "yes"}))
     a = estimate_att(f, "t", "y", ["x", "flag"])
     b = estimate_att(text, "t", "y", ["x", "flag"])
-    np.testing.assert_allclose(a.estimates[["estimate", "se"]].to_numpy(), b.estimates[["estimate", "se"]].to_numpy(),
-                               rtol=1e-9)
-    assert a.diagnostics.set_index("diagnostic").loc["n_comparison_outside_support", "value"] == (f["flag"] == 1).sum()
+    np.testing.assert_allclose(a.estimates[["estimate", "se"]].to_numpy(),
+                               b.estimates[["estimate", "se"]].to_numpy(), rtol=1e-9)
+    outside = a.diagnostics.set_index("diagnostic").loc["n_comparison_outside_support", "value"]
+    assert outside == (f["flag"] == 1).sum()
     # and a level holding treated persons only is refused alike, by name
     g = _simple()
     g.loc[g["flag"] == 1, "t"] = 1
@@ -197,7 +198,8 @@ def test_alpha_and_conf_int_like_statsmodels():
     res = estimate_att(f, "t", "y", ["x", "region"], alpha=0.1)
     ci = res.conf_int()
     e = res.estimates.set_index(["outcome", "estimator"])
-    np.testing.assert_allclose(ci[0], e["ci_low"]) and np.testing.assert_allclose(ci[1], e["ci_high"])
+    np.testing.assert_allclose(ci[0], e["ci_low"])
+    np.testing.assert_allclose(ci[1], e["ci_high"])
     wide = res.conf_int(0.05)
     assert (wide[0] < ci[0]).all() and (wide[1] > ci[1]).all()
     np.testing.assert_allclose(wide[1] - wide[0], 2 * 1.959964 * e["se"], rtol=1e-6)
