@@ -761,9 +761,12 @@ def _bootstrap(Z, t, yv, beta0, share, seed, n_boot, est, tm=None, hessian=None,
         kc = keep * c
         if (kc * tf).sum() == 0 or (kc * (1 - tf)).sum() == 0:
             return "failed", None
-        out = {(o, estimator): M.point_estimate(_base(estimator), Z, tf, yv[o], e,
-                                                keep if estimator in ("ipw", "aipw") else drawn, weights=c)
-               for o, estimator in keys}
+        try:
+            out = {(o, estimator): M.point_estimate(_base(estimator), Z, tf, yv[o], e,
+                                                    keep if estimator in ("ipw", "aipw") else drawn, weights=c)
+                   for o, estimator in keys}
+        except np.linalg.LinAlgError:  # the outcome regression not solvable on this resample
+            return "failed", None
         out.update({col: float((kc * tf) @ v / (kc * tf).sum()) for col, v in tm.items()})
         return "ok", out
 
