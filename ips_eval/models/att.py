@@ -317,8 +317,10 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: str | list[str], 
     _check_rank(Z, ["the intercept", *X.columns])
     # separation depends on the distinct (covariate values, treatment) rows only: find them on
     # the covariates themselves, a few columns, rather than on the wide dummy-coded design
+    # (and on the design as built: `lp_separated` scales the columns itself, and uncentred dummies
+    # keep its sparse matrix sparse)
     distinct = ~d[list(covariates) + [treatment]].duplicated().to_numpy()
-    if _separated(Z[distinct, 1:], t[distinct]):
+    if _separated(X.to_numpy(dtype=float)[distinct], t[distinct]):
         raise NotFitted("the covariates separate the treated from the comparison persons perfectly (no overlap):"
                         " the propensity score is 0 or 1 and the groups cannot be compared", n=len(d))
     beta, ok = P.logistic_newton(Z, t.astype(float), ridge=0.0, weights=None if s_all is None else s)
