@@ -213,6 +213,8 @@ def fit_cost_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_b
         extra.update(ex)
         if att.status != "ok":
             status = "warning"
+            texts.append(f"{'24' if suffix else '12'}-month fit: diagnostics failed: "
+                         + (", ".join(att.extra["failed"]) or "bootstrap replicates left out"))
         if not suffix:
             main = att
     if left_out:
