@@ -129,14 +129,7 @@ class ATTResult:
         """
         if self.influence is None:
             raise ValueError("vcov needs the sandwich variance (variance='sandwich')")
-        U = self.influence[list(columns)].to_numpy(dtype=float)
-        codes = self.extra.get("cluster_codes")
-        if codes is None:
-            return U.T @ U
-        g = int(codes.max()) + 1
-        Ug = np.zeros((g, U.shape[1]))
-        np.add.at(Ug, codes, U)
-        return Ug.T @ Ug * g / (g - 1)
+        return _covariance(self.influence[list(columns)].to_numpy(dtype=float), self.extra.get("cluster_codes"))
 
     def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
         """Intervals at level 1 - alpha (default the fit's), columns 0 and 1 as in statsmodels,
@@ -365,11 +358,9 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: str | list[str], 
         tm_means[c], influence[c] = M.mean_influence(v, keep * s * t)
     infl = pd.DataFrame(influence, index=d.index)
     est = pd.DataFrame(rows)
-    result_extra = {"cluster_codes": codes}
     if codes is not None:  # clustered: the SEs from the cluster sums
-        probe = ATTResult(est, pd.DataFrame(), "", "", [], balance, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
-                          0, 0, 0, variance, extra=result_extra, influence=infl)
-        est["se"] = np.sqrt(np.diag(probe.vcov([f"{o}:{m}" for o, m in zip(est["outcome"], est["estimator"])])))
+        keys = [f"{o}:{m}" for o, m in zip(est["outcome"], est["estimator"])]
+        est["se"] = np.sqrt(np.diag(_covariance(infl[keys].to_numpy(dtype=float), codes)))
     q = _quantile(1 - alpha / 2, df)
     est["ci_low"], est["ci_high"] = est["estimate"] - q * est["se"], est["estimate"] + q * est["se"]
     q95 = _quantile(0.975, df)
@@ -425,7 +416,7 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: str | list[str], 
         status="warning" if failed or n_fail else "ok", reason=reason, notes=notes, balance=balance, means=means,
         propensity_model=ps_table, weights=wk, n_treated_eligible=n_treated_eligible, n_treated_analysed=n_ta,
         n_comparison_analysed=n_ca, variance=variance,
-        extra={**result_extra, "ess": ess, "equipoise": equipoise, "max_smd": max_smd,
+        extra={"cluster_codes": codes, "ess": ess, "equipoise": equipoise, "max_smd": max_smd,
                "n_boot": n_boot if variance == "bootstrap" else 0, "n_fail": n_fail, "trim": trim,
                "n_trimmed_treated": n_trim_t, "n_trimmed_comparison": int(((~keep) & (t == 0)).sum()),
                "share_treated_trimmed": share_trimmed, "failed": failed,
@@ -436,6 +427,17 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: str | list[str], 
 
 
 # ---------------------------------------------------------------------------- pieces
+
+
+def _covariance(U: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
+    """Sandwich covariance from influence values (one row per person): U'U, or with cluster codes
+    the cross-products of the cluster sums times G/(G-1)."""
+    if codes is None:
+        return U.T @ U
+    g = int(codes.max()) + 1
+    Ug = np.zeros((g, U.shape[1]))
+    np.add.at(Ug, codes, U)
+    return Ug.T @ Ug * g / (g - 1)
 
 
 def _as_list(value, name: str) -> list:
