@@ -14,8 +14,10 @@ check (docs/models.md says the same in words):
    IPS clients are left out (counted).
 3. Propensity score: logistic regression of IPS on age, gender, education (unknown as its
    own category), diagnosis group, county, employed months and benefit months in the 12
-   months before the index month.
-4. Estimates (`estimator` column): `ipw` (the main one), `aipw` and `overlap` (sensitivity).
+   months before the index month; unknown gender and education as categories of their own.
+4. Estimates (`estimator` column): `ipw` (the main one), `aipw` (sensitivity) and `overlap`
+   (another estimand: the effect in the overlap population); the untrimmed IPW estimate in
+   `models.diagnostics` (`ipw_untrimmed_<outcome>`), who was trimmed in `trimming_profile`.
 5. Variance: M-estimation sandwich by default, a stratified bootstrap as an option.
 6. Diagnostics as in the analysis plan (OHDSI CohortMethod's): largest |SMD| after
    weighting <= 0.1, ESS of the weighted comparison group, equipoise >= 0.2, negative-control
@@ -82,6 +84,9 @@ DIAGNOSIS_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 OTHER_DG = "other_or_unknown"
 
+#: The category of a gender that is unknown ('9' in the code list, or missing).
+GENDER_UNKNOWN = "unknown"
+
 #: Columns of the analysis frame that enter the propensity model (non-numeric ones dummy-coded).
 PS_COVARIATES = ("age", "gender", "education", "diagnosis_group", "county", "employed_months_pre12",
                  "benefit_months_pre12")
@@ -99,7 +104,8 @@ def load_effectiveness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The analysis frame of model 6: one row per register cohort person.
 
     Adds the derived covariates (`age` at the index year, `diagnosis_group`, `county`,
-    education 'unknown' as its own category, gender '9' as missing).
+    education 'unknown' as its own category, gender '9' as missing; `propensity_frame` makes
+    unknown gender a category for the propensity model).
 
     Examples
     --------
@@ -120,6 +126,21 @@ def load_effectiveness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return d
 
 
+def propensity_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as the propensity model sees it: unknown gender ('9', or none) a category of its
+    own (`GENDER_UNKNOWN`), as unknown education is, so those persons stay in the analysis,
+    balanced on being unknown, rather than left out. (Model 7 reads `load_effectiveness`'s frame
+    with its own rule.)
+
+    Examples
+    --------
+    >>> propensity_frame(pd.DataFrame({"gender": ["1", None]}))["gender"].tolist()
+    ['1', 'unknown']
+    """
+    g = frame["gender"].astype("string")
+    return frame.assign(gender=g.where(g.isin(["1", "2"]), GENDER_UNKNOWN).astype(object))
+
+
 @model_fit(MODEL)
 def fit_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_boot: int = DEFAULT_BOOT,
                       variance: str = "sandwich") -> ModelResult:
@@ -136,7 +157,7 @@ def fit_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_boot: 
     >>> result = fit_effectiveness(load_effectiveness(con))  # doctest: +SKIP
     >>> result.estimates[["term", "estimator", "estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
-    d = frame
+    d = propensity_frame(frame)
     no_window = d["employed_months_post12"].isna()
     n_ips, n_cmp = int(((d["ips"] == 1) & ~no_window).sum()), int(((d["ips"] == 0) & ~no_window).sum())
     if min(n_ips, n_cmp) < MIN_PER_GROUP:
@@ -177,14 +198,15 @@ def _add_post24(result: ModelResult, d: pd.DataFrame, *, seed: int, n_boot: int,
     except NotFitted as e:
         result.reason += f"; 24-month outcome not estimated: {e.reason}"
         return
-    e = att.estimates[att.estimates["role"] == "outcome"]
+    e = att.estimates[(att.estimates["role"] == "outcome") & (att.estimates["estimator"] != "ipw_untrimmed")]
     rows = estimates_frame([
         {"model": MODEL, "term": r.outcome, "estimator": r.estimator, "estimate": r.estimate, "ci_low": r.ci_low,
          "ci_high": r.ci_high, "p_value": r.p_value, "n": r.n} for r in e.itertuples()])
     result.estimates = pd.concat([result.estimates, rows], ignore_index=True)
     diag = att.diagnostics.assign(diagnostic=POST24_DIAGNOSTIC + att.diagnostics["diagnostic"])
     result.diagnostics = pd.concat([result.diagnostics, diagnostics_frame(
-        [{"model": MODEL, **r} for r in diag.to_dict("records")])], ignore_index=True)
+        [{"model": MODEL, **r} for r in diag.to_dict("records")] + _untrimmed_rows(att, POST24_DIAGNOSTIC))],
+        ignore_index=True)
     ipw = e[e["estimator"] == "ipw"].set_index("outcome")
     means = att.means[att.means["outcome"].isin(OUTCOMES_POST24)].rename(columns={"mean_treated": "mean_ips"}).join(
         ipw[["estimate", "ci_low", "ci_high", "p_value"]], on="outcome").rename(columns={"estimate": "difference"})
@@ -224,11 +246,12 @@ def person_weights(frame: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
 
 def _model_result(att: ATTResult, notes: list[str], seed: int) -> ModelResult:
     e = att.estimates
-    main = e[e["role"] == "outcome"]
+    main = e[(e["role"] == "outcome") & (e["estimator"] != "ipw_untrimmed")]
     est = estimates_frame([
         {"model": MODEL, "term": r.outcome, "estimator": r.estimator, "estimate": r.estimate, "ci_low": r.ci_low,
          "ci_high": r.ci_high, "p_value": r.p_value, "n": r.n} for r in main.itertuples()])
-    diag = diagnostics_frame([{"model": MODEL, **r} for r in att.diagnostics.to_dict("records")])
+    diag = diagnostics_frame([{"model": MODEL, **r} for r in att.diagnostics.to_dict("records")]
+                             + _untrimmed_rows(att))
     ipw = e[e["estimator"] == "ipw"].set_index("outcome")
     means = att.means.rename(columns={"mean_treated": "mean_ips"})
     means = means.join(ipw[["estimate", "ci_low", "ci_high", "p_value"]], on="outcome").rename(
@@ -252,9 +275,20 @@ def _model_result(att: ATTResult, notes: list[str], seed: int) -> ModelResult:
     return ModelResult(
         model=MODEL, status=att.status, reason="; ".join([att.reason] + notes), n=att.n_treated_analysed
         + att.n_comparison_analysed, converged=True, estimates=est, diagnostics=diag,
-        tables={"balance": att.balance, "effectiveness_means": means, "propensity_model": ps},
+        tables={"balance": att.balance, "effectiveness_means": means, "propensity_model": ps,
+                "trimming_profile": att.trimmed_profile},
         summary=md, extra={"weights": att.weights},
     )
+
+
+def _untrimmed_rows(att: ATTResult, prefix: str = "") -> list[dict]:
+    """The untrimmed IPW estimate of each outcome, beside the trimmed one, as diagnostics rows
+    (`ipw_untrimmed_<outcome>`): it describes every treated with complete data, the trimmed one
+    those kept; a reader compares the two (models.estimates keeps the estimands the site shows)."""
+    u = att.estimates[att.estimates["estimator"] == "ipw_untrimmed"]
+    return [{"model": MODEL, "diagnostic": f"{prefix}ipw_untrimmed_{r.outcome}", "value": float(r.estimate),
+             "threshold": None, "passed": None, "rule": "IPW over every treated with complete data (no trimming)",
+             "detail": f"95% CI {r.ci_low:.4g} to {r.ci_high:.4g}; {int(r.n_treated)} treated"} for r in u.itertuples()]
 
 
 def run_effectiveness(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = DEFAULT_SEED,

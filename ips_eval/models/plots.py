@@ -281,3 +281,18 @@ def bootstrap_histogram(values: np.ndarray, estimate: float, ci: tuple[float, fl
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=10)
     return _save(fig, path)
+
+
+def acceptability_curve(curve: pd.DataFrame, marks: list[float], title: str, path: Path) -> Path:
+    """Cost-effectiveness acceptability curve: P(cost-effective) against the willingness to pay
+    per employed month (`wtp_eur`, `probability_cost_effective`), the reported values marked."""
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
+    ax.plot(curve["wtp_eur"], curve["probability_cost_effective"], color=IPS_COLOUR, lw=1.8)
+    for x in marks:
+        ax.axvline(x, color="0.8", lw=0.8, ls=":")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("Willingness to pay per employed month gained (EUR)")
+    ax.set_ylabel("Probability cost-effective")
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)

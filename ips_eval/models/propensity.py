@@ -188,9 +188,17 @@ def predict(X: np.ndarray, beta: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(X @ beta, -30, 30)))
 
 
-def keep_after_trim(preference: np.ndarray) -> np.ndarray:
-    """Persons kept by the trimming rule: preference score at most `TRIM_PREFERENCE_ABOVE`."""
-    return preference <= TRIM_PREFERENCE_ABOVE
+def keep_after_trim(preference: np.ndarray, above: float | None = TRIM_PREFERENCE_ABOVE) -> np.ndarray:
+    """Persons kept by the trimming rule: preference score at most `above` (None: everyone).
+
+    Examples
+    --------
+    >>> keep_after_trim(np.array([0.2, 0.995])).tolist(), keep_after_trim(np.array([0.2, 0.995]), None).tolist()
+    ([True, False], [True, True])
+    """
+    if above is None:
+        return np.ones(len(preference), dtype=bool)
+    return preference <= above
 
 
 def att_weights(ps: np.ndarray, treated: np.ndarray) -> np.ndarray:
@@ -232,13 +240,17 @@ def effective_sample_size(w: np.ndarray) -> float:
     return float(w.sum() ** 2 / (w**2).sum())
 
 
-def preference_score(ps: np.ndarray, treated: np.ndarray, share: float | None = None) -> np.ndarray:
+def preference_score(ps: np.ndarray, treated: np.ndarray, share: float | None = None,
+                     weights: np.ndarray | None = None) -> np.ndarray:
     """Walker et al. (2013): the propensity score with the treated share taken out.
 
     logit(F) = logit(ps) - logit(p), p the treated share (given as `share` in a bootstrap
     replicate, where it is fixed by the stratified resampling).
     """
-    p = treated.mean() if share is None else share
+    if share is None:
+        p = treated.mean() if weights is None else float(weights @ treated / weights.sum())
+    else:
+        p = share
     ps = np.clip(ps, 1e-12, 1 - 1e-12)
     logit = np.log(ps / (1 - ps)) - np.log(p / (1 - p))
     return 1 / (1 + np.exp(-logit))

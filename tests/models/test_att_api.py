@@ -70,7 +70,7 @@ def test_any_frame_numeric_as_is_others_dummy_coded_and_a_tidy_result():
     res = estimate_att(data, "treated", ["y"], ["x", "region"])
     assert list(res.estimates.columns[:5]) == ["outcome", "estimator", "estimate", "ci_low", "ci_high"]
     assert list(res.diagnostics.columns[:4]) == ["diagnostic", "value", "threshold", "passed"]
-    assert set(res.estimates["estimator"]) == {"ipw", "aipw", "overlap"}
+    assert set(res.estimates["estimator"]) == {"ipw", "aipw", "overlap", "ipw_untrimmed"}
     for _, r in res.estimates.iterrows():
         assert r["ci_low"] <= 3.0 <= r["ci_high"], r.to_dict()
     # region dummy-coded: its levels are balance rows

@@ -238,7 +238,8 @@ def test_cost_per_employed_month_gained_is_shown_in_three_languages_when_fitted(
     assert any(f.endswith("data/cost_effectiveness.csv") for f in report.scanned)
 
 
-@pytest.mark.parametrize("status, estimate", [("not_fitted", None), ("ok", (2236.4, -150.0, 2519.8))])
+@pytest.mark.parametrize("status, estimate", [("not_fitted", None), ("ok", (2236.4, -150.0, 2519.8)),
+                                             ("ok", (2236.4, 1990.2, float("inf")))])
 def test_cost_per_employed_month_gained_is_absent_unless_its_gain_is_above_zero(synthetic_study, tmp_path, status,
                                                                                 estimate):
     db = _with_model8(_warehouse(synthetic_study, tmp_path / "m8.duckdb", _costs_frame()), status, estimate)

@@ -570,8 +570,9 @@ COST_EFFECTIVENESS_TERM = "cost_per_employed_month_gained"
 def _cost_effectiveness(con) -> SiteTable | None:
     """Model 8's cost per employed month gained with its interval, when the model shows it.
 
-    The model writes the term only when the gain's interval lies above 0 (else its fit log
-    says why and there is nothing to show). A ratio of euros to months, not a count; it is
+    Shown when its interval is bounded and above 0 (the model reports the ratio whatever the
+    gain's interval; the fit log and models.diagnostics say when it is unbounded); the other
+    terms of model 8 (its parts, net monetary benefit) stay in models.estimates. A ratio of euros to months, not a count; it is
     shown when the clients it describes are at least T, like a model table's n.
     """
     if not (table_exists(con, "models.estimates") and table_exists(con, "models.fit_log")):
@@ -581,7 +582,9 @@ def _cost_effectiveness(con) -> SiteTable | None:
         return None
     est = query_sql(con, QUERIES / "model_estimates.sql", model=COST_EFFECTIVENESS)
     est = est[est["term"] == COST_EFFECTIVENESS_TERM]
-    if est.empty or est["ci_low"].isna().any() or not (est["ci_low"] > 0).all() or not (est["n"] >= T).all():
+    # an interval unbounded above (the gain's interval reaches 0) is in the fit log, not on the page
+    if (est.empty or est["ci_low"].isna().any() or not (est["ci_low"] > 0).all()
+            or not est["ci_high"].map(math.isfinite).all() or not (est["n"] >= T).all()):
         return None
     cols = (Column(COST_EFFECTIVENESS_TERM, "money", 0),
             Column("ci_low", "money", 0, group="col_ci", sub="sub_low"),

@@ -58,10 +58,10 @@ TEXTS: dict[str, dict[str, str]] = {
                        "voidaan julkaista; muuten solussa on ”..”. Puuttuva luku (–): alue ei ilmoittanut kustannuksia.",
         "costs_none": "Tässä aineistossa ei ilmoitettu kustannuksia.",
         "cost_effectiveness": "Kustannus työssäolokuukautta kohden",
-        "cost_effectiveness_intro": "Vaikuttavuusanalyysin IPS-asiakkaiden palvelun kustannukset (asiakasvuodet kertaa "
-                                    "alueen kustannus asiakasvuotta kohden) jaettuna työssäolokuukausilla, jotka IPS "
-                                    "heille toi 12 kuukaudessa (vaikuttavuusmallin arvio kertaa asiakkaiden määrä). "
-                                    "Luottamusväli bootstrap-menetelmällä. Luku näytetään vain, kun saatujen "
+        "cost_effectiveness_intro": "Vaikuttavuusanalyysin IPS-asiakkaiden palvelun kustannukset 12 kuukaudelta "
+                                    "(asiakasvuodet kertaa alueen kustannus asiakasvuotta kohden) jaettuna "
+                                    "työssäolokuukausilla, jotka IPS heille toi samoina 12 kuukautena "
+                                    "(vaikuttavuusmallin arvio). Luottamusväli Fiellerin menetelmällä. Luku näytetään vain, kun saatujen "
                                     "työssäolokuukausien luottamusväli on kokonaan nollan yläpuolella. Se on suhdeluku, "
                                     "ei henkilömäärä.",
         "transitions": "Siirtymät etuuksilta työhön ja takaisin",
@@ -263,10 +263,10 @@ TEXTS: dict[str, dict[str, str]] = {
                        "publiceras; annars står ”..” i cellen. Saknad siffra (–): området rapporterade inga kostnader.",
         "costs_none": "Inga kostnader rapporterades i denna leverans.",
         "cost_effectiveness": "Kostnad per vunnen sysselsatt månad",
-        "cost_effectiveness_intro": "Tjänstens kostnader för IPS-klienterna i effektanalysen (klientår gånger områdets "
-                                    "kostnad per klientår) delade med de sysselsatta månader som IPS gav dem under 12 "
-                                    "månader (effektmodellens skattning gånger antalet klienter). Konfidensintervallet "
-                                    "med bootstrap. Siffran visas bara när intervallet för de vunna sysselsatta månaderna "
+        "cost_effectiveness_intro": "Tjänstens kostnader för IPS-klienterna i effektanalysen under 12 månader (klientår "
+                                    "gånger områdets kostnad per klientår) delade med de sysselsatta månader som IPS gav "
+                                    "dem under samma 12 månader (effektmodellens skattning). Konfidensintervallet med "
+                                    "Fiellers metod. Siffran visas bara när intervallet för de vunna sysselsatta månaderna "
                                     "ligger helt över noll. Den är en kvot, inte ett antal personer.",
         "transitions": "Övergångar från förmåner till arbete och tillbaka",
         "transitions_intro": "Registerstudien: hur stor andel av förmånsmånaderna (rehabiliterings- eller "
@@ -466,10 +466,10 @@ TEXTS: dict[str, dict[str, str]] = {
                        "no costs.",
         "costs_none": "No costs were reported in this delivery.",
         "cost_effectiveness": "Cost per employed month gained",
-        "cost_effectiveness_intro": "The service's cost of the IPS clients in the effectiveness analysis (their "
-                                    "client-years times their county's cost per client-year) divided by the employed "
-                                    "months IPS gained them over 12 months (the effectiveness model's estimate times the "
-                                    "number of clients), with a bootstrap confidence interval. Shown only when the "
+        "cost_effectiveness_intro": "The service's cost of the IPS clients in the effectiveness analysis over 12 months "
+                                    "(their client-years times their county's cost per client-year) divided by the "
+                                    "employed months IPS gained them over the same 12 months (the effectiveness model's "
+                                    "estimate), with Fieller's confidence interval. Shown only when the "
                                     "interval of the months gained lies wholly above zero. It is a ratio, not a count of "
                                     "people.",
         "transitions": "Moving from benefits into work, and back",
