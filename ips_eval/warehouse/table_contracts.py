@@ -310,11 +310,14 @@ def table_contracts(sql_dir: Path | str | None = None) -> dict[str, TableContrac
     A table built from `sql/<schema>/<table>.sql` must be declared in `sql/<schema>/<table>.yml`
     beside it (and that file declares only it); a table may be declared once.
     """
-    return _table_contracts(Path(sql_dir or SQL_DIR).resolve())
+    sql_dir = Path(sql_dir or SQL_DIR).resolve()
+    # read again when a contract file changed (an edit in a running `dagster dev`, a test's copy)
+    stamp = tuple((p.name, p.parent.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(sql_dir.glob("*/*.yml")))
+    return _table_contracts(sql_dir, stamp)
 
 
 @lru_cache(maxsize=8)
-def _table_contracts(sql_dir: Path) -> dict[str, TableContract]:
+def _table_contracts(sql_dir: Path, stamp: tuple = ()) -> dict[str, TableContract]:
     found: dict[str, TableContract] = {}
     for path in sorted(sql_dir.glob("*/*.yml")):
         declared = read_contract_file(path)
