@@ -163,7 +163,8 @@ class TestResult:
 
     def message(self, table: str) -> str:
         shown = f" (e.g. {', '.join(self.examples)})" if self.examples else ""
-        return f"{table}.{'/'.join(self.test.columns)}: {self.failures} rows not {self.test.text}{shown}"
+        what = "key value(s)" if self.test.kind == "unique" else "row(s)"
+        return f"{table}.{'/'.join(self.test.columns)}: {self.failures} {what} not {self.test.text}{shown}"
 
 
 def _bound(value, open_text: str) -> str:
@@ -403,8 +404,8 @@ def run_test(con: duckdb.DuckDBPyConnection, table: str, test: ColumnTest) -> Te
     >>> import duckdb
     >>> con = duckdb.connect()
     >>> _ = con.execute("CREATE SCHEMA s; CREATE TABLE s.t AS SELECT * FROM (VALUES (1), (2), (2), (NULL)) v(x)")
-    >>> run_test(con, "s.t", ColumnTest("unique", ("x",))).message("s.t")
-    's.t.x: 1 rows not unique (e.g. {'x': 2} x2)'
+    >>> print(run_test(con, "s.t", ColumnTest("unique", ("x",))).message("s.t"))
+    s.t.x: 1 key value(s) not unique (e.g. {'x': 2} x2)
     >>> run_test(con, "s.t", ColumnTest("range", ("x",), {"min": 0, "max": 1})).failures
     2
     """

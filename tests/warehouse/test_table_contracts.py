@@ -91,7 +91,8 @@ def test_each_generic_test_passes_and_fails_on_what_it_says(con):
         if bad is not None:
             result = run_test(con, "s.bad", test)
             assert result.failures == bad and not result.passed, test
-            assert result.message("s.bad").startswith(f"s.bad.{test.columns[0]}: {bad} rows not {test.text}")
+            what = "key value(s)" if test.kind == "unique" else "row(s)"
+            assert result.message("s.bad").startswith(f"s.bad.{test.columns[0]}: {bad} {what} not {test.text}")
     assert run_test(con, "s.bad", ColumnTest("at_most", ("k",), "n")).examples == ("3 > 2",)
     assert run_test(con, "s.bad", ColumnTest("unique", ("id", "code"))).passed
 
