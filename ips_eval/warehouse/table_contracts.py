@@ -152,7 +152,7 @@ class TableContract:
 
 
 @dataclass(frozen=True)
-class TestResult:
+class ColumnTestResult:
     test: ColumnTest
     failures: int
     examples: tuple[str, ...] = field(default_factory=tuple)
@@ -396,7 +396,7 @@ def column_differences(con: duckdb.DuckDBPyConnection, contract: TableContract) 
     return out
 
 
-def run_test(con: duckdb.DuckDBPyConnection, table: str, test: ColumnTest) -> TestResult:
+def run_test(con: duckdb.DuckDBPyConnection, table: str, test: ColumnTest) -> ColumnTestResult:
     """Run one declared test on a built table with its SQL of `sql/tests/`.
 
     Examples
@@ -411,11 +411,11 @@ def run_test(con: duckdb.DuckDBPyConnection, table: str, test: ColumnTest) -> Te
     """
     failures, examples = con.execute(_test_sql(test.kind).read_text(encoding="utf-8"),
                                      test.parameters(table)).fetchone()
-    return TestResult(test, int(failures), tuple(str(e) for e in examples or ()))
+    return ColumnTestResult(test, int(failures), tuple(str(e) for e in examples or ()))
 
 
 def run_tests(con: duckdb.DuckDBPyConnection, contract: TableContract,
-              tests: Iterable[ColumnTest] | None = None) -> list[TestResult]:
+              tests: Iterable[ColumnTest] | None = None) -> list[ColumnTestResult]:
     """Every declared test of a table (or those given), in declaration order."""
     return [run_test(con, contract.name, t) for t in (contract.tests if tests is None else tests)]
 
