@@ -202,3 +202,28 @@ def test_docs_warehouse_md_is_generated_from_the_sql_and_the_contracts():
     # the hand-written sections are kept around the generated part
     for kept in ("## One run at a time, and the order of publishing", "**Every line of a delivered file is accounted for**"):
         assert kept in page.split(BEGIN, 1)[0]
+
+
+@pytest.mark.pipeline
+def test_a_failed_contract_test_stops_the_run_before_the_swap(tmp_path, monkeypatch):
+    """The contract tests are blocking asset checks: a count gone negative in a mart fails
+    its asset's step, the run names the check and the rows, and nothing is published."""
+    from deliveries import minimal_delivery
+    from pipelines import runner
+    from pipelines.assets import tables as table_assets_module
+
+    real_build = table_assets_module.build_table
+
+    def build_then_corrupt(con, table, cutoff, *args):
+        rows = real_build(con, table, cutoff, *args)
+        if table.name == "marts.employment_outcomes":
+            con.execute("UPDATE marts.employment_outcomes SET n_jobs = -1 WHERE alue = 'ALL'")
+        return rows
+
+    monkeypatch.setattr(table_assets_module, "build_table", build_then_corrupt)
+    warehouse = tmp_path / "w.duckdb"
+    with pytest.raises(runner.PipelineFailed, match=re.escape(
+            "blocking check n_jobs_range on marts/employment_outcomes failed: "
+            "marts.employment_outcomes.n_jobs: 1 row(s) not within [0, inf] (e.g. -1)")):
+        runner.run_pipeline(minimal_delivery(tmp_path / "delivery"), C, warehouse)
+    assert not warehouse.exists()
