@@ -63,7 +63,7 @@ TEST_TEXT: dict[str, str] = {
     "not_null": "not null",
     "unique": "unique",
     "accepted_values": "one of {}",
-    "range": "within {}",
+    "range": "in {}",
     "at_most": "at most `{}`",
 }
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
@@ -91,7 +91,9 @@ class ColumnTest:
         """The test in words, e.g. 'within [0, 1]'."""
         arg = self.argument
         if self.kind == "range":
-            arg = f"[{_bound(arg.get('min'), '-inf')}, {_bound(arg.get('max'), 'inf')}]"
+            low, high = arg.get("min"), arg.get("max")
+            return (f">= {_bound(low)}" if high is None else f"<= {_bound(high)}" if low is None
+                    else f"in [{_bound(low)}, {_bound(high)}]")
         elif self.kind == "accepted_values":
             arg = (f"the code list `{arg['codes']}`" if "codes" in arg else f"`{arg['ref']}`" if "ref" in arg
                    else ", ".join(f"'{v}'" for v in arg["values"]))
@@ -167,8 +169,8 @@ class ColumnTestResult:
         return f"{table}.{'/'.join(self.test.columns)}: {self.failures} {what} not {self.test.text}{shown}"
 
 
-def _bound(value, open_text: str) -> str:
-    return open_text if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+def _bound(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def accepted_values(argument: dict) -> list[str]:

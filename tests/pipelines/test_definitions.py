@@ -142,7 +142,7 @@ def test_the_table_assets_follow_the_sql_files(tmp_path):
     # and documented: docs/warehouse.md is generated from the same files
     page = render(sql)
     assert "#### `marts.served_by_wave`\n\nClients in service per wave and quarter" in page
-    assert "| `n` | BIGINT | Clients in service. | not null; within [1, inf] |" in page
+    assert "| `n` | BIGINT | Clients in service. | not null; >= 1 |" in page
     assert "#### `marts.fidelity`\n" not in page
 
 
@@ -206,10 +206,10 @@ def test_a_column_added_to_a_table_reaches_its_asset_checks_and_the_docs(tmp_pat
     key = dg.AssetKey(["core", "client_quarters"])
     asset = next(a for a in table_assets(sql) if key in a.keys)
     check = next(c for c in asset.check_specs if c.name == "quarter_year_range")
-    assert check.blocking and "quarter_year: within [2000, 2100]" in check.description
+    assert check.blocking and "quarter_year: in [2000, 2100]" in check.description
     results = _table_checks(con, sql, "core.client_quarters")
     assert results["columns"] and results["quarter_year_range"]
-    assert "| `quarter_year` | BIGINT | The year of the quarter. | within [2000, 2100] |" in render(sql)
+    assert "| `quarter_year` | BIGINT | The year of the quarter. | in [2000, 2100] |" in render(sql)
 
 
 def test_a_table_reading_a_model_output_waits_for_the_model_that_writes_it():
