@@ -297,7 +297,13 @@ def _table(raw: dict, path: Path) -> TableContract:
 
 
 def read_contract_file(path: Path) -> tuple[TableContract, ...]:
-    """The tables one YAML file declares."""
+    """The tables one YAML file declares.
+
+    Examples
+    --------
+    >>> [c.name for c in read_contract_file(SQL_DIR / "marts" / "costs.yml")]
+    ['marts.costs']
+    """
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
@@ -311,7 +317,16 @@ def table_contracts(sql_dir: Path | str | None = None) -> dict[str, TableContrac
     """Every declared table of `sql_dir` (default `sql/`): name -> contract.
 
     A table built from `sql/<schema>/<table>.sql` must be declared in `sql/<schema>/<table>.yml`
-    beside it (and that file declares only it); a table may be declared once.
+    beside it (and that file declares only it); a table may be declared once. Raises
+    `ContractError` naming the file when a contract cannot be read or does not hold together.
+
+    Examples
+    --------
+    >>> contracts = table_contracts()
+    >>> contracts["models.fit_log"].written_by
+    'every model'
+    >>> [t.check_name for t in contracts["marts.employment_outcomes"].table_tests]
+    ['alue_unique']
     """
     sql_dir = Path(sql_dir or SQL_DIR).resolve()
     # read again when a contract file changed (an edit in a running `dagster dev`, a test's copy)
@@ -345,7 +360,13 @@ def _table_contracts(sql_dir: Path, stamp: tuple = ()) -> dict[str, TableContrac
 
 def sql_files(sql_dir: Path | str | None = None) -> dict[str, Path]:
     """Every table a SQL file builds -> the file: the warehouse builds (`ips_eval.warehouse.tables`)
-    and the audit's (`sql/audit/`, run by the ingest)."""
+    and the audit's (`sql/audit/`, run by the ingest).
+
+    Examples
+    --------
+    >>> sql_files()["audit.withdrawn_persons"].name
+    'withdrawn_persons.sql'
+    """
     from ips_eval.warehouse.tables import sql_tables
 
     sql_dir = Path(sql_dir or SQL_DIR)
@@ -367,7 +388,16 @@ def table_contract(name: str, sql_dir: Path | str | None = None) -> TableContrac
 
 
 def built_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    """column -> DuckDB type of a built table or view (empty when it does not exist)."""
+    """column -> DuckDB type of a built table or view (empty when it does not exist).
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE SCHEMA s; CREATE TABLE s.t (a INTEGER, b DECIMAL(18,2))")
+    >>> built_columns(con, "s.t")
+    {'a': 'INTEGER', 'b': 'DECIMAL(18,2)'}
+    """
     from ips_eval.warehouse.database import query_sql
 
     frame = query_sql(con, _test_sql("columns"), table=table)
@@ -418,7 +448,14 @@ def run_test(con: duckdb.DuckDBPyConnection, table: str, test: ColumnTest) -> Co
 
 def run_tests(con: duckdb.DuckDBPyConnection, contract: TableContract,
               tests: Iterable[ColumnTest] | None = None) -> list[ColumnTestResult]:
-    """Every declared test of a table (or those given), in declaration order."""
+    """Every declared test of a table (or those given), in declaration order.
+
+    Examples
+    --------
+    >>> results = run_tests(con, table_contract("marts.fidelity_current"))  # doctest: +SKIP
+    >>> [r.message("marts.fidelity_current") for r in results if not r.passed]  # doctest: +SKIP
+    []
+    """
     return [run_test(con, contract.name, t) for t in (contract.tests if tests is None else tests)]
 
 

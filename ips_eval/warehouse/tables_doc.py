@@ -135,7 +135,14 @@ def render(sql_dir: Path | str | None = None) -> str:
 
 
 def splice(page: str, generated: str) -> str:
-    """The page with its generated part replaced (appended when the page has none yet)."""
+    """The page with its generated part replaced (appended when the page has none yet).
+
+    Examples
+    --------
+    >>> page = "Prose written by hand. " + BEGIN + "old tables" + END
+    >>> splice(page, BEGIN + "new tables" + END) == "Prose written by hand. " + BEGIN + "new tables" + END
+    True
+    """
     if BEGIN in page:
         head = page.split(BEGIN, 1)[0]
         tail = page.split(END, 1)[1].lstrip("\n") if END in page else ""

@@ -143,9 +143,8 @@ def test_every_declared_table_of_a_whole_run_is_built_as_declared(study_con):
     for name, contract in table_contracts().items():
         if name == "audit.withdrawn_persons":
             continue  # a temporary table of the consent purge, never in the warehouse: the test above
-        problems += column_differences(study_con, contract)
-        if not problems:
-            problems += [r.message(name) for r in run_tests(study_con, contract) if not r.passed]
+        differences = column_differences(study_con, contract)
+        problems += differences or [r.message(name) for r in run_tests(study_con, contract) if not r.passed]
     assert not problems, "\n".join(problems)
     rows = study_con.execute("SELECT count(*) FROM models.effectiveness_categories WHERE term = 'ips'").fetchone()[0]
     assert rows == 2  # IPS and comparison: the model wrote the counts the site reads
