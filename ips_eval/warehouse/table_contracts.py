@@ -67,6 +67,8 @@ TEST_TEXT: dict[str, str] = {
     "at_most": "at most `{}`",
 }
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
+#: libyaml's safe loader when it is there: the contracts are read whenever the asset graph is
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ContractError(ValueError):
@@ -189,11 +191,17 @@ def accepted_values(argument: dict) -> list[str]:
 
         return list(code_lists()[argument["codes"]])
     if "ref" in argument:
-        from ips_eval.definitions import reference_tables
-
-        table, column = argument["ref"].split(".")[1:]
-        return [_as_text(v) for v in reference_tables()[table][column].dropna()]
+        return list(_ref_columns()[argument["ref"]])
     return [_as_text(v) for v in argument["values"]]
+
+
+@lru_cache(maxsize=1)
+def _ref_columns() -> dict[str, tuple[str, ...]]:
+    """'ref.<table>.<column>' -> its values as text, for every ref table of ips_eval.definitions."""
+    from ips_eval.definitions import reference_tables
+
+    return {f"ref.{t}.{c}": tuple(_as_text(v) for v in frame[c].dropna())
+            for t, frame in reference_tables().items() for c in frame.columns}
 
 
 def _accepted(argument, where: str) -> dict:
@@ -207,11 +215,7 @@ def _accepted(argument, where: str) -> dict:
             raise ContractError(f"{where}: no code list {argument['codes']!r} in data_contracts/codes.yaml")
         return dict(argument)
     if isinstance(argument, dict) and len(argument) == 1 and "ref" in argument:
-        from ips_eval.definitions import reference_tables
-
-        parts = str(argument["ref"]).split(".")
-        tables = reference_tables()
-        if len(parts) != 3 or parts[0] != "ref" or parts[1] not in tables or parts[2] not in tables[parts[1]]:
+        if str(argument["ref"]) not in _ref_columns():
             raise ContractError(f"{where}: {argument['ref']!r} is not a column ref.<table>.<column> of ips_eval.definitions")
         return dict(argument)
     raise ContractError(f"{where}: accepted_values takes a list, {{codes: <code list>}} or {{ref: ref.<table>.<column>}},"
@@ -305,7 +309,7 @@ def read_contract_file(path: Path) -> tuple[TableContract, ...]:
     ['marts.costs']
     """
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except yaml.YAMLError as e:
         raise ContractError(f"{path}: not valid YAML ({e})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("tables"), list):
