@@ -6,11 +6,12 @@ build and are not assets, a `models.*` table stands for the model asset that wri
 its description is the file's header comment. Adding a file to `sql/staging`, `sql/core` or
 `sql/marts` adds an asset; nothing here lists tables.
 
-Its asset checks come from its contract (`sql/<schema>/<table>.yml`,
-ips_eval.warehouse.table_contracts): `columns` (the built columns and types are the declared
-ones) and one check per declared test, named `<column>_<test>`. They run in the asset's own
-step, right after the build, and are blocking: a failed one fails the step, so nothing that
-reads the table is built and the run publishes nothing.
+Its columns (shown in the Dagster UI) and its asset checks come from its contract
+(`sql/<schema>/<table>.yml`, ips_eval.warehouse.table_contracts): `columns` (the built
+columns and types are the declared ones) and one check per declared test, named
+`<column>_<test>`. They run in the asset's own step, right after the build, and are
+blocking: a failed one fails the step, so nothing that reads the table is built and the run
+publishes nothing.
 """
 
 from pathlib import Path
@@ -76,6 +77,8 @@ def _table_asset(table: SqlTable, contract: TableContract, sql_dir: Path | None)
         description=f"{table.description}\n\nBuilt by sql/{table.schema}/{table.path.name} as of the cut-off"
         f"{' (a view)' if table.kind == 'VIEW' else ''}.",
         tags={"layer": table.schema},
+        metadata={"dagster/column_schema": dg.TableSchema(columns=[
+            dg.TableColumn(c.name, c.type, description=c.description or None) for c in contract.columns])},
         check_specs=_check_specs(table, contract),
     )
     def _asset(context: dg.AssetExecutionContext, study: StudyRun) -> dg.MaterializeResult:

@@ -126,6 +126,9 @@ def test_the_table_assets_follow_the_sql_files(tmp_path):
     assert {d.asset_key for d in spec.deps} == {dg.AssetKey(["core", "client_quarters"]),
                                                  dg.AssetKey(["staging", "study_population"])}
     assert spec.group_name == "outcomes" and spec.description.startswith("Clients in service per wave")
+    columns = spec.metadata["dagster/column_schema"].columns
+    assert [(c.name, c.type, c.description) for c in columns] == [
+        ("aalto", "VARCHAR", "The wave."), ("quarter", "VARCHAR", "The quarter."), ("n", "BIGINT", "Clients in service.")]
     checks = {c.name: c for c in assets[added].check_specs}
     assert set(checks) == {"columns", "aalto_quarter_unique", "aalto_accepted_values", "n_not_null", "n_range"}
     assert all(c.blocking for c in checks.values())
