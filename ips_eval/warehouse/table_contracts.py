@@ -67,7 +67,7 @@ TEST_TEXT: dict[str, str] = {
     "at_most": "at most `{}`",
 }
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
-#: libyaml's safe loader when it is there: the contracts are read whenever the asset graph is
+#: libyaml's safe loader when it is there: the contracts are read whenever the asset graph is built
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -90,7 +90,7 @@ class ColumnTest:
 
     @property
     def text(self) -> str:
-        """The test in words, e.g. 'within [0, 1]'."""
+        """The test in words, e.g. 'in [0, 1]', '>= 0', 'one of the code list `genders`'."""
         arg = self.argument
         if self.kind == "range":
             low, high = arg.get("min"), arg.get("max")
