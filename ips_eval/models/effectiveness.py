@@ -52,9 +52,14 @@ QUERY_FILES = (QUERY, QUERIES / "state_chronogram.sql")
 
 MODEL = "effectiveness"
 #: The model-specific tables this model writes that other parts of the warehouse read, with
-#: their columns: marts.transition_rates reads models.person_weights, so the table exists
-#: (without rows of this model) also when the model was not fitted.
-WRITES: dict[str, str] = {"person_weights": "model VARCHAR, person_id VARCHAR, ips BOOLEAN, weight DOUBLE"}
+#: their columns: marts.transition_rates reads models.person_weights, and the site's
+#: disclosure check of the model table (sql/site/effectiveness_categories.sql) reads
+#: models.effectiveness_categories, so the tables exist (without rows of this model) also
+#: when the model was not fitted.
+WRITES: dict[str, str] = {
+    "person_weights": "model VARCHAR, person_id VARCHAR, ips BOOLEAN, weight DOUBLE",
+    "effectiveness_categories": "model VARCHAR, term VARCHAR, category VARCHAR, n BIGINT",
+}
 OUTCOMES = ("employed_months_post12", "earnings_post12")
 #: The longer follow-up (ANALYSIS_PLAN model 6, "and _post24 where observed"): estimated apart,
 #: on the persons whose 24-month window has ended by the cut-off, with their own propensity
@@ -62,6 +67,8 @@ OUTCOMES = ("employed_months_post12", "earnings_post12")
 OUTCOMES_POST24 = ("employed_months_post24", "earnings_post24")
 #: Prefix of the 24-month fit's rows in models.diagnostics (its own balance, ESS, controls).
 POST24_DIAGNOSTIC = "post24_"
+#: Prefix of the 24-month population's rows in models.effectiveness_categories.
+POST24_TERM = "post24 "
 #: Negative-control outcomes the programme cannot have changed (they precede the months the
 #: propensity model sees), each with its equivalence margin: the control passes when the 95 %
 #: CI of its weighted difference lies within [-margin, margin]. A third of the smallest
@@ -172,6 +179,7 @@ def fit_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_boot: 
     result = _model_result(att, notes, seed)
     if result.fitted:
         result.tables["person_weights"] = person_weights(d, att.weights)
+        result.tables["effectiveness_categories"] = category_counts(d[~no_window])
         _add_post24(result, d, seed=seed, n_boot=n_boot, variance=variance)
     return result
 
@@ -212,6 +220,8 @@ def _add_post24(result: ModelResult, d: pd.DataFrame, *, seed: int, n_boot: int,
         ipw[["estimate", "ci_low", "ci_high", "p_value"]], on="outcome").rename(columns={"estimate": "difference"})
     result.tables["effectiveness_means"] = pd.concat([result.tables["effectiveness_means"], means],
                                                      ignore_index=True)
+    result.tables["effectiveness_categories"] = pd.concat(
+        [result.tables["effectiveness_categories"], category_counts(d[window], POST24_TERM)], ignore_index=True)
     result.reason += (f"; 24-month outcome: a separate fit with its own propensity model on the {n_ips} IPS clients"
                       f" and {n_cmp} comparison persons whose 24-month window has ended (another population than"
                       f" the 12-month one), describing {att.n_treated_analysed} IPS clients against"
@@ -242,6 +252,38 @@ def person_weights(frame: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
         "ips": weights["treated"].to_numpy().astype(bool),
         "weight": weights["weight"].to_numpy(dtype=float),
     })
+
+
+def category_counts(frame: pd.DataFrame, prefix: str = "") -> pd.DataFrame:
+    """`models.effectiveness_categories`: persons per group (IPS / comparison) in each category
+    of the categorical covariates, in the population the model analysed before its
+    propensity trimming (the persons with a complete outcome window).
+
+    What the site's disclosure check of the model table needs (docs/models.md), written by
+    the model so that the site reads the model's population instead of restating it. Terms:
+    'ips', 'county x ips', 'gender x ips' (genders '1' and '2'), 'education x ips' ('unknown'
+    for a missing one), 'smi x ips' ('true', 'false', 'unknown'); the category of a crossed
+    term is '<value> / <ips>'. `prefix` marks another population ('post24 ').
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"ips": [1, 0, 0], "county": ["A", "A", "B"], "gender": ["1", None, "2"],
+    ...                   "education": ["3", "unknown", "3"], "smi": [True, None, False]})
+    >>> category_counts(f).query("term == 'county x ips'").values.tolist()
+    [['county x ips', 'A / 0', 1], ['county x ips', 'A / 1', 1], ['county x ips', 'B / 0', 1]]
+    """
+    ips = frame["ips"].astype(int).astype(str)
+    smi = frame["smi"].map({True: "true", False: "false"}).fillna("unknown")
+    known_gender = frame["gender"].isin(["1", "2"])
+    parts = [("ips", ips, slice(None)), ("county x ips", frame["county"].astype(str) + " / " + ips, slice(None)),
+             ("gender x ips", frame["gender"].astype(str) + " / " + ips, known_gender),
+             ("education x ips", frame["education"].astype(str) + " / " + ips, slice(None)),
+             ("smi x ips", smi + " / " + ips, slice(None))]
+    rows = [pd.DataFrame({"term": prefix + term, "category": cat[keep]}).value_counts().rename("n").reset_index()
+            .sort_values("category") for term, cat, keep in parts]
+    out = pd.concat(rows, ignore_index=True)
+    out["n"] = out["n"].astype("int64")
+    return out[["term", "category", "n"]]
 
 
 def _model_result(att: ATTResult, notes: list[str], seed: int) -> ModelResult:

@@ -1,11 +1,15 @@
-"""Checks of the outcome tables: each queries the warehouse and returns its violations.
+"""Checks of the outcome tables that relate columns, rows or tables: each queries the
+warehouse and returns its violations.
 
 An empty list means the check passed. They back blocking Dagster asset checks, so each one
-must be able to fail: tests/test_outcomes_checks.py corrupts a table and sees it fail.
+must be able to fail: tests/test_outcomes_checks.py corrupts a table and sees it fail. The
+facts of one column (no NULL count, no negative count, every rate in [0, 1], a key that is
+unique) are declared in the tables' contracts (`sql/<schema>/<table>.yml`,
+ips_eval.warehouse.table_contracts) and checked by the table assets themselves.
 
     numerators_within_denominators  no numerator above its denominator (employment marts)
-    rates_within_unit_interval      every rate in [0, 1], NULL exactly when its denominator is 0,
-                                    and equal to numerator / denominator
+    rates_are_their_ratios          every rate NULL exactly when its denominator is 0, and
+                                    equal to numerator / denominator
     population_exactly_once         every study-population client exactly once in core.client_outcomes
                                     (and no one else), and ALL n_clients = the study population
     no_withdrawn_or_nonconsenting   no person without research consent on or before C, or with a
@@ -88,9 +92,10 @@ def _cutoff(con: duckdb.DuckDBPyConnection, cutoff) -> dt.date:
 
 
 def numerators_within_denominators(con: duckdb.DuckDBPyConnection) -> Violations:
-    """No numerator above its denominator, no negative count, in the employment marts: every
+    """No numerator above its denominator in the employment marts: every
     `Within` relation of `ips_eval.figures` whose columns the table has, and each county's
-    quarterly counts within its headline counts."""
+    quarterly counts within its headline counts. (That a count is not NULL nor negative is a
+    column fact of the tables' contracts.)"""
     out: Violations = []
     targets = [(t, k, HEADLINE_WITHIN) for t, k in EMPLOYMENT_MARTS] + [(*RATE_BY_QUARTER, QUARTERLY_WITHIN)]
     for table, keys, relations in targets:
@@ -104,9 +109,6 @@ def numerators_within_denominators(con: duckdb.DuckDBPyConnection) -> Violations
             ).fetchall()
             out += [f"{table} [{r[0]}]: {w} fails ({', '.join(f'{c} = {v}' for c, v in zip(w.columns, r[1:]))})"
                     for r in rows]
-        for col in (c for c in columns if c.startswith("n_")):
-            rows = con.execute(f"SELECT {_key_text(keys)}, {col} FROM {table} WHERE {col} < 0 OR {col} IS NULL").fetchall()
-            out += [f"{table} [{k}]: {col} = {v} is negative or missing" for k, v in rows]
     out += _quarters_within_headline(con)
     out += _costs_within_headline(con)
     return _capped(out)
@@ -149,8 +151,10 @@ def _quarters_within_headline(con: duckdb.DuckDBPyConnection) -> Violations:
     return out
 
 
-def rates_within_unit_interval(con: duckdb.DuckDBPyConnection) -> Violations:
-    """Every rate in [0, 1], NULL exactly when its denominator is 0, and = numerator / denominator."""
+def rates_are_their_ratios(con: duckdb.DuckDBPyConnection) -> Violations:
+    """Every rate NULL exactly when its denominator is 0, and = numerator / denominator (the
+    rates of `ips_eval.definitions`; that a rate lies in [0, 1] is a column fact of the
+    tables' contracts)."""
     out: Violations = []
     targets = [(t, k, HEADLINE_RATES) for t, k in EMPLOYMENT_MARTS] + [(*RATE_BY_QUARTER, RATE_BY_QUARTER_RATES)]
     for table, keys, rates in targets:
@@ -166,7 +170,7 @@ def rates_within_unit_interval(con: duckdb.DuckDBPyConnection) -> Violations:
                 f"""
                 SELECT {_key_text(keys)}, {rate}, {num}, {den},
                        CASE
-                           WHEN {rate} < 0 OR {rate} > 1 OR isnan({rate}) THEN 'outside [0, 1]'
+                           WHEN isnan({rate}) THEN 'not a number'
                            WHEN {den} = 0 AND {rate} IS NOT NULL THEN 'set although the denominator is 0'
                            WHEN {den} > 0 AND {rate} IS NULL THEN 'missing although the denominator is > 0'
                            WHEN abs({rate} - {num} / {den}) > 1e-12 THEN 'not numerator / denominator'
@@ -356,7 +360,7 @@ def _waves_are_sums_of_counties(con: duckdb.DuckDBPyConnection) -> Violations:
 #: name -> check; the Dagster asset checks are generated from this.
 CHECKS: dict[str, Callable[..., Violations]] = {
     "numerators_within_denominators": numerators_within_denominators,
-    "rates_within_unit_interval": rates_within_unit_interval,
+    "rates_are_their_ratios": rates_are_their_ratios,
     "population_exactly_once": population_exactly_once,
     "no_withdrawn_or_nonconsenting": no_withdrawn_or_nonconsenting,
     "counties_sum_to_all": counties_sum_to_all,
@@ -365,7 +369,7 @@ CHECKS: dict[str, Callable[..., Violations]] = {
 #: name -> the outcome tables each check reads (for attaching asset checks to assets).
 CHECKED_TABLES: dict[str, tuple[str, ...]] = {
     "numerators_within_denominators": tuple(t for t, _ in EMPLOYMENT_MARTS) + (RATE_BY_QUARTER[0], "marts.costs"),
-    "rates_within_unit_interval": tuple(t for t, _ in EMPLOYMENT_MARTS) + (RATE_BY_QUARTER[0],),
+    "rates_are_their_ratios": tuple(t for t, _ in EMPLOYMENT_MARTS) + (RATE_BY_QUARTER[0],),
     "population_exactly_once": ("core.client_outcomes", "marts.employment_outcomes"),
     "no_withdrawn_or_nonconsenting": ("marts.*", "core.*"),
     "counties_sum_to_all": tuple(t for t, _ in EMPLOYMENT_MARTS) + (RATE_BY_QUARTER[0],),

@@ -3,8 +3,9 @@
 Each file `sql/<schema>/<table>.sql` is one `CREATE OR REPLACE TABLE|VIEW <schema>.<table>`
 statement with the cut-off bound as `$cutoff`. The file is the single place that names its
 table, its inputs (the tables its SQL reads, parsed with sqlglot) and its description (its
-header comment). Adding a table is adding a file: the build order, the Dagster assets and
-`docs/tables.md` follow from it.
+header comment). Adding a table is adding a file, with its column contract beside it
+(`sql/<schema>/<table>.yml`, ips_eval.warehouse.table_contracts): the build order, the
+Dagster assets and `docs/warehouse.md` follow from them.
 
     >>> from ips_eval.warehouse.tables import sql_table
     >>> sql_table("marts.employment_rate_by_quarter").reads

@@ -2,8 +2,16 @@
 
 A table's key is its qualified name, its upstream assets are the tables its SQL reads (the
 ingest's consent purge stands for every `raw.*` table, `ref.*` tables are written with the
-build and are not assets, a `models.*` table stands for the model asset that writes it), and its description is the file's header comment. Adding a file
-to `sql/staging`, `sql/core` or `sql/marts` adds an asset; nothing here lists tables.
+build and are not assets, a `models.*` table stands for the model asset that writes it), and
+its description is the file's header comment. Adding a file to `sql/staging`, `sql/core` or
+`sql/marts` adds an asset; nothing here lists tables.
+
+Its columns (shown in the Dagster UI) and its asset checks come from its contract
+(`sql/<schema>/<table>.yml`, ips_eval.warehouse.table_contracts): `columns` (the built
+columns and types are the declared ones) and one check per declared test, named
+`<column>_<test>`. They run in the asset's own step, right after the build, and are
+blocking: a failed one fails the step, so nothing that reads the table is built and the run
+publishes nothing.
 """
 
 from pathlib import Path
@@ -11,12 +19,15 @@ from pathlib import Path
 import dagster as dg
 
 from ips_eval.models.registry import table_writer
+from ips_eval.warehouse.table_contracts import TableContract, column_differences, run_tests, table_contracts
 from ips_eval.warehouse.tables import SqlTable, build_table, sql_tables, upstream_tables
 from pipelines.assets.ingest import WITHDRAWALS_KEY
 from pipelines.resources import StudyRun
 
 #: The Dagster group of each built schema.
 GROUPS = {"staging": "staging", "core": "outcomes", "marts": "outcomes"}
+#: The check of every table asset that its built columns are its declared ones.
+COLUMNS_CHECK = "columns"
 
 
 def table_key(qualified: str) -> dg.AssetKey:
@@ -32,7 +43,33 @@ def _deps(table: SqlTable, sql_dir: Path | None) -> list[dg.AssetKey]:
     return deps
 
 
-def _table_asset(table: SqlTable, sql_dir: Path | None) -> dg.AssetsDefinition:
+def _check_specs(table: SqlTable, contract: TableContract) -> list[dg.AssetCheckSpec]:
+    key = table_key(table.name)
+    where = f"sql/{table.schema}/{contract.path.name}"
+    specs = [dg.AssetCheckSpec(COLUMNS_CHECK, asset=key, blocking=True,
+                               description=f"The built columns and their types are those declared in {where}.")]
+    specs += [dg.AssetCheckSpec(t.check_name, asset=key, blocking=True,
+                                description=f"{'/'.join(t.columns)}: {t.text} (declared in {where}).")
+              for t in contract.tests]
+    return specs
+
+
+def _check_results(con, table: SqlTable, contract: TableContract) -> list[dg.AssetCheckResult]:
+    differences = column_differences(con, contract)
+    results = [dg.AssetCheckResult(check_name=COLUMNS_CHECK, passed=not differences,
+                                   metadata={"problems": "; ".join(differences) or "none"})]
+    if differences:  # the tests name columns that may not be there: each fails, pointing at the columns check
+        return results + [dg.AssetCheckResult(check_name=t.check_name, passed=False,
+                                              metadata={"problems": "the columns differ from the contract"})
+                          for t in contract.tests]
+    for r in run_tests(con, contract):
+        results.append(dg.AssetCheckResult(
+            check_name=r.test.check_name, passed=r.passed,
+            metadata={"failures": r.failures, "problems": "none" if r.passed else r.message(table.name)}))
+    return results
+
+
+def _table_asset(table: SqlTable, contract: TableContract, sql_dir: Path | None) -> dg.AssetsDefinition:
     @dg.asset(
         key=table_key(table.name),
         deps=_deps(table, sql_dir),
@@ -40,11 +77,15 @@ def _table_asset(table: SqlTable, sql_dir: Path | None) -> dg.AssetsDefinition:
         description=f"{table.description}\n\nBuilt by sql/{table.schema}/{table.path.name} as of the cut-off"
         f"{' (a view)' if table.kind == 'VIEW' else ''}.",
         tags={"layer": table.schema},
+        metadata={"dagster/column_schema": dg.TableSchema(columns=[
+            dg.TableColumn(c.name, c.type, description=c.description or None) for c in contract.columns])},
+        check_specs=_check_specs(table, contract),
     )
     def _asset(context: dg.AssetExecutionContext, study: StudyRun) -> dg.MaterializeResult:
         with study.build(context.run_id).connection() as con:
             rows = build_table(con, table, study.cutoff_date)
-        return dg.MaterializeResult(metadata={"rows": rows, "cutoff": study.cutoff})
+            checks = _check_results(con, table, contract)
+        return dg.MaterializeResult(metadata={"rows": rows, "cutoff": study.cutoff}, check_results=checks)
 
     _asset.__name__ = table.name.replace(".", "_")
     return _asset
@@ -53,7 +94,8 @@ def _table_asset(table: SqlTable, sql_dir: Path | None) -> dg.AssetsDefinition:
 def table_assets(sql_dir: Path | str | None = None) -> list[dg.AssetsDefinition]:
     """The assets of every table of `sql_dir` (default: the project's `sql/`), in build order."""
     sql_dir = Path(sql_dir) if sql_dir else None
-    return [_table_asset(t, sql_dir) for t in sql_tables(sql_dir)]
+    contracts = table_contracts(sql_dir)
+    return [_table_asset(t, contracts[t.name], sql_dir) for t in sql_tables(sql_dir)]
 
 
 assets = table_assets()

@@ -1,3 +1,6 @@
+-- The clients whose consent was withdrawn by the cut-off: `withdrawn_persons`, a temporary
+-- table of the consent purge (ips_eval.ingest.withdrawals), dropped when it is done.
+--
 -- Grain: one row per client whose current record says consent was withdrawn on or before the
 -- cut-off. A temporary table: the purge deletes these persons' rows from every table of the
 -- run, so their pseudonyms are never written anywhere, not even here.

@@ -2,6 +2,8 @@
 -- covariates, the outcomes and the negative-control outcomes (docs/models.md). Persons whose
 -- 12-month outcome window has not ended by the cut-off have NULL outcomes; the model counts
 -- them and leaves them out; likewise the 24-month outcomes, estimated apart (docs/models.md).
+-- `smi` is no covariate: the model counts its population by it for the site's disclosure
+-- check (models.effectiveness_categories).
 SELECT o.person_id,
        o.ips,
        o.alue,
@@ -9,6 +11,7 @@ SELECT o.person_id,
        o.gender,
        o.education,
        o.dg,
+       o.smi,
        o.index_date,
        o.employed_months_pre12,
        o.benefit_months_pre12,

@@ -1,27 +1,9 @@
 -- Rule 6 for the effectiveness model: people per group (IPS / comparison) in each category
--- of its categorical covariates, among persons with a complete 12-month outcome window
--- (the model's population before its propensity trimming); and, when the model estimated
--- the 24-month outcome (its own fit, on the persons whose 24-month window has ended), the
--- same for that population (terms prefixed 'post24 ').
-WITH populations AS (
-    SELECT '' AS prefix, * FROM marts.register_outcomes WHERE employed_months_post12 IS NOT NULL
-    UNION ALL
-    SELECT 'post24 ', * FROM marts.register_outcomes
-    WHERE employed_months_post24 IS NOT NULL
-      AND EXISTS (SELECT 1 FROM models.estimates AS e
-                  WHERE e.model = 'effectiveness' AND e.term = 'employed_months_post24')
-)
-SELECT prefix || 'ips' AS term, CAST(ips AS VARCHAR) AS category, count(*) AS n
-FROM populations GROUP BY ALL
-UNION ALL
-SELECT prefix || 'county x ips', alue || ' / ' || ips, count(*)
-FROM populations GROUP BY ALL
-UNION ALL
-SELECT prefix || 'gender x ips', gender || ' / ' || ips, count(*)
-FROM populations WHERE gender IN ('1', '2') GROUP BY ALL
-UNION ALL
-SELECT prefix || 'education x ips', coalesce(education, 'unknown') || ' / ' || ips, count(*)
-FROM populations GROUP BY ALL
-UNION ALL
-SELECT prefix || 'smi x ips', coalesce(CAST(smi AS VARCHAR), 'unknown') || ' / ' || ips, count(*)
-FROM populations GROUP BY ALL
+-- of its categorical covariates, in the population the model analysed before its propensity
+-- trimming, and (terms prefixed 'post24 ') in its 24-month population when it estimated the
+-- 24-month outcome. The model counts them itself (ips_eval.models.effectiveness.category_counts):
+-- the site reads the model's population, it never restates it.
+SELECT term, category, n
+FROM models.effectiveness_categories
+WHERE model = 'effectiveness'
+ORDER BY term, category

@@ -74,11 +74,37 @@ def test_warehouse_swap_depends_on_every_other_asset():
     assert set(graph.get(dg.AssetKey(["warehouse"])).parent_keys) == others
 
 
+SERVED_BY_WAVE_YML = """tables:
+  - name: marts.served_by_wave
+    tests:
+      - unique: [aalto, quarter]
+    columns:
+      - name: aalto
+        type: VARCHAR
+        description: The wave.
+        tests:
+          - accepted_values: {codes: waves}
+      - name: quarter
+        type: VARCHAR
+        description: The quarter.
+      - name: n
+        type: BIGINT
+        description: Clients in service.
+        tests:
+          - not_null
+          - range: {min: 1}
+"""
+
+
 def test_the_table_assets_follow_the_sql_files(tmp_path):
-    """Adding (or removing) a file of sql/ changes the graph, with no Python touched."""
+    """Adding (or removing) a file of sql/ changes the graph, with no Python touched: the
+    table a researcher adds (docs/how-to/add-a-table.md) is an asset with the checks its
+    contract declares, is built, passes them, and is documented in docs/warehouse.md."""
     import shutil
 
+    from deliveries import minimal_delivery
     from ips_eval import SQL_DIR
+    from ips_eval.warehouse.tables_doc import render
     from pipelines.assets.tables import table_assets
 
     sql = tmp_path / "sql"
@@ -90,7 +116,9 @@ def test_the_table_assets_follow_the_sql_files(tmp_path):
         "FROM core.client_quarters AS q JOIN staging.study_population AS p USING (person_id)\n"
         "JOIN ref.age_groups AS a ON p.age_group = a.age_group GROUP BY ALL\n"
     )
+    (sql / "marts" / "served_by_wave.yml").write_text(SERVED_BY_WAVE_YML)
     (sql / "marts" / "fidelity.sql").unlink()
+    (sql / "marts" / "fidelity.yml").unlink()
     assets = {k: a for a in table_assets(sql) for k in a.keys}
     added = dg.AssetKey(["marts", "served_by_wave"])
     assert added in assets
@@ -98,11 +126,93 @@ def test_the_table_assets_follow_the_sql_files(tmp_path):
     assert {d.asset_key for d in spec.deps} == {dg.AssetKey(["core", "client_quarters"]),
                                                  dg.AssetKey(["staging", "study_population"])}
     assert spec.group_name == "outcomes" and spec.description.startswith("Clients in service per wave")
+    columns = spec.metadata["dagster/column_schema"].columns
+    assert [(c.name, c.type, c.description) for c in columns] == [
+        ("aalto", "VARCHAR", "The wave."), ("quarter", "VARCHAR", "The quarter."), ("n", "BIGINT", "Clients in service.")]
+    checks = {c.name: c for c in assets[added].check_specs}
+    assert set(checks) == {"columns", "aalto_quarter_unique", "aalto_accepted_values", "n_not_null", "n_range"}
+    assert all(c.blocking for c in checks.values())
     assert dg.AssetKey(["marts", "fidelity"]) not in assets
     assert dg.AssetKey(["marts", "fidelity"]) in {k for a in table_assets() for k in a.keys}
     # a table read from raw waits for the consent purge of the ingest
     raw_reader = assets[dg.AssetKey(["staging", "clients"])].specs_by_key[dg.AssetKey(["staging", "clients"])]
     assert {d.asset_key for d in raw_reader.deps} == {dg.AssetKey(["audit", "consent_withdrawals"])}
+    # built on a small delivery, it passes the checks its asset runs
+    con = _built(minimal_delivery(tmp_path / "delivery"), sql, ["core.client_quarters", "marts.served_by_wave"])
+    assert con.execute("SELECT DISTINCT aalto, n FROM marts.served_by_wave").fetchall() == [("2", 1)]
+    results = _table_checks(con, sql, "marts.served_by_wave")
+    assert results == {name: True for name in checks}
+    # and documented: docs/warehouse.md is generated from the same files
+    page = render(sql)
+    assert "#### `marts.served_by_wave`\n\nClients in service per wave and quarter" in page
+    assert "| `n` | BIGINT | Clients in service. | not null; >= 1 |" in page
+    assert "#### `marts.fidelity`\n" not in page
+
+
+def _built(delivery, sql, tables):
+    """A small warehouse: the delivery loaded, staging built, then `tables` (and what they read
+    of core) from the SQL folder `sql`."""
+    import datetime as dt
+
+    import duckdb
+
+    from ips_eval.ingest.load import load_delivery
+    from ips_eval.warehouse.tables import build_staging, build_tables
+
+    cutoff = dt.date(2024, 6, 30)
+    con = duckdb.connect()
+    load_delivery(con, delivery, cutoff)
+    build_staging(con, cutoff)
+    build_tables(con, cutoff, schemas=["core", "marts"], only=[
+        "core.quarters", "core.evaluation_dates", "core.population_asof", "core.job_records",
+        "core.activities_asof", "core.competitive_jobs_asof", "core.competitive_jobs", "core.fidelity_reviews",
+        "core.fidelity_asof", "core.client_outcomes_asof", "core.client_outcomes", *tables], sql_dir=sql)
+    return con
+
+
+def _table_checks(con, sql, name):
+    """What the table's asset checks say on `con`: check name -> passed."""
+    from ips_eval.warehouse.table_contracts import table_contract
+    from ips_eval.warehouse.tables import sql_table
+    from pipelines.assets.tables import _check_results
+
+    return {r.check_name: r.passed for r in _check_results(con, sql_table(name, sql), table_contract(name, sql))}
+
+
+def test_a_column_added_to_a_table_reaches_its_asset_checks_and_the_docs(tmp_path):
+    """The done-when of the contracts: a column added to a built table's SQL, with its contract
+    entry, is built, checked by an asset check of the table's asset and listed in docs/warehouse.md;
+    without its contract entry the table's `columns` check fails."""
+    import shutil
+
+    from deliveries import minimal_delivery
+    from ips_eval import SQL_DIR
+    from ips_eval.warehouse.tables_doc import render
+    from pipelines.assets.tables import table_assets
+
+    sql = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, sql)
+    path = sql / "core" / "client_quarters.sql"
+    text = path.read_text(encoding="utf-8")
+    last_select = "SELECT s.quarter,\n       s.quarter_start,"
+    assert text.count(last_select) == 1
+    path.write_text(text.replace(last_select, "SELECT s.quarter,\n       year(s.quarter_start) AS quarter_year,\n"
+                                              "       s.quarter_start,"), encoding="utf-8")
+    con = _built(minimal_delivery(tmp_path / "delivery"), sql, ["core.client_quarters"])
+    assert _table_checks(con, sql, "core.client_quarters")["columns"] is False  # not declared yet
+
+    contract = sql / "core" / "client_quarters.yml"
+    contract.write_text(contract.read_text(encoding="utf-8").replace(
+        "      - name: quarter_start\n",
+        "      - name: quarter_year\n        type: BIGINT\n        description: The year of the quarter.\n"
+        "        tests:\n          - range: {min: 2000, max: 2100}\n      - name: quarter_start\n", 1))
+    key = dg.AssetKey(["core", "client_quarters"])
+    asset = next(a for a in table_assets(sql) if key in a.keys)
+    check = next(c for c in asset.check_specs if c.name == "quarter_year_range")
+    assert check.blocking and "quarter_year: in [2000, 2100]" in check.description
+    results = _table_checks(con, sql, "core.client_quarters")
+    assert results["columns"] and results["quarter_year_range"]
+    assert "| `quarter_year` | BIGINT | The year of the quarter. | in [2000, 2100] |" in render(sql)
 
 
 def test_a_table_reading_a_model_output_waits_for_the_model_that_writes_it():

@@ -12,7 +12,7 @@ from ips_eval.warehouse.outcome_checks import (
     no_withdrawn_or_nonconsenting,
     numerators_within_denominators,
     population_exactly_once,
-    rates_within_unit_interval,
+    rates_are_their_ratios,
     run_checks,
 )
 from outcome_fixtures import staging_warehouse
@@ -76,11 +76,19 @@ def test_costs_counts_outside_their_relations_fail(wh):
     assert not any("n_competitive" in v and "marts.costs" in v for v in violations)
 
 
-def test_rate_outside_unit_interval_fails(wh):
+def test_a_rate_outside_the_unit_interval_or_a_negative_count_fails_its_contract(wh):
+    """The column facts of the marts are their contracts' tests (sql/marts/*.yml), which the
+    table assets run as blocking checks; the ratio check names the same rate as well."""
+    from ips_eval.warehouse.table_contracts import run_tests, table_contract
+
+    contract = table_contract("marts.employment_outcomes_by_group")
+    assert all(r.passed for r in run_tests(wh, contract))
     wh.execute("UPDATE marts.employment_outcomes_by_group SET rate_competitive = 1.5 WHERE alue = 'ALL' AND grouping = 'wave'")
-    violations = rates_within_unit_interval(wh)
-    assert violations and all("outside [0, 1]" in v for v in violations)
-    assert any("grouping=wave" in v for v in violations)
+    wh.execute("UPDATE marts.employment_outcomes_by_group SET n_jobs = -1 WHERE alue = 'Kainuu' AND grouping = 'smi'")
+    failed = {r.test.check_name: r for r in run_tests(wh, contract) if not r.passed}
+    assert set(failed) == {"rate_competitive_range", "n_jobs_range"}
+    assert failed["rate_competitive_range"].examples == ("1.5",)
+    assert any("grouping=wave" in v and "rate_competitive" in v for v in rates_are_their_ratios(wh))
 
 
 def test_rate_set_with_zero_denominator_or_wrong_fails(wh):
@@ -92,7 +100,7 @@ def test_rate_set_with_zero_denominator_or_wrong_fails(wh):
     ).fetchone() == (0, None)
     wh.execute("UPDATE marts.employment_outcomes_quarterly SET rate_tenure6 = 0.0 WHERE alue = 'Kainuu' AND quarter = '2023Q1'")
     wh.execute("UPDATE marts.employment_outcomes SET rate_competitive = rate_competitive / 2 WHERE alue = 'ALL'")
-    violations = rates_within_unit_interval(wh)
+    violations = rates_are_their_ratios(wh)
     assert any("set although the denominator is 0" in v for v in violations)
     assert any("rate_competitive" in v and "not numerator / denominator" in v for v in violations)
 

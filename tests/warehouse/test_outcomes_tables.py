@@ -177,15 +177,6 @@ def test_withdrawn_client_in_staging_reaches_no_core_or_marts_table():
     assert con.execute("SELECT n_clients, n_jobs FROM marts.employment_outcomes WHERE alue = 'ALL'").fetchone() == (1, 1)
 
 
-def test_docs_tables_md_is_generated_from_the_sql():
-    from ips_eval.warehouse.tables_doc import render
-
-    page = (SQL_DIR.parent / "docs" / "tables.md").read_text(encoding="utf-8")
-    assert page == render(), "docs/tables.md is stale: python -m ips_eval.warehouse.tables_doc > docs/tables.md"
-    for table in sql_tables():
-        assert f"### `{table.name}`" in page
-
-
 def test_the_sql_names_quarters_as_quarter_label_does():
     from ips_eval.definitions import quarter_label
 

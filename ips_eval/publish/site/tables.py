@@ -730,7 +730,7 @@ def _model_table(con, model: str) -> ModelTable:
         if table_exists(con, "models.propensity_model"):
             k = con.execute("SELECT count(*) FROM models.propensity_model WHERE model = ?", [model]).fetchone()[0]
             residual_df = n - k
-        if table_exists(con, "marts.register_outcomes"):
+        if table_exists(con, "models.effectiveness_categories"):
             cat = query_sql(con, QUERIES / "effectiveness_categories.sql")
             for _, r in cat.iterrows():
                 categories.setdefault(r["term"], {})[r["category"]] = int(r["n"])
