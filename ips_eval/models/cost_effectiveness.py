@@ -32,12 +32,11 @@ from ips_eval.models.att import DEFAULT_BOOT, DEFAULT_SEED, MIN_PER_GROUP, estim
 from ips_eval.models.common import estimates_markdown, fmt
 from ips_eval.models.data import read_query
 from ips_eval.models.effectiveness import NEGATIVE_CONTROLS, PS_COVARIATES, load_effectiveness
-from ips_eval.models.effectiveness import QUERY as EFFECTIVENESS_QUERY
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
+from ips_eval.models.spec import ModelSpec
 
 QUERIES = MODEL_QUERIES_DIR
 QUERY = QUERIES / "cost_effectiveness.sql"
-QUERY_FILES = (EFFECTIVENESS_QUERY, QUERY)
 
 MODEL = "cost_effectiveness"
 TERM = "cost_per_employed_month_gained"
@@ -154,7 +153,12 @@ def _require_costs(ips: pd.DataFrame) -> None:
 
 
 def plot_cost_effectiveness(result: ModelResult, figures_dir: Path) -> list[Path]:
-    """The bootstrap distribution of the ratio, with the estimate and its 95 % interval."""
+    """The bootstrap distribution of the ratio, with the estimate and its 95 % interval.
+
+    Examples
+    --------
+    >>> plot_cost_effectiveness(result, Path("figures"))  # doctest: +SKIP
+    """
     row = result.estimates.iloc[0]
     return [plots.bootstrap_histogram(
         result.extra["replicate_ratios"], float(row["estimate"]), (float(row["ci_low"]), float(row["ci_high"])),
@@ -162,14 +166,12 @@ def plot_cost_effectiveness(result: ModelResult, figures_dir: Path) -> list[Path
         "EUR per employed month gained", Path(figures_dir) / f"{MODEL}_bootstrap.png")]
 
 
-def run_cost_effectiveness(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = DEFAULT_SEED,
-                           n_boot: int = N_BOOT, workers: int = N_WORKERS) -> ModelResult:
-    """Load, fit and draw: what the pipeline runs for model 8."""
-    try:
-        frame = load_cost_effectiveness(con)
-    except NotFitted as e:
-        return ModelResult.not_fitted(MODEL, e.reason, e.n)
-    result = fit_cost_effectiveness(frame, seed=seed, n_boot=n_boot, workers=workers)
-    if result.fitted:
-        result.figures = plot_cost_effectiveness(result, Path(figures_dir))
-    return result
+SPEC = ModelSpec(
+    name=MODEL,
+    description="Model 8: cost per employed month gained: the analysed IPS clients' mean cost over model 6's"
+    " ATT on employed months, with a bootstrap interval, shown only when the gain's interval lies above 0.",
+    queries=("effectiveness.sql", "cost_effectiveness.sql"),
+    fit=fit_cost_effectiveness,
+    load=load_cost_effectiveness,
+    plot=plot_cost_effectiveness,
+)

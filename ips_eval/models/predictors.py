@@ -12,9 +12,6 @@ t distribution with G - 1 degrees of freedom (G = counties).
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
-
-import duckdb
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
@@ -23,63 +20,39 @@ from statsmodels.genmod.generalized_estimating_equations import GEE
 
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, term_counts, warning_texts
-from ips_eval.models.data import QUERIES, read_query
 from ips_eval.models.design import CLIENT_COVARIATES, build_design, check_events, check_separation
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
+from ips_eval.models.spec import ModelSpec
 
 #: Cluster-robust SEs need enough clusters: fewer than MIN_COUNTIES is not fitted,
 #: fewer than WARN_COUNTIES is a warning (sandwich SEs are too small with few clusters).
 MIN_COUNTIES = 5
 WARN_COUNTIES = 10
 
-#: The input query of both predictor models (its tables are the models' inputs).
-QUERY_FILES = (QUERIES / "predictors.sql",)
 
 OUTCOME_LABEL = {"competitive": "a competitive job", "unsubsidised": "an unsubsidised competitive job"}
 
 
-def load_predictors(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The frame of both predictor models: one row per client, outcomes and covariates.
+@model_fit("employment_predictors")
+def fit_employment_predictors(frame: pd.DataFrame) -> ModelResult:
+    """Odds ratios of having had a competitive job (any, subsidised or not).
 
     Examples
     --------
-    >>> result = fit_employment_predictors(load_predictors(con))  # doctest: +SKIP
-    >>> figures = plot_predictors(result, "figures")  # doctest: +SKIP
+    >>> result = fit_employment_predictors(EMPLOYMENT.load_frame(con))  # doctest: +SKIP
     """
-    return read_query(con, QUERY_FILES[0])
-
-
-@model_fit("employment_predictors")
-def fit_employment_predictors(frame: pd.DataFrame) -> ModelResult:
-    """Odds ratios of having had a competitive job (any, subsidised or not)."""
     return _fit(frame, "employment_predictors", "competitive")
 
 
 @model_fit("unsubsidised_predictors")
 def fit_unsubsidised_predictors(frame: pd.DataFrame) -> ModelResult:
-    """Odds ratios of having had a competitive job without pay subsidy."""
+    """Odds ratios of having had a competitive job without pay subsidy.
+
+    Examples
+    --------
+    >>> result = fit_unsubsidised_predictors(UNSUBSIDISED.load_frame(con))  # doctest: +SKIP
+    """
     return _fit(frame, "unsubsidised_predictors", "unsubsidised")
-
-
-def plot_predictors(result: ModelResult, figures_dir: Path) -> list[Path]:
-    """The forest plot of a predictor model's odds ratios."""
-    return plots.draw_figures(result, figures_dir)
-
-
-@model_fit("employment_predictors")
-def run_employment_predictors(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
-    """Odds ratios of having had a competitive job (any, subsidised or not): load, fit, plot."""
-    result = fit_employment_predictors(load_predictors(con))
-    result.figures = plot_predictors(result, figures_dir) if result.fitted else []
-    return result
-
-
-@model_fit("unsubsidised_predictors")
-def run_unsubsidised_predictors(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
-    """Odds ratios of having had a competitive job without pay subsidy: load, fit, plot."""
-    result = fit_unsubsidised_predictors(load_predictors(con))
-    result.figures = plot_predictors(result, figures_dir) if result.fitted else []
-    return result
 
 
 def _fit(df: pd.DataFrame, model: str, outcome: str) -> ModelResult:
@@ -168,3 +141,20 @@ def _fit(df: pd.DataFrame, model: str, outcome: str) -> ModelResult:
         model=model, status=status, reason=reason, n=n, converged=True, estimates=est,
         tables={"term_counts": counts}, diagnostics=diag, summary=summary, extra={"figures": [fig]},
     )
+
+
+#: Both predictor models read one input query (`sql/models/predictors.sql`).
+EMPLOYMENT = ModelSpec(
+    name="employment_predictors",
+    description="Model 1: predictors of having had a competitive job (subsidised or not): odds ratios of a"
+    " logistic GEE, exchangeable within county, bias-reduced SEs clustered by county.",
+    queries=("predictors.sql",),
+    fit=fit_employment_predictors,
+)
+UNSUBSIDISED = ModelSpec(
+    name="unsubsidised_predictors",
+    description="Model 1: predictors of having had a competitive job without pay subsidy: odds ratios of a"
+    " logistic GEE, exchangeable within county, bias-reduced SEs clustered by county.",
+    queries=("predictors.sql",),
+    fit=fit_unsubsidised_predictors,
+)

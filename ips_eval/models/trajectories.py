@@ -39,10 +39,10 @@ from ips_eval.definitions import STATES, TRAJECTORY_MONTHS
 from ips_eval.models import plots
 from ips_eval.models.data import read_query
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, model_fit
+from ips_eval.models.spec import ModelSpec
 
 QUERIES = MODEL_QUERIES_DIR
 QUERY = QUERIES / "trajectory_sequences.sql"
-QUERY_FILES = (QUERY,)
 
 MODEL = "trajectory_types"
 #: The contract table this step writes (docs/analysis_plan.md "Stable output tables").
@@ -327,7 +327,12 @@ def type_chronogram(result: ModelResult) -> pd.DataFrame:
 
 
 def plot_trajectory_types(result: ModelResult, figures_dir: Path) -> list[Path]:
-    """The index plot of the clustering sample (never published) and a chronogram per type."""
+    """The index plot of the clustering sample (never published) and a chronogram per type.
+
+    Examples
+    --------
+    >>> plot_trajectory_types(result, Path("figures"))  # doctest: +SKIP
+    """
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
     first, last = TRAJECTORY_MONTHS
@@ -340,18 +345,13 @@ def plot_trajectory_types(result: ModelResult, figures_dir: Path) -> list[Path]:
     ]
 
 
-def run_trajectory_types(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = DEFAULT_SEED) -> ModelResult:
-    """Load, fit and draw: what the pipeline runs for the trajectory types.
-
-    A result that is not fitted still carries the contract table, empty, so that
-    `marts.trajectory_types` always exists after the step with its columns and no earlier
-    run's rows.
-    """
-    try:
-        result = fit_trajectory_types(load_trajectory_types(con), seed=seed)
-    except NotFitted as e:
-        result = ModelResult.not_fitted(MODEL, e.reason, e.n)
-    if result.fitted:
-        result.figures = plot_trajectory_types(result, Path(figures_dir))
-    result.marts.setdefault(MARTS_TABLE, empty_types())
-    return result
+SPEC = ModelSpec(
+    name=MODEL,
+    description="Trajectory types: the post-index monthly state sequences of model 6's analysed persons grouped"
+    " into a few types (Hamming distance, Ward, number of types by silhouette); writes marts.trajectory_types.",
+    queries=("trajectory_sequences.sql",),
+    fit=fit_trajectory_types,
+    load=load_trajectory_types,
+    plot=plot_trajectory_types,
+    marts={MARTS_TABLE: empty_types},
+)

@@ -30,8 +30,6 @@ cluster-robust GLM on the person-months gives (a test checks this).
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
-
 import duckdb
 import numpy as np
 import pandas as pd
@@ -45,12 +43,11 @@ from ips_eval.models.data import QUERIES, has_table
 from ips_eval.models.design import Covariate, build_design, check_events
 from ips_eval.models.effectiveness import DIAGNOSIS_GROUPS, OTHER_DG, load_effectiveness
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
+from ips_eval.models.spec import ModelSpec
 from ips_eval.warehouse.database import query_sql
 
 MODEL = "transition_to_work"
 QUERY = QUERIES / "transition_to_work.sql"
-#: Its input queries: the months at risk, and model 6's frame (the covariates it derives).
-QUERY_FILES = (QUERY, QUERIES / "effectiveness.sql")
 
 #: The baseline hazard's groups of months since the index month (m of the pair m -> m + 1),
 #: label -> (first, last); the first is the reference.
@@ -268,28 +265,11 @@ def cluster_covariance(beta: np.ndarray, bread: np.ndarray, X: np.ndarray, n_at:
     return factor * bread @ meat @ bread
 
 
-def plot_transition_to_work(result: ModelResult, figures_dir: Path) -> list[Path]:
-    """The forest plot of model 7's odds ratios.
-
-    Examples
-    --------
-    >>> plot_transition_to_work(result, "figures")  # doctest: +SKIP
-    [PosixPath('figures/transition_to_work_forest.png')]
-    """
-    return plots.draw_figures(result, figures_dir)
-
-
-def run_transition_to_work(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
-    """Load, fit and plot model 7: what the pipeline runs.
-
-    Examples
-    --------
-    >>> result = run_transition_to_work(con, Path("figures"))  # doctest: +SKIP
-    """
-    try:
-        frame = load_transition_to_work(con)
-    except NotFitted as e:
-        return ModelResult.not_fitted(MODEL, e.reason, e.n)
-    result = fit_transition_to_work(frame)
-    result.figures = plot_transition_to_work(result, figures_dir) if result.fitted else []
-    return result
+SPEC = ModelSpec(
+    name=MODEL,
+    description="Model 7: the monthly odds of moving from a benefit state into work, IPS clients against comparison"
+    " persons: a discrete-time logistic hazard on person-months, covariate-adjusted, person-clustered CIs.",
+    queries=("transition_to_work.sql", "effectiveness.sql"),
+    fit=fit_transition_to_work,
+    load=load_transition_to_work,
+)

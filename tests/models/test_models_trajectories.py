@@ -1,5 +1,7 @@
 """Trajectory types: the distance and the silhouette choice by hand, the weighted sample, the table."""
 
+from dataclasses import replace
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -8,9 +10,8 @@ import pytest
 import model_fixtures as mf
 from ips_eval.definitions import STATES, TRAJECTORY_MONTHS
 from ips_eval.models import registry, write_result
-from ips_eval.models.effectiveness import run_effectiveness
 from ips_eval.models.trajectories import (cluster_sequences, fit_trajectory_types, hamming_distances,
-                                          run_trajectory_types, silhouette_widths, type_label)
+                                          silhouette_widths, type_label)
 
 # Five sequences of four months (0 and 1 stand for two states): three near 0000, two near 1111.
 A1, A2, A3, B1, B2 = [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0], [1, 1, 1, 1], [1, 1, 1, 0]
@@ -105,7 +106,7 @@ def test_uniform_weights_would_give_the_unweighted_share():
 @pytest.fixture(scope="module")
 def register_study(tmp_path_factory):
     con = mf.load(duckdb.connect(), mf.register(effect=2.0, seed=2))
-    write_result(con, run_effectiveness(con, tmp_path_factory.mktemp("fig"), seed=11))
+    write_result(con, registry.fit_model("effectiveness", con, tmp_path_factory.mktemp("fig"), seed=11))
     return con
 
 
@@ -127,7 +128,7 @@ def test_without_person_weights_the_table_is_empty_and_the_reason_says_why(tmp_p
     con = mf.load(duckdb.connect(), mf.register(n_ips=100, n_cmp=300, seed=5))
     # an earlier run's table must not survive
     con.execute("CREATE TABLE marts.trajectory_types AS SELECT 1 AS type, 'stale' AS label")
-    res = run_trajectory_types(con, tmp_path)
+    res = registry.fit_model("trajectory_types", con, tmp_path)
     write_result(con, res)
     assert res.status == "not_fitted" and "models.person_weights" in res.reason
     assert con.execute("SELECT count(*) FROM marts.trajectory_types").fetchone()[0] == 0
@@ -138,10 +139,10 @@ def test_a_crash_of_the_step_still_replaces_its_table(tmp_path, monkeypatch):
     con = mf.load(duckdb.connect(), mf.register(n_ips=100, n_cmp=300, seed=5))
     con.execute("CREATE TABLE marts.trajectory_types AS SELECT 1 AS type, 'stale' AS label")
 
-    def boom(con, figures_dir, seed=0):
+    def boom(con):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setitem(registry.MODELS, "trajectory_types", boom)
+    monkeypatch.setitem(registry.MODELS, "trajectory_types", replace(registry.MODELS["trajectory_types"], load=boom))
     res = registry.fit_and_write("trajectory_types", con, tmp_path)
-    assert res.status == "not_fitted"
+    assert res.status == "not_fitted" and "simulated bug" in res.reason
     assert con.execute("SELECT count(*) FROM marts.trajectory_types").fetchone()[0] == 0
