@@ -123,11 +123,13 @@ def test_design_reference_levels_are_fixed(tables):
     assert "fidelity_total_per10" in d.X.columns and "smi" in d.X.columns
 
 
-def test_small_cluster_inference_bias_reduced_covariance_and_t_quantiles(tables, tmp_path):
-    """Mancl-DeRouen covariance and t(G-1) intervals, computed here from statsmodels directly."""
+def test_small_cluster_inference_cr2_covariance_and_bell_mccaffrey_t(tables, tmp_path):
+    """CR2 between statsmodels' plain sandwich and its Mancl-DeRouen covariance, t with each term's own df."""
     import statsmodels.api as sm
     from scipy import stats
     from statsmodels.genmod.generalized_estimating_equations import GEE
+
+    from ips_eval.models.cluster_robust import gee_cr2
 
     res = fit_model("employment_predictors", _con(tables), tmp_path)
     co = tables["core.client_outcomes"]
@@ -140,16 +142,22 @@ def test_small_cluster_inference_bias_reduced_covariance_and_t_quantiles(tables,
               cov_struct=sm.cov_struct.Exchangeable())
     reduced = gee.fit(maxiter=100, cov_type="bias_reduced")
     robust = gee.fit(maxiter=100)
+    cr2 = gee_cr2(robust)
+    j = list(robust.params.index).index("smi")
     G = len(set(county))
-    q = stats.t.ppf(0.975, G - 1)
+    d = res.diagnostics.set_index("diagnostic")
+    df = d.loc["bm_df[smi]", "value"]
+    assert df == pytest.approx(cr2.df[j]) and 1 < df < G - 1
+    se = np.sqrt(cr2.cov[j, j])
+    assert robust.bse["smi"] < se < reduced.bse["smi"]
+    q = stats.t.ppf(0.975, df)
     smi = res.estimates.set_index("term").loc["smi"]
-    b, se = reduced.params["smi"], reduced.bse["smi"]
+    b = robust.params["smi"]
     assert smi["ci_low"] == pytest.approx(np.exp(b - q * se), rel=1e-6)
     assert smi["ci_high"] == pytest.approx(np.exp(b + q * se), rel=1e-6)
-    # wider than the plain sandwich with normal quantiles
-    assert np.log(smi["ci_high"] / smi["ci_low"]) > 2 * 1.96 * robust.bse["smi"]
-    d = res.diagnostics.set_index("diagnostic")
-    assert d.loc["t_degrees_of_freedom", "value"] == G - 1
+    # the county-level fidelity total has the fewest degrees of freedom: it varies between counties only
+    assert d.loc["t_degrees_of_freedom", "value"] == pytest.approx(d.loc["bm_df[fidelity_total_per10]", "value"])
+    assert d.loc["bm_df[fidelity_total_per10]", "value"] < d.loc["bm_df[smi]", "value"]
 
 
 def test_load_fit_plot_are_separate(tables, tmp_path):
