@@ -48,9 +48,13 @@ QUERY = QUERIES / "effectiveness.sql"
 
 MODEL = "effectiveness"
 #: The model-specific tables this model writes that other parts of the warehouse read, with
-#: their columns: marts.transition_rates reads models.person_weights, so the table exists
-#: (without rows of this model) also when the model was not fitted.
-WRITES: dict[str, str] = {"person_weights": "model VARCHAR, person_id VARCHAR, ips BOOLEAN, weight DOUBLE"}
+#: their columns: marts.transition_rates reads models.person_weights (the 12-month fit's), the
+#: trajectory types read models.person_weights_post24 (the 24-month fit's own weights), so the
+#: tables exist (without rows of this model) also when the model was not fitted.
+WRITES: dict[str, str] = {
+    "person_weights": "model VARCHAR, person_id VARCHAR, ips BOOLEAN, weight DOUBLE",
+    "person_weights_post24": "model VARCHAR, person_id VARCHAR, ips BOOLEAN, weight DOUBLE",
+}
 OUTCOMES = ("employed_months_post12", "earnings_post12")
 #: The longer follow-up (ANALYSIS_PLAN model 6, "and _post24 where observed"): estimated apart,
 #: on the persons whose 24-month window has ended by the cut-off, with their own propensity
@@ -188,6 +192,7 @@ def _add_post24(result: ModelResult, d: pd.DataFrame, *, seed: int, n_boot: int,
         ipw[["estimate", "ci_low", "ci_high", "p_value"]], on="outcome").rename(columns={"estimate": "difference"})
     result.tables["effectiveness_means"] = pd.concat([result.tables["effectiveness_means"], means],
                                                      ignore_index=True)
+    result.tables["person_weights_post24"] = person_weights(d, att.weights)
     result.reason += (f"; 24-month outcome: a separate fit with its own propensity model on the {n_ips} IPS clients"
                       f" and {n_cmp} comparison persons whose 24-month window has ended (another population than"
                       f" the 12-month one), describing {att.n_treated_analysed} IPS clients against"
