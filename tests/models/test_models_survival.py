@@ -185,3 +185,16 @@ def test_cox_intervals_are_the_delete_one_county_jackknife_with_t_quantiles(ttf)
     assert smi["ci_low"] == pytest.approx(np.exp(full - q * se), rel=1e-6)
     assert smi["ci_high"] == pytest.approx(np.exp(full + q * se), rel=1e-6)
     assert (res.estimates["estimator"] == "cox").all()
+
+
+def test_cox_with_fewer_than_10_counties_warns_like_the_gee(tmp_path):
+    from ips_eval.models.cluster_robust import WARN_COUNTIES
+
+    con = mf.load(duckdb.connect(), mf.clients(n=1500, n_counties=6, seed=3))
+    ttf = fit_model("time_to_first_job", con, tmp_path)
+    gee = fit_model("employment_predictors", con, tmp_path)
+    for res in (ttf, gee):
+        assert res.status == "warning" and "only 6 counties" in res.reason, res.reason
+        d = res.diagnostics.set_index("diagnostic").loc["n_counties"]
+        assert d["value"] == 6 and d["threshold"] == WARN_COUNTIES and not d["passed"]
+    assert len(ttf.estimates)  # the hazard ratios are still given
