@@ -30,9 +30,11 @@ and docs/decisions.md say the same in words):
    the IPS clients, `share_comparison_weighted` the ATT-weighted share of the comparison persons,
    and their difference has a 95 % Wald interval: the variance of a proportion plus that of a
    weighted proportion with the weights held fixed (the typology too is held fixed).
-7. Stability: `N_STABILITY` bootstrap resamples of the clustering sample (at most
-   `STABILITY_SIZE` sequences each) are clustered again; the share of them that choose the
-   same number of types is the diagnostic `k_stability` (status 'warning' below `MIN_STABILITY`).
+7. Stability: `N_STABILITY` subsamples of the clustering sample (`STABILITY_FRACTION` of it
+   without replacement, at most `STABILITY_SIZE` sequences) are clustered again; the share of
+   them that choose the same number of types is the diagnostic `k_stability` (status 'warning'
+   below `MIN_STABILITY`). Without replacement: a resample's duplicated sequences would form
+   tight spurious groups of their own and favour more types.
    A number of types at the top of `K_RANGE` is flagged (`k_at_range_edge`, status 'warning'):
    more types might have scored higher. The bottom (2) is not flagged: one type has no ASW, so 2
    is the least a typology can be.
@@ -73,9 +75,11 @@ MAX_IPS = 4000
 K_RANGE = range(2, 7)
 #: Average silhouette width below which a partition has "no substantial structure" (Kaufman & Rousseeuw).
 MIN_ASW = 0.25
-#: Bootstrap resamples of the clustering sample re-clustered for the stability of the number of types,
-#: each of at most STABILITY_SIZE sequences (Ward's work is quadratic in them).
+#: Subsamples of the clustering sample re-clustered for the stability of the number of types, each
+#: STABILITY_FRACTION of it drawn without replacement, at most STABILITY_SIZE sequences (Ward's work
+#: is quadratic in them).
 N_STABILITY = 20
+STABILITY_FRACTION = 0.8
 STABILITY_SIZE = 1500
 #: Share of the resamples choosing the same number of types below which the choice is 'warning'.
 MIN_STABILITY = 0.6
@@ -214,7 +218,7 @@ def fit_trajectory_types(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED,
     seed : seed of the samples.
     sample_comparison : draws of comparison persons, probability proportional to the ATT weight.
     max_ips : IPS clients clustered at most (a uniform sample above it).
-    n_stability : bootstrap resamples re-clustered for the stability of the number of types.
+    n_stability : subsamples re-clustered for the stability of the number of types.
 
     Returns
     -------
@@ -269,7 +273,7 @@ def fit_trajectory_types(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED,
             "passed": asw[k] >= MIN_ASW, "rule": "pass when >= threshold (Kaufman & Rousseeuw: below 0.25 no"
             " substantial structure)", "detail": f"{k} types"},
            {"model": MODEL, "diagnostic": "k_stability", "value": stability, "threshold": MIN_STABILITY,
-            "passed": not unstable, "rule": "share of bootstrap resamples of the clustering sample choosing the"
+            "passed": not unstable, "rule": "share of subsamples of the clustering sample choosing the"
             " same number of types; pass when >= threshold",
             "detail": ", ".join(f"k={kk}: {n}" for kk, n in sorted(chosen.items())) + f" of {n_stability}"},
            {"model": MODEL, "diagnostic": "k_at_range_edge", "value": k, "threshold": max(K_RANGE),
@@ -287,11 +291,11 @@ def fit_trajectory_types(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED,
     flags = ([f"the chosen partition's ASW {asw[k]:.3f} is below {MIN_ASW}: weak structure"] if weak else []) + (
         [f"{k} types is the largest number tried (K_RANGE {min(K_RANGE)}-{max(K_RANGE)}): more might score"
          " higher"] if at_edge else []) + (
-        [f"the number of types is unstable: {stability:.0%} of {n_stability} bootstrap resamples choose {k}"
+        [f"the number of types is unstable: {stability:.0%} of {n_stability} subsamples choose {k}"
          f" (below {MIN_STABILITY:.0%})"] if unstable else [])
     reason = "; ".join([sample, *notes, "Hamming distance, Ward clustering, "
                         + ", ".join(f"ASW k={kk} {v:.3f}" for kk, v in asw.items())
-                        + f": {k} types, chosen by {stability:.0%} of {n_stability} bootstrap resamples"] + flags)
+                        + f": {k} types, chosen by {stability:.0%} of {n_stability} subsamples"] + flags)
     first = TRAJECTORY_MONTHS[0]
     return ModelResult(
         model=MODEL, status="warning" if flags else "ok", reason=reason, n=len(everyone), converged=True,
@@ -303,11 +307,11 @@ def fit_trajectory_types(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED,
 
 
 def k_stability(codes: np.ndarray, k: int, rng: np.random.Generator, n_boot: int = N_STABILITY,
-                size: int = STABILITY_SIZE) -> tuple[float, dict[int, int]]:
-    """Share of bootstrap resamples of the sequences whose own ASW choice is `k` types, and the choices' counts.
+                size: int = STABILITY_SIZE, fraction: float = STABILITY_FRACTION) -> tuple[float, dict[int, int]]:
+    """Share of subsamples of the sequences whose own ASW choice is `k` types, and the choices' counts.
 
-    Each resample draws min(len(codes), size) sequences with replacement and clusters them as
-    `cluster_sequences` does.
+    Each subsample draws `fraction` of the sequences (at most `size`) without replacement and
+    clusters them as `cluster_sequences` does.
 
     Examples
     --------
@@ -316,9 +320,9 @@ def k_stability(codes: np.ndarray, k: int, rng: np.random.Generator, n_boot: int
     (1.0, {2: 5})
     """
     chosen: dict[int, int] = {}
-    m = min(len(codes), size)
+    m = min(int(fraction * len(codes)), size)
     for _ in range(n_boot):
-        sample = codes[rng.integers(0, len(codes), m)]
+        sample = codes[rng.choice(len(codes), m, replace=False)]
         if len(np.unique(sample, axis=0)) < min(K_RANGE):
             continue  # a resample of one distinct sequence has no types
         labels, _ = cluster_sequences(sample)
@@ -451,7 +455,7 @@ def plot_trajectory_types(result: ModelResult, figures_dir: Path) -> list[Path]:
 SPEC = ModelSpec(
     name=MODEL,
     description="Trajectory types: the monthly state sequences of months 0-23 of model 6's 24-month population"
-    " grouped into a few types (Hamming distance, Ward, number of types by silhouette, its bootstrap stability),"
+    " grouped into a few types (Hamming distance, Ward, number of types by silhouette, its subsample stability),"
     " with the IPS and the weighted comparison shares and their difference; writes marts.trajectory_types.",
     queries=("trajectory_sequences.sql",),
     fit=fit_trajectory_types,
