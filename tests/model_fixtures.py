@@ -184,13 +184,18 @@ def register(n_ips: int = 600, n_cmp: int = 1800, effect: float = 2.0, earnings_
             "ref.states": reference_tables()["states"]}  # the states' kinds, read by model 7
 
 
-def transition_persons(n: int = 3000, or_ips: float = 2.0, seed: int = 5, n_counties: int = 4) -> pd.DataFrame:
-    """Model 7's person-level frame with a planted odds ratio of IPS on the monthly hazard.
+def transition_persons(n: int = 3000, or_ips: float = 2.0, seed: int = 5, n_counties: int = 4,
+                       or_benefit_pre12: float = 0.75, leave_work: float = 0.25) -> pd.DataFrame:
+    """Model 7's person-level frame with a planted odds ratio of IPS on the monthly hazard, with re-entry.
 
     Each person is in a benefit state from the index month and observed for 3..36 months;
-    in each month at risk, logit P(employed next month) = -2.5 + log(or_ips) * ips + 0.4 *
-    (education 3 or 4) - 0.5 * (months since index >= 6) + a pre-index employment effect; a
-    person who moves into work leaves the risk set. Columns as `load_transition_to_work`.
+    in each month on benefits, logit P(employed next month) = -2.5 + log(or_ips) * ips + 0.4 *
+    (education 3 or 4) - 0.5 * (months since index >= 6) + 0.6 * (employed months pre12 > 6)
+    + log(or_benefit_pre12) * (benefit months pre12 > 6). A person in work goes back onto a
+    benefit the next month with probability `leave_work`, and is then at risk again (re-entry):
+    the hazard does not depend on earlier moves, so the recurrent and the first-move fits share
+    the planted odds ratios. Columns as `load_transition_to_work`: `at_risk_<g>`, `moves_<g>`
+    count every spell, `at_risk_first_<g>`, `moves_first_<g>` the months up to the first move.
     """
     from ips_eval.models.transition_to_work import MONTH_GROUPS
 
@@ -205,32 +210,41 @@ def transition_persons(n: int = 3000, or_ips: float = 2.0, seed: int = 5, n_coun
         "diagnosis_group": rng.choice(["psychosis", "bipolar", "other_or_unknown"], n).astype(object),
         "county": rng.choice(COUNTIES[:n_counties], n).astype(object),
         "employed_months_pre12": rng.integers(0, 13, n),
+        "benefit_months_pre12": rng.integers(0, 13, n),
     })
     observed = rng.integers(3, 37, n)
     lp = (-2.5 + np.log(or_ips) * ips + 0.4 * frame["education"].isin(["3", "4"]).to_numpy()
-          + 0.6 * (frame["employed_months_pre12"].to_numpy() > 6))
-    at_risk = np.ones(n, dtype=bool)
-    counts = {g: (np.zeros(n, dtype=int), np.zeros(n, dtype=int)) for g in MONTH_GROUPS}
+          + 0.6 * (frame["employed_months_pre12"].to_numpy() > 6)
+          + np.log(or_benefit_pre12) * (frame["benefit_months_pre12"].to_numpy() > 6))
+    in_work = np.zeros(n, dtype=bool)
+    moved_before = np.zeros(n, dtype=bool)
+    names = ("at_risk", "moves", "at_risk_first", "moves_first")
+    counts = {g: {c: np.zeros(n, dtype=int) for c in names} for g in MONTH_GROUPS}
     for m in range(36):
         group = next(g for g, (a, b) in MONTH_GROUPS.items() if a <= m <= b)
-        risk = at_risk & (m < observed)
+        risk = ~in_work & (m < observed)
         move = risk & (rng.random(n) < expit(lp - 0.5 * (m >= 6)))
-        counts[group][0][risk] += 1
-        counts[group][1][move] += 1
-        at_risk &= ~move
-    for g, (n_at, n_ev) in counts.items():
-        frame[f"at_risk_{g}"] = n_at
-        frame[f"moves_{g}"] = n_ev
+        first = risk & ~moved_before
+        for c, v in zip(names, (risk, move, first, move & first)):
+            counts[group][c][v] += 1
+        moved_before |= move
+        leave = in_work & (rng.random(n) < leave_work)
+        in_work = (in_work & ~leave) | move
+    for g, cols in counts.items():
+        for c, v in cols.items():
+            frame[f"{c}_{g}"] = v
     return frame
 
 
-def person_months(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame of `transition_persons` expanded to one row per person-month at risk (tests only)."""
+def person_months(frame: pd.DataFrame, at: str = "at_risk", moves: str = "moves") -> pd.DataFrame:
+    """The frame of `transition_persons` expanded to one row per person-month at risk (tests only).
+
+    `at` and `moves` name the counts (`at_risk_first`, `moves_first` for the first-move fit)."""
     from ips_eval.models.transition_to_work import MONTH_GROUPS
 
     rows = []
     for g in MONTH_GROUPS:
-        n_at, n_ev = frame[f"at_risk_{g}"].to_numpy(), frame[f"moves_{g}"].to_numpy()
+        n_at, n_ev = frame[f"{at}_{g}"].to_numpy(), frame[f"{moves}_{g}"].to_numpy()
         idx = np.repeat(np.arange(len(frame)), n_at)
         first = np.repeat(np.cumsum(n_at) - n_at, n_at)
         k = np.arange(len(idx)) - first  # 0.. within the person's months of the group

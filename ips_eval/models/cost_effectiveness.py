@@ -45,12 +45,11 @@ from ips_eval.models.att import DEFAULT_BOOT, DEFAULT_SEED, MIN_PER_GROUP, ATTRe
 from ips_eval.models.common import estimates_markdown, fmt
 from ips_eval.models.data import read_query
 from ips_eval.models.effectiveness import NEGATIVE_CONTROLS, PS_COVARIATES, load_effectiveness, propensity_frame
-from ips_eval.models.effectiveness import QUERY as EFFECTIVENESS_QUERY
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
+from ips_eval.models.spec import ModelSpec
 
 QUERIES = MODEL_QUERIES_DIR
 QUERY = QUERIES / "cost_effectiveness.sql"
-QUERY_FILES = (EFFECTIVENESS_QUERY, QUERY)
 
 MODEL = "cost_effectiveness"
 TERM = "cost_per_employed_month_gained"
@@ -353,7 +352,12 @@ def _clients_with_costs(d: pd.DataFrame, in_window: pd.Series) -> tuple[pd.DataF
 
 def plot_cost_effectiveness(result: ModelResult, figures_dir: Path) -> list[Path]:
     """The acceptability curve (probability cost-effective by willingness to pay); with the
-    bootstrap, also the distribution of the replicate ratios with the estimate and interval."""
+    bootstrap, also the distribution of the replicate ratios with the estimate and interval.
+
+    Examples
+    --------
+    >>> plot_cost_effectiveness(result, Path("figures"))  # doctest: +SKIP
+    """
     figures = [plots.acceptability_curve(
         result.extra["acceptability"], [float(v) for v in WTP_EUR],
         f"Probability that IPS is cost-effective (n={result.n})", Path(figures_dir) / f"{MODEL}_acceptability.png")]
@@ -367,14 +371,14 @@ def plot_cost_effectiveness(result: ModelResult, figures_dir: Path) -> list[Path
     return figures
 
 
-def run_cost_effectiveness(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = DEFAULT_SEED,
-                           n_boot: int = N_BOOT, workers: int = N_WORKERS, interval: str = "fieller") -> ModelResult:
-    """Load, fit and draw: what the pipeline runs for model 8."""
-    try:
-        frame = load_cost_effectiveness(con)
-    except NotFitted as e:
-        return ModelResult.not_fitted(MODEL, e.reason, e.n)
-    result = fit_cost_effectiveness(frame, seed=seed, n_boot=n_boot, workers=workers, interval=interval)
-    if result.fitted:
-        result.figures = plot_cost_effectiveness(result, Path(figures_dir))
-    return result
+
+SPEC = ModelSpec(
+    name=MODEL,
+    description="Model 8: cost per employed month gained: the analysed IPS clients' mean cost over the outcome's"
+    " window divided by model 6's ATT on employed months over the same window, with Fieller's interval, the net"
+    " monetary benefit and the probability of cost-effectiveness at stated willingness-to-pay values.",
+    queries=("effectiveness.sql", "cost_effectiveness.sql"),
+    fit=fit_cost_effectiveness,
+    load=load_cost_effectiveness,
+    plot=plot_cost_effectiveness,
+)

@@ -26,12 +26,12 @@ from lifelines import CoxPHFitter
 from scipy import stats
 from lifelines.statistics import proportional_hazard_test
 
+from ips_eval.models.cluster_robust import MIN_COUNTIES, WARN_COUNTIES
 from ips_eval.models.common import term_counts, warning_texts
 from ips_eval.models.design import CLIENT_COVARIATES, build_design, check_events
 from ips_eval.models.result import NotFitted, diagnostics_frame, estimates_frame
 
 PH_ALPHA = 0.01  # per term, as lifelines check_assumptions: 12 terms at 0.05 would flag one by chance half the time
-MIN_COUNTIES = 5  # as model 1: fewer clusters give no usable cluster-robust variance
 
 
 def fit_cox(df: pd.DataFrame, model: str, duration: str, event: str, event_label: str):
@@ -60,6 +60,8 @@ def fit_cox(df: pd.DataFrame, model: str, duration: str, event: str, event_label
     G = len(counties)
     if G < MIN_COUNTIES:
         raise NotFitted(f"only {G} counties: standard errors clustered by county need at least {MIN_COUNTIES}", n=n)
+    if G < WARN_COUNTIES:
+        notes.append(f"only {G} counties: the county-jackknife intervals rest on few clusters")
     data = d.drop(columns="_county")
     cph, texts, conv = _cox(data)
     if conv:
@@ -88,8 +90,9 @@ def fit_cox(df: pd.DataFrame, model: str, duration: str, event: str, event_label
         for t in ph.index
     ]
     rows.append(
-        {"model": model, "diagnostic": "n_counties", "value": G, "threshold": None, "passed": None,
-         "rule": None, "detail": f"delete-one-county jackknife standard errors, t({G - 1}) intervals"})
+        {"model": model, "diagnostic": "n_counties", "value": G, "threshold": WARN_COUNTIES,
+         "passed": G >= WARN_COUNTIES, "rule": "value >= threshold (clusters for robust SEs)",
+         "detail": f"delete-one-county jackknife standard errors, t({G - 1}) intervals"})
     rows.append(
         {"model": model, "diagnostic": "events_per_parameter", "value": n_events / X.shape[1], "threshold": 10.0,
          "passed": n_events / X.shape[1] >= 10, "rule": "value >= threshold",

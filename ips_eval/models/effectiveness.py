@@ -42,22 +42,22 @@ from ips_eval.models.att import DEFAULT_BOOT, DEFAULT_SEED, MAX_SMD, MIN_PER_GRO
 from ips_eval.models.common import estimates_markdown, fmt
 from ips_eval.models.data import has_table
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
+from ips_eval.models.spec import ModelSpec
 from ips_eval.warehouse.database import query_sql
 
-#: The queries this module runs, kept beside it (they build no warehouse table).
 QUERIES = MODEL_QUERIES_DIR
 QUERY = QUERIES / "effectiveness.sql"
-#: The input queries (the frame, and the monthly states the chronogram reads).
-QUERY_FILES = (QUERY, QUERIES / "state_chronogram.sql")
 
 MODEL = "effectiveness"
 #: The model-specific tables this model writes that other parts of the warehouse read, with
-#: their columns: marts.transition_rates reads models.person_weights, and the site's
-#: disclosure check of the model table (sql/site/effectiveness_categories.sql) reads
-#: models.effectiveness_categories, so the tables exist (without rows of this model) also
-#: when the model was not fitted.
+#: their columns: marts.transition_rates reads models.person_weights (the 12-month fit's), the
+#: trajectory types read models.person_weights_post24 (the 24-month fit's own weights), and the
+#: site's disclosure check of the model table (sql/site/effectiveness_categories.sql) reads
+#: models.effectiveness_categories, so the tables exist (without rows of this model) also when
+#: the model was not fitted.
 WRITES: dict[str, str] = {
     "person_weights": "model VARCHAR, person_id VARCHAR, ips BOOLEAN, weight DOUBLE",
+    "person_weights_post24": "model VARCHAR, person_id VARCHAR, ips BOOLEAN, weight DOUBLE",
     "effectiveness_categories": "model VARCHAR, term VARCHAR, category VARCHAR, n BIGINT",
 }
 OUTCOMES = ("employed_months_post12", "earnings_post12")
@@ -222,6 +222,7 @@ def _add_post24(result: ModelResult, d: pd.DataFrame, *, seed: int, n_boot: int,
                                                      ignore_index=True)
     result.tables["effectiveness_categories"] = pd.concat(
         [result.tables["effectiveness_categories"], category_counts(d[window], POST24_TERM)], ignore_index=True)
+    result.tables["person_weights_post24"] = person_weights(d, att.weights)
     result.reason += (f"; 24-month outcome: a separate fit with its own propensity model on the {n_ips} IPS clients"
                       f" and {n_cmp} comparison persons whose 24-month window has ended (another population than"
                       f" the 12-month one), describing {att.n_treated_analysed} IPS clients against"
@@ -333,27 +334,30 @@ def _untrimmed_rows(att: ATTResult, prefix: str = "") -> list[dict]:
              "detail": f"95% CI {r.ci_low:.4g} to {r.ci_high:.4g}; {int(r.n_treated)} treated"} for r in u.itertuples()]
 
 
-def run_effectiveness(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = DEFAULT_SEED,
-                      n_boot: int = DEFAULT_BOOT, variance: str = "sandwich") -> ModelResult:
-    """Load, fit, add the chronogram and the figures: what the pipeline runs for model 6."""
-    try:
-        frame = load_effectiveness(con)
-    except NotFitted as e:
-        return ModelResult.not_fitted(MODEL, e.reason, e.n)
-    result = fit_effectiveness(frame, seed=seed, n_boot=n_boot, variance=variance)
-    if not result.fitted:
-        return result
+
+def add_chronogram(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, result: ModelResult) -> None:
+    """Add the monthly state shares of the analysed persons to a fitted result (or say why not).
+
+    Examples
+    --------
+    >>> add_chronogram(con, frame, result)  # doctest: +SKIP
+    >>> "state_chronogram" in result.tables  # doctest: +SKIP
+    True
+    """
     chrono = chronogram_effectiveness(con, frame, result)
     if chrono is not None:
         result.tables["state_chronogram"] = chrono
     else:
         result.reason += "; marts.state_sequences missing or empty: no chronogram"
-    result.figures = plot_effectiveness(result, Path(figures_dir))
-    return result
 
 
 def plot_effectiveness(result: ModelResult, figures_dir: Path) -> list[Path]:
-    """Love plot of the balance, and the state chronogram when the result has one."""
+    """Love plot of the balance, and the state chronogram when the result has one.
+
+    Examples
+    --------
+    >>> plot_effectiveness(result, Path("figures"))  # doctest: +SKIP
+    """
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
     figures = [plots.love_plot(result.tables["balance"],
@@ -383,3 +387,17 @@ def _chronogram(con, dk: pd.DataFrame, w: np.ndarray, tk: np.ndarray) -> pd.Data
     finally:
         con.unregister("analysed_weights")
     return None if shares.empty else shares
+
+
+SPEC = ModelSpec(
+    name=MODEL,
+    description="Model 6: effectiveness of IPS against the register comparison cohort: the average effect on the"
+    " treated by inverse-probability weighting (AIPW and overlap weights beside it), with balance, equipoise,"
+    " negative controls and the 24-month outcome where observed; writes models.person_weights.",
+    queries=("effectiveness.sql", "state_chronogram.sql"),
+    fit=fit_effectiveness,
+    load=load_effectiveness,
+    plot=plot_effectiveness,
+    complete=add_chronogram,
+    writes=WRITES,
+)

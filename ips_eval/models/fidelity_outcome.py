@@ -10,51 +10,28 @@ says so; an ecological association, not the effect of fidelity on a client.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
-
-import duckdb
 import pandas as pd
 import statsmodels.api as sm
 
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, warning_texts
-from ips_eval.models.data import QUERIES, read_query
 # n in models.estimates and the fit log is the number of counties (the unit of analysis).
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
+from ips_eval.models.spec import ModelSpec
 
 MODEL = "fidelity_outcome"
 MIN_COUNTIES = 4  # at least 2 residual degrees of freedom
 SCALE = 10.0
-QUERY_FILES = (QUERIES / "fidelity_outcome.sql",)
-
-
-def load_fidelity_outcome(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per county: clients, competitive-employment rate and current fidelity total.
-
-    Examples
-    --------
-    >>> result = fit_fidelity_outcome(load_fidelity_outcome(con))  # doctest: +SKIP
-    >>> figures = plot_fidelity_outcome(result, "figures")  # doctest: +SKIP
-    """
-    return read_query(con, QUERY_FILES[0])
-
-
-def plot_fidelity_outcome(result: ModelResult, figures_dir: Path) -> list[Path]:
-    """The counties' rates against their fidelity totals, with the weighted line."""
-    return plots.draw_figures(result, figures_dir)
-
-
-@model_fit(MODEL)
-def run_fidelity_outcome(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
-    """Load, fit, plot: what the pipeline runs for model 5."""
-    result = fit_fidelity_outcome(load_fidelity_outcome(con))
-    result.figures = plot_fidelity_outcome(result, figures_dir) if result.fitted else []
-    return result
 
 
 @model_fit(MODEL)
 def fit_fidelity_outcome(d: pd.DataFrame) -> ModelResult:
-    """Weighted regression of the county rate on the fidelity total (frame of `load_fidelity_outcome`)."""
+    """Weighted regression of the county rate on the fidelity total (rows of `sql/models/fidelity_outcome.sql`).
+
+    Examples
+    --------
+    >>> result = fit_fidelity_outcome(SPEC.load_frame(con))  # doctest: +SKIP
+    """
     no_review = d.loc[d["total"].isna(), "alue"].tolist()
     d = d[d["total"].notna() & d["n_clients"].gt(0) & d["rate_competitive"].notna()].reset_index(drop=True)
     k = len(d)
@@ -108,3 +85,12 @@ def fit_fidelity_outcome(d: pd.DataFrame) -> ModelResult:
         converged=True, estimates=est, tables={"fidelity_outcome_counties": table}, diagnostics=diag,
         summary=md, extra={"figures": [fig]},
     )
+
+
+SPEC = ModelSpec(
+    name=MODEL,
+    description="Model 5: does a county's IPS fidelity go with its competitive-employment rate? Weighted least "
+    "squares over the counties (weights: clients), slope per 10 fidelity points; descriptive, ecological.",
+    queries=("fidelity_outcome.sql",),
+    fit=fit_fidelity_outcome,
+)

@@ -9,51 +9,28 @@ to have reached 6 or 12 months, through censoring.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import duckdb
 import numpy as np
 import pandas as pd
 
 from ips_eval.definitions import FOLLOW_UP_MONTHS
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, fmt
-from ips_eval.models.data import QUERIES, read_query
 from ips_eval.models.result import ModelResult, NotFitted, estimates_frame, model_fit
+from ips_eval.models.spec import ModelSpec
 from ips_eval.models.survival import DAYS_PER_MONTH, km_fit, km_median, km_step_table, step_at
 
 MODEL = "job_tenure"
 MONTHS = FOLLOW_UP_MONTHS  # the plan's 6- and 12-month shares
-QUERY_FILES = (QUERIES / "job_tenure.sql",)
-
-
-def load_job_tenure(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The first competitive job of each client: county, length in days, ongoing at C.
-
-    Examples
-    --------
-    >>> result = fit_job_tenure(load_job_tenure(con))  # doctest: +SKIP
-    >>> figures = plot_job_tenure(result, "figures")  # doctest: +SKIP
-    """
-    return read_query(con, QUERY_FILES[0])
-
-
-def plot_job_tenure(result: ModelResult, figures_dir: Path) -> list[Path]:
-    """The Kaplan-Meier curve of the first job's length."""
-    return plots.draw_figures(result, figures_dir)
-
-
-@model_fit(MODEL)
-def run_job_tenure(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
-    """Load, fit, plot: what the pipeline runs for model 3."""
-    result = fit_job_tenure(load_job_tenure(con))
-    result.figures = plot_job_tenure(result, figures_dir) if result.fitted else []
-    return result
 
 
 @model_fit(MODEL)
 def fit_job_tenure(jobs: pd.DataFrame) -> ModelResult:
-    """Kaplan-Meier of the first job's length on the frame of `load_job_tenure`."""
+    """Kaplan-Meier of the first job's length on the rows of `sql/models/job_tenure.sql`.
+
+    Examples
+    --------
+    >>> result = fit_job_tenure(SPEC.load_frame(con))  # doctest: +SKIP
+    """
     jobs = jobs.copy()
     if jobs["person_id"].duplicated().any():
         raise NotFitted("core.competitive_jobs has more than one first job (is_first) for some clients")
@@ -104,3 +81,12 @@ def fit_job_tenure(jobs: pd.DataFrame) -> ModelResult:
         converged=True, estimates=est, tables={"km_job_tenure": km_all, "km_summary_job_tenure": summary},
         summary=md, extra={"figures": [fig]},
     )
+
+
+SPEC = ModelSpec(
+    name=MODEL,
+    description="Model 3: how long the first competitive job lasts (Kaplan-Meier, jobs ongoing at the cut-off"
+    " censored), with the shares lasting 6 and 12 months.",
+    queries=("job_tenure.sql",),
+    fit=fit_job_tenure,
+)

@@ -4,82 +4,52 @@ Logistic GEE (Binomial, exchangeable working correlation, clusters = counties), 
 the standard errors allow for clients of one county being alike - the county fidelity
 total is a county-level covariate, and a naive logistic model would overstate its
 precision. Estimates are population-averaged odds ratios. With a dozen counties or fewer
-the plain sandwich is too small, so the covariance is the bias-reduced one of Mancl &
-DeRouen (2001; statsmodels `cov_type="bias_reduced"`) and intervals and p-values use the
-t distribution with G - 1 degrees of freedom (G = counties).
+the plain sandwich is too small, so the covariance is CR2 (Bell & McCaffrey; Pustejovsky &
+Tipton 2018; `ips_eval.models.cluster_robust`) and each term's interval and p-value use the t
+distribution with its Bell-McCaffrey degrees of freedom, often far fewer than G - 1 for the
+county-level fidelity total.
 """
 
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
-
-import duckdb
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import stats
 from statsmodels.genmod.generalized_estimating_equations import GEE
 
 from ips_eval.models import plots
+from ips_eval.models.cluster_robust import MIN_COUNTIES, WARN_COUNTIES, gee_cr2
 from ips_eval.models.common import estimates_markdown, term_counts, warning_texts
-from ips_eval.models.data import QUERIES, read_query
 from ips_eval.models.design import CLIENT_COVARIATES, build_design, check_events, check_separation
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
+from ips_eval.models.spec import ModelSpec
 
-#: Cluster-robust SEs need enough clusters: fewer than MIN_COUNTIES is not fitted,
-#: fewer than WARN_COUNTIES is a warning (sandwich SEs are too small with few clusters).
-MIN_COUNTIES = 5
-WARN_COUNTIES = 10
 
-#: The input query of both predictor models (its tables are the models' inputs).
-QUERY_FILES = (QUERIES / "predictors.sql",)
 
 OUTCOME_LABEL = {"competitive": "a competitive job", "unsubsidised": "an unsubsidised competitive job"}
 
 
-def load_predictors(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The frame of both predictor models: one row per client, outcomes and covariates.
+@model_fit("employment_predictors")
+def fit_employment_predictors(frame: pd.DataFrame) -> ModelResult:
+    """Odds ratios of having had a competitive job (any, subsidised or not).
 
     Examples
     --------
-    >>> result = fit_employment_predictors(load_predictors(con))  # doctest: +SKIP
-    >>> figures = plot_predictors(result, "figures")  # doctest: +SKIP
+    >>> result = fit_employment_predictors(EMPLOYMENT.load_frame(con))  # doctest: +SKIP
     """
-    return read_query(con, QUERY_FILES[0])
-
-
-@model_fit("employment_predictors")
-def fit_employment_predictors(frame: pd.DataFrame) -> ModelResult:
-    """Odds ratios of having had a competitive job (any, subsidised or not)."""
     return _fit(frame, "employment_predictors", "competitive")
 
 
 @model_fit("unsubsidised_predictors")
 def fit_unsubsidised_predictors(frame: pd.DataFrame) -> ModelResult:
-    """Odds ratios of having had a competitive job without pay subsidy."""
+    """Odds ratios of having had a competitive job without pay subsidy.
+
+    Examples
+    --------
+    >>> result = fit_unsubsidised_predictors(UNSUBSIDISED.load_frame(con))  # doctest: +SKIP
+    """
     return _fit(frame, "unsubsidised_predictors", "unsubsidised")
-
-
-def plot_predictors(result: ModelResult, figures_dir: Path) -> list[Path]:
-    """The forest plot of a predictor model's odds ratios."""
-    return plots.draw_figures(result, figures_dir)
-
-
-@model_fit("employment_predictors")
-def run_employment_predictors(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
-    """Odds ratios of having had a competitive job (any, subsidised or not): load, fit, plot."""
-    result = fit_employment_predictors(load_predictors(con))
-    result.figures = plot_predictors(result, figures_dir) if result.fitted else []
-    return result
-
-
-@model_fit("unsubsidised_predictors")
-def run_unsubsidised_predictors(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
-    """Odds ratios of having had a competitive job without pay subsidy: load, fit, plot."""
-    result = fit_unsubsidised_predictors(load_predictors(con))
-    result.figures = plot_predictors(result, figures_dir) if result.fitted else []
-    return result
 
 
 def _fit(df: pd.DataFrame, model: str, outcome: str) -> ModelResult:
@@ -115,22 +85,24 @@ def _fit(df: pd.DataFrame, model: str, outcome: str) -> ModelResult:
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = gee.fit(maxiter=100, cov_type="bias_reduced")
+        res = gee.fit(maxiter=100)
     if not res.converged:
         raise NotFitted(f"the GEE did not converge in 100 iterations ({n} clients)", n=n)
-    params, bse = res.params.drop("const"), res.bse.drop("const")
+    robust = gee_cr2(res)
+    names = list(res.params.index)
+    keep = [i for i, t in enumerate(names) if t != "const"]
+    params, bse = robust.params[keep], robust.bse[keep]
     if not (np.all(np.isfinite(params)) and np.all(np.isfinite(bse))) or np.any(np.abs(params) > 15):
         raise NotFitted("the GEE gave infinite or extreme coefficients (near-separation)", n=n)
     notes += warning_texts(caught)
 
-    df_t = n_counties - 1
-    q = stats.t.ppf(0.975, df_t)
+    ci, p_values, df_bm = robust.conf_int()[keep], robust.pvalues()[keep], robust.df[keep]
+    terms = [names[i] for i in keep]
     est = estimates_frame(
         [
-            {"model": model, "term": t, "estimate": np.exp(params[t]), "ci_low": np.exp(params[t] - q * bse[t]),
-             "ci_high": np.exp(params[t] + q * bse[t]), "p_value": 2 * stats.t.sf(abs(params[t] / bse[t]), df_t),
-             "n": n}
-            for t in params.index
+            {"model": model, "term": t, "estimate": np.exp(params[k]), "ci_low": np.exp(ci[k, 0]),
+             "ci_high": np.exp(ci[k, 1]), "p_value": p_values[k], "n": n}
+            for k, t in enumerate(terms)
         ], estimator="gee"
     )
     rho = float(np.atleast_1d(res.cov_struct.dep_params)[0])
@@ -146,14 +118,18 @@ def _fit(df: pd.DataFrame, model: str, outcome: str) -> ModelResult:
              "passed": n - n_params >= 10, "rule": "value >= threshold (disclosure rule 6)", "detail": None},
             {"model": model, "diagnostic": "exchangeable_correlation", "value": rho, "threshold": None,
              "passed": None, "rule": None, "detail": "within-county working correlation"},
-            {"model": model, "diagnostic": "t_degrees_of_freedom", "value": df_t, "threshold": None,
+            {"model": model, "diagnostic": "t_degrees_of_freedom", "value": float(df_bm.min()), "threshold": None,
              "passed": None, "rule": None,
-             "detail": "counties - 1: intervals and p-values from t, covariance bias-reduced (Mancl-DeRouen)"},
+             "detail": f"the smallest Bell-McCaffrey degrees of freedom of a term ({terms[int(df_bm.argmin())]});"
+             f" CR2 covariance clustered by {n_counties} counties"},
         ]
+        + [{"model": model, "diagnostic": f"bm_df[{t}]", "value": float(df_bm[k]), "threshold": None, "passed": None,
+            "rule": None, "detail": "Bell-McCaffrey degrees of freedom of the term's t interval (CR2)"}
+           for k, t in enumerate(terms)]
     )
     counts = term_counts(design, y)
     fig = plots.later(lambda folder: plots.forest_plot(
-        est, f"{model}: odds ratios of {OUTCOME_LABEL[outcome]}\n(GEE, bias-reduced SEs clustered by county, t({df_t});"
+        est, f"{model}: odds ratios of {OUTCOME_LABEL[outcome]}\n(GEE, CR2 SEs clustered by county, Bell-McCaffrey t;"
         f" n={n}, {n_counties} counties)",
         folder / f"{model}_forest.png",
     ))
@@ -168,3 +144,20 @@ def _fit(df: pd.DataFrame, model: str, outcome: str) -> ModelResult:
         model=model, status=status, reason=reason, n=n, converged=True, estimates=est,
         tables={"term_counts": counts}, diagnostics=diag, summary=summary, extra={"figures": [fig]},
     )
+
+
+#: Both predictor models read one input query (`sql/models/predictors.sql`).
+EMPLOYMENT = ModelSpec(
+    name="employment_predictors",
+    description="Model 1: predictors of having had a competitive job (subsidised or not): odds ratios of a"
+    " logistic GEE, exchangeable within county, bias-reduced SEs clustered by county.",
+    queries=("predictors.sql",),
+    fit=fit_employment_predictors,
+)
+UNSUBSIDISED = ModelSpec(
+    name="unsubsidised_predictors",
+    description="Model 1: predictors of having had a competitive job without pay subsidy: odds ratios of a"
+    " logistic GEE, exchangeable within county, bias-reduced SEs clustered by county.",
+    queries=("predictors.sql",),
+    fit=fit_unsubsidised_predictors,
+)

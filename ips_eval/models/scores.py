@@ -13,9 +13,8 @@ baseline to final among clients who answered both (t-based 95% CI).
 
 from __future__ import annotations
 
+import functools
 import warnings
-from pathlib import Path
-
 import duckdb
 import numpy as np
 import pandas as pd
@@ -27,50 +26,48 @@ from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, fmt, warning_texts
 from ips_eval.models.data import QUERIES, read_query
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
+from ips_eval.models.spec import ModelSpec
 
 SCORE_NAMES: tuple[str, ...] = tuple(s[0] for s in SCORES)
 WAVE_INDEX = {w: i for i, w in enumerate(SURVEY_WAVES)}
 MIN_CLIENTS = 10
 TERMS = ("wave", "employed_by_then", "wave:employed_by_then")
 #: The input queries; the second gives the response dates when the mart lacks them.
-QUERY_FILES = (QUERIES / "scores.sql", QUERIES / "scores_response_dates.sql")
+QUERY_NAMES = ("scores.sql", "scores_response_dates.sql")
+QUERY_FILES = tuple(QUERIES / q for q in QUERY_NAMES)
 
 
 def load_scores(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Client x wave: every score, the response date, the wave's order and employed-by-then.
 
+    The response date is `marts.client_scores.vastauspvm` when that column exists, otherwise
+    taken from `staging.survey_responses` (same grain: client x wave).
+
     Examples
     --------
     >>> result = fit_scores(load_scores(con), "swemwbs")  # doctest: +SKIP
-    >>> figures = plot_scores(result, "figures")  # doctest: +SKIP
     """
-    return _score_data(con)
+    s = read_query(con, QUERY_FILES[0])
+    if "vastauspvm" not in s.columns:
+        r = read_query(con, QUERY_FILES[1])
+        s = s.merge(r, on=["person_id", "wave"], how="left")
+    s = s[s["wave"].isin(WAVE_INDEX) & s["vastauspvm"].notna()].copy()
+    s["wave_index"] = s["wave"].map(WAVE_INDEX)
+    fj = pd.to_datetime(s["first_job_start"])
+    s["employed_by_then"] = (fj.notna() & (fj <= pd.to_datetime(s["vastauspvm"]))).astype(int)
+    return s
 
 
 def fit_scores(frame: pd.DataFrame, score: str) -> ModelResult:
-    """Fit `scores_<score>` on the frame of `load_scores`; `score` is one of `ips_eval.definitions.SCORES`."""
+    """Fit `scores_<score>` on the frame of `load_scores`; `score` is one of `ips_eval.definitions.SCORES`.
+
+    Examples
+    --------
+    >>> fit_scores(load_scores(con), "swemwbs").estimates  # doctest: +SKIP
+    """
     if score not in SCORE_NAMES:
         raise ValueError(f"unknown score {score!r}; known: {SCORE_NAMES}")
     return _fit_scores(frame, score, _model_name=f"scores_{score}")
-
-
-def plot_scores(result: ModelResult, figures_dir: Path) -> list[Path]:
-    """The score's mean by wave and employment."""
-    return plots.draw_figures(result, figures_dir)
-
-
-def run_scores(con: duckdb.DuckDBPyConnection, figures_dir: Path, score: str, seed: int = 0) -> ModelResult:
-    """Load, fit, plot `scores_<score>`: what the pipeline runs for model 4."""
-    if score not in SCORE_NAMES:
-        raise ValueError(f"unknown score {score!r}; known: {SCORE_NAMES}")
-    return _run_scores(con, Path(figures_dir), score, _model_name=f"scores_{score}")
-
-
-@model_fit("scores")
-def _run_scores(con, figures_dir: Path, score: str) -> ModelResult:
-    result = fit_scores(load_scores(con), score)
-    result.figures = plot_scores(result, figures_dir) if result.fitted else []
-    return result
 
 
 @model_fit("scores")
@@ -156,23 +153,6 @@ def _fit_scores(frame: pd.DataFrame, score: str) -> ModelResult:
     )
 
 
-def _score_data(con) -> pd.DataFrame:
-    """Scores with the response date and whether the client was employed by then.
-
-    The response date is `marts.client_scores.vastauspvm` when that column exists,
-    otherwise taken from `staging.survey_responses` (same grain: client x wave).
-    """
-    s = read_query(con, QUERY_FILES[0])
-    if "vastauspvm" not in s.columns:
-        r = read_query(con, QUERY_FILES[1])
-        s = s.merge(r, on=["person_id", "wave"], how="left")
-    s = s[s["wave"].isin(WAVE_INDEX) & s["vastauspvm"].notna()].copy()
-    s["wave_index"] = s["wave"].map(WAVE_INDEX)
-    fj = pd.to_datetime(s["first_job_start"])
-    s["employed_by_then"] = (fj.notna() & (fj <= pd.to_datetime(s["vastauspvm"]))).astype(int)
-    return s
-
-
 def _paired_change(d: pd.DataFrame, score: str) -> pd.DataFrame:
     w = d.pivot_table(index="person_id", columns="wave", values=score, aggfunc="first")
     pairs = w[["baseline", "final"]].dropna() if {"baseline", "final"} <= set(w.columns) else pd.DataFrame()
@@ -196,3 +176,17 @@ def _means(d: pd.DataFrame, score: str) -> pd.DataFrame:
     m["ci_low"], m["ci_high"] = m["mean"] - half, m["mean"] + half
     m.insert(0, "score", score)
     return m[["score", "wave", "wave_index", "employed", "n", "mean", "ci_low", "ci_high"]]
+
+
+#: One model per score (`scores_<score>`), all on the frame of `load_scores`.
+SPECS: tuple[ModelSpec, ...] = tuple(
+    ModelSpec(
+        name=f"scores_{score}",
+        description=f"Model 4: the client-reported score {score} over the survey waves by employment: a linear"
+        " mixed model with a random intercept per client, and the paired change from baseline to final.",
+        queries=QUERY_NAMES,
+        fit=functools.partial(fit_scores, score=score),
+        load=load_scores,
+    )
+    for score in SCORE_NAMES
+)

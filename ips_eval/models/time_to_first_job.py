@@ -17,9 +17,6 @@ ratio is written.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -27,42 +24,22 @@ from ips_eval.definitions import FOLLOW_UP_MONTHS
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, fmt
 from ips_eval.models.cox import fit_cox
-from ips_eval.models.data import QUERIES, read_query
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, empty_estimates, model_fit
+from ips_eval.models.spec import ModelSpec
 from ips_eval.models.survival import DAYS_PER_MONTH, aalen_johansen, km_fit, km_median, km_step_table, step_at, step_values
 
 MODEL = "time_to_first_job"
 MONTHS = FOLLOW_UP_MONTHS  # the plan's 6- and 12-month shares
-QUERY_FILES = (QUERIES / "time_to_first_job.sql",)
-
-
-def load_time_to_first_job(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per client: ttf_days, ttf_event, ttf_competing, county and the Cox covariates.
-
-    Examples
-    --------
-    >>> result = fit_time_to_first_job(load_time_to_first_job(con))  # doctest: +SKIP
-    >>> figures = plot_time_to_first_job(result, "figures")  # doctest: +SKIP
-    """
-    return read_query(con, QUERY_FILES[0])
-
-
-def plot_time_to_first_job(result: ModelResult, figures_dir: Path) -> list[Path]:
-    """1 - Kaplan-Meier by county, and the cumulative incidence beside 1 - KM."""
-    return plots.draw_figures(result, figures_dir)
-
-
-@model_fit(MODEL)
-def run_time_to_first_job(con: duckdb.DuckDBPyConnection, figures_dir: Path, seed: int = 0) -> ModelResult:
-    """Load, fit, plot: what the pipeline runs for model 2."""
-    result = fit_time_to_first_job(load_time_to_first_job(con))
-    result.figures = plot_time_to_first_job(result, figures_dir) if result.fitted else []
-    return result
 
 
 @model_fit(MODEL)
 def fit_time_to_first_job(df: pd.DataFrame) -> ModelResult:
-    """Kaplan-Meier, Aalen-Johansen and Cox on the frame of `load_time_to_first_job`."""
+    """Kaplan-Meier, Aalen-Johansen and Cox on the rows of `sql/models/time_to_first_job.sql`.
+
+    Examples
+    --------
+    >>> result = fit_time_to_first_job(SPEC.load_frame(con))  # doctest: +SKIP
+    """
     bad = df["ttf_days"].isna() | df["ttf_event"].isna()
     if bad.all():
         raise NotFitted("ttf_days/ttf_event are missing for every client", n=0)
@@ -135,3 +112,13 @@ def fit_time_to_first_job(df: pd.DataFrame) -> ModelResult:
         tables={"km_time_to_first_job": km_all, "cif_time_to_first_job": cif_all,
                 "km_summary_time_to_first_job": summary, **tables_extra},
     )
+
+
+SPEC = ModelSpec(
+    name=MODEL,
+    description="Model 2: time from the IPS start to the first competitive job: Kaplan-Meier by county, the "
+    "cumulative incidence with leaving the service as a competing event, and Cox hazard ratios (county-"
+    "jackknife SEs).",
+    queries=("time_to_first_job.sql",),
+    fit=fit_time_to_first_job,
+)

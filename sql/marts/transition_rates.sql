@@ -1,4 +1,4 @@
--- Monthly transition rates between the states, for IPS clients and the weighted comparison cohort.
+-- Monthly transition rates between the states, for model 6's analysed IPS clients and its weighted comparison cohort.
 --
 -- Grain: group ('ips', 'comparison_weighted') x period ('pre12', 'post12', 'post24') x
 -- from_state x to_state (every state of ref.states as to_state, rate 0 included, for each
@@ -9,15 +9,16 @@
 -- counts only when both months are observed (state not NULL: both start on or before C), and
 -- it belongs to a period when m lies in that period's months (ref.transition_periods: pre12
 -- m = -12..-1, so the last pair is -1 -> 0; post12 m = 0..11; post24 m = 0..23). Every observed
--- pair of the period counts, also of persons whose window has not ended by C: a person
--- followed for 5 months after I gives the post12 rates 4 pairs (a window-complete rule would
--- drop the recent clients' months, and a pair's transition does not depend on later months).
--- Groups: 'ips' = every IPS client of the register cohort (ips = 1), each person-month with
--- weight 1; 'comparison_weighted' = the comparison persons the effectiveness model analysed,
--- each person-month with the person's ATT weight (models.person_weights, written by the
--- effectiveness model): the same weighted comparison cohort as the model's. When that model
--- was not fitted, models.person_weights has no rows and only the 'ips' rows come (the fit log
--- says why).
+-- pair of the period counts: the analysed persons' 12-month windows are complete, and in post24
+-- a person followed for 17 months after I gives 16 pairs (a pair's transition does not depend
+-- on later months).
+-- Groups: both are the persons the effectiveness model analysed (models.person_weights, written
+-- by it), so the two groups compare the population its comparison cohort is weighted to:
+-- 'ips' = its analysed IPS clients (complete 12-month window, known covariates, not trimmed),
+-- each person-month with weight 1; 'comparison_weighted' = its analysed comparison persons, each
+-- person-month with the person's ATT weight. An IPS client the model left out is in no group.
+-- When that model was not fitted, models.person_weights has no rows and neither has this table
+-- (the fit log says why).
 -- n_from: person-months in from_state in the period whose next month is observed, weighted
 -- (sum of the persons' weights; for 'ips' a plain count). rate: weighted share of those
 -- person-months followed by to_state (sums to 1 over to_state). n_persons_from: persons
@@ -25,12 +26,10 @@
 -- pair into to_state; the site publishes a rate only when both are at least T.
 CREATE OR REPLACE TABLE marts.transition_rates AS
 WITH weights AS (  -- as exact decimals: their sums do not depend on the threads' order, so a re-run gives the same bits
-    SELECT s.person_id, 'ips' AS "group", CAST(1 AS DECIMAL(38, 18)) AS weight
-    FROM (SELECT DISTINCT person_id FROM marts.state_sequences WHERE ips = 1) AS s
-    UNION ALL
-    SELECT w.person_id, 'comparison_weighted', CAST(w.weight AS DECIMAL(38, 18))
+    SELECT w.person_id, CASE WHEN w.ips THEN 'ips' ELSE 'comparison_weighted' END AS "group",
+           CAST(CASE WHEN w.ips THEN 1 ELSE w.weight END AS DECIMAL(38, 18)) AS weight
     FROM models.person_weights AS w
-    WHERE w.model = 'effectiveness' AND NOT w.ips
+    WHERE w.model = 'effectiveness'
 ),
 pairs AS (  -- each observed month pair m -> m + 1 of the months any period needs
     SELECT person_id, rel_month, state AS from_state,

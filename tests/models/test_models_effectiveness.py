@@ -7,7 +7,8 @@ import pytest
 
 import model_fixtures as mf
 from ips_eval.models import propensity as P
-from ips_eval.models.effectiveness import diagnosis_group, fit_effectiveness, load_effectiveness, run_effectiveness
+from ips_eval.models.effectiveness import diagnosis_group, fit_effectiveness, load_effectiveness
+from ips_eval.models.registry import fit_model
 
 N_BOOT = 50  # the bootstrap is an option; its default (1,000) is not needed to test the machinery
 
@@ -19,7 +20,7 @@ def _fit(con, **kwargs):
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     con = mf.load(duckdb.connect(), mf.register(effect=2.0, seed=2))
-    return con, run_effectiveness(con, tmp_path_factory.mktemp("fig"), seed=11)
+    return con, fit_model("effectiveness", con, tmp_path_factory.mktemp("fig"), seed=11)
 
 
 def test_planted_effect_is_recovered(planted):

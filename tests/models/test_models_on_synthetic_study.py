@@ -178,7 +178,9 @@ def test_transition_to_work_fits_on_the_study_and_shows_the_planted_effect(plant
     con, folder = planted
     result = fit_model("transition_to_work", con, folder)
     assert result.fitted, result.reason
-    ips = result.estimates.set_index("term").loc["ips"]
-    # The planted IPS jobs start in the 12 months from the index month: more moves into work.
-    assert ips["ci_low"] > 1.0
+    ips = result.estimates.set_index(["term", "estimator"]).loc["ips"]
+    # The planted IPS jobs start in the 12 months from the index month: more moves into work,
+    # in every spell on benefits and in the first move alike.
+    assert set(ips.index) == {"logistic_hazard", "logistic_hazard_first_move"}
+    assert (ips["ci_low"] > 1.0).all()
     assert (folder / "transition_to_work_forest.png").exists()

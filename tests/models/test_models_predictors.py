@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import model_fixtures as mf
-from ips_eval.models import fit_all, run_employment_predictors, run_unsubsidised_predictors
+from ips_eval.models import fit_all, fit_model
 from ips_eval.models.design import CLIENT_COVARIATES, build_design, lp_separated
 
 
@@ -22,7 +22,7 @@ def _con(tables, **replace):
 
 
 def test_planted_odds_ratio_is_recovered(tables, tmp_path):
-    res = run_employment_predictors(_con(tables), tmp_path)
+    res = fit_model("employment_predictors", _con(tables), tmp_path)
     assert res.status == "ok", res.reason
     smi = res.estimates.set_index("term").loc["smi"]
     assert smi["ci_low"] <= 2.0 <= smi["ci_high"]
@@ -42,7 +42,7 @@ def test_planted_odds_ratio_is_recovered(tables, tmp_path):
 
 
 def test_unsubsidised_fits(tables, tmp_path):
-    res = run_unsubsidised_predictors(_con(tables), tmp_path)
+    res = fit_model("unsubsidised_predictors", _con(tables), tmp_path)
     assert res.status == "ok"
     assert (res.estimates["model"] == "unsubsidised_predictors").all()
     assert len(res.estimates) == 12
@@ -68,7 +68,7 @@ def test_perfect_separation_is_not_fitted_and_others_still_run(tables, tmp_path)
 def test_separation_in_one_category_names_it(tables, tmp_path):
     co = tables["core.client_outcomes"].copy()
     co.loc[co["work_history"] == "3", "competitive"] = True
-    res = run_employment_predictors(_con(tables, **{"core.client_outcomes": co}), tmp_path)
+    res = fit_model("employment_predictors", _con(tables, **{"core.client_outcomes": co}), tmp_path)
     assert res.status == "not_fitted"
     assert "work_history[3 vs 0]" in res.reason
 
@@ -83,7 +83,7 @@ def test_lp_detects_separation_by_a_combination():
 def test_county_with_no_variation_in_fidelity_is_not_fitted(tables, tmp_path):
     co = tables["core.client_outcomes"].copy()
     co["fidelity_total"] = 100.0
-    res = run_employment_predictors(_con(tables, **{"core.client_outcomes": co}), tmp_path)
+    res = fit_model("employment_predictors", _con(tables, **{"core.client_outcomes": co}), tmp_path)
     assert res.status == "not_fitted"
     assert "fidelity_total has the same value" in res.reason
 
@@ -92,7 +92,7 @@ def test_county_where_nobody_got_a_job_still_fits(tables, tmp_path):
     """A county with no jobs is data, not an error: county is the cluster, not a term."""
     co = tables["core.client_outcomes"].copy()
     co.loc[co["alue"] == "Kainuu", ["competitive", "unsubsidised"]] = False
-    res = run_employment_predictors(_con(tables, **{"core.client_outcomes": co}), tmp_path)
+    res = fit_model("employment_predictors", _con(tables, **{"core.client_outcomes": co}), tmp_path)
     assert res.fitted, res.reason
 
 
@@ -100,19 +100,19 @@ def test_too_few_events_and_too_few_counties(tables, tmp_path):
     co = tables["core.client_outcomes"].copy()
     co["competitive"] = False
     co.loc[co.index[:20], "competitive"] = True
-    res = run_employment_predictors(_con(tables, **{"core.client_outcomes": co}), tmp_path)
+    res = fit_model("employment_predictors", _con(tables, **{"core.client_outcomes": co}), tmp_path)
     assert res.status == "not_fitted" and "too few events" in res.reason
     few = tables["core.client_outcomes"][tables["core.client_outcomes"]["alue"].isin(mf.COUNTIES[:3])]
-    res = run_employment_predictors(_con(tables, **{"core.client_outcomes": few}), tmp_path)
+    res = fit_model("employment_predictors", _con(tables, **{"core.client_outcomes": few}), tmp_path)
     assert res.status == "not_fitted" and "at least 5" in res.reason
 
 
 def test_missing_table_or_column_is_not_fitted(tmp_path):
     con = duckdb.connect()
-    res = run_employment_predictors(con, tmp_path)
+    res = fit_model("employment_predictors", con, tmp_path)
     assert res.status == "not_fitted" and "core.client_outcomes is missing" in res.reason
     mf.load(con, {"core.client_outcomes": pd.DataFrame({"person_id": ["a"], "competitive": [True]})})
-    res = run_employment_predictors(con, tmp_path)
+    res = fit_model("employment_predictors", con, tmp_path)
     assert res.status == "not_fitted" and "lacks column" in res.reason
 
 
@@ -123,13 +123,15 @@ def test_design_reference_levels_are_fixed(tables):
     assert "fidelity_total_per10" in d.X.columns and "smi" in d.X.columns
 
 
-def test_small_cluster_inference_bias_reduced_covariance_and_t_quantiles(tables, tmp_path):
-    """Mancl-DeRouen covariance and t(G-1) intervals, computed here from statsmodels directly."""
+def test_small_cluster_inference_cr2_covariance_and_bell_mccaffrey_t(tables, tmp_path):
+    """CR2 between statsmodels' plain sandwich and its Mancl-DeRouen covariance, t with each term's own df."""
     import statsmodels.api as sm
     from scipy import stats
     from statsmodels.genmod.generalized_estimating_equations import GEE
 
-    res = run_employment_predictors(_con(tables), tmp_path)
+    from ips_eval.models.cluster_robust import gee_cr2
+
+    res = fit_model("employment_predictors", _con(tables), tmp_path)
     co = tables["core.client_outcomes"]
     design = build_design(co, CLIENT_COVARIATES, extra=["competitive", "alue"])
     county = co.loc[design.rows, "alue"].astype(str).to_numpy()
@@ -140,24 +142,30 @@ def test_small_cluster_inference_bias_reduced_covariance_and_t_quantiles(tables,
               cov_struct=sm.cov_struct.Exchangeable())
     reduced = gee.fit(maxiter=100, cov_type="bias_reduced")
     robust = gee.fit(maxiter=100)
+    cr2 = gee_cr2(robust)
+    j = list(robust.params.index).index("smi")
     G = len(set(county))
-    q = stats.t.ppf(0.975, G - 1)
+    d = res.diagnostics.set_index("diagnostic")
+    df = d.loc["bm_df[smi]", "value"]
+    assert df == pytest.approx(cr2.df[j]) and 1 < df < G - 1
+    se = np.sqrt(cr2.cov[j, j])
+    assert robust.bse["smi"] < se < reduced.bse["smi"]
+    q = stats.t.ppf(0.975, df)
     smi = res.estimates.set_index("term").loc["smi"]
-    b, se = reduced.params["smi"], reduced.bse["smi"]
+    b = robust.params["smi"]
     assert smi["ci_low"] == pytest.approx(np.exp(b - q * se), rel=1e-6)
     assert smi["ci_high"] == pytest.approx(np.exp(b + q * se), rel=1e-6)
-    # wider than the plain sandwich with normal quantiles
-    assert np.log(smi["ci_high"] / smi["ci_low"]) > 2 * 1.96 * robust.bse["smi"]
-    d = res.diagnostics.set_index("diagnostic")
-    assert d.loc["t_degrees_of_freedom", "value"] == G - 1
+    # the county-level fidelity total has the fewest degrees of freedom: it varies between counties only
+    assert d.loc["t_degrees_of_freedom", "value"] == pytest.approx(d.loc["bm_df[fidelity_total_per10]", "value"])
+    assert d.loc["bm_df[fidelity_total_per10]", "value"] < d.loc["bm_df[smi]", "value"]
 
 
 def test_load_fit_plot_are_separate(tables, tmp_path):
-    from ips_eval.models.predictors import fit_employment_predictors, load_predictors, plot_predictors
+    from ips_eval.models.predictors import EMPLOYMENT, fit_employment_predictors
 
-    frame = load_predictors(_con(tables))
+    frame = EMPLOYMENT.load_frame(_con(tables))
     assert len(frame) == len(tables["core.client_outcomes"])
     res = fit_employment_predictors(frame)  # a DataFrame in, no connection, no files
     assert res.fitted and res.figures == [] and not list(tmp_path.iterdir())
-    paths = plot_predictors(res, tmp_path)
+    paths = EMPLOYMENT.plot(res, tmp_path)
     assert [p.name for p in paths] == ["employment_predictors_forest.png"] and paths[0].exists()

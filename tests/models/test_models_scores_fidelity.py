@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 import model_fixtures as mf
-from ips_eval.models import run_fidelity_outcome, run_scores
+from ips_eval.models import fit_model
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def tables():
 
 def test_scores_mixed_model_recovers_employment_effect(tables, tmp_path):
     con = mf.load(duckdb.connect(), tables)
-    res = run_scores(con, tmp_path, "swemwbs")
+    res = fit_model("scores_swemwbs", con, tmp_path)
     assert res.model == "scores_swemwbs" and res.fitted, res.reason
     e = res.estimates.set_index("term")
     assert e.loc["employed_by_then", "ci_low"] <= 2.0 <= e.loc["employed_by_then", "ci_high"]
@@ -30,7 +30,7 @@ def test_scores_mixed_model_recovers_employment_effect(tables, tmp_path):
 
 def test_paired_change_matches_a_hand_computation(tables, tmp_path):
     con = mf.load(duckdb.connect(), tables)
-    res = run_scores(con, tmp_path, "inclusion")
+    res = fit_model("scores_inclusion", con, tmp_path)
     s = tables["marts.client_scores"]
     w = s.pivot_table(index="person_id", columns="wave", values="inclusion")[["baseline", "final"]].dropna()
     diff = w["final"] - w["baseline"]
@@ -46,13 +46,13 @@ def test_scores_response_date_from_staging_when_mart_lacks_it(tables, tmp_path):
     s = tables["marts.client_scores"]
     con = mf.load(duckdb.connect(), {**tables, "marts.client_scores": s.drop(columns="vastauspvm"),
                                      "staging.survey_responses": s[["person_id", "wave", "vastauspvm"]]})
-    assert run_scores(con, tmp_path, "eurohis").fitted
+    assert fit_model("scores_eurohis", con, tmp_path).fitted
 
 
 def test_scores_nobody_employed_is_not_fitted(tables, tmp_path):
     co = tables["core.client_outcomes"].assign(first_job_start=pd.NaT)
     con = mf.load(duckdb.connect(), {**tables, "core.client_outcomes": co})
-    res = run_scores(con, tmp_path, "swemwbs")
+    res = fit_model("scores_swemwbs", con, tmp_path)
     assert res.status == "not_fitted" and "not employed" in res.reason
 
 
@@ -63,7 +63,7 @@ def test_fidelity_outcome_slope(tables, tmp_path):
     rates = dict(zip(fc["alue"], 0.1 + 0.004 * fc["total"]))
     eo["rate_competitive"] = [rates.get(a, 0.5) for a in eo["alue"]]
     con = mf.load(duckdb.connect(), {**tables, "marts.employment_outcomes": eo})
-    res = run_fidelity_outcome(con, tmp_path)
+    res = fit_model("fidelity_outcome", con, tmp_path)
     assert res.fitted
     assert res.estimates.iloc[0]["estimate"] == pytest.approx(0.04)
     assert res.estimates.iloc[0]["n"] == 12
@@ -73,5 +73,5 @@ def test_fidelity_outcome_slope(tables, tmp_path):
 def test_fidelity_without_variation_is_not_fitted(tables, tmp_path):
     fc = tables["marts.fidelity_current"].assign(total=100)
     con = mf.load(duckdb.connect(), {**tables, "marts.fidelity_current": fc})
-    res = run_fidelity_outcome(con, tmp_path)
+    res = fit_model("fidelity_outcome", con, tmp_path)
     assert res.status == "not_fitted" and "same fidelity total" in res.reason

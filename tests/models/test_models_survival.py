@@ -9,7 +9,7 @@ import pytest
 from lifelines import AalenJohansenFitter
 
 import model_fixtures as mf
-from ips_eval.models import run_job_tenure, run_time_to_first_job, write_result
+from ips_eval.models import fit_model, write_result
 from ips_eval.models.survival import aalen_johansen
 
 
@@ -28,7 +28,7 @@ def test_km_by_hand_equals_step_table(tmp_path):
     #   t=7: n=2, d=0, c=1     S unchanged             = 0.4444
     #   t=8: n=1, d=1          S = 8/18 * 0/1          = 0
     con = mf.load(duckdb.connect(), {"core.competitive_jobs": _jobs([2, 3, 3, 5, 7, 8], [1, 1, 0, 1, 0, 1])})
-    res = run_job_tenure(con, tmp_path)
+    res = fit_model("job_tenure", con, tmp_path)
     assert res.status == "ok", res.reason
     km = res.tables["km_job_tenure"]
     km = km[km["group"] == "ALL"].set_index("time")
@@ -53,7 +53,7 @@ def test_job_tenure_shares_at_6_and_12_months(tmp_path):
     # S(182.6-) : events before 182.6 days: t=100 (n=4) -> 3/4; share lasting 6 months = 0.75
     # S(365.25-): then t=190 (n=3) -> 3/4*2/3 = 0.5; t=200 censored; share lasting 12 months = 0.5
     con = mf.load(duckdb.connect(), {"core.competitive_jobs": _jobs([100, 190, 200, 400], [1, 1, 0, 1])})
-    res = run_job_tenure(con, tmp_path)
+    res = fit_model("job_tenure", con, tmp_path)
     e = res.estimates.set_index("term")["estimate"]
     assert e["share_lasting_6m"] == pytest.approx(0.75)
     assert e["share_lasting_12m"] == pytest.approx(0.5)
@@ -62,7 +62,7 @@ def test_job_tenure_shares_at_6_and_12_months(tmp_path):
 
 def test_job_tenure_without_jobs_is_not_fitted(tmp_path):
     con = mf.load(duckdb.connect(), {"core.competitive_jobs": _jobs([5], [1]).iloc[:0]})
-    res = run_job_tenure(con, tmp_path)
+    res = fit_model("job_tenure", con, tmp_path)
     assert res.status == "not_fitted" and "no rows" in res.reason
 
 
@@ -96,7 +96,7 @@ def test_aalen_johansen_matches_lifelines_without_ties():
 @pytest.fixture(scope="module")
 def ttf(tmp_path_factory):
     con = mf.load(duckdb.connect(), mf.clients(n=3000, seed=1, hr_smi=1.5))
-    return con, run_time_to_first_job(con, tmp_path_factory.mktemp("fig"))
+    return con, fit_model("time_to_first_job", con, tmp_path_factory.mktemp("fig"))
 
 
 def test_time_to_first_job_cox_recovers_hazard_ratio(ttf):
@@ -133,7 +133,7 @@ def test_cox_failure_keeps_kaplan_meier(tmp_path):
     co = t["core.client_outcomes"]
     co.loc[co["work_history"] == "3", "ttf_event"] = False  # no jobs in one category
     con = mf.load(duckdb.connect(), t)
-    res = run_time_to_first_job(con, tmp_path)
+    res = fit_model("time_to_first_job", con, tmp_path)
     assert res.status == "warning"
     assert "Cox model not fitted" in res.reason and "work_history[3 vs 0]" in res.reason
     assert res.estimates.empty
@@ -185,3 +185,16 @@ def test_cox_intervals_are_the_delete_one_county_jackknife_with_t_quantiles(ttf)
     assert smi["ci_low"] == pytest.approx(np.exp(full - q * se), rel=1e-6)
     assert smi["ci_high"] == pytest.approx(np.exp(full + q * se), rel=1e-6)
     assert (res.estimates["estimator"] == "cox").all()
+
+
+def test_cox_with_fewer_than_10_counties_warns_like_the_gee(tmp_path):
+    from ips_eval.models.cluster_robust import WARN_COUNTIES
+
+    con = mf.load(duckdb.connect(), mf.clients(n=1500, n_counties=6, seed=3))
+    ttf = fit_model("time_to_first_job", con, tmp_path)
+    gee = fit_model("employment_predictors", con, tmp_path)
+    for res in (ttf, gee):
+        assert res.status == "warning" and "only 6 counties" in res.reason, res.reason
+        d = res.diagnostics.set_index("diagnostic").loc["n_counties"]
+        assert d["value"] == 6 and d["threshold"] == WARN_COUNTIES and not d["passed"]
+    assert len(ttf.estimates)  # the hazard ratios are still given

@@ -1,5 +1,7 @@
 """Trajectory types: the distance and the silhouette choice by hand, the weighted sample, the table."""
 
+from dataclasses import replace
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -8,9 +10,8 @@ import pytest
 import model_fixtures as mf
 from ips_eval.definitions import STATES, TRAJECTORY_MONTHS
 from ips_eval.models import registry, write_result
-from ips_eval.models.effectiveness import run_effectiveness
 from ips_eval.models.trajectories import (cluster_sequences, fit_trajectory_types, hamming_distances,
-                                          run_trajectory_types, silhouette_widths, type_label)
+                                          silhouette_widths, type_label)
 
 # Five sequences of four months (0 and 1 stand for two states): three near 0000, two near 1111.
 A1, A2, A3, B1, B2 = [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0], [1, 1, 1, 1], [1, 1, 1, 0]
@@ -85,13 +86,23 @@ def test_shares_are_of_all_ips_clients_and_the_weighted_comparison_group():
     assert t.loc[1, "employed_share"] == 1.0 and t.loc[2, "employed_share"] == 0.0
     assert (t.loc[1, "n_ips"], t.loc[2, "n_ips"]) == (40, 10)
     assert t.loc[1, "share_ips"] == pytest.approx(0.8)
-    # 2,000 draws with probability proportional to the weight: 0.75 within 4 standard errors (~0.0097)
-    assert t.loc[1, "share_comparison_weighted"] == pytest.approx(0.75, abs=0.04)
+    # every comparison person assigned to its type, weighted: 200 x 3 / (200 x 3 + 200 x 1)
+    assert t.loc[1, "share_comparison_weighted"] == pytest.approx(0.75)
     assert t["share_comparison_weighted"].sum() == pytest.approx(1.0)
-    assert "7 of 457 persons of models.person_weights left out" in res.reason
-    assert "SAMPLE_COMPARISON = 2000 draws" in res.reason and "seed 3" in res.reason
+    # the difference 0.8 - 0.75 with the variance of a proportion (40 of 50 IPS clients) plus that of
+    # a weighted proportion with fixed weights: sum w^2 (x - p)^2 / (sum w)^2
+    #   = (200 x 9 x 0.25^2 + 200 x 1 x 0.75^2) / 800^2 = (112.5 + 112.5) / 640000
+    var = 0.8 * 0.2 / 50 + 225 / 640000
+    assert t.loc[1, "share_difference"] == pytest.approx(0.05)
+    assert t.loc[1, "share_difference_ci_low"] == pytest.approx(0.05 - 1.959963984540054 * var ** 0.5)
+    assert t.loc[1, "share_difference_ci_high"] == pytest.approx(0.05 + 1.959963984540054 * var ** 0.5)
+    assert "7 of 457 persons of model 6's 24-month fit left out" in res.reason
+    assert "SAMPLE_COMPARISON = 2000 comparison draws" in res.reason and "seed 3" in res.reason
     d = res.diagnostics.set_index("diagnostic")
     assert d.loc["asw_chosen", "value"] == pytest.approx(1.0) and d.loc["asw_chosen", "passed"]
+    # two clean sequences: every bootstrap resample finds two types, and 2 is not the range's top
+    assert d.loc["k_stability", "value"] == 1.0 and d.loc["k_stability", "passed"]
+    assert d.loc["k_at_range_edge", "passed"]
     again = fit_trajectory_types(_frame(), seed=3)
     pd.testing.assert_frame_equal(res.marts["trajectory_types"], again.marts["trajectory_types"])
 
@@ -99,13 +110,13 @@ def test_shares_are_of_all_ips_clients_and_the_weighted_comparison_group():
 def test_uniform_weights_would_give_the_unweighted_share():
     res = fit_trajectory_types(_frame(w_emp=1.0), seed=3)
     share = res.marts["trajectory_types"].set_index("type").loc[1, "share_comparison_weighted"]
-    assert share == pytest.approx(0.5, abs=0.05)
+    assert share == pytest.approx(0.5)
 
 
 @pytest.fixture(scope="module")
 def register_study(tmp_path_factory):
-    con = mf.load(duckdb.connect(), mf.register(effect=2.0, seed=2))
-    write_result(con, run_effectiveness(con, tmp_path_factory.mktemp("fig"), seed=11))
+    con = mf.load(duckdb.connect(), mf.register(effect=2.0, seed=2, effect_post24=3.0))
+    write_result(con, registry.fit_model("effectiveness", con, tmp_path_factory.mktemp("fig"), seed=11))
     return con
 
 
@@ -127,9 +138,9 @@ def test_without_person_weights_the_table_is_empty_and_the_reason_says_why(tmp_p
     con = mf.load(duckdb.connect(), mf.register(n_ips=100, n_cmp=300, seed=5))
     # an earlier run's table must not survive
     con.execute("CREATE TABLE marts.trajectory_types AS SELECT 1 AS type, 'stale' AS label")
-    res = run_trajectory_types(con, tmp_path)
+    res = registry.fit_model("trajectory_types", con, tmp_path)
     write_result(con, res)
-    assert res.status == "not_fitted" and "models.person_weights" in res.reason
+    assert res.status == "not_fitted" and "models.person_weights_post24" in res.reason
     assert con.execute("SELECT count(*) FROM marts.trajectory_types").fetchone()[0] == 0
     assert "share_comparison_weighted" in [c[0] for c in con.execute("DESCRIBE marts.trajectory_types").fetchall()]
 
@@ -138,10 +149,61 @@ def test_a_crash_of_the_step_still_replaces_its_table(tmp_path, monkeypatch):
     con = mf.load(duckdb.connect(), mf.register(n_ips=100, n_cmp=300, seed=5))
     con.execute("CREATE TABLE marts.trajectory_types AS SELECT 1 AS type, 'stale' AS label")
 
-    def boom(con, figures_dir, seed=0):
+    def boom(con):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setitem(registry.MODELS, "trajectory_types", boom)
+    monkeypatch.setitem(registry.MODELS, "trajectory_types", replace(registry.MODELS["trajectory_types"], load=boom))
     res = registry.fit_and_write("trajectory_types", con, tmp_path)
-    assert res.status == "not_fitted"
+    assert res.status == "not_fitted" and "simulated bug" in res.reason
     assert con.execute("SELECT count(*) FROM marts.trajectory_types").fetchone()[0] == 0
+
+
+def test_the_step_reads_the_24_month_fits_own_weights(register_study):
+    con = register_study
+    w12 = con.execute("SELECT person_id, weight FROM models.person_weights WHERE NOT ips").df().set_index("person_id")
+    w24 = con.execute("SELECT person_id, weight FROM models.person_weights_post24 WHERE NOT ips").df()
+    assert len(w24) and len(w24) < len(w12)  # the 24-month population is the earlier index dates
+    frame = registry.MODELS["trajectory_types"].load_frame(con).set_index("person_id")
+    assert set(frame.index) == set(con.execute("SELECT person_id FROM models.person_weights_post24").df()["person_id"])
+    shared = w24.set_index("person_id").join(w12, rsuffix="_12", how="inner")
+    assert not np.allclose(shared["weight"], shared["weight_12"])  # another propensity model
+    np.testing.assert_allclose(frame.loc[w24["person_id"], "weight"], w24["weight"])
+
+
+def _noisy(n_types: int, n: int = 400, noise: float = 0.25, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, len(STATES), (n_types, WIDTH))
+    codes = base[rng.integers(0, n_types, n)]
+    flip = rng.random(codes.shape) < noise
+    codes[flip] = rng.integers(0, len(STATES), flip.sum())
+    return codes.astype(np.int8)
+
+
+def test_stability_is_high_for_clear_types_and_the_top_of_the_range_is_flagged():
+    from ips_eval.models.trajectories import K_RANGE, k_stability
+
+    rng = np.random.default_rng(2)
+    clear = _noisy(3, noise=0.1)
+    labels, asw = cluster_sequences(clear)
+    assert len(np.unique(labels)) == 3
+    share, chosen = k_stability(clear, 3, rng, n_boot=10)
+    assert share == 1.0 and chosen == {3: 10}
+    # four types, two of them alike in half their months, and much noise: 3 and 4 types score
+    # alike (ASW 0.361 and 0.358), and the resamples split between them
+    gen = np.random.default_rng(0)
+    base = gen.integers(0, len(STATES), (3, WIDTH))
+    near = base[0].copy()
+    near[:12] = gen.integers(0, len(STATES), 12)
+    ambiguous = np.vstack([base, near])[gen.integers(0, 4, 400)]
+    flip = gen.random(ambiguous.shape) < 0.35
+    ambiguous[flip] = gen.integers(0, len(STATES), flip.sum())
+    share, chosen = k_stability(ambiguous.astype(np.int8), 3, np.random.default_rng(2), n_boot=10)
+    assert set(chosen) == {3, 4} and sum(chosen.values()) == 10 and share == chosen[3] / 10 < 1.0
+    # a sample with the most types of the range: flagged in the fit
+    many = _noisy(max(K_RANGE), n=300, noise=0.05, seed=4)
+    frame = pd.DataFrame({"person_id": [f"P{i}" for i in range(len(many))], "ips": np.arange(len(many)) % 2,
+                          "weight": 1.0, "states": ["".join(str(c + 1) for c in row) for row in many]})
+    res = fit_trajectory_types(frame, seed=1, sample_comparison=300, n_stability=5)
+    d = res.diagnostics.set_index("diagnostic")
+    assert d.loc["k_at_range_edge", "value"] == max(K_RANGE) and not d.loc["k_at_range_edge", "passed"]
+    assert res.status == "warning" and "the largest number tried" in res.reason

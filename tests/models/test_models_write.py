@@ -1,10 +1,12 @@
 """write_result and fit_all: rows replaced per model, failures isolated, all models run."""
 
+from dataclasses import replace
+
 import duckdb
 import pytest
 
 import model_fixtures as mf
-from ips_eval.models import MODELS, ModelResult, fit_all, run_job_tenure, write_result
+from ips_eval.models import MODELS, ModelResult, fit_all, fit_model, write_result
 from ips_eval.models import registry
 
 
@@ -14,7 +16,7 @@ def _count(con, table, model):
 
 def test_rerun_replaces_rows_and_not_fitted_clears_them(tmp_path):
     con = mf.load(duckdb.connect(), mf.clients(n=600, seed=3))
-    res = run_job_tenure(con, tmp_path)
+    res = fit_model("job_tenure", con, tmp_path)
     write_result(con, res)
     write_result(con, res)
     assert _count(con, "estimates", "job_tenure") == 3
@@ -50,12 +52,12 @@ def test_table_with_changed_columns_is_rebuilt(tmp_path):
 
 def test_fit_all_runs_every_model_and_isolates_a_crash(tmp_path, monkeypatch):
     con = mf.load(duckdb.connect(), mf.clients(n=1000, seed=1))
-    mf.load(con, mf.register(n_ips=300, n_cmp=900, seed=2))
+    mf.load(con, mf.register(n_ips=300, n_cmp=900, seed=2, effect_post24=2.0))  # the trajectory types need the 24-month fit
 
-    def boom(con, figures_dir, seed=0):
+    def boom(frame):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setitem(registry.MODELS, "fidelity_outcome", boom)
+    monkeypatch.setitem(registry.MODELS, "fidelity_outcome", replace(registry.MODELS["fidelity_outcome"], fit=boom))
     results = fit_all(con, tmp_path)
     assert set(results) == set(MODELS)
     assert results["fidelity_outcome"].status == "not_fitted"

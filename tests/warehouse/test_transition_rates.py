@@ -11,6 +11,8 @@ and is NULL, so the pair 5 -> 6 does not count. Before 2024 no spell: state 'oth
 * CMP002 (comparison, ATT weight 0.5): unemployment benefit from January, open. Pairs: U->U x5.
 * CMP003 (comparison, employed throughout) has no row in models.person_weights (not analysed):
   it is in no group.
+* IPS002 (IPS client, employed throughout) has no row in models.person_weights either (model 6
+  left it out, e.g. trimmed): it is in no group, so no 'ips' rate starts from E -> E but IPS001's.
 
 post12, ips: from U 3 person-months, rate U->U 2/3, U->E 1/3; from E 2, E->E 1.
 post12, comparison_weighted: from U 2*4 + 0.5*5 = 10.5 weighted person-months; U->U
@@ -30,12 +32,13 @@ from outcome_fixtures import staging_warehouse
 C = dt.date(2024, 6, 30)
 INDEX = "2024-01-15"
 COHORT = [{"person_id": p, "ips": int(p.startswith("IPS")), "indeksipvm": INDEX}
-          for p in ("IPS001", "CMP001", "CMP002", "CMP003")]
-CLIENTS = [{"person_id": "IPS001", "aloituspvm": INDEX}]
+          for p in ("IPS001", "IPS002", "CMP001", "CMP002", "CMP003")]
+CLIENTS = [{"person_id": "IPS001", "aloituspvm": INDEX}, {"person_id": "IPS002", "aloituspvm": INDEX}]
 EMPLOYMENT = [
     {"person_id": "IPS001", "start_date": "2024-04-01"},
     {"person_id": "CMP001", "start_date": "2024-05-01", "end_date": "2024-05-31"},
     {"person_id": "CMP003", "start_date": "2020-01-01"},
+    {"person_id": "IPS002", "start_date": "2020-01-01"},
 ]
 UNEMPLOYMENT = {"etuus": "tyottomyysturva", "benefit_group": "unemployment"}
 BENEFITS = [
@@ -104,14 +107,20 @@ def test_grain_and_rates_sum_to_one(rates):
                                              for p in ("pre12", "post12", "post24")}
 
 
-def test_without_the_effectiveness_weights_only_the_ips_rows_come():
+def test_an_ips_client_model_6_left_out_is_in_no_group(rates):
+    # IPS002 was employed throughout: counted, it would add 5 pairs E -> E and 12 pre12 pairs from E
+    assert rates[("ips", "post12", E, E)] == pytest.approx((2, 1.0, 1, 1))
+    assert ("ips", "pre12", E, E) not in rates
+
+
+def test_without_the_effectiveness_weights_the_table_is_empty():
     con = _warehouse([])
     try:
         build_table(con, "marts.transition_rates", C)
-        groups = {r[0] for r in con.execute('SELECT DISTINCT "group" FROM marts.transition_rates').fetchall()}
+        n = con.execute("SELECT count(*) FROM marts.transition_rates").fetchone()[0]
     finally:
         con.close()
-    assert groups == {"ips"}
+    assert n == 0
 
 
 def test_the_table_reads_the_models_output_and_is_left_for_after_the_models():
@@ -121,6 +130,6 @@ def test_the_table_reads_the_models_output_and_is_left_for_after_the_models():
     try:  # staging_warehouse ran build_outcomes without any models.* table: it did not fail
         present = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'transition_rates'")
         assert present.fetchone()[0] == 0
-        assert con.execute("SELECT count(*) FROM marts.state_sequences").fetchone()[0] == 4 * 61
+        assert con.execute("SELECT count(*) FROM marts.state_sequences").fetchone()[0] == 5 * 61
     finally:
         con.close()
