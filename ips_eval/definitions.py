@@ -122,23 +122,6 @@ TRAJECTORY_MONTHS = (0, 23)
 #: International IPS benchmarks of the quarterly employment rate (IPS Employment Center).
 IPS_BENCHMARKS: dict[str, float] = {"minimal": 0.31, "average": 0.41, "excellent": 0.50}
 
-#: The rates of the headline table: rate column -> (numerator, denominator) (ANALYSIS_PLAN
-#: "Headline employment outcomes"; a rate is numerator / denominator, unrounded).
-HEADLINE_RATES: dict[str, tuple[str, str]] = {
-    "rate_competitive": ("n_competitive", "n_clients"),
-    "rate_unsubsidised": ("n_unsubsidised", "n_clients"),
-    "rate_tenure6": ("n_tenure6", "n_tenure6_eligible"),
-    "rate_tenure12": ("n_tenure12", "n_tenure12_eligible"),
-    "rate_employed6": ("n_employed6", "n_employed6_eligible"),
-    "rate_employed12": ("n_employed12", "n_employed12_eligible"),
-}
-
-#: The rates of the quarterly employment rate (ANALYSIS_PLAN "Quarterly employment rate").
-QUARTERLY_RATES: dict[str, tuple[str, str]] = {
-    "rate_working": ("n_working", "n_served"),
-    "rate_working_unsubsidised": ("n_working_unsubsidised", "n_served"),
-}
-
 def quarter_label(day: dt.date) -> str:
     """The calendar quarter holding `day`, as the warehouse and the site name it.
 
