@@ -55,6 +55,15 @@ _FIELDS = {"name", "table", "count", "source", "denominator", "denominator_sourc
            "in_headline", "months", "site", "description", "labels"}
 
 
+#: The table whose rows the headline figures' per-client columns are (`Figure.source`).
+CLIENT_OUTCOMES = "core.client_outcomes_asof"
+
+
+def _client_column(source: str | None) -> str | None:
+    table, _, column = (source or "").rpartition(".")
+    return column if table == CLIENT_OUTCOMES else None
+
+
 class CatalogueError(ValueError):
     """An entry of the catalogue that cannot be used; the message names the file, entry and field."""
 
@@ -217,6 +226,14 @@ def load_catalogue(path: Path | str = CATALOGUE_FILE) -> tuple[Figure, ...]:
             missing = [c for c in w.columns if c not in columns[f.table]]
             if missing:
                 raise _fail(path, where, f"field 'relations': {str(w)!r} names {missing}, no count of the {f.table} table")
+        if f.table == "headline" and f.rate and not (
+                _client_column(f.source) and (f.denominator == "n_clients" or f.own_denominator)):
+            raise _fail(path, where, f"a headline rate is counted from a column of {CLIENT_OUTCOMES} (field 'source') "
+                                     "as a share of n_clients or of the figure's own denominator (field "
+                                     "'denominator_source', a column of the same table)")
+        if f.own_denominator and not _client_column(f.denominator_source):
+            raise _fail(path, where, f"field 'denominator_source': {f.denominator_source!r} is no column of "
+                                     f"{CLIENT_OUTCOMES}")
         if f.in_headline and (f.table != "quarterly" or f.in_headline not in columns["headline"]):
             raise _fail(path, where, f"field 'in_headline': {f.in_headline!r} is no headline count (or the figure "
                                      "is not quarterly)")
@@ -244,6 +261,25 @@ def figures(table: str | None = None, *, published: bool | None = None) -> tuple
 def rates(table: str) -> dict[str, tuple[str, str]]:
     """rate column -> (numerator, denominator) of every figure of `table` with a rate."""
     return {f.rate: (f.count, f.denominator) for f in figures(table) if f.rate}
+
+
+def sql_parameters() -> dict[str, list[str]]:
+    """The catalogue as the warehouse SQL binds it (sql/marts/employment_figures.sql): the
+    per-client columns of core.client_outcomes_asof counted ($headline_flags), those whose
+    share is a rate ($headline_rated), and every headline column in catalogue order
+    ($headline_columns).
+
+    Examples
+    --------
+    >>> p = sql_parameters()
+    >>> p["headline_flags"][:3], p["headline_rated"][:2]
+    (['competitive', 'unsubsidised', 'tenure6'], ['competitive', 'unsubsidised'])
+    """
+    flags = [c for f in figures("headline") for c in (_client_column(f.source), _client_column(f.denominator_source))
+             if c]
+    rated = [_client_column(f.source) for f in figures("headline") if f.rate]
+    columns = [c for f in figures("headline") for c in (*f.counts, *((f.rate,) if f.rate else ()))]
+    return {"headline_flags": flags, "headline_rated": rated, "headline_columns": columns}
 
 
 def published_counts(table: str) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """The warehouse tables built from `sql/`: found from the files, ordered by what they read.
 
 Each file `sql/<schema>/<table>.sql` is one `CREATE OR REPLACE TABLE|VIEW <schema>.<table>`
-statement with the cut-off bound as `$cutoff`. The file is the single place that names its
+statement with the cut-off bound as `$cutoff` (and the figure catalogue's column lists as
+`$headline_flags`, ... : `ips_eval.figures.catalogue.sql_parameters`). The file is the single place that names its
 table, its inputs (the tables its SQL reads, parsed with sqlglot) and its description (its
 header comment). Adding a table is adding a file: the build order, the Dagster assets and
 `docs/tables.md` follow from it.
@@ -24,6 +25,7 @@ import duckdb
 
 from ips_eval import SQL_DIR
 from ips_eval.faults import failpoint
+from ips_eval.figures.catalogue import sql_parameters
 from ips_eval.warehouse import lineage
 from ips_eval.warehouse.database import load_macros
 
@@ -150,7 +152,7 @@ def build_table(con: duckdb.DuckDBPyConnection, name: str | SqlTable, cutoff, sq
     load_macros(con)  # temporary macros: once per connection, and cheap
     sql = table.sql
     used = lineage.parameters(sql)
-    params = {"cutoff": as_cutoff(cutoff)}
+    params = {"cutoff": as_cutoff(cutoff), **sql_parameters()}
     if used - set(params):
         raise SqlFileError(f"{table.path} binds unknown parameters {sorted(used - set(params))}")
     try:
