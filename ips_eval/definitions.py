@@ -163,11 +163,17 @@ def year_completed(year: int | str, cutoff: dt.date) -> bool:
 #: (a first job lasting that long) and n_employed6/12 (in a job that long after IPS start).
 FOLLOW_UP_MONTHS: tuple[int, int] = (6, 12)
 
+#: The programme's longer follow-up, in months (docs/analysis_plan.md "Longer follow-up": the
+#: month of I and the 23 after it), for figures followed that long.
+LONGER_FOLLOW_UP_MONTHS = 24
+
 #: The constants the SQL reads, each as a macro of the same name without arguments
-#: (`follow_up_short_months()`), made by ips_eval.warehouse.database.load_macros.
+#: (`follow_up_short_months()`), made by ips_eval.warehouse.database.load_macros. A figure of
+#: the catalogue (ips_eval/figures/catalogue.yaml) names its follow-up length by one of them.
 SQL_CONSTANTS: dict[str, int] = {
     "follow_up_short_months": FOLLOW_UP_MONTHS[0],
     "follow_up_long_months": FOLLOW_UP_MONTHS[1],
+    "follow_up_longer_months": LONGER_FOLLOW_UP_MONTHS,
 }
 
 
