@@ -55,13 +55,17 @@ _FIELDS = {"name", "table", "count", "source", "denominator", "denominator_sourc
            "in_headline", "months", "site", "description", "labels"}
 
 
-#: The table whose rows the headline figures' per-client columns are (`Figure.source`).
+#: The tables whose rows the headline and the quarterly figures' per-client columns are
+#: (`Figure.source`), and the count of the people in them.
 CLIENT_OUTCOMES = "core.client_outcomes_asof"
+CLIENT_QUARTERS = "core.client_quarters"
+PER_CLIENT = {"headline": CLIENT_OUTCOMES, "quarterly": CLIENT_QUARTERS}
+POPULATION = {"headline": "n_clients", "quarterly": "n_served"}
 
 
-def _client_column(source: str | None) -> str | None:
-    table, _, column = (source or "").rpartition(".")
-    return column if table == CLIENT_OUTCOMES else None
+def _client_column(source: str | None, table: str = CLIENT_OUTCOMES) -> str | None:
+    within, _, column = (source or "").rpartition(".")
+    return column if within == table else None
 
 
 class CatalogueError(ValueError):
@@ -226,14 +230,15 @@ def load_catalogue(path: Path | str = CATALOGUE_FILE) -> tuple[Figure, ...]:
             missing = [c for c in w.columns if c not in columns[f.table]]
             if missing:
                 raise _fail(path, where, f"field 'relations': {str(w)!r} names {missing}, no count of the {f.table} table")
-        if f.table == "headline" and f.rate and not (
-                _client_column(f.source) and (f.denominator == "n_clients" or f.own_denominator)):
-            raise _fail(path, where, f"a headline rate is counted from a column of {CLIENT_OUTCOMES} (field 'source') "
-                                     "as a share of n_clients or of the figure's own denominator (field "
-                                     "'denominator_source', a column of the same table)")
-        if f.own_denominator and not _client_column(f.denominator_source):
+        per_client = PER_CLIENT[f.table]
+        if f.rate and not (_client_column(f.source, per_client)
+                           and (f.denominator == POPULATION[f.table] or f.own_denominator)):
+            raise _fail(path, where, f"a {f.table} rate is counted from a column of {per_client} (field 'source') "
+                                     f"as a share of {POPULATION[f.table]} or of the figure's own denominator "
+                                     "(field 'denominator_source', a column of the same table)")
+        if f.own_denominator and not _client_column(f.denominator_source, per_client):
             raise _fail(path, where, f"field 'denominator_source': {f.denominator_source!r} is no column of "
-                                     f"{CLIENT_OUTCOMES}")
+                                     f"{per_client}")
         if f.in_headline and (f.table != "quarterly" or f.in_headline not in columns["headline"]):
             raise _fail(path, where, f"field 'in_headline': {f.in_headline!r} is no headline count (or the figure "
                                      "is not quarterly)")
@@ -264,10 +269,11 @@ def rates(table: str) -> dict[str, tuple[str, str]]:
 
 
 def sql_parameters() -> dict[str, list[str]]:
-    """The catalogue as the warehouse SQL binds it (sql/marts/employment_figures.sql): the
-    per-client columns of core.client_outcomes_asof counted ($headline_flags), those whose
-    share is a rate ($headline_rated), and every headline column in catalogue order
-    ($headline_columns).
+    """The catalogue as the warehouse SQL binds it (sql/marts/employment_figures.sql,
+    employment_rate_by_quarter.sql): per table, the per-client columns counted
+    ($headline_flags: of core.client_outcomes_asof; $quarterly_flags: of core.client_quarters),
+    those whose share is a rate ($headline_rated, $quarterly_rated), and every column of the
+    table's figures in catalogue order ($headline_columns, $quarterly_columns).
 
     Examples
     --------
@@ -275,11 +281,14 @@ def sql_parameters() -> dict[str, list[str]]:
     >>> p["headline_flags"][:3], p["headline_rated"][:2]
     (['competitive', 'unsubsidised', 'tenure6'], ['competitive', 'unsubsidised'])
     """
-    flags = [c for f in figures("headline") for c in (_client_column(f.source), _client_column(f.denominator_source))
-             if c]
-    rated = [_client_column(f.source) for f in figures("headline") if f.rate]
-    columns = [c for f in figures("headline") for c in (*f.counts, *((f.rate,) if f.rate else ()))]
-    return {"headline_flags": flags, "headline_rated": rated, "headline_columns": columns}
+    out: dict[str, list[str]] = {}
+    for table, per_client in PER_CLIENT.items():
+        fs = figures(table)
+        out[f"{table}_flags"] = [c for f in fs for c in (_client_column(f.source, per_client),
+                                                         _client_column(f.denominator_source, per_client)) if c]
+        out[f"{table}_rated"] = [_client_column(f.source, per_client) for f in fs if f.rate]
+        out[f"{table}_columns"] = [c for f in fs for c in (*f.counts, *((f.rate,) if f.rate else ()))]
+    return out
 
 
 def published_counts(table: str) -> tuple[str, ...]:
