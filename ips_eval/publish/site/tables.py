@@ -69,7 +69,7 @@ class Column:
     name: str
     kind: str
     decimals: int = 1
-    label: str | None = None  # key kinds: which label function (see site.py), e.g. 'county'
+    label: str | None = None  # key kinds: which label function (render.label), e.g. 'county'
     group: str | None = None  # text key of a header spanning this and neighbouring columns
     sub: str | None = None  # text key of the column's own header under `group`
 
