@@ -60,7 +60,7 @@ from ips_eval.publish.site.tables import (
 )
 from ips_eval.warehouse.database import query_sql, table_exists
 
-#: The queries this module runs, kept beside it (they build no warehouse table).
+#: The queries this module runs: sql/site/ (they build no warehouse table).
 QUERIES = SITE_QUERIES_DIR
 
 MANIFEST = "snapshot.json"
