@@ -64,6 +64,8 @@ def test_the_catalogue_as_written_loads(tmp_path):
     (_changed("served", site={"section": "headline"}), "section 'headline' shows the headline table, not 'quarterly'"),
     (_changed("unsubsidised", denominator="n_competitive"), "a headline rate is counted from a column of"),
     (_changed("working", in_headline="n_hired"), "field 'in_headline': 'n_hired' is no headline count"),
+    (_changed("employed6", rate="rate_at6"), "field 'rate': 'rate_at6', but the SQL counts "
+                                            "core.client_outcomes_asof.employed6 as 'rate_employed6'"),
 ])
 def test_a_bad_entry_is_refused_naming_file_figure_and_field(tmp_path, entries, expected):
     with pytest.raises(CatalogueError) as e:

@@ -231,6 +231,13 @@ def load_catalogue(path: Path | str = CATALOGUE_FILE) -> tuple[Figure, ...]:
             if missing:
                 raise _fail(path, where, f"field 'relations': {str(w)!r} names {missing}, no count of the {f.table} table")
         per_client = PER_CLIENT[f.table]
+        column = _client_column(f.source, per_client)
+        named = {"count": (f.count, f"n_{column}"), "rate": (f.rate, f"rate_{column}" if f.rate else None),
+                 "denominator": (f.own_denominator, f"n_{_client_column(f.denominator_source, per_client)}"
+                                 if f.own_denominator else None)}
+        for key, (given, counted) in named.items():
+            if column and given != counted:  # the SQL names what it counts after the column it counts
+                raise _fail(path, where, f"field {key!r}: {given!r}, but the SQL counts {f.source} as {counted!r}")
         if f.rate and not (_client_column(f.source, per_client)
                            and (f.denominator == POPULATION[f.table] or f.own_denominator)):
             raise _fail(path, where, f"a {f.table} rate is counted from a column of {per_client} (field 'source') "
