@@ -45,8 +45,8 @@ from markupsafe import Markup, escape
 
 from ips_eval import SITE_QUERIES_DIR
 from ips_eval.definitions import DISCLOSURE_THRESHOLD, FOLLOW_UP_MONTHS, quarter_label
-from ips_eval.figures import figures
 from ips_eval.faults import failpoint
+from ips_eval.figures import figures
 from ips_eval.publish.disclosure import PRIMARY_LABEL, SECONDARY_LABEL
 from ips_eval.publish.site import charts, texts
 from ips_eval.publish.site.render import (
