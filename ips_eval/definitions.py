@@ -122,23 +122,6 @@ TRAJECTORY_MONTHS = (0, 23)
 #: International IPS benchmarks of the quarterly employment rate (IPS Employment Center).
 IPS_BENCHMARKS: dict[str, float] = {"minimal": 0.31, "average": 0.41, "excellent": 0.50}
 
-#: The rates of the headline table: rate column -> (numerator, denominator) (ANALYSIS_PLAN
-#: "Headline employment outcomes"; a rate is numerator / denominator, unrounded).
-HEADLINE_RATES: dict[str, tuple[str, str]] = {
-    "rate_competitive": ("n_competitive", "n_clients"),
-    "rate_unsubsidised": ("n_unsubsidised", "n_clients"),
-    "rate_tenure6": ("n_tenure6", "n_tenure6_eligible"),
-    "rate_tenure12": ("n_tenure12", "n_tenure12_eligible"),
-    "rate_employed6": ("n_employed6", "n_employed6_eligible"),
-    "rate_employed12": ("n_employed12", "n_employed12_eligible"),
-}
-
-#: The rates of the quarterly employment rate (ANALYSIS_PLAN "Quarterly employment rate").
-QUARTERLY_RATES: dict[str, tuple[str, str]] = {
-    "rate_working": ("n_working", "n_served"),
-    "rate_working_unsubsidised": ("n_working_unsubsidised", "n_served"),
-}
-
 def quarter_label(day: dt.date) -> str:
     """The calendar quarter holding `day`, as the warehouse and the site name it.
 
@@ -180,11 +163,17 @@ def year_completed(year: int | str, cutoff: dt.date) -> bool:
 #: (a first job lasting that long) and n_employed6/12 (in a job that long after IPS start).
 FOLLOW_UP_MONTHS: tuple[int, int] = (6, 12)
 
+#: The programme's longer follow-up, in months (docs/analysis_plan.md "Longer follow-up": the
+#: month of I and the 23 after it), for figures followed that long.
+LONGER_FOLLOW_UP_MONTHS = 24
+
 #: The constants the SQL reads, each as a macro of the same name without arguments
-#: (`follow_up_short_months()`), made by ips_eval.warehouse.database.load_macros.
+#: (`follow_up_short_months()`), made by ips_eval.warehouse.database.load_macros. A figure of
+#: the catalogue (ips_eval/figures/catalogue.yaml) names its follow-up length by one of them.
 SQL_CONSTANTS: dict[str, int] = {
     "follow_up_short_months": FOLLOW_UP_MONTHS[0],
     "follow_up_long_months": FOLLOW_UP_MONTHS[1],
+    "follow_up_longer_months": LONGER_FOLLOW_UP_MONTHS,
 }
 
 

@@ -18,7 +18,7 @@ from ips_eval.publish.disclosure import DisclosureError, primary_suppression
 from ips_eval.publish.site.tables import (
     COUNTY, GROUPINGS, OUTCOME_COUNTS, OUTCOME_RATES, QUARTER_COUNTS, QUARTERLY, employment_specs, group_table_name,
 )
-from ips_eval.definitions import QUARTERLY_RATES
+from ips_eval.figures import QUARTERLY_RATES
 from ips_eval.warehouse.outcome_checks import counties_sum_to_all, numerators_within_denominators
 
 # One county's headline figures, every relation holding with room to spare (checked below).

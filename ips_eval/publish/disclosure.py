@@ -60,7 +60,7 @@ A publication passes only if every "<5" cell keeps its whole range 0..T-1 and ev
 cell a range at least T wide (rule 3).
 
 Relations are linear (sum of coefficient x cell, == 0 or <= 0), cells are non-negative
-integers; the relations between the study's figures come from `ips_eval.figures` (`within`
+integers; the relations between the study's figures come from the figure catalogue, `ips_eval.figures` (`within`
 turns one into a constraint): `RowsSum`, `ColumnsSum`, `AtMost`, `RowLinear` within a table, `CrossSum` across
 tables (with `by`, e.g. a county x wave table's rows of each county sum to that county's row;
 with `parts_rows`/`sense="<="`, e.g. each quarter's n_served per county <= its n_clients). Rates are proportions (numerator a subset of the denominator): each declared rate

@@ -27,10 +27,9 @@ from typing import Callable
 
 import duckdb
 
-from ips_eval.definitions import HEADLINE_RATES, QUARTERLY_RATES
 from ips_eval.figures import (
-    ALL, AREA, COSTS_IN_HEADLINE, COSTS_WITHIN, HEADLINE_WITHIN, QUARTER_IN_HEADLINE, QUARTERLY_WITHIN, SUMS, WAVE, wave_counties,
-    within_columns,
+    ALL, AREA, COSTS_IN_HEADLINE, COSTS_WITHIN, HEADLINE_RATES, HEADLINE_WITHIN, QUARTER_IN_HEADLINE, QUARTERLY_RATES,
+    QUARTERLY_WITHIN, SUMS, WAVE, wave_counties, within_columns,
 )
 from ips_eval.warehouse.database import table_exists
 

@@ -1,7 +1,8 @@
 """The warehouse tables built from `sql/`: found from the files, ordered by what they read.
 
 Each file `sql/<schema>/<table>.sql` is one `CREATE OR REPLACE TABLE|VIEW <schema>.<table>`
-statement with the cut-off bound as `$cutoff`. The file is the single place that names its
+statement with the cut-off bound as `$cutoff` (and the figure catalogue's column lists as
+`$headline_flags`, ... : `ips_eval.figures.catalogue.sql_parameters`). The file is the single place that names its
 table, its inputs (the tables its SQL reads, parsed with sqlglot) and its description (its
 header comment). Adding a table is adding a file, with its column contract beside it
 (`sql/<schema>/<table>.yml`, ips_eval.warehouse.table_contracts): the build order, the
@@ -25,6 +26,7 @@ import duckdb
 
 from ips_eval import SQL_DIR
 from ips_eval.faults import failpoint
+from ips_eval.figures.catalogue import sql_parameters
 from ips_eval.warehouse import lineage
 from ips_eval.warehouse.database import load_macros
 
@@ -151,7 +153,7 @@ def build_table(con: duckdb.DuckDBPyConnection, name: str | SqlTable, cutoff, sq
     load_macros(con)  # temporary macros: once per connection, and cheap
     sql = table.sql
     used = lineage.parameters(sql)
-    params = {"cutoff": as_cutoff(cutoff)}
+    params = {"cutoff": as_cutoff(cutoff), **sql_parameters()}
     if used - set(params):
         raise SqlFileError(f"{table.path} binds unknown parameters {sorted(used - set(params))}")
     try:

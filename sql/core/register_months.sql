@@ -6,7 +6,7 @@
 -- read them: core.register_month_sets unpacked (a month is in a set when its bit in
 -- ref.sequence_months is set, sql/macros.sql month_set), with the month's registered earnings. Months that start
 -- after C are not observed: `observed` is FALSE and every fact, earnings included, is NULL.
--- A view, not a table: at national scale it is ~12 M rows (61 per person) that the pipeline
+-- A view, not a table: one row per person and month of the sequence, which the pipeline
 -- itself never needs stored (marts.register_outcomes counts the sets directly); a full read
 -- costs about what storing it would (benchmarks/RESULTS.md).
 CREATE OR REPLACE VIEW core.register_months AS

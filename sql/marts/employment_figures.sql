@@ -8,7 +8,14 @@
 -- marts.employment_outcomes_quarterly are slices of it. The grid is complete: every county of
 -- the population and 'ALL', at the cut-off and at each quarter end of core.quarters, and every
 -- group value present at that date, with zero counts where nobody is in a cell.
--- Rates are numerator / denominator, unrounded, NULL when the denominator is 0.
+-- Which per-client columns are counted comes from the figure catalogue
+-- (ips_eval/figures/catalogue.yaml), so that a figure is its rule in
+-- core.client_outcomes_asof plus its catalogue entry: $headline_flags are the columns
+-- counted (n_<column> = clients for whom it is true; a figure's own denominator is its
+-- <name>_eligible column), $headline_rated the figures with a rate, $headline_columns every
+-- figure column in catalogue order. A rate is the share of true among the clients whose
+-- column is not NULL (a follow-up figure is NULL until the client's follow-up has come, so
+-- this is numerator / denominator), unrounded, NULL when the denominator is 0.
 -- median_job_days is the median (interpolated for an even number) of job_days of the
 -- competitive jobs counted in n_jobs (ongoing jobs counted to the date).
 CREATE OR REPLACE TABLE marts.employment_figures AS
@@ -18,13 +25,7 @@ WITH client_cells AS (  -- each client once per grouping
            c.alue,
            g.grouping,
            g.group_value,
-           c.competitive,
-           c.unsubsidised,
-           c.other_activity,
-           c.tenure6, c.tenure6_eligible,
-           c.tenure12, c.tenure12_eligible,
-           c.employed6, c.employed6_eligible,
-           c.employed12, c.employed12_eligible
+           COLUMNS($headline_flags)
     FROM core.client_outcomes_asof AS c,
          LATERAL (VALUES
              ('total',     'total'),
@@ -40,17 +41,8 @@ client_counts AS (
            grouping,
            group_value,
            count(*)                                         AS n_clients,
-           count(*) FILTER (WHERE competitive)              AS n_competitive,
-           count(*) FILTER (WHERE unsubsidised)             AS n_unsubsidised,
-           count(*) FILTER (WHERE tenure6)                  AS n_tenure6,
-           count(*) FILTER (WHERE tenure6_eligible)         AS n_tenure6_eligible,
-           count(*) FILTER (WHERE tenure12)                 AS n_tenure12,
-           count(*) FILTER (WHERE tenure12_eligible)        AS n_tenure12_eligible,
-           count(*) FILTER (WHERE employed6)                AS n_employed6,
-           count(*) FILTER (WHERE employed6_eligible)       AS n_employed6_eligible,
-           count(*) FILTER (WHERE employed12)               AS n_employed12,
-           count(*) FILTER (WHERE employed12_eligible)      AS n_employed12_eligible,
-           count(*) FILTER (WHERE other_activity)           AS n_other_activity
+           count_if(COLUMNS($headline_flags))               AS 'n_\0',
+           avg(CAST(COLUMNS($headline_rated) AS INTEGER))   AS 'rate_\0'
     FROM client_cells
     GROUP BY GROUPING SETS ((as_of, grouping, group_value, alue), (as_of, grouping, group_value))
 ),
@@ -90,20 +82,9 @@ counts AS (
            cells.alue,
            cells.grouping,
            cells.group_value,
-           coalesce(cc.n_clients, 0)             AS n_clients,
-           coalesce(cc.n_competitive, 0)         AS n_competitive,
-           coalesce(cc.n_unsubsidised, 0)        AS n_unsubsidised,
-           coalesce(cc.n_tenure6, 0)             AS n_tenure6,
-           coalesce(cc.n_tenure6_eligible, 0)    AS n_tenure6_eligible,
-           coalesce(cc.n_tenure12, 0)            AS n_tenure12,
-           coalesce(cc.n_tenure12_eligible, 0)   AS n_tenure12_eligible,
-           coalesce(cc.n_employed6, 0)           AS n_employed6,
-           coalesce(cc.n_employed6_eligible, 0)  AS n_employed6_eligible,
-           coalesce(cc.n_employed12, 0)          AS n_employed12,
-           coalesce(cc.n_employed12_eligible, 0) AS n_employed12_eligible,
-           coalesce(jc.n_jobs, 0)                AS n_jobs,
-           jc.median_job_days,
-           coalesce(cc.n_other_activity, 0)      AS n_other_activity
+           coalesce(COLUMNS('^n_'), 0),
+           COLUMNS('^rate_'),
+           jc.median_job_days
     FROM cells
     LEFT JOIN client_counts AS cc USING (as_of, alue, grouping, group_value)
     LEFT JOIN job_counts AS jc USING (as_of, alue, grouping, group_value)
@@ -114,26 +95,8 @@ SELECT d.is_cutoff,
        counts.alue,
        counts.grouping,
        counts.group_value,
-       n_clients,
-       n_competitive,
-       n_competitive / nullif(n_clients, 0)                AS rate_competitive,
-       n_unsubsidised,
-       n_unsubsidised / nullif(n_clients, 0)               AS rate_unsubsidised,
-       n_tenure6,
-       n_tenure6_eligible,
-       n_tenure6 / nullif(n_tenure6_eligible, 0)           AS rate_tenure6,
-       n_tenure12,
-       n_tenure12_eligible,
-       n_tenure12 / nullif(n_tenure12_eligible, 0)         AS rate_tenure12,
-       n_employed6,
-       n_employed6_eligible,
-       n_employed6 / nullif(n_employed6_eligible, 0)       AS rate_employed6,
-       n_employed12,
-       n_employed12_eligible,
-       n_employed12 / nullif(n_employed12_eligible, 0)     AS rate_employed12,
-       n_jobs,
-       median_job_days,
-       n_other_activity
+       COLUMNS($headline_columns),
+       median_job_days
 FROM counts
 JOIN core.evaluation_dates AS d USING (as_of)
 ORDER BY counts.as_of, counts.alue = 'ALL', counts.alue, counts.grouping, counts.group_value;

@@ -5,16 +5,19 @@
 -- earliest IPS start of that population to the last quarter with quarter_end <= C).
 -- The international IPS quarterly employment rate, exactly as ANALYSIS_PLAN "Quarterly
 -- employment rate" defines it; the client rows behind it are core.client_quarters.
--- Rates are the counts / n_served, unrounded, NULL when n_served = 0.
+-- The counts are of the per-client columns of core.client_quarters the figure catalogue
+-- (ips_eval/figures/catalogue.yaml) names ($quarterly_flags: n_<column> = clients for whom it
+-- is true), and the rates of $quarterly_rated the share of them among the clients served:
+-- the counts / n_served, unrounded, NULL when n_served = 0.
 CREATE OR REPLACE TABLE marts.employment_rate_by_quarter AS
 WITH counts AS (
     SELECT q.alue,
            q.quarter,
            q.quarter_start,
            q.quarter_end,
-           count(cq.person_id)                 AS n_served,
-           count(*) FILTER (WHERE cq.working)               AS n_working,
-           count(*) FILTER (WHERE cq.working_unsubsidised)  AS n_working_unsubsidised
+           count(cq.person_id)                                AS n_served,
+           count_if(COLUMNS($quarterly_flags))                AS 'n_\0',
+           avg(CAST(COLUMNS($quarterly_rated) AS INTEGER))    AS 'rate_\0'
     FROM core.quarters AS q
     LEFT JOIN core.client_quarters AS cq
       ON cq.quarter = q.quarter
@@ -23,11 +26,7 @@ WITH counts AS (
 )
 SELECT alue,
        quarter,
-       n_served,
-       n_working,
-       n_working / nullif(n_served, 0)              AS rate_working,
-       n_working_unsubsidised,
-       n_working_unsubsidised / nullif(n_served, 0) AS rate_working_unsubsidised,
+       COLUMNS('^(n|rate)_'),
        quarter_start,
        quarter_end
 FROM counts

@@ -36,8 +36,8 @@ post_earnings AS (  -- staging.earnings is one row per person and month already
     JOIN windows AS w
       ON e.person_key = w.person_key
      AND e.month BETWEEN w.index_month AND least(w.post36_end, $cutoff)
-    -- Not needed for the result: months before every window are dropped before the join,
-    -- which at national scale (10 years of earnings) halves the rows it probes.
+    -- Not needed for the result: months before every window are dropped before the join, so
+    -- that the years of earnings before the study do not reach it.
     WHERE e.month >= (SELECT min(index_month) FROM windows)
     GROUP BY e.person_key
 ),

@@ -13,9 +13,9 @@
 -- How (national scale, see benchmarks/RESULTS.md): a month's state depends only on its five
 -- facts, so the rule is applied once to each of the 32 combinations of facts (`chosen`), and
 -- every observed month takes the state of its combination: one small lookup instead of
--- testing six states on each of 12 M person-months. A month's combination is read straight
+-- testing six states on each person-month. A month's combination is read straight
 -- from the person's month sets (core.register_month_sets, the month's bit in ref.sequence_months; sql/macros.sql).
--- A view, not a table: ~12 M rows at national scale, read in full once a run (the
+-- A view, not a table: one row per person and month, read in full once a run (the
 -- effectiveness model's chronogram); reading it costs less than storing it would.
 CREATE OR REPLACE VIEW marts.state_sequences AS
 WITH combinations AS (  -- every combination of the five monthly facts, numbered as the bits of `months` below

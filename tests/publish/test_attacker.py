@@ -7,8 +7,9 @@ a late job raises a past quarter's working count). Then a reader who kept every 
 and knows the study's structure attacks the published files only:
 
 - an integer linear programme over every hidden count of every snapshot, with the bounds
-  the page states and every relation the analysis plan tells a reader - written here from
-  the plan, independently of the suppression code;
+  the page states and every relation the study tells a reader - read here from its published
+  figure list (docs/figures.md) and written from the plan, independently of the suppression
+  code;
 - differencing every pair of snapshots;
 - reading the events of each step back from the time-to-first-job curve.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import re
 from pathlib import Path
 
 import duckdb
@@ -35,28 +37,49 @@ from ips_eval.synth.variants import split_counties
 
 SNAPSHOTS = {"2024Q2": dt.date(2024, 6, 30), "2024Q3": dt.date(2024, 9, 30), "2024Q4": dt.date(2024, 12, 31)}
 GROUPINGS = ("wave", "smi", "gender", "age_group")
-HEADLINE = ("n_clients", "n_competitive", "n_unsubsidised", "n_tenure6", "n_tenure6_eligible", "n_tenure12",
-            "n_tenure12_eligible", "n_employed6", "n_employed6_eligible", "n_employed12", "n_employed12_eligible")
-QUARTERLY = ("n_served", "n_working", "n_working_unsubsidised")
+def public_structure(page: Path) -> dict[str, dict]:
+    """What the study tells a reader of its figures, read from the published figure list
+    (docs/figures.md), per table (headline, quarterly): the published counts, the rates
+    (rate -> numerator, denominator), the relations in a row between published counts
+    (small <= large), and each quarterly count's headline count."""
+    out: dict[str, dict] = {}
+    table = None
+    for line in page.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            table = "headline" if line.startswith("## Headline") else "quarterly" if line.startswith("## Quarterly") \
+                else None
+            if table:
+                out[table] = {"counts": [], "rates": {}, "nesting": [], "in_headline": []}
+            continue
+        if table is None:
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("| `") else []
+        if len(cells) == 7 and cells[6] != "warehouse only":  # a figure on the website
+            count, den, rate = cells[1].strip("`"), cells[3], cells[4].strip("`")
+            own = re.match(r"`(\w+)` \(", den)
+            out[table]["counts"] += [count, *([own[1]] if own else [])]
+            if rate != "–":
+                out[table]["rates"][rate] = (count, re.match(r"`(\w+)`", den)[1])
+        m = re.match(r"^- `(\w+) <= (\w+)`$", line)
+        if m:
+            out[table]["nesting"].append((m[1], m[2]))
+        m = re.match(r"^- `(\w+)` <= headline `(\w+)`$", line)
+        if m:
+            out[table]["in_headline"].append((m[1], m[2]))
+    for t in out.values():  # a relation helps a reader only between figures the page shows
+        t["nesting"] = [(a, b) for a, b in t["nesting"] if a in t["counts"] and b in t["counts"]]
+    return out
+
+
+STRUCTURE = public_structure(Path(__file__).resolve().parents[2] / "docs" / "figures.md")
+HEADLINE = tuple(STRUCTURE["headline"]["counts"])
+QUARTERLY = tuple(STRUCTURE["quarterly"]["counts"])
 #: What the plan tells a reader about one row of the headline figures (small <= large).
-HEADLINE_NESTING = (
-    ("n_competitive", "n_clients"), ("n_unsubsidised", "n_clients"), ("n_tenure6", "n_tenure6_eligible"),
-    ("n_tenure12", "n_tenure12_eligible"), ("n_employed6", "n_employed6_eligible"),
-    ("n_employed12", "n_employed12_eligible"), ("n_unsubsidised", "n_competitive"),
-    ("n_tenure6_eligible", "n_competitive"), ("n_tenure12_eligible", "n_tenure6_eligible"),
-    ("n_tenure12", "n_tenure6"), ("n_employed6_eligible", "n_clients"),
-    ("n_employed12_eligible", "n_employed6_eligible"), ("n_employed6", "n_competitive"),
-    ("n_employed12", "n_competitive"),
-)
-QUARTER_NESTING = (("n_working", "n_served"), ("n_working_unsubsidised", "n_working"))
-QUARTER_IN_HEADLINE = (("n_served", "n_clients"), ("n_working", "n_competitive"),
-                       ("n_working_unsubsidised", "n_unsubsidised"))
-RATES = {"rate_competitive": ("n_competitive", "n_clients"), "rate_unsubsidised": ("n_unsubsidised", "n_clients"),
-         "rate_tenure6": ("n_tenure6", "n_tenure6_eligible"), "rate_tenure12": ("n_tenure12", "n_tenure12_eligible"),
-         "rate_employed6": ("n_employed6", "n_employed6_eligible"),
-         "rate_employed12": ("n_employed12", "n_employed12_eligible")}
-QUARTER_RATES = {"rate_working": ("n_working", "n_served"),
-                 "rate_working_unsubsidised": ("n_working_unsubsidised", "n_served")}
+HEADLINE_NESTING = tuple(STRUCTURE["headline"]["nesting"])
+QUARTER_NESTING = tuple(STRUCTURE["quarterly"]["nesting"])
+QUARTER_IN_HEADLINE = tuple(STRUCTURE["quarterly"]["in_headline"])
+RATES = STRUCTURE["headline"]["rates"]
+QUARTER_RATES = STRUCTURE["quarterly"]["rates"]
 
 
 # --------------------------------------------------------------------------------------

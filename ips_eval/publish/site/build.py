@@ -6,9 +6,9 @@ Finnish (`index.html`), Swedish (`sv/index.html`) and English (`en/index.html`).
 
 Why it is built the way it is:
 
-- **Nothing unsafe goes out.** Every number comes from `site_tables.read_site_data`
+- **Nothing unsafe goes out.** Every number comes from `tables.read_site_data`
   (disclosure control); the whole site is first written to `site_dir/.build-<run id>/`,
-  scanned with `site_scan.scan_site` (small counts, pseudonyms, identity codes) and moved
+  scanned with `scan.scan_site` (small counts, pseudonyms, identity codes) and moved
   into place only when the scan passes (`stage_site`, then `place.publish_staged`; the
   pipeline moves it only after the warehouse swap). A refused build is deleted and the
   published site is left exactly as it was.
@@ -44,8 +44,9 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from ips_eval import SITE_QUERIES_DIR
-from ips_eval.definitions import DISCLOSURE_THRESHOLD, quarter_label
+from ips_eval.definitions import DISCLOSURE_THRESHOLD, FOLLOW_UP_MONTHS, quarter_label
 from ips_eval.faults import failpoint
+from ips_eval.figures import figures
 from ips_eval.publish.disclosure import PRIMARY_LABEL, SECONDARY_LABEL
 from ips_eval.publish.site import charts, texts
 from ips_eval.publish.site.render import (
@@ -59,7 +60,7 @@ from ips_eval.publish.site.tables import (
 )
 from ips_eval.warehouse.database import query_sql, table_exists
 
-#: The queries this module runs, kept beside it (they build no warehouse table).
+#: The queries this module runs: sql/site/ (they build no warehouse table).
 QUERIES = SITE_QUERIES_DIR
 
 MANIFEST = "snapshot.json"
@@ -287,10 +288,10 @@ def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, sna
     if data.ttf_curve is not None and data.ttf_readouts is not None:
         img = snap / "assets" / f"ttf-{lang}.svg"
         w, h = _svg_size(img)
-        at12 = by_key(data.ttf_readouts, months="12")
+        at_long = by_key(data.ttf_readouts, months=str(FOLLOW_UP_MONTHS[-1]))
         ttf = {
             "img": f"{links.snapshot}assets/ttf-{lang}.svg", "width": w, "height": h,
-            "alt": texts.text(lang, "chart_ttf_alt", at12=_rate_text(lang, at12["share"]) if at12 else "–"),
+            "alt": texts.text(lang, "chart_ttf_alt", share=_rate_text(lang, at_long["share"]) if at_long else "–"),
             "readouts": view(data.ttf_readouts, texts.text(lang, "chart_ttf_title"), compact=True),
             "curve": view(data.ttf_curve, texts.text(lang, "ttf_curve"), compact=True),
         }
@@ -351,15 +352,10 @@ def _rate_text(lang: str, value: str) -> str:
         return value
 
 
-CARDS = (  # (text key, count column, rate column, denominator column or None = clients)
-    ("h_clients", "n_clients", None, None),
-    ("h_competitive", "n_competitive", "rate_competitive", None),
-    ("h_unsubsidised", "n_unsubsidised", "rate_unsubsidised", None),
-    ("h_tenure6", "n_tenure6", "rate_tenure6", "n_tenure6_eligible"),
-    ("h_tenure12", "n_tenure12", "rate_tenure12", "n_tenure12_eligible"),
-    ("h_employed6", "n_employed6", "rate_employed6", "n_employed6_eligible"),
-    ("h_employed12", "n_employed12", "rate_employed12", "n_employed12_eligible"),
-)
+#: The headline cards, from the catalogue's figures with a card: (text key, count column,
+#: rate column or None, its own denominator or None = a share of the clients).
+CARDS: tuple[tuple[str, str, str | None, str | None], ...] = tuple(
+    (f"h_{f.name}", f.count, f.rate, f.own_denominator) for f in figures("headline", published=True) if f.card)
 
 
 def _of_eligible(lang: str, value: str) -> Markup:

@@ -1,6 +1,6 @@
 """The website's charts, drawn only from published (disclosure-controlled) tables.
 
-Why SVG and not PNG: `site_scan` reads SVG as text (titles, labels, numbers), while a PNG
+Why SVG and not PNG: the site scan (`ips_eval.publish.site.scan`) reads SVG as text (titles, labels, numbers), while a PNG
 is opaque to it and would only be listed for a human to look at; the blocking scan can only
 vouch for what it can read. Text stays text (`svg.fonttype = none`), so it is scanned, is
 selectable, and uses the reader's sans-serif font. Every chart takes a `SiteTable` (the same
@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ips_eval.definitions import IPS_BENCHMARKS
+from ips_eval.figures import figures
 from ips_eval.publish.site import texts
 from ips_eval.publish.site.tables import DAYS_PER_MONTH, SiteTable
 
@@ -67,25 +68,31 @@ def _percent_axis(ax, top: float) -> None:
         ax.spines[side].set_visible(False)
 
 
+#: How the lines of a chart are drawn, in the order of its figures in the catalogue.
+LINE_STYLES = ({"color": PRIMARY, "lw": 2.2, "marker": "o", "ms": 3.5},
+               {"color": SECONDARY, "lw": 2.0, "marker": "s", "ms": 3},
+               {"color": INK, "lw": 1.6, "marker": "^", "ms": 3})
+
+
 def trend_chart(quarterly: SiteTable, lang: str, path: Path) -> Path:
-    """Quarterly employment rate of all counties, with the IPS benchmark lines."""
+    """Quarterly employment rate of all counties, with the IPS benchmark lines: one line per
+    figure of the catalogue charted in `trend`."""
     rows = [r for r in quarterly.rows if r["alue"] == "ALL"]
     quarters = [r["quarter"] for r in rows]
     x = np.arange(len(rows))
-    rate = np.array([_number(r["rate_working"]) for r in rows])
-    unsub = np.array([_number(r["rate_working_unsubsidised"]) for r in rows])
+    lines = [(f, np.array([_number(r[f.rate]) for r in rows])) for f in figures("quarterly", published=True)
+             if f.chart == "trend"]
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(8.4, 4.0))
         ax = fig.add_subplot()
-        top = max(0.6, float(np.nanmax(np.r_[rate, unsub, 0])) + 0.05)
+        top = max(0.6, float(np.nanmax(np.r_[[v for _, values in lines for v in values], 0])) + 0.05)
         _percent_axis(ax, round(top + 0.049, 1))
         for name, level in IPS_BENCHMARKS.items():
             ax.axhline(level, color=BENCHMARK, lw=1, ls=(0, (4, 3)))
             ax.text(len(rows) - 0.4, level, f" {round(100 * level)} % {texts.text(lang, f'bench_{name}')}",
                     va="center", ha="left", fontsize=8.5, color="#5b616b")
-        ax.plot(x, rate, color=PRIMARY, lw=2.2, marker="o", ms=3.5, label=texts.text(lang, "chart_trend_any"))
-        ax.plot(x, unsub, color=SECONDARY, lw=2.0, marker="s", ms=3, ls="-",
-                label=texts.text(lang, "chart_trend_unsub"))
+        for (f, values), style in zip(lines, LINE_STYLES * len(lines)):
+            ax.plot(x, values, ls="-", label=texts.text(lang, f"chart_trend_{f.name}"), **style)
         step = max(1, len(rows) // 9)
         ax.set_xticks(x[::step], quarters[::step])
         ax.set_xlim(-0.5, len(rows) - 0.5)

@@ -1,6 +1,6 @@
 """Rendering the site's pages: published tables -> HTML in one language.
 
-Why separate from `site.py`: this module only turns already-published values into markup
+Why separate from `build.py`: this module only turns already-published values into markup
 (it never reads the warehouse), so the rule "the page shows exactly the CSV's values" is
 kept in one place: every cell carries `data-value` (its CSV string) and every count
 `data-count` (the site-scan convention), and its visible text is that value formatted for

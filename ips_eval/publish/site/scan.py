@@ -58,8 +58,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Collection, Iterator, Mapping, Sequence
 
-from ips_eval.definitions import HEADLINE_RATES, QUARTERLY_RATES
-
+from ips_eval.figures import HEADLINE_RATES, QUARTERLY_RATES
 from ips_eval.ingest.identity import find_identity_codes
 from ips_eval.publish.disclosure import (
     HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, T, DisclosureError, TableSpec,

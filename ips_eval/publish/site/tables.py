@@ -1,8 +1,12 @@
 """The website's tables: read from the warehouse, put through disclosure control, ready to show.
 
+Which figures the employment tables hold, in which order and under which headers, comes
+from the catalogue (`ips_eval.figures`): a figure added there is read, protected, shown and
+audited here with no change to this module.
+
 Why a module of its own: this is the only place where numbers for the site are chosen, so a
 reviewer checking that nothing bypasses `disclosure` reads this file and nothing else. Every
-query is a file of `sql/publish/`; every count table goes through one `disclosure.protect`
+query is a file of `sql/site/`; every count table goes through one `disclosure.protect`
 call that knows how the tables are linked (the same clients are in the county table, the
 group tables and the quarterly table); curves go through `publishable_curve`; model tables
 through `check_model_table`.
@@ -25,10 +29,11 @@ import duckdb
 import pandas as pd
 
 from ips_eval import SITE_QUERIES_DIR
-from ips_eval.definitions import DISCLOSURE_THRESHOLD, HEADLINE_RATES, QUARTERLY_RATES, year_completed
+from ips_eval.definitions import DISCLOSURE_THRESHOLD, FOLLOW_UP_MONTHS, year_completed
 from ips_eval.figures import (
-    ALL, AREA, BREAKDOWNS, COSTS_IN_HEADLINE, COSTS_WITHIN, HEADLINE_WITHIN, QUARTER_IN_HEADLINE, QUARTERLY_WITHIN,
-    WAVE, across_columns, wave_counties, within_columns,
+    ALL, AREA, BREAKDOWNS, COSTS_IN_HEADLINE, COSTS_WITHIN, HEADLINE_RATES, HEADLINE_WITHIN, QUARTER_IN_HEADLINE,
+    QUARTERLY_RATES, QUARTERLY_WITHIN, WAVE, Figure, across_columns, figures, published_columns, published_counts,
+    wave_counties, within_columns,
 )
 from ips_eval.publish.disclosure import (
     HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, CrossSum, DisclosureError, Publication, RowLinear, RowsSum, TableSpec,
@@ -36,7 +41,7 @@ from ips_eval.publish.disclosure import (
 )
 from ips_eval.warehouse.database import query_sql, table_exists
 
-#: The queries this module runs, kept beside it (they build no warehouse table).
+#: The queries this module runs: sql/site/ (they build no warehouse table).
 QUERIES = SITE_QUERIES_DIR
 
 T = DISCLOSURE_THRESHOLD
@@ -45,7 +50,8 @@ GROUPINGS: tuple[str, ...] = BREAKDOWNS
 PUBLIC_MODELS: tuple[str, ...] = ("employment_predictors", "unsubsidised_predictors", "effectiveness",
                                   "fidelity_outcome")
 #: Read-outs of the time-to-first-job curve, in months (k months = k x 365.25/12 days, as the model).
-READOUT_MONTHS: tuple[int, ...] = (3, 6, 12, 18, 24)
+#: The follow-up lengths are among them (the chart's text reads the long one).
+READOUT_MONTHS: tuple[int, ...] = tuple(sorted({3, 18, 24, *FOLLOW_UP_MONTHS}))
 DAYS_PER_MONTH = 365.25 / 12
 
 
@@ -63,7 +69,7 @@ class Column:
     name: str
     kind: str
     decimals: int = 1
-    label: str | None = None  # key kinds: which label function (see site.py), e.g. 'county'
+    label: str | None = None  # key kinds: which label function (render.label), e.g. 'county'
     group: str | None = None  # text key of a header spanning this and neighbouring columns
     sub: str | None = None  # text key of the column's own header under `group`
 
@@ -124,27 +130,32 @@ class SiteData:
 # --------------------------------------------------------------------------------------
 # Employment tables: one linked publication
 # --------------------------------------------------------------------------------------
-OUTCOME_COUNTS = ("n_clients", "n_competitive", "n_unsubsidised", "n_tenure6", "n_tenure6_eligible", "n_tenure12",
-                  "n_tenure12_eligible", "n_employed6", "n_employed6_eligible", "n_employed12",
-                  "n_employed12_eligible")
-OUTCOME_RATES = HEADLINE_RATES
-#: Display order of the outcome columns (count, its denominator, its rate).
-def _grouped(group: str, *names: str) -> tuple[Column, ...]:
-    sub = {"rate": "sub_rate", "eligible": "sub_eligible"}
-    return tuple(Column(n, "rate" if n.startswith("rate_") else "count", group=group,
-                        sub=sub["rate"] if n.startswith("rate_") else sub["eligible"] if n.endswith("_eligible")
-                        else "sub_n") for n in names)
+#: The published count columns of the headline tables (county, groups), from the catalogue.
+OUTCOME_COUNTS: tuple[str, ...] = published_counts("headline")
+#: Their rates: rate -> (numerator, denominator).
+OUTCOME_RATES: dict[str, tuple[str, str]] = {r: nd for r, nd in HEADLINE_RATES.items() if nd[0] in OUTCOME_COUNTS}
 
 
-OUTCOME_COLUMNS = (
-    Column("n_clients", "count"),
-    *_grouped("col_n_competitive", "n_competitive", "rate_competitive"),
-    *_grouped("col_n_unsubsidised", "n_unsubsidised", "rate_unsubsidised"),
-    *_grouped("col_n_tenure6", "n_tenure6", "n_tenure6_eligible", "rate_tenure6"),
-    *_grouped("col_n_tenure12", "n_tenure12", "n_tenure12_eligible", "rate_tenure12"),
-    *_grouped("col_n_employed6", "n_employed6", "n_employed6_eligible", "rate_employed6"),
-    *_grouped("col_n_employed12", "n_employed12", "n_employed12_eligible", "rate_employed12"),
-)
+def figure_columns(figure: Figure) -> tuple[Column, ...]:
+    """A figure's columns in a table: its count alone, or under one spanning header (its
+    column label) its count, its own denominator and its rate.
+
+    Examples
+    --------
+    >>> from ips_eval.figures import figure
+    >>> [(c.name, c.sub) for c in figure_columns(figure("tenure6"))]
+    [('n_tenure6', 'sub_n'), ('n_tenure6_eligible', 'sub_eligible'), ('rate_tenure6', 'sub_rate')]
+    """
+    if not figure.rate:
+        return (Column(figure.count, "count"),)
+    group = f"col_{figure.count}"
+    own = (Column(figure.own_denominator, "count", group=group, sub="sub_eligible"),) if figure.own_denominator else ()
+    return (Column(figure.count, "count", group=group, sub="sub_n"), *own,
+            Column(figure.rate, "rate", group=group, sub="sub_rate"))
+
+
+#: Display order of the outcome columns (count, its denominator, its rate), by the catalogue.
+OUTCOME_COLUMNS: tuple[Column, ...] = tuple(c for f in figures("headline", published=True) for c in figure_columns(f))
 
 #: A 95% confidence interval under one spanning header.
 CI_COLUMNS = (Column("ci_low", "number", 2, group="col_ci", sub="sub_low"),
@@ -152,13 +163,14 @@ CI_COLUMNS = (Column("ci_low", "number", 2, group="col_ci", sub="sub_low"),
 
 COUNTY = "employment_outcomes"
 QUARTERLY = "employment_rate_by_quarter"
-QUARTER_COUNTS = ("n_served", "n_working", "n_working_unsubsidised")
+#: The published count columns of the quarterly table and their rates, from the catalogue.
+QUARTER_COUNTS: tuple[str, ...] = published_counts("quarterly")
+QUARTER_RATES: dict[str, tuple[str, str]] = {r: nd for r, nd in QUARTERLY_RATES.items() if nd[0] in QUARTER_COUNTS}
 #: What hiding a cell costs, by table (x100 in an ALL row, x10 in a row total: see
 #: `disclosure.cell_cost`): a county's quarter is the cheapest, a breakdown of all counties
 #: the dearest of the small cells.
 COSTS = {QUARTERLY: 1.0, COUNTY: 2.0, "group": 5.0}
-QUARTER_COLUMNS = (Column("n_served", "count"), *_grouped("col_n_working", "n_working", "rate_working"),
-                   *_grouped("col_n_working_unsubsidised", "n_working_unsubsidised", "rate_working_unsubsidised"))
+QUARTER_COLUMNS: tuple[Column, ...] = tuple(c for f in figures("quarterly", published=True) for c in figure_columns(f))
 
 
 def group_table_name(grouping: str) -> str:
@@ -189,7 +201,7 @@ def employment_specs(quarters: list[str], waves: Mapping[str, tuple[str, ...]] |
     groups = [TableSpec(name=group_table_name(g), keys=("group_value",), counts=OUTCOME_COUNTS, rates=OUTCOME_RATES,
                         row_total="n_clients", relations=row_within, cost=COSTS["group"]) for g in GROUPINGS]
     quarterly = TableSpec(
-        name=QUARTERLY, keys=(AREA, "quarter"), counts=QUARTER_COUNTS, rates=QUARTERLY_RATES, row_total="n_served",
+        name=QUARTERLY, keys=(AREA, "quarter"), counts=QUARTER_COUNTS, rates=QUARTER_RATES, row_total="n_served",
         relations=(RowsSum(by=AREA, total=ALL),
                    *(within(w) for w in within_columns(QUARTERLY_WITHIN, QUARTER_COUNTS))),
         cost=COSTS[QUARTERLY],
@@ -274,10 +286,12 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
     reported costs) is protected in the same publication: its counts are of the same
     clients (`costs_links`); its years are shown once completed by `cutoff` and repeated as
     first shown after (`costs_history`)."""
-    frames = {COUNTY: query_sql(con, QUERIES / "county_outcomes.sql")}
+    headline, quarterly = list(published_columns("headline")), list(published_columns("quarterly"))
+    frames = {COUNTY: query_sql(con, QUERIES / "county_outcomes.sql", columns=headline)}
     for g in GROUPINGS:
-        frames[group_table_name(g)] = query_sql(con, QUERIES / "group_outcomes.sql", grouping=g)
-    frames[QUARTERLY] = query_sql(con, QUERIES / "rate_by_quarter.sql")
+        frames[group_table_name(g)] = query_sql(con, QUERIES / "group_outcomes.sql", grouping=g, columns=headline)
+    frames[QUARTERLY] = query_sql(con, QUERIES / "rate_by_quarter.sql", counts=list(QUARTER_COUNTS),
+                                  rates=list(QUARTER_RATES))
     membership = query_sql(con, QUERIES / "wave_counties.sql")
     waves = wave_counties(membership[[AREA, "wave", "n_clients"]].itertuples(index=False, name=None))
     before, before_specs, before_links, frozen = _history(history or [], waves)

@@ -5,17 +5,37 @@ reads one file, and a test can check that every key exists in every language. Te
 charts never hold visible text of their own; they look it up here with `text(lang, key)`.
 Numbers are formatted here too (`fmt_count`, `fmt_rate`, ...), since the decimal mark and
 the percent sign are language conventions.
+
+No number that a definition fixes is typed into a text: the threshold T, the follow-up
+lengths, the register periods, the residual degrees of freedom of rule 6 and the IPS
+benchmarks are placeholders (`{T}`, `{long_months}`, ...) filled from their definitions
+(`definition_values`). The figures' own labels (cards, table columns, chart lines) come
+from the catalogue (`ips_eval.figures`): `h_<figure>`, `col_<count column>` and
+`chart_<chart>_<figure>`.
+
+Examples
+--------
+>>> text("en", "disclosure_note").startswith("Disclosure control: counts of fewer than 5 people")
+True
+>>> text("fi", "h_employed12")
+'Työssä 12 kuukautta aloituksesta'
 """
 
 from __future__ import annotations
 
 import math
+import string
+from typing import Any
 
-#: Languages in site order; the first is the default (`index.html`).
-LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
+from ips_eval import definitions
+from ips_eval.figures import LANGUAGES, figures
+from ips_eval.publish.disclosure import MIN_RESIDUAL_DF
+
 LANGUAGE_NAMES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
 
-TEXTS: dict[str, dict[str, str]] = {
+#: The texts as written, their definitional numbers as placeholders (see `definition_values`);
+#: placeholders that are not definitions ({cutoff}, {n}, ...) are filled by the caller of `text`.
+_TEMPLATES: dict[str, dict[str, str]] = {
     "fi": {
         "study": "Sijoita ja valmenna! – IPS-arviointitutkimus",
         "site_title": "Tulokset",
@@ -28,13 +48,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "languages": "Kieli",
         "headline": "Pääluvut",
         "headline_intro": "Kaikki alueet yhteensä. Osuus on laskettu niistä asiakkaista, joiden seuranta-aika riittää.",
-        "h_clients": "Asiakkaita",
-        "h_competitive": "Työllistynyt avoimille työmarkkinoille (palkkatuella tai ilman)",
-        "h_unsubsidised": "Työllistynyt ilman palkkatukea",
-        "h_tenure6": "Ensimmäinen työsuhde kesti vähintään 6 kuukautta",
-        "h_tenure12": "Ensimmäinen työsuhde kesti vähintään 12 kuukautta",
-        "h_employed6": "Työssä 6 kuukautta aloituksesta",
-        "h_employed12": "Työssä 12 kuukautta aloituksesta",
         "of_clients": "asiakkaista",
         "of_eligible": "{n} seurattavasta",
         "counties": "Alueittain",
@@ -43,8 +56,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "groups_intro": "Kaikki alueet yhteensä, asiakkaiden taustan mukaan.",
         "trend": "Työssä olevien osuus neljännesvuosittain",
         "trend_intro": "Palvelussa olleista asiakkaista ne, joilla oli avoimen työmarkkinan työsuhde neljänneksen aikana. "
-                       "Viitelinjat ovat kansainvälisen IPS-oppimisverkoston vertailutasot: 31 % (vähimmäistaso), "
-                       "41 % (keskitaso) ja 50 % (erinomainen).",
+                       "Viitelinjat ovat kansainvälisen IPS-oppimisverkoston vertailutasot: {benchmark_minimal} (vähimmäistaso), "
+                       "{benchmark_average} (keskitaso) ja {benchmark_excellent} (erinomainen).",
         "trend_by_county": "Neljännesvuosiluvut alueittain",
         "ttf": "Aika ensimmäiseen työhön",
         "ttf_intro": "Kaplan–Meier-arvio niiden asiakkaiden osuudesta, jotka ovat saaneet ensimmäisen avoimen "
@@ -58,25 +71,25 @@ TEXTS: dict[str, dict[str, str]] = {
                        "voidaan julkaista; muuten solussa on ”..”. Puuttuva luku (–): alue ei ilmoittanut kustannuksia.",
         "costs_none": "Tässä aineistossa ei ilmoitettu kustannuksia.",
         "cost_effectiveness": "Kustannus työssäolokuukautta kohden",
-        "cost_effectiveness_intro": "Vaikuttavuusanalyysin IPS-asiakkaiden palvelun kustannukset 12 kuukaudelta "
+        "cost_effectiveness_intro": "Vaikuttavuusanalyysin IPS-asiakkaiden palvelun kustannukset {post12_months} kuukaudelta "
                                     "(asiakasvuodet kertaa alueen kustannus asiakasvuotta kohden) jaettuna "
-                                    "työssäolokuukausilla, jotka IPS heille toi samoina 12 kuukautena "
+                                    "työssäolokuukausilla, jotka IPS heille toi samoina {post12_months} kuukautena "
                                     "(vaikuttavuusmallin arvio). Luottamusväli Fiellerin menetelmällä. Luku näytetään vain, kun saatujen "
                                     "työssäolokuukausien luottamusväli on kokonaan nollan yläpuolella. Se on suhdeluku, "
                                     "ei henkilömäärä.",
         "transitions": "Siirtymät etuuksilta työhön ja takaisin",
         "transitions_intro": "Rekisteritutkimus: kuinka suuri osa etuuskuukausista (kuntoutus- tai työkyvyttömyysetuus, "
                              "työttömyysetuus) johti seuraavana kuukautena työhön (palkkatuella tai ilman), ja kuinka suuri osa "
-                             "työkuukausista johti etuudelle, 12 kuukauden aikana IPS:n alkamisesta. IPS-asiakkaiden rinnalla "
+                             "työkuukausista johti etuudelle, {post12_months} kuukauden aikana IPS:n alkamisesta. IPS-asiakkaiden rinnalla "
                              "vertailuryhmä, joka on painotettu vastaamaan IPS-asiakkaita (vaikuttavuusmallin painot). "
-                             "Osuus näytetään vain, jos sen takana on vähintään viisi henkilöä; muuten solussa on ”..”.",
+                             "Osuus näytetään vain, jos sen takana on vähintään {T} henkilöä; muuten solussa on ”..”.",
         "transitions_none": "Siirtymiä ei vielä ole laskettu tässä aineistossa.",
         "scores": "Asiakkaiden kokema muutos",
         "scores_intro_change": "Keskimääräinen muutos alkukyselystä loppukyselyyn niillä, jotka vastasivat molempiin.",
         "scores_intro_means": "Keskiarvot kyselykierroksittain (vastaajien määrä kullakin kierroksella).",
         "models": "Mallien tulokset",
         "models_intro": "Tilastollisten mallien tulokset julkaistaan vain, kun niissä on riittävästi havaintoja "
-                        "(vähintään 10 jäännösvapausastetta ja vähintään 5 henkilöä jokaisessa luokassa).",
+                        "(vähintään {min_residual_df} jäännösvapausastetta ja vähintään {T} henkilöä jokaisessa luokassa).",
         "model_employment_predictors": "Avoimille työmarkkinoille työllistymiseen yhteydessä olevat tekijät (vetosuhteet)",
         "model_unsubsidised_predictors": "Ilman palkkatukea työllistymiseen yhteydessä olevat tekijät (vetosuhteet)",
         "model_effectiveness": "Vaikuttavuus rekisterivertailuryhmään nähden (painotettu erotus)",
@@ -99,11 +112,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "history_current": "uusin",
         "this_snapshot": "tämä julkaisu",
         "download_csv": "Lataa taulukko (CSV)",
-        "suppression_summary": "Tässä julkaisussa {primary} alle 5 henkilön lukua näytetään muodossa <5, ja {secondary} "
+        "suppression_summary": "Tässä julkaisussa {primary} alle {T} henkilön lukua näytetään muodossa <{T}, ja {secondary} "
                                "muuta lukua on jätetty pois (..), jotta pieniä lukuja ei voi laskea summista, muista "
                                "taulukoista tai aiemmista julkaisuista. Pois jätetään ensin yksittäisten alueiden luvut, "
                                "viimeiseksi kaikkien alueiden yhteisluvut.",
-        "disclosure_note": "Tietosuoja: alle 5 henkilön lukumäärät näytetään muodossa <5. Merkintä .. tarkoittaa, "
+        "disclosure_note": "Tietosuoja: alle {T} henkilön lukumäärät näytetään muodossa <{T}. Merkintä .. tarkoittaa, "
                            "että luku on jätetty pois, jotta pientä lukua ei voi päätellä muista luvuista. "
                            "Osuuksia ja keskiarvoja ei näytetä, jos niiden taustalla olevia lukuja ei voi julkaista.",
         "footer": "Sijoita ja valmenna! -hankkeen arviointitutkimus. Sivusto on tuotettu automaattisesti tutkimusaineistosta; "
@@ -113,28 +126,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_alue": "Alue",
         "col_group_value": "Ryhmä",
         "col_quarter": "Neljännes",
-        "col_n_clients": "Asiakkaita",
-        "col_n_competitive": "Työllistyneitä",
-        "col_rate_competitive": "Osuus",
-        "col_n_unsubsidised": "Ilman palkkatukea",
-        "col_rate_unsubsidised": "Osuus",
-        "col_n_tenure6": "Työsuhde ≥ 6 kk",
-        "col_n_tenure6_eligible": "Seurattavia",
-        "col_rate_tenure6": "Osuus",
-        "col_n_tenure12": "Työsuhde ≥ 12 kk",
-        "col_n_tenure12_eligible": "Seurattavia",
-        "col_rate_tenure12": "Osuus",
-        "col_n_employed6": "Työssä 6 kk kohdalla",
-        "col_n_employed6_eligible": "Seurattavia",
-        "col_rate_employed6": "Osuus",
-        "col_n_employed12": "Työssä 12 kk kohdalla",
-        "col_n_employed12_eligible": "Seurattavia",
-        "col_rate_employed12": "Osuus",
-        "col_n_served": "Palvelussa",
-        "col_n_working": "Työssä",
-        "col_rate_working": "Osuus",
-        "col_n_working_unsubsidised": "Työssä ilman palkkatukea",
-        "col_rate_working_unsubsidised": "Osuus",
         "col_arviointipvm": "Arviointipäivä",
         "col_total": "Pisteet",
         "col_category": "Luokka",
@@ -176,10 +167,8 @@ TEXTS: dict[str, dict[str, str]] = {
         # chart texts
         "chart_trend_title": "Työssä olevien osuus, kaikki alueet",
         "chart_trend_y": "Osuus palvelussa olleista",
-        "chart_trend_any": "Avoimen työmarkkinan työ",
-        "chart_trend_unsub": "Ilman palkkatukea",
         "chart_trend_alt": "Viivakaavio: työssä olevien osuus neljännesvuosittain {first}–{last}, viimeisin {last_rate}. "
-                           "Vaakaviivat: IPS-vertailutasot 31 %, 41 % ja 50 %. Luvut ovat alla olevassa taulukossa.",
+                           "Vaakaviivat: IPS-vertailutasot {benchmark_minimal}, {benchmark_average} ja {benchmark_excellent}. Luvut ovat alla olevassa taulukossa.",
         "bench_minimal": "vähimmäistaso",
         "bench_average": "keskitaso",
         "bench_excellent": "erinomainen",
@@ -187,7 +176,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "chart_ttf_x": "Kuukautta aloituksesta",
         "chart_ttf_y": "Osuus asiakkaista",
         "chart_ttf_alt": "Porraskäyrä: ensimmäisen työn saaneiden osuus ajan funktiona, 95 %:n luottamusväli. "
-                         "12 kuukauden kohdalla {at12}. Luvut ovat alla olevassa taulukossa.",
+                         "{long_months} kuukauden kohdalla {share}. Luvut ovat alla olevassa taulukossa.",
         "ci_band": "95 %:n luottamusväli",
         # value labels
         "ALL": "Kaikki alueet",
@@ -208,10 +197,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "score_inclusion": "Osallisuus (8–40)",
         "score_self_efficacy": "Pystyvyys (10–40)",
         "score_rtw_readiness": "Valmius palata työhön (1–5)",
-        "term_employed_months_post12": "Työkuukaudet 12 kk:n aikana (erotus, kk)",
-        "term_earnings_post12": "Ansiot 12 kk:n aikana (erotus, €)",
-        "term_employed_months_post24": "Työkuukaudet 24 kk:n aikana (erotus, kk)",
-        "term_earnings_post24": "Ansiot 24 kk:n aikana (erotus, €)",
+        "term_employed_months_post12": "Työkuukaudet {post12_months} kk:n aikana (erotus, kk)",
+        "term_earnings_post12": "Ansiot {post12_months} kk:n aikana (erotus, €)",
+        "term_employed_months_post24": "Työkuukaudet {post24_months} kk:n aikana (erotus, kk)",
+        "term_earnings_post24": "Ansiot {post24_months} kk:n aikana (erotus, €)",
         "term_fidelity_total_per10": "Menetelmäuskollisuus (10 pistettä)",
         "term_smi": "Vakava mielenterveyden häiriö",
         "term_age_group": "Ikäryhmä", "term_gender": "Sukupuoli", "term_education": "Koulutus",
@@ -233,13 +222,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "languages": "Språk",
         "headline": "Huvudresultat",
         "headline_intro": "Alla områden sammanlagt. Andelarna är beräknade bland de klienter vars uppföljningstid räcker till.",
-        "h_clients": "Klienter",
-        "h_competitive": "Fick arbete på den öppna arbetsmarknaden (med eller utan lönesubvention)",
-        "h_unsubsidised": "Fick arbete utan lönesubvention",
-        "h_tenure6": "Första anställningen varade minst 6 månader",
-        "h_tenure12": "Första anställningen varade minst 12 månader",
-        "h_employed6": "I arbete 6 månader efter start",
-        "h_employed12": "I arbete 12 månader efter start",
         "of_clients": "av klienterna",
         "of_eligible": "av {n} uppföljda",
         "counties": "Per område",
@@ -248,8 +230,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "groups_intro": "Alla områden sammanlagt, efter klienternas bakgrund.",
         "trend": "Andelen i arbete per kvartal",
         "trend_intro": "Av klienterna i tjänsten de som hade en anställning på den öppna arbetsmarknaden under kvartalet. "
-                       "Referenslinjerna är nivåerna i det internationella IPS-nätverket: 31 % (miniminivå), "
-                       "41 % (medelnivå) och 50 % (utmärkt).",
+                       "Referenslinjerna är nivåerna i det internationella IPS-nätverket: {benchmark_minimal} (miniminivå), "
+                       "{benchmark_average} (medelnivå) och {benchmark_excellent} (utmärkt).",
         "trend_by_county": "Kvartalssiffror per område",
         "ttf": "Tid till första arbetet",
         "ttf_intro": "Kaplan–Meier-skattning av andelen klienter som fått sitt första arbete på den öppna "
@@ -263,17 +245,17 @@ TEXTS: dict[str, dict[str, str]] = {
                        "publiceras; annars står ”..” i cellen. Saknad siffra (–): området rapporterade inga kostnader.",
         "costs_none": "Inga kostnader rapporterades i denna leverans.",
         "cost_effectiveness": "Kostnad per vunnen sysselsatt månad",
-        "cost_effectiveness_intro": "Tjänstens kostnader för IPS-klienterna i effektanalysen under 12 månader (klientår "
+        "cost_effectiveness_intro": "Tjänstens kostnader för IPS-klienterna i effektanalysen under {post12_months} månader (klientår "
                                     "gånger områdets kostnad per klientår) delade med de sysselsatta månader som IPS gav "
-                                    "dem under samma 12 månader (effektmodellens skattning). Konfidensintervallet med "
+                                    "dem under samma {post12_months} månader (effektmodellens skattning). Konfidensintervallet med "
                                     "Fiellers metod. Siffran visas bara när intervallet för de vunna sysselsatta månaderna "
                                     "ligger helt över noll. Den är en kvot, inte ett antal personer.",
         "transitions": "Övergångar från förmåner till arbete och tillbaka",
         "transitions_intro": "Registerstudien: hur stor andel av förmånsmånaderna (rehabiliterings- eller "
                              "invaliditetsförmån, arbetslöshetsförmån) som följdes av arbete (med eller utan lönesubvention) "
-                             "månaden efter, och hur stor andel av arbetsmånaderna som följdes av en förmån, under de 12 "
+                             "månaden efter, och hur stor andel av arbetsmånaderna som följdes av en förmån, under de {post12_months} "
                              "månaderna från IPS-starten. Bredvid IPS-klienterna en jämförelsegrupp som vägts för att likna "
-                             "dem (effektmodellens vikter). En andel visas bara när minst fem personer ligger bakom den; "
+                             "dem (effektmodellens vikter). En andel visas bara när minst {T} personer ligger bakom den; "
                              "annars visar cellen ”..”.",
         "transitions_none": "Övergångarna har ännu inte beräknats i denna leverans.",
         "scores": "Klienternas upplevda förändring",
@@ -281,7 +263,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "scores_intro_means": "Medelvärden per enkätomgång (antalet svarande i varje omgång).",
         "models": "Resultat av modellerna",
         "models_intro": "Resultat av statistiska modeller publiceras bara när de bygger på tillräckligt många observationer "
-                        "(minst 10 residualfrihetsgrader och minst 5 personer i varje kategori).",
+                        "(minst {min_residual_df} residualfrihetsgrader och minst {T} personer i varje kategori).",
         "model_employment_predictors": "Faktorer som hänger samman med arbete på den öppna arbetsmarknaden (oddskvoter)",
         "model_unsubsidised_predictors": "Faktorer som hänger samman med arbete utan lönesubvention (oddskvoter)",
         "model_effectiveness": "Effekt jämfört med registerjämförelsegruppen (viktad skillnad)",
@@ -304,11 +286,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "history_current": "senaste",
         "this_snapshot": "denna publicering",
         "download_csv": "Ladda ner tabellen (CSV)",
-        "suppression_summary": "I denna publicering visas {primary} antal under 5 personer som <5, och {secondary} andra "
+        "suppression_summary": "I denna publicering visas {primary} antal under {T} personer som <{T}, och {secondary} andra "
                                "siffror har utelämnats (..) så att små antal inte kan räknas ut ur summor, andra tabeller "
                                "eller tidigare publiceringar. Först utelämnas enskilda områdens siffror, sist siffrorna "
                                "för alla områden.",
-        "disclosure_note": "Dataskydd: antal under 5 personer visas som <5. Tecknet .. betyder att siffran har utelämnats "
+        "disclosure_note": "Dataskydd: antal under {T} personer visas som <{T}. Tecknet .. betyder att siffran har utelämnats "
                            "så att ett litet antal inte kan räknas ut ur de andra siffrorna. Andelar och medelvärden "
                            "visas inte när siffrorna bakom dem inte kan publiceras.",
         "footer": "Utvärderingen av projektet Sijoita ja valmenna!. Webbplatsen skapas automatiskt ur forskningsmaterialet; "
@@ -317,28 +299,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_alue": "Område",
         "col_group_value": "Grupp",
         "col_quarter": "Kvartal",
-        "col_n_clients": "Klienter",
-        "col_n_competitive": "Fick arbete",
-        "col_rate_competitive": "Andel",
-        "col_n_unsubsidised": "Utan lönesubvention",
-        "col_rate_unsubsidised": "Andel",
-        "col_n_tenure6": "Anställning ≥ 6 mån",
-        "col_n_tenure6_eligible": "Uppföljda",
-        "col_rate_tenure6": "Andel",
-        "col_n_tenure12": "Anställning ≥ 12 mån",
-        "col_n_tenure12_eligible": "Uppföljda",
-        "col_rate_tenure12": "Andel",
-        "col_n_employed6": "I arbete vid 6 mån",
-        "col_n_employed6_eligible": "Uppföljda",
-        "col_rate_employed6": "Andel",
-        "col_n_employed12": "I arbete vid 12 mån",
-        "col_n_employed12_eligible": "Uppföljda",
-        "col_rate_employed12": "Andel",
-        "col_n_served": "I tjänsten",
-        "col_n_working": "I arbete",
-        "col_rate_working": "Andel",
-        "col_n_working_unsubsidised": "I arbete utan lönesubvention",
-        "col_rate_working_unsubsidised": "Andel",
         "col_arviointipvm": "Bedömningsdatum",
         "col_total": "Poäng",
         "col_category": "Nivå",
@@ -379,10 +339,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_share_ci_high": "Konfidensintervall, övre gräns",
         "chart_trend_title": "Andelen i arbete, alla områden",
         "chart_trend_y": "Andel av klienterna i tjänsten",
-        "chart_trend_any": "Arbete på öppna arbetsmarknaden",
-        "chart_trend_unsub": "Utan lönesubvention",
         "chart_trend_alt": "Linjediagram: andelen i arbete per kvartal {first}–{last}, senast {last_rate}. "
-                           "Vågräta linjer: IPS-referensnivåerna 31 %, 41 % och 50 %. Siffrorna finns i tabellen nedan.",
+                           "Vågräta linjer: IPS-referensnivåerna {benchmark_minimal}, {benchmark_average} och {benchmark_excellent}. Siffrorna finns i tabellen nedan.",
         "bench_minimal": "miniminivå",
         "bench_average": "medelnivå",
         "bench_excellent": "utmärkt",
@@ -390,7 +348,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "chart_ttf_x": "Månader sedan start",
         "chart_ttf_y": "Andel av klienterna",
         "chart_ttf_alt": "Trappstegskurva: andelen som fått sitt första arbete över tid, med 95 % konfidensintervall. "
-                         "Vid 12 månader {at12}. Siffrorna finns i tabellen nedan.",
+                         "Vid {long_months} månader {share}. Siffrorna finns i tabellen nedan.",
         "ci_band": "95 % konfidensintervall",
         "ALL": "Alla områden",
         "grouping_wave": "Startomgång",
@@ -410,10 +368,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "score_inclusion": "Delaktighet (8–40)",
         "score_self_efficacy": "Självtillit (10–40)",
         "score_rtw_readiness": "Beredskap att återgå i arbete (1–5)",
-        "term_employed_months_post12": "Arbetsmånader under 12 mån (skillnad, mån)",
-        "term_earnings_post12": "Inkomster under 12 mån (skillnad, €)",
-        "term_employed_months_post24": "Arbetsmånader under 24 mån (skillnad, mån)",
-        "term_earnings_post24": "Inkomster under 24 mån (skillnad, €)",
+        "term_employed_months_post12": "Arbetsmånader under {post12_months} mån (skillnad, mån)",
+        "term_earnings_post12": "Inkomster under {post12_months} mån (skillnad, €)",
+        "term_employed_months_post24": "Arbetsmånader under {post24_months} mån (skillnad, mån)",
+        "term_earnings_post24": "Inkomster under {post24_months} mån (skillnad, €)",
         "term_fidelity_total_per10": "Metodtrohet (10 poäng)",
         "term_smi": "Allvarlig psykisk störning",
         "term_age_group": "Åldersgrupp", "term_gender": "Kön", "term_education": "Utbildning",
@@ -435,13 +393,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "languages": "Language",
         "headline": "Headline figures",
         "headline_intro": "All counties together. Shares are of the clients followed up long enough.",
-        "h_clients": "Clients",
-        "h_competitive": "Got a job in the open labour market (with or without pay subsidy)",
-        "h_unsubsidised": "Got a job without pay subsidy",
-        "h_tenure6": "First job lasted at least 6 months",
-        "h_tenure12": "First job lasted at least 12 months",
-        "h_employed6": "In work 6 months after starting",
-        "h_employed12": "In work 12 months after starting",
         "of_clients": "of clients",
         "of_eligible": "of {n} followed up",
         "counties": "By county",
@@ -451,7 +402,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "trend": "Share in work by quarter",
         "trend_intro": "Of the clients in service during the quarter, those with an open-labour-market job in it. "
                        "The reference lines are the benchmarks of the international IPS learning community: "
-                       "31 % (minimal), 41 % (average) and 50 % (excellent).",
+                       "{benchmark_minimal} (minimal), {benchmark_average} (average) and {benchmark_excellent} (excellent).",
         "trend_by_county": "Quarterly figures by county",
         "ttf": "Time to first job",
         "ttf_intro": "Kaplan–Meier estimate of the share of clients who have had their first open-labour-market job, "
@@ -466,18 +417,18 @@ TEXTS: dict[str, dict[str, str]] = {
                        "no costs.",
         "costs_none": "No costs were reported in this delivery.",
         "cost_effectiveness": "Cost per employed month gained",
-        "cost_effectiveness_intro": "The service's cost of the IPS clients in the effectiveness analysis over 12 months "
+        "cost_effectiveness_intro": "The service's cost of the IPS clients in the effectiveness analysis over {post12_months} months "
                                     "(their client-years times their county's cost per client-year) divided by the "
-                                    "employed months IPS gained them over the same 12 months (the effectiveness model's "
+                                    "employed months IPS gained them over the same {post12_months} months (the effectiveness model's "
                                     "estimate), with Fieller's confidence interval. Shown only when the "
                                     "interval of the months gained lies wholly above zero. It is a ratio, not a count of "
                                     "people.",
         "transitions": "Moving from benefits into work, and back",
         "transitions_intro": "The register study: the share of months on a benefit (rehabilitation or disability benefit, "
                              "unemployment benefit) followed by a month in work (with or without pay subsidy), and the share "
-                             "of months in work followed by a month on a benefit, in the 12 months from the start of IPS. "
+                             "of months in work followed by a month on a benefit, in the {post12_months} months from the start of IPS. "
                              "Beside the IPS clients, a comparison group weighted to resemble them (the effectiveness "
-                             "model's weights). A share is shown only when at least five people are behind it; otherwise "
+                             "model's weights). A share is shown only when at least {T} people are behind it; otherwise "
                              "the cell shows “..”.",
         "transitions_none": "The transitions have not been computed for this delivery yet.",
         "scores": "Client-reported change",
@@ -485,7 +436,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "scores_intro_means": "Means by survey wave (number of respondents in each wave).",
         "models": "Model results",
         "models_intro": "Results of statistical models are published only when they rest on enough observations "
-                        "(at least 10 residual degrees of freedom and at least 5 people in every category).",
+                        "(at least {min_residual_df} residual degrees of freedom and at least {T} people in every category).",
         "model_employment_predictors": "Factors associated with open-labour-market employment (odds ratios)",
         "model_unsubsidised_predictors": "Factors associated with employment without pay subsidy (odds ratios)",
         "model_effectiveness": "Effectiveness against the register comparison group (weighted difference)",
@@ -508,11 +459,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "history_current": "latest",
         "this_snapshot": "this release",
         "download_csv": "Download the table (CSV)",
-        "suppression_summary": "In this release {primary} counts of fewer than 5 people are shown as <5, and {secondary} "
+        "suppression_summary": "In this release {primary} counts of fewer than {T} people are shown as <{T}, and {secondary} "
                                "other figures are left out (..) so that the small counts cannot be worked out from "
                                "totals, other tables or earlier releases. Single areas' figures are left out first, "
                                "the figures of all areas last.",
-        "disclosure_note": "Disclosure control: counts of fewer than 5 people are shown as <5. The mark .. means a figure "
+        "disclosure_note": "Disclosure control: counts of fewer than {T} people are shown as <{T}. The mark .. means a figure "
                            "was left out so that a small count cannot be worked out from the others. Shares and means "
                            "are not shown when the counts behind them cannot be published.",
         "footer": "The evaluation study of the Sijoita ja valmenna! project. This site is generated automatically from the "
@@ -521,28 +472,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_alue": "County",
         "col_group_value": "Group",
         "col_quarter": "Quarter",
-        "col_n_clients": "Clients",
-        "col_n_competitive": "Got a job",
-        "col_rate_competitive": "Share",
-        "col_n_unsubsidised": "Without pay subsidy",
-        "col_rate_unsubsidised": "Share",
-        "col_n_tenure6": "Job ≥ 6 months",
-        "col_n_tenure6_eligible": "Followed up",
-        "col_rate_tenure6": "Share",
-        "col_n_tenure12": "Job ≥ 12 months",
-        "col_n_tenure12_eligible": "Followed up",
-        "col_rate_tenure12": "Share",
-        "col_n_employed6": "In work at 6 months",
-        "col_n_employed6_eligible": "Followed up",
-        "col_rate_employed6": "Share",
-        "col_n_employed12": "In work at 12 months",
-        "col_n_employed12_eligible": "Followed up",
-        "col_rate_employed12": "Share",
-        "col_n_served": "In service",
-        "col_n_working": "In work",
-        "col_rate_working": "Share",
-        "col_n_working_unsubsidised": "In work without pay subsidy",
-        "col_rate_working_unsubsidised": "Share",
         "col_arviointipvm": "Review date",
         "col_total": "Points",
         "col_category": "Level",
@@ -583,10 +512,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_share_ci_high": "Confidence interval, upper",
         "chart_trend_title": "Share in work, all counties",
         "chart_trend_y": "Share of clients in service",
-        "chart_trend_any": "Open-labour-market job",
-        "chart_trend_unsub": "Without pay subsidy",
         "chart_trend_alt": "Line chart: share in work by quarter, {first} to {last}, latest {last_rate}. "
-                           "Horizontal lines: the IPS benchmarks 31 %, 41 % and 50 %. The figures are in the table below.",
+                           "Horizontal lines: the IPS benchmarks {benchmark_minimal}, {benchmark_average} and {benchmark_excellent}. The figures are in the table below.",
         "bench_minimal": "minimal",
         "bench_average": "average",
         "bench_excellent": "excellent",
@@ -594,7 +521,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "chart_ttf_x": "Months since start",
         "chart_ttf_y": "Share of clients",
         "chart_ttf_alt": "Step curve: share who have had their first job over time, with a 95% confidence band. "
-                         "At 12 months {at12}. The figures are in the table below.",
+                         "At {long_months} months {share}. The figures are in the table below.",
         "ci_band": "95% confidence interval",
         "ALL": "All counties",
         "grouping_wave": "Intake wave",
@@ -614,10 +541,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "score_inclusion": "Social inclusion (8–40)",
         "score_self_efficacy": "Self-efficacy (10–40)",
         "score_rtw_readiness": "Readiness to return to work (1–5)",
-        "term_employed_months_post12": "Months in work over 12 months (difference, months)",
-        "term_earnings_post12": "Earnings over 12 months (difference, €)",
-        "term_employed_months_post24": "Months in work over 24 months (difference, months)",
-        "term_earnings_post24": "Earnings over 24 months (difference, €)",
+        "term_employed_months_post12": "Months in work over {post12_months} months (difference, months)",
+        "term_earnings_post12": "Earnings over {post12_months} months (difference, €)",
+        "term_employed_months_post24": "Months in work over {post24_months} months (difference, months)",
+        "term_earnings_post24": "Earnings over {post24_months} months (difference, €)",
         "term_fidelity_total_per10": "Fidelity (per 10 points)",
         "term_smi": "Severe mental illness",
         "term_age_group": "Age group", "term_gender": "Gender", "term_education": "Education",
@@ -657,6 +584,56 @@ COUNTY_NAMES: dict[str, dict[str, str]] = {
 _DECIMAL = {"fi": ",", "sv": ",", "en": "."}
 _THOUSANDS = {"fi": "\u00a0", "sv": "\u00a0", "en": ","}
 _PERCENT = {"fi": "\u00a0%", "sv": "\u00a0%", "en": "%"}
+
+
+def _period_months(period: str) -> int:
+    first, last = definitions.TRANSITION_PERIODS[period]
+    return last - first + 1
+
+
+def definition_values(lang: str, threshold: int | None = None) -> dict[str, Any]:
+    """The numbers the texts speak of, from their definitions, formatted for `lang`.
+
+    Examples
+    --------
+    >>> definition_values("en")["benchmark_average"], definition_values("fi", threshold=7)["T"]
+    ('41%', 7)
+    """
+    return {
+        "T": definitions.DISCLOSURE_THRESHOLD if threshold is None else threshold,
+        "min_residual_df": MIN_RESIDUAL_DF,
+        "long_months": definitions.FOLLOW_UP_MONTHS[-1],
+        "post12_months": _period_months("post12"),
+        "post24_months": _period_months("post24"),
+        **{f"benchmark_{name}": fmt_percent(lang, rate, 0) for name, rate in definitions.IPS_BENCHMARKS.items()},
+    }
+
+
+class _Later(dict):
+    """Leaves a placeholder that is no definition as it is, for `text`'s caller to fill."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def texts_for(lang: str, threshold: int | None = None) -> dict[str, str]:
+    """Every text of `lang`: the written ones with their definitions filled in, and the
+    catalogue's labels of the published figures.
+
+    Examples
+    --------
+    >>> texts_for("en", threshold=7)["disclosure_note"].startswith("Disclosure control: counts of fewer than 7")
+    True
+    """
+    values = _Later(definition_values(lang, threshold))
+    out = {key: string.Formatter().vformat(template, (), values) for key, template in _TEMPLATES[lang].items()}
+    for f in figures(published=True):
+        out[f"h_{f.name}"] = f.label(lang, "title", threshold=threshold)
+        out[f"col_{f.count}"] = f.label(lang, "column", threshold=threshold)
+        if f.chart:
+            out[f"chart_{f.chart}_{f.name}"] = f.label(lang, "chart", threshold=threshold)
+    return out
+
 
 
 def text(lang: str, key: str, **values) -> str:
@@ -731,3 +708,7 @@ def fmt_date(lang: str, iso: str) -> str:
                   "October", "November", "December")
         return f"{d} {months[m - 1]} {y}"
     return f"{d}.{m}.{y}"
+
+
+#: Every text, by language then key.
+TEXTS: dict[str, dict[str, str]] = {lang: texts_for(lang) for lang in LANGUAGES}

@@ -1,17 +1,19 @@
-"""The relations between the study's figures, written once (docs/analysis_plan.md).
+"""The relations between the study's figures, derived from the catalogue (catalogue.yaml).
 
 A reader of the website knows how the published figures are defined, and so knows how they
 relate: a numerator is at most its denominator, the counties add up to `ALL`, each breakdown
 (wave, SMI, gender, age group) adds up to `ALL`, a wave is the sum of its counties (which
 county is in which wave is public), and a quarterly count of a county is at most the
-matching headline count of that county. These facts are stated here and nowhere else; they
+matching headline count of that county. The figures' own relations are declared with each
+figure in the catalogue; the additive ones and the costs section's are stated here. They
 are read by
 
 - the outcome checks (`ips_eval.warehouse.outcome_checks`), which verify them on the marts;
 - disclosure control (`ips_eval.publish.site.tables` describes the published tables with
   them), whose suppression and audit assume that a reader uses every one of them.
 
-So a relation added here is at once checked on the warehouse and assumed of the reader.
+So a relation added to the catalogue is at once checked on the warehouse and assumed of the
+reader.
 
 Examples
 --------
@@ -23,10 +25,10 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Collection, Iterable, Mapping
+from typing import Collection, Iterable
 
-from ips_eval.definitions import HEADLINE_RATES, QUARTERLY_RATES
+from ips_eval.figures.catalogue import figures, rates
+from ips_eval.figures.within import Within
 
 #: The area key of every employment figure, and the row of all areas together.
 AREA = "alue"
@@ -37,43 +39,12 @@ BREAKDOWNS: tuple[str, ...] = ("wave", "smi", "gender", "age_group")
 WAVE = "wave"
 
 
-@dataclass(frozen=True)
-class Within:
-    """In every row (same area, group and date): the sum of `parts` is at most `whole`,
-    because the people (or jobs) the parts count are disjoint subsets of those `whole` counts.
-
-    Examples
-    --------
-    >>> w = Within(("n_other_activity", "n_competitive"), "n_clients")
-    >>> str(w), w.sql()
-    ('n_other_activity + n_competitive <= n_clients', 'n_other_activity + n_competitive <= n_clients')
-    >>> w.holds({"n_other_activity": 3, "n_competitive": 4, "n_clients": 6})
-    False
-    """
-
-    parts: tuple[str, ...]
-    whole: str
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (*self.parts, self.whole)
-
-    def sql(self, parts_prefix: str = "", whole_prefix: str = "") -> str:
-        """The relation as a SQL condition that is TRUE where it holds."""
-        return f"{' + '.join(parts_prefix + p for p in self.parts)} <= {whole_prefix}{self.whole}"
-
-    def holds(self, row: Mapping[str, float]) -> bool:
-        return sum(row[p] for p in self.parts) <= row[self.whole]
-
-    def __str__(self) -> str:
-        return f"{' + '.join(self.parts)} <= {self.whole}"
-
-
-def _rates_and(rates: Mapping[str, tuple[str, str]], *extra: Within) -> tuple[Within, ...]:
-    out: list[Within] = [Within((num,), den) for num, den in rates.values()]
-    for w in extra:
-        if w not in out:
-            out.append(w)
+def _within(table: str) -> tuple[Within, ...]:
+    """Every rate's numerator within its denominator, then the relations the catalogue's
+    figures of `table` declare, each once."""
+    out: list[Within] = [Within((num,), den) for num, den in rates(table).values()]
+    for f in figures(table):
+        out += [w for w in f.relations if w not in out]
     return tuple(out)
 
 
@@ -81,35 +52,21 @@ def _rates_and(rates: Mapping[str, tuple[str, str]], *extra: Within) -> tuple[Wi
 #: and group tables): every rate's numerator within its denominator, and the nesting of the
 #: definitions (an unsubsidised job is a competitive job; a client followed up 12 months was
 #: followed up 6; ...).
-HEADLINE_WITHIN: tuple[Within, ...] = _rates_and(
-    HEADLINE_RATES,
-    Within(("n_unsubsidised",), "n_competitive"),
-    Within(("n_other_activity", "n_competitive"), "n_clients"),
-    Within(("n_tenure6_eligible",), "n_competitive"),
-    Within(("n_tenure12_eligible",), "n_tenure6_eligible"),
-    Within(("n_tenure12",), "n_tenure6"),
-    Within(("n_employed6_eligible",), "n_clients"),
-    Within(("n_employed12_eligible",), "n_employed6_eligible"),
-    Within(("n_employed6",), "n_competitive"),
-    Within(("n_employed12",), "n_competitive"),
-    Within(("n_competitive",), "n_jobs"),
-)
+HEADLINE_WITHIN: tuple[Within, ...] = _within("headline")
 
 #: The quarterly employment rate (marts.employment_rate_by_quarter): served, working,
 #: working unsubsidised nest.
-QUARTERLY_WITHIN: tuple[Within, ...] = _rates_and(
-    QUARTERLY_RATES,
-    Within(("n_working_unsubsidised",), "n_working"),
-)
+QUARTERLY_WITHIN: tuple[Within, ...] = _within("quarterly")
 
 #: A county's quarterly count (parts, of the quarterly table) is at most the matching
 #: headline count (whole, of the headline table) of the same county, as of the same cut-off:
 #: everyone served in a quarter is a client, working means a competitive job, ...
-QUARTER_IN_HEADLINE: tuple[Within, ...] = (
-    Within(("n_served",), "n_clients"),
-    Within(("n_working",), "n_competitive"),
-    Within(("n_working_unsubsidised",), "n_unsubsidised"),
-)
+QUARTER_IN_HEADLINE: tuple[Within, ...] = tuple(
+    Within((f.count,), f.in_headline) for f in figures("quarterly") if f.in_headline)
+
+#: rate column -> (numerator, denominator) of the headline table and of the quarterly rate.
+HEADLINE_RATES: dict[str, tuple[str, str]] = rates("headline")
+QUARTERLY_RATES: dict[str, tuple[str, str]] = rates("quarterly")
 
 #: The costs section (marts.costs): of the clients who started in a year, the employed, and
 #: of those the employed without pay subsidy.
