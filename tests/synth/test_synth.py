@@ -642,3 +642,12 @@ def test_the_voices_plant_what_they_say(delivery, figs):
     assert ci.loc["luottamus", 0] > 1
     assert ci.loc["yhteistyo_hoitotaho", 0] <= manifest["voices"]["or_care_cooperation_per_point"] <= \
         ci.loc["yhteistyo_hoitotaho", 1]
+
+
+def test_register_effect_can_be_larger_for_clients_aged_40_49(tmp_path):
+    m = write_delivery(tmp_path, SynthConfig(cohort=1500, ips_effect_extra_months_age_40_49=2.0))
+    by_age = m["register"]["effect"]["by_age_group"]
+    assert by_age["40-49"]["planted_employed_months_effect"] == 3.5
+    assert by_age["40-49"]["target_persons"] > 50 and by_age["other"]["target_persons"] > 200
+    assert abs(by_age["40-49"]["realised_employed_months_effect"] - 3.5) < 0.1
+    assert abs(by_age["other"]["realised_employed_months_effect"] - 1.5) < 0.1
