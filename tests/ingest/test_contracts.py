@@ -144,3 +144,20 @@ def test_item_ranges_come_from_the_scales():
 def test_defaults_cover_every_column():
     for export, defaults in DEFAULTS.items():
         assert set(defaults) == {c.header for c in contract(export).columns}, export
+
+
+def test_declared_scales_and_survey_items_are_columns_of_their_exports():
+    from ips_eval.definitions import SURVEY_ITEMS, SURVEY_WAVES
+
+    exports = {"coach": ["coach_survey"], "care_staff": ["care_staff_survey"], "employer": ["employer_survey"]}
+    for scale in SCALES.values():
+        where = ([SURVEY_WAVES[w] for w in scale.waves] if scale.source == "client" else exports[scale.source])
+        for export in where:
+            names = {c.name for c in contract(export).columns}
+            assert set(scale.items) <= names, (scale.name, export, set(scale.items) - names)
+    for source, items in SURVEY_ITEMS.items():
+        c = contract("survey_final" if source == "client" else exports[source][0])
+        for item, kind in items:
+            col = c.column(item)
+            assert (col.type == "yes_no") == (kind == "yes_no"), (source, item)
+            assert kind == "yes_no" or (col.min, col.max) == (1, 5), (source, item)
