@@ -8,8 +8,13 @@ definition changed here changes everywhere.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
+import yaml
+
+from ips_eval import CONTRACTS_DIR
 
 #: Disclosure threshold T: published counts under T are suppressed.
 DISCLOSURE_THRESHOLD = 5
@@ -43,17 +48,90 @@ SURVEY_WAVES: dict[str, str] = {
     "final": "survey_final",
 }
 
-#: Client-reported scores: (score, item prefix, n items, rule, max missing items).
-#: rule 'sum': sum of items, prorated as mean of answered x n when some are missing;
-#: rule 'mean': mean of answered items; rule 'item': the single item as is.
-SCORES: tuple[tuple[str, str, int, str, int], ...] = (
-    ("work_ability", "tyokyky", 1, "item", 0),
-    ("swemwbs", "swemwbs", 7, "sum", 1),
-    ("eurohis", "eurohis", 8, "mean", 1),
-    ("inclusion", "osallisuus", 8, "sum", 1),
-    ("self_efficacy", "pystyvyys", 10, "sum", 2),
-    ("rtw_readiness", "tyohonpaluu", 1, "item", 0),
-)
+@dataclass(frozen=True)
+class Scale:
+    """A questionnaire scale of data_contracts/scales.yaml (see the comments there)."""
+
+    name: str
+    description: str
+    source: str  # client, coach or care_staff
+    waves: tuple[str, ...]
+    items: tuple[str, ...]
+    min: int
+    max: int
+    reverse: tuple[str, ...]
+    rule: str  # item, sum or mean
+    min_answered: int
+    score: bool
+    reliability: bool
+
+
+SCALE_RULES = ("item", "sum", "mean")
+SCALE_SOURCES = ("client", "coach", "care_staff")
+
+
+def load_scales(path: Path | None = None) -> dict[str, Scale]:
+    """The scales of data_contracts/scales.yaml, in file order, checked for consistency.
+
+    Examples
+    --------
+    >>> scales = load_scales()
+    >>> scales["stigma"].reverse, scales["stigma"].min_answered
+    (('stigma_9', 'stigma_10'), 8)
+    """
+    raw = yaml.safe_load((path or CONTRACTS_DIR / "scales.yaml").read_text(encoding="utf-8"))["scales"]
+    scales = {}
+    for name, s in raw.items():
+        scale = Scale(name=name, description=s["description"], source=s["source"], waves=tuple(s["waves"]),
+                      items=tuple(s["items"]), min=int(s["min"]), max=int(s["max"]),
+                      reverse=tuple(s.get("reverse") or ()), rule=s["rule"], min_answered=int(s["min_answered"]),
+                      score=bool(s["score"]), reliability=bool(s["reliability"]))
+        problems = []
+        if scale.rule not in SCALE_RULES:
+            problems.append(f"rule {scale.rule!r} is not one of {SCALE_RULES}")
+        if scale.source not in SCALE_SOURCES:
+            problems.append(f"source {scale.source!r} is not one of {SCALE_SOURCES}")
+        if not set(scale.reverse) <= set(scale.items):
+            problems.append("a reverse-keyed item is not an item of the scale")
+        if not 1 <= scale.min_answered <= len(scale.items):
+            problems.append("min_answered must be between 1 and the number of items")
+        if scale.rule == "item" and len(scale.items) != 1:
+            problems.append("rule 'item' needs exactly one item")
+        if scale.score and scale.source != "client":
+            problems.append("only client scales are client scores")
+        if problems:
+            raise ValueError(f"scales.yaml, scale {name}: " + "; ".join(problems))
+        scales[name] = scale
+    return scales
+
+
+#: Every questionnaire scale: items, range, reverse keys, minimum answered, scoring rule.
+SCALES: dict[str, Scale] = load_scales()
+
+#: The client scores of marts.client_scores and model 4 (`scores_<score>`), in column order.
+CLIENT_SCORES: tuple[str, ...] = tuple(name for name, s in SCALES.items() if s.score)
+
+#: An answer is positive at this value or above on a 1-5 item (a `K` on a yes/no item); the
+#: shares of answers 1-2, 3 and 4-5 are what the website shows.
+POSITIVE_FROM = 4
+
+#: The items of marts.survey_items: source -> (item, kind), kind `likert` (1-5) or `yes_no`
+#: (K/E, counted as 5/1). Care staff's tyo_3 and tyo_4 are reported as answered, not reversed.
+SURVEY_ITEMS: dict[str, tuple[tuple[str, str], ...]] = {
+    "client": tuple((i, "likert") for i in ("tyytyvaisyys", "tuki_oikea_aikainen", "tuki_kesto",
+                                             "luottamus_valmentaja", *[f"koettu_{d}" for d in range(1, 9)])),
+    "coach": tuple((i, "likert") for i in ("luottamus", "yhteistyo_hoitotaho", *[f"hyoty_{d}" for d in range(1, 9)])),
+    "care_staff": (*((i, "likert") for i in (*[f"toipumis_{d}" for d in range(1, 9)],
+                                               *[f"tyo_{d}" for d in range(1, 5)], "yhteistyo_valmentaja")),
+                   ("ips_osaksi_hoitoa", "yes_no")),
+    "employer": (("tyytyvaisyys", "likert"), ("tuki_tyoyhteisolle", "likert"), ("tyontekija", "likert"),
+                 ("palkkaisi_uudelleen", "yes_no")),
+}
+
+#: Day limits of the coaching process (ANALYSIS_PLAN "The coaching process ..."): the IPS
+#: standard of a first face-to-face employer meeting within 30 days of the start, and the
+#: bands of the time from referral to start (within 7 and within 30 days).
+COACHING_DAYS: dict[str, int] = {"employer_contact": 30, "referral_fast": 7, "referral_month": 30}
 
 #: Activity types of jobs.csv (`tyyppi`): (type, is a paid job, counts as "other activity").
 #: A paid job on the open market is a competitive job; any other counted activity (a work
@@ -196,12 +274,39 @@ def reference_tables() -> dict[str, pd.DataFrame]:
         "survey_waves": pd.DataFrame(
             {"wave": list(SURVEY_WAVES), "wave_order": range(1, len(SURVEY_WAVES) + 1)}
         ),
-        "scores": pd.DataFrame(SCORES, columns=["score", "item_prefix", "n_items", "rule", "max_missing"]),
+        **scale_tables(),
+        "survey_items": pd.DataFrame(
+            [(source, item, i + 1, kind == "yes_no") for source, items in SURVEY_ITEMS.items()
+             for i, (item, kind) in enumerate(items)], columns=["source", "item", "item_order", "yes_no"]),
+        "survey_answer_levels": pd.DataFrame({"positive_from": [POSITIVE_FROM]}),
+        "coaching_days": pd.DataFrame(list(COACHING_DAYS.items()), columns=["limit_name", "days"]),
         "ips_benchmarks": pd.DataFrame(list(IPS_BENCHMARKS.items()), columns=["benchmark", "rate"]),
         "activity_types": pd.DataFrame(ACTIVITY_TYPES, columns=["tyyppi", "paid_job", "other_activity"]),
         "care_types": pd.DataFrame(CARE_TYPES, columns=["hoitomuoto", "inpatient"]),
         "sequence_months": sequence_months(),
     }
+
+
+def scale_tables() -> dict[str, pd.DataFrame]:
+    """`ref.scales`, `ref.scale_items` and `ref.scale_waves`: the scales for the SQL.
+
+    Examples
+    --------
+    >>> t = scale_tables()
+    >>> t["scale_items"].query("scale == 'stigma' and reverse")["item"].tolist()
+    ['stigma_9', 'stigma_10']
+    """
+    scales = pd.DataFrame(
+        [(s.name, i + 1, s.source, s.rule, len(s.items), s.min_answered, s.min, s.max, s.score, s.reliability)
+         for i, s in enumerate(SCALES.values())],
+        columns=["scale", "scale_order", "source", "rule", "n_items", "min_answered", "min_value", "max_value",
+                 "score", "reliability"])
+    items = pd.DataFrame(
+        [(s.name, item, k + 1, item in s.reverse) for s in SCALES.values() for k, item in enumerate(s.items)],
+        columns=["scale", "item", "item_order", "reverse"])
+    waves = pd.DataFrame([(s.name, w, k + 1) for s in SCALES.values() for k, w in enumerate(s.waves)],
+                         columns=["scale", "wave", "wave_order"])
+    return {"scales": scales, "scale_items": items, "scale_waves": waves}
 
 
 def sequence_months() -> pd.DataFrame:

@@ -35,8 +35,13 @@ SURVEY_DEFAULTS = {"asiakastunnus": "P000001", "vastauspvm": "10.4.2023", "tyoky
                    **{f"swemwbs_{i}": "3" for i in range(1, 8)}, **{f"eurohis_{i}": "3" for i in range(1, 9)},
                    **{f"osallisuus_{i}": "3" for i in range(1, 9)}, **{f"pystyvyys_{i}": "3" for i in range(1, 11)},
                    "tyohonpaluu": "3"}
-for _wave in ("baseline", "midpoint", "final"):
-    PROJECT_DEFAULTS[f"survey_{_wave}"] = SURVEY_DEFAULTS
+#: The later items (optional columns): answered in the default rows, so a test can blank one.
+STIGMA_DEFAULTS = {f"stigma_{i}": "2" for i in range(1, 11)}
+FINAL_LATER_DEFAULTS = {"tyytyvaisyys": "4", "tuki_oikea_aikainen": "4", "tuki_kesto": "3",
+                        "luottamus_valmentaja": "5", **{f"koettu_{i}": "4" for i in range(1, 9)}}
+PROJECT_DEFAULTS["survey_baseline"] = {**SURVEY_DEFAULTS, **STIGMA_DEFAULTS}
+PROJECT_DEFAULTS["survey_midpoint"] = SURVEY_DEFAULTS
+PROJECT_DEFAULTS["survey_final"] = {**SURVEY_DEFAULTS, **STIGMA_DEFAULTS, **FINAL_LATER_DEFAULTS}
 
 REGISTER_DEFAULTS: dict[str, dict[str, Any]] = {
     "register_cohort": {"person_id": "P000001", "ips": "1", "alue": "Kainuu", "syntymavuosi": "1985",
@@ -52,6 +57,17 @@ REGISTER_DEFAULTS: dict[str, dict[str, Any]] = {
 OPTIONAL_DEFAULTS: dict[str, dict[str, str]] = {
     "costs": {"alue": "Kainuu", "vuosi": "2023", "kustannuslaji": "henkilosto", "euroa": "55000,00",
               "htv": "1", "paivitetty": "15.1.2024 10:00"},
+    "coach_survey": {"asiakastunnus": "P000001", "vastauspvm": "3.7.2023", "valmentaja": "V01", "luottamus": "4",
+                     "yhteistyo_hoitotaho": "4", "ens_tyonantajakontakti": "20.4.2023", "tyonantajakontaktit": "6",
+                     "tapaamiset": "9", "tyopaikkatuki": "K", "etuusneuvonta": "E",
+                     **{f"hyoty_{i}": "4" for i in range(1, 9)}, "paivitetty": "3.7.2023 14:00"},
+    "care_staff_survey": {"vastaustunnus": "R0001", "alue": "Kainuu", "kierros": "alku", "vastauspvm": "1.3.2023",
+                          "ammattiryhma": "hoitaja", **{f"toipumis_{i}": "4" for i in range(1, 9)},
+                          "tyo_1": "4", "tyo_2": "3", "tyo_3": "2", "tyo_4": "2", "yhteistyo_valmentaja": "4",
+                          "ips_osaksi_hoitoa": "K", "paivitetty": "1.3.2023 9:00"},
+    "employer_survey": {"vastaustunnus": "E0001", "alue": "Kainuu", "vastauspvm": "1.10.2023", "toimiala": "G",
+                        "koko": "2", "sektori": "yksityinen", "tyytyvaisyys": "5", "tuki_tyoyhteisolle": "4",
+                        "tyontekija": "4", "palkkaisi_uudelleen": "K", "paivitetty": "1.10.2023 12:00"},
 }
 DEFAULTS = {**PROJECT_DEFAULTS, **OPTIONAL_DEFAULTS, **REGISTER_DEFAULTS}
 

@@ -38,6 +38,12 @@ SURVEY_ITEMS: tuple[str, ...] = (
     + tuple(f"pystyvyys_{i}" for i in range(1, 11))
     + ("tyohonpaluu",)
 )
+#: The client surveys' later items (optional columns of docs/exports.md; staging holds them).
+LATER_ITEMS: tuple[str, ...] = (
+    tuple(f"stigma_{i}" for i in range(1, 11))
+    + ("tyytyvaisyys", "tuki_oikea_aikainen", "tuki_kesto", "luottamus_valmentaja")
+    + tuple(f"koettu_{i}" for i in range(1, 9))
+)
 FIDELITY_ITEMS: tuple[str, ...] = tuple(f"k{i:02d}" for i in range(1, 26))
 
 #: staging table -> (column, DuckDB type, default). Columns of docs/warehouse.md.
@@ -60,7 +66,27 @@ STAGING_COLUMNS: dict[str, list[tuple[str, str, Any]]] = {
     ],
     "survey_responses": [("person_id", "VARCHAR", None), ("wave", "VARCHAR", "baseline"),
                          ("vastauspvm", "DATE", None)]
-    + [(item, "INTEGER", None) for item in SURVEY_ITEMS],
+    + [(item, "INTEGER", None) for item in SURVEY_ITEMS + LATER_ITEMS],
+    "coach_survey": [
+        ("person_id", "VARCHAR", None), ("vastauspvm", "DATE", None), ("valmentaja", "VARCHAR", "V1"),
+        ("luottamus", "INTEGER", None), ("yhteistyo_hoitotaho", "INTEGER", None),
+        ("ens_tyonantajakontakti", "DATE", None), ("tyonantajakontaktit", "INTEGER", None),
+        ("tapaamiset", "INTEGER", None), ("tyopaikkatuki", "BOOLEAN", None), ("etuusneuvonta", "BOOLEAN", None),
+    ] + [(f"hyoty_{i}", "INTEGER", None) for i in range(1, 9)]
+    + [("paivitetty", "TIMESTAMP", "2020-01-01 12:00")],
+    "care_staff_survey": [
+        ("vastaustunnus", "VARCHAR", None), ("alue", "VARCHAR", "Kainuu"), ("kierros", "VARCHAR", "alku"),
+        ("vastauspvm", "DATE", None), ("ammattiryhma", "VARCHAR", None),
+    ] + [(f"toipumis_{i}", "INTEGER", None) for i in range(1, 9)]
+    + [(f"tyo_{i}", "INTEGER", None) for i in range(1, 5)]
+    + [("yhteistyo_valmentaja", "INTEGER", None), ("ips_osaksi_hoitoa", "BOOLEAN", None),
+       ("paivitetty", "TIMESTAMP", "2020-01-01 12:00")],
+    "employer_survey": [
+        ("vastaustunnus", "VARCHAR", None), ("alue", "VARCHAR", "Kainuu"), ("vastauspvm", "DATE", None),
+        ("toimiala", "VARCHAR", None), ("koko", "VARCHAR", None), ("sektori", "VARCHAR", None),
+        ("tyytyvaisyys", "INTEGER", None), ("tuki_tyoyhteisolle", "INTEGER", None), ("tyontekija", "INTEGER", None),
+        ("palkkaisi_uudelleen", "BOOLEAN", None), ("paivitetty", "TIMESTAMP", "2020-01-01 12:00"),
+    ],
     "fidelity_reviews": [("alue", "VARCHAR", "Kainuu"), ("arviointipvm", "DATE", None),
                          ("arvioija", "VARCHAR", "R1")]
     + [(item, "INTEGER", 3) for item in FIDELITY_ITEMS],
@@ -135,9 +161,15 @@ def staging_warehouse(
     psychiatric_care: Iterable[Row] = (),
     earnings: Iterable[Row] = (),
     costs: Iterable[Row] = (),
+    coach: Iterable[Row] = (),
+    care_staff: Iterable[Row] = (),
+    employers: Iterable[Row] = (),
     build: bool = True,
 ) -> duckdb.DuckDBPyConnection:
-    """An in-memory warehouse with `ref` and `staging` from the rows given; outcomes built."""
+    """An in-memory warehouse with `ref` and `staging` from the rows given; outcomes built.
+
+    The survey tables (`coach`, `care_staff`, `employers`) are taken as current versions on or
+    before the cut-off, as staging leaves them."""
     cutoff = dt.date.fromisoformat(cutoff) if isinstance(cutoff, str) else cutoff
     con = duckdb.connect()
     for schema in ("ref", "staging", "core", "marts"):
@@ -148,6 +180,9 @@ def staging_warehouse(
     _create(con, "staging.survey_responses", "survey_responses", surveys)
     _create(con, "staging.fidelity_reviews", "fidelity_reviews", fidelity)
     _create(con, "staging.costs", "costs", costs)  # current versions, as staging leaves them
+    _create(con, "staging.coach_survey", "coach_survey", coach)
+    _create(con, "staging.care_staff_survey", "care_staff_survey", care_staff)
+    _create(con, "staging.employer_survey", "employer_survey", employers)
     _create(con, "staging._cohort", "register_cohort", cohort)
     # The register rows as given, by pseudonym; _add_person_keys derives the staging tables.
     _create(con, "staging._given_employment_spells", "employment_spells", employment)

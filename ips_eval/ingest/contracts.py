@@ -18,6 +18,10 @@ import pandera.pandas as pa
 import yaml
 
 from ips_eval import CONTRACTS_DIR
+from ips_eval.definitions import SCALES
+
+#: Files of data_contracts/ that are not export contracts: the code lists and the scales.
+NOT_CONTRACTS = ("codes.yaml", "scales.yaml")
 
 #: DuckDB type of each contract type in the raw tables.
 DUCKDB_TYPES = {
@@ -63,6 +67,7 @@ RULES = (
     "range",
     "end_before_start",
     "only_for",  # a value in a column that applies only to some rows (htv: staff costs only)
+    "not_after",  # a date later than another date of the row (a first employer contact after the response)
     "orphan",
     "conflicting_versions",
 )
@@ -149,7 +154,7 @@ def load_contracts() -> dict[str, Contract]:
     """Every contract, keyed by export name, in the order the pipeline loads them."""
     contracts = {}
     for path in sorted(CONTRACTS_DIR.glob("*.yaml")):
-        if path.name == "codes.yaml":
+        if path.name in NOT_CONTRACTS:
             continue
         contracts[path.stem] = _parse(path)
     order = ["clients", "jobs", "survey_baseline", "survey_midpoint", "survey_final", "fidelity_reviews"]
@@ -163,6 +168,8 @@ def _parse(path: Path) -> Contract:
     for c in d["columns"]:
         if c.get("codes") and c["codes"] not in lists:
             raise ValueError(f"{path.name}: column {c['name']} names unknown code list {c['codes']!r}")
+        if c.get("scale"):
+            c = {**c, **_scale_range(path.name, c)}
         columns.append(
             Column(
                 name=c["name"],
@@ -191,6 +198,18 @@ def _parse(path: Path) -> Contract:
         formats=tuple(d.get("formats") or ("csv",)),
         optional=bool(d.get("optional", False)),
     )
+
+
+def _scale_range(file: str, c: dict[str, Any]) -> dict[str, Any]:
+    """An item column's range from the scale it belongs to (data_contracts/scales.yaml)."""
+    scale = SCALES.get(c["scale"])
+    if scale is None:
+        raise ValueError(f"{file}: column {c['name']} names unknown scale {c['scale']!r}")
+    if c["name"] not in scale.items:
+        raise ValueError(f"{file}: column {c['name']} is not an item of scale {c['scale']!r}")
+    if "min" in c or "max" in c:
+        raise ValueError(f"{file}: column {c['name']} takes its range from scale {c['scale']!r}; give no min/max")
+    return {"min": scale.min, "max": scale.max}
 
 
 def pandera_schema(contract: Contract, known_persons: Iterable[str] | None = None) -> pa.DataFrameSchema:
@@ -226,6 +245,12 @@ def pandera_schema(contract: Contract, known_persons: Iterable[str] | None = Non
             s, e = rule["start"], rule["end"]
             frame_checks.append(
                 pa.Check(lambda df, s=s, e=e: df[e].isna() | df[s].isna() | (df[e] >= df[s]), name=f"end_before_start:{e}")
+            )
+        elif rule["rule"] == "not_after":
+            col, limit = rule["column"], rule["limit"]
+            frame_checks.append(
+                pa.Check(lambda df, c=col, lim=limit: df[c].isna() | df[lim].isna() | (df[c] <= df[lim]),
+                         name=f"not_after:{col}")
             )
         elif rule["rule"] == "only_for":
             col, when, equals = rule["column"], rule["when"], rule["equals"]
@@ -276,6 +301,9 @@ def describe_rule(contract: Contract, column: str | None, rule: str) -> str:
         return f"{c.header} must be a pseudonym of 6-20 letters and digits"
     if rule == "end_before_start":
         return f"{c.header} is before the start date"
+    if rule == "not_after":
+        spec = next(r for r in contract.row_rules if r["rule"] == "not_after" and r["column"] == column)
+        return f"{c.header} is after {contract.column(spec['limit']).header}"
     if rule == "only_for":
         spec = next(r for r in contract.row_rules if r["rule"] == "only_for" and r["column"] == column)
         return f"{c.header} is only for {contract.column(spec['when']).header} {spec['equals']}; leave it blank otherwise"

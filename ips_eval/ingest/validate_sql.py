@@ -63,6 +63,9 @@ def failure_conditions(contract: Contract, known_table: str | None) -> dict[str,
         if rule["rule"] == "end_before_start":
             s, e = f'"{rule["start"]}"', f'"{rule["end"]}"'
             add("end_before_start", rule["end"], f"{e} IS NOT NULL AND {s} IS NOT NULL AND {e} < {s}")
+        elif rule["rule"] == "not_after":
+            c, lim = f'"{rule["column"]}"', f'"{rule["limit"]}"'
+            add("not_after", rule["column"], f"{c} IS NOT NULL AND {lim} IS NOT NULL AND {c} > {lim}")
         elif rule["rule"] == "only_for":
             raw, when = f'"{rule["column"]}__raw"', f'"{rule["when"]}"'
             add("only_for", rule["column"],

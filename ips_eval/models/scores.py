@@ -21,14 +21,14 @@ import pandas as pd
 from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLM
 
-from ips_eval.definitions import SCORES, SURVEY_WAVES
+from ips_eval.definitions import CLIENT_SCORES, SURVEY_WAVES
 from ips_eval.models import plots
 from ips_eval.models.common import estimates_markdown, fmt, warning_texts
 from ips_eval.models.data import QUERIES, read_query
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, estimates_frame, model_fit
 from ips_eval.models.spec import ModelSpec
 
-SCORE_NAMES: tuple[str, ...] = tuple(s[0] for s in SCORES)
+SCORE_NAMES: tuple[str, ...] = CLIENT_SCORES
 WAVE_INDEX = {w: i for i, w in enumerate(SURVEY_WAVES)}
 MIN_CLIENTS = 10
 TERMS = ("wave", "employed_by_then", "wave:employed_by_then")
@@ -59,7 +59,7 @@ def load_scores(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def fit_scores(frame: pd.DataFrame, score: str) -> ModelResult:
-    """Fit `scores_<score>` on the frame of `load_scores`; `score` is one of `ips_eval.definitions.SCORES`.
+    """Fit `scores_<score>` on the frame of `load_scores`; `score` is one of `ips_eval.definitions.CLIENT_SCORES`.
 
     Examples
     --------

@@ -30,7 +30,10 @@ The manifest (`write_manifest` stores it as JSON; keep it outside the delivery f
   population, comparison persons, index dates after C, persons missing from the cohort
   file), the planted and realised effect on employed months / earnings, and formats;
 - `costs`: the planted correction of costs.csv (county, year, the first report and the
-  corrected euros, their lines) and the staff cost per coach and caseload used.
+  corrected euros, their lines) and the staff cost per coach and caseload used;
+- `voices`: what the coach, care-staff and employer surveys plant (`ips_eval.synth.voices`):
+  the odds ratios of trust and care cooperation, the share meeting an employer within 30 days,
+  the share of professionals for IPS as a fixed part of care per round, the traps.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from .ids import Pseudonymiser
 from .people import build_clients, linear_predictor
 from .project_exports import write_project_exports
 from .register_exports import write_register
+from .voices import FILES as VOICE_FILES, write_voices
 from ips_eval.ingest.delivery import sha256
 
 __all__ = ["SynthConfig", "write_delivery", "write_manifest"]
@@ -65,9 +69,10 @@ def write_delivery(out_dir: Path | str, config: SynthConfig = SynthConfig()) -> 
     reviewers = Pseudonymiser(config.seed, salt=3)(np.arange(4)).tolist()
     project = write_project_exports(out, config, rng, clients, pseudo, reviewers)
     costs = write_costs(out, config, clients)
+    voices = write_voices(out, config, clients, project["job_records"], project["process"])
     register = write_register(out, config, clients, pseudo) if config.register else None
 
-    files = {**project["files"], **costs["files"]}
+    files = {**project["files"], **costs["files"], **voices["files"]}
     if register:
         files.update(register["files"])
     for name, facts in files.items():
@@ -94,6 +99,7 @@ def write_delivery(out_dir: Path | str, config: SynthConfig = SynthConfig()) -> 
         "effects": _effects(config, clients),
         "register": {k: v for k, v in register.items() if k != "files"} if register else None,
         "costs": {k: v for k, v in costs.items() if k != "files"},
+        "voices": {k: v for k, v in voices.items() if k != "files"},
     }
     return manifest
 
@@ -108,6 +114,8 @@ def _remove_stale(out: Path) -> None:
     for export in PROJECT_EXPORTS:
         (out / contract(export)["file"]).unlink(missing_ok=True)
     (out / COSTS_FILE).unlink(missing_ok=True)
+    for name in VOICE_FILES:
+        (out / name).unlink(missing_ok=True)
     for name in REGISTER_EXPORTS:
         for ext in ("csv", "parquet"):
             (out / "register" / f"{name}.{ext}").unlink(missing_ok=True)

@@ -102,6 +102,11 @@ class SynthConfig:
     ips_effect_employed_months: float = 1.5
     ips_effect_earnings_eur: float = 1800.0
     null_effect: bool = False  #: plant no IPS effect at all (overrides the two above)
+    #: Extra employed months for IPS clients aged 40-49 at the index date (ANALYSIS_PLAN model 9,
+    #: "for whom": the final report found employment most likely at that age): the clients of
+    #: 40-49 then gain ips_effect_employed_months + this, the others ips_effect_employed_months.
+    #: 0 keeps the register files exactly as without it (the draws are the same).
+    ips_effect_extra_months_age_40_49: float = 0.0
 
     chunk_persons: int = 25_000  #: register persons generated and written per chunk
     force_parquet_above: int = 50_000  #: cohorts larger than this are written as Parquet only
@@ -115,12 +120,18 @@ class SynthConfig:
             raise ValueError("n_clients_wave1/2 scale the population only with calibrate=False")
         if self.ips_effect_employed_months < 0 or self.ips_effect_employed_months > 6:
             raise ValueError("ips_effect_employed_months must be within 0..6 (months of 12)")
+        if not 0 <= self.ips_effect_employed_months + self.ips_effect_extra_months_age_40_49 <= 6:
+            raise ValueError("the effect for clients aged 40-49 must be within 0..6 (months of 12)")
         if self.ips_effect_employed_months == 0 and self.ips_effect_earnings_eur != 0 and not self.null_effect:
             raise ValueError("an earnings effect needs an employed-months effect (earnings come from jobs)")
 
     @property
     def effect_months(self) -> float:
         return 0.0 if self.null_effect else float(self.ips_effect_employed_months)
+
+    @property
+    def effect_extra_40_49(self) -> float:
+        return 0.0 if self.null_effect else float(self.ips_effect_extra_months_age_40_49)
 
     @property
     def effect_eur(self) -> float:

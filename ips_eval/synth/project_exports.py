@@ -23,6 +23,7 @@ from .ids import Pseudonymiser
 from .jobs import Record, build_jobs
 from .sampling import random_date, timestamp
 from .surveys import WAVES, build_surveys, item_columns
+from .voices import add_later_items, client_process
 from .writers import fi_date, fi_decimal, fi_timestamp, styled_headers, write_fi_csv
 
 #: How each file arrives when messy: (encoding, byte-order mark, header style, line ending).
@@ -325,6 +326,8 @@ def write_project_exports(out: Path, cfg: SynthConfig, rng: np.random.Generator,
         **{f"survey_{w}": survey_entries(cfg, rng, responses[w], counters) for w in WAVES},
         "fidelity_reviews": fidelity_entries(build_reviews(cfg, rng, reviewer_ids)),
     }
+    process = client_process(cfg, clients, recs)  # streams of their own: `rng` draws as before
+    later = add_later_items(cfg, process, files)
     duplicates = {}
     if cfg.messy:
         duplicates["clients"] = add_duplicates(rng, files["clients"], 0.015)
@@ -352,7 +355,8 @@ def write_project_exports(out: Path, cfg: SynthConfig, rng: np.random.Generator,
         manifest_files[name]["purposes"] = _count(e.get("_purpose", "") for e in entries)
     return {"files": manifest_files, "invalid_rows": invalid, "job_records": recs,
             "traps": {k: sorted(set(v)) for k, v in traps.items()},
-            "messiness": {**counters, "exact_duplicates": duplicates}}
+            "messiness": {**counters, "exact_duplicates": duplicates, "later_items": later},
+            "process": process}
 
 
 def _count(values) -> dict[str, int]:

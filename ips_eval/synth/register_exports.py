@@ -234,12 +234,29 @@ class HistoryGenerator:
             gain[i] = max(0, min(b, ti[i] + 11) - a + 1)
         eligible = target & (ti + 11 <= T_MONTHS - 1) & (ti >= 0)
         idx = np.flatnonzero(eligible)
-        order = idx[rng.permutation(len(idx))]
-        goal = cfg.effect_months * len(idx)
-        cum = np.concatenate([[0], np.cumsum(gain[order])])
-        take = int(np.argmin(np.abs(cum - goal))) if goal > 0 else 0
         chosen = np.zeros(n, bool)
-        chosen[order[:take]] = True
+        if cfg.effect_extra_40_49 == 0:
+            order = idx[rng.permutation(len(idx))]
+            goal = cfg.effect_months * len(idx)
+            cum = np.concatenate([[0], np.cumsum(gain[order])])
+            take = int(np.argmin(np.abs(cum - goal))) if goal > 0 else 0
+            chosen[order[:take]] = True
+            gained = float(cum[take])
+        else:  # each age group to its own mean gain
+            year = (np.datetime64("1970-01-01") + p.index_days.astype("timedelta64[D]")).astype("datetime64[Y]")
+            age = year.astype(int) + 1970 - p.birth
+            in_40s = (age >= 40) & (age <= 49)
+            take, gained, self.effect_by_age = 0, 0.0, {}
+            for label, group, months in (("40-49", in_40s, cfg.effect_months + cfg.effect_extra_40_49),
+                                         ("other", ~in_40s, cfg.effect_months)):
+                g = idx[group[idx]]
+                order = g[rng.permutation(len(g))]
+                cum = np.concatenate([[0], np.cumsum(gain[order])])
+                k = int(np.argmin(np.abs(cum - months * len(g)))) if months > 0 else 0
+                chosen[order[:k]] = True
+                take, gained = take + k, gained + float(cum[k])
+                self.effect_by_age[label] = {"target_persons": int(len(g)), "planted_employed_months_effect": months,
+                                             "realised_employed_months_effect": float(cum[k] / max(len(g), 1))}
         rate = take / max(len(idx), 1)
         others = (p.ips == 1) & ~eligible & (c0 >= 0)
         chosen |= others & (rng.random(n) < rate)
@@ -250,10 +267,12 @@ class HistoryGenerator:
             "target_persons": int(len(idx)),
             "clients_given_ips_job": int(take),
             "planted_employed_months_effect": cfg.effect_months,
-            "realised_employed_months_effect": float(cum[take] / max(len(idx), 1)),
+            "realised_employed_months_effect": gained / max(len(idx), 1),
             "planted_earnings_effect_eur": cfg.effect_eur,
             "ips_job_monthly_earnings_eur": w,
         }
+        if cfg.effect_extra_40_49:
+            self.effect["by_age_group"] = self.effect_by_age
         start = self._day_in(rng, c0[rows], 0.0, 0.5)
         end = self._day_in(rng, c1[rows], 0.5, 1.0)
         end = np.where(c1[rows] == T_MONTHS - 1, -1, end)

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from .config import SynthConfig
-from .contracts import columns
 from .jobs import Record
 from .sampling import add_months, random_date
 
@@ -31,16 +30,17 @@ WAVES = ("baseline", "midpoint", "final")
 IMPROVEMENT = {"baseline": (0.0, 0.0), "midpoint": (0.15, 0.25), "final": (0.25, 0.5)}
 
 
-def item_columns() -> list[str]:
-    return [c for c in columns("survey_baseline") if c not in ("person_id", "vastauspvm")]
-
-
 _COLS = [(prefix if n == 1 else f"{prefix}_{i + 1}", lo, hi, centre, spread)
          for prefix, (n, lo, hi, centre, spread) in INSTRUMENTS.items() for i in range(n)]
 _LO = np.array([c[1] for c in _COLS], float)
 _HI = np.array([c[2] for c in _COLS], float)
 _CENTRE = np.array([c[3] for c in _COLS])
 _SPREAD = np.array([c[4] for c in _COLS])
+
+
+def item_columns() -> list[str]:
+    """The items of every wave (the later items are ips_eval.synth.voices', from streams of their own)."""
+    return [c[0] for c in _COLS]
 
 
 def _answers(rng: np.random.Generator, latent: float) -> dict[str, int]:

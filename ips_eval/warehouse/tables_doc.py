@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from ips_eval import PROJECT_ROOT, SQL_DIR
+from ips_eval.definitions import SCALES
 from ips_eval.warehouse import lineage
 from ips_eval.warehouse.table_contracts import TableContract, sql_files, table_contracts
 from ips_eval.warehouse.tables import sql_tables
@@ -124,6 +125,7 @@ def render(sql_dir: Path | str | None = None) -> str:
         parts.append(f"\n### {schema}\n")
         if schema == "ref":
             parts += _ref_tables()
+            parts.append(scales_section())
         elif schema == "raw":
             parts += _raw_tables()
         for name in (n for n in order if n.split(".")[0] == schema):
@@ -160,6 +162,29 @@ def main(argv: list[str]) -> int:
         return 0
     PAGE.write_text(new, encoding="utf-8")
     return 0
+
+
+def scales_section() -> str:
+    """The questionnaire scales as data_contracts/scales.yaml declares them (read as ref.scales).
+
+    Examples
+    --------
+    >>> "| `stigma` |" in scales_section()
+    True
+    """
+    lines = ["\n#### Questionnaire scales (`ref.scales`, `ref.scale_items`)\n\n"
+             "As `data_contracts/scales.yaml` declares them: the contracts take each item's range from here, "
+             "and `core.scale_scores`, `marts.client_scores`, `marts.care_staff_scales` and "
+             "`marts.scale_reliability` their items, reverse keys, rules and minimum answered items. A client "
+             "score is a column of `marts.client_scores` and a model `scores_<score>`.\n\n",
+             "| scale | source | items | range | reverse-keyed | rule | at least answered | waves | client score |\n",
+             "|---|---|---|---|---|---|---|---|---|\n"]
+    for s in SCALES.values():
+        items = f"`{s.items[0]}`" if len(s.items) == 1 else f"`{s.items[0]}` ... `{s.items[-1]}`"
+        reverse = ", ".join(f"`{i}`" for i in s.reverse) or "-"
+        lines.append(f"| `{s.name}` | {s.source} | {items} | {s.min}-{s.max} | {reverse} | {s.rule} | "
+                     f"{s.min_answered} of {len(s.items)} | {', '.join(s.waves)} | {'yes' if s.score else 'no'} |\n")
+    return "".join(lines)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 -- the score and its mean (never a minimum or maximum). No person-level column leaves here.
 WITH long AS (
     UNPIVOT marts.client_scores
-    ON work_ability, swemwbs, eurohis, inclusion, self_efficacy, rtw_readiness
+    ON work_ability, swemwbs, eurohis, inclusion, self_efficacy, rtw_readiness, stigma
     INTO NAME score VALUE value
 )
 SELECT l.score, l.wave, count(l.value) AS n_responses, avg(l.value) AS mean

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 
 from deliveries import DEFAULTS, contract, row, write_csv, write_delivery
+from ips_eval.definitions import SCALES
 from ips_eval.ingest.contracts import code_lists, load_contracts
 from ips_eval.ingest.load import load_delivery
 
@@ -47,6 +48,13 @@ def bad_cases(export: str) -> list[tuple[dict, str, str]]:
             cases.append((row(export, **{when.header: other, column.header: DEFAULTS[export][column.header]}),
                           column.name, "only_for"))
             continue
+        if rule["rule"] == "not_after":  # the date a day after the one it may not pass
+            column, limit = c.column(rule["column"]), c.column(rule["limit"])
+            d, m, y = (int(x) for x in DEFAULTS[export][limit.header].split("."))
+            later = dt.date(y, m, d) + dt.timedelta(days=1)
+            cases.append((row(export, **{column.header: f"{later.day}.{later.month}.{later.year}"}),
+                          column.name, "not_after"))
+            continue
         start, end = c.column(rule["start"]), c.column(rule["end"])
         before = "1.1.2000" if c.dialect == "fi" else "2000-01-01"
         r = row(export, **{end.header: before})
@@ -87,8 +95,8 @@ def test_every_export_of_exports_md_has_a_contract():
     names = set(load_contracts())
     assert names == {
         "clients", "jobs", "survey_baseline", "survey_midpoint", "survey_final", "fidelity_reviews", "costs",
-        "register_cohort", "register_employment", "register_earnings", "register_pay_subsidy",
-        "register_benefits", "register_psychiatric_care",
+        "coach_survey", "care_staff_survey", "employer_survey", "register_cohort", "register_employment",
+        "register_earnings", "register_pay_subsidy", "register_benefits", "register_psychiatric_care",
     }
     for c in load_contracts().values():
         assert c.key or c.is_register or c.export == "fidelity_reviews", c.export
@@ -110,8 +118,46 @@ def test_contract_headers_and_record_keys_match_exports_md():
     assert contract("costs").optional and contract("costs").column("euroa").duckdb_type == "DECIMAL(18,2)"
     assert [c.header for c in contract("fidelity_reviews").columns][3:] == [f"k{i:02d}" for i in range(1, 26)]
     assert all(c.required and c.min == 1 and c.max == 5 for c in contract("fidelity_reviews").columns[3:])
+    for export, key in (("coach_survey", ("person_id", "vastauspvm")), ("care_staff_survey", ("vastaustunnus",)),
+                        ("employer_survey", ("vastaustunnus",))):
+        c = contract(export)
+        assert c.optional and c.key == key and c.version == "paivitetty", export
+    assert contract("coach_survey").column("person_id").header == "asiakastunnus"
+    assert contract("coach_survey").references == {"person_id": "clients"}
+    assert not contract("care_staff_survey").person_column and not contract("employer_survey").person_column
+
+
+def test_item_ranges_come_from_the_scales():
+    # Each scale item's range is its scale's, wherever the item is delivered; stigma items are 1-4.
+    for c in load_contracts().values():
+        for col in c.columns:
+            for scale in SCALES.values():
+                if col.name in scale.items and scale.source in ("client", "coach", "care_staff"):
+                    assert (col.min, col.max) == (scale.min, scale.max), (c.export, col.name)
+    assert (contract("survey_final").column("stigma_10").min, contract("survey_final").column("stigma_10").max) == (1, 4)
+    # the later items are optional columns of the client surveys they are asked in
+    assert "stigma_1" in {c.name for c in contract("survey_baseline").columns}
+    assert "stigma_1" not in {c.name for c in contract("survey_midpoint").columns}
+    assert not any(contract("survey_final").column(n).required for n in ("stigma_1", "koettu_8", "tyytyvaisyys"))
 
 
 def test_defaults_cover_every_column():
     for export, defaults in DEFAULTS.items():
         assert set(defaults) == {c.header for c in contract(export).columns}, export
+
+
+def test_declared_scales_and_survey_items_are_columns_of_their_exports():
+    from ips_eval.definitions import SURVEY_ITEMS, SURVEY_WAVES
+
+    exports = {"coach": ["coach_survey"], "care_staff": ["care_staff_survey"], "employer": ["employer_survey"]}
+    for scale in SCALES.values():
+        where = ([SURVEY_WAVES[w] for w in scale.waves] if scale.source == "client" else exports[scale.source])
+        for export in where:
+            names = {c.name for c in contract(export).columns}
+            assert set(scale.items) <= names, (scale.name, export, set(scale.items) - names)
+    for source, items in SURVEY_ITEMS.items():
+        c = contract("survey_final" if source == "client" else exports[source][0])
+        for item, kind in items:
+            col = c.column(item)
+            assert (col.type == "yes_no") == (kind == "yes_no"), (source, item)
+            assert kind == "yes_no" or (col.min, col.max) == (1, 5), (source, item)

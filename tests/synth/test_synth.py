@@ -26,6 +26,7 @@ from ips_eval.synth import SynthConfig, write_delivery
 
 C = dt.date(2024, 12, 31)
 PROJECT = ("clients", "jobs", "survey_baseline", "survey_midpoint", "survey_final", "fidelity_reviews")
+VOICES = ("coach_survey", "care_staff_survey", "employer_survey")
 REGISTER = ("cohort", "employment", "earnings", "pay_subsidy", "benefits", "psychiatric_care")
 SMALL = dict(cohort=1500)
 
@@ -39,8 +40,16 @@ FIDELITY = {"Varsinais-Suomi": 111, "Keski-Suomi": 102, "Keski-Pohjanmaa": 108, 
 
 # ---- an independent reader and validator of the project exports -----------------------------
 
+SCALES = yaml.safe_load((CONTRACTS_DIR / "scales.yaml").read_text(encoding="utf-8"))["scales"]
+
+
 def contract(export: str) -> dict:
-    return yaml.safe_load((CONTRACTS_DIR / f"{export}.yaml").read_text(encoding="utf-8"))
+    """The contract as YAML, an item's range taken from the scale it names."""
+    spec = yaml.safe_load((CONTRACTS_DIR / f"{export}.yaml").read_text(encoding="utf-8"))
+    for col in spec["columns"]:
+        if "scale" in col:
+            col["min"], col["max"] = SCALES[col["scale"]]["min"], SCALES[col["scale"]]["max"]
+    return spec
 
 
 CODES = yaml.safe_load((CONTRACTS_DIR / "codes.yaml").read_text(encoding="utf-8"))
@@ -123,6 +132,11 @@ def violations(df: pd.DataFrame, export: str, known_persons: set[str] | None) ->
             except ValueError:
                 bad.add((name, "type"))
         for rule in spec.get("row_rules", []):
+            if rule["rule"] == "not_after":
+                x, limit = parsed.get(rule["column"]), parsed.get(rule["limit"])
+                if x and limit and x > limit:
+                    bad.add((rule["column"], "not_after"))
+                continue
             s, e = parsed.get(rule["start"]), parsed.get(rule["end"])
             if s and e and e < s:
                 bad.add((rule["end"], "end_before_start"))
@@ -211,7 +225,7 @@ def test_same_config_same_bytes_other_seed_other_bytes(tmp_path, delivery):
     again = write_delivery(tmp_path / "a", SynthConfig(**SMALL))
     first = sha_all(root)
     assert sha_all(tmp_path / "a") == first
-    assert len(first) == 13  # the 12 exports of docs/exports.md and the optional costs.csv
+    assert len(first) == 16  # the 12 exports of docs/exports.md and the four optional ones
     assert {k: v["sha256"] for k, v in again["files"].items()} == first
     other = sha_all(tmp_path / "b") if write_delivery(tmp_path / "b", SynthConfig(seed=7, **SMALL)) else {}
     assert set(other) == set(first)
@@ -540,3 +554,100 @@ def test_clean_delivery_has_no_mess(tmp_path):
     assert (len(w2), w2.competitive.sum(), w2.unsubsidised.sum(), w2.other.sum()) == (428, 159, 90, 152)
     assert all(not b for b in f["bad"].values())
     assert {p.suffix for p in (tmp_path / "register").iterdir()} == {".csv"}
+
+
+# ---- the voices: client surveys' later items, coach, care-staff and employer surveys ----------
+
+def cronbach_alpha(items: pd.DataFrame) -> float:
+    """k / (k - 1) x (1 - sum of item variances / variance of the sum), complete rows only."""
+    x = items.dropna().to_numpy(float)
+    k = x.shape[1]
+    return k / (k - 1) * (1 - x.var(axis=0, ddof=1).sum() / x.sum(axis=1).var(ddof=1))
+
+
+def numbers(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    return df[cols].replace({"": np.nan, "EOS": np.nan}).astype(float)
+
+
+def test_voices_files_are_valid(delivery, figs):
+    root, manifest = delivery
+    persons = set(figs["valid"]["clients"].person_id)
+    for export in VOICES:
+        df = read_fi(root / f"{export}.csv", export)
+        assert len(df) > 50, export
+        assert violations(df, export, persons if export == "coach_survey" else None) == {}, export
+        assert manifest["files"][f"{export}.csv"]["rows"] == len(df)
+
+
+def test_the_voices_draw_from_streams_of_their_own(tmp_path, delivery, monkeypatch):
+    # Without the voices the other exports are byte for byte the same, and the client surveys the
+    # same in every column they had before the later items.
+    import ips_eval.synth as synth
+    import ips_eval.synth.project_exports as project_exports
+
+    root, _ = delivery
+    monkeypatch.setattr(project_exports, "add_later_items", lambda cfg, process, files: {})
+    monkeypatch.setattr(synth, "write_voices", lambda out, cfg, clients, jobs, process: {"files": {}})
+    write_delivery(tmp_path, SynthConfig(**SMALL))
+    without, with_voices = sha_all(tmp_path), sha_all(root)
+    assert set(with_voices) - set(without) == {f"{e}.csv" for e in VOICES}
+    changed = {k for k in without if without[k] != with_voices[k]}
+    assert changed == {"survey_baseline.csv", "survey_final.csv"}
+    n = len(contract("survey_midpoint")["columns"])  # the columns every wave had before the later items
+    for name in sorted(changed):
+        before = decode(tmp_path / name).splitlines()
+        after = decode(root / name).splitlines()
+        assert len(after) == len(before) and len(after[0].split(";")) > n
+        assert all(set(line.split(";")[n:]) == {""} for line in before[1:])  # the later items blank
+        assert [";".join(line.split(";")[:n]) for line in after] == [";".join(line.split(";")[:n]) for line in before]
+
+
+def test_the_voices_plant_what_they_say(delivery, figs):
+    root, manifest = delivery
+    pop = figs["pop"]
+    # the professionals for IPS as a fixed part of care: about 94 % at the end round
+    staff = current(read_fi(root / "care_staff_survey.csv", "care_staff_survey"), ["vastaustunnus"])
+    yes = staff[staff.ips_osaksi_hoitoa.isin(["K", "E"])].groupby("kierros").ips_osaksi_hoitoa.apply(
+        lambda s: (s == "K").mean())
+    assert 0.88 <= yes["loppu"] <= 0.99 and yes["alku"] < yes["loppu"]
+    # scale reliabilities from a common factor: about 0.8-0.9
+    toip = numbers(staff, [f"toipumis_{i}" for i in range(1, 9)])
+    tyo = numbers(staff, [f"tyo_{i}" for i in range(1, 5)])
+    tyo[["tyo_3", "tyo_4"]] = 6 - tyo[["tyo_3", "tyo_4"]]
+    base = read_fi(root / "survey_baseline.csv", "survey_baseline")
+    stig = numbers(base, [f"stigma_{i}" for i in range(1, 11)])
+    stig[["stigma_9", "stigma_10"]] = 5 - stig[["stigma_9", "stigma_10"]]
+    for items in (toip, tyo, stig):
+        assert 0.75 <= cronbach_alpha(items) <= 0.93
+    # the first employer contact within 30 days of the start: about half of the clients
+    coach = current(read_fi(root / "coach_survey.csv", "coach_survey"), ["person_id", "vastauspvm"])
+    coach = coach.assign(day=coach.vastauspvm.map(parse_date),
+                         contact=coach.ens_tyonantajakontakti.map(lambda s: parse_date(s) if s else None))
+    p = pop.assign(S=pop.S.astype(object))
+    first = coach.merge(p[["person_id", "S", "competitive"]], on="person_id")
+    contact = first[first.contact.notna() & (first.contact >= first.S)].groupby("person_id").contact.min()
+    eligible = p[p.S.map(lambda s: s + dt.timedelta(days=30) <= C)].set_index("person_id")
+    within = sum(1 for pid, s in eligible.S.items() if pid in contact.index and contact[pid] <= s + dt.timedelta(days=30))
+    assert 0.4 <= within / len(eligible) <= 0.65
+    # trust and care cooperation of the first coach response (within 3 months of the start):
+    # the odds ratios of competitive employment per point are the planted ones
+    import statsmodels.api as sm
+
+    firsts = first.sort_values("day").groupby("person_id").head(1)
+    firsts = firsts[firsts.day <= firsts.S.map(lambda s: s + dt.timedelta(days=92))]
+    x = numbers(firsts, ["luottamus", "yhteistyo_hoitotaho"]).assign(y=firsts.competitive.astype(float)).dropna()
+    fit = sm.Logit(x.y, sm.add_constant(x[["luottamus", "yhteistyo_hoitotaho"]])).fit(disp=0)
+    ci = np.exp(fit.conf_int())
+    assert ci.loc["luottamus", 0] <= manifest["voices"]["or_trust_per_point"] <= ci.loc["luottamus", 1]
+    assert ci.loc["luottamus", 0] > 1
+    assert ci.loc["yhteistyo_hoitotaho", 0] <= manifest["voices"]["or_care_cooperation_per_point"] <= \
+        ci.loc["yhteistyo_hoitotaho", 1]
+
+
+def test_register_effect_can_be_larger_for_clients_aged_40_49(tmp_path):
+    m = write_delivery(tmp_path, SynthConfig(cohort=1500, ips_effect_extra_months_age_40_49=2.0))
+    by_age = m["register"]["effect"]["by_age_group"]
+    assert by_age["40-49"]["planted_employed_months_effect"] == 3.5
+    assert by_age["40-49"]["target_persons"] > 50 and by_age["other"]["target_persons"] > 200
+    assert abs(by_age["40-49"]["realised_employed_months_effect"] - 3.5) < 0.1
+    assert abs(by_age["other"]["realised_employed_months_effect"] - 1.5) < 0.1

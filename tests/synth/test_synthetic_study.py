@@ -92,3 +92,18 @@ def test_costs_take_the_planted_correction_and_are_plausible(study_con, syntheti
         "SELECT cost_eur, cost_per_client_year FROM marts.costs WHERE alue = 'ALL' AND vuosi = 'ALL'").fetchone()
     assert all_all[0] == total and all_all[1] > 0  # money is exact: the sums agree to the cent
     assert study_con.execute("SELECT count(*) FROM marts.costs WHERE cost_eur IS NULL").fetchone() == (0,)
+
+
+def test_the_voices_of_the_synthetic_study(study_con):
+    # every scale from a common factor: Cronbach's alpha about 0.8-0.9 wherever it is asked
+    alpha = study_con.execute("SELECT scale, wave, n_complete, alpha FROM marts.scale_reliability").df()
+    assert len(alpha) == 22 and (alpha.n_complete >= 100).all()
+    assert alpha.alpha.between(0.75, 0.93).all(), alpha
+    # about half meet an employer within 30 days of the start; 94 % of the professionals want IPS
+    # as a fixed part of care at the end round
+    assert 0.4 <= study_con.execute("SELECT rate_contact30 FROM marts.coaching WHERE alue = 'ALL'").fetchone()[0] <= 0.65
+    assert 0.88 <= study_con.execute(
+        "SELECT rate_positive FROM marts.survey_items WHERE source = 'care_staff' AND alue = 'ALL' AND round = 'loppu' "
+        "AND item = 'ips_osaksi_hoitoa'").fetchone()[0] <= 0.99
+    stigma = dict(study_con.execute("SELECT wave, count(stigma) FROM marts.client_scores GROUP BY wave").fetchall())
+    assert stigma["baseline"] > 500 and stigma["final"] > 200 and stigma["midpoint"] == 0

@@ -18,7 +18,7 @@ from typing import Callable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from deliveries import csv_text, minimal_delivery, row, write_csv, write_parquet
+from deliveries import contract, csv_text, minimal_delivery, row, write_csv, write_parquet
 from ips_eval.ingest.identity import make_identity_code
 
 CUTOFF = dt.date(2024, 12, 31)
@@ -157,6 +157,18 @@ def _conflict(d: Path) -> None:
     _append(d / "jobs.csv", _line("jobs", alkupvm="1.9.2023", tunnit_viikossa="30"))
 
 
+def _optional_export(export: str, **values) -> Callable[[Path], None]:
+    """An optional export with one good row (line 2) and one row with `values` changed (line 3)."""
+    return lambda d: write_csv(d, export, [row(export), row(export, **values)])
+
+
+def _final_survey_without_later_items(d: Path) -> None:
+    """survey_final.csv as deliveries before 2024 send it: none of the later items' columns."""
+    later = {c.header for c in contract("survey_final").columns} - {c.header for c in contract("survey_midpoint").columns}
+    headers = [c.header for c in contract("survey_final").columns if c.header not in later]
+    write_csv(d, "survey_final", [row("survey_final")], headers=headers)
+
+
 CASES: list[Case] = [
     Case("wrong_delimiter", "jobs.csv written with ',' instead of ';'", _wrong_delimiter,
          Refused("jobs.csv", "no ';' delimiter")),
@@ -256,6 +268,34 @@ CASES: list[Case] = [
          Rejected("costs.csv", [(3, "htv", "only_for")])),
     Case("no_register_folder", "no register/ at all (allowed: register outcomes are empty)", _no_register,
          Accepted("clients.csv", 1)),
+    Case("stigma_answer_out_of_range", "stigma_1 = 5 on a 1-4 item (ISMI-10)", _survey_extra(stigma_1="5"),
+         Rejected("survey_baseline.csv", [(2, "stigma_1", "range")])),
+    Case("survey_without_later_items", "survey_final.csv without the later items' columns (an older delivery)",
+         _final_survey_without_later_items, Accepted("survey_final.csv", 1)),
+    Case("coach_item_out_of_range", "coach_survey.csv luottamus = 6 on a 1-5 item",
+         _optional_export("coach_survey", vastauspvm="2.10.2023", luottamus="6"),
+         Rejected("coach_survey.csv", [(3, "luottamus", "range")])),
+    Case("employer_contact_after_response", "a first employer contact dated after the coach's response",
+         _optional_export("coach_survey", vastauspvm="2.10.2023", ens_tyonantajakontakti="3.10.2023"),
+         Rejected("coach_survey.csv", [(3, "ens_tyonantajakontakti", "not_after")])),
+    Case("orphan_coach_response", "a coach response about a person not in clients.csv",
+         _optional_export("coach_survey", asiakastunnus="P000099"),
+         Rejected("coach_survey.csv", [(3, "person_id", "orphan")])),
+    Case("unknown_staff_survey_round", "care_staff_survey.csv kierros 'puoli' (rounds: alku, vali, loppu)",
+         _optional_export("care_staff_survey", vastaustunnus="R0002", kierros="puoli"),
+         Rejected("care_staff_survey.csv", [(3, "kierros", "code")])),
+    Case("unknown_size_class", "employer_survey.csv koko 5 (size classes 1-4)",
+         _optional_export("employer_survey", vastaustunnus="E0002", koko="5"),
+         Rejected("employer_survey.csv", [(3, "koko", "code")])),
+    Case("unknown_industry", "employer_survey.csv toimiala 'X' (TOL 2008 sections A ... U)",
+         _optional_export("employer_survey", vastaustunnus="E0002", toimiala="X"),
+         Rejected("employer_survey.csv", [(3, "toimiala", "code")])),
+    Case("identity_code_in_staff_survey", "an identity code typed into care_staff_survey.csv vastaustunnus",
+         _optional_export("care_staff_survey", vastaustunnus=HETU),
+         Refused("care_staff_survey.csv", "identity code at line 3, column 'vastaustunnus'")),
+    Case("eos_on_a_yes_no_item", "care_staff_survey.csv ips_osaksi_hoitoa EOS: a missing answer, not an error",
+         _optional_export("care_staff_survey", vastaustunnus="R0002", ips_osaksi_hoitoa="EOS"),
+         Accepted("care_staff_survey.csv", 2)),
 ]
 
 
