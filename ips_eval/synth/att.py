@@ -18,6 +18,8 @@ import pandas as pd
 
 COUNTIES = ("Helsinki", "Kainuu", "Lappi", "Pirkanmaa", "Satakunta", "Vantaa-Kerava")
 DIAGNOSIS_GROUPS = ("psychosis", "bipolar", "severe_depression", "other_mood", "anxiety_stress", "other_or_unknown")
+#: The diagnosis groups counted as a severe mental illness in this simulated frame.
+SMI_GROUPS = ("psychosis", "bipolar", "severe_depression")
 
 
 def _expit(x):
@@ -61,5 +63,5 @@ def att_frame(n_treated: int = 2000, n_comparison: int = 20_000, effect: float =
         "education": education, "diagnosis_group": dg, "employed_months_pre12": pre12,
         "benefit_months_pre12": benefit12, "employed_months_post12": months.astype(float),
         "earnings_post12": earnings, "employed_months_pre24_13": pre24, "benefit_months_pre24_13": benefit24,
-        "psych_inpatient_days_pre24_13": inpatient,
+        "psych_inpatient_days_pre24_13": inpatient, "smi": np.isin(dg, SMI_GROUPS),
     })
