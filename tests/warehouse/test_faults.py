@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from deliveries import minimal_delivery, row
-from ips_eval.warehouse.publish import settle
+from ips_eval.release.publish import settle
 from pipelines.runner import run_pipeline
 
 C = dt.date(2024, 12, 31)

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from deliveries import minimal_delivery, row
-from ips_eval.warehouse.lock import WarehouseBusy, holder, lock_path, warehouse_lock
+from ips_eval.release.lock import WarehouseBusy, holder, lock_path, warehouse_lock
 
 C = dt.date(2024, 12, 31)
 IPS_EVAL = str(Path(sys.executable).parent / "ips-eval")
@@ -27,7 +27,7 @@ def _hold_in_another_process(warehouse: Path, run_id: str, ready: Path) -> subpr
     code = textwrap.dedent(f"""
         import time
         from pathlib import Path
-        from ips_eval.warehouse.lock import warehouse_lock
+        from ips_eval.release.lock import warehouse_lock
         with warehouse_lock({str(warehouse)!r}, {run_id!r}):
             Path({str(ready)!r}).write_text("held")
             time.sleep(300)

@@ -1,8 +1,8 @@
-"""Where a site build waits, and how it goes public: the staged snapshot is moved into place.
+"""How a staged site goes public: the snapshot is moved into place after the warehouse swap.
 
 A run writes its snapshot to `<site>/.build-<run id>/` (the quarter's folder and the root
-pages under `root/`) and scans it there. Nothing in it is public until `publish_staged`
-moves it: the quarter's folder in one rename, then the root pages file by file (each
+pages under `root/`; `ips_eval.publish.site.staging`) and scans it there. Nothing in it is
+public until `publish_staged` moves it: the quarter's folder in one rename, then the root pages file by file (each
 rename is atomic, so no reader sees half a page). The pipeline calls `publish_staged` only
 after the warehouse swap, so the newest snapshot and the warehouse come from the same run.
 
@@ -13,36 +13,48 @@ that run's warehouse is the published one, and otherwise removes what dead runs 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-import re
 import shutil
 from pathlib import Path
+from typing import Any, Mapping
 
-QUARTER_DIR = re.compile(r"^\d{4}Q[1-4]$")
-_BUILD = ".build-"
+import duckdb
+
+from ips_eval.publish.site.build import SiteResult, snapshots, stage_site
+from ips_eval.publish.site.staging import BUILD_PREFIX as _BUILD
+from ips_eval.publish.site.staging import QUARTER_DIR, safe_run_id, staging_dir
+
 _OLD = ".old-"
 
-
-def safe_run_id(run_id: str) -> str:
-    """A run id as a file name part.
-
-    Examples
-    --------
-    >>> safe_run_id("a1/b2")
-    'a1_b2'
-    """
-    return re.sub(r"[^A-Za-z0-9_-]", "_", run_id) or "manual"
+__all__ = ["build_site", "leftovers", "publish_staged", "settle", "staging_dir"]
 
 
-def staging_dir(site_dir: str | Path, run_id: str) -> Path:
-    """Where the run's site is built and waits for the warehouse swap.
+def build_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, provenance: Mapping[str, Any],
+               figures_dir: Path | None = None) -> SiteResult:
+    """Build, scan and publish the quarter's snapshot at once (`stage_site`, then
+    `publish_staged`), for a site built outside a pipeline run. Raises `DisclosureError`
+    (the audit refused a table) or `SiteScanError` (the built files hold something they must
+    not); either way nothing under `site_dir` has changed.
+
+    The pipeline does not call this: it stages the site in its `publish/site` asset and
+    moves it into place only with the warehouse swap (`ips_eval.release.publish`).
 
     Examples
     --------
-    >>> staging_dir("/site", "r1").as_posix()
-    '/site/.build-r1'
+    >>> import duckdb, tempfile
+    >>> con = duckdb.connect()  # doctest: +SKIP
+    >>> build_site(con, Path(tempfile.mkdtemp()), dt.date(2024, 12, 31), {"run_id": "r1"})  # doctest: +SKIP
     """
-    return Path(site_dir) / f"{_BUILD}{safe_run_id(run_id)}"
+    staged = stage_site(con, site_dir, cutoff, provenance, figures_dir)
+    publish_staged(site_dir, staged.provenance["run_id"] or "manual")
+    final = Path(site_dir) / staged.quarter
+    return SiteResult(
+        site_dir=staged.site_dir, snapshot_dir=final, quarter=staged.quarter, provenance=staged.provenance,
+        pages=[final / p.relative_to(staged.snapshot_dir) for p in staged.pages],
+        csv_files=sorted((final / "data").glob("*.csv")), scan=staged.scan, latest=staged.latest,
+        snapshots=snapshots(site_dir), models=staged.models, suppressed_cells=staged.suppressed_cells,
+    )
 
 
 def publish_staged(site_dir: str | Path, run_id: str) -> bool:
