@@ -81,7 +81,7 @@ class StudyRun(dg.ConfigurableResource):
         """The run's assets when it runs part of the graph (None: all of it); refuses a part
         that cannot be published consistently, naming the assets to add."""
         run = context.dagster_run
-        if run is None or run.asset_selection is None or run.job_name == _EPHEMERAL_JOB:
+        if run is None or not run.asset_selection or run.job_name == _EPHEMERAL_JOB:
             return None
         from pipelines.definitions import asset_graph  # the graph imports this module
 

@@ -226,6 +226,12 @@ def _allowed(result) -> list[str]:
 
 def _first_failure(result) -> str:
     for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.RESOURCE_INIT_FAILURE:
+            error = event.event_specific_data.error
+            cause = error.cause if error is not None and error.cause is not None else error
+            if cause is not None:
+                head, _, rest = cause.message.strip().partition(": ")
+                return rest if head.rsplit(".", 1)[-1] in _OWN_ERRORS and rest else cause.message.strip()
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
             user = event.step_failure_data.user_failure_data
