@@ -25,8 +25,7 @@ from ips_eval.publish.site import build as site_module
 from ips_eval.publish.site import texts
 from ips_eval.publish.disclosure import PRIMARY_LABEL, SECONDARY_LABEL
 from ips_eval.definitions import quarter_label
-from ips_eval.publish.site.build import snapshots
-from ips_eval.release.site import build_site
+from ips_eval.publish.site.build import build_site, snapshots
 from ips_eval.publish.site.render import PAGE
 from ips_eval.publish.site.scan import SiteScanError, scan_site
 from ips_eval.publish.site.tables import person_ids

@@ -1,6 +1,6 @@
 """The public project website: build it, scan it, and only then publish it.
 
-`stage_site(con, site_dir, cutoff, provenance, figures_dir)` writes a static site (HTML,
+`build_site(con, site_dir, cutoff, provenance, figures_dir)` writes a static site (HTML,
 CSS, SVG charts, CSV downloads; no server, no external resources, relative links only) in
 Finnish (`index.html`), Swedish (`sv/index.html`) and English (`en/index.html`).
 
@@ -9,8 +9,8 @@ Why it is built the way it is:
 - **Nothing unsafe goes out.** Every number comes from `site_tables.read_site_data`
   (disclosure control); the whole site is first written to `site_dir/.build-<run id>/`,
   scanned with `site_scan.scan_site` (small counts, pseudonyms, identity codes) and moved
-  into place only when the scan passes (`stage_site`, then the release's
-  `ips_eval.release.site.publish_staged`, right after the warehouse swap). A refused build is deleted and the
+  into place only when the scan passes (`stage_site`, then `staging.publish_staged`; the
+  pipeline moves it only after the warehouse swap, `ips_eval.release`). A refused build is deleted and the
   published site is left exactly as it was.
 - **Past figures are frozen (rule 8).** A quarter's figures are published once: the next
   snapshot repeats the quarterly figures of every earlier quarter exactly as the snapshot
@@ -51,7 +51,7 @@ from ips_eval.publish.site import charts, texts
 from ips_eval.publish.site.render import (
     HISTORY, PAGE, Links, count_attr, css, page_links, render, table_view, up,
 )
-from ips_eval.publish.site.staging import QUARTER_DIR, staging_dir
+from ips_eval.publish.site.staging import QUARTER_DIR, publish_staged, staging_dir
 from ips_eval.publish.site.scan import COLUMNS_FILE, ScanReport, scan_site
 from ips_eval.publish.site.tables import (
     COSTS_TABLE, GROUPINGS, QUARTERLY, SiteData, SiteTable, Snapshot, by_key, employment_table_names, person_ids,
@@ -91,13 +91,38 @@ def snapshots(site_dir: Path) -> list[str]:
                   if p.is_dir() and QUARTER_DIR.match(p.name) and (p / PAGE["fi"]).is_file())
 
 
+def build_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, provenance: Mapping[str, Any],
+               figures_dir: Path | None = None) -> SiteResult:
+    """Build, scan and publish the quarter's snapshot at once (`stage_site`, then
+    `staging.publish_staged`). Raises `DisclosureError` (the audit refused a table) or
+    `SiteScanError` (the built files hold something they must not); either way nothing
+    under `site_dir` has changed.
+
+    The pipeline does not call this: it stages the site in its `publish/site` asset and
+    moves it into place only with the warehouse swap (`ips_eval.release.publish`).
+
+    Examples
+    --------
+    >>> import duckdb, tempfile
+    >>> con = duckdb.connect()  # doctest: +SKIP
+    >>> build_site(con, Path(tempfile.mkdtemp()), dt.date(2024, 12, 31), {"run_id": "r1"})  # doctest: +SKIP
+    """
+    staged = stage_site(con, site_dir, cutoff, provenance, figures_dir)
+    publish_staged(site_dir, staged.provenance["run_id"] or "manual")
+    final = Path(site_dir) / staged.quarter
+    return SiteResult(
+        site_dir=staged.site_dir, snapshot_dir=final, quarter=staged.quarter, provenance=staged.provenance,
+        pages=[final / p.relative_to(staged.snapshot_dir) for p in staged.pages],
+        csv_files=sorted((final / "data").glob("*.csv")), scan=staged.scan, latest=staged.latest,
+        snapshots=snapshots(site_dir), models=staged.models, suppressed_cells=staged.suppressed_cells,
+    )
+
+
 def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, provenance: Mapping[str, Any],
                figures_dir: Path | None = None) -> SiteResult:
     """Build and scan the quarter's snapshot in `staging.staging_dir(site_dir, run id)`, beside
-    the published site, where it waits to be moved into place (`ips_eval.release.site`). A
+    the published site, where it waits to be moved into place. Raises as `build_site`; a
     refused build is removed. The result's paths point into the staging folder.
-    Raises `DisclosureError` (the audit refused a table) or `SiteScanError` (the built
-    files hold something they must not); either way nothing under `site_dir` has changed.
 
     Examples
     --------
