@@ -12,10 +12,7 @@ of one published warehouse.
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -34,7 +31,6 @@ from pipelines.runner import PipelineFailed, refit_model, run_pipeline
 C = dt.date(2024, 12, 31)
 TODAY = dt.date(2026, 12, 6)
 N = 4
-IPS_EVAL = str(Path(sys.executable).parent / "ips-eval")
 
 
 def _delivery(folder: Path, clients: int = N, register: bool = True, withdrawn: tuple[str, ...] = ()) -> Path:
@@ -213,21 +209,25 @@ def test_two_warehouses_in_one_folder_have_their_own_figures(tmp_path):
 
 @pytest.mark.pipeline
 def test_the_cli_refuses_half_a_client_register_then_publishes_it_when_allowed(tmp_path, published):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
     out, run_id = published
     before = _published_state(out)
     half = _delivery(tmp_path / "half", clients=N // 2)
-    command = [IPS_EVAL, "run", "--input", str(half), "--cutoff", str(C), "--warehouse", str(out / "w.duckdb"),
+    command = ["run", "--input", str(half), "--cutoff", str(C), "--warehouse", str(out / "w.duckdb"),
                "--site", str(out / "site")]
-    refused = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert refused.returncode == 1
-    assert f"clients.csv, Kainuu: {N // 2} clients, {N} in the published warehouse (run {run_id})" in refused.stderr
-    assert "--allow-shrink" in refused.stderr
+    refused = CliRunner().invoke(app, command)
+    assert refused.exit_code == 1
+    assert f"clients.csv, Kainuu: {N // 2} clients, {N} in the published warehouse (run {run_id})" in refused.output
+    assert "--allow-shrink" in refused.output
     assert _published_state(out) == before and _leftovers(out) == []
 
-    allowed = subprocess.run(command + ["--allow-shrink"], capture_output=True, text=True, timeout=600)
-    assert allowed.returncode == 0, allowed.stderr
+    allowed = CliRunner().invoke(app, command + ["--allow-shrink"])
+    assert allowed.exit_code == 0, allowed.output
     assert (f"published although (allowed explicitly): clients.csv, Kainuu: {N // 2} clients, {N} in the published "
-            f"warehouse (run {run_id})") in allowed.stdout
+            f"warehouse (run {run_id})") in allowed.output
     log = [json.loads(line) for line in (out / "w.duckdb.runs.jsonl").read_text().splitlines()]
     assert [r["status"] for r in log[-2:]] == ["failed", "published"]
     assert any("clients.csv, Kainuu" in a for a in log[-1]["allowed"]), "the run log records what was allowed"
@@ -287,17 +287,27 @@ def test_a_file_changed_during_the_run_refuses_the_swap(tmp_path, published, mon
     assert _published_state(out) == before and _leftovers(out) == []
 
 
+def test_the_fail_points_give_a_full_disk_or_an_io_error(monkeypatch):
+    from ips_eval.faults import failpoint
+
+    monkeypatch.setenv("IPS_EVAL_FAILPOINT", "staging/clients")
+    failpoint("raw/jobs")  # another point: nothing happens
+    for action, reason in [("disk-full", "No space left on device"), ("io-error", "Input/output error")]:
+        monkeypatch.setenv("IPS_EVAL_FAILPOINT_ACTION", action)
+        with pytest.raises(OSError, match=reason):
+            failpoint("staging/clients")
+
+
 @pytest.mark.pipeline
-@pytest.mark.parametrize("action, reason", [("disk-full", "No space left on device"), ("io-error", "Input/output error")])
-def test_a_full_disk_or_an_io_error_during_the_build(tmp_path, published, monkeypatch, action, reason):
+def test_a_full_disk_during_the_build(tmp_path, published, monkeypatch):
     out, _ = published
     before = _published_state(out)
-    monkeypatch.setenv("IPS_EVAL_FAILPOINT", "marts/employment_outcomes")
-    monkeypatch.setenv("IPS_EVAL_FAILPOINT_ACTION", action)
+    monkeypatch.setenv("IPS_EVAL_FAILPOINT", "staging/clients")
+    monkeypatch.setenv("IPS_EVAL_FAILPOINT_ACTION", "disk-full")
     with pytest.raises(PipelineFailed) as failed:
         run_pipeline(_delivery(tmp_path / "d", clients=N + 1), C, out / "w.duckdb", site_dir=out / "site")
-    assert "cannot write the warehouse build file" in str(failed.value) and reason in str(failed.value)
-    assert "is the disk full, or the folder not writable?" in str(failed.value)
+    assert "cannot write the warehouse build file" in str(failed.value)
+    assert "No space left on device (is the disk full, or the folder not writable?)" in str(failed.value)
     assert _published_state(out) == before
     assert _leftovers(out) == [], "the half-built file was removed"
 
@@ -309,20 +319,21 @@ def test_a_partial_selection_is_refused_naming_the_assets_to_add(published):
 
     out, _ = published
     before = _published_state(out)
-    job = defs.resolve_implicit_global_asset_job_def()
+    job = defs.resolve_implicit_global_asset_job_def()  # what the UI's "Materialize selected" runs
     for selection, cutoff, expected in [
         (["models/time_to_first_job"], C, "a run of models/time_to_first_job alone publishes nothing"),
         (["models/time_to_first_job", "publish/site", "warehouse"], dt.date(2025, 3, 31),
          "the run's cut-off 2025-03-31 is not the published warehouse's 2024-12-31"),
     ]:
-        result = job.get_subset(asset_selection={dg.AssetKey.from_user_string(s) for s in selection}).execute_in_process(
+        result = job.execute_in_process(
+            asset_selection=[dg.AssetKey.from_user_string(s) for s in selection],
             run_config={"resources": {"study": {"config": {
                 "warehouse": str(out / "w.duckdb"), "cutoff": cutoff.isoformat(), "site_dir": str(out / "site"),
                 "start_from": "current"}}}},
-            raise_on_error=False, instance=dg.DagsterInstance.ephemeral())
+            raise_on_error=False)
         assert not result.success
         failure = [e for e in result.all_events if e.event_type == dg.DagsterEventType.RESOURCE_INIT_FAILURE]
-        assert failure and expected in failure[0].event_specific_data.error.cause.message
+        assert failure and expected in failure[0].event_specific_data.error.message
     assert _published_state(out) == before
 
 
@@ -331,16 +342,19 @@ def test_refitting_one_model_publishes_it_at_the_tables_cutoff_in_its_own_figure
     """`ips-eval refit` on a second warehouse in the same folder: it is published with the cut-off its
     tables were built with, its figures go to its own folder, the first warehouse's stay as they were."""
     out, run_id = published
-    shutil.copyfile(out / "w.duckdb", out / "v.duckdb")
     first = _published_state(out)
-    done = subprocess.run([IPS_EVAL, "refit", "--model", "time_to_first_job", "--warehouse", str(out / "v.duckdb")],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    assert f"refitted time_to_first_job at the published cut-off {C}" in done.stdout
+    shutil.copyfile(out / "w.duckdb", out / "v.duckdb")
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    done = CliRunner().invoke(app, ["refit", "--model", "time_to_first_job", "--warehouse", str(out / "v.duckdb")])
+    assert done.exit_code == 0, done.output
+    assert f"refitted time_to_first_job at the published cut-off {C}" in done.output
     with duckdb.connect(str(out / "v.duckdb"), read_only=True) as con:
         runs = con.execute("SELECT run_id, cutoff FROM audit.runs ORDER BY finished_at").fetchall()
         assert con.execute("SELECT count(DISTINCT person_id) FROM raw.clients").fetchall() == [(N,)]
-    assert runs[0] == (run_id, C) and len(runs) == 2 and runs[1][1] == C and runs[1][0] in done.stdout
+    assert runs[0] == (run_id, C) and len(runs) == 2 and runs[1][1] == C and runs[1][0] in done.output
     assert {k: v for k, v in _published_state(out).items() if not k.startswith("v.")} == first
     assert sorted(p.name for p in (out / "v.figures").iterdir()) == sorted(
         p.name for p in (out / "w.figures").iterdir() if p.name.startswith("time_to_first_job"))
