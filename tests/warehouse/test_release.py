@@ -361,3 +361,16 @@ def test_refitting_one_model_publishes_it_at_the_tables_cutoff_in_its_own_figure
     assert _leftovers(out) == []
     with pytest.raises(PipelineFailed, match="no model 'nonsense'"):
         refit_model("nonsense", out / "v.duckdb")
+
+
+def test_the_guard_is_a_blocking_check_that_stops_every_table_and_the_swap():
+    from ips_eval.release.selection import downstream
+    from pipelines.assets.warehouse import release_guard
+    from pipelines.definitions import asset_graph
+
+    [spec] = list(release_guard.check_specs)
+    assert spec.blocking and spec.asset_key.to_user_string() == "audit/consent_withdrawals"
+    graph = asset_graph()
+    stopped = downstream(graph, ["audit/consent_withdrawals"])
+    assert "warehouse" in stopped and "publish/site" in stopped
+    assert {a for a in graph if a.split("/")[0] in ("staging", "core", "marts", "models")} <= stopped
