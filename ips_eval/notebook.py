@@ -12,7 +12,7 @@ the warehouse and the notebook keeps reading the file it opened until it reconne
 
 A relative `IPS_EVAL_WAREHOUSE` is taken from the current folder when a file is there, else
 from the project root (Jupyter runs a notebook in `notebooks/`, `make` in the root). Figures
-of the run are beside the warehouse (`<warehouse folder>/figures/`) unless `IPS_EVAL_FIGURES`
+of the run are beside the warehouse (`<warehouse stem>.figures/`, e.g. `warehouse.figures/`) unless `IPS_EVAL_FIGURES`
 names another folder, exactly as the pipeline writes them.
 """
 
@@ -27,6 +27,7 @@ import duckdb
 import pandas as pd
 
 from ips_eval import PROJECT_ROOT
+from ips_eval.release.publish import figures_dir_for
 from ips_eval.warehouse.database import open_readonly, table_exists
 
 WAREHOUSE_ENV = "IPS_EVAL_WAREHOUSE"
@@ -52,11 +53,11 @@ def warehouse_path() -> Path:
 
 
 def figures_path(warehouse: str | Path | None = None) -> Path:
-    """The published run's figures: `$IPS_EVAL_FIGURES`, else `figures/` beside the warehouse."""
+    """The published run's figures: `$IPS_EVAL_FIGURES`, else `<warehouse stem>.figures/` beside it."""
     configured = os.environ.get(FIGURES_ENV)
     if configured:
         return _resolve(configured)
-    return (Path(warehouse) if warehouse else warehouse_path()).resolve().parent / "figures"
+    return figures_dir_for((Path(warehouse) if warehouse else warehouse_path()).resolve())
 
 
 #: The connection `open_warehouse` last returned, per warehouse path (see there).

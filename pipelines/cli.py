@@ -3,6 +3,8 @@
     ips-eval synth --out DIR [--seed N] [--cohort N]
     ips-eval check --input DIR [--cutoff YYYY-MM-DD]
     ips-eval run --input DIR --cutoff YYYY-MM-DD --warehouse FILE [--site DIR]
+                 [--allow-shrink] [--allow-future-cutoff]
+    ips-eval refit --model NAME --warehouse FILE [--site DIR]
     ips-eval demo
 """
 
@@ -75,6 +77,11 @@ def run(
     warehouse: Path = typer.Option(..., "--warehouse", help="The DuckDB warehouse file to (re)build."),
     site: Optional[Path] = typer.Option(None, "--site", help="Also build the public website into this folder."),
     verbose: bool = typer.Option(False, "--verbose", help="Show Dagster's step logs."),
+    allow_shrink: bool = typer.Option(
+        False, "--allow-shrink", help="Publish even with fewer records than the published warehouse, a missing export "
+        "or an earlier cut-off (docs/release.md); the run log records it."),
+    allow_future_cutoff: bool = typer.Option(
+        False, "--allow-future-cutoff", help="Publish with a cut-off after today or after the delivery's data."),
 ) -> None:
     """Materialise the whole asset graph in-process and swap the new warehouse in."""
     from pipelines.runner import PipelineFailed, run_pipeline
@@ -82,12 +89,34 @@ def run(
     try:
         summary = run_pipeline(input, _cutoff(cutoff), warehouse, site_dir=site,
                                log_level="INFO" if verbose else "CRITICAL", progress=_show_progress(verbose),
-                               on_wait=_say_waiting)
+                               on_wait=_say_waiting, allow_shrink=allow_shrink,
+                               allow_future_cutoff=allow_future_cutoff)
     except PipelineFailed as e:
         typer.echo(f"ips-eval: the delivery was not published: {e}", err=True)
         typer.echo(f"ips-eval: the warehouse {warehouse} was left as it was.", err=True)
         raise typer.Exit(code=1)
     _print_summary(summary)
+
+
+@app.command()
+def refit(
+    model: str = typer.Option(..., "--model", help="The model to refit (a name of ips_eval.models)."),
+    warehouse: Path = typer.Option(..., "--warehouse", help="The published warehouse to refit it on."),
+    site: Optional[Path] = typer.Option(None, "--site", help="The website folder, rebuilt with the new results."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show Dagster's step logs."),
+) -> None:
+    """Refit one model on the published warehouse, at its cut-off, and publish it with the site."""
+    from pipelines.runner import PipelineFailed, refit_model
+
+    try:
+        summary = refit_model(model, warehouse, site_dir=site, log_level="INFO" if verbose else "CRITICAL",
+                              progress=_show_progress(verbose), on_wait=_say_waiting)
+    except PipelineFailed as e:
+        typer.echo(f"ips-eval: {model} was not refitted: {e}", err=True)
+        typer.echo(f"ips-eval: the warehouse {warehouse} was left as it was.", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"refitted {model} at the published cut-off {summary.cutoff}, run {summary.run_id}")
+    typer.echo(f"warehouse: {summary.warehouse}")
 
 
 @app.command()
@@ -150,6 +179,8 @@ def _print_loads(loads) -> None:
 
 def _print_summary(summary) -> None:
     typer.echo(f"cut-off {summary.cutoff}, run {summary.run_id}")
+    for allowed in summary.allowed:
+        typer.echo(f"published although (allowed explicitly): {allowed}")
     _print_loads(summary.loads)
     typer.echo(
         f"{len(summary.loads)} files: {summary.rows_accepted} rows accepted, {summary.rows_rejected} rejected "

@@ -3,7 +3,9 @@
 The CLI's `run` and `demo` call this; it is Dagster's `materialize` over `defs`' assets and
 checks with the run's resource, and it discards the run's build file when anything failed,
 so the published warehouse stays as it was. The whole run, clean-up included, holds the
-warehouse's lock (`ips_eval.warehouse.lock`): a second run waits for it, bounded, or refuses.
+warehouse's lock (`ips_eval.release.lock`): a second run waits for it, bounded, or refuses.
+`refit_model` runs one model and what is downstream of it on the published warehouse, at its
+cut-off: the supported partial run (docs/release.md).
 """
 
 import datetime as dt
@@ -17,8 +19,10 @@ from typing import Callable
 
 import dagster as dg
 
-from ips_eval.warehouse.lock import WarehouseBusy, warehouse_lock
-from ips_eval.warehouse.publish import settle
+from ips_eval.release.guard import published_run
+from ips_eval.release.lock import WarehouseBusy, warehouse_lock
+from ips_eval.release.publish import settle
+from ips_eval.warehouse.database import connect
 from pipelines.definitions import all_assets, all_checks
 from pipelines.progress import progress_logger
 from pipelines.resources import StudyRun
@@ -44,6 +48,7 @@ class RunSummary:
     loads: list[tuple] = field(default_factory=list)  # (file, read, accepted, rejected, withdrawn, empty)
     site: Path | None = None
     figures: Path | None = None
+    allowed: list[str] = field(default_factory=list)  # what the release guard let through explicitly
 
     @property
     def rows_accepted(self) -> int:
@@ -64,8 +69,13 @@ def run_pipeline(
     log_level: str = "CRITICAL",
     progress: bool = False,
     on_wait: Callable[[str], None] | None = None,
+    allow_shrink: bool = False,
+    allow_future_cutoff: bool = False,
 ) -> RunSummary:
-    """Run the whole graph on one delivery; `on_wait` hears once if another run holds the warehouse."""
+    """Run the whole graph on one delivery; `on_wait` hears once if another run holds the warehouse.
+
+    The release guard refuses a run that shrinks or goes back unless `allow_shrink`, and one
+    whose cut-off runs ahead of today or of the delivery unless `allow_future_cutoff`."""
     study = StudyRun(
         input_dir=str(Path(input_dir).resolve()),
         cutoff=cutoff.isoformat(),
@@ -73,17 +83,60 @@ def run_pipeline(
         start_from=start_from,
         figures_dir=str(figures_dir) if figures_dir else "",
         site_dir=str(site_dir) if site_dir else "",
+        allow_shrink=allow_shrink,
+        allow_future_cutoff=allow_future_cutoff,
     )
+    return _execute(study, RUN_JOB, log_level, progress, on_wait)
+
+
+def refit_model(
+    model: str,
+    warehouse: Path,
+    site_dir: Path | None = None,
+    figures_dir: Path | None = None,
+    log_level: str = "CRITICAL",
+    progress: bool = False,
+    on_wait: Callable[[str], None] | None = None,
+) -> RunSummary:
+    """Refit one model on the published warehouse and publish it with what depends on it.
+
+    The run starts from a copy of the published warehouse, at its cut-off, and materialises
+    `models/<model>`, everything downstream of it (the site) and the swap; the tables it does
+    not touch stay the published run's, so the recorded cut-off is the tables' own.
+    """
+    from ips_eval.models.registry import MODELS
+
+    if model not in MODELS:
+        raise PipelineFailed(f"no model {model!r}; the models are: {', '.join(sorted(MODELS))}")
+    warehouse = Path(warehouse).resolve()
+    if not warehouse.exists():
+        raise PipelineFailed(f"no published warehouse at {warehouse} to refit {model} on: run `ips-eval run` first")
+    with connect(warehouse, read_only=True) as con:
+        cutoff = published_run(con)[1]
+    if cutoff is None:
+        raise PipelineFailed(f"the warehouse {warehouse} records no published run to refit {model} on")
+    study = StudyRun(
+        input_dir="", cutoff=cutoff.isoformat(), warehouse=str(warehouse), start_from="current",
+        figures_dir=str(figures_dir) if figures_dir else "", site_dir=str(site_dir) if site_dir else "",
+    )
+    job = dg.define_asset_job(
+        "ips_eval_refit", selection=dg.AssetSelection.assets(dg.AssetKey(["models", model])).downstream())
+    return _execute(study, job, log_level, progress, on_wait)
+
+
+def _execute(study: StudyRun, job_def, log_level: str, progress: bool,
+             on_wait: Callable[[str], None] | None) -> RunSummary:
+    cutoff = study.cutoff_date
     started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     definitions = dg.Definitions(
         assets=all_assets,
         asset_checks=all_checks,
-        jobs=[RUN_JOB],
+        jobs=[job_def],
         resources={"study": study},
         loggers={"console": dg.colored_console_logger, "progress": progress_logger},
         executor=dg.in_process_executor,
     )
-    job = definitions.resolve_job_def(RUN_JOB.name)
+    job = definitions.resolve_job_def(job_def.name)
     loggers: dict = {"console": {"config": {"log_level": log_level}}}
     if progress:
         loggers["progress"] = {"config": {"total": len(job.get_execution_plan().step_keys_to_execute)
@@ -108,11 +161,12 @@ def run_pipeline(
         from ips_eval.warehouse.database import WarehouseWriteError
 
         raise PipelineFailed(str(WarehouseWriteError(Path(study.warehouse), e))) from None
+    allowed = _allowed(result)
     if not result.success or not _published(result):
         reason = _first_failure(result)
-        _log_run(study, result.run_id, started, "failed", reason)
+        _log_run(study, result.run_id, started, "failed", reason, allowed)
         raise PipelineFailed(reason)
-    _log_run(study, result.run_id, started, "published", "")
+    _log_run(study, result.run_id, started, "published", "", allowed)
     # read from the run's own record, not by reopening the file: a process that still holds the
     # previous warehouse open would be handed that one by DuckDB
     loads = [tuple(r) for r in _published(result).metadata["loads"].value]
@@ -121,15 +175,17 @@ def run_pipeline(
         Path(study.warehouse),
         cutoff,
         loads,
-        Path(site_dir) if site_dir else None,
+        study.site_path(),
         study.figures_path(),
+        allowed,
     )
 
 
-_OWN_ERRORS = {"WarehouseWriteError", "DeliveryRefused", "IdentityCodeFound"}
+_OWN_ERRORS = {"WarehouseWriteError", "DeliveryRefused", "IdentityCodeFound", "ReleaseRefused"}
 
 
-def _log_run(study: StudyRun, run_id: str, started: dt.datetime, status: str, reason: str) -> None:
+def _log_run(study: StudyRun, run_id: str, started: dt.datetime, status: str, reason: str,
+             allowed: list[str] | None = None) -> None:
     """Every CLI run, published or not, in a log beside the warehouse: audit.runs of the warehouse
     holds the published runs, and a failed run must leave the warehouse untouched, so its record
     goes here (one JSON line per run)."""
@@ -140,6 +196,7 @@ def _log_run(study: StudyRun, run_id: str, started: dt.datetime, status: str, re
         "run_id": run_id, "cutoff": study.cutoff, "started_at": started.isoformat(timespec="seconds"),
         "finished_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
         "status": status, "reason": reason, "code_version": code_version(), "input": study.input_dir,
+        "allowed": allowed or [],
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,8 +214,24 @@ def _published(result):
     return None
 
 
+def _allowed(result) -> list[str]:
+    """What the release guard let through because the run allowed it explicitly."""
+    for e in result.all_events:
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION and e.event_specific_data.check_name == "release_guard":
+            value = e.event_specific_data.metadata.get("allowed")
+            if value is not None and value.value != "none":
+                return value.value.split("; ")
+    return []
+
+
 def _first_failure(result) -> str:
     for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.RESOURCE_INIT_FAILURE:
+            error = event.event_specific_data.error
+            cause = error.cause if error is not None and error.cause is not None else error
+            if cause is not None:
+                head, _, rest = cause.message.strip().partition(": ")
+                return rest if head.rsplit(".", 1)[-1] in _OWN_ERRORS and rest else cause.message.strip()
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
             user = event.step_failure_data.user_failure_data
@@ -180,6 +253,8 @@ def _first_failure(result) -> str:
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+                if evaluation.description:
+                    return evaluation.description
                 problems = evaluation.metadata.get("problems")
                 detail = f": {problems.value}" if problems is not None else ""
                 return f"blocking check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed{detail}"

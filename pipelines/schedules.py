@@ -2,6 +2,12 @@
 materialised with the cut-off = the last day of the previous quarter, reading the delivery
 from the landing folder. Each quarter's site snapshot is kept under `<site>/<quarter>/`, and a
 re-run of a past quarter (the same cut-off, the same delivery) reproduces it.
+
+The schedule never allows what the release guard refuses (docs/release.md): a landing folder
+that is incomplete or late fails the quarter's run, and the run's log says why (the blocking
+check `release_guard` logs each refusal with its figures); the published warehouse and site
+stay as they were. The cut-off, the last day of the previous quarter, is never after the day the
+schedule runs, and a delivery exported after the quarter has data in it.
 """
 
 import datetime as dt
@@ -40,7 +46,8 @@ def quarterly_refresh_schedule(job) -> dg.ScheduleDefinition:
         cron_schedule=QUARTERLY_CRON,
         job=job,
         execution_timezone=TIMEZONE,
-        description="Quarterly refresh: the whole graph with the cut-off = the last day of the previous quarter.",
+        description="Quarterly refresh: the whole graph with the cut-off = the last day of the previous quarter. "
+        "A release the guard refuses fails the run, which says why in its log (docs/release.md).",
         default_status=dg.DefaultScheduleStatus.STOPPED,
     )
     def quarterly_refresh(context: dg.ScheduleEvaluationContext):

@@ -21,7 +21,7 @@ from ips_eval.warehouse.provenance import code_version, input_fingerprint
 from ips_eval.publish.disclosure import DisclosureError
 from ips_eval.definitions import quarter_label
 from ips_eval.publish.site.build import scan_published, stage_site
-from ips_eval.publish.site.place import staging_dir
+from ips_eval.publish.site.staging import staging_dir
 from pipelines.assets.tables import TABLE_KEYS
 from pipelines.resources import StudyRun
 

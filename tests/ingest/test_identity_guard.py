@@ -84,4 +84,4 @@ def test_a_code_leaves_the_previous_warehouse_byte_for_byte(tmp_path):
         run_pipeline(bad, C, warehouse)
     assert _sha(warehouse) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "bad", "figures", "good", "warehouse.duckdb", "warehouse.duckdb.lock", "warehouse.duckdb.runs.jsonl"]
+        "bad", "good", "warehouse.duckdb", "warehouse.duckdb.lock", "warehouse.duckdb.runs.jsonl", "warehouse.figures"]

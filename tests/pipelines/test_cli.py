@@ -57,3 +57,17 @@ def test_dagster_asset_materialize_builds_the_same_warehouse(tmp_path):
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT n_clients FROM marts.employment_outcomes WHERE alue = 'ALL'").fetchall() == [(1,)]
         assert con.execute("SELECT count(*) FROM audit.runs").fetchall() == [(1,)]
+
+
+def test_run_and_refit_offer_the_release_options():
+    """The release guard's allowances and the refit command are on the CLI (docs/release.md)."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    run_help = CliRunner().invoke(app, ["run", "--help"], terminal_width=200).output
+    assert "--allow-shrink" in run_help and "--allow-future-cutoff" in run_help
+    refit_help = CliRunner().invoke(app, ["refit", "--help"], terminal_width=200).output
+    assert "--model" in refit_help and "--warehouse" in refit_help
+    missing = CliRunner().invoke(app, ["refit", "--model", "no_such_model", "--warehouse", "/nonexistent/w.duckdb"])
+    assert missing.exit_code == 1 and "no model 'no_such_model'; the models are:" in missing.output

@@ -6,7 +6,8 @@ import shutil
 
 import dagster as dg
 
-from ips_eval.publish.site.place import publish_staged, staging_dir
+from ips_eval.publish.site.staging import staging_dir
+from ips_eval.release.site import publish_staged
 from pipelines.assets.publish import SITE_KEY, disclosure_scan, publish_assets, publish_checks, publish_site
 from pipelines.resources import StudyRun
 

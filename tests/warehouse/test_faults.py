@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from deliveries import minimal_delivery, row
-from ips_eval.warehouse.publish import settle
+from ips_eval.release.publish import settle
 from pipelines.runner import run_pipeline
 
 C = dt.date(2024, 12, 31)
@@ -108,7 +108,7 @@ def test_sigkill_before_the_swap_leaves_warehouse_and_site_intact_and_the_next_r
     # no half-built file left; the lock file stays (it holds no lock once its process is gone)
     assert _leftovers(warehouse.parent) == []
     assert sorted(p.name for p in warehouse.parent.iterdir()) == [
-        "figures", "site", "w.duckdb", "w.duckdb.lock", "w.duckdb.runs.jsonl"]
+        "site", "w.duckdb", "w.duckdb.lock", "w.duckdb.runs.jsonl", "w.figures"]
     log = [json.loads(line) for line in (warehouse.parent / "w.duckdb.runs.jsonl").read_text().splitlines()]
     assert [r["status"] for r in log] == ["published", "published"]
 
@@ -129,7 +129,7 @@ def test_sigkill_after_the_swap_is_finished_by_the_next_run_before_it_starts(tmp
         killed_id = _published_run(warehouse)
         assert killed_id != before_id and _snapshot_run(site) == before_id, point
 
-        settle(warehouse, warehouse.parent / "figures", site)
+        settle(warehouse, warehouse.parent / "w.figures", site)
         assert _snapshot_run(site) == killed_id, point
         assert _leftovers(warehouse.parent) == [], point
     summary = run_pipeline(second, C, warehouse, site_dir=site)

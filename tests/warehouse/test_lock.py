@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from deliveries import minimal_delivery, row
-from ips_eval.warehouse.lock import WarehouseBusy, holder, lock_path, warehouse_lock
+from deliveries import minimal_delivery, row, write_delivery
+from ips_eval.release.lock import WarehouseBusy, holder, lock_path, warehouse_lock
 
 C = dt.date(2024, 12, 31)
 IPS_EVAL = str(Path(sys.executable).parent / "ips-eval")
@@ -27,7 +27,7 @@ def _hold_in_another_process(warehouse: Path, run_id: str, ready: Path) -> subpr
     code = textwrap.dedent(f"""
         import time
         from pathlib import Path
-        from ips_eval.warehouse.lock import warehouse_lock
+        from ips_eval.release.lock import warehouse_lock
         with warehouse_lock({str(warehouse)!r}, {run_id!r}):
             Path({str(ready)!r}).write_text("held")
             time.sleep(300)
@@ -68,6 +68,38 @@ def test_a_second_run_waits_bounded_naming_the_first_then_refuses(tmp_path):
     assert "first-run" in str(busy.value) and "nothing was changed" in str(busy.value)
 
 
+def test_a_busy_lock_always_names_its_holder(tmp_path):
+    """Another process takes and releases the lock as fast as it can; every time this one finds
+    it busy, the message names the holding run: the name is written together with the lock."""
+    w = tmp_path / "w.duckdb"
+    code = textwrap.dedent(f"""
+        from pathlib import Path
+        from ips_eval.release.lock import warehouse_lock
+        Path({str(tmp_path / "ready")!r}).write_text("go")
+        for i in range(100000):
+            with warehouse_lock({str(w)!r}, f"churn-{{i}}"):
+                pass
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    busy = 0
+    try:
+        while not (tmp_path / "ready").exists():
+            time.sleep(0.01)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and proc.poll() is None:
+            heard = []
+            try:
+                with warehouse_lock(w, "probe", wait_seconds=0, on_wait=heard.append):
+                    pass
+            except WarehouseBusy as e:
+                busy += 1
+                assert "in use by run churn-" in heard[0] and "still in use by run churn-" in str(e), (heard, str(e))
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert busy > 0, "the lock was never found busy: the test showed nothing"
+
+
 def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path):
     w = tmp_path / "w.duckdb"
     proc = _hold_in_another_process(w, "killed-run", tmp_path / "ready")
@@ -99,8 +131,9 @@ def test_the_cli_refuses_plainly_when_the_warehouse_stays_busy(tmp_path):
 def test_two_runs_at_once_end_with_site_and_warehouse_from_the_same_run(tmp_path):
     out = tmp_path / "out"
     warehouse, site = out / "w.duckdb", out / "site"
+    # as many records each (whichever publishes second is no shrink), told apart by the coach's code
     one = minimal_delivery(tmp_path / "one")
-    two = minimal_delivery(tmp_path / "two", clients=[row("clients", person_id="P000002")])
+    two = write_delivery(tmp_path / "two", {"clients": [row("clients", valmentaja="V02")], "jobs": [row("jobs")]})
     procs = [subprocess.Popen([IPS_EVAL, "run", "--input", str(d), "--cutoff", str(C), "--warehouse", str(warehouse),
                                "--site", str(site)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for d in (one, two)]
@@ -112,10 +145,10 @@ def test_two_runs_at_once_end_with_site_and_warehouse_from_the_same_run(tmp_path
     assert f"in use by run {run_ids[1 - waited[0]]}" in results[waited[0]][1], "the message names the run waited for"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         runs = [r[0] for r in con.execute("SELECT run_id FROM audit.runs ORDER BY finished_at").fetchall()]
-        clients = con.execute("SELECT count(*) FROM raw.clients").fetchall()[0][0]
+        coach = con.execute("SELECT valmentaja FROM raw.clients").fetchall()[0][0]
     assert sorted(runs) == sorted(run_ids), "both runs were published, one after the other"
     last = runs[-1]
     assert json.loads((site / "2024Q4" / "snapshot.json").read_text())["run_id"] == last
     assert last in (site / "index.html").read_text(encoding="utf-8")
-    assert clients == (1 if last == run_ids[0] else 2), "the warehouse holds the last run's delivery"
+    assert coach == ("V01" if last == run_ids[0] else "V02"), "the warehouse holds the last run's delivery"
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob(".*")) == [], "a half-built file was left"

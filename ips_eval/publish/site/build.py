@@ -9,8 +9,8 @@ Why it is built the way it is:
 - **Nothing unsafe goes out.** Every number comes from `tables.read_site_data`
   (disclosure control); the whole site is first written to `site_dir/.build-<run id>/`,
   scanned with `scan.scan_site` (small counts, pseudonyms, identity codes) and moved
-  into place only when the scan passes (`stage_site`, then `place.publish_staged`; the
-  pipeline moves it only after the warehouse swap). A refused build is deleted and the
+  into place only when the scan passes (`stage_site`, then `staging.publish_staged`; the
+  pipeline moves it only after the warehouse swap, `ips_eval.release`). A refused build is deleted and the
   published site is left exactly as it was.
 - **Past figures are frozen (rule 8).** A quarter's figures are published once: the next
   snapshot repeats the quarterly figures of every earlier quarter exactly as the snapshot
@@ -52,7 +52,7 @@ from ips_eval.publish.site import charts, texts
 from ips_eval.publish.site.render import (
     HISTORY, PAGE, Links, count_attr, css, page_links, render, table_view, up,
 )
-from ips_eval.publish.site.place import QUARTER_DIR, publish_staged, staging_dir
+from ips_eval.publish.site.staging import QUARTER_DIR, publish_staged, staging_dir
 from ips_eval.publish.site.scan import COLUMNS_FILE, ScanReport, scan_site
 from ips_eval.publish.site.tables import (
     COSTS_TABLE, GROUPINGS, QUARTERLY, SiteData, SiteTable, Snapshot, by_key, employment_table_names, person_ids,
@@ -95,12 +95,12 @@ def snapshots(site_dir: Path) -> list[str]:
 def build_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, provenance: Mapping[str, Any],
                figures_dir: Path | None = None) -> SiteResult:
     """Build, scan and publish the quarter's snapshot at once (`stage_site`, then
-    `place.publish_staged`). Raises `DisclosureError` (the audit refused a table) or
+    `staging.publish_staged`). Raises `DisclosureError` (the audit refused a table) or
     `SiteScanError` (the built files hold something they must not); either way nothing
     under `site_dir` has changed.
 
     The pipeline does not call this: it stages the site in its `publish/site` asset and
-    moves it into place only with the warehouse swap (`ips_eval.warehouse.publish`).
+    moves it into place only with the warehouse swap (`ips_eval.release.publish`).
 
     Examples
     --------
@@ -121,7 +121,7 @@ def build_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, 
 
 def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, provenance: Mapping[str, Any],
                figures_dir: Path | None = None) -> SiteResult:
-    """Build and scan the quarter's snapshot in `place.staging_dir(site_dir, run id)`, beside
+    """Build and scan the quarter's snapshot in `staging.staging_dir(site_dir, run id)`, beside
     the published site, where it waits to be moved into place. Raises as `build_site`; a
     refused build is removed. The result's paths point into the staging folder.
 

@@ -15,6 +15,14 @@ The lock is filelock's OS lock (`flock`): the operating system drops it when the
 process ends, however it ends, so a run killed with SIGKILL never blocks the next one. The
 lock file stays on disk (removing it would let two runs lock two different files); while a
 run holds it, it names that run (run id, process, start), which is what a waiting run reports.
+
+Taking the lock and naming the holder are one step for every other run: both happen under a
+short second lock, an `flock` on the warehouse's folder (the gate), and a run that finds the
+warehouse busy reads the holder's name under the same gate. So a waiting run never reads the
+lock file in the instant between another run taking the lock and writing its name; it always
+names the run it waits for. The gate is held only for those few file operations, never
+while a run waits or works.
+
 The lock is re-entrant within a process, so the CLI runner and the Dagster resource it
 starts can both take it for the same run.
 """
@@ -22,8 +30,10 @@ starts can both take it for the same run.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -84,6 +94,32 @@ def describe_holder(info: dict) -> str:
     return f"run {info['run_id']} (process {info.get('pid', '?')}, started {info.get('started_at', '?')} UTC)"
 
 
+#: How often a waiting run tries the lock again, in seconds.
+POLL_SECONDS = 0.1
+
+
+@contextmanager
+def _gate(warehouse: Path) -> Iterator[None]:
+    """The short lock under which the warehouse lock is taken, released and its holder read."""
+    fd = os.open(warehouse.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor drops its flock
+
+
+def _try_take(lock: FileLock, warehouse: Path, run_id: str) -> dict | None:
+    """Take the lock and name `run_id` in it at once (None), or say who holds it (their record)."""
+    with _gate(warehouse):
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return holder(warehouse)
+        _write_holder(warehouse, run_id)
+        return None
+
+
 @contextmanager
 def warehouse_lock(
     warehouse: str | Path,
@@ -112,35 +148,38 @@ def warehouse_lock(
     lock = _lock(warehouse)
     first = not lock.is_locked
     if first:
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            waited_for = describe_holder(holder(warehouse))
+        held_by = _try_take(lock, warehouse, run_id)
+        if held_by is not None:
+            waited_for = describe_holder(held_by)
             if on_wait is not None:
                 on_wait(f"the warehouse {warehouse} is in use by {waited_for}; waiting up to {wait:.0f} s for it "
                         "to finish")
-            try:
-                lock.acquire(timeout=wait)
-            except Timeout:
-                raise WarehouseBusy(
-                    f"the warehouse {warehouse} is still in use by {describe_holder(holder(warehouse)) or waited_for} "
-                    f"after waiting {wait:.0f} s; nothing was changed. Run again when that run has finished "
-                    "(or set IPS_EVAL_LOCK_WAIT to wait longer)."
-                ) from None
-        _write_holder(warehouse, run_id)
+            deadline = time.monotonic() + wait
+            while held_by is not None:
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusy(
+                        f"the warehouse {warehouse} is still in use by {describe_holder(held_by)} after waiting "
+                        f"{wait:.0f} s; nothing was changed. Run again when that run has finished (or set "
+                        "IPS_EVAL_LOCK_WAIT to wait longer)."
+                    )
+                time.sleep(min(POLL_SECONDS, max(deadline - time.monotonic(), 0)))
+                held_by = _try_take(lock, warehouse, run_id)
     else:
         lock.acquire(timeout=0)  # re-entrant: this process already holds it
     try:
         yield
     finally:
         if first:
-            _write_holder(warehouse, None)
-        lock.release()
+            with _gate(warehouse):
+                _write_holder(warehouse, None)
+                lock.release()
+        else:
+            lock.release()
 
 
 def _write_holder(warehouse: Path, run_id: str | None) -> None:
     """Name the holding run in the lock file (emptied on release; a killed holder's name is
-    overwritten by the next run)."""
+    overwritten by the next run). Called under the gate."""
     text = "" if run_id is None else json.dumps({
         "run_id": run_id, "pid": os.getpid(),
         "started_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),

@@ -2,6 +2,9 @@
 
 The order is what keeps the warehouse and the public site in step:
 
+0. the delivery is checked against the listing taken when the run started
+   (`ips_eval.release.guard.delivery_changes`): a file changed, added or removed refuses the
+   release;
 1. the run is recorded in `audit.runs` of its build file;
 2. the build file is renamed over the warehouse (one atomic rename): the run is published;
 3. the run's figures folder is moved into place (one rename);
@@ -25,7 +28,8 @@ from pathlib import Path
 import duckdb
 
 from ips_eval.faults import failpoint
-from ips_eval.publish.site import place
+from ips_eval.release import site as place
+from ips_eval.release.guard import ReleaseRefused, delivery_changes
 from ips_eval.warehouse.database import WarehouseBuild, connect, stale_builds
 from ips_eval.warehouse.provenance import code_version, input_fingerprint
 
@@ -44,6 +48,19 @@ class PublishedRun:
     site: bool = False  # a staged site snapshot was moved into place
 
 
+def figures_dir_for(warehouse: Path) -> Path:
+    """Where a warehouse's figures are published: `<warehouse stem>.figures/` beside it, so two
+    warehouses in one folder keep their own.
+
+    Examples
+    --------
+    >>> figures_dir_for(Path("/data/warehouse.duckdb")).as_posix()
+    '/data/warehouse.figures'
+    """
+    warehouse = Path(warehouse)
+    return warehouse.parent / f"{warehouse.stem}.figures"
+
+
 def figures_build_dir(figures: Path, run_id: str) -> Path:
     """Where a run draws its figures before they are moved to `figures` with the swap.
 
@@ -60,7 +77,8 @@ def publish_run(build: WarehouseBuild, cutoff: dt.date, figures: Path, site_dir:
     """Record the run in `audit.runs`, swap its build in, then move its figures and its staged
     site into place and remove what dead runs left (see the module's docstring for the order).
 
-    The caller holds the warehouse lock (`ips_eval.warehouse.lock.warehouse_lock`).
+    The caller holds the warehouse lock (`ips_eval.release.lock.warehouse_lock`). Raises
+    `ReleaseRefused` when the delivery changed since the run started; nothing is changed then.
 
     Examples
     --------
@@ -68,6 +86,10 @@ def publish_run(build: WarehouseBuild, cutoff: dt.date, figures: Path, site_dir:
     >>> build = WarehouseBuild(Path("/data/w.duckdb"), "run-1")  # doctest: +SKIP
     >>> publish_run(build, dt.date(2024, 12, 31), Path("/data/figures"), Path("/data/site"))  # doctest: +SKIP
     """
+    changed = delivery_changes(build.path)
+    if changed:
+        raise ReleaseRefused(f"the delivery changed during the run ({', '.join(changed)}); nothing was published. "
+                             "Run again once the delivery is complete.")
     with build.connection() as con:
         started = con.execute("SELECT max(started_at) FROM audit.current_run").fetchall()[0][0]
         fingerprint = input_fingerprint(con)
