@@ -20,7 +20,6 @@ import duckdb
 import pytest
 
 from deliveries import row, write_delivery
-from ips_eval.ingest.delivery import DeliveryRefused
 from ips_eval.ingest.load import load_delivery
 from ips_eval.release.guard import check_release, delivery_changes, quarter_end, record_delivery
 from ips_eval.release.publish import figures_dir_for
