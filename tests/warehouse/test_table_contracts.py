@@ -104,8 +104,13 @@ def _small_warehouse(tmp_path) -> duckdb.DuckDBPyConnection:
     from ips_eval.models.registry import ensure_model_tables
     from ips_eval.warehouse.tables import build_after_models, build_outcomes, build_staging
 
+    # every optional export and every survey wave given, so that the survey tables have rows to test
     delivery = minimal_delivery(tmp_path / "delivery", costs=[row("costs")],
-                                register_cohort=[row("register_cohort")], fidelity_reviews=[row("fidelity_reviews")])
+                                register_cohort=[row("register_cohort")], fidelity_reviews=[row("fidelity_reviews")],
+                                survey_baseline=[row("survey_baseline")],
+                                survey_final=[row("survey_final", vastauspvm="1.3.2024")],
+                                coach_survey=[row("coach_survey")], care_staff_survey=[row("care_staff_survey")],
+                                employer_survey=[row("employer_survey")])
     con = duckdb.connect()
     load_delivery(con, delivery, C)
     build_staging(con, C)
@@ -192,7 +197,7 @@ def test_docs_warehouse_md_is_generated_from_the_sql_and_the_contracts():
     page = PAGE.read_text(encoding="utf-8")
     assert page == splice(page, render()), "docs/warehouse.md is stale: python -m ips_eval.warehouse.tables_doc"
     generated = page.split(BEGIN, 1)[1].split(END, 1)[0]
-    listed = set(re.findall(r"^#### `([a-z_]+\.[a-z_]+)`", generated, re.M))
+    listed = set(re.findall(r"^#### `([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)`", generated, re.M))
     from ips_eval.definitions import reference_tables
     from ips_eval.ingest.contracts import load_contracts
 
