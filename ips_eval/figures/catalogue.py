@@ -5,8 +5,9 @@ denominator and rate, the relations a reader knows, the follow-up length its lab
 of, where the website shows it, and its labels in Finnish, Swedish and English. Everything
 that lists figures is derived from it: the relations (`ips_eval.figures.relations`, checked
 on the warehouse and assumed of a reader), the website's cards, table columns and texts,
-the disclosure audit's table descriptions, the site queries' column lists and
-docs/figures.md (`ips_eval.figures.doc`).
+the disclosure audit's table descriptions, the site queries' column lists, the figure
+columns of the employment marts' contracts (`ips_eval.warehouse.table_contracts.figure_columns`)
+and docs/figures.md (`ips_eval.figures.doc`).
 
 Why YAML and not Python: an entry is data that a translator or an analyst edits (labels in
 three languages, a definition in words), like the data contracts of `data_contracts/`; the

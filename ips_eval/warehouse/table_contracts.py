@@ -17,10 +17,16 @@ and the Dagster asset checks of the table assets are generated from the contract
             type: VARCHAR
             description: County, or ALL for all counties together.
             tests: [not_null]
-          - name: rate_competitive
+          - figures: headline                      # the catalogue's columns (below)
+          - name: median_job_days
             type: DOUBLE
             tests:
-              - range: {min: 0, max: 1}
+              - range: {min: 0}
+
+The columns the figure catalogue decides (`ips_eval/figures/catalogue.yaml`: each figure's
+count `n_<x>`, its own denominator `n_<x>_eligible` and its rate) are not typed into a
+contract: the entry `- figures: headline` (or `quarterly`) among the columns stands for them
+(`figure_columns`), so that a figure is its SQL rule and its catalogue entry.
 
 A SQL-built table's description is its SQL file's header comment; a table written by Python
 has a `description` in its contract. The tests are generic: their SQL is `sql/tests/<test>.sql`,
@@ -260,6 +266,61 @@ def _test(raw, columns: tuple[str, ...], where: str) -> ColumnTest:
     return ColumnTest(kind, columns, argument)
 
 
+def figure_columns(table: str) -> list[dict]:
+    """The columns the figure catalogue gives a table of its `table` ('headline' or
+    'quarterly'), as contract entries: each figure's count, its own denominator and its rate,
+    in catalogue order, with the tests every such column has (a count is a whole number, at
+    most its denominator; a rate is within [0, 1]).
+
+    A contract names them with the entry `- figures: headline` in its `columns`, so that a
+    figure is its SQL rule and its catalogue entry (docs/how-to/add-a-figure.md) and no
+    contract types its columns again.
+
+    Examples
+    --------
+    >>> [(c["name"], c["type"]) for c in figure_columns("quarterly")][:3]
+    [('n_served', 'BIGINT'), ('n_working', 'BIGINT'), ('rate_working', 'DOUBLE')]
+    >>> figure_columns("quarterly")[1]["tests"]
+    ['not_null', {'range': {'min': 0}}, {'at_most': 'n_served'}]
+    """
+    from ips_eval.figures.catalogue import CATALOGUE_FILE, figures
+
+    where = f"ips_eval/figures/{CATALOGUE_FILE.name}"
+    count_tests: list[Any] = ["not_null", {"range": {"min": 0}}]
+    out: list[dict] = []
+    for f in figures(table):
+        source = f"counted from `{f.source}`" if "." in f.source.split(".", 1)[1] else f"rows of `{f.source}`"
+        out.append({"name": f.count, "type": "BIGINT",
+                    "description": f"{f.description[:1].upper()}{f.description[1:]} (figure `{f.name}` of {where}; "
+                                   f"{source}).",
+                    "tests": count_tests + ([{"at_most": f.denominator}] if f.denominator else [])})
+        if f.own_denominator:
+            out.append({"name": f.own_denominator, "type": "BIGINT",
+                        "description": f"The denominator of `{f.rate}`: clients counted from `{f.denominator_source}`.",
+                        "tests": list(count_tests)})
+        if f.rate:
+            out.append({"name": f.rate, "type": "DOUBLE",
+                        "description": f"{f.count} / {f.denominator}, unrounded; NULL when {f.denominator} is 0.",
+                        "tests": [{"range": {"min": 0, "max": 1}}]})
+    return out
+
+
+def _with_figure_columns(columns: list, where: str) -> list:
+    """The declared columns with each `- figures: <table>` entry replaced by the catalogue's columns."""
+    from ips_eval.figures.catalogue import TABLES
+
+    out: list = []
+    for col in columns:
+        if isinstance(col, dict) and "figures" in col:
+            if set(col) != {"figures"} or col["figures"] not in TABLES:
+                raise ContractError(f"{where}: `- figures: <table>` takes one of {list(TABLES)} and nothing else,"
+                                    f" not {col!r}")
+            out += figure_columns(col["figures"])
+        else:
+            out.append(col)
+    return out
+
+
 def _table(raw: dict, path: Path) -> TableContract:
     where = f"{path}"
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
@@ -272,7 +333,7 @@ def _table(raw: dict, path: Path) -> TableContract:
     if unknown:
         raise ContractError(f"{where}: unknown keys {sorted(unknown)}")
     columns, seen = [], set()
-    for i, col in enumerate(raw.get("columns") or []):
+    for i, col in enumerate(_with_figure_columns(raw.get("columns") or [], where)):
         if not isinstance(col, dict) or not col.get("name") or not col.get("type"):
             raise ContractError(f"{where}: column {i + 1} needs a `name` and a `type`")
         cname = str(col["name"])

@@ -24,7 +24,7 @@ per_client AS (
     SELECT person_id,
            count(*) AS n_coach_responses,
            min(vastauspvm) AS first_response_date,
-           sum(tyonantajakontaktit) AS employer_contacts,
+           CAST(sum(tyonantajakontaktit) AS BIGINT) AS employer_contacts,
            min(ens_tyonantajakontakti) FILTER (
                WHERE ens_tyonantajakontakti >= ips_start AND ens_tyonantajakontakti <= $cutoff
            ) AS first_employer_contact

@@ -37,7 +37,7 @@ figures AS (
            count(*) FILTER (WHERE coach_rated) AS n_coach_rated,
            count(*) FILTER (WHERE contact_eligible) AS n_contact30_eligible,
            count(*) FILTER (WHERE contact_eligible AND contact_in_time) AS n_contact30,
-           sum(employer_contacts) FILTER (WHERE coach_rated) AS employer_contacts,
+           CAST(sum(employer_contacts) FILTER (WHERE coach_rated) AS BIGINT) AS employer_contacts,
            sum(followed_to - ips_start + 1) FILTER (WHERE coach_rated) / (365.25 / 12) AS client_months,
            count(trust) AS n_trust,
            avg(trust) AS mean_trust,

@@ -40,9 +40,9 @@ client_counts AS (
            CASE WHEN grouping(alue) = 1 THEN 'ALL' ELSE alue END AS alue,
            grouping,
            group_value,
-           count(*)                                         AS n_clients,
-           count_if(COLUMNS($headline_flags))               AS 'n_\0',
-           avg(CAST(COLUMNS($headline_rated) AS INTEGER))   AS 'rate_\0'
+           count(*)                                           AS n_clients,
+           CAST(count_if(COLUMNS($headline_flags)) AS BIGINT) AS 'n_\0',
+           avg(CAST(COLUMNS($headline_rated) AS INTEGER))     AS 'rate_\0'
     FROM client_cells
     GROUP BY GROUPING SETS ((as_of, grouping, group_value, alue), (as_of, grouping, group_value))
 ),

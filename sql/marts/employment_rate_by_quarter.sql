@@ -15,9 +15,9 @@ WITH counts AS (
            q.quarter,
            q.quarter_start,
            q.quarter_end,
-           count(cq.person_id)                                AS n_served,
-           count_if(COLUMNS($quarterly_flags))                AS 'n_\0',
-           avg(CAST(COLUMNS($quarterly_rated) AS INTEGER))    AS 'rate_\0'
+           count(cq.person_id)                                 AS n_served,
+           CAST(count_if(COLUMNS($quarterly_flags)) AS BIGINT) AS 'n_\0',
+           avg(CAST(COLUMNS($quarterly_rated) AS INTEGER))     AS 'rate_\0'
     FROM core.quarters AS q
     LEFT JOIN core.client_quarters AS cq
       ON cq.quarter = q.quarter

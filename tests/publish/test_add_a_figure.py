@@ -1,8 +1,9 @@
 """docs/how-to/add-a-figure.md, done by a test: in a copy of the project, the figure "employed
-at 24 months" is added as its SQL rule (its columns in sql/core/client_outcomes_asof.sql) and
-one catalogue entry, nothing else; a small warehouse is built and published, and the figure
-is found in the marts, on the website in three languages, in the CSV downloads, in the
-disclosure audit, in the outcome checks and in docs/figures.md."""
+at 24 months" is added as its SQL rule (its columns in sql/core/client_outcomes_asof.sql, and
+their lines in the contract beside it) and one catalogue entry, nothing else; a small
+warehouse is built and published, and the figure is found in the marts and their contracts,
+on the website in three languages, in the CSV downloads, in the disclosure audit, in the
+outcome checks and in docs/figures.md."""
 
 from __future__ import annotations
 
@@ -28,6 +29,23 @@ SQL_RULE = (
      "           m.day24 <= p.as_of                                AS employed24_eligible,\n"
      "           CASE WHEN m.day24 <= p.as_of THEN coalesce(ij.in_job_day24, FALSE) END AS employed24,\n"),
 )
+
+#: The SQL rule's two columns in the contract beside it, after those of employed12.
+CONTRACT_LINES = (
+    """      - name: employed12
+        type: BOOLEAN
+        description: In a competitive job on S + 12 months; NULL when not eligible.
+""",
+    """      - name: employed12
+        type: BOOLEAN
+        description: In a competitive job on S + 12 months; NULL when not eligible.
+      - name: employed24_eligible
+        type: BOOLEAN
+        description: S + 24 months is on or before the as-of date.
+      - name: employed24
+        type: BOOLEAN
+        description: In a competitive job on S + 24 months; NULL when not eligible.
+""")
 
 ENTRY = """
 - name: employed24
@@ -81,18 +99,23 @@ def added(tmp_path_factory):
     sql = root / "sql" / "core" / "client_outcomes_asof.sql"
     for old, new in SQL_RULE:
         edit(sql, old, new)
+    edit(sql.with_suffix(".yml"), *CONTRACT_LINES)
     catalogue = root / "ips_eval" / "figures" / "catalogue.yaml"
     catalogue.write_text(catalogue.read_text(encoding="utf-8") + ENTRY, encoding="utf-8")
     return run_in(root, """
         import json
         from ips_eval.figures.doc import render
         from ips_eval.warehouse import outcome_checks
+        from ips_eval.warehouse.table_contracts import column_differences, run_tests, table_contracts
         con, result = small_site(Path("."))
         data = read_site_data(con)
         county = next(s for s in data.specs if s.name == "employment_outcomes")
         pub = data.publications[0]
         checks = {name: getattr(outcome_checks, name)(con) for name in (
-            "numerators_within_denominators", "rates_within_unit_interval", "counties_sum_to_all")}
+            "numerators_within_denominators", "rates_are_their_ratios", "counties_sum_to_all")}
+        contracts = table_contracts()
+        marts = ("marts.employment_figures", "marts.employment_outcomes", "marts.employment_outcomes_by_group",
+                 "marts.employment_outcomes_quarterly")
         print(json.dumps({
             "marts": {t: [r[0] for r in con.execute(f"DESCRIBE {t}").fetchall()]
                       for t in ("marts.employment_outcomes", "marts.employment_outcomes_by_group")},
@@ -105,6 +128,11 @@ def added(tmp_path_factory):
             "spec_relations": [r.coefficients for r in county.relations if hasattr(r, "coefficients")],
             "audited": sorted(pub.status("employment_outcomes").columns),
             "checks": checks,
+            "contracts": {t: {c.name: [x.check_name for x in c.tests] for c in contracts[t].columns}
+                          for t in ("core.client_outcomes_asof", *marts)},
+            "contract_problems": [p for t in ("core.client_outcomes_asof", *marts)
+                                  for p in column_differences(con, contracts[t])
+                                  + [r.message(t) for r in run_tests(con, contracts[t]) if not r.passed]],
             "doc": render(),
         }, default=str))
     """)
@@ -115,6 +143,18 @@ def test_the_rule_and_the_entry_make_the_columns_of_the_marts(added):
         assert set(NEW) <= set(columns), table
     eligible, employed, eligible12 = added["eligible"]
     assert 0 < eligible <= eligible12 and 0 < employed <= eligible  # the small study has people followed 24 months
+
+
+def test_the_marts_contracts_take_the_columns_from_the_catalogue(added):
+    """The marts' contracts list the figure's columns with their tests without a line typed
+    for them; the rule's columns are declared beside its SQL; every table built agrees."""
+    assert {"employed24_eligible", "employed24"} <= set(added["contracts"]["core.client_outcomes_asof"])
+    for table, columns in added["contracts"].items():
+        if table.startswith("marts."):
+            assert set(NEW) <= set(columns), table
+            assert columns["n_employed24"] == ["n_employed24_not_null", "n_employed24_range", "n_employed24_at_most"]
+            assert columns["rate_employed24"] == ["rate_employed24_range"]
+    assert added["contract_problems"] == []
 
 
 def test_the_figure_is_on_the_website_in_three_languages(added):

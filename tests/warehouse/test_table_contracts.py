@@ -58,12 +58,46 @@ def _copy_sql(tmp_path):
      r"models.estimates is declared twice"),
     (lambda s: _edit(s / "core" / "client_outcomes.yml", "{codes: genders}", "{codes: sexes}"),
      r"client_outcomes.yml.*no code list 'sexes'"),
+    (lambda s: _edit(s / "marts" / "employment_rate_by_quarter.yml", "- figures: quarterly", "- figures: weekly"),
+     r"employment_rate_by_quarter.yml.*`- figures: <table>` takes one of \['headline', 'quarterly'\]"),
+    (lambda s: _edit(s / "marts" / "employment_outcomes.yml", "      - name: median_job_days",
+                     "      - name: n_jobs\n        type: BIGINT\n      - name: median_job_days"),
+     r"employment_outcomes: column n_jobs declared twice"),
 ])
 def test_a_contract_that_does_not_hold_together_is_refused_naming_its_file(tmp_path, change, message):
     sql = _copy_sql(tmp_path)
     change(sql)
     with pytest.raises(ContractError, match=message):
         table_contracts(sql)
+
+
+#: The marts whose counts, denominators and rates the figure catalogue decides, and its table for each.
+CATALOGUE_MARTS = {"marts.employment_figures": "headline", "marts.employment_outcomes": "headline",
+                   "marts.employment_outcomes_by_group": "headline", "marts.employment_outcomes_quarterly": "headline",
+                   "marts.employment_rate_by_quarter": "quarterly"}
+
+
+def test_the_catalogue_marts_take_the_figure_columns_and_their_tests_from_the_catalogue():
+    """A figure is its SQL rule and its catalogue entry: no mart's contract types a figure's
+    column, and each mart declares every count, own denominator and rate of its catalogue
+    table with a count's and a rate's tests."""
+    from ips_eval.figures.catalogue import figures
+
+    contracts = table_contracts()
+    for name, table in CATALOGUE_MARTS.items():
+        contract = contracts[name]
+        typed = contract.path.read_text(encoding="utf-8")
+        assert f"- figures: {table}" in typed, name
+        tests = list(contract.tests)  # a test's argument is a dict: not hashable
+        for f in figures(table):
+            assert f"name: {f.count}" not in typed, (name, f.count)
+            for count in f.counts:
+                assert contract.types[count] == "BIGINT"
+                assert ColumnTest("not_null", (count,)) in tests and ColumnTest("range", (count,), {"min": 0}) in tests
+            if f.rate:
+                assert contract.types[f.rate] == "DOUBLE"
+                assert ColumnTest("at_most", (f.count,), f.denominator) in tests
+                assert ColumnTest("range", (f.rate,), {"min": 0, "max": 1}) in tests
 
 
 def _edit(path, old, new):
@@ -104,8 +138,13 @@ def _small_warehouse(tmp_path) -> duckdb.DuckDBPyConnection:
     from ips_eval.models.registry import ensure_model_tables
     from ips_eval.warehouse.tables import build_after_models, build_outcomes, build_staging
 
+    # every optional export and every survey wave given, so that the survey tables have rows to test
     delivery = minimal_delivery(tmp_path / "delivery", costs=[row("costs")],
-                                register_cohort=[row("register_cohort")], fidelity_reviews=[row("fidelity_reviews")])
+                                register_cohort=[row("register_cohort")], fidelity_reviews=[row("fidelity_reviews")],
+                                survey_baseline=[row("survey_baseline")],
+                                survey_final=[row("survey_final", vastauspvm="1.3.2024")],
+                                coach_survey=[row("coach_survey")], care_staff_survey=[row("care_staff_survey")],
+                                employer_survey=[row("employer_survey")])
     con = duckdb.connect()
     load_delivery(con, delivery, C)
     build_staging(con, C)
@@ -192,7 +231,7 @@ def test_docs_warehouse_md_is_generated_from_the_sql_and_the_contracts():
     page = PAGE.read_text(encoding="utf-8")
     assert page == splice(page, render()), "docs/warehouse.md is stale: python -m ips_eval.warehouse.tables_doc"
     generated = page.split(BEGIN, 1)[1].split(END, 1)[0]
-    listed = set(re.findall(r"^#### `([a-z_]+\.[a-z_]+)`", generated, re.M))
+    listed = set(re.findall(r"^#### `([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)`", generated, re.M))
     from ips_eval.definitions import reference_tables
     from ips_eval.ingest.contracts import load_contracts
 
