@@ -126,7 +126,9 @@ def run_pipeline(
     )
 
 
-_OWN_ERRORS = {"WarehouseWriteError", "DeliveryRefused", "IdentityCodeFound"}
+#: Errors whose text says everything a researcher needs (a refused publication names the
+#: table, row and column and what to do): passed on as they are.
+_OWN_ERRORS = {"WarehouseWriteError", "DeliveryRefused", "IdentityCodeFound", "DisclosureError", "SiteScanError"}
 
 
 def _log_run(study: StudyRun, run_id: str, started: dt.datetime, status: str, reason: str) -> None:

@@ -62,7 +62,7 @@ from ips_eval.definitions import HEADLINE_RATES, QUARTERLY_RATES
 
 from ips_eval.ingest.identity import find_identity_codes
 from ips_eval.publish.disclosure import (
-    HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, T, DisclosureError, TableSpec,
+    HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL, T, DisclosureError, TableSpec,
 )
 
 COUNT_PREFIX = "n_"
@@ -73,7 +73,7 @@ KNOWN_RATES: dict[str, tuple[str, str]] = {**HEADLINE_RATES, **QUARTERLY_RATES}
 #: Kinds that are not counts of people (the site's `Column.kind`s and the classes of rule 9).
 NOT_COUNTS = frozenset({"key", "rate", "number", "p", "date", "int", "money", "year", "score"})
 COUNT_ATTRIBUTE = "data-count"
-LABELS = frozenset({PRIMARY_LABEL, SECONDARY_LABEL, HIDDEN_LABEL, ""})
+LABELS = frozenset({PRIMARY_LABEL, SECONDARY_LABEL, HIDDEN_LABEL, WITHHELD_LABEL, ""})
 
 _TOKEN = re.compile(r"[0-9A-Za-z]+")
 _DATA_COUNT = re.compile(COUNT_ATTRIBUTE + r"""\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
