@@ -610,12 +610,31 @@ class Publication:
 # --------------------------------------------------------------------------------------
 def primary_suppression(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec],
                         links: Sequence[CrossSum] = ()) -> Publication:
-    """Rule 1: every count under T, zero included, is suppressed. Validates the descriptions
-    and checks every declared relation against the data. Tables described as
-    `published_before` are what a reader already has: never suppressed again, only known."""
+    """Rule 1: every count under T, zero included, is suppressed, and so is the numerator of
+    a rate whose complement (denominator minus numerator: 40 clients, 37 employed, 3 not) is
+    a count under T other than 0 (shown as `..`: it is at least T). Validates the
+    descriptions and checks every declared relation against the data. Tables described as
+    `published_before` are what a reader already has: never suppressed again, only known.
+
+    Examples
+    --------
+    >>> spec = TableSpec(name="t", keys=("alue",), counts=("n_clients", "n_employed"),
+    ...                  rates={"rate_employed": ("n_employed", "n_clients")})
+    >>> df = pd.DataFrame({"alue": ["A"], "n_clients": [40], "n_employed": [37], "rate_employed": [37 / 40]})
+    >>> sorted(c[2] for c in primary_suppression({"t": df}, [spec]).suppressed)
+    ['n_employed']
+    """
     model = _build(tables, specs, links)
-    return Publication(model, frozenset(c for c in model.cells if c not in model.fixed and model.value[c] < T)
-                       | model.withheld | model.superseded)
+    small = {c for c in model.cells if c not in model.fixed and model.value[c] < T}
+    for name, t in model.tables.items():
+        if t.spec.published_before:
+            continue
+        for num, den in t.spec.rates.values():
+            for row in t.rows:
+                gap = model.value[(name, row, den)] - model.value[(name, row, num)]
+                if 0 < gap < T:
+                    small.add((name, row, num))
+    return Publication(model, frozenset(small) | model.withheld | model.superseded)
 
 
 def _label(m: _Model, c: Cell) -> str:
@@ -1181,7 +1200,7 @@ def round_to_base(n: float, base: int = AT_RISK_ROUNDING) -> int:
     return int(base * math.floor(n / base + 0.5))
 
 
-def publishable_curve(steps: pd.DataFrame) -> pd.DataFrame:
+def publishable_curve(steps: pd.DataFrame, at: Sequence[float] = ()) -> pd.DataFrame:
     """Rule 5: a Kaplan-Meier or cumulative-incidence curve whose every step holds at least
     T events.
 
@@ -1196,6 +1215,11 @@ def publishable_curve(steps: pd.DataFrame) -> pd.DataFrame:
     columns time, n_at_risk, estimate, ci_low, ci_high. Raises `DisclosureError` when fewer
     than T events happen while T or more are at risk.
 
+    `at`: times the curve should be exact at (read-outs): no pooled step spans one of them,
+    unless the events between it and the time before (or after) are fewer than T, when the
+    steps on both sides are pooled. The curve is then exact at a time of `at` exactly when no
+    event falls between its last step at or before that time and the time (`curve_value_at`).
+
     Examples
     --------
     >>> steps = pd.DataFrame({"time": [1, 2, 3, 4], "n_at_risk": [30, 24, 12, 4], "n_events": [3, 4, 5, 1],
@@ -1209,19 +1233,32 @@ def publishable_curve(steps: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"curve steps lack columns {missing}")
     s = steps.sort_values("time", kind="stable").reset_index(drop=True)
     s = s[s["n_at_risk"] >= T].reset_index(drop=True)  # at risk only falls: a prefix
+    # the steps between consecutive times of `at` are pooled apart, so that a pooled step
+    # never spans one of those times; a stretch with fewer than T events joins the next
+    cuts = sorted(float(t) for t in at)
+    stretch = np.searchsorted(cuts, s["time"].to_numpy(float), side="left") if cuts else np.zeros(len(s), int)
     groups: list[list[int]] = []
-    current: list[int] = []
-    events = 0
-    for i in s.index:
-        current.append(i)
-        events += int(s.at[i, "n_events"])
-        if events >= T:
-            groups.append(current)
-            current, events = [], 0
-    if current:
+    carry: list[int] = []
+    for k in (sorted(set(stretch.tolist())) if len(s) else []):
+        current: list[int] = list(carry)
+        events = sum(int(s.at[i, "n_events"]) for i in carry)
+        formed: list[list[int]] = []
+        for i in s.index[stretch == k]:
+            current.append(i)
+            events += int(s.at[i, "n_events"])
+            if events >= T:
+                formed.append(current)
+                current, events = [], 0
+        if not formed:
+            carry = current
+            continue
+        formed[-1].extend(current)  # a short rest joins the step before it, within the stretch
+        groups += formed
+        carry = []
+    if carry:
         if not groups:
             raise DisclosureError(f"curve: fewer than {T} events while {T} or more are at risk; not publishable")
-        groups[-1].extend(current)
+        groups[-1].extend(carry)
     return pd.DataFrame({
         "time": [s.at[g[-1], "time"] for g in groups],
         "n_at_risk": [round_to_base(s.at[g[0], "n_at_risk"]) for g in groups],
@@ -1229,6 +1266,29 @@ def publishable_curve(steps: pd.DataFrame) -> pd.DataFrame:
         "ci_low": [s.at[g[-1], "ci_low"] for g in groups],
         "ci_high": [s.at[g[-1], "ci_high"] for g in groups],
     })
+
+
+def curve_value_at(steps: pd.DataFrame, curve: pd.DataFrame, time: float) -> int | None:
+    """The row of the published `curve` (from `publishable_curve(steps, at=...)`) that is the
+    curve's true value at `time`, or None when the published curve is not exact there (an
+    event falls between its last step at or before `time` and `time`, pooled into a later
+    step) or does not reach `time`.
+
+    Examples
+    --------
+    >>> steps = pd.DataFrame({"time": [1, 2, 3, 4, 5], "n_at_risk": [40, 34, 28, 22, 16],
+    ...                       "n_events": [6, 6, 2, 5, 6], "n_censored": [0] * 5,
+    ...                       "estimate": [0.85, 0.7, 0.65, 0.5, 0.3], "ci_low": [0.0] * 5, "ci_high": [1.0] * 5})
+    >>> curve = publishable_curve(steps, at=[2.5])
+    >>> curve["time"].tolist(), curve_value_at(steps, curve, 2.5), curve_value_at(steps, curve, 3.5)
+    ([1, 2, 4, 5], 1, None)
+    """
+    before = curve.index[curve["time"] <= time]
+    if len(before) == 0 or curve["time"].max() < time:
+        return None
+    row = before[-1]
+    between = steps[(steps["time"] > curve.at[row, "time"]) & (steps["time"] <= time)]
+    return None if between["n_events"].sum() > 0 else int(row)
 
 
 # --------------------------------------------------------------------------------------

@@ -370,8 +370,9 @@ def test_clean_site_passes_with_a_report(tmp_path):
     assert isinstance(report, ScanReport)
     assert report.scanned == ("chart.svg", "data/curve.json", "data/employment_outcomes.csv", "index.html")
     assert report.skipped == ("logo.png",)
-    # 3 data-count in html, 1 in svg, 6 CSV cells (n_clients, n_competitive), 2 at risk in JSON
-    assert report.counts_checked == 12
+    # 3 data-count in html, 1 in svg, 6 CSV cells (n_clients, n_competitive), 2 at risk in JSON,
+    # 1 in prose ("1234 henkilöä")
+    assert report.counts_checked == 13
     assert report.known_ids == len(PSEUDONYMS)
 
 
@@ -435,7 +436,7 @@ PLANTED = {
                       '<td data-value="12" data-column="n_served" data-kind="count">12</td>'
                       '<td data-value="0.2500" data-column="rate_working" data-kind="rate">25,0 %</td></tr></table>',
         "column 'rate_working': a rate that implies a count under 5 (with n_served)"),
-    "label_replaced": ("employment_outcomes.csv", "alue,n_clients,n_competitive\nA,40,3\nB,30,..\nALL,70,15\n",
+    "label_replaced": ("employment_outcomes.csv", "alue,n_clients,n_competitive\nA,40,3\nB,30,..\nC,20,..\nALL,90,25\n",
                        "employment_outcomes.csv line 2, column 'n_competitive': a published count under 5"),
 }
 
@@ -472,7 +473,7 @@ def test_check_output_reads_xlsx_sheets(tmp_path):
         sheet.append(r)
     book.save(tmp_path / "report.xlsx")
     found = [f"{f.file} {f.location}: {f.what}" for f in check_output(tmp_path)]
-    assert len(found) == 1 and found[0].startswith("report.xlsx [county_outcomes] line 3"), found
+    assert len(found) == 1 and found[0].startswith("report.xlsx county_outcomes!C3"), found  # sheet!cell
     assert "n_competitive" in found[0]
 
 
