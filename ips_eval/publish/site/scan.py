@@ -198,7 +198,9 @@ def _scan(root, known_ids, specs, count_columns, only: str | None = None, fallba
         elif suffix in (".html", ".htm"):
             scanner.html(rel, text)
             scanner.markup(rel, text)
-        else:  # any other text (.md, .txt, .log, .js, ...): prose, and JSON-like pairs
+        elif suffix in CODE:  # read by a browser, not a person: JSON-like pairs only
+            scanner.markup(rel, text)
+        else:  # any other text (.md, .txt, .log, ...): prose, and JSON-like pairs
             scanner.lines(rel, text)
             scanner.markup(rel, text)
     return scanner, scanned, skipped
@@ -206,6 +208,8 @@ def _scan(root, known_ids, specs, count_columns, only: str | None = None, fallba
 
 #: Files read as tables (a header row, possibly below title lines).
 TEXT_TABLES = frozenset({".csv", ".tsv"})
+#: Style sheets and scripts: a person reads what they produce, not their text.
+CODE = frozenset({".css", ".js", ".mjs", ".map"})
 #: Text an office program or a log writes: read as Windows-1252 when it is not UTF-8.
 PLAIN_TEXT = frozenset({".txt", ".md", ".log"})
 
