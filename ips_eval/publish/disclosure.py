@@ -374,7 +374,7 @@ class _Table:
         for col in spec.counts:
             v = pd.to_numeric(df[col], errors="coerce")
             if spec.published_before:  # a label a reader saw stands for an unknown
-                v = v[~df[col].astype(str).isin([PRIMARY_LABEL, SECONDARY_LABEL])]
+                v = v[~df[col].astype(str).isin([PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL])]
             if v.isna().any() or (v < 0).any() or (v != np.floor(v)).any():
                 raise DisclosureError(f"{name}: count column {col!r} must hold non-negative whole numbers",
                                       table=name, column=col)
@@ -456,7 +456,8 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
     ts = {name: _Table.of(specs_by[name], df) for name, df in tables.items()}
     cells, value, given, fixed, cost = [], {}, {}, set(), {}
     withheld, superseded = set(), set()
-    labels = {PRIMARY_LABEL: "primary", SECONDARY_LABEL: "secondary"}
+    # a withheld count states nothing about its size: either reading, no range from the page
+    labels = {PRIMARY_LABEL: "primary", SECONDARY_LABEL: "secondary", WITHHELD_LABEL: "hidden"}
     for name, t in ts.items():
         for i, row in enumerate(t.rows):
             not_shown = {kind: bool(rows) and all(_matches(v, rows[k]) if k in rows else True
@@ -1031,7 +1032,7 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
     labels = [_label(m, c) for c in comp]
     primary = np.array([lab == "primary" for lab in labels])
     stated = np.array([m.tables[c[0]].spec.labels_shown and c not in m.withheld and c not in m.superseded
-                       for c in comp])
+                       and m.given.get(c) != "hidden" for c in comp])
     floor_ = np.where(primary | ~stated, 0.0, float(T))
     ceil_ = np.where(primary & stated, T - 1.0, np.inf)
     a_all = sparse.vstack([a_eq, a_ub], format="csr")

@@ -182,3 +182,19 @@ def test_the_cutoff_that_stopped_the_release_now_publishes(tmp_path):
     assert pub.withheld().get(COUNTY, ()) != OUTCOME_COUNTS
     assert shown["ALL"]["n_clients"] not in (PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL)
     assert any(WITHHELD_LABEL in r.values() for t in tables.values() for r in t.rows)
+
+
+def test_a_release_after_one_that_withheld_a_column_reads_it_as_unknown():
+    # the earlier snapshot withheld n (":"): a reader knows nothing of its size, and the
+    # next release takes it in as an unknown (not a "count that must be a number")
+    spec = TableSpec(name="t", keys=("g",), counts=("n", "k"), relations=(RowsSum(by="g"),))
+    df = pd.DataFrame({"g": ["a", "b", "ALL"], "n": [3, 4, 7], "k": [20, 30, 50]})
+    first = protect({"t": df}, [spec]).published("t")
+    assert list(first["n"]) == [WITHHELD_LABEL] * 3
+    before = TableSpec(name="2024Q1/t", keys=("g",), counts=("n", "k"), relations=(RowsSum(by="g"),),
+                       published_before=True)
+    later = pd.DataFrame({"g": ["a", "b", "ALL"], "n": [13, 14, 27], "k": [20, 31, 51]})
+    pub = protect({"t": later, "2024Q1/t": first[["g", "n", "k"]]}, [spec, before])
+    assert list(pub.published("t")["n"]) == [13, 14, 27]
+    old = next(r for r in pub.ranges if r.table == "2024Q1/t" and r.row == "g=a" and r.column == "n")
+    assert old.low == 0 and old.high > 50
