@@ -146,7 +146,8 @@ def _say_waiting(message: str) -> None:
 
 @app.command("check-output")
 def check_output(
-    path: Path = typer.Argument(..., help="A folder (or one file) of outputs: CSV, HTML, SVG, JSON, XLSX."),
+    path: Path = typer.Argument(..., help="A folder (or one file) of outputs: CSV, TSV, XLSX, HTML, SVG, JSON, "
+                                "Markdown, text, logs."),
 ) -> None:
     """Check outputs before releasing them: every visible number, by the disclosure rules.
 

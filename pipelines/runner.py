@@ -181,7 +181,10 @@ def _execute(study: StudyRun, job_def, log_level: str, progress: bool,
     )
 
 
-_OWN_ERRORS = {"WarehouseWriteError", "DeliveryRefused", "IdentityCodeFound", "ReleaseRefused"}
+#: Errors whose text says everything a researcher needs (a refused publication names the
+#: table, row and column and what to do): passed on as they are.
+_OWN_ERRORS = {"WarehouseWriteError", "DeliveryRefused", "IdentityCodeFound", "ReleaseRefused", "DisclosureError",
+               "SiteScanError"}
 
 
 def _log_run(study: StudyRun, run_id: str, started: dt.datetime, status: str, reason: str,

@@ -53,7 +53,9 @@ Labels (what a reader sees):
 - `PRIMARY_LABEL` ("<5") for a count under T;
 - `SECONDARY_LABEL` ("..") for a count of T or more hidden so that a small count cannot be
   derived. It is not shown as "<5" because that would publish a false figure;
-- `HIDDEN_LABEL` ("..") for a rate, mean or median whose people are not publishable.
+- `HIDDEN_LABEL` ("..") for a rate, mean or median whose people are not publishable;
+- `WITHHELD_LABEL` (":") for a count withheld as complementary suppression's last resort,
+  where no label protects (`Publication.withheld`): it states nothing about the count's size.
 
 The audit assumes what the page states: a "<5" cell is in 0..T-1, a ".." cell at least T.
 A publication passes only if every "<5" cell keeps its whole range 0..T-1 and every ".."
@@ -86,6 +88,10 @@ T = DISCLOSURE_THRESHOLD
 PRIMARY_LABEL = f"<{T}"
 SECONDARY_LABEL = ".."
 HIDDEN_LABEL = ".."
+#: A count the page withholds (`Publication.withheld`): the last resort of complementary
+#: suppression, when labels cannot protect a cell. It states nothing about the count's size
+#: (`<5` says "under T", `..` "at least T"; this neither).
+WITHHELD_LABEL = ":"
 
 #: Rule 6: fewest residual degrees of freedom for a publishable model table (SACRO/ACRO).
 MIN_RESIDUAL_DF = 10
@@ -368,7 +374,7 @@ class _Table:
         for col in spec.counts:
             v = pd.to_numeric(df[col], errors="coerce")
             if spec.published_before:  # a label a reader saw stands for an unknown
-                v = v[~df[col].astype(str).isin([PRIMARY_LABEL, SECONDARY_LABEL])]
+                v = v[~df[col].astype(str).isin([PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL])]
             if v.isna().any() or (v < 0).any() or (v != np.floor(v)).any():
                 raise DisclosureError(f"{name}: count column {col!r} must hold non-negative whole numbers",
                                       table=name, column=col)
@@ -413,6 +419,9 @@ class _Model:
     #: Cells of rows the page never shows (`TableSpec.withheld_rows`, `superseded_rows`).
     withheld: frozenset = frozenset()
     superseded: frozenset = frozenset()
+    #: Cells complementary suppression withheld as a last resort (`_coarser`): also in
+    #: `withheld` (no range stated), shown as `WITHHELD_LABEL`.
+    dropped: frozenset = frozenset()
 
     def where(self, cell: Cell) -> str:
         table, row, col = cell
@@ -447,7 +456,8 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
     ts = {name: _Table.of(specs_by[name], df) for name, df in tables.items()}
     cells, value, given, fixed, cost = [], {}, {}, set(), {}
     withheld, superseded = set(), set()
-    labels = {PRIMARY_LABEL: "primary", SECONDARY_LABEL: "secondary"}
+    # a withheld count states nothing about its size: either reading, no range from the page
+    labels = {PRIMARY_LABEL: "primary", SECONDARY_LABEL: "secondary", WITHHELD_LABEL: "hidden"}
     for name, t in ts.items():
         for i, row in enumerate(t.rows):
             not_shown = {kind: bool(rows) and all(_matches(v, rows[k]) if k in rows else True
@@ -544,6 +554,14 @@ class Publication:
     def audited(self) -> bool:
         return self.ranges is not None
 
+    def withheld(self) -> dict[str, tuple[str, ...]]:
+        """Table -> the count columns with a cell withheld (`WITHHELD_LABEL`): what the page
+        notes as not shown because labels could not protect it."""
+        out: dict[str, set[str]] = {}
+        for table, _, column in self.model.dropped:
+            out.setdefault(table, set()).add(column)
+        return {t: tuple(c for c in self.model.tables[t].spec.counts if c in cols) for t, cols in sorted(out.items())}
+
     def is_suppressed(self, table: str, row: Mapping[str, Any], column: str) -> bool:
         t = self.model.tables[table]
         [r] = t.select(row)
@@ -551,15 +569,17 @@ class Publication:
 
     def status(self, table: str) -> pd.DataFrame:
         """Per cell: 'published', 'primary' (count under T), 'secondary' (count hidden to
-        protect another), 'hidden' (rate/summary whose people are not publishable)."""
+        protect another), 'withheld' (a count withheld as the last resort of complementary
+        suppression), 'hidden' (rate/summary whose people are not publishable)."""
         t = self.model.tables[table]
         out = pd.DataFrame(index=t.frame.index, columns=t.frame.columns, dtype=object)
         out[list(t.spec.keys)] = t.frame[list(t.spec.keys)]
         for i, row in enumerate(t.rows):
             hidden = {c for c in t.spec.counts if (table, row, c) in self.suppressed}
             for c in t.spec.counts:
-                out.at[i, c] = ("primary" if self.model.value[(table, row, c)] < T else "secondary") \
-                    if c in hidden else "published"
+                cell = (table, row, c)
+                out.at[i, c] = ("published" if c not in hidden else "withheld" if cell in self.model.dropped
+                                else "primary" if self.model.value[cell] < T else "secondary")
             for c, pair in [*t.spec.rates.items(), *t.spec.summaries.items()]:
                 out.at[i, c] = "hidden" if hidden & set(pair) else "published"
             for c in t.spec.as_is:
@@ -568,13 +588,14 @@ class Publication:
 
     def published(self, table: str) -> pd.DataFrame:
         """The table as the website shows it: numbers, `PRIMARY_LABEL`, `SECONDARY_LABEL`,
-        `HIDDEN_LABEL`. Refused unless the publication passed `audit`."""
+        `WITHHELD_LABEL`, `HIDDEN_LABEL`. Refused unless the publication passed `audit`."""
         if not self.audited:
             raise DisclosureError(f"{table}: not audited; run audit() (or protect()) first", table=table)
         t = self.model.tables[table]
         status = self.status(table)
         out = t.frame.astype(object).copy()
-        labels = {"primary": PRIMARY_LABEL, "secondary": SECONDARY_LABEL, "hidden": HIDDEN_LABEL}
+        labels = {"primary": PRIMARY_LABEL, "secondary": SECONDARY_LABEL, "hidden": HIDDEN_LABEL,
+                  "withheld": WITHHELD_LABEL}
         for c in [*t.spec.counts, *t.spec.rates, *t.spec.summaries]:
             for i in out.index:
                 s = status.at[i, c]
@@ -590,12 +611,31 @@ class Publication:
 # --------------------------------------------------------------------------------------
 def primary_suppression(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec],
                         links: Sequence[CrossSum] = ()) -> Publication:
-    """Rule 1: every count under T, zero included, is suppressed. Validates the descriptions
-    and checks every declared relation against the data. Tables described as
-    `published_before` are what a reader already has: never suppressed again, only known."""
+    """Rule 1: every count under T, zero included, is suppressed, and so is the numerator of
+    a rate whose complement (denominator minus numerator: 40 clients, 37 employed, 3 not) is
+    a count under T other than 0 (shown as `..`: it is at least T). Validates the
+    descriptions and checks every declared relation against the data. Tables described as
+    `published_before` are what a reader already has: never suppressed again, only known.
+
+    Examples
+    --------
+    >>> spec = TableSpec(name="t", keys=("alue",), counts=("n_clients", "n_employed"),
+    ...                  rates={"rate_employed": ("n_employed", "n_clients")})
+    >>> df = pd.DataFrame({"alue": ["A"], "n_clients": [40], "n_employed": [37], "rate_employed": [37 / 40]})
+    >>> sorted(c[2] for c in primary_suppression({"t": df}, [spec]).suppressed)
+    ['n_employed']
+    """
     model = _build(tables, specs, links)
-    return Publication(model, frozenset(c for c in model.cells if c not in model.fixed and model.value[c] < T)
-                       | model.withheld | model.superseded)
+    small = {c for c in model.cells if c not in model.fixed and model.value[c] < T}
+    for name, t in model.tables.items():
+        if t.spec.published_before:
+            continue
+        for num, den in t.spec.rates.values():
+            for row in t.rows:
+                gap = model.value[(name, row, den)] - model.value[(name, row, num)]
+                if 0 < gap < T:
+                    small.add((name, row, num))
+    return Publication(model, frozenset(small) | model.withheld | model.superseded)
 
 
 def _label(m: _Model, c: Cell) -> str:
@@ -622,8 +662,26 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
     totals); among equally cheap cells, one of at least 2T before a smaller one (a `..`
     cell is known to be >= T, so a partner under 2T rarely protects anything), then the
     smallest; a cell equal to a published cell of another table (the same figure twice)
-    only when nothing else is left, since hiding it alone protects nothing. Steps 1-3 end (every round hides a cell); if a cell cannot be protected even
-    with everything linked to it hidden, it raises.
+    only when nothing else is left, since hiding it alone protects nothing. The partner is
+    looked for among the cells sharing a relation with the failing cell and up to
+    `_PARTNER_HOPS` relations further along the chain of hidden cells.
+    5. When no such partner is left, coarser cells (`_coarser`): the failing cell's whole row,
+       then its whole column, then the column withheld (`WITHHELD_LABEL`: the page states
+       nothing about its counts, so a reader knows them only through the relations), then its
+       whole table withheld. A cell of an earlier snapshot cannot change: the ladder is then
+       climbed for the current cells linked to it.
+
+    Every round hides or withholds at least one cell, so the search ends. It never raises for
+    want of a partner: if a cell is still too narrow with everything the ladder offers, the
+    audit (`audit`, run by `protect`) refuses the publication and names the cell.
+
+    Examples
+    --------
+    >>> spec = TableSpec(name="t", keys=("g",), counts=("n",), relations=(RowsSum(by="g"),))
+    >>> df = pd.DataFrame({"g": ["a", "b", "ALL"], "n": [3, 4, 7]})
+    >>> pub = complementary_suppression(primary_suppression({"t": df}, [spec]))
+    >>> list(audit(pub).published("t")["n"])  # "<5" + "<5" = ".." would say neither is 0
+    [':', ':', ':']
     """
     m = pub.model
     sup = set(pub.suppressed)
@@ -649,6 +707,7 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
 
     cache: dict = {}
     witnesses = _Witnesses(m)
+    withheld: list[set] = []  # the cells each step of `_coarser` withheld, in order
     while True:
         _second_cell_in_lines(m, sup, partner_key)
         ranges = _ranges(m, sup, integer, exact=False, cache=cache, witnesses=witnesses)
@@ -667,9 +726,26 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
                 touched.update(m.of_cell[extra])
                 added = True
         if not added:
-            cell = failing[0]
-            raise DisclosureError(f"cannot protect {m.where(cell)}: every linked cell is already suppressed",
-                                  table=cell[0], row=m.tables[cell[0]].describe(cell[1]), column=cell[2])
+            coarser = next((step for cell in failing if (step := _coarser(m, cell, sup)) is not None), None)
+            if coarser is None:
+                break  # nothing coarser is left: the audit refuses, naming the cells
+            cells, withhold = coarser
+            sup |= cells
+            if withhold:
+                withheld.append(cells - m.dropped)
+                m = _withholding(m, m.dropped | cells)
+                cache.clear()  # the withheld cells' ranges are no longer what the page states
+                witnesses = _Witnesses(m)
+    # withheld cells the final pattern protects without (a column withheld before the one that
+    # protected) are shown again, with their labels: the latest withheld are tried first
+    for cells in reversed(withheld):
+        trial = _withholding(m, m.dropped - cells)
+        ranges = _ranges(trial, sup, integer, exact=False, witnesses=_Witnesses(trial))
+        if all(_wide_enough(_label(trial, x), lo, hi) for x, (lo, hi) in ranges.items()):
+            m = trial
+            cache.clear()
+            witnesses = _Witnesses(m)
+    forced |= m.dropped  # never published again by step 4
     for c in sorted(sup - forced, key=key, reverse=True):
         if m.cost[c] < 10:
             break  # cheap cells: not worth an audit each
@@ -697,10 +773,66 @@ def _second_cell_in_lines(m: _Model, sup: set, key) -> None:
                     changed = True
 
 
-def _next_candidate(m: _Model, cell: Cell, sup: set, key, pinned=lambda c: False) -> Cell | None:
+#: How far along the chain of hidden cells complementary suppression looks for a partner
+#: before it falls back to coarser cells (`_coarser`): further away, a partner protects
+#: little and the search would hide the whole linked component one cell at a time.
+_PARTNER_HOPS = 2
+
+
+def _withholding(m: _Model, dropped: frozenset) -> _Model:
+    """The model with `dropped` as the cells complementary suppression withholds (and the
+    rows the tables themselves withhold, `TableSpec.withheld_rows`)."""
+    own = frozenset(c for c in m.withheld if c not in m.dropped)
+    return replace(m, withheld=own | dropped, dropped=frozenset(dropped))
+
+
+def _coarser(m: _Model, cell: Cell, sup: set) -> tuple[set, bool] | None:
+    """The next coarser protection for `cell` when no partner is left: (cells, withhold).
+
+    In order: the rest of its row hidden, the rest of its column hidden, its column withheld
+    (`withhold` True: the page shows `WITHHELD_LABEL` and states no range); then, since what
+    pins it is a label of a cell it shares a relation with, the column of such a cell
+    withheld (those sharing an equality first, other tables' before its own, cheapest first);
+    then its whole table withheld. A cell of a table published before cannot change: only
+    the columns of the current cells sharing a relation with it are withheld. None: nothing
+    is left.
+
+    Examples
+    --------
+    >>> spec = TableSpec(name="t", keys=("g",), counts=("n", "k"), relations=(RowsSum(by="g"),))
+    >>> df = pd.DataFrame({"g": ["a", "b", "ALL"], "n": [3, 4, 7], "k": [9, 8, 17]})
+    >>> pub = primary_suppression({"t": df}, [spec])
+    >>> cells, withhold = _coarser(pub.model, ("t", ("a",), "n"), set(pub.suppressed))
+    >>> sorted(c[2] for c in cells), withhold  # first the rest of the row
+    (['k', 'n'], False)
+    """
+    def column_of(c: Cell) -> set:
+        return {(c[0], r, c[2]) for r in m.tables[c[0]].rows}
+
+    name, row, column = cell
+    t = m.tables[name]
+    steps: list[tuple[set, bool]] = []
+    if cell not in m.fixed:
+        steps += [({(name, row, c) for c in t.spec.counts}, False), (column_of(cell), False), (column_of(cell), True)]
+    for equal in (True, False):
+        near = {c for i in m.of_cell[cell] if (m.constraints[i][1] == "==") == equal
+                for c in m.constraints[i][0] if c not in m.fixed and c != cell}
+        for c in sorted(near, key=lambda c: (c[0] == name, m.cost[c], m.order[c])):
+            steps.append((column_of(c), True))
+    if cell not in m.fixed:
+        steps.append(({(name, r, c) for r in t.rows for c in t.spec.counts}, True))
+    for cells, withhold in steps:
+        if (cells - m.dropped) if withhold else (cells - sup):
+            return cells, withhold
+    return None
+
+
+def _next_candidate(m: _Model, cell: Cell, sup: set, key, pinned=lambda c: False,
+                    hops: int = _PARTNER_HOPS) -> Cell | None:
     """The partner to hide for a failing cell: the cheapest published cell sharing an
     equality with it, else sharing any relation (cells that are `pinned` only after both),
-    else the cheapest one further along the chain of relations."""
+    else the cheapest one further along the chain of relations (at most `hops` relations
+    further)."""
     def published_in(ids: Iterable[int]) -> list[Cell]:
         return [c for i in ids for c in m.constraints[i][0] if _publishable(m, c, sup)]
 
@@ -709,8 +841,8 @@ def _next_candidate(m: _Model, cell: Cell, sup: set, key, pinned=lambda c: False
     for cands in ([c for c in equal if not pinned(c)], [c for c in linked if not pinned(c)], equal, linked):
         if cands:
             return min(cands, key=key)
-    frontier, seen = {cell}, set()
-    while frontier:
+    frontier, seen = {c for i in m.of_cell[cell] for c in m.constraints[i][0]}, set(m.of_cell[cell])
+    for _ in range(hops):
         ids = {i for c in frontier for i in m.of_cell[c]} - seen
         seen |= ids
         if cands := published_in(ids):
@@ -900,7 +1032,7 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
     labels = [_label(m, c) for c in comp]
     primary = np.array([lab == "primary" for lab in labels])
     stated = np.array([m.tables[c[0]].spec.labels_shown and c not in m.withheld and c not in m.superseded
-                       for c in comp])
+                       and m.given.get(c) != "hidden" for c in comp])
     floor_ = np.where(primary | ~stated, 0.0, float(T))
     ceil_ = np.where(primary & stated, T - 1.0, np.inf)
     a_all = sparse.vstack([a_eq, a_ub], format="csr")
@@ -1010,7 +1142,7 @@ def audit(pub: Publication, *, integer: bool = True, exact: bool = True) -> Publ
     >>> try:  # A = 72 - 30 - 40 = 2 exactly
     ...     audit(primary_suppression({"t": df}, [spec]))
     ... except DisclosureError as e:
-    ...     print(str(e).splitlines()[-1].strip())
+    ...     print(str(e).splitlines()[1].strip())
     table t, row alue=A, column n: narrower than 0..4
     """
     m = pub.model
@@ -1029,8 +1161,13 @@ def audit(pub: Publication, *, integer: bool = True, exact: bool = True) -> Publ
                  + (f"narrower than 0..{T - 1}" if r.label == "primary" else f"derivable to a range under {T}")
                  for r in narrow]
         first = narrow[0]
+        earlier = any(t.spec.published_before for t in m.tables.values())
+        advice = ("a figure an earlier snapshot published may pin them (rule 8): check that the snapshots on the "
+                  "site are this study's, and withdraw the one that cannot stand with this release; else check"
+                  if earlier else "check") + (" the relations declared between the tables (ips_eval.figures), which "
+                                              "complementary suppression and the audit must both assume")
         raise DisclosureError(f"publication refused: {len(narrow)} hidden cell(s) can be narrowed beyond what "
-                              "the page states:\n  " + "\n  ".join(lines),
+                              "the page states:\n  " + "\n  ".join(lines) + f"\nWhat to do: {advice}.",
                               table=first.table, row=first.row, column=first.column)
     return replace(pub, ranges=tuple(ranges))
 
@@ -1064,7 +1201,7 @@ def round_to_base(n: float, base: int = AT_RISK_ROUNDING) -> int:
     return int(base * math.floor(n / base + 0.5))
 
 
-def publishable_curve(steps: pd.DataFrame) -> pd.DataFrame:
+def publishable_curve(steps: pd.DataFrame, at: Sequence[float] = ()) -> pd.DataFrame:
     """Rule 5: a Kaplan-Meier or cumulative-incidence curve whose every step holds at least
     T events.
 
@@ -1079,6 +1216,11 @@ def publishable_curve(steps: pd.DataFrame) -> pd.DataFrame:
     columns time, n_at_risk, estimate, ci_low, ci_high. Raises `DisclosureError` when fewer
     than T events happen while T or more are at risk.
 
+    `at`: times the curve should be exact at (read-outs): no pooled step spans one of them,
+    unless the events between it and the time before (or after) are fewer than T, when the
+    steps on both sides are pooled. The curve is then exact at a time of `at` exactly when no
+    event falls between its last step at or before that time and the time (`curve_value_at`).
+
     Examples
     --------
     >>> steps = pd.DataFrame({"time": [1, 2, 3, 4], "n_at_risk": [30, 24, 12, 4], "n_events": [3, 4, 5, 1],
@@ -1092,19 +1234,32 @@ def publishable_curve(steps: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"curve steps lack columns {missing}")
     s = steps.sort_values("time", kind="stable").reset_index(drop=True)
     s = s[s["n_at_risk"] >= T].reset_index(drop=True)  # at risk only falls: a prefix
+    # the steps between consecutive times of `at` are pooled apart, so that a pooled step
+    # never spans one of those times; a stretch with fewer than T events joins the next
+    cuts = sorted(float(t) for t in at)
+    stretch = np.searchsorted(cuts, s["time"].to_numpy(float), side="left") if cuts else np.zeros(len(s), int)
     groups: list[list[int]] = []
-    current: list[int] = []
-    events = 0
-    for i in s.index:
-        current.append(i)
-        events += int(s.at[i, "n_events"])
-        if events >= T:
-            groups.append(current)
-            current, events = [], 0
-    if current:
+    carry: list[int] = []
+    for k in (sorted(set(stretch.tolist())) if len(s) else []):
+        current: list[int] = list(carry)
+        events = sum(int(s.at[i, "n_events"]) for i in carry)
+        formed: list[list[int]] = []
+        for i in s.index[stretch == k]:
+            current.append(i)
+            events += int(s.at[i, "n_events"])
+            if events >= T:
+                formed.append(current)
+                current, events = [], 0
+        if not formed:
+            carry = current
+            continue
+        formed[-1].extend(current)  # a short rest joins the step before it, within the stretch
+        groups += formed
+        carry = []
+    if carry:
         if not groups:
             raise DisclosureError(f"curve: fewer than {T} events while {T} or more are at risk; not publishable")
-        groups[-1].extend(current)
+        groups[-1].extend(carry)
     return pd.DataFrame({
         "time": [s.at[g[-1], "time"] for g in groups],
         "n_at_risk": [round_to_base(s.at[g[0], "n_at_risk"]) for g in groups],
@@ -1112,6 +1267,29 @@ def publishable_curve(steps: pd.DataFrame) -> pd.DataFrame:
         "ci_low": [s.at[g[-1], "ci_low"] for g in groups],
         "ci_high": [s.at[g[-1], "ci_high"] for g in groups],
     })
+
+
+def curve_value_at(steps: pd.DataFrame, curve: pd.DataFrame, time: float) -> int | None:
+    """The row of the published `curve` (from `publishable_curve(steps, at=...)`) that is the
+    curve's true value at `time`, or None when the published curve is not exact there (an
+    event falls between its last step at or before `time` and `time`, pooled into a later
+    step) or does not reach `time`.
+
+    Examples
+    --------
+    >>> steps = pd.DataFrame({"time": [1, 2, 3, 4, 5], "n_at_risk": [40, 34, 28, 22, 16],
+    ...                       "n_events": [6, 6, 2, 5, 6], "n_censored": [0] * 5,
+    ...                       "estimate": [0.85, 0.7, 0.65, 0.5, 0.3], "ci_low": [0.0] * 5, "ci_high": [1.0] * 5})
+    >>> curve = publishable_curve(steps, at=[2.5])
+    >>> curve["time"].tolist(), curve_value_at(steps, curve, 2.5), curve_value_at(steps, curve, 3.5)
+    ([1, 2, 4, 5], 1, None)
+    """
+    before = curve.index[curve["time"] <= time]
+    if len(before) == 0 or curve["time"].max() < time:
+        return None
+    row = before[-1]
+    between = steps[(steps["time"] > curve.at[row, "time"]) & (steps["time"] <= time)]
+    return None if between["n_events"].sum() > 0 else int(row)
 
 
 # --------------------------------------------------------------------------------------

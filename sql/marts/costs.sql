@@ -11,7 +11,10 @@
 --   n_started    = clients whose S falls in the year ("clients who started in the period"), and
 --                  of them n_employed (a competitive job by C) and n_unsubsidised (one without
 --                  pay subsidy), the denominators of cost_per_client, cost_per_employed and
---                  cost_per_unsubsidised; cost_per_client_year = cost_eur / client_years.
+--                  cost_per_unsubsidised; cost_per_client_year = cost_eur / client_years;
+--   n_in_service = the clients behind client_years: those with a day in service within the year
+--                  (over all years: within any of them, each client once), the count that
+--                  decides whether cost_per_client_year may be published (disclosure rule 4).
 --   A ratio is NULL when its denominator is 0.
 -- A county without a cost row for a year reports no cost for it (docs/exports.md): its cost
 -- figures for that year are missing, not zero, and so are those of every total that year is
@@ -29,9 +32,17 @@ years AS (
     FROM cost_rows
 ),
 clients AS (
-    SELECT alue, ips_start, least(coalesce(service_end, $cutoff), $cutoff) AS service_last,
+    SELECT person_id, alue, ips_start, least(coalesce(service_end, $cutoff), $cutoff) AS service_last,
            competitive, unsubsidised
     FROM core.client_outcomes
+),
+in_service AS (  -- distinct clients in service, per county and year and every total
+    SELECT CASE WHEN grouping(c.alue) = 1 THEN 'ALL' ELSE c.alue END AS alue,
+           CASE WHEN grouping(y.vuosi) = 1 THEN 'ALL' ELSE CAST(y.vuosi AS VARCHAR) END AS vuosi,
+           count(DISTINCT c.person_id) AS n_in_service
+    FROM clients AS c
+    JOIN years AS y ON c.ips_start <= y.last_day AND c.service_last >= y.first_day
+    GROUP BY GROUPING SETS ((c.alue, y.vuosi), (c.alue), (y.vuosi), ())
 ),
 service AS (  -- per county and year: client-days in service and the clients who started
     -- days stay integers until the last step: a sum of doubles depends on the threads' order
@@ -75,8 +86,8 @@ totals AS (
     GROUP BY GROUPING SETS ((alue, vuosi), (alue), (vuosi), ())
     HAVING count(*) > 0  -- no cost rows at all: no rows, not an empty ALL x ALL row
 )
-SELECT alue,
-       vuosi,
+SELECT t.alue,
+       t.vuosi,
        CASE WHEN complete THEN cost_eur END                              AS cost_eur,
        CASE WHEN complete THEN coach_fte END                             AS coach_fte,
        client_years,
@@ -86,6 +97,8 @@ SELECT alue,
        CASE WHEN complete THEN cost_eur / nullif(n_unsubsidised, 0) END AS cost_per_unsubsidised,
        CAST(n_started AS BIGINT)      AS n_started,
        CAST(n_employed AS BIGINT)     AS n_employed,
-       CAST(n_unsubsidised AS BIGINT) AS n_unsubsidised
-FROM totals
-ORDER BY all_counties, alue, all_years, vuosi
+       CAST(n_unsubsidised AS BIGINT) AS n_unsubsidised,
+       CAST(coalesce(i.n_in_service, 0) AS BIGINT) AS n_in_service
+FROM totals AS t
+LEFT JOIN in_service AS i ON i.alue = t.alue AND i.vuosi = t.vuosi
+ORDER BY all_counties, t.alue, all_years, t.vuosi

@@ -209,7 +209,7 @@ class Attack:
         self.running: set[tuple] = set()  # counts of a year still running: only a small one is protected
 
     def cell(self, key: tuple, shown: str) -> None:
-        if shown in ("<5", ".."):
+        if shown in ("<5", "..", ":"):  # ":": withheld, the page states nothing about its size
             if key not in self.var:
                 self.var[key] = len(self.var)
                 self.label[key] = shown
@@ -231,6 +231,8 @@ class Attack:
         count under T, which must keep 0..4 too."""
         if self.label[key] == "<5" or self.small.get(key):
             return lo <= 0 and hi >= T - 1
+        if self.label[key] == ":":  # either reading: it might be under T, or not
+            return (lo <= 0 and hi >= T - 1) or hi - lo >= T
         return key in self.running or hi - lo >= T
 
     def relation(self, coefs: dict, sense: str) -> None:

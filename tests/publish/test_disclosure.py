@@ -23,7 +23,7 @@ from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
 from ips_eval.ingest.identity import make_identity_code
 from ips_eval.publish.disclosure import (
     HIDDEN_LABEL, MIN_RESIDUAL_DF, PRIMARY_LABEL, SECONDARY_LABEL, AtMost, CrossSum, DisclosureError,
-    RowLinear, RowsSum, TableSpec, audit, check_model_table, complementary_suppression, primary_suppression, protect,
+    WITHHELD_LABEL, RowLinear, RowsSum, TableSpec, audit, check_model_table, complementary_suppression, primary_suppression, protect,
     publishable_curve, round_to_base,
 )
 from ips_eval.publish.site.scan import ScanReport, SiteScanError, check_output, scan_site
@@ -178,9 +178,15 @@ def test_audit_uses_the_pages_labels_and_inequalities():
     df = pd.DataFrame({"alue": ["A", "B", "ALL"], "n_a": [7, 9, 16], "n_b": [2, 3, 5]})
     with pytest.raises(DisclosureError, match="alue=A, column n_b: narrower than 0..4"):
         audit(primary_suppression({"t": df}, [spec]))
-    # Hiding ALL (5, "..") does not help: A + B >= 5 still gives A >= 1. Nothing can protect it.
-    with pytest.raises(DisclosureError):
-        protect({"t": df}, [spec])
+    # Hiding ALL (5, "..") does not help: A + B >= 5 still gives A >= 1; nor does hiding the
+    # rest of A's row. No label protects it, so the column is withheld: the page states
+    # nothing about its counts, and A is in 0..11 (at most its n_a, hidden in 5..11).
+    pub = protect({"t": df}, [spec])
+    out = pub.published("t").set_index("alue")
+    assert list(out["n_b"]) == [WITHHELD_LABEL] * 3
+    assert pub.withheld() == {"t": ("n_b",)}
+    ranges = {(r.row, r.column): (r.low, r.high) for r in pub.ranges}
+    assert ranges[("alue=A", "n_b")] == (0, 11) and ranges[("alue=B", "n_b")] == (0, 11)
     # With ALL = 9 (A 2, B 7): hiding B (>= 5) leaves B = 9 - A in [5, 9], width 4, so ALL
     # goes; B is still capped by its n_a = 9, so B's n_a goes, and with it A's (the n_a
     # line). Then A's n_a and B's n_a are in [5, 11] (they sum to 16), B's n_b in [5, 11]
@@ -364,8 +370,9 @@ def test_clean_site_passes_with_a_report(tmp_path):
     assert isinstance(report, ScanReport)
     assert report.scanned == ("chart.svg", "data/curve.json", "data/employment_outcomes.csv", "index.html")
     assert report.skipped == ("logo.png",)
-    # 3 data-count in html, 1 in svg, 6 CSV cells (n_clients, n_competitive), 2 at risk in JSON
-    assert report.counts_checked == 12
+    # 3 data-count in html, 1 in svg, 6 CSV cells (n_clients, n_competitive), 2 at risk in JSON,
+    # 1 in prose ("1234 henkilöä")
+    assert report.counts_checked == 13
     assert report.known_ids == len(PSEUDONYMS)
 
 
@@ -429,7 +436,7 @@ PLANTED = {
                       '<td data-value="12" data-column="n_served" data-kind="count">12</td>'
                       '<td data-value="0.2500" data-column="rate_working" data-kind="rate">25,0 %</td></tr></table>',
         "column 'rate_working': a rate that implies a count under 5 (with n_served)"),
-    "label_replaced": ("employment_outcomes.csv", "alue,n_clients,n_competitive\nA,40,3\nB,30,..\nALL,70,15\n",
+    "label_replaced": ("employment_outcomes.csv", "alue,n_clients,n_competitive\nA,40,3\nB,30,..\nC,20,..\nALL,90,25\n",
                        "employment_outcomes.csv line 2, column 'n_competitive': a published count under 5"),
 }
 
@@ -466,7 +473,7 @@ def test_check_output_reads_xlsx_sheets(tmp_path):
         sheet.append(r)
     book.save(tmp_path / "report.xlsx")
     found = [f"{f.file} {f.location}: {f.what}" for f in check_output(tmp_path)]
-    assert len(found) == 1 and found[0].startswith("report.xlsx [county_outcomes] line 3"), found
+    assert len(found) == 1 and found[0].startswith("report.xlsx county_outcomes!C3"), found  # sheet!cell
     assert "n_competitive" in found[0]
 
 
@@ -550,15 +557,16 @@ def rowkey(t: str, r: pd.Series):
 
 def attackers_ranges(published: dict[str, pd.DataFrame]) -> list[tuple[str, object, str, float, float]]:
     """What a reader can derive, written independently of the module: unknowns are the
-    labelled count cells (>= 0; >= T when labelled ".."), known cells are constants, and
-    the reader knows every relation of these tables. Whole-number bounds by HiGHS."""
+    labelled count cells (>= 0; >= T when labelled "..", 0..T-1 when "<5", any whole number
+    when withheld), known cells are constants, and the reader knows every relation of these
+    tables. Whole-number bounds by HiGHS."""
     var, bounds, known = {}, [], {}
     for t, df in published.items():
         for _, r in df.iterrows():
             for c in COUNTS:
                 if isinstance(r[c], str):
                     var[(t, rowkey(t, r), c)] = len(var)
-                    bounds.append((T, None) if r[c] == SECONDARY_LABEL else (0, T - 1))
+                    bounds.append({SECONDARY_LABEL: (T, None), PRIMARY_LABEL: (0, T - 1)}.get(r[c], (0, None)))
                 else:
                     known[(t, rowkey(t, r), c)] = float(r[c])
     eq, ub = [], []
@@ -614,8 +622,11 @@ def attackers_ranges(published: dict[str, pd.DataFrame]) -> list[tuple[str, obje
     return out
 
 
-def learns_nothing(lo: float, hi: float, label: str) -> bool:
-    """What the page states and no more: "<5" keeps 0..4, ".." a range at least T wide."""
+def learns_nothing(lo: float, hi: float, label: str, true: float | None = None) -> bool:
+    """What the page states and no more: "<5" keeps 0..4, ".." a range at least T wide; a
+    withheld count keeps 0..4 when it is under T (a larger one hides nothing)."""
+    if label == WITHHELD_LABEL:
+        return true >= T or (lo <= 1e-6 and hi >= T - 1 - 1e-6)
     if label == PRIMARY_LABEL:
         return lo <= 1e-6 and hi >= T - 1 - 1e-6
     return hi - lo >= T - 1e-6
@@ -625,12 +636,9 @@ def learns_nothing(lo: float, hi: float, label: str) -> bool:
 @given(cells=fine_cells())
 def test_random_linked_tables_are_protected(cells):
     tables = tables_from_cells(*cells)
-    try:
-        pub = protect(tables, SPECS, LINKS)
-    except DisclosureError:
-        # refused: e.g. a breakdown of two "<5" cells whose total is 5 or more tells that
-        # each is at least 1, whatever else is hidden; refusing is then the only safe answer
-        return
+    # never refused: where no label protects (a breakdown of two "<5" cells whose total is 5
+    # or more tells that each is at least 1), the search withholds the column or the table
+    pub = protect(tables, SPECS, LINKS)
     published = {t: pub.published(t) for t in tables}
     for t, df in published.items():
         for _, r in df.iterrows():
@@ -639,7 +647,7 @@ def test_random_linked_tables_are_protected(cells):
                 if not isinstance(r[c], str):
                     assert r[c] >= T
                 else:
-                    assert r[c] in (PRIMARY_LABEL, SECONDARY_LABEL)
+                    assert r[c] in (PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL)
             # (c) a published rate or median has publishable people behind it
             for col, behind in [*RATES.items(), *SUMMARIES.items()]:
                 if r[col] != HIDDEN_LABEL:
@@ -651,7 +659,8 @@ def test_random_linked_tables_are_protected(cells):
     # (b) the module's audit passed, and so does an attacker's LP written independently
     assert all(r.ok for r in pub.ranges)
     for t, k, c, lo, hi, label in attackers_ranges(published):
-        assert learns_nothing(lo, hi, label), (t, k, c, lo, hi)
+        true = tables[t].set_index(list(KEYS[t])).loc[k, c]
+        assert learns_nothing(lo, hi, label, true), (t, k, c, lo, hi)
         true = tables[t].set_index(list(KEYS[t])).loc[k, c]
         assert lo - 1e-6 <= true <= hi + 1e-6
 

@@ -26,12 +26,13 @@ from ips_eval.publish.site.tables import (
 
 from tests.publish.test_site import CUTOFF, PROVENANCE
 
-# county, year, cost, coach FTE, client-years, started, employed, employed without pay subsidy
+# county, year, cost, coach FTE, client-years, started, employed, employed without pay subsidy,
+# clients in service
 COUNTY_YEARS = [
-    ("X", 2023, 100_000.0, 2.0, 10.0, 20, 8, 3),  # 3 < T: X 2023's cost per unsubsidised is hidden
-    ("X", 2024, 120_000.0, 2.5, 15.0, 10, 6, 6),
-    ("Y", 2023, 80_000.0, 1.5, 8.0, 16, 5, 5),
-    ("Y", 2024, 90_000.0, 1.5, 12.0, 12, 7, 6),  # unsubsidised within employed
+    ("X", 2023, 100_000.0, 2.0, 10.0, 20, 8, 3, 25),  # 3 < T: X 2023's cost per unsubsidised is hidden
+    ("X", 2024, 120_000.0, 2.5, 15.0, 10, 6, 6, 4),  # 4 < T in service: its cost per client-year is hidden
+    ("Y", 2023, 80_000.0, 1.5, 8.0, 16, 5, 5, 20),
+    ("Y", 2024, 90_000.0, 1.5, 12.0, 12, 7, 6, 18),  # unsubsidised within employed
 ]
 
 
@@ -41,11 +42,12 @@ def _costs_frame() -> pd.DataFrame:
     for alue in ("X", "Y", "ALL"):
         for vuosi in ("2023", "2024", "ALL"):
             parts = [r for r in COUNTY_YEARS if alue in (r[0], "ALL") and vuosi in (str(r[1]), "ALL")]
-            cost, fte, cy, started, employed, unsub = (sum(r[i] for r in parts) for i in range(2, 8))
+            cost, fte, cy, started, employed, unsub, served = (sum(r[i] for r in parts) for i in range(2, 9))
             rows.append({"alue": alue, "vuosi": vuosi, "cost_eur": cost, "coach_fte": fte, "client_years": cy,
                          "cost_per_client_year": cost / cy, "cost_per_client": cost / started,
                          "cost_per_employed": cost / employed, "cost_per_unsubsidised": cost / unsub,
-                         "n_started": started, "n_employed": employed, "n_unsubsidised": unsub})
+                         "n_started": started, "n_employed": employed, "n_unsubsidised": unsub,
+                         "n_in_service": served})  # over all years: a sum here, each client once in the mart
     return pd.DataFrame(rows)
 
 
@@ -109,12 +111,23 @@ def test_per_client_figure_shown_only_with_a_publishable_denominator(costs_site)
     assert costs.at[("X", "2023"), "cost_per_client"] == "5000"
     # every figure shown divides by a count of at least T; a hidden one never shows a number
     denominators = {(a, str(y)): {"cost_per_client": s, "cost_per_employed": e, "cost_per_unsubsidised": u}
-                    for a, y, *_, s, e, u in COUNTY_YEARS}
+                    for a, y, *_, s, e, u, _ in COUNTY_YEARS}
     for (alue, vuosi), row in costs.iterrows():
         for figure in ("cost_per_client", "cost_per_employed", "cost_per_unsubsidised"):
             n = denominators.get((alue, vuosi), {}).get(figure)
             if n is not None and n < T:
                 assert row[figure] == HIDDEN_LABEL, (alue, vuosi, figure)
+
+
+def test_cost_per_client_year_shown_only_with_enough_clients_in_service(costs_site):
+    costs = _download(costs_site["result"]).set_index(["alue", "vuosi"])
+    # X 2024: 4 clients in service (< T): hidden, and so is one more county's 2024 figure (else
+    # ALL 2024 minus Y 2024 would give X's client-years) and X's all-years figure
+    assert costs.at[("X", "2024"), "cost_per_client_year"] == HIDDEN_LABEL
+    assert costs.at[("Y", "2024"), "cost_per_client_year"] == HIDDEN_LABEL
+    assert costs.at[("X", "ALL"), "cost_per_client_year"] == HIDDEN_LABEL
+    assert costs.at[("Y", "2023"), "cost_per_client_year"] == "10000"  # 80 000 / 8, 20 in service
+    assert costs.at[("ALL", "2024"), "cost_per_client_year"] == "7778"  # 210 000 / 27, 22 in service
 
 
 def test_denominators_are_not_published(costs_site):
@@ -180,7 +193,8 @@ def test_two_small_years_are_protected_by_hiding_the_neighbouring_county_years()
             frame.append({"alue": alue, "vuosi": vuosi, "cost_eur": cost, "coach_fte": 1.0,
                           "cost_per_client_year": cost / 10, "cost_per_client": cost / started,
                           "cost_per_employed": cost / employed, "cost_per_unsubsidised": cost / unsub,
-                          "n_started": started, "n_employed": employed, "n_unsubsidised": unsub})
+                          "n_started": started, "n_employed": employed, "n_unsubsidised": unsub,
+                          "n_in_service": started})  # every client in service: publishable everywhere
     pub = protect({COSTS_TABLE: pd.DataFrame(frame)}, [costs_spec()])
     shown = {(r["alue"], r["vuosi"]): r for r in _costs_table(pub.published(COSTS_TABLE)).rows}
     hidden = {(a, v, f) for (a, v), r in shown.items() for f in COST_PER_PERSON if r[f] == HIDDEN_LABEL}

@@ -157,3 +157,16 @@ def test_totals_over_counties_and_years(costs):
     a = costs[("ALL", "2023")]
     assert [a[k_] for k_ in FIGURES[:5]] == pytest.approx(
         [111000.5, 2.0, 549 / YEAR, 111000.5 * YEAR / 549, 111000.5 / 2])
+
+
+def test_clients_in_service_are_each_counted_once_in_a_total():
+    # n_in_service: the clients behind client_years. KAI001 is in service in 2023 and 2024 (one
+    # client over all years), POH001 from 2023 on, POH002 from 2024.
+    con = staging_warehouse(C, clients=CLIENTS, jobs=JOBS, costs=COSTS)
+    try:
+        got = dict(((a, y), n) for a, y, n in con.execute("SELECT alue, vuosi, n_in_service FROM marts.costs").fetchall())
+    finally:
+        con.close()
+    assert got == {("Kainuu", "2023"): 1, ("Kainuu", "2024"): 1, ("Kainuu", "ALL"): 1,
+                   ("Pohjanmaa", "2023"): 1, ("Pohjanmaa", "2024"): 2, ("Pohjanmaa", "ALL"): 2,
+                   ("ALL", "2023"): 2, ("ALL", "2024"): 3, ("ALL", "ALL"): 3}

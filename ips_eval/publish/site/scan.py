@@ -9,37 +9,48 @@ location, never the offending value) when it finds:
 - a study pseudonym (from the set of known ids the generator passes in);
 - a Finnish personal identity code (`ips_eval.identity.find_identity_codes`).
 
-Every number a reader can see is classified - count, rate, money, year, date, score (or
-another kind that is not a count of people) - and a count under T, or a rate that implies
-one, refuses publication (docs/analysis_plan.md, disclosure rule 9):
+Every number a reader can see is classified - count, rate, money, year, date, duration,
+score (or another kind that is not a count of people) - and a count under T, or a figure
+that implies one, refuses publication (docs/analysis_plan.md, disclosure rule 9):
 
-1. **CSV** (comma- or semicolon-separated, header row first; and XLSX sheets when openpyxl
-   is installed): a column's kind is what the table declares (`columns.json` beside the
-   files, written by the site: table -> column -> kind, and its rates' numerators and
-   denominators), else what its name says (`n_*` or a `TableSpec` count: count; `rate_*`,
-   `share*`: rate; `*_eur`, `cost*`: money; `year`, `vuosi`: year; dates; `mean*`,
-   `median*`, `estimate`, `ci_*`, `p_value`, `score`: score). A column nothing declares
-   whose cells are whole numbers is taken to be a count (a number a reader can see is
-   assumed to be people until the table says otherwise). Count cells are whole numbers
-   >= T, a disclosure label (`<5`, `..`) or blank. A rate whose denominator is published in
-   the same row implies its numerator (rate x denominator): under T refuses.
-2. **HTML**: a table cell takes its kind from `data-kind`, else from its column
-   (`data-columns` of the table, read as in 1), else a cell that is only a whole number is a
-   count; an element with `data-count` is a count; in running text, `n = 3` is a count.
-   A rate cell and its denominator's cell in the same row (`data-column`, `data-value`) are
-   checked as in 1.
+1. **Tables** (CSV and TSV, `;` `,` or tab, UTF-8 or Windows-1252; XLSX sheets when openpyxl
+   is installed, findings named `Sheet!C4`): title lines above the header are prose; the
+   header is the first row as wide as most rows. A column's kind is what the table declares
+   (`columns.json` beside the files, written by the site: table -> column -> kind, and its
+   rates' numerators and denominators), else what its name says (`kind_by_name`: `n_*`,
+   `lkm`, `Asiakkaita`: count; `rate_*`, `osuus`, `... %`: rate; `Pisteet`, `mean*`: score;
+   ...), else a column of whole numbers is taken to be people; a column of other numbers
+   nothing classifies is listed by `check_output` for a person to look at. Count cells are
+   whole numbers >= T, a disclosure label (`<5`, `..`, `:`) or blank; numbers are read in
+   either notation (`0,05`, `5,0 %`). A rate whose denominator is published in the same row
+   implies its numerator (rate x denominator; a rate nothing pairs is tried against every
+   count of its row); a denominator minus its numerator under T (a complement) and a total
+   row (`ALL`, `Yhteensä`) with one hidden part refuse too. Other cells are prose.
+2. **HTML**: a table cell takes its kind from its column (`data-columns`, a header row, and
+   the declarations of the table's CSV), a `data-kind="count"` makes it a count, and no
+   attribute makes a count something else; a count cell's `data-value` is read too. An
+   element with `data-count` is a count. Text outside cells, every cell, and the attributes
+   a reader sees (`alt`, `title`, `aria-label`) are prose; a `data-*` attribute is a count
+   when its name says so or it holds a whole number nothing else explains.
 3. **SVG** (charts): every `<text>` is read. Axis tick labels (matplotlib's `xtick_*` /
-   `ytick_*` groups) are scales, not figures. Elsewhere a percentage is a rate, `2024Q1` a
-   quarter, a four-digit year a year, `3 months` a duration, and any other whole number a
-   count.
-4. **JSON** (files, and JSON embedded in HTML/JS): a key that is a count name holds a
-   number or a list of numbers under the same rule.
-5. Pseudonyms and identity codes are looked for in every text file and in every file's
+   `ytick_*` groups) are scales, read only as prose. Elsewhere a percentage is a rate,
+   `2024Q1` a quarter, a four-digit year a year, `3 months` a duration, and any other whole
+   number a count. `<title>` and `<desc>` are prose.
+4. **JSON** (files, and JSON embedded in HTML/JS): keys of any name; a whole number under a
+   key that does not say it is something else (a rate, a year, a score) is people, as in a
+   table; strings are prose. **Markdown, text and log files**: every line is prose.
+5. **Prose**: `n = 3`, "3 clients" / "3 asiakasta" / "3 personer", "33.3 % of the 3
+   clients" (its denominator, and the count the share implies), "3 (33 %)".
+6. Pseudonyms and identity codes are looked for in every text file and in every file's
    path. A pseudonym is matched as a whole token of letters and digits (case-insensitive),
    or glued inside a longer token of at most 64 characters (case-sensitive); very long
    tokens (base64 images) are not searched for glued ids.
-6. Files that are not UTF-8 text (PNG, fonts) cannot be read; they are listed in
+7. Files that are not text (PNG, fonts) cannot be read; they are listed in
    `ScanReport.skipped` for a human to look at. Charts should be SVG, which is scanned.
+
+What it does not check: whether a hidden count can be worked out from other tables, the
+relations between figures or earlier releases (complementary suppression and differencing).
+That is the audit's (`disclosure.audit`, rules 2, 3 and 8).
 
 `check_output(path)` is the same scan for any folder of outputs an analyst is about to
 release (the `ips-eval check-output` command): it returns every problem instead of raising.
@@ -61,7 +72,7 @@ from typing import Any, Collection, Iterator, Mapping, Sequence
 from ips_eval.figures import HEADLINE_RATES, QUARTERLY_RATES
 from ips_eval.ingest.identity import find_identity_codes
 from ips_eval.publish.disclosure import (
-    HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, T, DisclosureError, TableSpec,
+    HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL, T, DisclosureError, TableSpec,
 )
 
 COUNT_PREFIX = "n_"
@@ -72,7 +83,7 @@ KNOWN_RATES: dict[str, tuple[str, str]] = {**HEADLINE_RATES, **QUARTERLY_RATES}
 #: Kinds that are not counts of people (the site's `Column.kind`s and the classes of rule 9).
 NOT_COUNTS = frozenset({"key", "rate", "number", "p", "date", "int", "money", "year", "score"})
 COUNT_ATTRIBUTE = "data-count"
-LABELS = frozenset({PRIMARY_LABEL, SECONDARY_LABEL, HIDDEN_LABEL, ""})
+LABELS = frozenset({PRIMARY_LABEL, SECONDARY_LABEL, HIDDEN_LABEL, WITHHELD_LABEL, ""})
 
 _TOKEN = re.compile(r"[0-9A-Za-z]+")
 _DATA_COUNT = re.compile(COUNT_ATTRIBUTE + r"""\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
@@ -144,7 +155,7 @@ def check_output(path: str | Path, *, known_ids: Collection[str] = ()) -> list[F
     scanner, _, skipped = _scan(root, known_ids, (), (), only=only)
     unread = [Finding(f, "whole file", "an XLSX file that could not be read as a workbook: check it by hand"
                       if f.lower().endswith(".xlsx") else "not readable as text: check it by hand") for f in skipped]
-    return scanner.findings + unread
+    return scanner.findings + scanner.unclassified + unread
 
 
 def _scan(root, known_ids, specs, count_columns, only: str | None = None, fallback=None):
@@ -161,6 +172,7 @@ def _scan(root, known_ids, specs, count_columns, only: str | None = None, fallba
         rel = path.relative_to(root).as_posix()
         scanner.declared = _declarations(path.parent) or {
             t: {"columns": dict(c)} for t, c in (fallback or {}).items()}
+        scanner.folder = path.parent
         scanner.text(rel, rel, "in its path")
         suffix = path.suffix.lower()
         if suffix == ".xlsx":
@@ -169,15 +181,14 @@ def _scan(root, known_ids, specs, count_columns, only: str | None = None, fallba
             else:
                 scanned.append(rel)
             continue
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError:
+        text = _decode(path.read_bytes(), office=suffix in TEXT_TABLES or suffix in PLAIN_TEXT)
+        if text is None:
             skipped.append(rel)
             continue
         scanned.append(rel)
         scanner.text(rel, text)
-        if suffix == ".csv":
-            scanner.csv(rel, text)
+        if suffix in TEXT_TABLES:
+            scanner.csv(rel, text, tab=suffix == ".tsv")
         elif suffix == ".json":
             scanner.json(rel, text)
         elif suffix == ".svg":
@@ -186,9 +197,35 @@ def _scan(root, known_ids, specs, count_columns, only: str | None = None, fallba
         elif suffix in (".html", ".htm"):
             scanner.html(rel, text)
             scanner.markup(rel, text)
-        else:
+        elif suffix in CODE:  # read by a browser, not a person: JSON-like pairs only
+            scanner.markup(rel, text)
+        else:  # any other text (.md, .txt, .log, ...): prose, and JSON-like pairs
+            scanner.lines(rel, text)
             scanner.markup(rel, text)
     return scanner, scanned, skipped
+
+
+#: Files read as tables (a header row, possibly below title lines).
+TEXT_TABLES = frozenset({".csv", ".tsv"})
+#: Style sheets and scripts: a person reads what they produce, not their text.
+CODE = frozenset({".css", ".js", ".mjs", ".map"})
+#: Text an office program or a log writes: read as Windows-1252 when it is not UTF-8.
+PLAIN_TEXT = frozenset({".txt", ".md", ".log"})
+
+
+def _decode(data: bytes, office: bool) -> str | None:
+    """The text of a file: UTF-8, else (tables and plain text, as Excel and Windows save them)
+    Windows-1252. None: not text (a byte Windows-1252 leaves undefined, or a NUL)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if not office or b"\x00" in data:
+        return None
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
 
 
 def _declarations(folder: Path) -> dict:
@@ -209,19 +246,32 @@ def kind_by_name(name: str) -> str | None:
     ['count', 'rate', 'money', 'year', 'score', None]
     """
     n = name.strip().lower()
-    if n.startswith(COUNT_PREFIX) or n in ("n", "count", "lkm"):
+    if n.startswith(COUNT_PREFIX) or n in ("n", "count", "lkm", "kpl", "määrä", "antal"):
         return "count"
-    if n.startswith(("rate", "share", "osuus")) or n.endswith(("_rate", "_share", "_pct")):
+    if n.startswith(("rate", "share", "osuus", "prosent", "andel")) or "%" in n \
+            or n.endswith(("_rate", "_share", "_pct", "_osuus", "pct", "prosentti")):
         return "rate"
-    if "eur" in n or n.startswith(("cost", "kustannus")):
+    if "eur" in n or "€" in n or n.startswith(("cost", "kustannus", "kostnad")):
         return "money"
-    if n in ("year", "vuosi"):
+    if n in ("year", "vuosi", "år"):
         return "year"
-    if "date" in n or "pvm" in n or n in ("quarter", "published_at", "cutoff"):
+    if "date" in n or "pvm" in n or n in ("quarter", "published_at", "cutoff", "neljännes", "kvartal"):
         return "date"
-    if n.startswith(("mean", "median", "estimate", "ci_", "p_value", "score", "total", "sd_", "or_")):
+    if n.startswith(("mean", "median", "estimate", "ci_", "p_value", "score", "total", "sd_", "or_", "piste",
+                     "keskiarvo", "mediaani", "keskihajonta", "poäng", "medel")) or n in ("ka", "sd"):
         return "score"
+    if n in ("months", "month", "days", "day", "weeks", "time", "kk", "kuukausia", "kuukaudet", "päivää", "päivät",
+             "månader", "dagar"):
+        return "int"
+    if n.startswith(_PEOPLE_WORDS):
+        return "count"
     return None
+
+
+#: Column names (and their Finnish and Swedish forms) that say the column counts people:
+#: "Asiakkaita", "Työllistyneitä", "Henkilöitä", "Klienter" ...
+_PEOPLE_WORDS = ("asiak", "henkil", "työllisty", "osallistuj", "clients", "people", "persons", "participants",
+                 "employed", "klient", "personer", "deltagare", "sysselsatta")
 
 
 _WHOLE = re.compile(r"^-?\d+$")
@@ -235,13 +285,72 @@ _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _DATE = re.compile(r"\b\d{1,4}[.\-/]\d{1,2}[.\-/]\d{1,4}\b")
 _INTEGER = re.compile(r"(?<![\w.,])\d+(?![\w.,]?\d)")
 _N_EQUALS = re.compile(r"\bn\s*=\s*(\d+)\b", re.IGNORECASE)
+#: A number of people in prose: "3 clients", "Only 3 employed clients", "3 asiakasta", "3 henkilöä".
+_PEOPLE_NOUN = (r"(?:clients?|people|persons?|participants?|individuals?|asiak\w*|henkilö\w*|osallistuj\w*|"
+                r"klient\w*|personer|person|deltagare)\b")
+_N_PEOPLE = re.compile(r"(?<![\w.,])(\d+)\s+(?:[^\W\d]+\s+){0,2}?" + _PEOPLE_NOUN, re.IGNORECASE)
+#: A share with its denominator: "33.3 % of the 3 clients", "33,3 % 3 asiakkaasta", "20 % av 10".
+_PERCENT_OF = re.compile(r"(\d+(?:[.,]\d+)?)\s*%\s*(?:\(?\s*(?:of|av|/|out of)\s+)?(?:the\s+)?(\d+)\b(?![.,]\d|\s*%)",
+                         re.IGNORECASE)
+#: A count with its share: "3 (33 %)", "3 (33,3 %)".
+_COUNT_PERCENT = re.compile(r"(?<![\w.,])(\d+)\s*\(\s*(\d+(?:[.,]\d+)?)\s*%\s*\)")
+_INTERVAL_BOUND = re.compile(r"(^|_)(ci|low|high|lower|upper|lcl|ucl|ala|ylä)(_|$)", re.IGNORECASE)
+#: Rows that are the margin of the others: "ALL", "Yhteensä", "Total", ...
+_TOTAL_ROW = re.compile(r"^(?:all|total|totalt|yhteensä|kaikki|summa|sum|koko maa|hela landet|alla)$", re.IGNORECASE)
+#: Attributes a reader sees (tooltips, alternative text) or a script reads (data-*).
+_SEEN_ATTRIBUTES = ("alt", "title", "aria-label", "aria-description", "placeholder", "label", "summary")
+#: data-* attributes that only name things (a column, a file, a kind): not read as text.
+_NAMING_ATTRIBUTES = frozenset({"data-columns", "data-column", "data-csv", "data-kind", "data-lang", "data-table",
+                                "data-href", "data-src", "data-id", "data-key", "data-label", "data-sort",
+                                "data-group", "data-sub"})
 _TICK_GROUP = re.compile(r"^[xy]tick_\d+$")
 
 
 def _whole_number(text: str) -> int | None:
-    """A cell that is only a whole number (thousands separators allowed), else None."""
-    t = _SEPARATORS.sub("", html.unescape(text).strip())
+    """A cell that is only a whole number (thousands separators allowed), else None.
+
+    Examples
+    --------
+    >>> [_whole_number(t) for t in ("12", "1 234", "1,234", "0,05", "3 (12 %)")]
+    [12, 1234, 1234, None, None]
+    """
+    t = html.unescape(text).strip()
+    if re.fullmatch(r"\d+,\d{1,2}|\d+,\d{4,}", t):
+        return None  # a decimal comma (0,05; 66,7), not a thousands separator
+    t = _SEPARATORS.sub("", t)
     return int(t) if _WHOLE.match(t) else None
+
+
+def _number(text: str) -> tuple[float, bool] | None:
+    """A cell that is one number, as (value, written as a percentage), in either notation:
+    `0.05`, `0,05`, `5,0 %`, `1 234,5`. None: not one number.
+
+    Examples
+    --------
+    >>> [_number(t) for t in ("0,05", "5,0 %", "12", "1 234,5", "..", "3 (12 %)")]
+    [(0.05, False), (5.0, True), (12.0, False), (1234.5, False), None, None]
+    """
+    t = html.unescape(str(text)).strip()
+    percent = t.endswith("%")
+    t = re.sub(r"[\s\u00a0\u202f]", "", t.rstrip("%"))
+    if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?", t):
+        t = t.replace(",", "")  # thousands separators
+    elif t.count(",") == 1 and "." not in t:
+        t = t.replace(",", ".")  # a decimal comma
+    try:
+        return float(t), percent
+    except ValueError:
+        return None
+
+
+def _cell_ref(row: int, column: int) -> str:
+    """A spreadsheet cell's reference: row 4, column 3 -> C4."""
+    letters = ""
+    column += 1
+    while column:
+        column, r = divmod(column - 1, 26)
+        letters = chr(ord("A") + r) + letters
+    return f"{letters}{row}"
 
 
 class _Scanner:
@@ -251,8 +360,11 @@ class _Scanner:
         self.ids_folded = {i.casefold() for i in ids}
         self.id_lengths = sorted({len(i) for i in ids})
         self.findings: list[Finding] = []
+        #: Columns of numbers no rule classifies (reported by `check_output`, never "no problems").
+        self.unclassified: list[Finding] = []
         self.counts_checked = 0
         self.declared: dict = {}
+        self.folder: Path | None = None  # the folder of the file being read
 
     def is_count(self, name: str) -> bool:
         return name.startswith(COUNT_PREFIX) or name in self.counts
@@ -290,14 +402,11 @@ class _Scanner:
 
     def check_rate(self, file: str, location: str, rate: Any, denominator: Any, den_name: str) -> None:
         """A rate beside its published denominator implies its numerator."""
-        try:
-            r = float(str(rate).strip().rstrip("%"))
-            d = _whole_number(str(denominator))
-        except ValueError:
+        parsed, d = _number(str(rate)), _whole_number(str(denominator))
+        if parsed is None or d is None or d <= 0 or parsed[0] != parsed[0]:
             return
-        if d is None or d <= 0 or r != r:
-            return
-        if str(rate).strip().endswith("%") or r > 1:
+        r, percent = parsed
+        if percent or r > 1:
             r /= 100
         implied = r * d
         if abs(implied - round(implied)) <= max(0.05, d * 0.0005) and round(implied) < T:
@@ -326,19 +435,22 @@ class _Scanner:
                         yield m.start() + hit
                         break
 
-    # ---- tables: CSV and XLSX --------------------------------------------------------------
-    def csv(self, file: str, text: str) -> None:
+    # ---- tables: CSV, TSV and XLSX ---------------------------------------------------------
+    def csv(self, file: str, text: str, tab: bool = False) -> None:
         text = text.lstrip("\ufeff")  # a byte-order mark would hide the first column's name
-        first = text.split("\n", 1)[0]
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=";" if first.count(";") > first.count(",") else ",")
-        header = next(reader, None)
-        if header is None:
-            return
-        self.rows(file, Path(file).stem, [h.strip() for h in header],
-                  ((reader.line_num, row) for row in reader))
+        head = text.splitlines()[:20]
+        delimiter = "\t" if tab else max((";", ",", "\t"), key=lambda d: sum(line.count(d) for line in head))
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        rows, lines = [], []
+        for row in reader:
+            rows.append(row)
+            lines.append(reader.line_num)
+        self.table(file, Path(file).stem, rows, lambda i, j, name: f"line {lines[i]}, column '{name}'",
+                   lambda i: f"line {lines[i]}")
 
     def xlsx(self, file: str, path: Path) -> bool:
-        """Every sheet as a table (first row the header); False when the file is not a workbook."""
+        """Every sheet as a table (title rows above the header allowed); findings name the
+        cell as `Sheet!C4`. False when the file is not a workbook."""
         import openpyxl
         from openpyxl.utils.exceptions import InvalidFileException
 
@@ -347,28 +459,106 @@ class _Scanner:
         except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError):
             return False
         for sheet in book.worksheets:
-            rows = sheet.iter_rows(values_only=True)
-            header = next(rows, None)
-            if header is None:
-                continue
-            body = ((i + 2, ["" if v is None else str(v) for v in r]) for i, r in enumerate(rows))
-            self.rows(f"{file} [{sheet.title}]", sheet.title, ["" if h is None else str(h).strip() for h in header],
-                      body)
+            rows = [["" if v is None else str(v) for v in r] for r in sheet.iter_rows(values_only=True)]
+            title = sheet.title
+            self.table(file, title, rows, lambda i, j, name, t=title: f"{t}!{_cell_ref(i + 1, j)} ('{name}')",
+                       lambda i, t=title: f"{t}!{_cell_ref(i + 1, 0)}")
         return True
 
-    def rows(self, file: str, table: str, header: list[str], rows) -> None:
+    def table(self, file: str, table: str, rows: list[list[str]], where, where_row) -> None:
+        """One table as a person reads it: title lines above the header are prose; the header
+        is the first row as wide as most rows. Each column's kind is what the table declares,
+        else what its name says (`kind_by_name`, Finnish names too), else a whole number is a
+        count; a column of other numbers nothing classifies is listed (`unclassified`)."""
+        rows = [[c.strip() for c in r] for r in rows]
+        widths = [len([c for c in r if c]) for r in rows]
+        wide = [w for w in widths if w >= 2]
+        if not wide:
+            for i, r in enumerate(rows):
+                self.prose(file, where_row(i), " ".join(r))
+            return
+        width = max(set(wide), key=lambda w: (wide.count(w), -wide.index(w)))
+        top = next(i for i, w in enumerate(widths) if w == width)
+        for i in range(top):
+            self.prose(file, where_row(i), " ".join(rows[i]))
+        header = rows[top]
         kinds = [self.column_kind(table, h) for h in header]
-        rates = {r: p for r, p in self.rates(table).items() if r in header and p[1] in header}
-        for line, row in rows:
+        body = [(i, r) for i, r in enumerate(rows) if i > top and any(r)]
+        for j, name in enumerate(header):
+            if kinds[j] is None and any(_whole_number(r[j]) is None and _number(r[j]) is not None
+                                        for _, r in body if j < len(r)):
+                self.unclassified.append(Finding(file, where(top, j, name), "a column of numbers the check could "
+                                                 "not classify (count, rate, score?): check it by hand"))
+                kinds[j] = "unclassified"
+        count_cols = [j for j, k in enumerate(kinds) if k == "count"
+                      or (k is None and all(_whole_number(r[j]) is not None or r[j] in LABELS
+                                            for _, r in body if j < len(r)))]
+        col = {h: j for j, h in enumerate(header)}
+        known = {r: p for r, p in self.rates(table).items() if r in col and p[1] in col}
+        # a rate nothing pairs with its denominator (a table no one declared): any count of the
+        # row may be it; interval bounds are not proportions of a count
+        declared = self.declared.get(table, {}).get("columns", {})
+        unpaired = [j for j, k in enumerate(kinds) if k == "rate" and header[j] not in known
+                    and header[j] not in declared and not _INTERVAL_BOUND.search(header[j])]
+        pairs = [(num, den) for num, den in self.pairs(table) if num in col and den in col]
+        for i, row in body:
+            cell = lambda name: row[col[name]] if col[name] < len(row) else ""  # noqa: E731
             for j, name in enumerate(header):
-                if j >= len(row):
+                if j >= len(row) or not row[j]:
                     continue
                 kind = kinds[j]
                 if kind == "count" or (kind is None and _whole_number(row[j]) is not None):
-                    self.check_count(file, f"line {line}, column '{name}'", row[j])
-            for rate, (_, den) in rates.items():
-                self.check_rate(file, f"line {line}, column '{rate}'", row[header.index(rate)],
-                                row[header.index(den)] if header.index(den) < len(row) else "", den)
+                    self.check_count(file, where(i, j, name), row[j])
+                elif _number(row[j]) is None:
+                    self.prose(file, where(i, j, name), row[j])
+            for rate, (_, den) in known.items():
+                self.check_rate(file, where(i, col[rate], rate), cell(rate), cell(den), den)
+            for j in unpaired:  # a rate nothing pairs: any count of the row may be its denominator
+                for d in count_cols:
+                    if d < len(row) and j < len(row):
+                        self.check_rate(file, where(i, j, header[j]), row[j], row[d], header[d])
+            for num, den in pairs:
+                a, b = _whole_number(cell(num)), _whole_number(cell(den))
+                if a is not None and b is not None and 0 < b - a < T:
+                    self.findings.append(Finding(file, where(i, col[num], num),
+                                                 f"a complement under {T} ({den} - {num})"))
+        self.margins(file, header, kinds, body, where)
+
+    def pairs(self, table: str) -> list[tuple[str, str]]:
+        """(part, whole) count columns whose difference is a count of people too (a rate's
+        numerator and denominator)."""
+        return list(dict.fromkeys(tuple(p) for p in self.rates(table).values()))
+
+    def margins(self, file: str, header: list[str], kinds: list, body, where) -> None:
+        """A total row (`ALL`, `Yhteensä`, ...) with one hidden part in a column: the total
+        minus the other parts gives the hidden count away."""
+        text_cols = [j for j, k in enumerate(kinds) if k not in ("count", "rate", "money", "score", "number",
+                                                                  "unclassified")
+                     and all(_number(r[j]) is None for _, r in body if j < len(r))]
+        by = next((j for j in text_cols if any(j < len(r) and _TOTAL_ROW.match(r[j]) for _, r in body)), None)
+        if by is None:
+            return
+        others = [j for j in text_cols if j != by]
+        groups: dict[tuple, list] = {}
+        for i, r in body:
+            groups.setdefault(tuple(r[j] if j < len(r) else "" for j in others), []).append((i, r))
+        for rows in groups.values():
+            totals = [(i, r) for i, r in rows if by < len(r) and _TOTAL_ROW.match(r[by])]
+            parts = [(i, r) for i, r in rows if not (by < len(r) and _TOTAL_ROW.match(r[by]))]
+            if len(totals) != 1 or not parts:
+                continue
+            for j, kind in enumerate(kinds):
+                if kind not in ("count", None) or j >= len(totals[0][1]):
+                    continue
+                total = _whole_number(totals[0][1][j])
+                values = [r[j] if j < len(r) else "" for _, r in parts]
+                hidden = [k for k, v in enumerate(values) if v in (PRIMARY_LABEL, SECONDARY_LABEL)]
+                if total is None or len(hidden) != 1 or \
+                        any(_whole_number(v) is None for k, v in enumerate(values) if k != hidden[0]):
+                    continue
+                i, _ = parts[hidden[0]]
+                self.findings.append(Finding(file, where(i, j, header[j]), "a hidden count the total gives away "
+                                             "(the total minus the other rows)"))
 
     # ---- JSON --------------------------------------------------------------------------------
     def json(self, file: str, text: str) -> None:
@@ -376,26 +566,34 @@ class _Scanner:
             data = json.loads(text)
         except ValueError:
             self.markup(file, text)  # not valid JSON: fall back to the textual rules
+            self.lines(file, text)
             return
         if Path(file).name == COLUMNS_FILE:
             return  # the declarations themselves
-        self._walk(file, data, "$")
+        self._walk(file, data, "$", None)
 
-    def _walk(self, file: str, node: Any, path: str) -> None:
+    def _walk(self, file: str, node: Any, path: str, kind: str | None) -> None:
+        """Keys of any name: a whole number under a key that does not say it is something
+        else (a rate, a year, a score ...) is taken to be people, as in a table; text is prose."""
         if isinstance(node, dict):
             for k, v in node.items():
-                here = f"{path}.{k}"
-                if isinstance(k, str) and self.is_count(k) and not isinstance(v, (dict, list)):
-                    self.check_count(file, f"at {here}", v)
-                elif isinstance(k, str) and self.is_count(k) and isinstance(v, list) \
-                        and all(not isinstance(x, (dict, list)) for x in v):
-                    for i, x in enumerate(v):
-                        self.check_count(file, f"at {here}[{i}]", x)
-                else:
-                    self._walk(file, v, here)
+                self._walk(file, v, f"{path}.{k}", "count" if self.is_count(str(k)) else kind_by_name(str(k)))
         elif isinstance(node, list):
             for i, v in enumerate(node):
-                self._walk(file, v, f"{path}[{i}]")
+                self._walk(file, v, f"{path}[{i}]", kind)
+        elif isinstance(node, str):
+            if kind == "count":
+                self.check_count(file, f"at {path}", node)
+            else:
+                self.prose(file, f"at {path}", node)
+        elif isinstance(node, (int, float)) and not isinstance(node, bool):
+            if kind == "count" or (kind is None and float(node).is_integer()):
+                self.check_count(file, f"at {path}", node)
+
+    def lines(self, file: str, text: str) -> None:
+        """Plain text (Markdown, notes, logs): every line is prose."""
+        for n, line in enumerate(text.splitlines(), start=1):
+            self.prose(file, f"line {n}", line)
 
     # ---- markup: what a reader sees ---------------------------------------------------------
     def markup(self, file: str, text: str) -> None:
@@ -414,8 +612,38 @@ class _Scanner:
         _SvgReader(self, file, text).run()
 
     def prose(self, file: str, location: str, text: str) -> None:
+        """Numbers of people in words: `n = 3`, "3 clients", "33.3 % of the 3 clients"
+        (the denominator, and the count the share implies), "3 (33 %)"."""
+        text = html.unescape(text)
         for m in _N_EQUALS.finditer(text):
             self.check_count(file, location + ", 'n ='", m.group(1))
+        for m in _N_PEOPLE.finditer(text):
+            self.check_count(file, location + f", '{m.group(0).strip()}'", m.group(1))
+        for m in _PERCENT_OF.finditer(text):
+            here = location + f", '{m.group(0).strip()}'"
+            if not _N_PEOPLE.match(text, m.start(2)):  # "3 clients" is read above
+                self.check_count(file, here, m.group(2))
+            if int(m.group(2)) >= T:
+                self.check_rate(file, here, m.group(1) + "%", m.group(2), "the number after it")
+        for m in _COUNT_PERCENT.finditer(text):
+            self.check_count(file, location + f", '{m.group(0).strip()}'", m.group(1))
+
+    def attributes(self, file: str, location: str, attrs: Mapping[str, str | None]) -> None:
+        """What a reader sees in attributes (alt text, tooltips) is prose; a data-* attribute
+        is read as a script reads it: a count when its name says so or it is a whole number
+        nothing else explains, else prose."""
+        for name, value in attrs.items():
+            if not value or name in _NAMING_ATTRIBUTES or name in (COUNT_ATTRIBUTE, "data-value"):
+                continue
+            where = f"{location}, {name}"
+            if name in _SEEN_ATTRIBUTES:
+                self.prose(file, where, value)
+            elif name.startswith("data-"):
+                kind = kind_by_name(name[5:].replace("-", "_"))
+                if kind == "count" or (kind is None and _whole_number(value) is not None):
+                    self.check_count(file, where, value)
+                elif kind is None:
+                    self.prose(file, where, value)
 
     def figure_text(self, file: str, location: str, text: str) -> None:
         """Text of a chart: after percentages, quarters, dates and years, a whole number is a count."""
@@ -443,11 +671,13 @@ class _Reader(HTMLParser):
         return f"line {line}, column {col + 1}"
 
     def handle_starttag(self, tag, attrs):
+        self.scanner.attributes(self.file, f"{self.where()}, <{tag}>", dict(attrs))
         if tag not in _VOID:
             self.stack.append((tag, dict(attrs)))
         self.started(tag, dict(attrs))
 
     def handle_startendtag(self, tag, attrs):
+        self.scanner.attributes(self.file, f"{self.where()}, <{tag}>", dict(attrs))
         self.started(tag, dict(attrs))
 
     def handle_endtag(self, tag):
@@ -485,6 +715,11 @@ class _HtmlReader(_Reader):
         if tag == "table":
             self.columns = [c for c in attrs.get("data-columns", "").split(",") if c]
             self.table_name = Path(attrs.get("data-csv", "")).stem
+            if attrs.get("data-csv") and self.scanner.folder is not None:
+                # what the table's download declares (columns.json beside the CSV) holds for the page too
+                found = _declarations((self.scanner.folder / attrs["data-csv"]).parent)
+                if self.table_name in found:
+                    self.scanner.declared = {**self.scanner.declared, self.table_name: found[self.table_name]}
         elif tag == "tr":
             self.row = []
         elif tag in ("td", "th"):
@@ -497,6 +732,9 @@ class _HtmlReader(_Reader):
             self.cell_text = None
             self.cell(tag, attrs, text)
         elif tag == "tr":
+            if not self.columns and self.row and all(t == "th" for t, _, _ in self.row):
+                self.columns = [html.unescape(text).strip() for _, _, text in self.row]  # a header row
+                return
             self.rates_in_row()
 
     def handle_data(self, data):
@@ -508,17 +746,27 @@ class _HtmlReader(_Reader):
     def cell(self, tag, attrs, text):
         position = len(self.row)
         self.row.append((tag, attrs, text))
+        column = attrs.get("data-column") or (self.columns[position] if position < len(self.columns) else "")
+        where = f"{self.cell_where}, table cell" + (f" '{column}'" if column else "")
+        self.scanner.prose(self.file, where, text)  # "Kainuu (n = 3)", "3 (33 %)" whatever the cell
         if (tag == "th" and "data-kind" not in attrs) or COUNT_ATTRIBUTE in attrs:
             return  # a header is a label; a data-count cell is checked by `markup`
-        kind = attrs.get("data-kind") or None
-        column = attrs.get("data-column") or (self.columns[position] if position < len(self.columns) else "")
-        if kind is None and column:
-            kind = self.scanner.column_kind(self.table_name, column)
-        where = f"{self.cell_where}, table cell" + (f" '{column}'" if column else "")
+        # the column's kind (declared, or said by its name) decides; an attribute on the cell
+        # can make it a count, never make a count something else
+        kind = self.scanner.column_kind(self.table_name, column) if column else None
+        if attrs.get("data-kind") == "count":
+            kind = "count"
+        if kind is None:
+            kind = attrs.get("data-kind") or None
+            if kind is not None and kind not in NOT_COUNTS:
+                kind = None
+            if kind == "int":
+                kind = None  # a whole number the page calls "int" is still read as people
         if kind == "count" or (kind is None and _whole_number(text) is not None):
             self.scanner.check_count(self.file, where, text)
-        elif kind not in NOT_COUNTS:
-            self.scanner.prose(self.file, where, text)
+            value = attrs.get("data-value")
+            if value is not None and value.strip() != html.unescape(text).strip():
+                self.scanner.check_count(self.file, where + ", data-value", value)
 
     def rates_in_row(self):
         values = {}
@@ -526,10 +774,19 @@ class _HtmlReader(_Reader):
             column = attrs.get("data-column") or (self.columns[position] if position < len(self.columns) else "")
             if column:
                 values[column] = attrs.get("data-value", text)
-        for rate, (_, den) in self.scanner.rates(self.table_name).items():
+        known = self.scanner.rates(self.table_name)
+        for rate, (_, den) in known.items():
             if rate in values and den in values:
                 self.scanner.check_rate(self.file, f"{self.cell_where}, table row, column '{rate}'", values[rate],
                                         values[den], den)
+        declared = self.scanner.declared.get(self.table_name, {}).get("columns", {})
+        kinds = {c: self.scanner.column_kind(self.table_name, c) for c in values}
+        for rate, value in values.items():
+            if kinds[rate] != "rate" or rate in known or rate in declared or _INTERVAL_BOUND.search(rate):
+                continue  # a rate nothing pairs: any count of the row may be its denominator
+            for den, d in values.items():
+                if kinds[den] == "count" or (kinds[den] is None and _whole_number(d) is not None):
+                    self.scanner.check_rate(self.file, f"{self.cell_where}, table row, column '{rate}'", value, d, den)
 
 
 class _SvgReader(_Reader):
@@ -549,6 +806,8 @@ class _SvgReader(_Reader):
             text, self.parts = "".join(self.parts), None
             if not any(t == "g" and _TICK_GROUP.match(a.get("id", "")) for t, a in self.stack):
                 self.scanner.figure_text(self.file, f"{self.text_where}, text", text)
+            else:  # a tick label is a scale, but "Kainuu (n = 3)" or "3 clients" on one is people
+                self.scanner.prose(self.file, f"{self.text_where}, tick label", text)
 
     def handle_data(self, data):
         if self.parts is not None:

@@ -37,7 +37,7 @@ from ips_eval.figures import (
 )
 from ips_eval.publish.disclosure import (
     HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, CrossSum, DisclosureError, Publication, RowLinear, RowsSum, TableSpec,
-    check_model_table, protect, publishable_curve, within,
+    check_model_table, curve_value_at, protect, publishable_curve, within,
 )
 from ips_eval.warehouse.database import query_sql, table_exists
 
@@ -380,7 +380,11 @@ COST_PER_PERSON = {"cost_per_client": "n_started", "cost_per_employed": "n_emplo
 #: The costs download (not `costs`: the page's section has that id).
 COSTS_TABLE = "county_costs"
 #: Cost figures about the service, not people: published as they are (like fidelity).
-COST_AS_IS = ("cost_eur", "coach_fte", "cost_per_client_year")
+COST_AS_IS = ("cost_eur", "coach_fte")
+#: The cost per client-year and the clients behind its client-years (those with a day in
+#: service in the year): shown only where they are publishable, like a per-client figure. The
+#: count cannot be read off the figure (cost / figure is client-years, not people).
+COST_PER_CLIENT_YEAR, IN_SERVICE = "cost_per_client_year", "n_in_service"
 
 
 #: What hiding a cost cell costs readers: a per-client figure of a county and year is the
@@ -411,9 +415,14 @@ def costs_spec(*, all_years: bool = True, withheld: frozenset = frozenset(),
     {'vuosi': frozenset({'2025'})}
     """
     return TableSpec(
-        name=COSTS_TABLE, keys=(AREA, "vuosi"), counts=tuple(COST_PER_PERSON.values()),
-        summaries={figure: (count,) for figure, count in COST_PER_PERSON.items()}, as_is=COST_AS_IS,
-        relations=(RowsSum(by=AREA), *((RowsSum(by="vuosi"),) if all_years else ()),
+        name=COSTS_TABLE, keys=(AREA, "vuosi"), counts=(*COST_PER_PERSON.values(), IN_SERVICE),
+        summaries={**{figure: (count,) for figure, count in COST_PER_PERSON.items()},
+                   COST_PER_CLIENT_YEAR: (IN_SERVICE,)},
+        as_is=COST_AS_IS,
+        # a client served in two years is in both years' rows: the years add up for the
+        # clients who started in them, not for the clients in service
+        relations=(RowsSum(by=AREA), *((RowsSum(by="vuosi", columns=tuple(COST_PER_PERSON.values())),)
+                                       if all_years else ()),
                    *(within(w) for w in COSTS_WITHIN)),
         cost=COSTS_COST, labels_shown=False,
         withheld_rows={"vuosi": withheld} if withheld else {},
@@ -488,9 +497,10 @@ def costs_history(history: list[Snapshot]) -> tuple[dict[str, pd.DataFrame], lis
         rows = shown[shown["vuosi"].isin(new)].reset_index(drop=True)
         first.update({y: rows[rows["vuosi"] == y].reset_index(drop=True) for y in new})
         name = f"{snap.quarter}/{COSTS_TABLE}"
-        frame = rows[[AREA, "vuosi", *COST_PER_PERSON, *COST_AS_IS]].copy()
+        frame = rows[[AREA, "vuosi", *COST_PER_PERSON, COST_PER_CLIENT_YEAR, *COST_AS_IS]].copy()
         for figure, count in COST_PER_PERSON.items():
             frame[count] = [_count_read_off(c, f) for c, f in zip(rows["cost_eur"], rows[figure])]
+        frame[IN_SERVICE] = SECONDARY_LABEL  # never read off: cost / figure is client-years
         frames[name] = frame
         specs.append(replace(costs_spec(all_years=False), name=name, published_before=True))
         county = snap.tables.get(COUNTY)
@@ -563,10 +573,11 @@ def _all_years(area: str, years: list[dict[str, str]]) -> dict[str, str]:
     fte = [number(r["coach_fte"]) for r in years]
     if any(f is not None for f in fte):
         out["coach_fte"] = csv_value(sum(f for f in fte if f is not None), cols["coach_fte"])
-    per_year = [number(r["cost_per_client_year"]) for r in years]
-    client_years = sum(c / p for c, p in zip(costs, per_year) if p)
-    if client_years > 0:
-        out["cost_per_client_year"] = csv_value(total / client_years, cols["cost_per_client_year"])
+    per_year = [number(r[COST_PER_CLIENT_YEAR]) for r in years]
+    if any(p is None and r[COST_PER_CLIENT_YEAR] == HIDDEN_LABEL for p, r in zip(per_year, years)):
+        out[COST_PER_CLIENT_YEAR] = HIDDEN_LABEL  # a year's client-years unknown: so is their sum
+    elif (client_years := sum(c / p for c, p in zip(costs, per_year) if p)) > 0:
+        out[COST_PER_CLIENT_YEAR] = csv_value(total / client_years, cols[COST_PER_CLIENT_YEAR])
     for figure in COST_PER_PERSON:
         counts = [_count_read_off(r["cost_eur"], r[figure]) for r in years]
         if any(isinstance(n, str) for n in counts):
@@ -678,8 +689,9 @@ def _time_to_first_job(con) -> tuple[SiteTable | None, SiteTable | None]:
     steps = query_sql(con, QUERIES / "km_time_to_first_job.sql")
     if steps.empty:
         return None, None
+    readout_days = [m * DAYS_PER_MONTH for m in READOUT_MONTHS]
     try:
-        curve = publishable_curve(steps)
+        curve = publishable_curve(steps, at=readout_days)
     except DisclosureError:
         return None, None
     shown = pd.DataFrame({
@@ -693,11 +705,14 @@ def _time_to_first_job(con) -> tuple[SiteTable | None, SiteTable | None]:
     curve_table = SiteTable("time_to_first_job_curve", cols,
                             [{c.name: csv_value(r[c.name], c) for c in cols} for _, r in shown.iterrows()])
     readouts = []
-    for m in READOUT_MONTHS:
-        upto = shown[shown["time"] <= m * DAYS_PER_MONTH]
-        if upto.empty or shown["time"].max() < m * DAYS_PER_MONTH:
-            continue  # the published curve does not reach this far
-        r = upto.iloc[-1]
+    for m, day in zip(READOUT_MONTHS, readout_days):
+        # the curve's true value at the read-out time, where the published curve is exact
+        # there; else (it does not reach so far, or fewer than T events lie between its last
+        # step and the time) the read-out is not shown
+        row = curve_value_at(steps, curve, day)
+        if row is None:
+            continue
+        r = shown.iloc[row]
         readouts.append({"months": str(m), **{c.name: csv_value(r[c.name], c) for c in cols[1:]}})
     rcols = (Column("months", "int"), *cols[1:])
     return SiteTable("time_to_first_job", rcols, readouts), curve_table

@@ -118,7 +118,9 @@ _TEMPLATES: dict[str, dict[str, str]] = {
                                "viimeiseksi kaikkien alueiden yhteisluvut.",
         "disclosure_note": "Tietosuoja: alle {T} henkilön lukumäärät näytetään muodossa <{T}. Merkintä .. tarkoittaa, "
                            "että luku on jätetty pois, jotta pientä lukua ei voi päätellä muista luvuista. "
-                           "Osuuksia ja keskiarvoja ei näytetä, jos niiden taustalla olevia lukuja ei voi julkaista.",
+                           "Osuuksia ja keskiarvoja ei näytetä, jos niiden taustalla olevia lukuja ei voi julkaista. "
+                           "Merkintä : tarkoittaa, että sarakkeen lukuja ei voitu suojata merkinnöillä <5 ja .., "
+                           "joten niitä ei näytetä eikä niiden suuruudesta kerrota mitään.",
         "footer": "Sijoita ja valmenna! -hankkeen arviointitutkimus. Sivusto on tuotettu automaattisesti tutkimusaineistosta; "
                   "siinä on vain koottuja lukuja.",
         # column headers
@@ -293,7 +295,8 @@ _TEMPLATES: dict[str, dict[str, str]] = {
                                "för alla områden.",
         "disclosure_note": "Dataskydd: antal under {T} personer visas som <{T}. Tecknet .. betyder att siffran har utelämnats "
                            "så att ett litet antal inte kan räknas ut ur de andra siffrorna. Andelar och medelvärden "
-                           "visas inte när siffrorna bakom dem inte kan publiceras.",
+                           "visas inte när siffrorna bakom dem inte kan publiceras. Tecknet : betyder att kolumnens siffror inte "
+                           "kunde skyddas med tecknen <5 och .., och därför visas de inte och inget sägs om deras storlek.",
         "footer": "Utvärderingen av projektet Sijoita ja valmenna!. Webbplatsen skapas automatiskt ur forskningsmaterialet; "
                   "den innehåller endast sammanställda siffror.",
         "sub_n": "antal", "sub_eligible": "uppföljda", "sub_rate": "%",
@@ -467,7 +470,9 @@ _TEMPLATES: dict[str, dict[str, str]] = {
                                "the figures of all areas last.",
         "disclosure_note": "Disclosure control: counts of fewer than {T} people are shown as <{T}. The mark .. means a figure "
                            "was left out so that a small count cannot be worked out from the others. Shares and means "
-                           "are not shown when the counts behind them cannot be published.",
+                           "are not shown when the counts behind them cannot be published. The mark : means that a column's figures could "
+                           "not be protected with the marks <5 and .., so they are not shown and nothing is said of "
+                           "their size.",
         "footer": "The evaluation study of the Sijoita ja valmenna! project. This site is generated automatically from the "
                   "research data; it holds aggregate figures only.",
         "sub_n": "n", "sub_eligible": "followed up", "sub_rate": "%",

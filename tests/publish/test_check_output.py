@@ -1,0 +1,125 @@
+"""`ips-eval check-output` reads what a person reads (docs/analysis_plan.md, disclosure rule 9).
+
+Each case plants one problem the check used to miss (the 21 an attacker found, and the
+Finnish office files an analyst saves from Excel) in a folder of its own; the check must
+name it, by file and place. Then the files that hold no problem pass, and a built site of
+the synthetic study holds none.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from ips_eval.publish.site.scan import check_output
+
+#: case -> (file, content, what the finding must say)
+MISSED = {
+    "prose_percent_of_count": ("report.html", "<p>33.3 % of the 3 clients found work.</p>", "'3 clients'"),
+    "prose_finnish_percent": ("raportti.html", "<p>Työllistyi 33,3 % 3 asiakkaasta.</p>", "3 asiakkaasta"),
+    "prose_only_three": ("page.html", "<p>Only 3 clients in Kainuu found work.</p>", "'3 clients'"),
+    "rate_unknown_name": ("rates.csv", "alue,clients,employed_pct\nKainuu,10,20.0\n",
+                          "column 'employed_pct': a rate that implies a count under 5"),
+    "rate_unknown_name_html": ("rates.html", "<table><tr><th>alue</th><th>clients</th><th>employed_pct</th></tr>"
+                               "<tr><td>Kainuu</td><td>10</td><td>20.0</td></tr></table>",
+                               "column 'employed_pct': a rate that implies a count under 5 (with clients)"),
+    "alt_attribute": ("chart.html", '<img src="c.png" alt="Kainuu: 3 clients found work">', "<img>, alt"),
+    "title_attribute": ("cards.html", '<span title="n = 3">Kainuu</span>', "<span>, title"),
+    "data_value_attribute": ("table.html", '<table data-columns="alue,n_working"><tr><th>A</th>'
+                                           '<td data-value="3">&lt;5</td></tr></table>', "data-value"),
+    "data_attribute_any_name": ("widget.html", '<div data-clients="3">Kainuu</div>', "<div>, data-clients"),
+    "svg_title": ("trend.svg", '<svg xmlns="http://www.w3.org/2000/svg"><title>Kainuu: 3 clients</title></svg>',
+                  "'3 clients'"),
+    "tick_label": ("bars.svg", '<svg><g id="xtick_1"><text>Kainuu, 3 clients</text></g></svg>', "tick label"),
+    "count_with_percent_in_cell": ("t.html", "<table><tr><td>Kainuu</td><td>3 (33 %)</td></tr></table>",
+                                   "'3 (33 %)'"),
+    "count_in_key_column": ("keys.csv", "alue,n_clients\nKainuu (n = 3),40\n", "column 'alue', 'n ='"),
+    "markdown": ("notes.md", "# Results\n\nIn Kainuu 3 clients found work.\n", "notes.md line 3"),
+    "text": ("notes.txt", "Lappi: only 2 participants left.\n", "notes.txt line 1"),
+    "log": ("run.log", "2024-01-01 12:00 published county Lappi with 4 clients\n", "run.log line 1"),
+    "tsv": ("t.tsv", "alue\tn_working\nKainuu\t3\n", "t.tsv line 2, column 'n_working'"),
+    "json_any_key": ("figures.json", '{"Kainuu": {"employed": 3, "share": 0.4}}', "at $.Kainuu.employed"),
+    "complement": ("c.csv", "alue,n_clients,n_competitive\nKainuu,40,37\n",
+                   "a complement under 5 (n_clients - n_competitive)"),
+    "margin": ("m.csv", "alue,n_clients\nKainuu,<5\nLappi,20\nALL,23\n",
+               "line 2, column 'n_clients': a hidden count the total gives away"),
+    "data_kind_int": ("k.html", '<table data-columns="alue,n_working"><tr><th>A</th>'
+                                '<td data-kind="int">3</td></tr></table>', "table cell 'n_working'"),
+}
+
+#: Finnish office files as they are saved from Excel.
+OFFICE = {
+    "title_line_above_header": ("tulos.csv", "Tulostaulukko raportille\nAlue;Asiakkaita;Työllistyneitä\nKainuu;66;2\n",
+                                "column 'Työllistyneitä': a published count under 5"),
+    "decimal_comma_rate": ("osuus.csv", "Alue;Asiakkaita;Osuus\nKainuu;40;0,05\n",
+                           "column 'Osuus': a rate that implies a count under 5"),
+    "percent_with_comma": ("pros.csv", "Alue;Asiakkaita;Työllistyneet %\nKainuu;40;5,0 %\n",
+                           "column 'Työllistyneet %': a rate that implies a count under 5"),
+    "windows_1252": ("ansi.csv", "Alue;Asiakkaita;Työllistyneitä\nKainuu;66;2\n".encode("cp1252"),
+                     "column 'Työllistyneitä': a published count under 5"),
+    "xlsx_cell_reference": ("raportti.xlsx", None, "Taul1!C4 ('Työllistyneitä'): a published count under 5"),
+}
+
+
+def _plant(folder, file, content):
+    path = folder / file
+    if content is None:  # a workbook with a title row, as an analyst saves it
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.title = "Taul1"
+        for row in (["Tulostaulukko"], [], ["Alue", "Asiakkaita", "Työllistyneitä"], ["Kainuu", 66, 2]):
+            sheet.append(row)
+        book.save(path)
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+
+
+@pytest.mark.parametrize("case", [*MISSED, *OFFICE])
+def test_a_planted_problem_is_found(tmp_path, case):
+    file, content, expected = {**MISSED, **OFFICE}[case]
+    _plant(tmp_path, file, content)
+    found = [str(f) for f in check_output(tmp_path)]
+    assert any(expected in f for f in found), found
+    assert all(f.startswith(file) for f in found), found
+
+
+def test_the_same_files_without_the_problem_pass(tmp_path):
+    # the clean twins of the cases above, and what a reader does not take for people: a
+    # score column holding 3, a rate that implies 5 or more, a total with two hidden parts,
+    # durations, years, quarters, "1. aalto"
+    files = {
+        "report.html": "<p>33.3 % of the 30 clients found work in the 1. aalto, 12 kuukautta, 2024Q1.</p>",
+        "tulos.csv": "Tulostaulukko raportille\nAlue;Asiakkaita;Työllistyneitä\nKainuu;66;20\n",
+        "pisteet.csv": "Mittari;Pisteet\nSWEMWBS;3\nTyökyky;4\n",
+        "osuus.csv": "Alue;Asiakkaita;Osuus\nKainuu;40;0,25\n",
+        "m.csv": "alue,n_clients\nKainuu,<5\nLappi,..\nPohjanmaa,20\nALL,29\n",
+        "c.csv": "alue,n_clients,n_competitive\nKainuu,40,30\n",
+        "notes.md": "# Results\n\nIn Kainuu 30 clients found work within 3 months.\n",
+        "figures.json": '{"Kainuu": {"employed": 30, "share": 0.4, "year": 2024}}',
+        "ansi.csv": "Alue;Asiakkaita;Työllistyneitä\nKainuu;66;20\n".encode("cp1252"),
+    }
+    for file, content in files.items():
+        _plant(tmp_path, file, content)
+    assert check_output(tmp_path) == []
+
+
+def test_a_column_it_cannot_classify_is_listed_never_passed(tmp_path):
+    _plant(tmp_path, "x.csv", "alue;painokerroin\nKainuu;0,37\n")
+    found = [str(f) for f in check_output(tmp_path)]
+    assert found == ["x.csv line 1, column 'painokerroin': a column of numbers the check could not classify "
+                     "(count, rate, score?): check it by hand"]
+
+
+@pytest.mark.pipeline
+def test_the_real_site_passes(synthetic_study, tmp_path):
+    from ips_eval.publish.site.build import build_site
+
+    with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
+        build_site(con, tmp_path / "site", synthetic_study["config"].cutoff,
+                   {"run_id": "test", "cutoff": str(synthetic_study["config"].cutoff), "code_version": "test",
+                    "input_fingerprint": "test"}, None)
+    assert [str(f) for f in check_output(tmp_path / "site")] == []
