@@ -71,6 +71,7 @@ def _scan(func) -> tuple[bool, bool]:
 
 
 def mark(items) -> None:
+    """Mark each item with the tiers it belongs to, then order the modules (see `order`)."""
     for item in items:
         funcs = [getattr(item, "function", None)]
         info = getattr(item, "_fixtureinfo", None)
@@ -85,6 +86,35 @@ def mark(items) -> None:
             item.add_marker(pytest.mark.pipeline)
         if browser and not item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.browser)
+    order(items)
+
+
+#: Fixtures that build a whole warehouse once per session, slowest first.
+SHARED_BUILDS = ("synthetic_study", "minimal_run")
+
+
+def order(items) -> None:
+    """Whole modules (so that their module fixtures are built once) in this order: those that read
+    the synthetic study, then the other pipeline and slow ones, then the rest, each group in
+    collection order. Under xdist the first worker's first batch holds the synthetic study's
+    modules, so that worker builds it at once while the other one takes the modules after them
+    and does not wait for the build; the long tests come before the short ones, which even out
+    the two workers' ends."""
+    def rank(item) -> int:
+        fixtures = set(item.fixturenames)
+        if SHARED_BUILDS[0] in fixtures:
+            return 0
+        if item.get_closest_marker("pipeline") or item.get_closest_marker("slow"):
+            return 1
+        return 2
+
+    modules: dict[object, int] = {}
+    for item in items:
+        key = item.module if hasattr(item, "module") else item.path
+        modules[key] = min(modules.get(key, 2), rank(item))
+    position = {key: i for i, key in enumerate(modules)}
+    items.sort(key=lambda item: (modules[getattr(item, "module", item.path)],
+                                 position[getattr(item, "module", item.path)]))
 
 
 # ----------------------------------------------------------------------------------------------

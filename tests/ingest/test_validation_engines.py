@@ -79,6 +79,7 @@ def test_both_engines_give_identical_results(tmp_path, case, baseline):
     assert by_sql[2] == by_pandera[2]
 
 
+@pytest.mark.slow
 def test_the_synthetic_delivery_gives_identical_results(tmp_path):
     from ips_eval.synth import SynthConfig, write_delivery
 
