@@ -1,12 +1,14 @@
 # Two commands do everything on a fresh machine: `make demo` and `make test`.
 # Each creates .venv when missing and installs the pinned dependencies first.
+# `make check` is the fast loop (no whole pipeline run, no browser); `make chromium` is the
+# one setup step that needs root (the browser tests' Chromium; `make test` runs it first).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench dev clean
+.PHONY: setup demo check test chromium bench dev clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,9 +20,26 @@ setup: $(STAMP)
 demo: setup
 	$(VENV)/bin/ips-eval demo
 
-test: setup
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+# The fast tier: unit tests, SQL rules on small frames, contracts, docs currency. The tiers are
+# pytest markers (pyproject.toml), applied at collection by tests/tiers.py.
+check: setup
+	$(PY) -m pytest -n 2 -m "not pipeline and not browser and not slow" $(PYTEST_ARGS)
+
+# Everything, the browser tests included.
+test: setup chromium
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+# Debian's chromium for the browser tests: nothing to do when it is on PATH; installed with
+# apt-get when run as root (as CI is); otherwise it says what to run.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && apt-get install -y chromium; \
+	  else \
+	    echo "chromium is not installed and installing it needs root: run 'sudo make chromium'" \
+	         "(or 'sudo apt-get install -y chromium'), then 'make test' again." >&2; \
+	    exit 1; \
+	  fi; }
 
 # National-scale register benchmark (benchmarks/register.py, results in benchmarks/RESULTS.md):
 # BENCH_SCALES="20000 50000 200000" make bench for all three scales. Then the effectiveness

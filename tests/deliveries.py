@@ -151,3 +151,19 @@ def minimal_delivery(folder: Path, **extra: list[dict[str, str]]) -> Path:
     for export, more in extra.items():
         rows[export] = rows.get(export, []) + list(more)
     return write_delivery(folder, rows)
+
+
+def load_exports(con, delivery: Path, *exports: str) -> None:
+    """Only the named exports of a delivery into `con`, as their ingest assets do (after the
+    identity-code guard, clients first when an export refers to clients): a test of one file
+    skips the ~15 exports it does not touch. `load_delivery` loads them all."""
+    from ips_eval.ingest.contracts import load_contracts
+    from ips_eval.ingest.guard import scan_delivery
+    from ips_eval.ingest.load import ingest_export
+
+    scan_delivery(Path(delivery))
+    contracts = load_contracts()
+    wanted = set(exports) | {"clients" for e in exports if contracts[e].references}
+    for name, c in contracts.items():
+        if name in wanted:
+            ingest_export(con, Path(delivery), c)

@@ -2,7 +2,6 @@
 anything but a contract error (a refused file) or a clean load where rows read = accepted +
 rejected."""
 
-import datetime as dt
 import shutil
 import tempfile
 from pathlib import Path
@@ -11,13 +10,11 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deliveries import csv_text, row, write_delivery
+from deliveries import csv_text, load_exports, row, write_delivery
 from ips_eval.ingest.contracts import load_contracts
 from ips_eval.ingest.delivery import DeliveryRefused
 from ips_eval.ingest.identity import IdentityCodeFound
-from ips_eval.ingest.load import load_delivery
 
-C = dt.date(2024, 12, 31)
 SPICE = [b";", b'"', b"\n", b"\r\n", b"\r", b"EOS", b"K", b"e", b"31.2.2024", b"\xe4", b"\xc3\xa4", b"\x81",
          b"-", b"+", b",", b" ", b"\t", b"0", b"99999999999", b"\xef\xbb\xbf", b"1.1.1900", b"\x00"]
 
@@ -59,7 +56,7 @@ def test_mutated_project_files_are_refused_or_accounted_for(export, mutations):
         target.write_bytes(_mutate(_valid(export), mutations))
         con = duckdb.connect()
         try:
-            load_delivery(con, folder, C)
+            load_exports(con, folder, export)
         except (DeliveryRefused, IdentityCodeFound) as e:
             assert str(e).split(":")[0] in {load_contracts()[x].file for x in load_contracts()} | {
                 p.relative_to(folder).as_posix() for p in folder.rglob("*")}
@@ -85,7 +82,7 @@ def test_mutated_register_files_are_refused_or_accounted_for(mutations):
         target.write_bytes(_mutate(target.read_bytes(), mutations))
         con = duckdb.connect()
         try:
-            load_delivery(con, folder, C)
+            load_exports(con, folder, "register_employment")
         except (DeliveryRefused, IdentityCodeFound) as e:
             assert str(e).startswith("register/employment.csv")
             return

@@ -7,7 +7,9 @@ import hashlib
 import pytest
 
 from deliveries import minimal_delivery, row, write_csv, write_parquet
-from ips_eval.ingest.identity import find_identity_codes, is_identity_code, make_identity_code
+from ips_eval.ingest.guard import scan_delivery
+from ips_eval.ingest.identity import (IdentityCodeFound, find_identity_codes, is_identity_code,
+                                     make_identity_code)
 from pipelines.runner import PipelineFailed, run_pipeline
 
 C = dt.date(2024, 12, 31)
@@ -37,17 +39,8 @@ def _sha(path):
 CODE = make_identity_code(dt.date(1975, 3, 14), 457, "-")
 
 
-@pytest.mark.parametrize(
-    "where, file, line, column",
-    [
-        ("free text", "jobs.csv", 3, "ammatti"),
-        ("header", "clients.csv", 1, "field 5"),
-        ("register csv", "register/employment.csv", 2, "tyonantaja"),
-        ("register parquet", "register/benefits.parquet", 3, "etuus"),
-    ],
-)
-def test_a_code_stops_the_run_and_nothing_is_written(tmp_path, where, file, line, column):
-    delivery = minimal_delivery(tmp_path / "delivery")
+def _plant(delivery, where: str) -> None:
+    """The code in one place of a minimal delivery."""
     if where == "free text":
         write_csv(delivery, "jobs", [row("jobs"), row("jobs", alkupvm="1.7.2023", ammatti=f"siivooja {CODE}")])
     elif where == "header":
@@ -61,6 +54,32 @@ def test_a_code_stops_the_run_and_nothing_is_written(tmp_path, where, file, line
         (delivery / "register" / "benefits.csv").unlink()
         write_parquet(delivery, "register_benefits", [row("register_benefits"), row("register_benefits", etuus=CODE)])
 
+
+WHERE = [
+    ("free text", "jobs.csv", 3, "ammatti"),
+    ("header", "clients.csv", 1, "field 5"),
+    ("register csv", "register/employment.csv", 2, "tyonantaja"),
+    ("register parquet", "register/benefits.parquet", 3, "etuus"),
+]
+
+
+@pytest.mark.parametrize("where, file, line, column", WHERE)
+def test_the_guard_finds_a_code_anywhere_and_names_its_place_not_the_code(tmp_path, where, file, line, column):
+    """The guard (the run's first asset, `audit/delivery_guard`, before anything is written)."""
+    delivery = minimal_delivery(tmp_path / "delivery")
+    _plant(delivery, where)
+    with pytest.raises(IdentityCodeFound) as e:
+        scan_delivery(delivery)
+    message = str(e.value)
+    assert message.startswith(f"{file}: a Finnish personal identity code at line {line}, column '{column}'")
+    assert CODE not in message and CODE.lower() not in message
+
+
+def test_a_code_stops_the_run_and_nothing_is_written(tmp_path):
+    """The guard's refusal through a whole run: nothing but the run log and the lock file."""
+    where, file, line, column = WHERE[0]
+    delivery = minimal_delivery(tmp_path / "delivery")
+    _plant(delivery, where)
     warehouse = tmp_path / "out" / "warehouse.duckdb"
     with pytest.raises(PipelineFailed) as e:
         run_pipeline(delivery, C, warehouse)
@@ -74,14 +93,13 @@ def test_a_code_stops_the_run_and_nothing_is_written(tmp_path, where, file, line
     assert '"status": "failed"' in log and file in log and CODE not in log
 
 
-def test_a_code_leaves_the_previous_warehouse_byte_for_byte(tmp_path):
-    good = minimal_delivery(tmp_path / "good")
-    warehouse = tmp_path / "warehouse.duckdb"
-    run_pipeline(good, C, warehouse)
+def test_a_code_leaves_the_previous_warehouse_byte_for_byte(tmp_path, published_minimal):
+    warehouse = published_minimal
     before = _sha(warehouse)
+    listing = sorted(p.name for p in warehouse.parent.iterdir())
     bad = minimal_delivery(tmp_path / "bad", clients=[row("clients", person_id="P000002", tiimi=CODE)])
     with pytest.raises(PipelineFailed, match="clients.csv: a Finnish personal identity code at line 3, column 'tiimi'"):
         run_pipeline(bad, C, warehouse)
     assert _sha(warehouse) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "bad", "good", "warehouse.duckdb", "warehouse.duckdb.lock", "warehouse.duckdb.runs.jsonl", "warehouse.figures"]
+    assert sorted(p.name for p in warehouse.parent.iterdir()) == listing == [
+        "site", "w.duckdb", "w.duckdb.lock", "w.duckdb.runs.jsonl", "w.figures"]

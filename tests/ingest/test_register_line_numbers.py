@@ -14,10 +14,8 @@ import duckdb
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from deliveries import csv_text, row, write_delivery
-from ips_eval.ingest.load import load_delivery
+from deliveries import csv_text, load_exports, row, write_delivery
 
-C = dt.date(2024, 12, 31)
 
 
 @settings(max_examples=10, deadline=None)
@@ -34,7 +32,7 @@ def test_accepted_and_rejected_register_rows_keep_their_file_lines(n, broken):
         lines = [line + ";extra" if k in broken else line for k, line in enumerate(lines, start=1)]
         (folder / "register" / "employment.csv").write_text("\n".join(lines) + "\n")
         con = duckdb.connect()
-        load_delivery(con, folder, C)
+        load_exports(con, folder, "register_employment")
         accepted = con.execute("SELECT tyonantaja, _line FROM raw.register_employment").fetchall()
         # in file order without sorting: the warehouse keeps the order rows were read in
         assert [line for _, line in accepted] == [k for k in range(2, n + 2) if k not in broken]
@@ -65,7 +63,7 @@ def test_a_parquet_extract_of_many_row_groups_is_loaded_in_file_order(tmp_path):
     })
     pq.write_table(table, tmp_path / "register" / "employment.parquet", row_group_size=2_000)
     con = duckdb.connect()
-    load_delivery(con, tmp_path, C)
+    load_exports(con, tmp_path, "register_employment")
     got = con.execute("SELECT tyonantaja, _line FROM raw.register_employment").fetchall()
     assert [line for _, line in got] == list(range(2, n + 2))
     assert all(tag == f"L{line}" for tag, line in got)

@@ -2,8 +2,10 @@
 person is left in any table of the new warehouse, and every row is still accounted for."""
 
 import datetime as dt
+import shutil
 
 import duckdb
+import pytest
 
 from deliveries import row, write_delivery
 from pipelines.runner import run_pipeline
@@ -34,11 +36,25 @@ def _everything(path):
     return text, balance[0][0]
 
 
-def test_a_withdrawn_person_is_gone_from_every_table(tmp_path):
-    warehouse = tmp_path / "w.duckdb"
-    run_pipeline(_delivery(tmp_path / "q3"), C, warehouse)
-    before, _ = _everything(warehouse)
-    assert GONE in before
+@pytest.fixture(scope="module")
+def before(tmp_path_factory):
+    """The warehouse a withdrawal arrives at: the person's withdrawal is dated after this run's
+    cut-off, so the run keeps everything of the person."""
+    root = tmp_path_factory.mktemp("withdrawal")
+    run_pipeline(_delivery(root / "d", withdrawn_on="2.1.2025"), C, root / "out" / "w.duckdb")
+    return root / "out"
+
+
+def test_a_withdrawal_after_the_cutoff_does_not_remove_the_person_yet(before):
+    text, _ = _everything(before / "w.duckdb")
+    assert GONE in text
+
+
+def test_a_withdrawn_person_is_gone_from_every_table(tmp_path, before):
+    shutil.copytree(before, tmp_path / "out")
+    warehouse = tmp_path / "out" / "w.duckdb"
+    text, _ = _everything(warehouse)
+    assert GONE in text
 
     site = tmp_path / "site"
     run_pipeline(_delivery(tmp_path / "q4", withdrawn_on="1.11.2024"), C, warehouse, site_dir=site)
@@ -60,10 +76,3 @@ def test_a_withdrawn_person_is_gone_from_every_table(tmp_path):
                                             ("register/employment.csv", 1), ("survey_baseline.csv", 1)]
         assert con.execute("SELECT count(*) FROM audit.rejected_rows WHERE file = 'jobs.csv'").fetchall() == [(0,)]
         assert con.execute("SELECT person_id FROM staging.study_population").fetchall() == [("P000001",)]
-
-
-def test_a_withdrawal_after_the_cutoff_does_not_remove_the_person_yet(tmp_path):
-    warehouse = tmp_path / "w.duckdb"
-    run_pipeline(_delivery(tmp_path / "d", withdrawn_on="2.1.2025"), C, warehouse)
-    text, _ = _everything(warehouse)
-    assert GONE in text

@@ -43,6 +43,7 @@ def test_sandwich_includes_the_estimated_propensity_score():
     assert abs(known / naive - 1) > 0.01
 
 
+@pytest.mark.slow
 def test_coverage_of_the_95_percent_interval_over_seeds():
     """A shorter run of the benchmark's coverage simulation (benchmarks/effectiveness.py)."""
     n_seeds, effect = 40, 1.5

@@ -16,6 +16,9 @@ from ips_eval.warehouse.tables import build_outcomes
 from ips_eval.warehouse.tables import build_staging
 from ips_eval.synth import SynthConfig, write_delivery
 
+#: Two studies of 6 000 clients and 8 000 comparison persons: the slow tier.
+pytestmark = pytest.mark.slow
+
 PLANTED = SynthConfig(calibrate=False, n_clients_wave2=4000, n_clients_wave1=2000, cohort=8000, messy=False, seed=7)
 
 

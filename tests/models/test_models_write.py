@@ -50,6 +50,7 @@ def test_table_with_changed_columns_is_rebuilt(tmp_path):
     assert got == [("scores_x", 1, None), ("scores_y", 2, 0.5)]
 
 
+@pytest.mark.slow
 def test_fit_all_runs_every_model_and_isolates_a_crash(tmp_path, monkeypatch):
     con = mf.load(duckdb.connect(), mf.clients(n=1000, seed=1))
     mf.load(con, mf.register(n_ips=300, n_cmp=900, seed=2, effect_post24=2.0))  # the trajectory types need the 24-month fit

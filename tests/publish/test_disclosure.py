@@ -632,6 +632,7 @@ def learns_nothing(lo: float, hi: float, label: str, true: float | None = None) 
     return hi - lo >= T - 1e-6
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cells=fine_cells())
 def test_random_linked_tables_are_protected(cells):
@@ -665,6 +666,7 @@ def test_random_linked_tables_are_protected(cells):
         assert lo - 1e-6 <= true <= hi + 1e-6
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cells=fine_cells())
 def test_primary_suppression_alone_is_caught_whenever_it_leaks(cells):

@@ -1,6 +1,6 @@
 """The website as a reader sees it: rendered by headless Chromium from the files on disk.
 
-Chromium is Debian's `chromium` package (`make test` installs it when missing). It is
+Chromium is Debian's `chromium` package (`make chromium` installs it; `make test` runs that first). It is
 driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`: JSON messages
 ending in NUL on file descriptors 3 and 4), so no driver download and no Python package is
 needed. What is checked is what the browser shows: the headline numbers, a row per county,
@@ -33,9 +33,9 @@ from ips_eval.publish.site.tables import by_key, read_site_data
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT = Path("/tmp/site-screenshot.png")
 SCREENSHOT_FULL = Path("/tmp/site-screenshot-full.png")
-# On CI (and under `make test`, which installs it) a missing Chromium is a failure, not a skip.
+# On CI (where `make test` installs it first) a missing Chromium is a failure, not a skip.
 pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
-                                reason="chromium is not installed (make test installs it)")
+                                reason="chromium is not installed (`make chromium` installs it)")
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -220,6 +220,7 @@ def sha_all(root: Path) -> dict[str, str]:
 
 # ---- tests ----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_same_config_same_bytes_other_seed_other_bytes(tmp_path, delivery):
     root, manifest = delivery
     again = write_delivery(tmp_path / "a", SynthConfig(**SMALL))
@@ -457,6 +458,7 @@ def test_scores_improve_more_for_employed(figs):
     assert change[emp == True].mean() > change[emp == False].mean() + 0.5  # noqa: E712
 
 
+@pytest.mark.slow
 def test_or_recovery_without_calibration(tmp_path):
     import statsmodels.api as sm
     cfg = SynthConfig(calibrate=False, n_clients_wave2=8000, n_clients_wave1=8000, register=False, messy=False)
@@ -521,6 +523,7 @@ def _ipw_att(root: Path, pop_ids: set[str]) -> tuple[float, float]:
     return diff(df.post12), diff(df.placebo)
 
 
+@pytest.mark.slow
 def test_register_ips_effect_is_recoverable_and_placebo_null(tmp_path, figs):
     import statsmodels.api  # noqa: F401
     ids = set(figs["pop"][figs["pop"].rekisterisuostumus == "K"].person_id)

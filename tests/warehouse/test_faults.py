@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import resource
-import shutil
 import signal
 import subprocess
 import sys
@@ -47,21 +46,11 @@ def _leftovers(out: Path) -> list[str]:
     return sorted(p.relative_to(out).as_posix() for p in out.rglob(".*"))
 
 
-@pytest.fixture(scope="module")
-def first_run(tmp_path_factory):
-    """One published warehouse, figures and site; each test works on its own copy."""
-    root = tmp_path_factory.mktemp("first_run")
-    out = root / "out"
-    run_pipeline(minimal_delivery(root / "first"), C, out / "w.duckdb", site_dir=out / "site")
-    second = minimal_delivery(root / "second", clients=[row("clients", person_id="P000002")])
-    return out, second
-
-
 @pytest.fixture
-def published(tmp_path, first_run):
-    out, second = first_run
-    shutil.copytree(out, tmp_path / "out")
-    return tmp_path / "out" / "w.duckdb", second
+def published(tmp_path, published_minimal):
+    """A copy of the session's published minimal run (warehouse, figures and site) for this test,
+    and a second delivery to run on top."""
+    return published_minimal, minimal_delivery(tmp_path / "second", clients=[row("clients", person_id="P000002")])
 
 
 def _kill_at(point: str, tmp_path: Path, warehouse: Path, delivery: Path, site: Path) -> None:

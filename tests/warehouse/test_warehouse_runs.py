@@ -28,46 +28,41 @@ def _tables(path):
         return {n: con.execute(f"SELECT * FROM {n} ORDER BY ALL").fetchall() for n in names if n != "audit.runs"}
 
 
-def test_a_run_holds_raw_staging_and_audit_tables(tmp_path):
-    delivery = minimal_delivery(tmp_path / "d", clients=[row("clients", person_id="P000002", alue="Lahti")])
-    summary = run_pipeline(delivery, C, tmp_path / "w.duckdb")
-    tables = _tables(summary.warehouse)
+def test_a_run_holds_raw_staging_and_audit_tables(minimal_run):
+    # the shared minimal run: one client with a job, and one client row rejected (Lahti is no county)
+    tables = _tables(minimal_run["warehouse"])
     for name in ["raw.clients", "raw.jobs", "raw.register_cohort", "staging.clients", "staging.study_population",
                  "staging.register_spells", "audit.loads", "audit.rejected_rows", "ref.codes"]:
         assert name in tables, name
     assert [r[0] for r in tables["staging.study_population"]] == ["P000001"]
-    with duckdb.connect(str(summary.warehouse), read_only=True) as con:
+    with duckdb.connect(str(minimal_run["warehouse"]), read_only=True) as con:
         runs = con.execute("SELECT run_id, cutoff, code_version, input_fingerprint FROM audit.runs").fetchall()
-        assert runs[0][0] == summary.run_id and runs[0][1] == C and len(runs[0][3]) == 64
+        assert runs[0][0] == minimal_run["run_id"] and runs[0][1] == C and len(runs[0][3]) == 64
         assert con.execute("SELECT rows_read, rows_accepted, rows_rejected FROM audit.loads WHERE file='clients.csv'"
                            ).fetchall() == [(2, 1, 1)]
-    assert (summary.rows_accepted, summary.rows_rejected) == (2, 1)
+    assert (minimal_run["rows_accepted"], minimal_run["rows_rejected"]) == (2, 1)
 
 
-def test_a_rebuild_keeps_the_history_of_runs(tmp_path):
+def test_a_rebuild_keeps_the_history_of_runs(minimal_run, published_minimal):
     # (that a re-run reproduces every table is tests/warehouse/test_reproducible.py)
-    delivery = minimal_delivery(tmp_path / "d", jobs=[row("jobs", alkupvm="31.2.2024")])
-    run_pipeline(delivery, C, tmp_path / "a.duckdb")
-    run_pipeline(delivery, C, tmp_path / "a.duckdb")
-    with duckdb.connect(str(tmp_path / "a.duckdb"), read_only=True) as con:
+    run_pipeline(minimal_run["delivery"], C, published_minimal)
+    with duckdb.connect(str(published_minimal), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM audit.runs").fetchall() == [(2,)]
 
 
-def test_a_refused_delivery_leaves_the_previous_warehouse_byte_for_byte(tmp_path):
-    warehouse = tmp_path / "w.duckdb"
-    run_pipeline(minimal_delivery(tmp_path / "good"), C, warehouse)
+def test_a_refused_delivery_leaves_the_previous_warehouse_byte_for_byte(tmp_path, published_minimal):
+    warehouse = published_minimal
     before = _sha(warehouse)
     bad = minimal_delivery(tmp_path / "bad")
     (bad / "jobs.csv").write_text("person_id,tyyppi\nP000001,tyo\n", encoding="utf-8")
     with pytest.raises(PipelineFailed, match="jobs.csv: the header has no ';' delimiter"):
         run_pipeline(bad, C, warehouse)
     assert _sha(warehouse) == before
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in warehouse.parent.iterdir() if p.name.startswith(".")] == []
 
 
-def test_a_failing_blocking_check_stops_the_swap(tmp_path, monkeypatch):
-    warehouse = tmp_path / "w.duckdb"
-    run_pipeline(minimal_delivery(tmp_path / "good"), C, warehouse)
+def test_a_failing_blocking_check_stops_the_swap(tmp_path, published_minimal, monkeypatch):
+    warehouse = published_minimal
     before = _sha(warehouse)
     import ips_eval.warehouse.audit_checks as audit_checks
 
@@ -97,9 +92,8 @@ READER = textwrap.dedent("""
 """)
 
 
-def test_a_reader_holding_the_warehouse_does_not_block_a_refresh_and_keeps_its_view(tmp_path):
-    warehouse = tmp_path / "w.duckdb"
-    run_pipeline(minimal_delivery(tmp_path / "one"), C, warehouse)
+def test_a_reader_holding_the_warehouse_does_not_block_a_refresh_and_keeps_its_view(tmp_path, published_minimal):
+    warehouse = published_minimal
     reader = subprocess.Popen([sys.executable, "-c", READER, str(warehouse)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     try:

@@ -11,7 +11,9 @@ Expected outcomes:
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -19,7 +21,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from deliveries import contract, csv_text, minimal_delivery, row, write_csv, write_parquet
+from ips_eval.ingest.contracts import load_contracts
+from ips_eval.ingest.guard import scan_delivery
 from ips_eval.ingest.identity import make_identity_code
+from ips_eval.ingest.load import ingest_export, load_delivery
 
 CUTOFF = dt.date(2024, 12, 31)
 HETU = make_identity_code(dt.date(1968, 11, 2), 345, "-")
@@ -303,3 +308,37 @@ def build(case: Case, folder: Path) -> Path:
     delivery = minimal_delivery(folder)
     case.build(delivery)
     return delivery
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@lru_cache(maxsize=1)
+def _minimal_files() -> dict[str, bytes]:
+    with tempfile.TemporaryDirectory() as folder:
+        return _files(minimal_delivery(Path(folder) / "delivery"))
+
+
+def changed_exports(delivery: Path) -> set[str]:
+    """The exports whose files differ from the minimal delivery's (changed, added or removed)."""
+    ours, theirs = _files(delivery), _minimal_files()
+    changed = {f for f in ours.keys() | theirs.keys() if ours.get(f) != theirs.get(f)}
+    exports = {name for name, contract in load_contracts().items()
+               if {p.relative_to(delivery).as_posix() for p in contract.candidate_paths(delivery)} & changed}
+    assert exports or not changed, f"files of no export changed: {sorted(changed)}"
+    return exports
+
+
+def load_case(con, delivery: Path, engine: str | None = None) -> None:
+    """A case's delivery as the run's ingest loads it: the unchanged minimal delivery whole; any
+    other case in the exports whose files it changed, and clients.csv (loaded first: the others
+    are checked against its persons). The files a case leaves alone are the minimal delivery's."""
+    exports = changed_exports(delivery)
+    if not exports:
+        load_delivery(con, delivery, CUTOFF, engine=engine)
+        return
+    scan_delivery(delivery)
+    for name, contract in load_contracts().items():
+        if name in exports | {"clients"}:
+            ingest_export(con, delivery, contract, engine)

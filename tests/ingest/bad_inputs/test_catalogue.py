@@ -6,10 +6,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from bad_inputs.cases import CASES, CUTOFF, HETU, Accepted, Refused, Rejected, build
+from bad_inputs.cases import CASES, HETU, Accepted, Refused, Rejected, build, load_case
 from ips_eval.ingest.delivery import DeliveryRefused
 from ips_eval.ingest.identity import IdentityCodeFound
-from ips_eval.ingest.load import load_delivery
 
 HERE = Path(__file__).parent
 BALANCE = "rows_read = rows_accepted + rows_rejected + rows_withdrawn + rows_empty"
@@ -26,17 +25,17 @@ def test_the_catalogue_has_at_least_30_distinct_cases_and_readme_lists_each():
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_case(tmp_path, case):
     delivery = build(case, tmp_path / "delivery")
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = duckdb.connect()
     expected = case.expected
     if isinstance(expected, Refused):
         with pytest.raises((DeliveryRefused, IdentityCodeFound)) as e:
-            load_delivery(con, delivery, CUTOFF)
+            load_case(con, delivery)
         message = str(e.value)
         assert message.startswith(f"{expected.file}: "), message
         assert re.search(expected.reason, message), message
         assert HETU not in message
         return
-    load_delivery(con, delivery, CUTOFF)
+    load_case(con, delivery)
     loads = {f: (r, a, j) for f, r, a, j, w, e in con.execute(
         "SELECT file, rows_read, rows_accepted, rows_rejected, rows_withdrawn, rows_empty FROM audit.loads").fetchall()}
     assert con.execute(f"SELECT bool_and({BALANCE}) FROM audit.loads").fetchall() == [(True,)]

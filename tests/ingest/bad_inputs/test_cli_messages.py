@@ -30,6 +30,7 @@ def test_the_pattern_catches_what_it_must():
     assert not INTERNAL.search("jobs.csv, line 3: truncated_line: the file ends in the middle of this line")
 
 
+@pytest.mark.slow  # the whole ingest of every case, through the command line
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_no_message_names_an_exception(tmp_path, case):
     delivery = build(case, tmp_path / "delivery")

@@ -1,0 +1,172 @@
+"""The suite's tiers: which tests `make check` leaves out, found at collection.
+
+- `pipeline`: the test runs the whole pipeline (Dagster's ~100 steps), or needs a fixture
+  that does (`synthetic_study`, `minimal_run`, ...), or starts the command line's `run` or
+  `demo`;
+- `browser`: the test drives headless Chromium;
+- `slow`: marked by hand on a test that takes long without either.
+
+A test is marked `pipeline` when its own code, a fixture it uses or a function of its module it
+calls (followed through further calls of its module) calls `run_pipeline(`, starts
+`ips-eval run`/`demo` or `dagster asset materialize`: a new test that runs the pipeline falls
+into the tier without anyone marking it. Marking it by hand works too.
+
+The run log that `pipelines.runner` writes beside every warehouse (`*.runs.jsonl`, one line per
+finished run) tells how many whole runs a session made: `report` prints it, and in a session
+that leaves out the `pipeline` tier, `refuse_untiered_runs` fails the session naming the
+folders of the runs no marker caught (a run that the detection above missed).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+#: Calls that run the whole graph: the runner, the command line's `run`/`demo` (in a subprocess
+#: or typer's runner), Dagster's own command line.
+WHOLE_RUN = re.compile(r"""\brun_pipeline\(|["'](?:run|demo)["']\s*,\s*["']--|["']materialize["']""")
+BROWSER = re.compile(r"\bChromium\(|\bCHROMIUM\b")
+
+_seen: dict[object, tuple[bool, bool]] = {}
+
+
+def _source(obj) -> str:
+    try:
+        return textwrap.dedent(inspect.getsource(obj))
+    except (OSError, TypeError):
+        return ""
+
+
+def _called_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+
+
+def _scan(func) -> tuple[bool, bool]:
+    """(runs the whole pipeline, drives Chromium): from the function's source and the sources of
+    the functions of its own module that it calls, recursively."""
+    func = inspect.unwrap(func)
+    if func in _seen:
+        return _seen[func]
+    _seen[func] = (False, False)  # a recursion through the module's functions ends here
+    source = _source(func)
+    whole, browser = bool(WHOLE_RUN.search(source)), bool(BROWSER.search(source))
+    module = inspect.getmodule(func)
+    for name in _called_names(source):
+        helper = getattr(module, name, None)
+        if inspect.isfunction(helper) and inspect.getmodule(helper) is module:
+            w, b = _scan(helper)
+            whole, browser = whole or w, browser or b
+    _seen[func] = (whole, browser)
+    return whole, browser
+
+
+def mark(items) -> None:
+    """Mark each item with the tiers it belongs to, then order the modules (see `order`)."""
+    for item in items:
+        funcs = [getattr(item, "function", None)]
+        info = getattr(item, "_fixtureinfo", None)
+        for name in item.fixturenames:
+            defs = info.name2fixturedefs.get(name) if info else None
+            funcs += [d.func for d in defs or ()]
+        whole = browser = False
+        for func in filter(None, funcs):
+            w, b = _scan(func)
+            whole, browser = whole or w, browser or b
+        if whole and not item.get_closest_marker("pipeline"):
+            item.add_marker(pytest.mark.pipeline)
+        if browser and not item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.browser)
+    order(items)
+
+
+#: Fixtures that build a whole warehouse once per session, slowest first.
+SHARED_BUILDS = ("synthetic_study", "minimal_run")
+
+
+def order(items) -> None:
+    """Whole modules (so that their module fixtures are built once) in this order: those that read
+    the synthetic study, then the other pipeline and slow ones, then the rest, each group in
+    collection order. Under xdist the first worker's first batch holds the synthetic study's
+    modules, so that worker builds it at once while the other one takes the modules after them
+    and does not wait for the build; the long tests come before the short ones, which even out
+    the two workers' ends."""
+    def rank(item) -> int:
+        fixtures = set(item.fixturenames)
+        if SHARED_BUILDS[0] in fixtures:
+            return 0
+        if item.get_closest_marker("pipeline") or item.get_closest_marker("slow"):
+            return 1
+        return 2
+
+    modules: dict[object, int] = {}
+    for item in items:
+        key = item.module if hasattr(item, "module") else item.path
+        modules[key] = min(modules.get(key, 2), rank(item))
+    position = {key: i for i, key in enumerate(modules)}
+    items.sort(key=lambda item: (modules[getattr(item, "module", item.path)],
+                                 position[getattr(item, "module", item.path)]))
+
+
+# ----------------------------------------------------------------------------------------------
+# Counting the whole runs of a session
+# ----------------------------------------------------------------------------------------------
+def _session_root(config) -> Path | None:
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is None or hasattr(config, "workerinput"):
+        return None  # an xdist worker: the controller counts for every worker
+    return factory.getbasetemp()
+
+
+def whole_runs(root: Path) -> dict[str, dict]:
+    """Every run logged under `root` by run_id (a copied folder carries its log along)."""
+    runs: dict[str, dict] = {}
+    for log in root.rglob("*.runs.jsonl"):
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            runs.setdefault(record.get("run_id"), {**record, "folder": log.parent})
+    return runs
+
+
+def report(terminalreporter, config) -> None:
+    root = _session_root(config)
+    if root is None or not root.exists():
+        return
+    runs = whole_runs(root)
+    by_status: dict[str, int] = {}
+    for r in runs.values():
+        by_status[r.get("status", "?")] = by_status.get(r.get("status", "?"), 0) + 1
+    detail = ", ".join(f"{n} {status}" for status, n in sorted(by_status.items()))
+    terminalreporter.write_line(f"whole pipeline runs: {len(runs)}" + (f" ({detail})" if detail else ""))
+
+
+def _leaves_out_pipeline(config) -> bool:
+    return "not pipeline" in (config.getoption("markexpr", "") or "")
+
+
+def refuse_untiered_runs(session) -> None:
+    config = session.config
+    root = _session_root(config)
+    if root is None or not root.exists() or not _leaves_out_pipeline(config):
+        return
+    runs = whole_runs(root)
+    if runs:
+        folders = sorted({str(r["folder"].relative_to(root)) for r in runs.values()})
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter:
+            reporter.write_line(
+                f"{len(runs)} whole pipeline run(s) in a session that leaves out the pipeline tier, in "
+                f"{', '.join(folders)}: mark the test that made them @pytest.mark.pipeline", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
