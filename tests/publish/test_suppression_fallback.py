@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
-from ips_eval.definitions import HEADLINE_RATES, QUARTERLY_RATES
+from ips_eval.figures import HEADLINE_RATES, QUARTERLY_RATES
 from ips_eval.figures import wave_counties
 from ips_eval.publish.disclosure import (
     PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL, DisclosureError, RowsSum, TableSpec, protect,

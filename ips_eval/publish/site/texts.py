@@ -119,7 +119,7 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "disclosure_note": "Tietosuoja: alle {T} henkilön lukumäärät näytetään muodossa <{T}. Merkintä .. tarkoittaa, "
                            "että luku on jätetty pois, jotta pientä lukua ei voi päätellä muista luvuista. "
                            "Osuuksia ja keskiarvoja ei näytetä, jos niiden taustalla olevia lukuja ei voi julkaista. "
-                           "Merkintä : tarkoittaa, että sarakkeen lukuja ei voitu suojata merkinnöillä <5 ja .., "
+                           "Merkintä : tarkoittaa, että sarakkeen lukuja ei voitu suojata merkinnöillä <{T} ja .., "
                            "joten niitä ei näytetä eikä niiden suuruudesta kerrota mitään.",
         "footer": "Sijoita ja valmenna! -hankkeen arviointitutkimus. Sivusto on tuotettu automaattisesti tutkimusaineistosta; "
                   "siinä on vain koottuja lukuja.",
@@ -296,7 +296,7 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "disclosure_note": "Dataskydd: antal under {T} personer visas som <{T}. Tecknet .. betyder att siffran har utelämnats "
                            "så att ett litet antal inte kan räknas ut ur de andra siffrorna. Andelar och medelvärden "
                            "visas inte när siffrorna bakom dem inte kan publiceras. Tecknet : betyder att kolumnens siffror inte "
-                           "kunde skyddas med tecknen <5 och .., och därför visas de inte och inget sägs om deras storlek.",
+                           "kunde skyddas med tecknen <{T} och .., och därför visas de inte och inget sägs om deras storlek.",
         "footer": "Utvärderingen av projektet Sijoita ja valmenna!. Webbplatsen skapas automatiskt ur forskningsmaterialet; "
                   "den innehåller endast sammanställda siffror.",
         "sub_n": "antal", "sub_eligible": "uppföljda", "sub_rate": "%",
@@ -471,7 +471,7 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "disclosure_note": "Disclosure control: counts of fewer than {T} people are shown as <{T}. The mark .. means a figure "
                            "was left out so that a small count cannot be worked out from the others. Shares and means "
                            "are not shown when the counts behind them cannot be published. The mark : means that a column's figures could "
-                           "not be protected with the marks <5 and .., so they are not shown and nothing is said of "
+                           "not be protected with the marks <{T} and .., so they are not shown and nothing is said of "
                            "their size.",
         "footer": "The evaluation study of the Sijoita ja valmenna! project. This site is generated automatically from the "
                   "research data; it holds aggregate figures only.",
