@@ -107,6 +107,8 @@ def clients(n: int = 3000, n_counties: int = 12, seed: int = 1, or_smi: float = 
             "work_ability": np.clip(np.round(5 + base / 2), 0, 10), "swemwbs": np.clip(22 + base, 7, 35),
             "eurohis": np.clip(3 + base / 5, 1, 5), "inclusion": np.clip(24 + base, 8, 40),
             "self_efficacy": np.clip(28 + base, 10, 40), "rtw_readiness": np.clip(np.round(3 + base / 4), 1, 5),
+            # ISMI-10 is asked at baseline and final only (data_contracts/scales.yaml)
+            "stigma": np.clip(2.5 - base / 8, 1, 4) if wave != "midpoint" else np.nan,
         })[ok])
     scores = pd.concat(rows, ignore_index=True)
 
