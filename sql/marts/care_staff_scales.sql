@@ -8,7 +8,9 @@
 -- core.scale_scores: `recovery_orientation` the mean of toipumis_1..8 when at least 6 are
 -- answered; `employment_expectations` the mean of tyo_1..4 after reversing tyo_3 and tyo_4,
 -- when at least 3 are answered. `n_*` counts the respondents with the score, `mean_*` is
--- their mean (unrounded, NULL when none). Empty without care_staff_survey.csv.
+-- their mean (NULL when none), summed as exact decimals of each score (12 places) so that a
+-- re-run gives the same bits whatever order the threads add them in. Empty without
+-- care_staff_survey.csv.
 CREATE OR REPLACE TABLE marts.care_staff_scales AS
 WITH scores AS (
     SELECT respondent,
@@ -23,9 +25,9 @@ figures AS (
            r.kierros AS round,
            count(*) AS n_respondents,
            count(s.recovery_orientation) AS n_recovery_orientation,
-           avg(s.recovery_orientation) AS mean_recovery_orientation,
+           CAST(avg(CAST(s.recovery_orientation AS DECIMAL(38, 12))) AS DOUBLE) AS mean_recovery_orientation,
            count(s.employment_expectations) AS n_employment_expectations,
-           avg(s.employment_expectations) AS mean_employment_expectations
+           CAST(avg(CAST(s.employment_expectations AS DECIMAL(38, 12))) AS DOUBLE) AS mean_employment_expectations
     FROM staging.care_staff_survey AS r
     LEFT JOIN scores AS s ON s.respondent = r.vastaustunnus
     GROUP BY GROUPING SETS ((r.alue, r.kierros), (r.kierros))

@@ -11,6 +11,9 @@
 -- scale answered; over them, after reverse-keying (min + max - x),
 --   alpha = k / (k - 1) * (1 - sum of the item variances / variance of the item sum),
 -- with sample variances (n - 1); NULL under 2 complete responses or when the sum does not vary.
+-- The variances' common factor n (n - 1) cancels, so the ratio is taken of the integers
+-- n * sum(x^2) - sum(x)^2, exact: a re-run gives the same bits whatever order the threads add
+-- the answers in.
 CREATE OR REPLACE TABLE marts.scale_reliability AS
 WITH latest_coach AS (  -- each client's latest coach response, whole
     SELECT c.person_id AS respondent, 'latest' AS round,
@@ -44,10 +47,11 @@ complete AS (
     GROUP BY scale, wave, respondent
     HAVING count(*) = any_value(n_items)
 ),
-item_variances AS (
-    SELECT k.scale, k.wave, sum(k.variance) AS sum_item_variance
+item_variances AS (  -- sum over items of n * sum(x^2) - sum(x)^2
+    SELECT k.scale, k.wave, sum(k.n * k.s2 - k.s1 * k.s1) AS sum_item_scatter
     FROM (
-        SELECT k.scale, k.wave, k.item, var_samp(k.answer) AS variance
+        SELECT k.scale, k.wave, k.item, CAST(count(*) AS HUGEINT) AS n,
+               sum(CAST(k.answer AS HUGEINT) * k.answer) AS s2, sum(CAST(k.answer AS HUGEINT)) AS s1
         FROM keyed AS k
         JOIN complete AS c USING (scale, wave, respondent)
         GROUP BY k.scale, k.wave, k.item
@@ -55,15 +59,17 @@ item_variances AS (
     GROUP BY k.scale, k.wave
 ),
 totals AS (
-    SELECT scale, wave, count(*) AS n_complete, any_value(n_items) AS k, var_samp(total) AS total_variance
+    SELECT scale, wave, count(*) AS n_complete, any_value(n_items) AS k,
+           CAST(count(*) AS HUGEINT) * sum(CAST(total AS HUGEINT) * total)
+           - sum(CAST(total AS HUGEINT)) * sum(CAST(total AS HUGEINT)) AS total_scatter
     FROM complete
     GROUP BY scale, wave
 )
 SELECT w.scale,
        w.wave,
        coalesce(t.n_complete, 0) AS n_complete,
-       CASE WHEN t.n_complete >= 2 AND t.total_variance > 0
-            THEN t.k / (t.k - 1) * (1 - v.sum_item_variance / t.total_variance) END AS alpha
+       CASE WHEN t.n_complete >= 2 AND t.total_scatter > 0
+            THEN t.k / (t.k - 1) * (1 - CAST(v.sum_item_scatter AS DOUBLE) / CAST(t.total_scatter AS DOUBLE)) END AS alpha
 FROM ref.scale_waves AS w
 JOIN ref.scales AS s USING (scale)
 LEFT JOIN totals AS t USING (scale, wave)
