@@ -73,13 +73,13 @@ def synthetic_study(tmp_path_factory, worker_id):
     def build(root):
         manifest = write_delivery(root / "delivery", config)
         summary = run_pipeline(root / "delivery", config.cutoff, root / "warehouse.duckdb",
-                               figures_dir=root / "figures")
+                               figures_dir=root / "warehouse.figures")
         return {"manifest": manifest, "run_id": summary.run_id}
 
     root = _shared(tmp_path_factory, worker_id, "synthetic_study", build)
     built = json.loads((root / "built.json").read_text())
     return {"config": config, "manifest": built["manifest"], "run_id": built["run_id"], "root": root,
-            "warehouse": root / "warehouse.duckdb", "figures": root / "figures"}
+            "warehouse": root / "warehouse.duckdb", "figures": root / "warehouse.figures"}
 
 
 @pytest.fixture

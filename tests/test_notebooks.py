@@ -108,7 +108,7 @@ def test_outcomes_explorer(synthetic_study, monkeypatch):
 
 
 def test_model_walkthrough(synthetic_study, monkeypatch):
-    figures = synthetic_study["root"] / "figures"
+    figures = synthetic_study["figures"]
     pngs = sorted(p.name for p in figures.glob("*.png"))
     with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
         fit_log = con.execute("SELECT model, status FROM models.fit_log").fetchall()

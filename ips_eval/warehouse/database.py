@@ -103,9 +103,12 @@ def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     )
 
 
-#: What a failed write of the build file raises: the OS, DuckDB's I/O layer, or DuckDB
-#: refusing to go on after a failed checkpoint (it raises FatalException on a full disk).
-WRITE_ERRORS = (OSError, duckdb.IOException, duckdb.PermissionException, duckdb.FatalException)
+#: What a failed write of the build file raises: the OS, DuckDB's I/O layer, DuckDB refusing
+#: to go on after a failed checkpoint (it raises FatalException on a full disk), or a commit
+#: whose write failed (TransactionException: the build file has one writer, so no commit
+#: conflicts with another).
+WRITE_ERRORS = (OSError, duckdb.IOException, duckdb.PermissionException, duckdb.FatalException,
+                duckdb.TransactionException)
 
 
 class WarehouseWriteError(Exception):
