@@ -3,10 +3,17 @@
 A Finnish personal identity code anywhere (a header, a free-text cell, a register extract,
 a file the pipeline does not even read) stops the load. The error names the file, line and
 column, never the code, so that the message itself can be logged and shared safely.
+
+Large text files (the register extracts as CSV) are searched by DuckDB, each physical line as
+one value, so that the regular expression runs in DuckDB's threads over every byte the
+line-by-line scan would see; only candidate lines come to Python, and a file holding a real
+code is scanned again line by line, which names its line and column. A file DuckDB cannot read
+that way (not UTF-8, a line longer than its limit, a stray control byte) is scanned in Python.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -16,6 +23,11 @@ from ips_eval.ingest.identity import CANDIDATE_SQL, IdentityCodeFound, find_iden
 
 CHUNK = 1 << 22
 DELIMITER = ";"
+#: Text files at least this large are searched by DuckDB (`scan_text_duckdb`); smaller ones, where
+#: starting DuckDB costs more than it saves, line by line in Python.
+DUCKDB_MIN_BYTES = CHUNK
+#: DuckDB's limit on one line (bytes); a longer line makes the file go the Python way.
+MAX_LINE_BYTES = 1 << 24
 
 
 def scan_delivery(delivery: Path) -> int:
@@ -26,9 +38,35 @@ def scan_delivery(delivery: Path) -> int:
         relative = path.relative_to(delivery).as_posix()
         if path.suffix.lower() == ".parquet":
             scan_parquet(path, relative)
+        elif path.stat().st_size >= DUCKDB_MIN_BYTES:
+            scan_text_duckdb(path, relative)
         else:
             scan_text(path, relative)
     return len(files)
+
+
+def scan_text_duckdb(path: Path, relative: str) -> None:
+    """`scan_text`'s search done by DuckDB: every line of the file read whole (no delimiter, no
+    quoting, so each value is the line's bytes as `scan_text` reads them), the candidates
+    (`CANDIDATE_SQL`) picked out in SQL and checked in Python. A real code makes `scan_text` name
+    its place; a file DuckDB cannot read as UTF-8 lines is scanned by `scan_text` instead."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET threads = {min(2, os.cpu_count() or 1)}")
+        con.execute("SET enable_progress_bar = false")
+        candidates = con.execute(
+            "SELECT line FROM read_csv($path, columns = {'line': 'VARCHAR'}, delim = '\x01', quote = '',"
+            " escape = '', header = false, auto_detect = false, comment = '', max_line_size = $max,"
+            " strict_mode = true, encoding = 'utf-8') WHERE regexp_matches(line, $pattern)",
+            {"path": str(path), "pattern": CANDIDATE_SQL, "max": MAX_LINE_BYTES},
+        ).fetchall()
+    except duckdb.Error:
+        candidates = None
+    finally:
+        con.close()
+    if candidates is None or any(line is not None and any(True for _ in find_identity_codes(line))
+                                 for line, in candidates):
+        scan_text(path, relative)
 
 
 def scan_text(path: Path, relative: str) -> None:

@@ -103,3 +103,37 @@ def test_a_code_leaves_the_previous_warehouse_byte_for_byte(tmp_path, published_
     assert _sha(warehouse) == before
     assert sorted(p.name for p in warehouse.parent.iterdir()) == listing == [
         "site", "w.duckdb", "w.duckdb.lock", "w.duckdb.runs.jsonl", "w.figures"]
+
+
+@pytest.mark.parametrize("where, file, line, column", WHERE)
+def test_duckdb_search_of_large_text_files_finds_the_same(tmp_path, monkeypatch, where, file, line, column):
+    """Every text file through DuckDB's search (as large register CSVs go): same place, same message."""
+    import ips_eval.ingest.guard as guard
+
+    monkeypatch.setattr(guard, "DUCKDB_MIN_BYTES", 0)
+    delivery = minimal_delivery(tmp_path / "delivery")
+    _plant(delivery, where)
+    with pytest.raises(IdentityCodeFound) as e:
+        scan_delivery(delivery)
+    message = str(e.value)
+    assert message.startswith(f"{file}: a Finnish personal identity code at line {line}, column '{column}'")
+    assert CODE not in message and CODE.lower() not in message
+
+
+def test_duckdb_search_leaves_clean_files_and_lookalikes_to_itself(tmp_path, monkeypatch):
+    """No code: no file goes to the line-by-line scan, not even one with a candidate that fails the check
+    character; a file DuckDB cannot read as UTF-8 lines is scanned line by line and its code found."""
+    import ips_eval.ingest.guard as guard
+
+    monkeypatch.setattr(guard, "DUCKDB_MIN_BYTES", 0)
+    delivery = minimal_delivery(tmp_path / "delivery")
+    write_csv(delivery, "jobs", [row("jobs"), row("jobs", alkupvm="1.7.2023", ammatti="siivooja 131052-308U")])
+    by_python = []
+    original = guard.scan_text
+    monkeypatch.setattr(guard, "scan_text", lambda path, relative: (by_python.append(relative), original(path, relative)))
+    assert scan_delivery(delivery) > 0
+    assert by_python == []
+    (delivery / "notes.txt").write_bytes(f"h\u00e4iri\u00f6;x\nrivi;{CODE}\n".encode("cp1252"))
+    with pytest.raises(IdentityCodeFound, match="notes.txt: a Finnish personal identity code at line 2, column 'x'"):
+        scan_delivery(delivery)
+    assert by_python == ["notes.txt"]
