@@ -42,18 +42,21 @@ chromium:
 	  fi; }
 
 # National-scale register benchmark (benchmarks/register.py, results in benchmarks/RESULTS.md):
-# BENCH_SCALES="20000 50000 200000" make bench for all three scales. Then the effectiveness
+# the targets' table (both formats, 20 000 / 200 000 / 1 000 000 people; BENCH_SCALES="20000 200000"
+# make bench for fewer). Then the effectiveness
 # model at 20 000 and 300 000 comparison persons and its coverage simulation
 # (benchmarks/effectiveness.py). Both with one BLAS thread: the machine's two cores are shared,
 # and the models' small matrix products only lose time to BLAS threads competing for them.
-BENCH_SCALES ?= 20000
-BENCH_REPEAT ?= 3
-BENCH_RUN_REPEAT ?= 2
+BENCH_SCALES ?= 20000 200000 1000000
+BENCH_REPEAT ?= 1
+BENCH_RUN_REPEAT ?= 1
+# BENCH_TARGETS_ONLY=1: only the whole runs in both formats and the scans (the targets table)
+BENCH_TARGETS_ONLY ?=
 BENCH_EFFECTIVENESS_SCALES ?= 20000 300000
 BENCH_COVERAGE_SEEDS ?= 200
 
 bench: setup
-	OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/register.py --scales $(BENCH_SCALES) --repeat $(BENCH_REPEAT) --run-repeat $(BENCH_RUN_REPEAT)
+	OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/register.py --scales $(BENCH_SCALES) --repeat $(BENCH_REPEAT) --run-repeat $(BENCH_RUN_REPEAT) $(if $(BENCH_TARGETS_ONLY),--targets-only)
 	OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/effectiveness.py --scales $(BENCH_EFFECTIVENESS_SCALES) --seeds $(BENCH_COVERAGE_SEEDS)
 
 dev: setup
