@@ -99,6 +99,10 @@ PS_COVARIATES = ("age", "gender", "education", "diagnosis_group", "county", "emp
                  "benefit_months_pre12")
 
 
+#: Columns of the analysis frame held as categoricals (`load_effectiveness`).
+CATEGORICAL_COLUMNS = ("alue", "county", "dg", "diagnosis_group", "education")
+
+
 def diagnosis_group(dg: pd.Series) -> pd.Series:
     code = dg.astype("string").str.upper().str.replace(".", "", regex=False).str.strip()
     out = pd.Series(OTHER_DG, index=dg.index, dtype="object")
@@ -130,6 +134,11 @@ def load_effectiveness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     d["gender"] = d["gender"].astype("string").where(d["gender"].astype("string").isin(["1", "2"])).astype(object)
     d["diagnosis_group"] = diagnosis_group(d["dg"])
     d["county"] = d["alue"].astype(str)
+    # A handful of values each, repeated over a national cohort: as categoricals (integer codes and
+    # one copy of each text) the frame is a fraction of its size with a Python string per cell.
+    # Every reader turns them into text before comparing or counting (`astype(str)`, `astype("string")`).
+    for column in CATEGORICAL_COLUMNS:
+        d[column] = d[column].astype("category")
     return d
 
 
