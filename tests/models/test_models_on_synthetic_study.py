@@ -19,7 +19,9 @@ from ips_eval.synth import SynthConfig, write_delivery
 #: Two studies of 6 000 clients and 8 000 comparison persons: the slow tier.
 pytestmark = pytest.mark.slow
 
-PLANTED = SynthConfig(calibrate=False, n_clients_wave2=4000, n_clients_wave1=2000, cohort=8000, messy=False, seed=7)
+#: One effect for every IPS client (no larger one at 40-49), so the ATT is the planted effect.
+PLANTED = SynthConfig(calibrate=False, n_clients_wave2=4000, n_clients_wave1=2000, cohort=8000, messy=False, seed=7,
+                      ips_effect_extra_months_age_40_49=0.0)
 
 
 def _study(tmp_path_factory, config):
