@@ -44,9 +44,9 @@ from scipy import stats
 
 #: Default number of imputations and rounds of the chained equations.
 N_IMPUTATIONS = 20
-N_ITERATIONS = 10
+N_ITERATIONS = 5
 N_DONORS = 5
-#: Distances between predictions are rounded to this before donors are chosen (ties by row).
+#: Predictions are rounded to this (as whole multiples of it) before donors are chosen (ties by row).
 ROUND = 1e-9
 
 
@@ -88,21 +88,23 @@ def _pmm(rng: np.random.Generator, X: np.ndarray, y: np.ndarray, observed: np.nd
     sigma2 = rss / rng.chisquare(max(n - p, 1))
     L = np.linalg.cholesky(np.linalg.inv(A) * sigma2 + 1e-14 * np.eye(p))
     beta_star = beta + L @ rng.standard_normal(p)
-    pred_obs = np.round(Xo @ beta / ROUND) * ROUND
-    pred_mis = np.round(X[~observed] @ beta_star / ROUND) * ROUND
+    pred_obs = np.round(Xo @ beta / ROUND).astype(np.int64)
+    pred_mis = np.round(X[~observed] @ beta_star / ROUND).astype(np.int64)
     order = np.argsort(pred_obs, kind="stable")
     sorted_pred = pred_obs[order]
     k = min(N_DONORS, n)
-    out = np.empty(len(pred_mis))
+    # the k nearest observed predictions lie within k places of each one's place in the sorted list
+    at = np.searchsorted(sorted_pred, pred_mis)
+    places = at[:, None] + np.arange(-k, k)[None, :]
+    valid = (places >= 0) & (places < n)
+    places = np.clip(places, 0, n - 1)
+    rows = order[places]
+    # nearest first, ties by row position (integers: no rounding can reorder them)
+    key = np.abs(sorted_pred[places] - pred_mis[:, None]) * np.int64(n) + rows
+    key = np.where(valid, key, np.iinfo(np.int64).max)
+    nearest = np.take_along_axis(rows, np.argsort(key, axis=1, kind="stable")[:, :k], axis=1)
     picks = rng.integers(0, k, len(pred_mis))
-    for i, v in enumerate(pred_mis):
-        # the k nearest observed predictions lie within k positions of v's place in the sorted list
-        at = int(np.searchsorted(sorted_pred, v))
-        lo, hi = max(0, at - k), min(n, at + k)
-        window = order[lo:hi]
-        dist = np.round(np.abs(pred_obs[window] - v) / ROUND)
-        nearest = window[np.lexsort((window, dist))][:k]
-        out[i] = yo[nearest[picks[i] % len(nearest)]]
+    out = yo[nearest[np.arange(len(pred_mis)), picks]].astype(float)
     return out
 
 
