@@ -91,7 +91,7 @@ def fit_change_agreement(frame: pd.DataFrame) -> ModelResult:
             row |= weighted_kappa(a, b) | {"status": "ok", "status_reason": None}
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS)
-    table["n"] = table["n"].astype("int64")
+    table = table.astype({"n": "int64", "status": "string", "status_reason": "string"})
     ok = table[table["status"] == "ok"]
     if ok.empty:
         raise NotFitted("no domain has enough clients with both answers: "

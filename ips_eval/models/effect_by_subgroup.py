@@ -157,7 +157,8 @@ def fit_effect_by_subgroup(frame: pd.DataFrame, *, min_treated: int = MIN_TREATE
                              "ci_high": None, "p_value": p, "n": sum(r["n_treated"] + r["n_comparison"] for r in fitted),
                              "estimator": "cochran_q"})
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    table = table.astype({"n_treated": "int64", "n_comparison": "int64", "df_heterogeneity": "int64"})
+    table = table.astype({"n_treated": "int64", "n_comparison": "int64", "df_heterogeneity": "int64",
+                          "status": "string", "status_reason": "string"})
     if (table["status"] == "not_estimated").all():
         raise NotFitted("no subgroup level could be estimated: " + "; ".join(
             f"{r.term}: {r.status_reason}" for r in table.itertuples()), n=len(d))
@@ -186,6 +187,8 @@ def _level(g: pd.DataFrame, subgroup: str, level: str, covariates: list[str], mi
     if n_t < min_treated:
         return row | {"status": "not_estimated",
                       "status_reason": f"{n_t} IPS clients with a complete 12-month window (at least {min_treated})"}
+    # a covariate constant within the level (the diagnosis group of the SMI levels may be) confounds nothing there
+    covariates = [c for c in covariates if g[c].nunique(dropna=True) > 1]
     try:
         att = estimate_att(g, "ips", OUTCOME, covariates, estimators=("ipw",))
     except (NotFitted, ValueError, np.linalg.LinAlgError) as e:
