@@ -141,7 +141,9 @@ def coaching(co: pd.DataFrame, or_trust: float | None = 1.8, or_cooperation: flo
                           "n_coach_responses": np.zeros(n, dtype="int64"),
                           "first_response_date": pd.Series([None] * n, dtype="object"),
                           "first_trust": pd.array([None] * n, dtype="Int64"),
-                          "first_cooperation": pd.array([None] * n, dtype="Int64")})
+                          "first_cooperation": pd.array([None] * n, dtype="Int64"),
+                          "followed_to": pd.Series(pd.to_datetime(co["service_end"]).fillna(pd.Timestamp(CUTOFF))).dt.date,
+                          "first_employer_contact": pd.Series([None] * n, dtype="object")})
     if or_trust is None:
         return empty
     rng = np.random.default_rng(seed)
@@ -159,8 +161,11 @@ def coaching(co: pd.DataFrame, or_trust: float | None = 1.8, or_cooperation: flo
     late = rng.random(n) < share_missing
     lag = np.where(late, rng.integers(100, 200, n), rng.integers(45, 90, n))
     first = pd.to_datetime(co["ips_start"]) + pd.to_timedelta(lag, unit="D")
+    # a first employer contact 2-120 days after the start for four clients of five
+    contact = (pd.to_datetime(co["ips_start"]) + pd.to_timedelta(rng.integers(2, 120, n), unit="D")).dt.date
+    contact = contact.where(rng.random(n) < 0.8, None)
     return empty.assign(n_coach_responses=np.ones(n, dtype="int64"), first_response_date=first.dt.date,
-                        first_trust=trust, first_cooperation=cooperation)
+                        first_trust=trust, first_cooperation=cooperation, first_employer_contact=contact)
 
 
 def register(n_ips: int = 600, n_cmp: int = 1800, effect: float = 2.0, earnings_effect: float = 3000.0,
