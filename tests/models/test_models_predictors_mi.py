@@ -63,7 +63,7 @@ def test_ratings_later_than_3_months_after_the_start_are_missing(frame):
 
 
 def test_without_coach_responses_the_two_terms_are_left_out(tmp_path):
-    t = mf.clients(n=1500, seed=5)
+    t = mf.clients(n=800, seed=5)
     res = fit_model("employment_predictors", mf.load(duckdb.connect(), t), tmp_path, n_imputations=2, iterations=2)
     assert res.status == "ok", res.reason
     assert not {"trust", "care_cooperation"} & set(res.estimates["term"])
