@@ -28,6 +28,8 @@ from ips_eval.models.survival import km_fit, km_median, km_step_table, step_at
 MODEL = "time_to_employer_contact"
 #: The IPS standard: a first employer meeting within this many days of the start.
 CONTACT_DAYS = COACHING_DAYS["employer_contact"]
+#: The figure's time axis: the first year, where first contacts happen (the curve is flat after).
+XMAX_DAYS = 365
 SUMMARY_COLUMNS = ["group", "n", "n_events", "n_censored", "median_days", "median_ci_low", "median_ci_high",
                    f"share_{CONTACT_DAYS}d", f"share_{CONTACT_DAYS}d_ci_low", f"share_{CONTACT_DAYS}d_ci_high"]
 
@@ -93,7 +95,7 @@ def fit_time_to_employer_contact(frame: pd.DataFrame) -> ModelResult:
     figures = [plots.later(lambda folder: plots.curves_by_group(
         km_all, f"Time to the first employer contact by county\n(1 - Kaplan-Meier, 95% band; n={n} coach-rated"
         f" clients; the IPS standard: within {CONTACT_DAYS} days)",
-        folder / f"{MODEL}_km_by_county.png", "Share who met an employer", cumulative=True))]
+        folder / f"{MODEL}_km_by_county.png", "Share who met an employer", cumulative=True, xmax=XMAX_DAYS))]
     left_out = len(frame) - n
     reason = (f"{n} clients with a coach response, {int(a['n_events'])} with a first employer contact"
               + (f"; {left_out} clients without a coach response left out" if left_out else ""))
