@@ -119,7 +119,53 @@ def clients(n: int = 3000, n_counties: int = 12, seed: int = 1, or_smi: float = 
     fc = pd.DataFrame({"alue": list(fidelity), "arviointipvm": dt.date(2024, 6, 1),
                        "total": [int(v) for v in fidelity.values()], "category": "fair"})
     return {"core.client_outcomes": co, "core.competitive_jobs": jobs, "marts.client_scores": scores,
-            "marts.employment_outcomes": eo.reset_index(drop=True), "marts.fidelity_current": fc}
+            "marts.employment_outcomes": eo.reset_index(drop=True), "marts.fidelity_current": fc,
+            "core.coaching_clients": coaching(co, None)}
+
+
+#: Ratings 1-5 of the coach's trust and care cooperation among clients without a job (coaching()).
+RATING_SHARES = np.array([0.05, 0.12, 0.30, 0.33, 0.20])
+
+
+def coaching(co: pd.DataFrame, or_trust: float | None = 1.8, or_cooperation: float = 1.4, outcome: str = "competitive",
+             share_missing: float = 0.25, seed: int = 11) -> pd.DataFrame:
+    """core.coaching_clients for the clients of `co`: without coach responses when `or_trust` is
+    None; otherwise a first coach response 45-89 days after the start (a share `share_missing`
+    of clients have their first one later, 100-200 days, so model 1 reads no rating), its
+    ratings drawn given `outcome` as P(r | employed) ~ RATING_SHARES x OR^(r x employed): the
+    logistic regression of `outcome` on them and on anything independent of them given the
+    outcome has exactly these odds ratios per point. Its own generator: the other tables stay as
+    they were."""
+    n = len(co)
+    empty = pd.DataFrame({"person_id": co["person_id"], "alue": co["alue"], "ips_start": co["ips_start"],
+                          "n_coach_responses": np.zeros(n, dtype="int64"),
+                          "first_response_date": pd.Series([None] * n, dtype="object"),
+                          "first_trust": pd.array([None] * n, dtype="Int64"),
+                          "first_cooperation": pd.array([None] * n, dtype="Int64"),
+                          "followed_to": pd.Series(pd.to_datetime(co["service_end"]).fillna(pd.Timestamp(CUTOFF))).dt.date,
+                          "first_employer_contact": pd.Series([None] * n, dtype="object")})
+    if or_trust is None:
+        return empty
+    rng = np.random.default_rng(seed)
+    employed = co[outcome].to_numpy(dtype=bool)
+
+    def ratings(odds_ratio: float) -> np.ndarray:
+        out = np.empty(n, dtype="int64")
+        for value in (False, True):
+            w = RATING_SHARES * odds_ratio ** (np.arange(1, 6) * value)
+            sel = employed == value
+            out[sel] = rng.choice(np.arange(1, 6), int(sel.sum()), p=w / w.sum())
+        return out
+
+    trust, cooperation = ratings(or_trust), ratings(or_cooperation)
+    late = rng.random(n) < share_missing
+    lag = np.where(late, rng.integers(100, 200, n), rng.integers(45, 90, n))
+    first = pd.to_datetime(co["ips_start"]) + pd.to_timedelta(lag, unit="D")
+    # a first employer contact 2-120 days after the start for four clients of five
+    contact = (pd.to_datetime(co["ips_start"]) + pd.to_timedelta(rng.integers(2, 120, n), unit="D")).dt.date
+    contact = contact.where(rng.random(n) < 0.8, None)
+    return empty.assign(n_coach_responses=np.ones(n, dtype="int64"), first_response_date=first.dt.date,
+                        first_trust=trust, first_cooperation=cooperation, first_employer_contact=contact)
 
 
 def register(n_ips: int = 600, n_cmp: int = 1800, effect: float = 2.0, earnings_effect: float = 3000.0,

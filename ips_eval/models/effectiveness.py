@@ -111,8 +111,9 @@ def diagnosis_group(dg: pd.Series) -> pd.Series:
     return out
 
 
-def load_effectiveness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The analysis frame of model 6: one row per register cohort person.
+def load_effectiveness(con: duckdb.DuckDBPyConnection, query: Path = QUERY) -> pd.DataFrame:
+    """The analysis frame of model 6: one row per register cohort person (`query`: another query
+    with model 6's columns, such as model 9's with its subgroups).
 
     Adds the derived covariates (`age` at the index year, `diagnosis_group`, `county`,
     education 'unknown' as its own category, gender '9' as missing; `propensity_frame` makes
@@ -125,7 +126,7 @@ def load_effectiveness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """
     if not has_table(con, "marts.register_outcomes"):
         raise NotFitted("input table marts.register_outcomes is missing from the warehouse")
-    d = query_sql(con, QUERY)
+    d = query_sql(con, query)
     if d.empty:
         raise NotFitted("input table marts.register_outcomes has no rows", n=0)
     d["ips"] = d["ips"].astype(int)

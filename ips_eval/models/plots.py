@@ -49,8 +49,10 @@ def draw_figures(result, figures_dir: Path) -> list[Path]:
     return [spec["draw"](figures_dir) for spec in result.extra.get("figures", [])]
 
 
-def forest_plot(est: pd.DataFrame, title: str, path: Path, xlabel: str = "Odds ratio (95% CI, log scale)") -> Path:
-    """Ratios with CIs on a log axis, the null (1) marked, terms top to bottom in model order."""
+def forest_plot(est: pd.DataFrame, title: str, path: Path, xlabel: str = "Odds ratio (95% CI, log scale)",
+                null: float = 1.0, log: bool = True) -> Path:
+    """Ratios with CIs on a log axis, the null (1) marked, terms top to bottom in model order;
+    `log=False` with `null=0` for differences and coefficients such as kappa."""
     est = est.reset_index(drop=True)
     fig = Figure(figsize=(7.5, 0.45 * len(est) + 1.5))
     ax = fig.add_subplot()
@@ -60,12 +62,13 @@ def forest_plot(est: pd.DataFrame, title: str, path: Path, xlabel: str = "Odds r
         xerr=[est["estimate"] - est["ci_low"], est["ci_high"] - est["estimate"]],
         fmt="o", color=IPS_COLOUR, ecolor="grey", capsize=3,
     )
-    ax.axvline(1.0, color="black", lw=0.8, ls="--")
-    ax.set_xscale("log")
-    # ratios read as plain numbers (0.5, 1, 2), not powers of ten
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
-        lambda v, _: f"{v:g}" if v > 0 and round(v / 10 ** math.floor(math.log10(v))) in (2, 3, 5) else ""))
+    ax.axvline(null, color="black", lw=0.8, ls="--")
+    if log:
+        ax.set_xscale("log")
+        # ratios read as plain numbers (0.5, 1, 2), not powers of ten
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
+            lambda v, _: f"{v:g}" if v > 0 and round(v / 10 ** math.floor(math.log10(v))) in (2, 3, 5) else ""))
     ax.set_yticks(y, est["term"])
     ax.set_xlabel(xlabel)
     ax.set_title(title)

@@ -153,5 +153,6 @@ def _effects(cfg: SynthConfig, clients: pd.DataFrame) -> dict[str, Any]:
         from .people import _intercept
         d["intercept_by_wave"] = {w: _intercept(lp[(pop.aalto == w).to_numpy()], cfg.baseline_rate) for w in ("1", "2")}
     d["ips_effect_employed_months"] = cfg.effect_months
+    d["ips_effect_extra_months_age_40_49"] = cfg.effect_extra_40_49
     d["ips_effect_earnings_eur"] = cfg.effect_eur
     return d

@@ -104,9 +104,10 @@ class SynthConfig:
     null_effect: bool = False  #: plant no IPS effect at all (overrides the two above)
     #: Extra employed months for IPS clients aged 40-49 at the index date (ANALYSIS_PLAN model 9,
     #: "for whom": the final report found employment most likely at that age): the clients of
-    #: 40-49 then gain ips_effect_employed_months + this, the others ips_effect_employed_months.
-    #: 0 keeps the register files exactly as without it (the draws are the same).
-    ips_effect_extra_months_age_40_49: float = 0.0
+    #: 40-49 then gain ips_effect_employed_months + this, the others ips_effect_employed_months,
+    #: so the average effect over all IPS clients lies between the two. The default plants it, so
+    #: that model 9 has a subgroup effect to recover; 0 plants one effect for everybody.
+    ips_effect_extra_months_age_40_49: float = 2.0
 
     chunk_persons: int = 25_000  #: register persons generated and written per chunk
     force_parquet_above: int = 50_000  #: cohorts larger than this are written as Parquet only

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ips_eval.definitions import AGE_GROUPS
+
 from .config import SynthConfig
 from .contracts import REGISTER_EXPORTS, contract
 from .ids import Pseudonymiser
@@ -242,14 +244,15 @@ class HistoryGenerator:
             take = int(np.argmin(np.abs(cum - goal))) if goal > 0 else 0
             chosen[order[:take]] = True
             gained = float(cum[take])
-        else:  # each age group to its own mean gain
+        else:  # each age group (ANALYSIS_PLAN's groups) to its own mean gain, so that every
+            # age group's realised effect is its planted one (model 9 estimates them one by one)
             year = (np.datetime64("1970-01-01") + p.index_days.astype("timedelta64[D]")).astype("datetime64[Y]")
             age = year.astype(int) + 1970 - p.birth
             in_40s = (age >= 40) & (age <= 49)
             take, gained, self.effect_by_age = 0, 0.0, {}
-            for label, group, months in (("40-49", in_40s, cfg.effect_months + cfg.effect_extra_40_49),
-                                         ("other", ~in_40s, cfg.effect_months)):
-                g = idx[group[idx]]
+            for label, lo, hi in AGE_GROUPS:
+                months = cfg.effect_months + (cfg.effect_extra_40_49 if label == "40-49" else 0.0)
+                g = idx[((age >= lo) & (age <= hi))[idx]]
                 order = g[rng.permutation(len(g))]
                 cum = np.concatenate([[0], np.cumsum(gain[order])])
                 k = int(np.argmin(np.abs(cum - months * len(g)))) if months > 0 else 0
@@ -257,6 +260,13 @@ class HistoryGenerator:
                 take, gained = take + k, gained + float(cum[k])
                 self.effect_by_age[label] = {"target_persons": int(len(g)), "planted_employed_months_effect": months,
                                              "realised_employed_months_effect": float(cum[k] / max(len(g), 1))}
+            others = idx[~in_40s[idx]]
+            self.effect_by_age["other"] = {
+                "target_persons": int(len(others)), "planted_employed_months_effect": cfg.effect_months,
+                "realised_employed_months_effect": float(sum(self.effect_by_age[a[0]]["realised_employed_months_effect"]
+                                                             * self.effect_by_age[a[0]]["target_persons"]
+                                                             for a in AGE_GROUPS if a[0] != "40-49")
+                                                         / max(len(others), 1))}
         rate = take / max(len(idx), 1)
         others = (p.ips == 1) & ~eligible & (c0 >= 0)
         chosen |= others & (rng.random(n) < rate)

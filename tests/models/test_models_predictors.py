@@ -15,6 +15,10 @@ def tables():
     return mf.clients(n=3000, seed=1, or_smi=2.0)
 
 
+#: Few imputations where the test is about the complete-case fit (the MI tests use the default).
+QUICK = {"n_imputations": 2, "iterations": 2}
+
+
 def _con(tables, **replace):
     t = dict(tables)
     t.update(replace)
@@ -22,18 +26,21 @@ def _con(tables, **replace):
 
 
 def test_planted_odds_ratio_is_recovered(tables, tmp_path):
-    res = fit_model("employment_predictors", _con(tables), tmp_path)
+    res = fit_model("employment_predictors", _con(tables), tmp_path, **QUICK)
     assert res.status == "ok", res.reason
-    smi = res.estimates.set_index("term").loc["smi"]
+    cc = res.estimates[res.estimates["estimator"] == "complete_case"]
+    smi = cc.set_index("term").loc["smi"]
     assert smi["ci_low"] <= 2.0 <= smi["ci_high"]
     assert 1.6 < smi["estimate"] < 2.5
     # a covariate with no planted effect (gender) has a CI covering 1
-    g = res.estimates.set_index("term").loc["gender[2 vs 1]"]
+    g = cc.set_index("term").loc["gender[2 vs 1]"]
     assert g["ci_low"] <= 1.0 <= g["ci_high"]
     # complete cases: gender '9' (unknown) and missing education are left out and counted
     co = tables["core.client_outcomes"]
     expected = int(((co["gender"] != "9") & co["education"].notna()).sum())
-    assert set(res.estimates["n"]) == {expected}
+    assert set(cc["n"]) == {expected}
+    # beside it the multiple imputation over every client (missing covariates imputed)
+    assert set(res.estimates.loc[res.estimates["estimator"] == "mi", "n"]) == {len(co)}
     assert "left out for missing values" in res.reason
     assert res.figures and res.figures[0].exists() and res.figures[0].suffix == ".png"
     assert {"n_counties", "events_per_parameter", "residual_df"} <= set(res.diagnostics["diagnostic"])
@@ -42,10 +49,10 @@ def test_planted_odds_ratio_is_recovered(tables, tmp_path):
 
 
 def test_unsubsidised_fits(tables, tmp_path):
-    res = fit_model("unsubsidised_predictors", _con(tables), tmp_path)
+    res = fit_model("unsubsidised_predictors", _con(tables), tmp_path, **QUICK)
     assert res.status == "ok"
     assert (res.estimates["model"] == "unsubsidised_predictors").all()
-    assert len(res.estimates) == 12
+    assert res.estimates["estimator"].value_counts().to_dict() == {"mi": 12, "complete_case": 12}
 
 
 def test_perfect_separation_is_not_fitted_and_others_still_run(tables, tmp_path):
@@ -53,7 +60,7 @@ def test_perfect_separation_is_not_fitted_and_others_still_run(tables, tmp_path)
     co["competitive"] = co["smi"]  # SMI predicts the outcome exactly
     con = _con(tables, **{"core.client_outcomes": co})
     results = fit_all(con, tmp_path, only=["employment_predictors", "unsubsidised_predictors", "job_tenure",
-                                            "fidelity_outcome"])
+                                            "fidelity_outcome"], options={"unsubsidised_predictors": QUICK})
     res = results["employment_predictors"]
     assert res.status == "not_fitted"
     assert "perfect separation" in res.reason and "smi" in res.reason
@@ -92,7 +99,7 @@ def test_county_where_nobody_got_a_job_still_fits(tables, tmp_path):
     """A county with no jobs is data, not an error: county is the cluster, not a term."""
     co = tables["core.client_outcomes"].copy()
     co.loc[co["alue"] == "Kainuu", ["competitive", "unsubsidised"]] = False
-    res = fit_model("employment_predictors", _con(tables, **{"core.client_outcomes": co}), tmp_path)
+    res = fit_model("employment_predictors", _con(tables, **{"core.client_outcomes": co}), tmp_path, **QUICK)
     assert res.fitted, res.reason
 
 
@@ -113,6 +120,9 @@ def test_missing_table_or_column_is_not_fitted(tmp_path):
     assert res.status == "not_fitted" and "core.client_outcomes is missing" in res.reason
     mf.load(con, {"core.client_outcomes": pd.DataFrame({"person_id": ["a"], "competitive": [True]})})
     res = fit_model("employment_predictors", con, tmp_path)
+    assert res.status == "not_fitted" and "core.coaching_clients is missing" in res.reason
+    mf.load(con, {"core.coaching_clients": pd.DataFrame({"person_id": ["a"], "n_coach_responses": [0]})})
+    res = fit_model("employment_predictors", con, tmp_path)
     assert res.status == "not_fitted" and "lacks column" in res.reason
 
 
@@ -131,7 +141,7 @@ def test_small_cluster_inference_cr2_covariance_and_bell_mccaffrey_t(tables, tmp
 
     from ips_eval.models.cluster_robust import gee_cr2
 
-    res = fit_model("employment_predictors", _con(tables), tmp_path)
+    res = fit_model("employment_predictors", _con(tables), tmp_path, **QUICK)
     co = tables["core.client_outcomes"]
     design = build_design(co, CLIENT_COVARIATES, extra=["competitive", "alue"])
     county = co.loc[design.rows, "alue"].astype(str).to_numpy()
@@ -151,7 +161,7 @@ def test_small_cluster_inference_cr2_covariance_and_bell_mccaffrey_t(tables, tmp
     se = np.sqrt(cr2.cov[j, j])
     assert robust.bse["smi"] < se < reduced.bse["smi"]
     q = stats.t.ppf(0.975, df)
-    smi = res.estimates.set_index("term").loc["smi"]
+    smi = res.estimates[res.estimates["estimator"] == "complete_case"].set_index("term").loc["smi"]
     b = robust.params["smi"]
     assert smi["ci_low"] == pytest.approx(np.exp(b - q * se), rel=1e-6)
     assert smi["ci_high"] == pytest.approx(np.exp(b + q * se), rel=1e-6)
@@ -165,7 +175,7 @@ def test_load_fit_plot_are_separate(tables, tmp_path):
 
     frame = EMPLOYMENT.load_frame(_con(tables))
     assert len(frame) == len(tables["core.client_outcomes"])
-    res = fit_employment_predictors(frame)  # a DataFrame in, no connection, no files
+    res = fit_employment_predictors(frame, **QUICK)  # a DataFrame in, no connection, no files
     assert res.fitted and res.figures == [] and not list(tmp_path.iterdir())
     paths = EMPLOYMENT.plot(res, tmp_path)
     assert [p.name for p in paths] == ["employment_predictors_forest.png"] and paths[0].exists()

@@ -527,7 +527,7 @@ def _ipw_att(root: Path, pop_ids: set[str]) -> tuple[float, float]:
 def test_register_ips_effect_is_recoverable_and_placebo_null(tmp_path, figs):
     import statsmodels.api  # noqa: F401
     ids = set(figs["pop"][figs["pop"].rekisterisuostumus == "K"].person_id)
-    m = write_delivery(tmp_path / "e", SynthConfig(cohort=6000))
+    m = write_delivery(tmp_path / "e", SynthConfig(cohort=6000, ips_effect_extra_months_age_40_49=0.0))
     eff = m["register"]["effect"]
     assert abs(eff["realised_employed_months_effect"] - 1.5) < 0.05 and eff["target_persons"] > 500
     att, placebo = _ipw_att(tmp_path / "e", ids)
@@ -654,3 +654,6 @@ def test_register_effect_can_be_larger_for_clients_aged_40_49(tmp_path):
     assert by_age["40-49"]["target_persons"] > 50 and by_age["other"]["target_persons"] > 200
     assert abs(by_age["40-49"]["realised_employed_months_effect"] - 3.5) < 0.1
     assert abs(by_age["other"]["realised_employed_months_effect"] - 1.5) < 0.1
+    for group in ("<30", "30-39", "50+"):  # each age group meets its own planted effect (model 9 reads them)
+        assert by_age[group]["planted_employed_months_effect"] == 1.5
+        assert abs(by_age[group]["realised_employed_months_effect"] - 1.5) < 0.2, (group, by_age[group])

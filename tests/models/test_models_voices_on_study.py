@@ -1,0 +1,65 @@
+"""The synthetic study's planted effects recovered by models 1 (trust, care cooperation), 9, 10 and
+11, read from the session's whole run (the `synthetic_study` fixture; no run of its own)."""
+
+import numpy as np
+
+from ips_eval.models.effect_by_subgroup import TABLE_COLUMNS
+
+
+def _estimates(con, model, estimator=None):
+    sql = "SELECT * FROM models.estimates WHERE model = ?" + (" AND estimator = ?" if estimator else "")
+    return con.execute(sql, [model] + ([estimator] if estimator else [])).df().set_index("term")
+
+
+def test_the_trust_odds_ratio_by_multiple_imputation_covers_the_planted_one(study_con, synthetic_study):
+    voices = synthetic_study["manifest"]["voices"]
+    mi = _estimates(study_con, "employment_predictors", "mi")
+    trust = mi.loc["trust"]
+    assert trust["ci_low"] <= voices["or_trust_per_point"] <= trust["ci_high"], trust
+    assert trust["ci_low"] > 1
+    cooperation = mi.loc["care_cooperation"]
+    assert cooperation["ci_low"] <= voices["or_care_cooperation_per_point"] <= cooperation["ci_high"], cooperation
+    # beside it the complete-case fit, on fewer clients
+    cc = _estimates(study_con, "employment_predictors", "complete_case")
+    assert cc.loc["trust", "n"] < trust["n"]
+    status = study_con.execute("SELECT status FROM models.fit_log WHERE model = 'employment_predictors'").fetchone()[0]
+    assert status in ("ok", "warning")
+
+
+def test_the_larger_effect_at_40_49_is_found_for_whom(study_con, synthetic_study):
+    """The planted subgroup effects (manifest: 40-49 and the other ages) lie in the intervals: the
+    40-49 level's own, and the other ages' levels pooled by inverse variance; the difference is
+    told from 0 by the age group's heterogeneity test."""
+    by_age = synthetic_study["manifest"]["register"]["effect"]["by_age_group"]
+    t = study_con.execute("SELECT * FROM models.effect_by_subgroup").df()
+    assert set(TABLE_COLUMNS) <= set(t.columns)
+    t = t.set_index("term")
+    assert set(t["subgroup"]) == {"age_group", "gender", "smi", "fidelity_category"}
+    forties = t.loc["age_group=40-49"]
+    planted = by_age["40-49"]["planted_employed_months_effect"]
+    assert forties["ci_low"] <= planted <= forties["ci_high"], forties
+    assert forties["ci_low"] > by_age["other"]["planted_employed_months_effect"]
+    others = t[(t["subgroup"] == "age_group") & (t["level"] != "40-49") & (t["status"] != "not_estimated")]
+    w = 1 / others["se"] ** 2
+    pooled, se = float((w * others["estimate"]).sum() / w.sum()), float(1 / np.sqrt(w.sum()))
+    assert pooled - 1.96 * se <= by_age["other"]["planted_employed_months_effect"] <= pooled + 1.96 * se
+    age = t[t["subgroup"] == "age_group"]
+    assert age["p_heterogeneity"].nunique() == 1 and age["p_heterogeneity"].iloc[0] < 0.05
+    # every level of the study is estimated or says why not
+    assert t["status"].isin(["ok", "warning", "not_estimated"]).all()
+    assert t.loc[t["status"] == "not_estimated", "status_reason"].notna().all()
+
+
+def test_every_kappa_of_client_and_coach_is_positive(study_con):
+    k = _estimates(study_con, "change_agreement")
+    assert list(k.index) == [f"domain_{d}" for d in range(1, 9)]
+    assert (k["ci_low"] > 0).all(), k
+
+
+def test_the_share_meeting_an_employer_within_30_days_is_the_planted_one(study_con, synthetic_study):
+    drawn = synthetic_study["manifest"]["voices"]["share_contact_within_30_days_drawn"]
+    row = study_con.execute("SELECT * FROM models.time_to_employer_contact WHERE \"group\" = 'ALL'").df().iloc[0]
+    assert row["share_30d_ci_low"] <= drawn <= row["share_30d_ci_high"], (drawn, row)
+    assert 0.4 < row["share_30d"] < 0.7
+    figures = synthetic_study["figures"]
+    assert (figures / "time_to_employer_contact_km_by_county.png").exists()
