@@ -696,6 +696,16 @@ def primary_suppression(tables: Mapping[str, pd.DataFrame], specs: Sequence[Tabl
                 gap = model.value[(name, row, den)] - model.value[(name, row, num)]
                 if 0 < gap < T:
                     small.add((name, row, num))
+        # the same for every nesting (part <= whole: those with a job without pay subsidy
+        # among those with a job, the 12-month eligible among the 6-month eligible): their
+        # difference is a count of people too (rule 4's complement)
+        for rel in t.spec.relations:
+            if isinstance(rel, RowLinear) and rel.sense == "<=" and sorted(rel.coefficients.values()) == [-1.0, 1.0]:
+                part, whole = sorted(rel.coefficients, key=rel.coefficients.__getitem__, reverse=True)
+                for row in t.rows:
+                    gap = model.value[(name, row, whole)] - model.value[(name, row, part)]
+                    if 0 < gap < T:
+                        small.add((name, row, part))
         small |= {(name, row, col) for row in t.rows for col in t.spec.counts if (row, col) in t.spec.held_back}
     return Publication(model, frozenset(small) | model.withheld | model.superseded)
 
