@@ -592,7 +592,7 @@ class CellRange:
 
 
 def _wide_enough(label: str, low: float, high: float) -> bool:
-    if label == "withheld":  # a count of T or more the page does not show: it hides nothing
+    if label in ("withheld", "empty"):  # a count of T or more, or of nobody, the page does not show: it hides no one
         return True
     if label == "hidden":  # either reading of a hidden count whose size the page does not state
         return _wide_enough("primary", low, high) or _wide_enough("secondary", low, high)
@@ -713,6 +713,10 @@ def primary_suppression(tables: Mapping[str, pd.DataFrame], specs: Sequence[Tabl
 def _label(m: _Model, c: Cell) -> str:
     if c in m.given:
         return m.given[c]
+    if m.value[c] == 0 and c in m.withheld and c not in m.dropped:
+        # a row the page never shows (a year still running) with nobody behind the count: a
+        # reader who works out that nobody started tells of no one, as a zero complement (rule 4)
+        return "empty"
     if m.value[c] < T:
         return "primary"
     return "withheld" if c in m.withheld else "secondary"

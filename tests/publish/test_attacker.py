@@ -224,6 +224,7 @@ class Attack:
         self.rows: list[tuple[dict, str]] = []  # ({cell: coefficient}, "==" or "<=")
         self.small: dict[tuple, bool] = {}  # hidden counts: whether the true count is under T
         self.running: set[tuple] = set()  # counts of a year still running: only a small one is protected
+        self.empty: set[tuple] = set()  # ... and one of nobody (0) tells of no one, like a zero complement
 
     def cell(self, key: tuple, shown: str) -> None:
         if shown in ("<5", "..", ":"):  # ":": withheld, the page states nothing about its size
@@ -233,7 +234,7 @@ class Attack:
         else:
             self.known[key] = float(shown)
 
-    def hidden(self, key: tuple, small: bool, running: bool = False) -> None:
+    def hidden(self, key: tuple, small: bool, running: bool = False, empty: bool = False) -> None:
         """A count the page does not state (a hidden cost per client, or a count of a year the
         page does not show); `small`: the truth, for judging the result only. `running`: a
         count of the year still running, which the plan protects only when under T."""
@@ -242,10 +243,14 @@ class Attack:
         self.small[key] = small
         if running:
             self.running.add(key)
+            if empty:
+                self.empty.add(key)
 
     def learns_nothing(self, key: tuple, lo: float, hi: float) -> bool:
         """A `<5` cell keeps 0..4, any other unknown a range at least T wide, except a hidden
         count under T, which must keep 0..4 too."""
+        if key in self.empty:
+            return lo <= 0
         if self.label[key] == "<5" or self.small.get(key):
             return lo <= 0 and hi >= T - 1
         if self.label[key] == ":":  # either reading: it might be under T, or not
@@ -388,7 +393,8 @@ def read_costs(atk: Attack, quarter: str, costs: pd.DataFrame, truth: dict[tuple
                 now[(a, v, count)] = ("K", a, v, count)
             else:
                 now[(a, v, count)] = (quarter, "now", a, v, count)
-                atk.hidden(now[(a, v, count)], truth[(a, v, count)] < T, running=dt.date(int(v), 12, 31) > cutoff)
+                atk.hidden(now[(a, v, count)], truth[(a, v, count)] < T, running=dt.date(int(v), 12, 31) > cutoff,
+                           empty=truth[(a, v, count)] == 0)
     for count in COST_FIGURES.values():
         for v in {v for _, v in rows}:
             atk.relation({**{now[(a, v, count)]: 1 for a, w in rows if w == v and a != "ALL"},
