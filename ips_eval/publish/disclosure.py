@@ -713,10 +713,14 @@ def primary_suppression(tables: Mapping[str, pd.DataFrame], specs: Sequence[Tabl
 def _label(m: _Model, c: Cell) -> str:
     if c in m.given:
         return m.given[c]
-    if m.value[c] == 0 and c in m.withheld and c not in m.dropped:
-        # a row the page never shows (a year still running) with nobody behind the count: a
-        # reader who works out that nobody started tells of no one, as a zero complement (rule 4)
-        return "empty"
+    if m.value[c] == 0 and c not in m.dropped:
+        # a row with nobody in it (its total is 0: nobody started in the county that year, or
+        # was served that quarter): a reader who works out that nobody is there learns of no
+        # one (the zero complement rule 4 publishes, e.g. n_clients = n_employed6_eligible)
+        spec = m.tables[c[0]].spec
+        total = spec.row_total or (spec.counts[0] if not spec.labels_shown else None)
+        if total is not None and m.value.get((c[0], c[1], total)) == 0:
+            return "empty"
     if m.value[c] < T:
         return "primary"
     return "withheld" if c in m.withheld else "secondary"

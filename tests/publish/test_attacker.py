@@ -224,7 +224,7 @@ class Attack:
         self.rows: list[tuple[dict, str]] = []  # ({cell: coefficient}, "==" or "<=")
         self.small: dict[tuple, bool] = {}  # hidden counts: whether the true count is under T
         self.running: set[tuple] = set()  # counts of a year still running: only a small one is protected
-        self.empty: set[tuple] = set()  # ... and one of nobody (0) tells of no one, like a zero complement
+        self.empty: set[tuple] = set()  # counts of a row with nobody in it: they tell of no one
 
     def cell(self, key: tuple, shown: str) -> None:
         if shown in ("<5", "..", ":"):  # ":": withheld, the page states nothing about its size
@@ -243,8 +243,8 @@ class Attack:
         self.small[key] = small
         if running:
             self.running.add(key)
-            if empty:
-                self.empty.add(key)
+        if empty:  # nobody started in that county and year: a count of no one
+            self.empty.add(key)
 
     def learns_nothing(self, key: tuple, lo: float, hi: float) -> bool:
         """A `<5` cell keeps 0..4, any other unknown a range at least T wide, except a hidden
@@ -394,7 +394,7 @@ def read_costs(atk: Attack, quarter: str, costs: pd.DataFrame, truth: dict[tuple
             else:
                 now[(a, v, count)] = (quarter, "now", a, v, count)
                 atk.hidden(now[(a, v, count)], truth[(a, v, count)] < T, running=dt.date(int(v), 12, 31) > cutoff,
-                           empty=truth[(a, v, count)] == 0)
+                           empty=truth[(a, v, "n_started")] == 0)
     for count in COST_FIGURES.values():
         for v in {v for _, v in rows}:
             atk.relation({**{now[(a, v, count)]: 1 for a, w in rows if w == v and a != "ALL"},
