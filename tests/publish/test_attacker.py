@@ -381,7 +381,8 @@ def read_costs(atk: Attack, quarter: str, costs: pd.DataFrame, truth: dict[tuple
             if key in atk.var or key in atk.known:
                 continue
             if r[figure] == "..":
-                atk.hidden(key, truth[(r["alue"], r["vuosi"], count)] < T)
+                atk.hidden(key, truth[(r["alue"], r["vuosi"], count)] < T,
+                           empty=truth[(r["alue"], r["vuosi"], "n_started")] == 0)
             else:
                 assert r[figure] != "" and r["cost_eur"] != ""
                 atk.known[key] = round(float(r["cost_eur"]) / float(r[figure]))
@@ -437,10 +438,20 @@ def structural_zeros(con, costs: pd.DataFrame) -> set[tuple[str, str]]:
 
 def attack(releases_by_quarter: dict[str, dict[str, pd.DataFrame]], waves: dict[str, set[str]],
            costs_truth: dict[str, dict[tuple, int]], headline_truth: dict[str, dict[tuple, int]],
-           zeros: set[tuple[str, str]]) -> Attack:
+           zeros: set[tuple[str, str]], seen_before: dict[str, dict[str, pd.DataFrame]] | None = None) -> Attack:
+    """The programme over the snapshots `releases_by_quarter`; `seen_before`: the snapshots the
+    site published before them, which tell which release first showed each past quarter and
+    each costs year (a figure repeated since is one figure; one first shown earlier is not
+    linked to the attacked releases' headline)."""
     atk = Attack()
     first_published: dict[str, str] = {}
     first_shown: dict[str, str] = {}  # costs: year -> the release that first showed it
+    for quarter, tables in (seen_before or {}).items():
+        for qq in tables["employment_rate_by_quarter"]["quarter"]:
+            first_published.setdefault(qq, quarter)
+        for v in tables["county_costs"]["vuosi"]:
+            if v != "ALL":
+                first_shown.setdefault(v, quarter)
     for quarter, tables in releases_by_quarter.items():
         county = tables["employment_outcomes"]
         for _, r in county.iterrows():

@@ -387,34 +387,38 @@ def held_back(frames: Mapping[str, pd.DataFrame], history: list[Snapshot]) -> di
 
 
 def closed_cohort_links(county: pd.DataFrame, history: list[Snapshot]) -> list[CrossLinear]:
-    """What a reader deduces across snapshots in a county closed to new starters
-    (`reader.closed_cohort`): its clients can only fall, and every `reader.MONOTONE` count
-    falls at most by the withdrawals. Declared where the earlier snapshot shows the counts
-    as numbers (a relation the audit cannot check on the data is not declared)."""
+    """What a reader deduces across consecutive snapshots (the earlier ones and this one) in a
+    county closed to new starters (`reader.closed_cohort`, seen in the published numbers): its
+    clients can only fall, and every `reader.MONOTONE` count falls at most by the withdrawals.
+    A count shown as a label in either snapshot is linked too (the relation bounds it); one
+    shown as numbers in both is linked where the relation holds."""
     out: list[CrossLinear] = []
-    now = county.set_index(AREA)
-    for snap in history:
-        was = snap.tables.get(COUNTY)
-        if was is None:
-            continue
-        prev = f"{snap.quarter}/{COUNTY}"
-        for _, r in was.iterrows():
-            a = r[AREA]
-            if a not in now.index or a == ALL:
+    chain = [(f"{h.quarter}/{COUNTY}", h.tables[COUNTY].set_index(AREA))
+             for h in sorted(history, key=lambda h: h.quarter) if COUNTY in h.tables]
+    chain.append((COUNTY, county.set_index(AREA).astype({c: str for c in OUTCOME_COUNTS})))
+
+    def number(df, a, c):
+        v = str(df.at[a, c])
+        return int(v) if v.isdigit() else None
+
+    for (prev, was), (cur, now) in zip(chain, chain[1:]):
+        for a in was.index.intersection(now.index):
+            if a == ALL:
                 continue
-            if not all(str(r[c]).isdigit() for c in ("n_clients", "n_employed12_eligible")):
+            head = {k: {c: number(df, a, c) for c in ("n_clients", "n_employed12_eligible")} for k, df in
+                    (("was", was), ("now", now))}
+            if any(v is None for h in head.values() for v in h.values()) or not closed_cohort(head["was"], head["now"]):
                 continue
-            earlier = {c: int(r[c]) for c in OUTCOME_COUNTS if str(r[c]).isdigit()}
-            later = {c: int(now.at[a, c]) for c in OUTCOME_COUNTS}
-            if not closed_cohort(earlier, later):
-                continue
-            out.append(CrossLinear(((COUNTY, "n_clients", 1.0), (prev, "n_clients", -1.0)), {AREA: a},
+            out.append(CrossLinear(((cur, "n_clients", 1.0), (prev, "n_clients", -1.0)), {AREA: a},
                                    what="closed cohort: clients can only fall"))
             for c in MONOTONE:
-                if c in earlier and monotone_holds(earlier, later, c):
-                    out.append(CrossLinear(((prev, c, 1.0), (COUNTY, c, -1.0), (prev, "n_clients", -1.0),
-                                            (COUNTY, "n_clients", 1.0)), {AREA: a},
-                                           what=f"closed cohort: {c} falls at most by the withdrawals"))
+                x, y = number(was, a, c), number(now, a, c)
+                if x is not None and y is not None and not monotone_holds(
+                        {**head["was"], c: x}, {**head["now"], c: y}, c):
+                    continue
+                out.append(CrossLinear(((prev, c, 1.0), (cur, c, -1.0), (prev, "n_clients", -1.0),
+                                        (cur, "n_clients", 1.0)), {AREA: a},
+                                       what=f"closed cohort: {c} falls at most by the withdrawals"))
     return out
 
 
