@@ -248,6 +248,42 @@ class CrossSum:
                 yield coefs, self.sense, f"{self.parts} rows sum {self.sense} {self.total} {where or ''} ({pc})"
 
 
+@dataclass(frozen=True)
+class CrossLinear:
+    """Across tables, one row of each: sum of coefficient x cell `sense` 0. `terms` are
+    (table, column, coefficient); each table's row is the one whose keys equal `rows` (e.g.
+    ``{"alue": "Kainuu"}``). For what a reader deduces across snapshots, e.g. in a cohort
+    closed to new starters a count falls at most by the withdrawals
+    (`ips_eval.figures.reader.monotone_holds`).
+
+    Examples
+    --------
+    >>> rel = CrossLinear((("old", "n", 1.0), ("new", "n", -1.0)), {"alue": "A"})
+    >>> rel.sense, len(rel.terms)
+    ('<=', 2)
+    """
+
+    terms: tuple[tuple[str, str, float], ...]
+    rows: Mapping[str, Any]
+    sense: str = "<="
+    what: str = "a relation across tables"
+
+    def constraints(self, tables: Mapping[str, "_Table"], table: str | None = None) -> Iterator[_Constraint]:
+        if self.sense not in ("==", "<="):
+            raise ValueError(f"CrossLinear sense must be '==' or '<=', not {self.sense!r}")
+        coefs: dict = {}
+        for name, column, a in self.terms:
+            if name not in tables:
+                raise DisclosureError(f"{self.what}: no table {name!r}", table=name)
+            found = tables[name].select(self.rows)
+            if len(found) != 1:
+                raise DisclosureError(f"{self.what}: expected one row {dict(self.rows)} in {name}, found {len(found)}",
+                                      table=name)
+            cell = (name, found[0], column)
+            coefs[cell] = coefs.get(cell, 0.0) + float(a)
+        yield coefs, self.sense, f"{self.what} {dict(self.rows)}"
+
+
 Relation = RowsSum | ColumnsSum | AtMost | RowLinear | CrossSum
 
 
@@ -304,6 +340,14 @@ class TableSpec:
     #: keeps 0..T-1, a larger one a range at least T wide), so that the current value, and with
     #: it the revision since the figure was first published, cannot be worked out.
     superseded_rows: Mapping[str, frozenset] = field(default_factory=dict)
+    #: Rows (key tuples) whose counts a reader knows to be 0 from the study's structure
+    #: (`ips_eval.figures.reader.structural_zero_quarters`): shown `<5` like any count under T
+    #: (rule 1), but constants of the audit, never a protection of another cell.
+    known_zero_rows: frozenset = frozenset()
+    #: Cells (row key tuple, column) hidden whatever their size because the linked-release
+    #: rule (rule 8) holds them back: a count that changed by 1..T-1 since an earlier snapshot
+    #: published it. Shown `..` (or `<5` when under T) and protected like a suppressed count.
+    held_back: frozenset = frozenset()
 
 
 def within(w: Within) -> "RowLinear":
@@ -422,6 +466,8 @@ class _Model:
     #: Cells complementary suppression withheld as a last resort (`_coarser`): also in
     #: `withheld` (no range stated), shown as `WITHHELD_LABEL`.
     dropped: frozenset = frozenset()
+    #: Cells a reader knows to be 0 (`TableSpec.known_zero_rows`): constants of the audit.
+    structural: frozenset = frozenset()
 
     def where(self, cell: Cell) -> str:
         table, row, col = cell
@@ -455,7 +501,7 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
         raise DisclosureError(f"tables {sorted(tables)} do not match descriptions {sorted(specs_by)}")
     ts = {name: _Table.of(specs_by[name], df) for name, df in tables.items()}
     cells, value, given, fixed, cost = [], {}, {}, set(), {}
-    withheld, superseded = set(), set()
+    withheld, superseded, structural = set(), set(), set()
     # a withheld count states nothing about its size: either reading, no range from the page
     labels = {PRIMARY_LABEL: "primary", SECONDARY_LABEL: "secondary", WITHHELD_LABEL: "hidden"}
     for name, t in ts.items():
@@ -472,6 +518,16 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
                     withheld.add(cell)
                 elif not_shown["superseded"]:
                     superseded.add(cell)
+                if row in t.spec.known_zero_rows:
+                    if not (isinstance(raw, str) and raw == PRIMARY_LABEL) and float(raw) != 0:
+                        raise DisclosureError(f"{m_where(name, t, row, col)}: declared a structural zero but "
+                                              f"holds {raw}", table=name, column=col)
+                    structural.add(cell)
+                    value[cell] = 0.0
+                    cost[cell] = cell_cost(t.spec, row, col)
+                    if t.spec.published_before:
+                        fixed.add(cell)
+                    continue
                 if t.spec.published_before:
                     fixed.add(cell)
                     if isinstance(raw, str) and raw in labels:
@@ -503,7 +559,12 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
         for c in coefs:
             of_cell[c].append(i)
     return _Model(ts, cells, value, {c: i for i, c in enumerate(cells)}, constraints, of_cell,
-                  frozenset(fixed), given, cost, frozenset(withheld), frozenset(superseded))
+                  frozenset(fixed), given, cost, frozenset(withheld), frozenset(superseded),
+                  structural=frozenset(structural))
+
+
+def m_where(name: str, t: "_Table", row: tuple, col: str) -> str:
+    return f"table {name}, row {t.describe(row)}, column {col}"
 
 
 # --------------------------------------------------------------------------------------
@@ -531,7 +592,7 @@ class CellRange:
 
 
 def _wide_enough(label: str, low: float, high: float) -> bool:
-    if label == "withheld":  # a count of T or more the page does not show: it hides nothing
+    if label in ("withheld", "empty"):  # a count of T or more, or of nobody, the page does not show: it hides no one
         return True
     if label == "hidden":  # either reading of a hidden count whose size the page does not state
         return _wide_enough("primary", low, high) or _wide_enough("secondary", low, high)
@@ -635,12 +696,31 @@ def primary_suppression(tables: Mapping[str, pd.DataFrame], specs: Sequence[Tabl
                 gap = model.value[(name, row, den)] - model.value[(name, row, num)]
                 if 0 < gap < T:
                     small.add((name, row, num))
+        # the same for every nesting (part <= whole: those with a job without pay subsidy
+        # among those with a job, the 12-month eligible among the 6-month eligible): their
+        # difference is a count of people too (rule 4's complement)
+        for rel in t.spec.relations:
+            if isinstance(rel, RowLinear) and rel.sense == "<=" and sorted(rel.coefficients.values()) == [-1.0, 1.0]:
+                part, whole = sorted(rel.coefficients, key=rel.coefficients.__getitem__, reverse=True)
+                for row in t.rows:
+                    gap = model.value[(name, row, whole)] - model.value[(name, row, part)]
+                    if 0 < gap < T:
+                        small.add((name, row, part))
+        small |= {(name, row, col) for row in t.rows for col in t.spec.counts if (row, col) in t.spec.held_back}
     return Publication(model, frozenset(small) | model.withheld | model.superseded)
 
 
 def _label(m: _Model, c: Cell) -> str:
     if c in m.given:
         return m.given[c]
+    if m.value[c] == 0 and c not in m.dropped:
+        # a row with nobody in it (its total is 0: nobody started in the county that year, or
+        # was served that quarter): a reader who works out that nobody is there learns of no
+        # one (the zero complement rule 4 publishes, e.g. n_clients = n_employed6_eligible)
+        spec = m.tables[c[0]].spec
+        total = spec.row_total or (spec.counts[0] if not spec.labels_shown else None)
+        if total is not None and m.value.get((c[0], c[1], total)) == 0:
+            return "empty"
     if m.value[c] < T:
         return "primary"
     return "withheld" if c in m.withheld else "secondary"
@@ -914,7 +994,8 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
     Components of unknown cells linked by relations are solved separately; `cache` keeps
     their answers between calls, `witnesses` the tables found (`_Witnesses`).
     """
-    cells = sorted(set(sup) | set(m.given), key=m.order.__getitem__)
+    # a structural zero is a constant to a reader, whatever the page shows
+    cells = sorted((set(sup) | set(m.given)) - m.structural, key=m.order.__getitem__)
     parent = {c: c for c in cells}
 
     def find(c):

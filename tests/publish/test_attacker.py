@@ -1,19 +1,27 @@
 """The attacker as a test (docs/analysis_plan.md, disclosure rules 3, 5 and 8).
 
-Three consecutive quarterly snapshots of the synthetic study's site are published into one
-folder, with a consent withdrawal and late data arriving between them (the warehouse's
-marts are recomputed as the pipeline would: the withdrawn client leaves every past quarter,
-a late job raises a past quarter's working count). Then a reader who kept every snapshot
-and knows the study's structure attacks the published files only:
+Four quarterly snapshots (cut-offs 2024-06-30, 2024-09-30, 2024-12-31, 2025-03-31) of the
+synthetic study and of its variant with every county split in three are published into one
+folder each, as the quarterly refresh would: the warehouse is built once (the session's
+synthetic study), and per cut-off only what depends on the cut-off is rebuilt (the
+cut-off-bound staging tables, the core and mart tables of the site, the Kaplan-Meier steps
+and the paired score change), then the site is published. Consent withdrawals are planted
+between the snapshots in a county closed to new starters. Then a reader who kept every
+snapshot and knows the study's structure attacks the published files only:
 
 - an integer linear programme over every hidden count of every snapshot, with the bounds
   the page states and every relation the study tells a reader - read here from its published
   figure list (docs/figures.md) and written from the plan, independently of the suppression
-  code;
-- differencing every pair of snapshots;
+  code: sums and nesting, the costs section, structural zeros (quarters before a county's
+  first start, a county-year without a costs row), the calendar (eligibility at 30 June and
+  31 December as sums of whole start years) and counts of cohorts closed to new starters,
+  which can fall only by the withdrawals;
+- differencing every pair of snapshots: no published count, mean or curve changes by the
+  outcome of fewer than T people;
 - reading the events of each step back from the time-to-first-job curve.
 
-It must learn nothing beyond the stated ranges.
+It must learn nothing beyond the stated ranges. A second test publishes every quarter end
+from 2023-03-31 to 2025-03-31 into one site, on both.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import datetime as dt
 import itertools
 import math
 import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -33,10 +42,20 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
 from ips_eval.publish.site.build import build_site
-from ips_eval.synth.variants import split_counties
+from ips_eval.synth.variants import SITE_MARTS, split_counties
+from ips_eval.warehouse.lineage import parameters
+from ips_eval.warehouse.tables import build_table, sql_table, sql_tables, upstream_tables
 
-SNAPSHOTS = {"2024Q2": dt.date(2024, 6, 30), "2024Q3": dt.date(2024, 9, 30), "2024Q4": dt.date(2024, 12, 31)}
+pytestmark = pytest.mark.slow
+
+SNAPSHOTS = {"2024Q2": dt.date(2024, 6, 30), "2024Q3": dt.date(2024, 9, 30), "2024Q4": dt.date(2024, 12, 31),
+             "2025Q1": dt.date(2025, 3, 31)}
+#: Every quarter end of the long test; the attacker's four are its last four.
+QUARTER_ENDS = [dt.date(y, m, d) for y in (2023, 2024) for m, d in ((3, 31), (6, 30), (9, 30), (12, 31))] \
+    + [dt.date(2025, 3, 31)]
 GROUPINGS = ("wave", "smi", "gender", "age_group")
+
+
 def public_structure(page: Path) -> dict[str, dict]:
     """What the study tells a reader of its figures, read from the published figure list
     (docs/figures.md), per table (headline, quarterly): the published counts, the rates
@@ -83,114 +102,112 @@ QUARTER_RATES = STRUCTURE["quarterly"]["rates"]
 
 
 # --------------------------------------------------------------------------------------
-# The warehouse at three cut-offs
+# The warehouse at each cut-off: built once, only the cut-off's part rebuilt
 # --------------------------------------------------------------------------------------
-def _copy_marts(source: Path, target: Path) -> None:
-    with duckdb.connect(str(target)) as con:
-        con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")
-        for schema, table in [("ref", t) for (t,) in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'src' AND schema_name = 'ref'"
-        ).fetchall()] + [("marts", "employment_outcomes"), ("marts", "employment_outcomes_by_group"),
-                         ("marts", "employment_rate_by_quarter"), ("marts", "costs"),
-                         ("models", "km_time_to_first_job")]:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            con.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM src.{schema}.{table}")
-        con.execute("DETACH src")
+#: What a release at another cut-off rebuilds: the tables behind the site's marts and the
+#: models' inputs, except staging tables that do not bind the cut-off (the delivery as
+#: loaded; the variant's moved clients and the planted withdrawals live there).
+def _cutoff_tables() -> list:
+    needed: set[str] = set()
+    todo = [*SITE_MARTS, "core.client_outcomes", "marts.client_scores"]
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(upstream_tables(sql_table(name)))
+    return [t for t in sql_tables() if t.name in needed and t.schema in ("staging", "core", "marts")
+            and (t.schema != "staging" or "cutoff" in parameters(t.sql))]
 
 
-def _recompute_rates(con) -> None:
-    for table, rates in (("marts.employment_outcomes", RATES), ("marts.employment_outcomes_by_group", RATES),
-                         ("marts.employment_rate_by_quarter", QUARTER_RATES)):
-        for rate, (num, den) in rates.items():
-            con.execute(f"UPDATE {table} SET {rate} = CASE WHEN {den} > 0 THEN {num} / {den} END")
+def _models(con) -> None:
+    """The two model outputs the site shows, at the warehouse's cut-off: the Kaplan-Meier steps
+    of all counties and the paired score change (the models' own functions, without the
+    Cox and mixed models the site does not show)."""
+    from ips_eval.models.registry import MODELS
+    from ips_eval.models.scores import SCORE_NAMES, _paired_change, load_scores
+    from ips_eval.models.survival import km_fit, km_step_table
+
+    d = MODELS["time_to_first_job"].load_frame(con).dropna(subset=["ttf_days", "ttf_event"])
+    km = km_step_table(km_fit(d["ttf_days"], d["ttf_event"].astype(bool)), "ALL")
+    scores = load_scores(con)
+    change = pd.concat([_paired_change(scores, s) for s in SCORE_NAMES], ignore_index=True)
+    for table, frame in (("models.km_time_to_first_job", km), ("models.score_change", change)):
+        con.register("frame", frame)
+        con.execute(f"DELETE FROM {table}")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
+        con.unregister("frame")
 
 
-def _withdraw(con) -> str:
-    """A client who never had a job withdraws: one fewer client in their county, in every
-    breakdown and in every quarter they were served. Returns the county."""
-    county, wave = con.execute(
-        "SELECT alue, group_value FROM marts.employment_outcomes_by_group WHERE grouping = 'wave' AND alue <> 'ALL'"
-        " AND n_clients > 0 ORDER BY n_clients - n_employed6_eligible - n_competitive - n_other_activity DESC,"
-        " alue LIMIT 1").fetchone()
-    for area in (county, "ALL"):
-        con.execute("UPDATE marts.employment_outcomes SET n_clients = n_clients - 1 WHERE alue = ?", [area])
-        for grouping in ("smi", "gender", "age_group", "wave"):
-            value = wave if grouping == "wave" else con.execute(
-                "SELECT group_value FROM marts.employment_outcomes_by_group WHERE alue = ? AND grouping = ?"
-                " ORDER BY n_clients - n_employed6_eligible - n_competitive - n_other_activity DESC LIMIT 1",
-                [county, grouping]).fetchone()[0]
-            con.execute("UPDATE marts.employment_outcomes_by_group SET n_clients = n_clients - 1"
-                        " WHERE alue = ? AND grouping = ? AND group_value = ?", [area, grouping, value])
-    served = [q for (q,) in con.execute(
-        "SELECT quarter FROM marts.employment_rate_by_quarter WHERE alue = ? AND quarter BETWEEN '2023Q3' AND"
-        " '2024Q2' AND n_served > n_working ORDER BY quarter", [county]).fetchall()]
-    for area in (county, "ALL"):
-        con.execute("UPDATE marts.employment_rate_by_quarter SET n_served = n_served - 1 WHERE alue = ? AND"
-                    f" quarter IN ({', '.join('?' for _ in served)})", [area, *served])
-    # ... and the clients who started in a year (of the costs section), in a year with one without a job
-    year = con.execute("SELECT vuosi FROM marts.costs WHERE alue = ? AND vuosi <> 'ALL' AND n_started > n_employed"
-                       " ORDER BY n_started - n_employed DESC, vuosi LIMIT 1", [county]).fetchone()[0]
-    con.execute("UPDATE marts.costs SET n_started = n_started - 1, cost_per_client = cost_eur / (n_started - 1)"
-                " WHERE alue IN (?, 'ALL') AND vuosi IN (?, 'ALL')", [county, year])
-    return county
+def _plant_withdrawals(con) -> dict[str, object]:
+    """Consent withdrawals between the snapshots, in a county closed to new starters (every
+    client started before 2023-06-30): one client with a job withdraws in 2024Q3 and one in
+    2025Q1; a client of another such county in 2024Q4."""
+    closed = [a for (a,) in con.execute(
+        "SELECT alue FROM core.client_outcomes GROUP BY alue HAVING max(ips_start) < DATE '2023-06-30'"
+        " AND count(*) >= 12 ORDER BY count(*) DESC, alue").fetchall()]
+    assert len(closed) >= 2, closed
+    planted = {}
+    for county, day in ((closed[0], "2024-08-15"), (closed[0], "2025-02-10"), (closed[1], "2024-11-20")):
+        person = con.execute(
+            "SELECT person_id FROM core.client_outcomes WHERE alue = ? AND competitive AND person_id NOT IN"
+            " (SELECT person_id FROM staging.clients WHERE suostumus_peruttu IS NOT NULL)"
+            " ORDER BY person_id LIMIT 1", [county]).fetchone()[0]
+        con.execute("UPDATE staging.clients SET suostumus_peruttu = CAST(? AS DATE) WHERE person_id = ?", [day, person])
+        planted[person] = (county, day)
+    return planted
 
 
-def _late_job(con) -> tuple[str, str]:
-    """A job reported late: a client already counted as employed was working in 2024Q1 too."""
-    county = con.execute(
-        "SELECT q.alue FROM marts.employment_rate_by_quarter q JOIN marts.employment_outcomes h USING (alue)"
-        " WHERE q.quarter = '2024Q1' AND q.alue <> 'ALL' AND q.n_working < q.n_served"
-        " AND q.n_working < h.n_competitive ORDER BY q.alue LIMIT 1").fetchone()[0]
-    con.execute("UPDATE marts.employment_rate_by_quarter SET n_working = n_working + 1"
-                " WHERE alue IN (?, 'ALL') AND quarter = '2024Q1'", [county])
-    return county, "2024Q1"
+def publish_quarters(source: Path, root: Path, cutoffs: list[dt.date], variant: bool, study_cutoff: dt.date
+                     ) -> dict:
+    """A copy of the warehouse (split in three counties per county for the variant), the
+    withdrawals planted, and one publication per cut-off into `root / "site"`. Returns the
+    site, what was planted, the warehouses at each cut-off and the seconds each step took."""
+    import time
+
+    base = root / "base.duckdb"
+    shutil.copyfile(source, base)
+    with duckdb.connect(str(base)) as con:
+        if variant:
+            split_counties(con, study_cutoff, parts=3)
+        planted = _plant_withdrawals(con)
+    site, warehouses, seconds = root / "site", {}, {}
+    tables = _cutoff_tables()
+    for cutoff in cutoffs:
+        label = f"{cutoff.year}Q{(cutoff.month - 1) // 3 + 1}"
+        wh = root / f"{label}.duckdb"
+        shutil.copyfile(base, wh)
+        started = time.perf_counter()
+        with duckdb.connect(str(wh)) as con:
+            for t in tables:
+                build_table(con, t, cutoff)
+            _models(con)
+        built = time.perf_counter()
+        with duckdb.connect(str(wh), read_only=True) as con:
+            build_site(con, site, cutoff, {"run_id": f"run-{label}", "code_version": "test",
+                                           "input_fingerprint": label}, None)
+        seconds[label] = (round(built - started, 1), round(time.perf_counter() - built, 1))
+        warehouses[label] = wh
+    return {"site": site, "planted": planted, "warehouses": warehouses, "seconds": seconds}
 
 
 @pytest.fixture(scope="module", params=["study", "three_times_the_counties"])
 def releases(request, synthetic_study, tmp_path_factory):
-    """The site published three times into one folder; returns it and what changed. On the
-    synthetic study, and on its variant with every county split in three (33 counties, each
-    about a third as large: many small counts, the hard case for complementary suppression)."""
+    """The four quarterly snapshots, on the synthetic study and on its variant with every
+    county split in three (33 counties, each about a third as large: many small counts, the
+    hard case for complementary suppression)."""
     root = tmp_path_factory.mktemp("attacker")
-    base = root / "base.duckdb"
-    source = synthetic_study["warehouse"]
-    if request.param == "three_times_the_counties":
-        source = root / "variant.duckdb"
-        source.write_bytes(synthetic_study["warehouse"].read_bytes())
-        with duckdb.connect(str(source)) as con:
-            split_counties(con, synthetic_study["config"].cutoff, parts=3)
-            counties = con.execute("SELECT alue, n_clients, n_competitive FROM marts.employment_outcomes").fetchall()
-        with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
-            whole = con.execute("SELECT n_clients, n_competitive FROM marts.employment_outcomes WHERE alue = 'ALL'"
-                                ).fetchone()
-        # the same people in three times as many counties
-        assert len(counties) == 34 and {r[1:] for r in counties if r[0] == "ALL"} == {whole}
-    _copy_marts(source, base)
-    site = root / "site"
-    changed: dict[str, object] = {}
-    warehouses = {}
-    for quarter, cutoff in SNAPSHOTS.items():
-        wh = root / f"{quarter}.duckdb"
-        wh.write_bytes(base.read_bytes())
-        with duckdb.connect(str(wh)) as con:
-            con.execute("DELETE FROM marts.employment_rate_by_quarter WHERE quarter > ?", [quarter])
-            if quarter >= "2024Q3":
-                changed["withdrawn_from"] = _withdraw(con)
-            if quarter >= "2024Q4":
-                changed["late"] = _late_job(con)
-            _recompute_rates(con)
-        with duckdb.connect(str(wh), read_only=True) as con:
-            build_site(con, site, cutoff, {"run_id": f"run-{quarter}", "code_version": "test",
-                                           "input_fingerprint": quarter}, None)
-        warehouses[quarter] = wh
-    return {"site": site, "changed": changed, "warehouses": warehouses}
+    out = publish_quarters(synthetic_study["warehouse"], root, list(SNAPSHOTS.values()),
+                           request.param != "study", synthetic_study["config"].cutoff)
+    print(f"{request.param}: seconds per snapshot (rebuild, publish) {out['seconds']}")
+    return out
 
 
 def read_release(site: Path, quarter: str) -> dict[str, pd.DataFrame]:
     data = site / quarter / "data"
     names = ["employment_outcomes", *(f"employment_outcomes_by_{g}" for g in GROUPINGS), "employment_rate_by_quarter",
-             "county_costs"]
-    return {n: pd.read_csv(data / f"{n}.csv", dtype=str, keep_default_na=False) for n in names}
+             "county_costs", "score_change", "time_to_first_job_curve"]
+    return {n: pd.read_csv(data / f"{n}.csv", dtype=str, keep_default_na=False) for n in names
+            if (data / f"{n}.csv").is_file()}
 
 
 # --------------------------------------------------------------------------------------
@@ -207,6 +224,7 @@ class Attack:
         self.rows: list[tuple[dict, str]] = []  # ({cell: coefficient}, "==" or "<=")
         self.small: dict[tuple, bool] = {}  # hidden counts: whether the true count is under T
         self.running: set[tuple] = set()  # counts of a year still running: only a small one is protected
+        self.empty: set[tuple] = set()  # counts of a row with nobody in it: they tell of no one
 
     def cell(self, key: tuple, shown: str) -> None:
         if shown in ("<5", "..", ":"):  # ":": withheld, the page states nothing about its size
@@ -216,7 +234,7 @@ class Attack:
         else:
             self.known[key] = float(shown)
 
-    def hidden(self, key: tuple, small: bool, running: bool = False) -> None:
+    def hidden(self, key: tuple, small: bool, running: bool = False, empty: bool = False) -> None:
         """A count the page does not state (a hidden cost per client, or a count of a year the
         page does not show); `small`: the truth, for judging the result only. `running`: a
         count of the year still running, which the plan protects only when under T."""
@@ -225,10 +243,14 @@ class Attack:
         self.small[key] = small
         if running:
             self.running.add(key)
+        if empty:  # nobody started in that county and year: a count of no one
+            self.empty.add(key)
 
     def learns_nothing(self, key: tuple, lo: float, hi: float) -> bool:
         """A `<5` cell keeps 0..4, any other unknown a range at least T wide, except a hidden
         count under T, which must keep 0..4 too."""
+        if key in self.empty:
+            return lo <= 0
         if self.label[key] == "<5" or self.small.get(key):
             return lo <= 0 and hi >= T - 1
         if self.label[key] == ":":  # either reading: it might be under T, or not
@@ -343,7 +365,7 @@ COSTS_IN_HEADLINE = {"n_started": "n_clients", "n_employed": "n_competitive", "n
 
 
 def read_costs(atk: Attack, quarter: str, costs: pd.DataFrame, truth: dict[tuple, int],
-               first_shown: dict[str, str], cutoff: dt.date) -> None:
+               first_shown: dict[str, str], cutoff: dt.date) -> dict[tuple, tuple]:
     """The counts behind the costs section, with what the plan tells a reader. A year is shown
     once completed by the cut-off and repeated as first shown, so its counts are one figure across snapshots
     ("K", county, year); the all-years rows are sums of the years shown and add nothing. Per
@@ -359,7 +381,8 @@ def read_costs(atk: Attack, quarter: str, costs: pd.DataFrame, truth: dict[tuple
             if key in atk.var or key in atk.known:
                 continue
             if r[figure] == "..":
-                atk.hidden(key, truth[(r["alue"], r["vuosi"], count)] < T)
+                atk.hidden(key, truth[(r["alue"], r["vuosi"], count)] < T,
+                           empty=truth[(r["alue"], r["vuosi"], "n_started")] == 0)
             else:
                 assert r[figure] != "" and r["cost_eur"] != ""
                 atk.known[key] = round(float(r["cost_eur"]) / float(r[figure]))
@@ -371,7 +394,8 @@ def read_costs(atk: Attack, quarter: str, costs: pd.DataFrame, truth: dict[tuple
                 now[(a, v, count)] = ("K", a, v, count)
             else:
                 now[(a, v, count)] = (quarter, "now", a, v, count)
-                atk.hidden(now[(a, v, count)], truth[(a, v, count)] < T, running=dt.date(int(v), 12, 31) > cutoff)
+                atk.hidden(now[(a, v, count)], truth[(a, v, count)] < T, running=dt.date(int(v), 12, 31) > cutoff,
+                           empty=truth[(a, v, "n_started")] == 0)
     for count in COST_FIGURES.values():
         for v in {v for _, v in rows}:
             atk.relation({**{now[(a, v, count)]: 1 for a, w in rows if w == v and a != "ALL"},
@@ -384,13 +408,50 @@ def read_costs(atk: Attack, quarter: str, costs: pd.DataFrame, truth: dict[tuple
             if cell[(a, v, "n_started")] in atk.var or cell[(a, v, "n_started")] in atk.known:
                 atk.relation({cell[(a, v, "n_employed")]: 1, cell[(a, v, "n_started")]: -1}, "<=")
                 atk.relation({cell[(a, v, "n_unsubsidised")]: 1, cell[(a, v, "n_employed")]: -1}, "<=")
+    return now
+
+
+#: The plan's calendar: k-month eligibility is S + k months <= the cut-off, so at 31 December
+#: the 12-month and at 30 June the 6-month eligibility count the clients who started in the
+#: years before the cut-off's year.
+CALENDAR = {(12, 31): "n_employed12_eligible", (6, 30): "n_employed6_eligible"}
+#: Counts that only rise for the same people (a job found stays found, an eligibility
+#: reached stays reached): in a county closed to new starters they fall only by withdrawals.
+MONOTONE = tuple(c for c in HEADLINE if c != "n_clients")
+
+
+def structural_zeros(con, costs: pd.DataFrame) -> set[tuple[str, str]]:
+    """(county, quarter) rows a reader knows to hold 0: quarters before the county's first
+    start (the waves' start dates are public), and quarters of a year the published costs
+    section shows with no row of the county (nobody was served)."""
+    first = dict(con.execute("SELECT alue, min(quarter) FROM marts.employment_rate_by_quarter WHERE alue <> 'ALL'"
+                             " GROUP BY alue").fetchall())
+    quarters = [q for (q,) in con.execute("SELECT DISTINCT quarter FROM marts.employment_rate_by_quarter").fetchall()]
+    counties = set(first) | {a for (a,) in con.execute("SELECT alue FROM marts.employment_outcomes"
+                                                       " WHERE alue <> 'ALL'").fetchall()}
+    out = {(a, q) for a in counties for q in quarters if a not in first or q < first[a]}
+    rows = {(r["alue"], r["vuosi"]) for _, r in costs.iterrows() if r["vuosi"] != "ALL"}
+    for year in {v for _, v in rows}:
+        out |= {(a, q) for a in counties for q in quarters if q[:4] == year and (a, year) not in rows}
+    return out
 
 
 def attack(releases_by_quarter: dict[str, dict[str, pd.DataFrame]], waves: dict[str, set[str]],
-           costs_truth: dict[str, dict[tuple, int]]) -> Attack:
+           costs_truth: dict[str, dict[tuple, int]], headline_truth: dict[str, dict[tuple, int]],
+           zeros: set[tuple[str, str]], seen_before: dict[str, dict[str, pd.DataFrame]] | None = None) -> Attack:
+    """The programme over the snapshots `releases_by_quarter`; `seen_before`: the snapshots the
+    site published before them, which tell which release first showed each past quarter and
+    each costs year (a figure repeated since is one figure; one first shown earlier is not
+    linked to the attacked releases' headline)."""
     atk = Attack()
     first_published: dict[str, str] = {}
     first_shown: dict[str, str] = {}  # costs: year -> the release that first showed it
+    for quarter, tables in (seen_before or {}).items():
+        for qq in tables["employment_rate_by_quarter"]["quarter"]:
+            first_published.setdefault(qq, quarter)
+        for v in tables["county_costs"]["vuosi"]:
+            if v != "ALL":
+                first_shown.setdefault(v, quarter)
     for quarter, tables in releases_by_quarter.items():
         county = tables["employment_outcomes"]
         for _, r in county.iterrows():
@@ -404,7 +465,11 @@ def attack(releases_by_quarter: dict[str, dict[str, pd.DataFrame]], waves: dict[
         for _, r in q.iterrows():
             first_published.setdefault(r["quarter"], quarter)
             for c in QUARTERLY:
-                atk.cell(("Q", r["alue"], r["quarter"], c), r[c])  # one figure across snapshots
+                if (r["alue"], r["quarter"]) in zeros:  # a structural zero is known
+                    assert r[c] in ("<5", "0"), (quarter, r["alue"], r["quarter"], c, r[c])
+                    atk.known[("Q", r["alue"], r["quarter"], c)] = 0.0
+                else:
+                    atk.cell(("Q", r["alue"], r["quarter"], c), r[c])  # one figure across snapshots
         areas = [a for a in county["alue"] if a != "ALL"]
         for c in HEADLINE:
             atk.relation({**{(quarter, "C", a, c): 1 for a in areas}, (quarter, "C", "ALL", c): -1}, "==")
@@ -431,57 +496,119 @@ def attack(releases_by_quarter: dict[str, dict[str, pd.DataFrame]], waves: dict[
                 if first_published[qq] == quarter:  # within the headline of the release that published it
                     for small, large in QUARTER_IN_HEADLINE:
                         atk.relation({("Q", a, qq, small): 1, (quarter, "C", a, large): -1}, "<=")
-        read_costs(atk, quarter, tables["county_costs"], costs_truth[quarter], first_shown, SNAPSHOTS[quarter])
+        now = read_costs(atk, quarter, tables["county_costs"], costs_truth[quarter], first_shown, SNAPSHOTS[quarter])
+        cutoff = SNAPSHOTS[quarter]
+        column = CALENDAR.get((cutoff.month, cutoff.day))
+        if column in HEADLINE:  # the calendar: eligibility as a sum of whole start years
+            for a in county["alue"]:
+                years = [v for (b, v, c) in now if b == a and c == "n_started" and int(v) < cutoff.year]
+                if sum(costs_truth[quarter][(a, v, "n_started")] for v in years) == headline_truth[quarter][(a, column)]:
+                    atk.relation({(quarter, "C", a, column): 1, **{now[(a, v, "n_started")]: -1 for v in years}}, "==")
+    # closed cohorts across consecutive snapshots: clients only fall, the other counts fall
+    # at most by the withdrawals (where the reader sees the cohort closed, and it is true)
+    quarters = list(releases_by_quarter)
+    for p, q in zip(quarters, quarters[1:]):
+        cp, cq = (releases_by_quarter[x]["employment_outcomes"].set_index("alue") for x in (p, q))
+        for a in cp.index.intersection(cq.index):
+            if a == "ALL" or not all(str(t.at[a, c]).isdigit() for t in (cp, cq)
+                                     for c in ("n_clients", "n_employed12_eligible")):
+                continue
+            if any(int(t.at[a, "n_clients"]) != int(t.at[a, "n_employed12_eligible"]) for t in (cp, cq)):
+                continue
+            atk.relation({(q, "C", a, "n_clients"): 1, (p, "C", a, "n_clients"): -1}, "<=")
+            hp, hq = headline_truth[p], headline_truth[q]
+            for c in MONOTONE:
+                if hq[(a, c)] >= hp[(a, c)] - (hp[(a, "n_clients")] - hq[(a, "n_clients")]):
+                    atk.relation({(p, "C", a, c): 1, (q, "C", a, c): -1, (p, "C", a, "n_clients"): -1,
+                                  (q, "C", a, "n_clients"): 1}, "<=")
     return atk
 
 
-def test_three_releases_reveal_nothing_beyond_their_labels(releases, synthetic_study):
+
+
+def _truth(warehouses: dict[str, Path]) -> tuple[dict, dict]:
+    costs, headline = {}, {}
+    for q in SNAPSHOTS:
+        with duckdb.connect(str(warehouses[q]), read_only=True) as con:
+            rows = con.execute("SELECT alue, vuosi, n_started, n_employed, n_unsubsidised FROM marts.costs").fetchall()
+            costs[q] = {(a, v, c): n for a, v, *ns in rows for c, n in zip(COST_FIGURES.values(), ns)}
+            h = con.execute(f"SELECT alue, {', '.join(HEADLINE)} FROM marts.employment_outcomes").fetchall()
+            headline[q] = {(r[0], c): n for r in h for c, n in zip(HEADLINE, r[1:])}
+    return costs, headline
+
+
+def test_no_pair_of_snapshots_gives_a_change_of_fewer_than_T(releases):
+    """Differencing: a count two snapshots both publish as a number is the same or differs by
+    at least T; a mean is repeated or its pairs differ by at least T; a curve is repeated or
+    its people differ by at least T. The planted withdrawals did reach the warehouse."""
     site = releases["site"]
     published = {q: read_release(site, q) for q in SNAPSHOTS}
-    with duckdb.connect(str(releases["warehouses"]["2024Q4"]), read_only=True) as con:
+    changes = {"counts": 0, "held": 0}
+    for a, b in itertools.combinations(SNAPSHOTS, 2):
+        for name in ["employment_outcomes", *(f"employment_outcomes_by_{g}" for g in GROUPINGS)]:
+            key = "alue" if name == "employment_outcomes" else "group_value"
+            ta, tb = (published[x][name].set_index(key) for x in (a, b))
+            for k in ta.index.intersection(tb.index):
+                for c in HEADLINE:
+                    va, vb = ta.at[k, c], tb.at[k, c]
+                    if va.isdigit() and vb.isdigit():
+                        d = abs(int(va) - int(vb))
+                        changes["counts"] += d > 0
+                        assert d == 0 or d >= T, (a, b, name, k, c, va, vb)
+                    elif va.isdigit() != vb.isdigit():
+                        changes["held"] += 1
+        sa, sb = (published[x]["score_change"].set_index("score") for x in (a, b))
+        for k in sa.index.intersection(sb.index):
+            same = sa.loc[k].equals(sb.loc[k])
+            na, nb = sa.at[k, "n_pairs"], sb.at[k, "n_pairs"]
+            assert same or not (na.isdigit() and nb.isdigit()) or abs(int(na) - int(nb)) >= T, (a, b, k, na, nb)
+        ca, cb = (published[x]["time_to_first_job_curve"] for x in (a, b))
+        if not ca.equals(cb):
+            people = []
+            for x in (a, b):
+                with duckdb.connect(str(releases["warehouses"][x]), read_only=True) as con:
+                    people.append(con.execute("SELECT max(n_at_risk) FROM models.km_time_to_first_job"
+                                              " WHERE \"group\" = 'ALL'").fetchone()[0])
+            assert abs(people[0] - people[1]) >= T, (a, b, people)
+    print(f"changed counts published {changes['counts']}, cells published in one snapshot and hidden in another "
+          f"{changes['held']}")
+    # the withdrawals reached the warehouse: the county lost its clients between the snapshots
+    county, _ = next(iter(releases["planted"].values()))
+    n = {}
+    for q in ("2024Q2", "2025Q1"):
+        with duckdb.connect(str(releases["warehouses"][q]), read_only=True) as con:
+            n[q] = con.execute("SELECT n_clients FROM marts.employment_outcomes WHERE alue = ?", [county]).fetchone()[0]
+    assert n["2025Q1"] <= n["2024Q2"] - 2, n
+
+
+def test_four_releases_reveal_nothing_beyond_their_labels(releases):
+    site = releases["site"]
+    published = {q: read_release(site, q) for q in SNAPSHOTS}
+    last = releases["warehouses"][list(SNAPSHOTS)[-1]]
+    with duckdb.connect(str(last), read_only=True) as con:
         membership = con.execute("SELECT alue, group_value FROM marts.employment_outcomes_by_group"
                                  " WHERE grouping = 'wave' AND alue <> 'ALL' AND n_clients > 0").fetchall()
+        zeros = structural_zeros(con, published[list(SNAPSHOTS)[-1]]["county_costs"])
     waves: dict[str, set[str]] = {}
     for area, wave in membership:
         waves.setdefault(wave, set()).add(area)
 
-    # differencing: every figure two releases both show is the same in both
+    # every figure of a past quarter two releases both show is the same in both (rule 8)
     for a, b in itertools.combinations(SNAPSHOTS, 2):
         qa = published[a]["employment_rate_by_quarter"].set_index(["alue", "quarter"])
         qb = published[b]["employment_rate_by_quarter"].set_index(["alue", "quarter"])
         common = qa.index.intersection(qb.index)
         assert len(common) > 0
         pd.testing.assert_frame_equal(qa.loc[common], qb.loc[common], obj=f"{a} vs {b}")
-        # the costs section: every year both show is the same, and so are the all-years rows
-        # when both show the same years (they are sums of the years shown)
-        ca = published[a]["county_costs"].set_index(["alue", "vuosi"])
-        cb = published[b]["county_costs"].set_index(["alue", "vuosi"])
-        common = ca.index.intersection(cb.index)
-        years_a, years_b = (set(c.index.get_level_values("vuosi")) for c in (ca, cb))
-        if years_a != years_b:
-            common = common[common.get_level_values("vuosi") != "ALL"]
-        assert len(common) > 0
-        pd.testing.assert_frame_equal(ca.loc[common], cb.loc[common], obj=f"costs {a} vs {b}")
-    # ... although the warehouse did change them (the withdrawal and the late job)
-    county = releases["changed"]["withdrawn_from"]
-    late_county, late_quarter = releases["changed"]["late"]
-    served = {}
-    for q in ("2024Q2", "2024Q4"):
-        with duckdb.connect(str(releases["warehouses"][q]), read_only=True) as con:
-            served[q] = con.execute("SELECT n_served FROM marts.employment_rate_by_quarter WHERE alue = ?"
-                                    " AND quarter = '2024Q1'", [county]).fetchone()[0]
-    assert served["2024Q4"] == served["2024Q2"] - 1
 
-    # the linear programme over everything ever published, the costs section included
-    costs_truth = {}
-    for q in SNAPSHOTS:
-        with duckdb.connect(str(releases["warehouses"][q]), read_only=True) as con:
-            rows = con.execute("SELECT alue, vuosi, n_started, n_employed, n_unsubsidised FROM marts.costs").fetchall()
-        costs_truth[q] = {(a, v, c): n for a, v, *ns in rows for c, n in zip(COST_FIGURES.values(), ns)}
-    atk = attack(published, waves, costs_truth)
+    costs_truth, headline_truth = _truth(releases["warehouses"])
+    atk = attack(published, waves, costs_truth, headline_truth, zeros)
     assert len(atk.var) > 50 and len(atk.small) > 10
-    narrowed = [(key, atk.label[key], lo, hi) for key, (lo, hi) in atk.ranges().items()
+    ranges = atk.ranges()
+    narrowed = [(key, atk.label[key], lo, hi) for key, (lo, hi) in ranges.items()
                 if not atk.learns_nothing(key, lo, hi)]
+    print(f"unknowns {len(atk.var)}, relations {len(atk.rows)}, structural zeros {len(zeros)}, "
+          f"narrowed {len(narrowed)}")
     assert not narrowed, narrowed[:10]
 
 
@@ -491,9 +618,13 @@ def test_the_curves_hide_each_event(releases):
     for quarter in SNAPSHOTS:
         path = releases["site"] / quarter / "data" / "time_to_first_job_curve.csv"
         curve = pd.read_csv(path)
-        with duckdb.connect(str(releases["warehouses"][quarter]), read_only=True) as con:
-            steps = con.execute("SELECT time, n_at_risk, n_events FROM models.km_time_to_first_job"
-                                " WHERE \"group\" = 'ALL' ORDER BY time").df()
+        # a curve repeated from an earlier snapshot is read against that snapshot's steps
+        for earlier in [q for q in SNAPSHOTS if q <= quarter][::-1]:
+            with duckdb.connect(str(releases["warehouses"][earlier]), read_only=True) as con:
+                steps = con.execute("SELECT time, n_at_risk, n_events FROM models.km_time_to_first_job"
+                                    " WHERE \"group\" = 'ALL' ORDER BY time").df()
+            if round(steps["n_at_risk"].max() / 5) * 5 == curve["n_at_risk"].iloc[0] or earlier == list(SNAPSHOTS)[0]:
+                break
         assert len(curve) >= 2
         assert (curve["n_at_risk"] % 5 == 0).all() and (curve["n_at_risk"] >= T).all()
         last_with_T = steps.loc[steps["n_at_risk"] >= T, "time"].max()

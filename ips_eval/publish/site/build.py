@@ -55,7 +55,7 @@ from ips_eval.publish.site.render import (
 from ips_eval.publish.site.staging import QUARTER_DIR, publish_staged, staging_dir
 from ips_eval.publish.site.scan import COLUMNS_FILE, ScanReport, scan_site
 from ips_eval.publish.site.tables import (
-    COSTS_TABLE, GROUPINGS, QUARTERLY, SiteData, SiteTable, Snapshot, by_key, employment_table_names, person_ids,
+    COSTS_TABLE, GROUPINGS, LINKED_SUMMARIES, QUARTERLY, SiteData, SiteTable, Snapshot, by_key, employment_table_names, person_ids,
     read_site_data,
 )
 from ips_eval.warehouse.database import query_sql, table_exists
@@ -175,7 +175,7 @@ def published_history(site_dir: Path, quarter: str) -> list[Snapshot]:
             continue
         data = Path(site_dir) / q / "data"
         tables = {}
-        for name in [*employment_table_names(), COSTS_TABLE]:
+        for name in [*employment_table_names(), COSTS_TABLE, *LINKED_SUMMARIES]:
             path = data / f"{name}.csv"
             if path.is_file():
                 tables[name] = pd.read_csv(path, dtype=str, keep_default_na=False)

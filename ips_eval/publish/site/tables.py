@@ -35,10 +35,14 @@ from ips_eval.figures import (
     QUARTERLY_RATES, QUARTERLY_WITHIN, WAVE, Figure, across_columns, figures, published_columns, published_counts,
     wave_counties, within_columns,
 )
+from ips_eval.figures.reader import (
+    MONOTONE, calendar_sums, closed_cohort, monotone_holds, structural_zero_quarters,
+)
 from ips_eval.publish.disclosure import (
-    HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, CrossSum, DisclosureError, Publication, RowLinear, RowsSum, TableSpec,
+    HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, CrossLinear, CrossSum, DisclosureError, Publication, RowLinear, RowsSum, TableSpec,
     check_model_table, curve_value_at, protect, publishable_curve, within,
 )
+from ips_eval.publish.disclosure import AT_RISK_ROUNDING
 from ips_eval.warehouse.database import query_sql, table_exists
 
 #: The queries this module runs: sql/site/ (they build no warehouse table).
@@ -245,7 +249,8 @@ def _as_published(df: pd.DataFrame, counts: tuple[str, ...]) -> pd.DataFrame:
     return df
 
 
-def _history(history: list[Snapshot], waves: Mapping[str, tuple[str, ...]]
+def _history(history: list[Snapshot], waves: Mapping[str, tuple[str, ...]],
+             zeros: set[tuple[str, str]] = frozenset()
              ) -> tuple[dict[str, pd.DataFrame], list[TableSpec], list[CrossSum], pd.DataFrame | None]:
     """The earlier snapshots as a reader has them: their tables, described with the same
     relations, each quarterly row under the snapshot that first published it (later
@@ -272,6 +277,8 @@ def _history(history: list[Snapshot], waves: Mapping[str, tuple[str, ...]]
                       if w in set(f[group_table_name(WAVE)]["group_value"])}
         sp, ln = employment_specs(sorted(f[QUARTERLY]["quarter"].unique()), snap_waves, prefix=prefix,
                                   published_before=True)
+        shown_zero = _zero_rows(f[QUARTERLY], zeros)
+        sp = [replace(t, known_zero_rows=shown_zero) if t.name == prefix + QUARTERLY else t for t in sp]
         frames.update({prefix + n: df for n, df in f.items()})
         specs += sp
         links += ln
@@ -294,13 +301,19 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
                                   rates=list(QUARTER_RATES))
     membership = query_sql(con, QUERIES / "wave_counties.sql")
     waves = wave_counties(membership[[AREA, "wave", "n_clients"]].itertuples(index=False, name=None))
-    before, before_specs, before_links, frozen = _history(history or [], waves)
+    zeros = _structural_zeros(con, frames)
+    before, before_specs, before_links, frozen = _history(history or [], waves, zeros)
     if frozen is not None:
         frames[QUARTERLY] = frames[QUARTERLY][~frames[QUARTERLY]["quarter"].isin(set(frozen["quarter"]))]
         frames[QUARTERLY] = frames[QUARTERLY].reset_index(drop=True)
     quarters = sorted(frames[QUARTERLY]["quarter"].unique())
     waves = {w: c for w, c in waves.items() if w in set(frames[group_table_name(WAVE)]["group_value"])}
     specs, links = employment_specs(quarters, waves)
+    held = held_back(frames, history or [])
+    specs = [replace(t, held_back=held.get(t.name, frozenset()),
+                     known_zero_rows=_zero_rows(frames[QUARTERLY], zeros) if t.name == QUARTERLY else frozenset())
+             for t in specs]
+    links += closed_cohort_links(frames[COUNTY], history or [])
     costs = _costs_frame(con)
     shown_before: dict[str, pd.DataFrame] = {}
     if costs is not None:  # the costs section's counts are the same people: one publication
@@ -313,6 +326,7 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
         frames[COSTS_TABLE] = costs[costs["vuosi"] != ALL].reset_index(drop=True)
         specs.append(costs_spec(all_years=False, withheld=running, superseded=frozenset(shown_before) - running))
         links += costs_links(costs, frames[COUNTY])
+        links += calendar_links(frames[COSTS_TABLE], frames[COUNTY], cutoff)
     # exact ranges in the audit (every hidden cell's smallest and largest value a reader can
     # work out): the search has already found tables at most bounds, so they cost little more
     pub = protect({**frames, **before}, [*specs, *before_specs], [*links, *before_links])
@@ -332,6 +346,131 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
         fresh = shown[~shown["vuosi"].isin(running | set(shown_before))]
         tables[COSTS_TABLE] = _costs_table(fresh, list(shown_before.values()))
     return tables, specs, pub
+
+
+# --------------------------------------------------------------------------------------
+# Linked releases (rule 8) and what a reader deduces (ips_eval.figures.reader)
+# --------------------------------------------------------------------------------------
+def held_back(frames: Mapping[str, pd.DataFrame], history: list[Snapshot]) -> dict[str, frozenset]:
+    """The linked-release rule for the recomputed headline tables (county and groups): a count
+    that an earlier snapshot published as a number and that has changed since by 1..T-1 (a
+    few people withdrew, started or reached an outcome) is held back, hidden and protected
+    like a suppressed count, so that no pair of snapshots gives the change. Table -> cells
+    (row key tuple, column).
+
+    Examples
+    --------
+    >>> now = {COUNTY: pd.DataFrame({"alue": ["A"], **{c: [40] for c in OUTCOME_COUNTS}})}
+    >>> was = pd.DataFrame({"alue": ["A"], **{c: ["40"] for c in OUTCOME_COUNTS}})
+    >>> was["n_competitive"] = "38"
+    >>> sorted(held_back(now, [Snapshot("2024Q3", {COUNTY: was})])[COUNTY])
+    [(('A',), 'n_competitive')]
+    """
+    out: dict[str, set] = {}
+    for name in [COUNTY, *(group_table_name(g) for g in GROUPINGS)]:
+        if name not in frames:
+            continue
+        key = AREA if name == COUNTY else "group_value"
+        now = frames[name].set_index(key)
+        for snap in history:
+            was = snap.tables.get(name)
+            if was is None:
+                continue
+            for _, r in was.iterrows():
+                if r[key] not in now.index:
+                    continue
+                for col in OUTCOME_COUNTS:
+                    shown = str(r.get(col, ""))
+                    if shown.isdigit() and 0 < abs(int(now.at[r[key], col]) - int(shown)) < T:
+                        out.setdefault(name, set()).add(((r[key],), col))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def closed_cohort_links(county: pd.DataFrame, history: list[Snapshot]) -> list[CrossLinear]:
+    """What a reader deduces across consecutive snapshots (the earlier ones and this one) in a
+    county closed to new starters (`reader.closed_cohort`, seen in the published numbers): its
+    clients can only fall, and every `reader.MONOTONE` count falls at most by the withdrawals.
+    A count shown as a label in either snapshot is linked too (the relation bounds it); one
+    shown as numbers in both is linked where the relation holds."""
+    out: list[CrossLinear] = []
+    chain = [(f"{h.quarter}/{COUNTY}", h.tables[COUNTY].set_index(AREA))
+             for h in sorted(history, key=lambda h: h.quarter) if COUNTY in h.tables]
+    chain.append((COUNTY, county.set_index(AREA).astype({c: str for c in OUTCOME_COUNTS})))
+
+    def number(df, a, c):
+        v = str(df.at[a, c])
+        return int(v) if v.isdigit() else None
+
+    for (prev, was), (cur, now) in zip(chain, chain[1:]):
+        for a in was.index.intersection(now.index):
+            if a == ALL:
+                continue
+            head = {k: {c: number(df, a, c) for c in ("n_clients", "n_employed12_eligible")} for k, df in
+                    (("was", was), ("now", now))}
+            if any(v is None for h in head.values() for v in h.values()) or not closed_cohort(head["was"], head["now"]):
+                continue
+            out.append(CrossLinear(((cur, "n_clients", 1.0), (prev, "n_clients", -1.0)), {AREA: a},
+                                   what="closed cohort: clients can only fall"))
+            for c in MONOTONE:
+                x, y = number(was, a, c), number(now, a, c)
+                if x is not None and y is not None and not monotone_holds(
+                        {**head["was"], c: x}, {**head["now"], c: y}, c):
+                    continue
+                out.append(CrossLinear(((prev, c, 1.0), (cur, c, -1.0), (prev, "n_clients", -1.0),
+                                        (cur, "n_clients", 1.0)), {AREA: a},
+                                       what=f"closed cohort: {c} falls at most by the withdrawals"))
+    return out
+
+
+def calendar_links(costs: pd.DataFrame, county: pd.DataFrame, cutoff: dt.date | None) -> list[CrossSum]:
+    """The calendar (`reader.calendar_sums`): at 31 December (30 June) the 12-month (6-month)
+    eligibility of a county is the sum of the costs section's current clients who started in
+    the earlier years. Declared for the counties where the costs rows cover every such start."""
+    out = []
+    rows = costs[(costs["vuosi"] != ALL)]
+    for col, last in calendar_sums(cutoff).items():
+        years = frozenset(y for y in rows["vuosi"] if int(y) <= last)
+        if not years:
+            continue
+        sums = rows[rows["vuosi"].isin(years)].groupby(AREA)["n_started"].sum()
+        heads = county.set_index(AREA)[col]
+        areas = frozenset(a for a in sums.index if a in heads.index and int(sums[a]) == int(heads[a]))
+        if areas:
+            out.append(CrossSum(total=COUNTY, parts=COSTS_TABLE, parts_rows={"vuosi": years, AREA: areas},
+                                by=(AREA,), columns={"n_started": col}, sense="=="))
+    return out
+
+
+def _structural_zeros(con, frames: Mapping[str, pd.DataFrame]) -> set[tuple[str, str]]:
+    """(county or ALL, quarter) rows of the quarterly table a reader knows to be 0
+    (`reader.structural_zero_quarters`): before a county's first quarter in the mart, or in
+    a year the costs section has no row of the county for."""
+    q = frames[QUARTERLY]
+    first = {a: None for a in set(q[AREA]) - {ALL}}
+    if table_exists(con, "marts.employment_rate_by_quarter"):
+        for a, f in con.execute("SELECT alue, min(quarter) FROM marts.employment_rate_by_quarter"
+                                " WHERE alue <> 'ALL' GROUP BY alue").fetchall():
+            if a in first:
+                first[a] = f
+    costs_rows = None
+    if table_exists(con, "marts.costs"):
+        costs_rows = [(a, v) for a, v in con.execute("SELECT alue, vuosi FROM marts.costs"
+                                                     " WHERE alue <> 'ALL' AND vuosi <> 'ALL'").fetchall()]
+    quarters = sorted(set(q["quarter"]))
+    zeros = structural_zero_quarters(first, quarters, costs_rows)
+    counties = set(first)
+    zeros |= {(ALL, qq) for qq in quarters if all((a, qq) in zeros for a in counties)}
+    return zeros
+
+
+def _zero_rows(quarterly: pd.DataFrame, zeros: set[tuple[str, str]]) -> frozenset:
+    """The rows of a quarterly table (current or as published) that are structural zeros
+    and show them as such (0, or the `<5` a zero is shown as)."""
+    out = set()
+    for _, r in quarterly.iterrows():
+        if (r[AREA], r["quarter"]) in zeros and all(str(r[c]) in ("0", PRIMARY_LABEL) for c in QUARTER_COUNTS):
+            out.add((r[AREA], r["quarter"]))
+    return frozenset(out)
 
 
 def _site_table(pub: Publication, name: str, columns: tuple[Column, ...]) -> SiteTable:
@@ -682,8 +821,95 @@ def _scores(con) -> tuple[SiteTable | None, str | None, TableSpec | None, Public
     return None, None, None, None
 
 
-def _time_to_first_job(con) -> tuple[SiteTable | None, SiteTable | None]:
-    """The 1 - Kaplan-Meier curve (share with a first job), published through rule 5 only."""
+#: The summaries of people the linked-release rule repeats unless at least T people changed
+#: (rule 8): their CSV downloads, as `published_history` reads them.
+SCORE_CHANGE = "score_change"
+CURVE = "time_to_first_job_curve"
+READOUTS = "time_to_first_job"
+LINKED_SUMMARIES: tuple[str, ...] = (SCORE_CHANGE, CURVE, READOUTS)
+
+
+def linked_scores(table: SiteTable, history: list["Snapshot"]) -> SiteTable:
+    """Rule 8 for means: a score's row is published afresh only when, against every earlier
+    snapshot that published its mean, the pairs behind it changed by at least T (or not at
+    all, with the same figures); otherwise the newest earlier snapshot's row is repeated as
+    it was (repeating publishes nothing new about anyone, the withdrawn included).
+
+    Examples
+    --------
+    >>> cols = (Column("score", "key"), Column("n_pairs", "count"), Column("mean_change", "number"))
+    >>> now = SiteTable(SCORE_CHANGE, cols, [{"score": "s", "n_pairs": "41", "mean_change": "1.200"}])
+    >>> was = pd.DataFrame({"score": ["s"], "n_pairs": ["42"], "mean_change": ["1.100"]})
+    >>> linked_scores(now, [Snapshot("2024Q3", {SCORE_CHANGE: was})]).rows
+    [{'score': 's', 'n_pairs': '42', 'mean_change': '1.100'}]
+    >>> now.rows[0]["n_pairs"] = "47"
+    >>> linked_scores(now, [Snapshot("2024Q3", {SCORE_CHANGE: was})]).rows[0]["n_pairs"]
+    '47'
+    """
+    earlier = [(h.quarter, h.tables[SCORE_CHANGE]) for h in sorted(history, key=lambda h: h.quarter)
+               if SCORE_CHANGE in h.tables]
+    if not earlier:
+        return table
+    names = [c.name for c in table.columns]
+    rows = []
+    for row in table.rows:
+        shown = [df[df["score"] == row["score"]] for _, df in earlier]
+        shown = [d.iloc[0] for d in shown if len(d)]
+        repeat = False
+        for old in shown:
+            if not (str(old["n_pairs"]).isdigit() and str(row["n_pairs"]).isdigit()):
+                continue
+            change = abs(int(row["n_pairs"]) - int(old["n_pairs"]))
+            same = all(str(old.get(c, "")) == row[c] for c in names)
+            if 0 < change < T or (change == 0 and not same):
+                repeat = True
+        rows.append({c: str(shown[-1].get(c, "")) for c in names} if repeat else row)
+    return SiteTable(table.name, table.columns, rows)
+
+
+def linked_curve(curve: SiteTable, readouts: SiteTable, people: int, history: list["Snapshot"]
+                 ) -> tuple[SiteTable, SiteTable]:
+    """Rule 8 for the time-to-first-job curve: published afresh only when its people (`people`,
+    those at risk at its start) differ by at least T from those of every earlier snapshot's
+    curve (read from its first number at risk, rounded to 5 there: so by T plus the rounding),
+    or the curve is the same; otherwise the newest earlier curve and its read-outs are repeated.
+
+    Examples
+    --------
+    >>> cols = (Column("time", "int"), Column("n_at_risk", "count"), Column("share", "rate"))
+    >>> now = SiteTable(CURVE, cols, [{"time": "0", "n_at_risk": "100", "share": "0.0000"}])
+    >>> was = pd.DataFrame({"time": ["0"], "n_at_risk": ["100"], "share": ["0.0100"]})
+    >>> linked_curve(now, now, 101, [Snapshot("2024Q3", {CURVE: was})])[0].rows[0]["share"]
+    '0.0100'
+    """
+    earlier = [h for h in sorted(history, key=lambda h: h.quarter) if CURVE in h.tables]
+    if not earlier:
+        return curve, readouts
+    names = [c.name for c in curve.columns]
+    repeat = False
+    for h in earlier:
+        old = h.tables[CURVE]
+        same = len(old) == len(curve.rows) and all(
+            str(o[c]) == r[c] for (_, o), r in zip(old.iterrows(), curve.rows) for c in names)
+        first = str(old.iloc[0]["n_at_risk"]) if len(old) else ""
+        if not same and first.isdigit() and abs(people - int(first)) < T + AT_RISK_ROUNDING // 2:
+            repeat = True
+    if not repeat:
+        return curve, readouts
+    last = earlier[-1]
+    old_curve = SiteTable(curve.name, curve.columns, [{c: str(r.get(c, "")) for c in names}
+                                                      for _, r in last.tables[CURVE].iterrows()])
+    old_readouts = last.tables.get(READOUTS)
+    rnames = [c.name for c in readouts.columns]
+    repeated = SiteTable(readouts.name, readouts.columns,
+                         [] if old_readouts is None else [{c: str(r.get(c, "")) for c in rnames}
+                                                          for _, r in old_readouts.iterrows()])
+    return old_curve, repeated
+
+
+def _time_to_first_job(con, history: list["Snapshot"] | None = None) -> tuple[SiteTable | None, SiteTable | None]:
+    """The 1 - Kaplan-Meier curve (share with a first job), published through rule 5 only,
+    and repeated as an earlier snapshot showed it unless at least T people changed (rule 8)."""
     if not table_exists(con, "models.km_time_to_first_job"):
         return None, None
     steps = query_sql(con, QUERIES / "km_time_to_first_job.sql")
@@ -702,7 +928,7 @@ def _time_to_first_job(con) -> tuple[SiteTable | None, SiteTable | None]:
     cols = (Column("time", "int"), Column("n_at_risk", "count"), Column("share", "rate"),
             Column("share_ci_low", "rate", group="col_ci", sub="sub_low"),
             Column("share_ci_high", "rate", group="col_ci", sub="sub_high"))
-    curve_table = SiteTable("time_to_first_job_curve", cols,
+    curve_table = SiteTable(CURVE, cols,
                             [{c.name: csv_value(r[c.name], c) for c in cols} for _, r in shown.iterrows()])
     readouts = []
     for m, day in zip(READOUT_MONTHS, readout_days):
@@ -715,7 +941,10 @@ def _time_to_first_job(con) -> tuple[SiteTable | None, SiteTable | None]:
         r = shown.iloc[row]
         readouts.append({"months": str(m), **{c.name: csv_value(r[c.name], c) for c in cols[1:]}})
     rcols = (Column("months", "int"), *cols[1:])
-    return SiteTable("time_to_first_job", rcols, readouts), curve_table
+    readout_table = SiteTable(READOUTS, rcols, readouts)
+    if history:
+        curve_table, readout_table = linked_curve(curve_table, readout_table, int(steps["n_at_risk"].max()), history)
+    return readout_table, curve_table
 
 
 # --------------------------------------------------------------------------------------
@@ -796,7 +1025,9 @@ def read_site_data(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | Non
             cutoff = pd.Timestamp(last.at[0, "cutoff"]).date()
     tables, specs, pub = _employment(con, history, cutoff)
     scores, kind, score_spec, score_pub = _scores(con)
-    readouts, curve = _time_to_first_job(con)
+    if scores is not None and kind == "change" and history:
+        scores = linked_scores(scores, history)
+    readouts, curve = _time_to_first_job(con, history)
     transitions, transition_spec, transition_pub = _transitions(con)
     return SiteData(
         county=tables[COUNTY],

@@ -1,0 +1,120 @@
+"""What a reader deduces (ips_eval.figures.reader), each relation on a table worked out by hand,
+and the linked-release rule (rule 8) on small frames."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from ips_eval.figures.reader import calendar_sums, closed_cohort, monotone_holds, structural_zero_quarters
+from ips_eval.publish.disclosure import (
+    CrossLinear, DisclosureError, RowsSum, TableSpec, audit, primary_suppression, within,
+)
+from ips_eval.figures import Within
+from ips_eval.publish.site.tables import (
+    COUNTY, OUTCOME_COUNTS, Snapshot, calendar_links, closed_cohort_links, held_back,
+)
+
+
+def _one_column(**kw) -> TableSpec:
+    return TableSpec(name="t", keys=("alue",), counts=("n",), relations=(RowsSum(by="alue"),), **kw)
+
+
+def test_a_structural_zero_protects_nothing():
+    """A=3 and B=0 are `<5`, C=10 is held back (`..`), D=50 and ALL=63 are shown: A+B+C = 13.
+    If B might be 0..4, C is 5..13 (9 values); a reader who knows B is 0 (the county had not
+    started) has C = 13 - A in 9..13, narrower than T."""
+    df = pd.DataFrame({"alue": ["A", "B", "C", "D", "ALL"], "n": [3, 0, 10, 50, 63]})
+    held = frozenset({(("C",), "n")})
+    ranges = {r.row: (r.low, r.high) for r in audit(primary_suppression({"t": df}, [_one_column(held_back=held)]))
+              .ranges}
+    assert ranges["alue=C"] == (5, 13) and ranges["alue=B"] == (0, 4)
+    with pytest.raises(DisclosureError, match="row alue=C, column n: derivable"):
+        audit(primary_suppression({"t": df}, [_one_column(held_back=held, known_zero_rows=frozenset({("B",)}))]))
+
+
+def test_structural_zero_quarters_by_hand():
+    # A starts in 2023Q2; B has costs rows for 2022 only, so its 2023 quarters are zero
+    zeros = structural_zero_quarters({"A": "2023Q2", "B": "2022Q3"}, ["2022Q4", "2023Q1", "2023Q2"],
+                                     [("A", "2023"), ("B", "2022")])
+    assert zeros == {("A", "2022Q4"), ("A", "2023Q1"), ("B", "2023Q1"), ("B", "2023Q2")}
+
+
+def test_the_calendar_by_hand():
+    """A started 10 in 2022, 12 in 2023 and 3 in 2024: at 31 December 2024 the 12-month
+    eligible are the 22 who started by 31 December 2023."""
+    assert calendar_sums(dt.date(2024, 12, 31)) == {"n_employed12_eligible": 2023}
+    assert calendar_sums(dt.date(2025, 6, 30)) == {"n_employed6_eligible": 2024}
+    assert calendar_sums(dt.date(2025, 3, 31)) == {}
+    costs = pd.DataFrame({"alue": ["A", "A", "A"], "vuosi": ["2022", "2023", "2024"], "n_started": [10, 12, 3]})
+    county = pd.DataFrame({"alue": ["A"], "n_employed12_eligible": [22]})
+    [link] = calendar_links(costs, county, dt.date(2024, 12, 31))
+    assert link.parts_rows["vuosi"] == {"2022", "2023"} and link.sense == "=="
+    assert link.columns == {"n_started": "n_employed12_eligible"}
+    # a county whose starts the costs rows do not cover (one started before the first year) gets no link
+    assert calendar_links(costs, county.assign(n_employed12_eligible=23), dt.date(2024, 12, 31)) == []
+
+
+def test_closed_cohort_by_hand():
+    earlier = {"n_clients": 30, "n_employed12_eligible": 30, "n_competitive": 12}
+    later = {"n_clients": 29, "n_employed12_eligible": 29, "n_competitive": 11}
+    assert closed_cohort(earlier, later)
+    assert monotone_holds(earlier, later, "n_competitive")  # 11 >= 12 - (30 - 29)
+    assert not closed_cohort({**earlier, "n_employed12_eligible": 27}, later)  # 3 started within 12 months
+    was = pd.DataFrame({"alue": ["A", "ALL"], **{c: ["30", "30"] for c in OUTCOME_COUNTS}})
+    was["n_competitive"] = "12"
+    now = pd.DataFrame({"alue": ["A", "ALL"], **{c: [29, 29] for c in OUTCOME_COUNTS}})
+    now["n_competitive"] = 11
+    links = closed_cohort_links(now, [Snapshot("2024Q3", {COUNTY: was})])
+    clients = [k for k in links if k.what.startswith("closed cohort: clients")]
+    competitive = [k for k in links if "n_competitive" in k.what]
+    assert len(clients) == 1 and clients[0].rows == {"alue": "A"}  # not ALL
+    assert {(t, c, a) for t, c, a in competitive[0].terms} == {
+        ("2024Q3/employment_outcomes", "n_competitive", 1.0), (COUNTY, "n_competitive", -1.0),
+        ("2024Q3/employment_outcomes", "n_clients", -1.0), (COUNTY, "n_clients", 1.0)}
+
+
+def test_a_closed_cohort_pins_a_held_back_count():
+    """The earlier snapshot showed A: 30 clients, 12 employed; B: 40 clients, 19 employed. Now
+    A has 29 clients (one withdrew), B 40, and the employed A and B are hidden with ALL = 31
+    shown. Alone, A is 12..26 (B at least T); knowing both cohorts closed, A >= 12 - 1 and
+    B >= 19, so A is 11..12."""
+    spec = TableSpec(name="now", keys=("alue",), counts=("n_clients", "n_competitive"),
+                     relations=(RowsSum(by="alue"), within(Within(("n_competitive",), "n_clients"))))
+    before = TableSpec(name="was", keys=("alue",), counts=spec.counts, relations=spec.relations,
+                       published_before=True)
+    now = pd.DataFrame({"alue": ["A", "B", "ALL"], "n_clients": [29, 40, 69], "n_competitive": [11, 20, 31]})
+    was = pd.DataFrame({"alue": ["A", "B", "ALL"], "n_clients": [30, 40, 70], "n_competitive": [12, 19, 31]})
+    held = frozenset({(("A",), "n_competitive"), (("B",), "n_competitive")})
+    tables, specs = {"now": now, "was": was}, [replace(spec, held_back=held), before]
+    ranges = {r.row: (r.low, r.high) for r in audit(primary_suppression(tables, specs)).ranges}
+    assert ranges["alue=A"] == (5, 26)
+    links = [CrossLinear((("was", "n_competitive", 1.0), ("now", "n_competitive", -1.0), ("was", "n_clients", -1.0),
+                          ("now", "n_clients", 1.0)), {"alue": a}) for a in ("A", "B")]
+    with pytest.raises(DisclosureError, match="row alue=A, column n_competitive: derivable"):
+        audit(primary_suppression(tables, specs, links))
+
+
+def test_a_nesting_complement_under_T_hides_the_part():
+    """40 clients, 37 of them followed up 6 months: 3 started in the last 6 months."""
+    spec = TableSpec(name="t", keys=("alue",), counts=("n_clients", "n_employed6_eligible"),
+                     relations=(within(Within(("n_employed6_eligible",), "n_clients")),))
+    df = pd.DataFrame({"alue": ["A", "B"], "n_clients": [40, 40], "n_employed6_eligible": [37, 30]})
+    hidden = {(c[1], c[2]) for c in primary_suppression({"t": df}, [spec]).suppressed}
+    assert hidden == {(("A",), "n_employed6_eligible")}
+
+
+def test_a_change_under_T_is_held_back_against_every_earlier_snapshot():
+    def county(n):
+        return pd.DataFrame({"alue": ["A"], **{c: [n] for c in OUTCOME_COUNTS}})
+
+    shown = {q: county(n).astype(str) for q, n in (("2024Q2", 40), ("2024Q3", 46))}
+    history = [Snapshot(q, {COUNTY: df}) for q, df in shown.items()]
+    # 48 is 2 from 2024Q3's 46: held back; 51 is 5 and 11 away: published; 45 is 5 from 40, 1 from 46
+    assert held_back({COUNTY: county(48)}, history)[COUNTY] == {(("A",), c) for c in OUTCOME_COUNTS}
+    assert held_back({COUNTY: county(51)}, history) == {}
+    assert held_back({COUNTY: county(45)}, history)[COUNTY] == {(("A",), c) for c in OUTCOME_COUNTS}
+    assert held_back({COUNTY: county(46)}, history) == {}  # unchanged since 2024Q3, 6 from 2024Q2
