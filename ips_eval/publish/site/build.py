@@ -48,7 +48,7 @@ from ips_eval.definitions import DISCLOSURE_THRESHOLD, FOLLOW_UP_MONTHS, quarter
 from ips_eval.faults import failpoint
 from ips_eval.figures import figures
 from ips_eval.publish.disclosure import PRIMARY_LABEL, SECONDARY_LABEL
-from ips_eval.publish.site import charts, texts
+from ips_eval.publish.site import charts, downloads, texts
 from ips_eval.publish.site.render import (
     HISTORY, PAGE, Links, count_attr, css, page_links, render, table_view, up,
 )
@@ -219,7 +219,7 @@ def _write_snapshot(snap: Path, data: SiteData, prov: dict, quarter: str) -> lis
     (snap / "assets").mkdir(parents=True)
     (snap / "data").mkdir()
     (snap / "assets" / "site.css").write_text(css(), encoding="utf-8")
-    for table in _downloads(data):
+    for table in _downloads(data):  # code-keyed: what the next release reads back (rule 8)
         table.frame().to_csv(snap / "data" / f"{table.name}.csv", index=False, lineterminator="\n")
     # what each column holds, so that the scan (and any reader's tool) classifies every number
     declared = {"tables": {name: {"columns": kinds} for name, kinds in _column_kinds(data).items()}}
@@ -232,11 +232,14 @@ def _write_snapshot(snap: Path, data: SiteData, prov: dict, quarter: str) -> lis
     manifest = {"quarter": quarter, **{k: prov[k] for k in (*PROVENANCE_FIELDS, "published_at")}}
     (snap / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     pages = []
+    titles: dict[str, dict[str, str]] = {}  # lang -> table -> the caption its page shows it under
     for lang in texts.LANGUAGES:
         path = snap / PAGE[lang]
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_page(data, prov, quarter, lang, page_links(lang, None), snap), encoding="utf-8")
+        path.write_text(_page(data, prov, quarter, lang, page_links(lang, None), snap, titles.setdefault(lang, {})),
+                        encoding="utf-8")
         pages.append(path)
+    downloads.write_downloads(snap, _downloads(data), titles)
     return pages
 
 
@@ -244,7 +247,7 @@ def _quarterly_all(data: SiteData) -> SiteTable:
     """The quarterly table of all counties together (the chart's numbers), its own download."""
     cols = tuple(c for c in data.quarterly.columns if c.name != "alue")
     rows = [{c.name: r[c.name] for c in cols} for r in data.quarterly.rows if r["alue"] == "ALL"]
-    return SiteTable(f"{QUARTERLY}_all", cols, rows)
+    return SiteTable(f"{QUARTERLY}_all", cols, rows, data.quarterly.source or f"marts.{QUARTERLY}")
 
 
 def _column_kinds(data: SiteData) -> dict[str, dict[str, str]]:
@@ -264,12 +267,18 @@ def _svg_size(path: Path) -> tuple[int, int]:
     return (round(float(w[1]) * 4 / 3), round(float(h[1]) * 4 / 3)) if w and h else (800, 400)
 
 
-def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, snap: Path) -> str:
+def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, snap: Path,
+          titles: dict[str, str] | None = None) -> str:
+    """A language's page; `titles` collects each table's caption (the downloads' titles)."""
     t = texts.TEXTS[lang]
     data_href = f"{links.snapshot}data/"
 
     def view(table: SiteTable, caption: str, **kw):
-        return table_view(table, lang, caption, f"{data_href}{table.name}.csv", **kw)
+        if titles is not None:
+            titles.setdefault(table.name, caption)
+        files = [(fmt, links.snapshot + downloads.href(lang, table.name, fmt)) for fmt in downloads.FORMATS]
+        return table_view(table, lang, caption, f"{data_href}{table.name}.csv", downloads=files,
+                          dictionary=links.snapshot + downloads.href(lang, downloads.DICTIONARY, "xlsx"), **kw)
 
     all_row = by_key(data.county, alue="ALL")
     q_all = _quarterly_all(data)
@@ -306,6 +315,7 @@ def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, sna
             "status_text": t.get(f"model_{mt.status}", t["not_available"]),
             "table": view(mt.table, t[f"model_{name}"], compact=True) if mt.table else None,
             "n": mt.n or "", "n_text": _count_text(lang, mt.n or ""),
+            "caveats": [t[c] for c in mt.caveats],
         })
     toc = [("headline", t["headline"]), ("counties", t["counties"]), ("trend", t["trend"]), ("groups", t["groups"]),
            ("ttf", t["ttf"]), ("fidelity", t["fidelity"]), ("costs", t["costs"]), ("transitions", t["transitions"]),

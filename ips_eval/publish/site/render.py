@@ -126,6 +126,9 @@ class TableView:
     rows: list[list[Cell]]
     compact: bool = False
     columns: list[str] = field(default_factory=list)
+    #: The table in the page's language: (format, href) per file, then the data dictionary's.
+    downloads: list[tuple[str, str]] = field(default_factory=list)
+    dictionary: str = ""
 
 
 def header_text(lang: str, column: Column, key_header: str | None) -> str:
@@ -135,7 +138,8 @@ def header_text(lang: str, column: Column, key_header: str | None) -> str:
 
 
 def table_view(table: SiteTable, lang: str, caption: str, csv_href: str, *, key_header: str | None = None,
-               compact: bool = False) -> TableView:
+               compact: bool = False, downloads: list[tuple[str, str]] | None = None,
+               dictionary: str = "") -> TableView:
     """Header rows (a spanning header above grouped columns) and body cells; the first
     column heads its row (`<th scope="row">`)."""
     cols = table.columns
@@ -161,7 +165,8 @@ def table_view(table: SiteTable, lang: str, caption: str, csv_href: str, *, key_
         rows.append([Cell(display(lang, c, r[c.name]), r[c.name], header=(k == 0), count=(c.kind == "count"),
                           numeric=c.kind not in ("key", "date"), column=c.name, kind=c.kind)
                      for k, c in enumerate(cols)])
-    return TableView(table.name, caption, csv_href, header_rows, rows, compact, [c.name for c in cols])
+    return TableView(table.name, caption, csv_href, header_rows, rows, compact, [c.name for c in cols],
+                     downloads or [], dictionary)
 
 
 def render(template: str, **context) -> str:

@@ -564,6 +564,147 @@ _TEMPLATES: dict[str, dict[str, str]] = {
     },
 }
 
+#: The downloads in the page's language and their data dictionary (`downloads`), kept as a
+#: block of their own so that the three languages of one feature are read side by side.
+_DOWNLOAD_TEMPLATES: dict[str, dict[str, str]] = {
+    "fi": {
+        "download_table": "Lataa taulukko:",
+        "download_xlsx": "Excel (XLSX)",
+        "download_dictionary": "tietosisällön kuvaus",
+        "col_months_since_start": "Kuukautta aloituksesta",
+        "unit_count": "henkilöä", "unit_rate": "%", "unit_money": "euroa", "unit_months": "kuukautta",
+        "unit_date": "päivämäärä",
+        "dict_title": "Tietosisällön kuvaus",
+        "dict_file": "Tiedosto", "dict_file_about": "Tiedoston nimi (sama taulukko XLSX- ja CSV-muodossa).",
+        "dict_table": "Taulukko", "dict_table_about": "Taulukon otsikko verkkosivulla.",
+        "dict_column": "Sarake", "dict_column_about": "Sarakkeen otsikko tiedostossa.",
+        "dict_source": "Lähde tietovarastossa",
+        "dict_source_about": "Tietovaraston taulu ja sarake, josta luku on (tyhjä: laskettu sivustoa varten).",
+        "dict_description": "Kuvaus", "dict_description_about": "Mitä sarake sisältää.",
+        "dict_definition": "Määritelmä (englanniksi)",
+        "dict_definition_about": "Sarakkeen määritelmä tietovaraston kuvauksesta (englanniksi).",
+        "dict_unit": "Yksikkö", "dict_unit_about": "Lukujen yksikkö.",
+        "dict_values": "Arvot", "dict_values_about": "Luokkien koodit ja nimet (koodit ovat data/-kansion CSV-tiedostoissa).",
+        "dict_rule": "Tietosuojasääntö", "dict_rule_about": "Milloin luku näytetään ja mitä merkinnät tarkoittavat.",
+        "dict_rule_count": "Alle {T} henkilön lukumäärä näytetään muodossa <{T}. Merkintä .. tarkoittaa, että luku on "
+                           "jätetty pois, jotta pientä lukua ei voi päätellä muista luvuista; : tarkoittaa, ettei "
+                           "sarakkeen lukuja voitu suojata.",
+        "dict_rule_rate": "Osuus näytetään vain, kun sen osoittaja ja nimittäjä voidaan julkaista; muuten ..",
+        "dict_rule_summary": "Näytetään vain, kun sen takana on vähintään {T} henkilöä; muuten ..",
+    },
+    "sv": {
+        "download_table": "Ladda ner tabellen:",
+        "download_xlsx": "Excel (XLSX)",
+        "download_dictionary": "databeskrivning",
+        "col_months_since_start": "Månader från start",
+        "unit_count": "personer", "unit_rate": "%", "unit_money": "euro", "unit_months": "månader",
+        "unit_date": "datum",
+        "dict_title": "Databeskrivning",
+        "dict_file": "Fil", "dict_file_about": "Filens namn (samma tabell i XLSX- och CSV-format).",
+        "dict_table": "Tabell", "dict_table_about": "Tabellens rubrik på webbplatsen.",
+        "dict_column": "Kolumn", "dict_column_about": "Kolumnens rubrik i filen.",
+        "dict_source": "Källa i datalagret",
+        "dict_source_about": "Datalagrets tabell och kolumn som talet kommer från (tom: beräknat för webbplatsen).",
+        "dict_description": "Beskrivning", "dict_description_about": "Vad kolumnen innehåller.",
+        "dict_definition": "Definition (på engelska)",
+        "dict_definition_about": "Kolumnens definition i datalagrets beskrivning (på engelska).",
+        "dict_unit": "Enhet", "dict_unit_about": "Talens enhet.",
+        "dict_values": "Värden", "dict_values_about": "Klassernas koder och namn (koderna finns i CSV-filerna i mappen data/).",
+        "dict_rule": "Dataskyddsregel", "dict_rule_about": "När talet visas och vad markeringarna betyder.",
+        "dict_rule_count": "Antal under {T} personer visas som <{T}. Markeringen .. betyder att talet har utelämnats så "
+                           "att ett litet antal inte kan härledas ur andra tal; : betyder att kolumnens tal inte "
+                           "kunde skyddas.",
+        "dict_rule_rate": "Andelen visas bara när dess täljare och nämnare kan publiceras; annars ..",
+        "dict_rule_summary": "Visas bara när minst {T} personer ligger bakom; annars ..",
+    },
+    "en": {
+        "download_table": "Download the table:",
+        "download_xlsx": "Excel (XLSX)",
+        "download_dictionary": "data dictionary",
+        "col_months_since_start": "Months since the start",
+        "unit_count": "people", "unit_rate": "%", "unit_money": "euros", "unit_months": "months",
+        "unit_date": "date",
+        "dict_title": "Data dictionary",
+        "dict_file": "File", "dict_file_about": "The file's name (the same table as XLSX and CSV).",
+        "dict_table": "Table", "dict_table_about": "The table's title on the website.",
+        "dict_column": "Column", "dict_column_about": "The column's heading in the file.",
+        "dict_source": "Source in the warehouse",
+        "dict_source_about": "The warehouse table and column the figure comes from (empty: computed for the site).",
+        "dict_description": "Description", "dict_description_about": "What the column holds.",
+        "dict_definition": "Definition",
+        "dict_definition_about": "The column's definition in the warehouse's description.",
+        "dict_unit": "Unit", "dict_unit_about": "The unit of the numbers.",
+        "dict_values": "Values", "dict_values_about": "The classes' codes and names (the codes are in the CSV files of data/).",
+        "dict_rule": "Disclosure rule", "dict_rule_about": "When the figure is shown and what the marks mean.",
+        "dict_rule_count": "Counts of fewer than {T} people are shown as <{T}. The mark .. means the figure is left "
+                           "out so that a small count cannot be worked out from other figures; : means the column's "
+                           "figures could not be protected.",
+        "dict_rule_rate": "A share is shown only when its numerator and denominator can be published; otherwise ..",
+        "dict_rule_summary": "Shown only when at least {T} people are behind it; otherwise ..",
+    },
+}
+for _lang, _more in _DOWNLOAD_TEMPLATES.items():
+    _TEMPLATES[_lang].update(_more)
+
+#: What a reader must know beside a model's estimates (`tables.model_caveats`).
+_CAVEAT_TEMPLATES: dict[str, dict[str, str]] = {
+    "fi": {
+        "col_n": "Havaintoja",
+        "caveat_negative_control_post24": "Huomio: {post24_months} kuukauden vaikutusten negatiivinen kontrolli ei "
+                                          "läpäissyt testiä. IPS-asiakkaat ja vertailuryhmä erosivat jo ennen "
+                                          "IPS-palvelua tavalla, jota painotus ei poistanut, joten {post24_months} "
+                                          "kuukauden arviot voivat olla harhaisia. Tulkitse niitä varoen.",
+        "caveat_negative_control_all": "Huomio: mallin negatiivinen kontrolli ei läpäissyt testiä. IPS-asiakkaat ja "
+                                       "vertailuryhmä erosivat jo ennen IPS-palvelua tavalla, jota painotus ei "
+                                       "poistanut, joten arviot voivat olla harhaisia. Tulkitse niitä varoen.",
+        "caveat_diagnostic_post24": "Huomio: {post24_months} kuukauden vaikutusten mallitarkistus ei täyttänyt "
+                                    "ehtoaan. Tulkitse {post24_months} kuukauden arvioita varoen.",
+        "caveat_diagnostic_all": "Huomio: mallin tarkistus ei täyttänyt ehtoaan. Tulkitse arvioita varoen.",
+        "caveat_warning": "Huomio: mallin sovitukseen liittyy varoitus. Tulkitse arvioita varoen.",
+        "caveat_populations": "Rivien arviot on laskettu eri joukoissa ({post24_months} kuukauden vaikutukset vain "
+                              "niistä, joiden {post24_months} kuukauden seuranta on päättynyt), joten havaintojen "
+                              "määrä on kunkin rivin kohdalla.",
+    },
+    "sv": {
+        "col_n": "Observationer",
+        "caveat_negative_control_post24": "Obs: den negativa kontrollen för effekterna efter {post24_months} månader "
+                                          "klarade inte testet. IPS-klienterna och jämförelsegruppen skilde sig redan "
+                                          "före IPS på ett sätt som viktningen inte tog bort, så skattningarna för "
+                                          "{post24_months} månader kan vara snedvridna. Tolka dem med försiktighet.",
+        "caveat_negative_control_all": "Obs: modellens negativa kontroll klarade inte testet. IPS-klienterna och "
+                                       "jämförelsegruppen skilde sig redan före IPS på ett sätt som viktningen inte "
+                                       "tog bort, så skattningarna kan vara snedvridna. Tolka dem med försiktighet.",
+        "caveat_diagnostic_post24": "Obs: en modellkontroll för effekterna efter {post24_months} månader uppfyllde "
+                                    "inte sitt villkor. Tolka skattningarna för {post24_months} månader med "
+                                    "försiktighet.",
+        "caveat_diagnostic_all": "Obs: en modellkontroll uppfyllde inte sitt villkor. Tolka skattningarna med "
+                                 "försiktighet.",
+        "caveat_warning": "Obs: modellanpassningen gav en varning. Tolka skattningarna med försiktighet.",
+        "caveat_populations": "Radernas skattningar är beräknade i olika grupper (effekterna efter {post24_months} "
+                              "månader bara för dem vars uppföljning på {post24_months} månader har avslutats), "
+                              "så antalet observationer anges på varje rad.",
+    },
+    "en": {
+        "col_n": "Observations",
+        "caveat_negative_control_post24": "Note: the negative control of the {post24_months}-month effects failed. "
+                                          "IPS clients and the comparison group already differed before IPS in a "
+                                          "way the weighting did not remove, so the {post24_months}-month estimates "
+                                          "may be biased. Read them with caution.",
+        "caveat_negative_control_all": "Note: the model's negative control failed. IPS clients and the comparison "
+                                       "group already differed before IPS in a way the weighting did not remove, so "
+                                       "the estimates may be biased. Read them with caution.",
+        "caveat_diagnostic_post24": "Note: a check of the {post24_months}-month effects' model failed. Read the "
+                                    "{post24_months}-month estimates with caution.",
+        "caveat_diagnostic_all": "Note: a check of the model failed. Read its estimates with caution.",
+        "caveat_warning": "Note: the model's fit came with a warning. Read its estimates with caution.",
+        "caveat_populations": "The rows are estimated in different populations (the {post24_months}-month effects "
+                              "only for those whose {post24_months}-month follow-up has ended), so each row gives "
+                              "its own number of observations.",
+    },
+}
+for _lang, _more in _CAVEAT_TEMPLATES.items():
+    _TEMPLATES[_lang].update(_more)
+
 #: Swedish and English names of the counties (wellbeing services counties and Helsinki);
 #: Finnish is the data's own name. A county missing here is shown by its Finnish name.
 COUNTY_NAMES: dict[str, dict[str, str]] = {
