@@ -87,7 +87,7 @@ def header(lang: str, column: Column) -> str:
         return f"{t[column.group]}: {t[column.sub or f'col_{column.name}']}"
     if column.kind == "key" and column.label and f"grouping_{column.label}" in t:
         return t[f"grouping_{column.label}"]
-    return t.get(f"col_{column.name}", column.name)
+    return t.get(column.header or f"col_{column.name}", column.name)
 
 
 def _decimal(value: str) -> Decimal | None:

@@ -72,6 +72,7 @@ class Column:
     label: str | None = None  # key kinds: which label function (render.label), e.g. 'county'
     group: str | None = None  # text key of a header spanning this and neighbouring columns
     sub: str | None = None  # text key of the column's own header under `group`
+    header: str | None = None  # text key of its header when not `col_<name>`
     unit: str | None = None  # 'days': a duration the charts (and the language downloads) show in months
     source: str | None = None  # its column in the source table's contract, when named otherwise
 
@@ -787,7 +788,9 @@ def _model_table(con, model: str) -> ModelTable:
     by_estimator = (Column("estimator", "key", label="estimator"),) if est["estimator"].nunique() > 1 else ()
     # fits of different populations (the 12- and 24-month effects): each row's own n
     per_row = est["n"].notna().all() and est["n"].nunique() > 1 and bool((est["n"] >= T).all())
-    cols = (Column("term", "key", label="term"), *by_estimator, Column("estimate", "number", 2), *CI_COLUMNS,
+    # the effectiveness model's terms are outcomes, the others' are factors
+    term = Column("term", "key", label="term", header="col_term_effectiveness" if model == "effectiveness" else None)
+    cols = (term, *by_estimator, Column("estimate", "number", 2), *CI_COLUMNS,
             Column("p_value", "p"), *((Column("n", "count"),) if per_row else ()))
     table = SiteTable(f"model_{model}", cols, [{c.name: csv_value(r[c.name], c) for c in cols}
                                                 for _, r in est.iterrows()], "models.estimates")

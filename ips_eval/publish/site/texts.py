@@ -18,7 +18,7 @@ Examples
 >>> text("en", "disclosure_note").startswith("Disclosure control: counts of fewer than 5 people")
 True
 >>> text("fi", "h_employed12")
-'Työssä 12 kuukautta aloituksesta'
+'Työssä 12 kuukauden kohdalla aloituksesta'
 """
 
 from __future__ import annotations
@@ -55,13 +55,15 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "groups": "Asiakasryhmittäin",
         "groups_intro": "Kaikki alueet yhteensä, asiakkaiden taustan mukaan.",
         "trend": "Työssä olevien osuus neljännesvuosittain",
-        "trend_intro": "Palvelussa olleista asiakkaista ne, joilla oli avoimen työmarkkinan työsuhde neljänneksen aikana. "
+        "trend_intro": "Osuus kertoo, kuinka moni neljänneksen aikana palvelussa olleista asiakkaista oli työssä avoimilla "
+                       "työmarkkinoilla neljänneksen aikana. "
                        "Viitelinjat ovat kansainvälisen IPS-oppimisverkoston vertailutasot: {benchmark_minimal} (vähimmäistaso), "
                        "{benchmark_average} (keskitaso) ja {benchmark_excellent} (erinomainen).",
         "trend_by_county": "Neljännesvuosiluvut alueittain",
         "ttf": "Aika ensimmäiseen työhön",
-        "ttf_intro": "Kaplan–Meier-arvio niiden asiakkaiden osuudesta, jotka ovat saaneet ensimmäisen avoimen "
-                     "työmarkkinan työn, aloituksesta kuluneen ajan mukaan (palvelun päättyminen sensuroi).",
+        "ttf_intro": "Kaplan–Meier-arvio niiden asiakkaiden osuudesta, jotka ovat saaneet ensimmäisen työn avoimilla "
+                     "työmarkkinoilla, aloituksesta kuluneen ajan mukaan. Asiakkaan seuranta päättyy, kun hänen "
+                     "palvelunsa päättyy.",
         "ttf_curve": "Koko käyrä",
         "fidelity": "Menetelmäuskollisuus alueittain",
         "fidelity_intro": "Viimeisin IPS-25-menetelmäuskollisuusarvio (25–125 pistettä). Arvio kuvaa palvelua, ei henkilöitä.",
@@ -73,7 +75,7 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "cost_effectiveness": "Kustannus työssäolokuukautta kohden",
         "cost_effectiveness_intro": "Vaikuttavuusanalyysin IPS-asiakkaiden palvelun kustannukset {post12_months} kuukaudelta "
                                     "(asiakasvuodet kertaa alueen kustannus asiakasvuotta kohden) jaettuna "
-                                    "työssäolokuukausilla, jotka IPS heille toi samoina {post12_months} kuukautena "
+                                    "työssäolokuukausilla, jotka he saivat IPS-palvelun ansiosta samoina {post12_months} kuukautena "
                                     "(vaikuttavuusmallin arvio). Luottamusväli Fiellerin menetelmällä. Luku näytetään vain, kun saatujen "
                                     "työssäolokuukausien luottamusväli on kokonaan nollan yläpuolella. Se on suhdeluku, "
                                     "ei henkilömäärä.",
@@ -112,8 +114,8 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "history_current": "uusin",
         "this_snapshot": "tämä julkaisu",
         "download_csv": "Lataa taulukko (CSV)",
-        "suppression_summary": "Tässä julkaisussa {primary} alle {T} henkilön lukua näytetään muodossa <{T}, ja {secondary} "
-                               "muuta lukua on jätetty pois (..), jotta pieniä lukuja ei voi laskea summista, muista "
+        "suppression_summary": "Tässä julkaisussa alle {T} henkilön lukuja on {primary}, ja ne näytetään muodossa <{T}. "
+                               "Lisäksi {secondary} muuta lukua on jätetty pois (..), jotta pieniä lukuja ei voi laskea summista, muista "
                                "taulukoista tai aiemmista julkaisuista. Pois jätetään ensin yksittäisten alueiden luvut, "
                                "viimeiseksi kaikkien alueiden yhteisluvut.",
         "disclosure_note": "Tietosuoja: alle {T} henkilön lukumäärät näytetään muodossa <{T}. Merkintä .. tarkoittaa, "
@@ -157,7 +159,7 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "col_ci_high": "95 %:n luottamusväli, yläraja",
         "col_term": "Tekijä",
         "col_estimator": "Menetelmä", "estimator_ipw": "IPW-painot (pääestimaatti)",
-        "estimator_aipw": "AIPW, kaksoisvarma (herkkyysanalyysi)", "estimator_overlap": "Päällekkäisyyspainot (herkkyysanalyysi)",
+        "estimator_aipw": "AIPW, kaksinkertaisesti robusti (herkkyysanalyysi)", "estimator_overlap": "Päällekkäisyyspainot (herkkyysanalyysi)",
         "col_estimate": "Estimaatti",
         "col_p_value": "p-arvo",
         "col_months": "Kuukautta aloituksesta",
@@ -197,14 +199,14 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "score_swemwbs": "Hyvinvointi (SWEMWBS, 7–35)",
         "score_eurohis": "Elämänlaatu (EUROHIS-QOL, 1–5)",
         "score_inclusion": "Osallisuus (8–40)",
-        "score_self_efficacy": "Pystyvyys (10–40)",
+        "score_self_efficacy": "Pystyvyyden tunne (10–40)",
         "score_rtw_readiness": "Valmius palata työhön (1–5)",
         "score_stigma": "Koettu leimautuminen (ISMI-10, 1–4)",
         "term_employed_months_post12": "Työkuukaudet {post12_months} kk:n aikana (erotus, kk)",
         "term_earnings_post12": "Ansiot {post12_months} kk:n aikana (erotus, €)",
         "term_employed_months_post24": "Työkuukaudet {post24_months} kk:n aikana (erotus, kk)",
         "term_earnings_post24": "Ansiot {post24_months} kk:n aikana (erotus, €)",
-        "term_fidelity_total_per10": "Menetelmäuskollisuus (10 pistettä)",
+        "term_fidelity_total_per10": "Menetelmäuskollisuus (10 pisteen lisäys)",
         "term_smi": "Vakava mielenterveyden häiriö",
         "term_age_group": "Ikäryhmä", "term_gender": "Sukupuoli", "term_education": "Koulutus",
         "term_work_history": "Työhistoria", "vs": "vrt.",
@@ -232,7 +234,8 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "groups": "Per klientgrupp",
         "groups_intro": "Alla områden sammanlagt, efter klienternas bakgrund.",
         "trend": "Andelen i arbete per kvartal",
-        "trend_intro": "Av klienterna i tjänsten de som hade en anställning på den öppna arbetsmarknaden under kvartalet. "
+        "trend_intro": "Andelen visar hur många av klienterna i tjänsten under kvartalet som hade arbete på den öppna "
+                       "arbetsmarknaden under kvartalet. "
                        "Referenslinjerna är nivåerna i det internationella IPS-nätverket: {benchmark_minimal} (miniminivå), "
                        "{benchmark_average} (medelnivå) och {benchmark_excellent} (utmärkt).",
         "trend_by_county": "Kvartalssiffror per område",
@@ -289,8 +292,8 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "history_current": "senaste",
         "this_snapshot": "denna publicering",
         "download_csv": "Ladda ner tabellen (CSV)",
-        "suppression_summary": "I denna publicering visas {primary} antal under {T} personer som <{T}, och {secondary} andra "
-                               "siffror har utelämnats (..) så att små antal inte kan räknas ut ur summor, andra tabeller "
+        "suppression_summary": "I denna publicering finns det {primary} antal under {T} personer, och de visas som <{T}. "
+                               "Dessutom har {secondary} andra siffror utelämnats (..) så att små antal inte kan räknas ut ur summor, andra tabeller "
                                "eller tidigare publiceringar. Först utelämnas enskilda områdens siffror, sist siffrorna "
                                "för alla områden.",
         "disclosure_note": "Dataskydd: antal under {T} personer visas som <{T}. Tecknet .. betyder att siffran har utelämnats "
@@ -370,14 +373,14 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "score_swemwbs": "Välbefinnande (SWEMWBS, 7–35)",
         "score_eurohis": "Livskvalitet (EUROHIS-QOL, 1–5)",
         "score_inclusion": "Delaktighet (8–40)",
-        "score_self_efficacy": "Självtillit (10–40)",
+        "score_self_efficacy": "Tilltro till egen förmåga (10–40)",
         "score_rtw_readiness": "Beredskap att återgå i arbete (1–5)",
         "score_stigma": "Upplevd stigmatisering (ISMI-10, 1–4)",
         "term_employed_months_post12": "Arbetsmånader under {post12_months} mån (skillnad, mån)",
         "term_earnings_post12": "Inkomster under {post12_months} mån (skillnad, €)",
         "term_employed_months_post24": "Arbetsmånader under {post24_months} mån (skillnad, mån)",
         "term_earnings_post24": "Inkomster under {post24_months} mån (skillnad, €)",
-        "term_fidelity_total_per10": "Metodtrohet (10 poäng)",
+        "term_fidelity_total_per10": "Metodtrohet (ökning med 10 poäng)",
         "term_smi": "Allvarlig psykisk störning",
         "term_age_group": "Åldersgrupp", "term_gender": "Kön", "term_education": "Utbildning",
         "term_work_history": "Arbetshistoria", "vs": "jfr",
@@ -650,6 +653,11 @@ for _lang, _more in _DOWNLOAD_TEMPLATES.items():
 _CAVEAT_TEMPLATES: dict[str, dict[str, str]] = {
     "fi": {
         "col_n": "Havaintoja",
+        "col_term_effectiveness": "Tulosmuuttuja",
+        "hidden_note_groups": "Merkinnällä .. näytetyt luvut on jätetty pois, jotta näiden ryhmien pieniä lukuja (<{T}) "
+                              "ei voi laskea summista: {groups}.",
+        "hidden_note_elsewhere": "Merkinnällä .. näytetyt luvut on jätetty pois, jotta muiden taulukoiden tai aiempien "
+                                 "julkaisujen pieniä lukuja (<{T}) ei voi laskea niistä.",
         "caveat_negative_control_post24": "Huomio: {post24_months} kuukauden vaikutusten negatiivinen kontrolli ei "
                                           "läpäissyt testiä. IPS-asiakkaat ja vertailuryhmä erosivat jo ennen "
                                           "IPS-palvelua tavalla, jota painotus ei poistanut, joten {post24_months} "
@@ -667,6 +675,11 @@ _CAVEAT_TEMPLATES: dict[str, dict[str, str]] = {
     },
     "sv": {
         "col_n": "Observationer",
+        "col_term_effectiveness": "Utfallsmått",
+        "hidden_note_groups": "Siffror som visas som .. har utelämnats så att de små antalen (<{T}) i dessa grupper inte "
+                              "kan räknas ut ur summor: {groups}.",
+        "hidden_note_elsewhere": "Siffror som visas som .. har utelämnats så att små antal (<{T}) i andra tabeller eller "
+                                 "tidigare publiceringar inte kan räknas ut ur dem.",
         "caveat_negative_control_post24": "Obs: den negativa kontrollen för effekterna efter {post24_months} månader "
                                           "klarade inte testet. IPS-klienterna och jämförelsegruppen skilde sig redan "
                                           "före IPS på ett sätt som viktningen inte tog bort, så skattningarna för "
@@ -686,6 +699,11 @@ _CAVEAT_TEMPLATES: dict[str, dict[str, str]] = {
     },
     "en": {
         "col_n": "Observations",
+        "col_term_effectiveness": "Outcome",
+        "hidden_note_groups": "Cells marked .. are left out so that the small counts (<{T}) of these groups cannot be "
+                              "worked out from totals: {groups}.",
+        "hidden_note_elsewhere": "Cells marked .. are left out so that small counts (<{T}) in other tables or earlier "
+                                 "releases cannot be worked out from them.",
         "caveat_negative_control_post24": "Note: the negative control of the {post24_months}-month effects failed. "
                                           "IPS clients and the comparison group already differed before IPS in a "
                                           "way the weighting did not remove, so the {post24_months}-month estimates "
@@ -799,8 +817,8 @@ def county(lang: str, alue: str) -> str:
 
 def group_value(lang: str, grouping: str, value: str) -> str:
     """A group's label: gender '1' -> 'mies', age '50+' -> '50+ vuotta', ..."""
-    if grouping == "age_group":
-        return text(lang, "unknown") if value == "unknown" else f"{value} {text(lang, 'age_suffix')}"
+    if grouping == "age_group":  # a range of years is written with an en dash: 30–39
+        return text(lang, "unknown") if value == "unknown" else f"{value.replace('-', '–')} {text(lang, 'age_suffix')}"
     key = f"{grouping}_{value}"
     if key in TEXTS[lang]:
         return text(lang, key)
