@@ -32,6 +32,7 @@ import csv
 import datetime as dt
 import io
 import json
+import zipfile
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -196,7 +197,16 @@ def write_xlsx(path: Path, d: Download) -> None:
     book.properties.created = fixed
     book.properties.modified = fixed
     book.properties.creator = "ips-eval"
-    book.save(path)
+    raw = io.BytesIO()
+    book.save(raw)
+    # the zip entries carry the time they were written: fixed too
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(entry, src.read(info.filename))
+    path.write_bytes(out.getvalue())
 
 
 def _sheet_title(title: str) -> str:

@@ -484,8 +484,13 @@ class _Scanner:
             for i, r in enumerate(rows):
                 self.prose(file, where_row(i), " ".join(r))
             return
-        width = max(set(wide), key=lambda w: (wide.count(w), -wide.index(w)))
-        top = next(i for i, w in enumerate(widths) if w == width)
+        # a declared table's header is the row naming its declared columns (rows of documentation
+        # with empty cells are narrower than it, and would otherwise pass for the header)
+        names = list(self.declared.get(table, {}).get("columns", {}))
+        top = next((i for i, r in enumerate(rows) if names and [c for c in r if c] == names), None)
+        if top is None:
+            width = max(set(wide), key=lambda w: (wide.count(w), -wide.index(w)))
+            top = next(i for i, w in enumerate(widths) if w == width)
         for i in range(top):
             self.prose(file, where_row(i), " ".join(rows[i]))
         header = rows[top]

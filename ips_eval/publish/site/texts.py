@@ -723,6 +723,67 @@ _CAVEAT_TEMPLATES: dict[str, dict[str, str]] = {
 for _lang, _more in _CAVEAT_TEMPLATES.items():
     _TEMPLATES[_lang].update(_more)
 
+#: Release notes on every page and in the history (`build.ReleaseNotes`).
+_RELEASE_TEMPLATES: dict[str, dict[str, str]] = {
+    "fi": {
+        "release": "Tietoja julkaisusta",
+        "release_changes": "Muutokset",
+        "release_first": "Tämä on ensimmäinen julkaisu.",
+        "release_since": "Muutokset edelliseen julkaisuun ({previous}) verrattuna:",
+        "release_new_quarters": "uudet neljännekset {quarters}.",
+        "release_frozen": "Aiempien neljännesten luvut ovat samat kuin ne julkaistiin ensimmäisen kerran; niitä ei "
+                          "korjata jälkikäteen.",
+        "release_corrected": "Tämä julkaisu on korjattu: se julkaistiin ensimmäisen kerran {first} ja korjattiin "
+                             "{corrected}.",
+        "release_cite": "Viittaa näin",
+        "release_citation": "Sijoita ja valmenna! – IPS-arviointitutkimus. Tulokset, tilanne {cutoff} "
+                            "(julkaisu {quarter}, julkaistu {published}).",
+        "release_contact_label": "Yhteystiedot",
+        "release_contact": "Kysymykset ja korjausehdotukset: arviointitutkimuksen tutkimusryhmä.",
+        "release_licence_label": "Käyttöoikeus",
+        "release_licence": "Luvut ovat vapaasti käytettävissä, kun lähde mainitaan (CC BY 4.0).",
+        "history_corrected": "Korjattu",
+    },
+    "sv": {
+        "release": "Om publiceringen",
+        "release_changes": "Ändringar",
+        "release_first": "Detta är den första publiceringen.",
+        "release_since": "Ändringar jämfört med föregående publicering ({previous}):",
+        "release_new_quarters": "nya kvartal {quarters}.",
+        "release_frozen": "Siffrorna för tidigare kvartal är desamma som när de först publicerades; de korrigeras "
+                          "inte i efterhand.",
+        "release_corrected": "Denna publicering har korrigerats: den publicerades första gången {first} och "
+                             "korrigerades {corrected}.",
+        "release_cite": "Hänvisa så här",
+        "release_citation": "Sijoita ja valmenna! – utvärderingen av IPS. Resultat, läget {cutoff} "
+                            "(publicering {quarter}, publicerad {published}).",
+        "release_contact_label": "Kontakt",
+        "release_contact": "Frågor och förslag till korrigeringar: utvärderingens forskargrupp.",
+        "release_licence_label": "Användningsrätt",
+        "release_licence": "Siffrorna får användas fritt med angivande av källan (CC BY 4.0).",
+        "history_corrected": "Korrigerad",
+    },
+    "en": {
+        "release": "About this release",
+        "release_changes": "Changes",
+        "release_first": "This is the first release.",
+        "release_since": "Changes since the previous release ({previous}):",
+        "release_new_quarters": "new quarters {quarters}.",
+        "release_frozen": "The figures of earlier quarters are as first published; they are never revised.",
+        "release_corrected": "This release was corrected: first published {first}, corrected {corrected}.",
+        "release_cite": "How to cite",
+        "release_citation": "Sijoita ja valmenna! – IPS evaluation study. Results as of {cutoff} "
+                            "(release {quarter}, published {published}).",
+        "release_contact_label": "Contact",
+        "release_contact": "Questions and corrections: the evaluation study's research team.",
+        "release_licence_label": "Licence",
+        "release_licence": "The figures may be used freely with the source named (CC BY 4.0).",
+        "history_corrected": "Corrected",
+    },
+}
+for _lang, _more in _RELEASE_TEMPLATES.items():
+    _TEMPLATES[_lang].update(_more)
+
 #: Swedish and English names of the counties (wellbeing services counties and Helsinki);
 #: Finnish is the data's own name. A county missing here is shown by its Finnish name.
 COUNTY_NAMES: dict[str, dict[str, str]] = {
@@ -865,6 +926,34 @@ def fmt_number(lang: str, x: float, decimals: int = 0) -> str:
 
 def fmt_percent(lang: str, share: float, decimals: int = 1) -> str:
     return fmt_number(lang, 100 * share, decimals) + _PERCENT[lang]
+
+
+#: The time zone the site's times are shown in: the readers' own.
+LOCAL_TIME = "Europe/Helsinki"
+
+
+def fmt_time(lang: str, iso: str) -> str:
+    """A moment (ISO 8601, UTC when it has no zone) in Finnish local time.
+
+    Examples
+    --------
+    >>> fmt_time("fi", "2026-12-06T06:21:24Z"), fmt_time("en", "2026-07-01T21:05:00Z")
+    ('6.12.2026 klo 8.21', '2 July 2026 at 00:05 (Finnish time)')
+    """
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    try:
+        moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    local = moment.astimezone(ZoneInfo(LOCAL_TIME))
+    day = fmt_date(lang, local.date().isoformat())
+    if lang == "en":
+        return f"{day} at {local:%H:%M} (Finnish time)"
+    return f"{day} {'klo' if lang == 'fi' else 'kl.'} {local.hour}.{local:%M}"
 
 
 def fmt_date(lang: str, iso: str) -> str:
