@@ -38,7 +38,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Mapping
 
-from ips_eval.figures import HEADLINE_RATES, QUARTERLY_RATES
+from ips_eval.figures import HEADLINE_RATES, QUARTERLY_RATES, figures
 from ips_eval.publish.disclosure import HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL
 from ips_eval.publish.site import texts
 from ips_eval.publish.site.render import label as value_label
@@ -85,10 +85,13 @@ def header(lang: str, column: Column) -> str:
     if column.unit == "days":
         return t["col_months_since_start"]
     if column.group:
-        return f"{t[column.group]}: {t[column.sub or f'col_{column.name}']}"
-    if column.kind == "key" and column.label and f"grouping_{column.label}" in t:
-        return t[f"grouping_{column.label}"]
-    return t.get(column.header or f"col_{column.name}", column.name)
+        text = f"{t[column.group]}: {t[column.sub or f'col_{column.name}']}"
+    elif column.kind == "key" and column.label and f"grouping_{column.label}" in t:
+        text = t[f"grouping_{column.label}"]
+    else:
+        text = t.get(column.header or f"col_{column.name}", column.name)
+    # a rate is written in percent: its heading says so
+    return text if column.kind != "rate" or text.endswith("%") else f"{text} (%)"
 
 
 def _decimal(value: str) -> Decimal | None:
@@ -161,7 +164,8 @@ def _csv_cell(lang: str, value, mark: str) -> str:
     if isinstance(value, dt.date):
         return value.isoformat() if lang == "en" else f"{value.day}.{value.month}.{value.year}"
     if isinstance(value, Decimal):
-        return format(value, "f").replace(".", mark)
+        small = value != 0 and abs(value) < Decimal("0.0001")  # a p-value: 1,2E-16 rather than 17 zeros
+        return (f"{value:.3E}" if small else format(value, "f")).replace(".", mark)
     return str(value)
 
 
@@ -235,6 +239,20 @@ def _definition(column: Column, contract: TableContract | None) -> tuple[str, st
     return "", ""
 
 
+def _figure_titles(lang: str) -> dict[str, str]:
+    """The catalogue's title of each published figure, by its count, rate and own denominator."""
+    t = texts.TEXTS[lang]
+    out = {}
+    for f in figures(published=True):
+        title = f.label(lang, "title")
+        out[f.count] = title
+        if f.rate:
+            out[f.rate] = f"{title} ({t['sub_rate']})"
+        if f.own_denominator:
+            out[f.own_denominator] = f"{title}: {t['sub_eligible']}"
+    return out
+
+
 def _unit(lang: str, column: Column) -> str:
     key = "unit_months" if column.unit == "days" else f"unit_{column.kind}"
     return texts.TEXTS[lang].get(key, "")
@@ -264,12 +282,13 @@ def dictionary(lang: str, tables: list[tuple[SiteTable, Download]],
     t = texts.TEXTS[lang]
     contracts = table_contracts() if contracts is None else contracts
     rows: list[list] = []
+    titles = _figure_titles(lang)
     for table, d in tables:
         contract = _contract(table, contracts)
         files = " / ".join(f"{table.name}.{fmt}" for fmt in FORMATS)
         for column, head in zip(table.columns, d.headers):
             source, definition = _definition(column, contract)
-            rows.append([files, d.title, head, source, header(lang, column), definition, _unit(lang, column),
+            rows.append([files, d.title, head, source, titles.get(column.name, head), definition, _unit(lang, column),
                          _values(lang, column, table), _rule(lang, column)])
     heads = tuple(t[k] for k in DICTIONARY_COLUMNS)
     files = " / ".join(f"{DICTIONARY}.{fmt}" for fmt in FORMATS)
