@@ -110,8 +110,9 @@ def check(
     from ips_eval.ingest.delivery import DeliveryRefused
     from ips_eval.ingest.identity import IdentityCodeFound
 
+    day = _cutoff(cutoff) if cutoff else None
     try:
-        result = check_delivery(_delivery_folder(input), _cutoff(cutoff) if cutoff else None)
+        result = check_delivery(_delivery_folder(input), day)
     except (DeliveryRefused, IdentityCodeFound) as e:
         typer.echo(f"ips-eval: the delivery would be refused: {e}", err=True)
         raise typer.Exit(code=1)
@@ -143,8 +144,9 @@ def run(
     The published warehouse and site change only when everything succeeded and passed the checks."""
     from pipelines.runner import PipelineFailed, run_pipeline
 
+    day = _cutoff(cutoff)
     try:
-        summary = run_pipeline(_delivery_folder(input), _cutoff(cutoff), warehouse, site_dir=site,
+        summary = run_pipeline(_delivery_folder(input), day, warehouse, site_dir=site,
                                log_level="INFO" if verbose else "CRITICAL", progress=_show_progress(verbose),
                                on_wait=_say_waiting, allow_shrink=allow_shrink,
                                allow_future_cutoff=allow_future_cutoff, allow_republish=allow_republish)
