@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import re
 import shutil
@@ -182,7 +183,7 @@ def test_the_24_month_effects_carry_their_caveat_in_three_languages(site, synthe
     assert status == "warning" and short.startswith("24-month effects: failed diagnostic") and post24[0] in short
     assert reason.startswith(short + ";"), "the caveat is the fit log's first clause"
     for lang in texts.LANGUAGES:
-        text = (site.snapshot_dir / PAGE[lang]).read_text(encoding="utf-8")
+        text = html.unescape((site.snapshot_dir / PAGE[lang]).read_text(encoding="utf-8"))
         section = text[text.index('id="model-effectiveness"'):]
         section = section[:section.index("</section>")]
         assert texts.text(lang, "caveat_negative_control_post24") in section, lang
@@ -210,7 +211,7 @@ def test_hidden_cells_say_which_group_forces_them(site):
 # --------------------------------------------------------------------------------------
 def test_release_notes_citation_licence_and_local_time(site):
     for lang in texts.LANGUAGES:
-        text = (site.snapshot_dir / PAGE[lang]).read_text(encoding="utf-8")
+        text = html.unescape((site.snapshot_dir / PAGE[lang]).read_text(encoding="utf-8"))
         for key in ("release_first", "release_contact", "release_licence"):
             assert texts.text(lang, key) in text, (lang, key)
         assert "2024Q4" in text and not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text), lang
@@ -227,7 +228,7 @@ def test_a_published_quarter_is_corrected_only_when_allowed(site, synthetic_stud
         assert (copy / "2024Q4" / "index.html").read_bytes() == before
         build_site(con, copy, dt.date(2024, 12, 31), other, None, allow_republish=True)
     for lang in texts.LANGUAGES:
-        text = (copy / "2024Q4" / PAGE[lang]).read_text(encoding="utf-8")
+        text = html.unescape((copy / "2024Q4" / PAGE[lang]).read_text(encoding="utf-8"))
         corrected = texts.TEXTS[lang]["release_corrected"].split("{")[0]
         assert corrected in text, lang
         history = (copy / ("history.html" if lang == "fi" else f"{lang}/history.html")).read_text(encoding="utf-8")
