@@ -59,8 +59,14 @@ bench: setup
 	OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/register.py --scales $(BENCH_SCALES) --repeat $(BENCH_REPEAT) --run-repeat $(BENCH_RUN_REPEAT) $(if $(BENCH_TARGETS_ONLY),--targets-only)
 	OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/effectiveness.py --scales $(BENCH_EFFECTIVENESS_SCALES) --seeds $(BENCH_COVERAGE_SEEDS)
 
+# Dagster's UI on the same graph. Its instance folder is created here when missing (Dagster
+# refuses a DAGSTER_HOME that is not a folder); DEV_ARGS passes options on (e.g. "-p 3001").
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+DEV_ARGS ?=
+
 dev: setup
-	DAGSTER_HOME=$(CURDIR)/.dagster_home $(VENV)/bin/dagster dev -m pipelines.definitions
+	mkdir -p "$(DAGSTER_HOME)"
+	DAGSTER_HOME="$(DAGSTER_HOME)" $(VENV)/bin/dagster dev -m pipelines.definitions $(DEV_ARGS)
 
 clean:
 	rm -rf data/demo .pytest_cache

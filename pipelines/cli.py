@@ -1,16 +1,19 @@
-"""`ips-eval`: a thin door to the same assets the Dagster UI runs.
+"""ips-eval: check a data delivery, build the study's warehouse and website from it, and check
+any outputs before they are released. (The same steps as Dagster's UI, `make dev`.)
 
-    ips-eval synth --out DIR [--seed N] [--cohort N]
-    ips-eval check --input DIR [--cutoff YYYY-MM-DD]
+    ips-eval check --input DIR [--cutoff YYYY-MM-DD]     what a run would reject; builds nothing
     ips-eval run --input DIR --cutoff YYYY-MM-DD --warehouse FILE [--site DIR]
-                 [--allow-shrink] [--allow-future-cutoff]
+                 [--allow-shrink] [--allow-future-cutoff] [--allow-republish]
     ips-eval refit --model NAME --warehouse FILE [--site DIR]
-    ips-eval demo
+    ips-eval check-output PATH                           disclosure check of files to release
+    ips-eval synth --out DIR [--seed N] [--cohort N]     a synthetic delivery to try things on
+    ips-eval demo                                        synth + run into data/demo/
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from pathlib import Path
 from typing import Optional
@@ -23,10 +26,57 @@ DEMO_DIR = Path("data/demo")
 
 
 def _cutoff(value: str) -> dt.date:
+    """The cut-off as a date; a Finnish date (31.12.2024) is refused with its ISO form suggested.
+
+    Examples
+    --------
+    >>> _cutoff("2024-12-31")
+    datetime.date(2024, 12, 31)
+    >>> _cutoff("31.12.2024")
+    Traceback (most recent call last):
+    click.exceptions.BadParameter: '31.12.2024' is not a date in the form YYYY-MM-DD: write it as 2024-12-31
+    """
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD")
+        pass
+    m = re.fullmatch(r"\s*(\d{1,2})[./](\d{1,2})[./](\d{4})\s*", value)
+    if m:
+        try:
+            day = dt.date(int(m[3]), int(m[2]), int(m[1]))
+        except ValueError:
+            day = None
+        if day is not None:
+            raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD: write it as {day.isoformat()}")
+    raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD (e.g. 2024-12-31, the last day of "
+                             "the data)")
+
+
+def _delivery_folder(path: Path) -> Path:
+    """The delivery folder given as --input, or what is wrong with it and what to give instead.
+
+    Examples
+    --------
+    >>> _delivery_folder(Path("/nonexistent/delivery"))
+    Traceback (most recent call last):
+    click.exceptions.BadParameter: the folder /nonexistent/delivery does not exist: --input takes the folder the exports were delivered in (clients.csv, jobs.csv, ..., register/)
+    """
+    from ips_eval.ingest.contracts import load_contracts
+
+    what = "the folder the exports were delivered in (clients.csv, jobs.csv, ..., register/)"
+    if not path.exists():
+        raise typer.BadParameter(f"the folder {path} does not exist: --input takes {what}")
+    if path.is_file():
+        raise typer.BadParameter(f"{path} is a file: --input takes {what}, here probably --input {path.parent}")
+    files = {c.file for c in load_contracts().values()}
+    if not any((path / f).exists() for f in files):
+        inside = sorted(p for p in path.iterdir() if p.is_dir() and any((p / f).exists() for f in files))
+        if inside:
+            raise typer.BadParameter(f"{path} holds no export files, but its folder {inside[0]} does: "
+                                     f"use --input {inside[0]}")
+        raise typer.BadParameter(f"{path} holds none of the export files (clients.csv, jobs.csv, ...): --input "
+                                 f"takes {what}")
+    return path
 
 
 @app.command()
@@ -51,16 +101,18 @@ def synth(
 
 @app.command()
 def check(
-    input: Path = typer.Option(..., "--input", help="The delivery folder."),
-    cutoff: Optional[str] = typer.Option(None, "--cutoff", help="Apply consent withdrawals up to this date."),
+    input: Path = typer.Option(..., "--input", help="The delivery folder (holding clients.csv, jobs.csv, ...)."),
+    cutoff: Optional[str] = typer.Option(None, "--cutoff", help="The last day of data, YYYY-MM-DD: consent "
+                                         "withdrawals up to it are applied as a run would."),
 ) -> None:
-    """Read a delivery as a run would and list every rejected line; builds nothing."""
+    """Check a delivery before running it: every line a run would reject, and why. Builds nothing."""
     from ips_eval.ingest.check import check_delivery
     from ips_eval.ingest.delivery import DeliveryRefused
     from ips_eval.ingest.identity import IdentityCodeFound
 
+    day = _cutoff(cutoff) if cutoff else None
     try:
-        result = check_delivery(input, _cutoff(cutoff) if cutoff else None)
+        result = check_delivery(_delivery_folder(input), day)
     except (DeliveryRefused, IdentityCodeFound) as e:
         typer.echo(f"ips-eval: the delivery would be refused: {e}", err=True)
         raise typer.Exit(code=1)
@@ -72,9 +124,10 @@ def check(
 
 @app.command()
 def run(
-    input: Path = typer.Option(..., "--input", help="The delivery folder."),
-    cutoff: str = typer.Option(..., "--cutoff", help="The last day of data, YYYY-MM-DD."),
-    warehouse: Path = typer.Option(..., "--warehouse", help="The DuckDB warehouse file to (re)build."),
+    input: Path = typer.Option(..., "--input", help="The delivery folder (holding clients.csv, jobs.csv, ...)."),
+    cutoff: str = typer.Option(..., "--cutoff", help="The last day of data, YYYY-MM-DD (e.g. 2024-12-31)."),
+    warehouse: Path = typer.Option(..., "--warehouse", help="The warehouse file (DuckDB) the figures go to; "
+                                   "replaced only when the whole run succeeds."),
     site: Optional[Path] = typer.Option(None, "--site", help="Also build the public website into this folder."),
     verbose: bool = typer.Option(False, "--verbose", help="Show Dagster's step logs."),
     allow_shrink: bool = typer.Option(
@@ -82,15 +135,21 @@ def run(
         "or an earlier cut-off (docs/release.md); the run log records it."),
     allow_future_cutoff: bool = typer.Option(
         False, "--allow-future-cutoff", help="Publish with a cut-off after today or after the delivery's data."),
+    allow_republish: bool = typer.Option(
+        False, "--allow-republish", help="Correct a quarter already published from another delivery: its page "
+        "then says it was corrected and when."),
 ) -> None:
-    """Materialise the whole asset graph in-process and swap the new warehouse in."""
+    """Build the warehouse (and with --site the website) from a delivery: every figure, model and table.
+
+    The published warehouse and site change only when everything succeeded and passed the checks."""
     from pipelines.runner import PipelineFailed, run_pipeline
 
+    day = _cutoff(cutoff)
     try:
-        summary = run_pipeline(input, _cutoff(cutoff), warehouse, site_dir=site,
+        summary = run_pipeline(_delivery_folder(input), day, warehouse, site_dir=site,
                                log_level="INFO" if verbose else "CRITICAL", progress=_show_progress(verbose),
                                on_wait=_say_waiting, allow_shrink=allow_shrink,
-                               allow_future_cutoff=allow_future_cutoff)
+                               allow_future_cutoff=allow_future_cutoff, allow_republish=allow_republish)
     except PipelineFailed as e:
         typer.echo(f"ips-eval: the delivery was not published: {e}", err=True)
         typer.echo(f"ips-eval: the warehouse {warehouse} was left as it was.", err=True)
@@ -123,7 +182,7 @@ def refit(
 def demo(
     out: Path = typer.Option(DEMO_DIR, "--out", help="Where the demo delivery, warehouse and site go."),
 ) -> None:
-    """Write the default synthetic study and run the whole pipeline on it."""
+    """Try it out: write a synthetic study and build its warehouse and website in data/demo/."""
     from ips_eval.synth import SynthConfig, write_delivery
     from pipelines.runner import PipelineFailed, run_pipeline
 
@@ -132,8 +191,9 @@ def demo(
     typer.echo(f"writing the synthetic delivery to {delivery} ...")
     write_delivery(delivery, config)
     try:
+        # the demo's own quarter is rebuilt freely: nobody reads its earlier snapshot
         summary = run_pipeline(delivery, config.cutoff, out / "warehouse.duckdb", site_dir=out / "site",
-                               progress=_show_progress(False), on_wait=_say_waiting)
+                               progress=_show_progress(False), on_wait=_say_waiting, allow_republish=True)
     except PipelineFailed as e:
         typer.echo(f"ips-eval: the demo run failed: {e}", err=True)
         raise typer.Exit(code=1)

@@ -52,6 +52,9 @@ class StudyRun(dg.ConfigurableResource):
     allow_shrink: bool = _flag("IPS_EVAL_ALLOW_SHRINK")
     #: Publish with a cut-off after today or after the delivery's data (docs/release.md).
     allow_future_cutoff: bool = _flag("IPS_EVAL_ALLOW_FUTURE_CUTOFF")
+    #: Replace a quarter's published site snapshot with one from another delivery or code: a
+    #: correction, which the page then states (docs/release.md).
+    allow_republish: bool = _flag("IPS_EVAL_ALLOW_REPUBLISH")
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         run_id = context.run_id or "manual"

@@ -71,11 +71,13 @@ def run_pipeline(
     on_wait: Callable[[str], None] | None = None,
     allow_shrink: bool = False,
     allow_future_cutoff: bool = False,
+    allow_republish: bool = False,
 ) -> RunSummary:
     """Run the whole graph on one delivery; `on_wait` hears once if another run holds the warehouse.
 
     The release guard refuses a run that shrinks or goes back unless `allow_shrink`, and one
-    whose cut-off runs ahead of today or of the delivery unless `allow_future_cutoff`."""
+    whose cut-off runs ahead of today or of the delivery unless `allow_future_cutoff`; the site
+    refuses to replace a quarter published from another delivery or code unless `allow_republish`."""
     study = StudyRun(
         input_dir=str(Path(input_dir).resolve()),
         cutoff=cutoff.isoformat(),
@@ -85,6 +87,7 @@ def run_pipeline(
         site_dir=str(site_dir) if site_dir else "",
         allow_shrink=allow_shrink,
         allow_future_cutoff=allow_future_cutoff,
+        allow_republish=allow_republish,
     )
     return _execute(study, RUN_JOB, log_level, progress, on_wait)
 
@@ -118,6 +121,7 @@ def refit_model(
     study = StudyRun(
         input_dir="", cutoff=cutoff.isoformat(), warehouse=str(warehouse), start_from="current",
         figures_dir=str(figures_dir) if figures_dir else "", site_dir=str(site_dir) if site_dir else "",
+        allow_republish=True,  # a refit is asked for to correct the published quarter; its page says so
     )
     job = dg.define_asset_job(
         "ips_eval_refit", selection=dg.AssetSelection.assets(dg.AssetKey(["models", model])).downstream())
@@ -184,7 +188,7 @@ def _execute(study: StudyRun, job_def, log_level: str, progress: bool,
 #: Errors whose text says everything a researcher needs (a refused publication names the
 #: table, row and column and what to do): passed on as they are.
 _OWN_ERRORS = {"WarehouseWriteError", "DeliveryRefused", "IdentityCodeFound", "ReleaseRefused", "DisclosureError",
-               "SiteScanError"}
+               "SiteScanError", "RepublishRefused"}
 
 
 def _log_run(study: StudyRun, run_id: str, started: dt.datetime, status: str, reason: str,

@@ -184,6 +184,7 @@ def fit_cost_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_b
     rows: list[dict] = []
     diags: list[dict] = []
     texts: list[str] = []
+    caveats: list[str] = []  # why the status is a warning: the fit log's status_reason
     extra: dict = {}
     status = "ok"
     main: ATTResult | None = None
@@ -214,10 +215,12 @@ def fit_cost_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_b
             status = "warning"
             texts.append(f"{'24' if suffix else '12'}-month fit: diagnostics failed: "
                          + (", ".join(att.extra["failed"]) or "bootstrap replicates left out"))
+            caveats.append(texts[-1])
         if not suffix:
             main = att
     if left_out:
         status = "warning"
+        caveats.insert(0, f"counties without costs left out: {', '.join(left_out)}")
     diags.append({"model": MODEL, "diagnostic": "counties_without_costs", "value": len(left_out), "threshold": 0,
                   "passed": not left_out, "rule": "counties whose clients were left out for want of a cost per"
                   " client-year over the whole period (marts.costs: a year without a cost row)",
@@ -232,7 +235,7 @@ def fit_cost_effectiveness(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_b
     shown = est[est["term"].isin([TERM, COST_TERM, GAIN_TERM, f"{TERM}_post24"])]
     return ModelResult(
         model=MODEL, status=status, reason=reason, n=n, converged=True, estimates=est,
-        diagnostics=diagnostics_frame(diags),
+        diagnostics=diagnostics_frame(diags), status_reason="; ".join(caveats),
         summary=f"**{MODEL}**: cost per employed month gained over the outcome's window; {reason}.\n\n"
         + estimates_markdown(shown, "EUR or months"),
         extra=extra,

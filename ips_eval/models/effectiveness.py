@@ -238,6 +238,11 @@ def _add_post24(result: ModelResult, d: pd.DataFrame, *, seed: int, n_boot: int,
                       f" the 12-month one), describing {att.n_treated_analysed} IPS clients against"
                       f" {att.n_comparison_analysed} comparison persons (ESS {att.extra['ess']:.0f})")
     if att.status != "ok":
+        failed = att.diagnostics[att.diagnostics["passed"].eq(False).fillna(False)]["diagnostic"].tolist()
+        if result.status == "ok":  # the 12-month effects' own caveat, when they have one, comes first
+            result.status_reason = "24-month effects: " + (
+                ("failed diagnostic: " if len(failed) == 1 else "failed diagnostics: ") + ", ".join(
+                    POST24_DIAGNOSTIC + f for f in failed) if failed else att.reason.split("; ", 1)[0])
         result.status = "warning"
         result.reason += f"; 24-month fit: {att.reason}"
     result.summary += "\n\n24-month outcome (separate fit):\n\n" + estimates_markdown(

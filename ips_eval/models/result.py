@@ -27,7 +27,7 @@ import pandas as pd
 
 ESTIMATE_COLUMNS = ["model", "term", "estimate", "ci_low", "ci_high", "p_value", "n", "estimator"]
 DIAGNOSTIC_COLUMNS = ["model", "diagnostic", "value", "threshold", "passed", "rule", "detail"]
-FIT_LOG_COLUMNS = ["model", "status", "reason", "n", "converged"]
+FIT_LOG_COLUMNS = ["model", "status", "status_reason", "reason", "n", "converged"]
 STATUSES = ("ok", "warning", "not_fitted")
 
 #: DDL of the shared tables (ANALYSIS_PLAN "Stable output tables" is the contract;
@@ -37,7 +37,7 @@ SHARED_TABLES = {
     " p_value DOUBLE, n BIGINT, estimator VARCHAR",
     "diagnostics": "model VARCHAR, diagnostic VARCHAR, value DOUBLE, threshold DOUBLE, passed BOOLEAN,"
     " rule VARCHAR, detail VARCHAR",
-    "fit_log": "model VARCHAR, status VARCHAR, reason VARCHAR, n BIGINT, converged BOOLEAN",
+    "fit_log": "model VARCHAR, status VARCHAR, status_reason VARCHAR, reason VARCHAR, n BIGINT, converged BOOLEAN",
 }
 
 
@@ -58,6 +58,9 @@ class ModelResult:
     status: str
     reason: str = ""
     n: int | None = None
+    #: Why the status is not ok, in a few words (the fit log's `status_reason` and the first
+    #: clause of its `reason`); empty: derived from the failed diagnostics (`short_reason`).
+    status_reason: str = ""
     converged: bool | None = None
     estimates: pd.DataFrame = field(default_factory=lambda: empty_estimates())
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -80,9 +83,34 @@ class ModelResult:
         return self.status != "not_fitted"
 
     @property
+    def short_reason(self) -> str:
+        """Why the status is what it is, in a few words: empty when ok; for a warning the
+        given `status_reason`, else the diagnostics that failed; for a model not fitted the
+        first clause of its reason.
+
+        Examples
+        --------
+        >>> ModelResult("m", "warning", "a long account", diagnostics=diagnostics_frame(
+        ...     [{"model": "m", "diagnostic": "balance", "value": 0.3, "threshold": 0.1, "passed": False}])).short_reason
+        'failed diagnostic: balance'
+        """
+        if self.status == "ok":
+            return ""
+        if self.status_reason:
+            return self.status_reason
+        failed = self.diagnostics[self.diagnostics["passed"].eq(False).fillna(False)]["diagnostic"].tolist()
+        if self.status == "warning" and failed:
+            return ("failed diagnostic: " if len(failed) == 1 else "failed diagnostics: ") + ", ".join(failed)
+        return self.reason.split("; ", 1)[0]
+
+    @property
     def fit_log(self) -> pd.DataFrame:
+        """The fit-log row: the short reason apart, and again as the first clause of the full
+        reason, so that the caveat is what a reader of either column sees first."""
+        short = self.short_reason
+        reason = self.reason if not short or self.reason.startswith(short) else f"{short}; {self.reason}"
         return pd.DataFrame(
-            [[self.model, self.status, self.reason, self.n, self.converged]], columns=FIT_LOG_COLUMNS
+            [[self.model, self.status, short, reason, self.n, self.converged]], columns=FIT_LOG_COLUMNS
         ).astype({"n": "Int64", "converged": "boolean"})
 
     @classmethod

@@ -41,7 +41,8 @@ _UPSTREAM = [k for k in TABLE_KEYS if k.path[0] == "marts"] + [k for a in _model
         "benchmarks, time to first job, fidelity, client-reported change, model results and provenance. Every "
         "count goes through disclosure control; the site is built beside --site and scanned; the warehouse swap "
         "then moves it into <site>/<quarter>/ (every quarter kept) with the root pages pointing at the newest "
-        "snapshot. "
+        "snapshot. A quarter already published from another delivery or code is refused unless allow_republish "
+        "(then the page says it was corrected and when). "
         "Skipped when no site folder is set."
     ),
     tags={"layer": "publish"},
@@ -53,7 +54,8 @@ def publish_site(context: dg.AssetExecutionContext, study: StudyRun) -> dg.Mater
     with study.build(context.run_id).connection() as con:
         provenance = {"run_id": context.run_id, "cutoff": study.cutoff, "code_version": code_version(),
                       "input_fingerprint": input_fingerprint(con)}
-        result = stage_site(con, dg_path(study.site_dir), study.cutoff_date, provenance, study.figures_path())
+        result = stage_site(con, dg_path(study.site_dir), study.cutoff_date, provenance, study.figures_path(),
+                            allow_republish=study.allow_republish)
     return dg.MaterializeResult(
         metadata={
             "skipped": False,

@@ -1,6 +1,7 @@
 """The console script as a researcher uses it."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,7 +38,43 @@ def test_a_refused_delivery_exits_non_zero_with_the_reason_on_stderr(tmp_path):
 def test_a_bad_cutoff_is_a_usage_error(tmp_path):
     out = subprocess.run([IPS_EVAL, "run", "--input", str(tmp_path), "--cutoff", "31.12.2024", "--warehouse",
                           str(tmp_path / "w.duckdb")], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 2 and "is not a date YYYY-MM-DD" in out.stderr
+    said = " ".join(out.stderr.replace("│", " ").split())  # the message as one line, out of its box
+    assert out.returncode == 2 and "is not a date in the form YYYY-MM-DD: write it as 2024-12-31" in said
+
+
+def test_a_wrong_input_says_what_is_wrong_and_what_to_give(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    delivery = minimal_delivery(tmp_path / "parent" / "delivery")
+
+    def check(path):
+        out = CliRunner().invoke(app, ["check", "--input", str(path)])
+        assert out.exit_code == 2, out.output
+        return squeeze(out.output)
+
+    def squeeze(text):  # the message without the box and the line breaks the terminal's width puts in it
+        return re.sub(r"[\s│]", "", text)
+
+    assert squeeze(f"the folder {tmp_path / 'missing'} does not exist") in check(tmp_path / "missing")
+    assert squeeze("is a file: --input takes the folder") in check(delivery / "clients.csv")
+    assert squeeze(f"here probably --input {delivery}") in check(delivery / "clients.csv")
+    assert squeeze(f"holds no export files, but its folder {delivery} does: use --input {delivery}") in \
+        check(tmp_path / "parent")
+    assert squeeze("the file is missing from the delivery") not in check(tmp_path / "parent")
+
+
+def test_the_help_says_what_each_command_does_for_the_user():
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    top = CliRunner().invoke(app, ["--help"]).output
+    assert "check-output" in top and "thin door" not in top and "asset" not in top
+    for command in ("run", "check", "demo", "refit", "check-output", "synth"):
+        text = CliRunner().invoke(app, [command, "--help"]).output
+        assert "swap" not in text and "materialise" not in text.lower(), command
 
 
 def test_dagster_asset_materialize_builds_the_same_warehouse(tmp_path):

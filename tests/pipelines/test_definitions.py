@@ -30,6 +30,10 @@ def test_every_asset_has_a_known_group_and_a_description():
         assert node.description and len(node.description) > 20, key.to_user_string()
     used = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert {"ingest", "staging", "outcomes", "publish"} <= used
+    # each its own: no description shared by two assets, none a helper's docstring (functools.partial)
+    descriptions = [graph.get(k).description for k in graph.get_all_asset_keys()]
+    assert len(set(descriptions)) == len(descriptions)
+    assert not any("partial(func" in d or "functools" in d for d in descriptions)
 
 
 def test_the_schedule_runs_quarterly_with_the_previous_quarter_end_as_cutoff():

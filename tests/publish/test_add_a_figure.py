@@ -60,13 +60,13 @@ ENTRY = """
   site: {section: headline, card: true}
   description: as employed6, for the longer follow-up
   labels:
-    fi: {title: "Työssä {months} kuukautta aloituksesta", column: "Työssä {months} kk kohdalla"}
+    fi: {title: "Työssä {months} kuukauden kohdalla aloituksesta", column: "Työssä {months} kk kohdalla"}
     sv: {title: "I arbete {months} månader efter start", column: "I arbete vid {months} mån"}
     en: {title: "In work {months} months after starting", column: "In work at {months} months"}
 """
 
 #: What a reader sees, in each language.
-TITLES = {"fi": "Työssä 24 kuukautta aloituksesta", "sv": "I arbete 24 månader efter start",
+TITLES = {"fi": "Työssä 24 kuukauden kohdalla aloituksesta", "sv": "I arbete 24 månader efter start",
           "en": "In work 24 months after starting"}
 COLUMNS = {"fi": "Työssä 24 kk kohdalla", "sv": "I arbete vid 24 mån", "en": "In work at 24 months"}
 NEW = ("n_employed24", "n_employed24_eligible", "rate_employed24")

@@ -244,3 +244,56 @@ def test_history_page_lists_snapshots(browser, published):
     assert any(f"/{result.quarter}/en/index.html" in u for u in links)
     assert all(_local(u).exists() for u in links)
 
+
+
+READ_LAYOUT = """(async () => {
+  await Promise.all([...document.images].map(i => i.decode().catch(() => null)));
+  return {
+    charts: [...document.querySelectorAll('figure img')].map(i => ({src: i.currentSrc, width: i.clientWidth,
+                                                                  natural: i.naturalWidth})),
+    wide: [...document.querySelectorAll('.table-wrap')].filter(w => w.scrollWidth > w.clientWidth + 1).map(w => ({
+      id: w.querySelector('table').id, cue: getComputedStyle(w).backgroundImage})),
+    page_width: document.documentElement.scrollWidth,
+  };
+})()"""
+
+
+def _svg_text_sizes(path: Path) -> tuple[float, list[float]]:
+    """(the SVG's width in its own units, the font sizes of its texts in those units)."""
+    import re
+
+    text = path.read_text(encoding="utf-8")
+    view = re.search(r'viewBox="0 0 ([\d.]+) ', text)
+    sizes = [float(s) for s in re.findall(r"font(?:-size)?:\s*([\d.]+)px", text)]
+    sizes += [float(s) for s in re.findall(r'font-size="([\d.]+)', text)]
+    return float(view[1]), sizes
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_charts_readable_and_wide_tables_cued_at_a_phones_width_and_a_desktops(browser, published, width):
+    """At 390 px the charts' text is at least 11 px tall and a table wider than the screen shows a
+    cue at its edge; at 1280 px the page shows the desktop charts, as before."""
+    result, _ = published
+    browser.call("Emulation.setDeviceMetricsOverride", session=True, width=width, height=900, deviceScaleFactor=1,
+                  mobile=width < 600)
+    try:
+        browser.open(result.snapshot_dir / "index.html")
+        layout = browser.evaluate(READ_LAYOUT)
+    finally:
+        browser.call("Emulation.setDeviceMetricsOverride", session=True, width=1280, height=900,
+                     deviceScaleFactor=1, mobile=False)
+    assert layout["charts"] and layout["page_width"] <= width, layout["page_width"]
+    for chart in layout["charts"]:
+        path = _local(chart["src"])
+        assert path is not None and path.exists(), chart
+        assert path.name.endswith("-narrow.svg") == (width == 390), chart["src"]
+        view_width, sizes = _svg_text_sizes(path)
+        assert sizes, path.name
+        smallest = min(sizes) * chart["width"] / view_width
+        if width == 390:
+            assert smallest >= 11, f"{path.name}: text {smallest:.1f} px tall at {width} px"
+        else:
+            assert chart["width"] >= 0.9 * chart["natural"], "the desktop chart is shown at its size"
+    if width == 390:
+        assert layout["wide"], "some table is wider than a phone"
+        assert all("radial-gradient" in w["cue"] for w in layout["wide"]), layout["wide"]

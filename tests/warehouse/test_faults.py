@@ -57,7 +57,7 @@ def _kill_at(point: str, tmp_path: Path, warehouse: Path, delivery: Path, site: 
     marker = tmp_path / f"reached-{point.replace('/', '_')}"
     env = {**os.environ, "IPS_EVAL_FAILPOINT": point, "IPS_EVAL_FAILPOINT_MARKER": str(marker)}
     proc = subprocess.Popen([IPS_EVAL, "run", "--input", str(delivery), "--cutoff", str(C), "--warehouse",
-                             str(warehouse), "--site", str(site)], env=env, start_new_session=True,
+                             str(warehouse), "--site", str(site), "--allow-republish"], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while not marker.exists():
@@ -90,7 +90,7 @@ def test_sigkill_before_the_swap_leaves_warehouse_and_site_intact_and_the_next_r
             assert con.execute("SELECT count(*) FROM raw.clients").fetchall() == [(1,)], point
         assert any(".build-" in name for name in _leftovers(warehouse.parent)), f"killed at {point}: no build left"
 
-    summary = run_pipeline(second, C, warehouse, site_dir=site)
+    summary = run_pipeline(second, C, warehouse, site_dir=site, allow_republish=True)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.clients").fetchall() == [(2,)]
     assert _published_run(warehouse) == _snapshot_run(site) == summary.run_id
@@ -121,7 +121,7 @@ def test_sigkill_after_the_swap_is_finished_by_the_next_run_before_it_starts(tmp
         settle(warehouse, warehouse.parent / "w.figures", site)
         assert _snapshot_run(site) == killed_id, point
         assert _leftovers(warehouse.parent) == [], point
-    summary = run_pipeline(second, C, warehouse, site_dir=site)
+    summary = run_pipeline(second, C, warehouse, site_dir=site, allow_republish=True)
     assert _published_run(warehouse) == _snapshot_run(site) == summary.run_id
 
 

@@ -135,7 +135,8 @@ def test_two_runs_at_once_end_with_site_and_warehouse_from_the_same_run(tmp_path
     one = minimal_delivery(tmp_path / "one")
     two = write_delivery(tmp_path / "two", {"clients": [row("clients", valmentaja="V02")], "jobs": [row("jobs")]})
     procs = [subprocess.Popen([IPS_EVAL, "run", "--input", str(d), "--cutoff", str(C), "--warehouse", str(warehouse),
-                               "--site", str(site)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               "--site", str(site), "--allow-republish"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
              for d in (one, two)]
     results = [p.communicate(timeout=600) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results

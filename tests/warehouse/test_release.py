@@ -223,7 +223,7 @@ def test_the_cli_refuses_half_a_client_register_then_publishes_it_when_allowed(t
     assert "--allow-shrink" in refused.output
     assert _published_state(out) == before and _leftovers(out) == []
 
-    allowed = CliRunner().invoke(app, command + ["--allow-shrink"])
+    allowed = CliRunner().invoke(app, command + ["--allow-shrink", "--allow-republish"])
     assert allowed.exit_code == 0, allowed.output
     assert (f"published although (allowed explicitly): clients.csv, Kainuu: {N // 2} clients, {N} in the published "
             f"warehouse (run {run_id})") in allowed.output
@@ -242,7 +242,8 @@ def test_a_missing_register_folder_is_refused_then_published_when_allowed(tmp_pa
     with pytest.raises(PipelineFailed, match="register/: the register folder is not in this delivery"):
         run_pipeline(noreg, C, out / "w.duckdb", site_dir=out / "site")
     assert _published_state(out) == before and _leftovers(out) == []
-    summary = run_pipeline(noreg, C, out / "w.duckdb", site_dir=out / "site", allow_shrink=True)
+    summary = run_pipeline(noreg, C, out / "w.duckdb", site_dir=out / "site", allow_shrink=True,
+                           allow_republish=True)
     assert any(a.startswith("register/: the register folder") for a in summary.allowed)
     with duckdb.connect(str(out / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.register_cohort").fetchall() == [(0,)]

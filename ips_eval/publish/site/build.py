@@ -19,9 +19,17 @@ Why it is built the way it is:
   The costs section likewise: a year is shown once completed, then repeated as first shown.
   The warehouse still recomputes everything.
 - **Every quarter is kept.** A build is the snapshot `site_dir/<quarter>/` (cut-off
-  2024-12-31 -> `2024Q4`; a cut-off inside a quarter names that quarter); a re-run of the
-  quarter replaces its snapshot. `site_dir/index.html` (and `sv/`, `en/`) is the newest
-  snapshot's page with links into that snapshot; `history.html` lists every snapshot.
+  2024-12-31 -> `2024Q4`; a cut-off inside a quarter names that quarter).
+  `site_dir/index.html` (and `sv/`, `en/`) is the newest snapshot's page with links into that
+  snapshot; `history.html` lists every snapshot.
+- **A published quarter is not replaced silently.** A re-run of a published quarter on the
+  same delivery with the same code reproduces its snapshot and goes through; with another
+  delivery or code it would revise what readers already have, and is refused
+  (`RepublishRefused`) unless allowed (`allow_republish`); then the page says the release was
+  corrected and when, and the history keeps when it was first published.
+- **Release notes on every page**: what changed since the previous release (the new
+  quarters; earlier quarters are repeated as first published, never revised; a withdrawal is
+  never named), how to cite it, the contact and the licence; times in Finnish local time.
 - **Provenance on every page**: cut-off, run id, code version, input fingerprint.
 
 `figures_dir` (the models' own PNG figures) is accepted for the pipeline's sake but nothing
@@ -48,7 +56,7 @@ from ips_eval.definitions import DISCLOSURE_THRESHOLD, FOLLOW_UP_MONTHS, quarter
 from ips_eval.faults import failpoint
 from ips_eval.figures import figures
 from ips_eval.publish.disclosure import PRIMARY_LABEL, SECONDARY_LABEL
-from ips_eval.publish.site import charts, texts
+from ips_eval.publish.site import charts, downloads, texts
 from ips_eval.publish.site.render import (
     HISTORY, PAGE, Links, count_attr, css, page_links, render, table_view, up,
 )
@@ -65,6 +73,22 @@ QUERIES = SITE_QUERIES_DIR
 
 MANIFEST = "snapshot.json"
 PROVENANCE_FIELDS = ("run_id", "cutoff", "code_version", "input_fingerprint")
+#: What makes two builds of a quarter the same release: the same delivery and the same code.
+RELEASE_IDENTITY = ("input_fingerprint", "code_version")
+
+
+class RepublishRefused(Exception):
+    """A published quarter would be replaced by a different release; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class ReleaseNotes:
+    """What a snapshot says about itself beside its figures."""
+
+    previous: str | None  # the quarter of the release before this one
+    new_quarters: tuple[str, ...]  # quarters of the trend this release adds
+    first_published: str  # when this quarter was first published (UTC, ISO)
+    corrected_at: str | None = None  # when a revision replaced the first release (UTC, ISO)
 
 
 @dataclass
@@ -93,7 +117,7 @@ def snapshots(site_dir: Path) -> list[str]:
 
 
 def build_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, provenance: Mapping[str, Any],
-               figures_dir: Path | None = None) -> SiteResult:
+               figures_dir: Path | None = None, *, allow_republish: bool = False) -> SiteResult:
     """Build, scan and publish the quarter's snapshot at once (`stage_site`, then
     `staging.publish_staged`). Raises `DisclosureError` (the audit refused a table) or
     `SiteScanError` (the built files hold something they must not); either way nothing
@@ -108,7 +132,7 @@ def build_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, 
     >>> con = duckdb.connect()  # doctest: +SKIP
     >>> build_site(con, Path(tempfile.mkdtemp()), dt.date(2024, 12, 31), {"run_id": "r1"})  # doctest: +SKIP
     """
-    staged = stage_site(con, site_dir, cutoff, provenance, figures_dir)
+    staged = stage_site(con, site_dir, cutoff, provenance, figures_dir, allow_republish=allow_republish)
     publish_staged(site_dir, staged.provenance["run_id"] or "manual")
     final = Path(site_dir) / staged.quarter
     return SiteResult(
@@ -120,10 +144,12 @@ def build_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, 
 
 
 def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, provenance: Mapping[str, Any],
-               figures_dir: Path | None = None) -> SiteResult:
+               figures_dir: Path | None = None, *, allow_republish: bool = False) -> SiteResult:
     """Build and scan the quarter's snapshot in `staging.staging_dir(site_dir, run id)`, beside
-    the published site, where it waits to be moved into place. Raises as `build_site`; a
-    refused build is removed. The result's paths point into the staging folder.
+    the published site, where it waits to be moved into place. Raises as `build_site`, and
+    `RepublishRefused` when the quarter is published from another delivery or code and
+    `allow_republish` is not set; a refused build is removed. The result's paths point into
+    the staging folder.
 
     Examples
     --------
@@ -134,18 +160,30 @@ def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, 
     site_dir = Path(site_dir)
     quarter = quarter_label(cutoff)
     prov = _provenance(con, cutoff, provenance)
+    published = _manifest(site_dir / quarter) if (site_dir / quarter / PAGE["fi"]).is_file() else None
+    revision = published is not None and any(published.get(k, "") != prov[k] for k in RELEASE_IDENTITY)
+    if revision and not allow_republish:
+        raise RepublishRefused(
+            f"the quarter {quarter} is already published (run {published.get('run_id') or '?'}, "
+            f"{published.get('published_at') or 'time not recorded'}) from another delivery or code version; "
+            "its readers have those figures. To correct it, run again with --allow-republish (Dagster: "
+            "allow_republish); the page will then say it was corrected and when.")
     data = read_site_data(con, history=published_history(site_dir, quarter), cutoff=cutoff)
+    if published is not None:  # the quarter's first publication stays its date; a revision adds its own
+        prov["first_published"] = published.get("first_published") or published.get("published_at", "")
+        prov["corrected_at"] = prov["published_at"] if revision else published.get("corrected_at", "")
+    notes = _release_notes(site_dir, quarter, data, prov)
     known_ids = person_ids(con)
     site_dir.mkdir(parents=True, exist_ok=True)
     build = staging_dir(site_dir, prov["run_id"] or "manual")
     shutil.rmtree(build, ignore_errors=True)
     try:
         snap = build / quarter
-        pages = _write_snapshot(snap, data, prov, quarter)
+        pages = _write_snapshot(snap, data, prov, quarter, notes)
         all_quarters = sorted(set(snapshots(site_dir)) | {quarter})
         latest = quarter == all_quarters[-1]
         root = build / "root"
-        _write_root(root, site_dir, all_quarters, quarter, data, prov, latest)
+        _write_root(root, site_dir, all_quarters, quarter, data, prov, latest, notes)
         report = scan_site(build, known_ids=known_ids, specs=data.specs, columns=_column_kinds(data))
         failpoint("publish/site")
     except BaseException:
@@ -215,28 +253,70 @@ def _provenance(con, cutoff: dt.date, given: Mapping[str, Any]) -> dict[str, str
 # --------------------------------------------------------------------------------------
 # The snapshot
 # --------------------------------------------------------------------------------------
-def _write_snapshot(snap: Path, data: SiteData, prov: dict, quarter: str) -> list[Path]:
+def _release_notes(site_dir: Path, quarter: str, data: SiteData, prov: dict) -> ReleaseNotes:
+    """What changed since the previous release: the quarters of the trend it did not show."""
+    earlier = [q for q in snapshots(site_dir) if q < quarter]
+    previous = earlier[-1] if earlier else None
+    shown_before: set[str] = set()
+    if previous:
+        path = Path(site_dir) / previous / "data" / f"{QUARTERLY}.csv"
+        if path.is_file():
+            shown_before = set(pd.read_csv(path, dtype=str, keep_default_na=False)["quarter"])
+    new = tuple(sorted({r["quarter"] for r in data.quarterly.rows} - shown_before))
+    return ReleaseNotes(previous, new, prov.get("first_published") or prov["published_at"],
+                        prov.get("corrected_at") or None)
+
+
+def _release_view(lang: str, notes: ReleaseNotes, quarter: str, prov: dict) -> dict:
+    """The release notes as the page says them."""
+    t = texts.TEXTS[lang]
+    changes = [texts.text(lang, "release_first") if notes.previous is None
+               else texts.text(lang, "release_since", previous=notes.previous)]
+    if notes.previous is not None and notes.new_quarters:
+        changes.append(texts.text(lang, "release_new_quarters", quarters=", ".join(notes.new_quarters)))
+    if notes.previous is not None:
+        changes.append(t["release_frozen"])
+    if notes.corrected_at:
+        changes.append(texts.text(lang, "release_corrected", first=texts.fmt_time(lang, notes.first_published),
+                                  corrected=texts.fmt_time(lang, notes.corrected_at)))
+    return {
+        "changes": changes,
+        "citation": texts.text(lang, "release_citation", quarter=quarter,
+                               cutoff=texts.fmt_date(lang, prov["cutoff"]),
+                               published=texts.fmt_date(lang, notes.first_published[:10])
+                               if notes.first_published[:10] else ""),
+        "contact": t["release_contact"], "licence": t["release_licence"],
+        "corrected": bool(notes.corrected_at),
+    }
+
+
+def _write_snapshot(snap: Path, data: SiteData, prov: dict, quarter: str, notes: ReleaseNotes) -> list[Path]:
     (snap / "assets").mkdir(parents=True)
     (snap / "data").mkdir()
     (snap / "assets" / "site.css").write_text(css(), encoding="utf-8")
-    for table in _downloads(data):
+    for table in _downloads(data):  # code-keyed: what the next release reads back (rule 8)
         table.frame().to_csv(snap / "data" / f"{table.name}.csv", index=False, lineterminator="\n")
     # what each column holds, so that the scan (and any reader's tool) classifies every number
     declared = {"tables": {name: {"columns": kinds} for name, kinds in _column_kinds(data).items()}}
     (snap / "data" / COLUMNS_FILE).write_text(json.dumps(declared, indent=1, ensure_ascii=False) + "\n",
                                               encoding="utf-8")
     for lang in texts.LANGUAGES:
-        charts.trend_chart(data.quarterly, lang, snap / "assets" / f"trend-{lang}.svg")
-        if data.ttf_curve is not None:
-            charts.ttf_chart(data.ttf_curve, lang, snap / "assets" / f"ttf-{lang}.svg")
-    manifest = {"quarter": quarter, **{k: prov[k] for k in (*PROVENANCE_FIELDS, "published_at")}}
+        for narrow in (False, True):  # the page's width and a phone's
+            charts.trend_chart(data.quarterly, lang, snap / "assets" / f"trend-{lang}.svg", narrow)
+            if data.ttf_curve is not None:
+                charts.ttf_chart(data.ttf_curve, lang, snap / "assets" / f"ttf-{lang}.svg", narrow)
+    manifest = {"quarter": quarter, **{k: prov[k] for k in (*PROVENANCE_FIELDS, "published_at")},
+                **{k: prov[k] for k in ("first_published", "corrected_at") if prov.get(k)}}
     (snap / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     pages = []
+    titles: dict[str, dict[str, str]] = {}  # lang -> table -> the caption its page shows it under
     for lang in texts.LANGUAGES:
         path = snap / PAGE[lang]
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_page(data, prov, quarter, lang, page_links(lang, None), snap), encoding="utf-8")
+        path.write_text(_page(data, prov, quarter, lang, page_links(lang, None), snap, notes,
+                              titles.setdefault(lang, {})), encoding="utf-8")
         pages.append(path)
+    downloads.write_downloads(snap, _downloads(data), titles)
     return pages
 
 
@@ -244,7 +324,7 @@ def _quarterly_all(data: SiteData) -> SiteTable:
     """The quarterly table of all counties together (the chart's numbers), its own download."""
     cols = tuple(c for c in data.quarterly.columns if c.name != "alue")
     rows = [{c.name: r[c.name] for c in cols} for r in data.quarterly.rows if r["alue"] == "ALL"]
-    return SiteTable(f"{QUARTERLY}_all", cols, rows)
+    return SiteTable(f"{QUARTERLY}_all", cols, rows, data.quarterly.source or f"marts.{QUARTERLY}")
 
 
 def _column_kinds(data: SiteData) -> dict[str, dict[str, str]]:
@@ -264,12 +344,18 @@ def _svg_size(path: Path) -> tuple[int, int]:
     return (round(float(w[1]) * 4 / 3), round(float(h[1]) * 4 / 3)) if w and h else (800, 400)
 
 
-def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, snap: Path) -> str:
+def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, snap: Path, notes: ReleaseNotes,
+          titles: dict[str, str] | None = None) -> str:
+    """A language's page; `titles` collects each table's caption (the downloads' titles)."""
     t = texts.TEXTS[lang]
     data_href = f"{links.snapshot}data/"
 
     def view(table: SiteTable, caption: str, **kw):
-        return table_view(table, lang, caption, f"{data_href}{table.name}.csv", **kw)
+        if titles is not None:
+            titles.setdefault(table.name, caption)
+        files = [(fmt, links.snapshot + downloads.href(lang, table.name, fmt)) for fmt in downloads.FORMATS]
+        return table_view(table, lang, caption, f"{data_href}{table.name}.csv", downloads=files,
+                          dictionary=links.snapshot + downloads.href(lang, downloads.DICTIONARY, "xlsx"), **kw)
 
     all_row = by_key(data.county, alue="ALL")
     q_all = _quarterly_all(data)
@@ -278,6 +364,7 @@ def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, sna
     tw, th = _svg_size(trend_img)
     trend = {
         "img": f"{links.snapshot}assets/trend-{lang}.svg", "width": tw, "height": th,
+        "narrow": f"{links.snapshot}assets/trend-{lang}-narrow.svg",
         "alt": texts.text(lang, "chart_trend_alt", first=q_all.rows[0]["quarter"] if q_all.rows else "",
                           last=last["quarter"] if last else "",
                           last_rate=_rate_text(lang, last["rate_working"]) if last else ""),
@@ -291,6 +378,7 @@ def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, sna
         at_long = by_key(data.ttf_readouts, months=str(FOLLOW_UP_MONTHS[-1]))
         ttf = {
             "img": f"{links.snapshot}assets/ttf-{lang}.svg", "width": w, "height": h,
+            "narrow": f"{links.snapshot}assets/ttf-{lang}-narrow.svg",
             "alt": texts.text(lang, "chart_ttf_alt", share=_rate_text(lang, at_long["share"]) if at_long else "–"),
             "readouts": view(data.ttf_readouts, texts.text(lang, "chart_ttf_title"), compact=True),
             "curve": view(data.ttf_curve, texts.text(lang, "ttf_curve"), compact=True),
@@ -306,11 +394,12 @@ def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, sna
             "status_text": t.get(f"model_{mt.status}", t["not_available"]),
             "table": view(mt.table, t[f"model_{name}"], compact=True) if mt.table else None,
             "n": mt.n or "", "n_text": _count_text(lang, mt.n or ""),
+            "caveats": [t[c] for c in mt.caveats],
         })
     toc = [("headline", t["headline"]), ("counties", t["counties"]), ("trend", t["trend"]), ("groups", t["groups"]),
            ("ttf", t["ttf"]), ("fidelity", t["fidelity"]), ("costs", t["costs"]), ("transitions", t["transitions"]),
            ("scores", t["scores"]), ("models", t["models"]),
-           ("provenance", t["provenance"])]
+           ("release", t["release"]), ("provenance", t["provenance"])]
     return render(
         "page.html", lang=lang, t=t, quarter=quarter, links=links,
         languages=_languages(lang, links.home, PAGE), home_href=links.home + PAGE[lang],
@@ -325,10 +414,10 @@ def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, sna
         cost_effectiveness=(view(data.cost_effectiveness, t["cost_effectiveness"], compact=True)
                             if data.cost_effectiveness is not None else None),
         transitions=view(data.transitions, t["transitions"], compact=True) if data.transitions is not None else None,
-        scores=scores, models=models,
+        scores=scores, models=models, release=_release_view(lang, notes, quarter, prov),
         provenance=[(t["prov_cutoff"], texts.fmt_date(lang, prov["cutoff"])), (t["prov_quarter"], quarter),
                     (t["prov_run"], prov["run_id"]), (t["prov_code"], prov["code_version"]),
-                    (t["prov_input"], prov["input_fingerprint"]), (t["prov_published"], prov["published_at"]),
+                    (t["prov_input"], prov["input_fingerprint"]), (t["prov_published"], texts.fmt_time(lang, prov["published_at"])),
                     (t["prov_threshold"], str(DISCLOSURE_THRESHOLD))],
     )
 
@@ -397,7 +486,7 @@ def _cards(lang: str, row: dict[str, str] | None) -> list[dict]:
 # The site root: the newest snapshot's pages and the history
 # --------------------------------------------------------------------------------------
 def _write_root(root: Path, site_dir: Path, quarters: list[str], quarter: str, data: SiteData, prov: dict,
-                latest: bool) -> None:
+                latest: bool, notes: ReleaseNotes) -> None:
     (root / "assets").mkdir(parents=True)
     (root / "assets" / "site.css").write_text(css(), encoding="utf-8")
     manifests = {q: _manifest(site_dir / q) for q in quarters}
@@ -408,13 +497,16 @@ def _write_root(root: Path, site_dir: Path, quarters: list[str], quarter: str, d
         if latest:
             page = root / PAGE[lang]
             page.parent.mkdir(parents=True, exist_ok=True)
-            page.write_text(_page(data, prov, quarter, lang, links, root.parent / quarter), encoding="utf-8")
+            page.write_text(_page(data, prov, quarter, lang, links, root.parent / quarter, notes), encoding="utf-8")
         rows = []
         for q in reversed(quarters):
             m = manifests[q]
             rows.append({"quarter": q, "href": f"{up(lang)}{q}/{PAGE[lang]}", "latest": q == newest,
                          "cutoff": texts.fmt_date(lang, m["cutoff"]) if m.get("cutoff") else "",
-                         "published": m.get("published_at", ""), "run_id": m.get("run_id", "")})
+                         "published": texts.fmt_time(lang, m.get("first_published") or m.get("published_at", ""))
+                         if m.get("published_at") else "",
+                         "corrected": texts.fmt_time(lang, m["corrected_at"]) if m.get("corrected_at") else "",
+                         "run_id": m.get("run_id", "")})
         hist = root / HISTORY[lang]
         hist.parent.mkdir(parents=True, exist_ok=True)
         hist.write_text(render(

@@ -74,42 +74,60 @@ LINE_STYLES = ({"color": PRIMARY, "lw": 2.2, "marker": "o", "ms": 3.5},
                {"color": INK, "lw": 1.6, "marker": "^", "ms": 3})
 
 
-def trend_chart(quarterly: SiteTable, lang: str, path: Path) -> Path:
+#: A chart for a phone's width (`narrow`): drawn this wide (inches; 72 pt each), its text this
+#: large (pt), so that at a 390 px screen, scaled to fit, text is at least 11 px tall.
+NARROW_WIDTH = 4.2
+NARROW_FONT = 12.5
+
+
+def narrow_path(path: Path) -> Path:
+    """Where a chart's phone version goes: `trend-fi.svg` -> `trend-fi-narrow.svg`."""
+    return path.with_name(f"{path.stem}-narrow{path.suffix}")
+
+
+def trend_chart(quarterly: SiteTable, lang: str, path: Path, narrow: bool = False) -> Path:
     """Quarterly employment rate of all counties, with the IPS benchmark lines: one line per
-    figure of the catalogue charted in `trend`."""
+    figure of the catalogue charted in `trend`. `narrow`: the phone version (fewer ticks,
+    larger text, the legend under the plot)."""
     rows = [r for r in quarterly.rows if r["alue"] == "ALL"]
     quarters = [r["quarter"] for r in rows]
     x = np.arange(len(rows))
     lines = [(f, np.array([_number(r[f.rate]) for r in rows])) for f in figures("quarterly", published=True)
              if f.chart == "trend"]
-    with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(8.4, 4.0))
+    with matplotlib.rc_context({**_RC, **({"font.size": NARROW_FONT} if narrow else {})}):
+        fig = Figure(figsize=(NARROW_WIDTH, 4.6) if narrow else (8.4, 4.0))
         ax = fig.add_subplot()
         top = max(0.6, float(np.nanmax(np.r_[[v for _, values in lines for v in values], 0])) + 0.05)
         _percent_axis(ax, round(top + 0.049, 1))
         for name, level in IPS_BENCHMARKS.items():
             ax.axhline(level, color=BENCHMARK, lw=1, ls=(0, (4, 3)))
-            ax.text(len(rows) - 0.4, level, f" {round(100 * level)} % {texts.text(lang, f'bench_{name}')}",
-                    va="center", ha="left", fontsize=8.5, color="#5b616b")
+            label = f"{round(100 * level)} % {texts.text(lang, f'bench_{name}')}"
+            if narrow:  # inside the plot, above its line: no room beside it
+                ax.text(-0.4, level, label, va="bottom", ha="left", color="#5b616b")
+            else:
+                ax.text(len(rows) - 0.4, level, " " + label, va="center", ha="left", fontsize=8.5, color="#5b616b")
         for (f, values), style in zip(lines, LINE_STYLES * len(lines)):
             ax.plot(x, values, ls="-", label=texts.text(lang, f"chart_trend_{f.name}"), **style)
-        step = max(1, len(rows) // 9)
+        step = max(1, len(rows) // (3 if narrow else 9))
         ax.set_xticks(x[::step], quarters[::step])
         ax.set_xlim(-0.5, len(rows) - 0.5)
         ax.set_ylabel(texts.text(lang, "chart_trend_y"))
-        ax.legend(loc="upper left", frameon=False, ncol=2)
-        return _save(fig, path)
+        if narrow:
+            ax.legend(loc="upper left", bbox_to_anchor=(-0.2, -0.12), frameon=False, ncol=1)
+        else:
+            ax.legend(loc="upper left", frameon=False, ncol=2)
+        return _save(fig, narrow_path(path) if narrow else path)
 
 
-def ttf_chart(curve: SiteTable, lang: str, path: Path) -> Path:
+def ttf_chart(curve: SiteTable, lang: str, path: Path, narrow: bool = False) -> Path:
     """Share of clients with a first competitive job (1 - Kaplan-Meier) and its 95% band,
-    drawn from the pooled, published steps only."""
+    drawn from the pooled, published steps only. `narrow`: the phone version."""
     t = np.r_[0.0, [_number(r["time"]) / DAYS_PER_MONTH for r in curve.rows]]
     share = np.r_[0.0, [_number(r["share"]) for r in curve.rows]]
     lo = np.r_[0.0, [_number(r["share_ci_low"]) for r in curve.rows]]
     hi = np.r_[0.0, [_number(r["share_ci_high"]) for r in curve.rows]]
-    with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(8.4, 3.8))
+    with matplotlib.rc_context({**_RC, **({"font.size": NARROW_FONT} if narrow else {})}):
+        fig = Figure(figsize=(NARROW_WIDTH, 4.0) if narrow else (8.4, 3.8))
         ax = fig.add_subplot()
         _percent_axis(ax, max(0.6, round(float(np.nanmax(hi)) + 0.149, 1)))
         ax.fill_between(t, lo, hi, step="post", color=PRIMARY, alpha=0.15, lw=0, label=texts.text(lang, "ci_band"))
@@ -118,4 +136,4 @@ def ttf_chart(curve: SiteTable, lang: str, path: Path) -> Path:
         ax.set_xlabel(texts.text(lang, "chart_ttf_x"))
         ax.set_ylabel(texts.text(lang, "chart_ttf_y"))
         ax.legend(loc="lower right", frameon=False)
-        return _save(fig, path)
+        return _save(fig, narrow_path(path) if narrow else path)

@@ -16,6 +16,7 @@ import jinja2
 from markupsafe import Markup
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD
+from ips_eval.publish.disclosure import PRIMARY_LABEL, SECONDARY_LABEL
 from ips_eval.publish.site import texts
 from ips_eval.publish.site.tables import Column, SiteTable
 
@@ -126,16 +127,21 @@ class TableView:
     rows: list[list[Cell]]
     compact: bool = False
     columns: list[str] = field(default_factory=list)
+    #: The table in the page's language: (format, href) per file, then the data dictionary's.
+    downloads: list[tuple[str, str]] = field(default_factory=list)
+    dictionary: str = ""
+    note: str = ""  # a line under the table (why cells are hidden)
 
 
 def header_text(lang: str, column: Column, key_header: str | None) -> str:
     if column.kind == "key" and key_header:
         return key_header
-    return texts.TEXTS[lang].get(f"col_{column.name}", column.name)
+    return texts.TEXTS[lang].get(column.header or f"col_{column.name}", column.name)
 
 
 def table_view(table: SiteTable, lang: str, caption: str, csv_href: str, *, key_header: str | None = None,
-               compact: bool = False) -> TableView:
+               compact: bool = False, downloads: list[tuple[str, str]] | None = None,
+               dictionary: str = "") -> TableView:
     """Header rows (a spanning header above grouped columns) and body cells; the first
     column heads its row (`<th scope="row">`)."""
     cols = table.columns
@@ -161,7 +167,32 @@ def table_view(table: SiteTable, lang: str, caption: str, csv_href: str, *, key_
         rows.append([Cell(display(lang, c, r[c.name]), r[c.name], header=(k == 0), count=(c.kind == "count"),
                           numeric=c.kind not in ("key", "date"), column=c.name, kind=c.kind)
                      for k, c in enumerate(cols)])
-    return TableView(table.name, caption, csv_href, header_rows, rows, compact, [c.name for c in cols])
+    return TableView(table.name, caption, csv_href, header_rows, rows, compact, [c.name for c in cols],
+                     downloads or [], dictionary, hidden_note(lang, table))
+
+
+def hidden_note(lang: str, table: SiteTable) -> str:
+    """Why a table shows cells as `..`: the groups of its own rows whose small counts they
+    protect (the rows with a `<T` count), or, when it has none, small counts elsewhere (other
+    tables, earlier releases). Empty when nothing is hidden as `..`.
+
+    Examples
+    --------
+    >>> from ips_eval.publish.site.tables import Column
+    >>> t = SiteTable("g", (Column("group_value", "key", label="gender"), Column("n_x", "count")),
+    ...               [{"group_value": "1", "n_x": ".."}, {"group_value": "9", "n_x": "<5"}])
+    >>> hidden_note("en", t)
+    'Cells marked .. are left out so that the small counts (<5) of these groups cannot be worked out from totals: not known.'
+    """
+    counts = [c for c in table.columns if c.kind == "count"]
+    if not any(r[c.name] == SECONDARY_LABEL for r in table.rows for c in counts):
+        return ""
+    key = next((c for c in table.columns if c.kind == "key"), None)
+    small = [r for r in table.rows if any(r[c.name] == PRIMARY_LABEL for c in counts)]
+    if key is None or not small:
+        return texts.text(lang, "hidden_note_elsewhere")
+    groups = list(dict.fromkeys(label(lang, key, r[key.name]) for r in small))
+    return texts.text(lang, "hidden_note_groups", groups=", ".join(groups))
 
 
 def render(template: str, **context) -> str:

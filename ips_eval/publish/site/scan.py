@@ -25,7 +25,10 @@ that implies one, refuses publication (docs/analysis_plan.md, disclosure rule 9)
    either notation (`0,05`, `5,0 %`). A rate whose denominator is published in the same row
    implies its numerator (rate x denominator; a rate nothing pairs is tried against every
    count of its row); a denominator minus its numerator under T (a complement) and a total
-   row (`ALL`, `Yhteensä`) with one hidden part refuse too. Other cells are prose.
+   row (`ALL`, `Yhteensä`) with one hidden part refuse too. Other cells are prose, and so is
+   every cell of a column declared `text` (documentation such as the site's data dictionary:
+   words about the figures, no figures). A one-sheet workbook is declared by its file's name
+   (`data/fi/employment_outcomes.xlsx` -> `employment_outcomes`), else a sheet by its title.
 2. **HTML**: a table cell takes its kind from its column (`data-columns`, a header row, and
    the declarations of the table's CSV), a `data-kind="count"` makes it a count, and no
    attribute makes a count something else; a count cell's `data-value` is read too. An
@@ -458,10 +461,14 @@ class _Scanner:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError):
             return False
+        stem = Path(file).stem
         for sheet in book.worksheets:
             rows = [["" if v is None else str(v) for v in r] for r in sheet.iter_rows(values_only=True)]
             title = sheet.title
-            self.table(file, title, rows, lambda i, j, name, t=title: f"{t}!{_cell_ref(i + 1, j)} ('{name}')",
+            # the declarations name a one-sheet workbook by its file (a sheet title is at most
+            # 31 characters and in the reader's language), else a sheet by its title
+            table = stem if stem in self.declared and len(book.worksheets) == 1 else title
+            self.table(file, table, rows, lambda i, j, name, t=title: f"{t}!{_cell_ref(i + 1, j)} ('{name}')",
                        lambda i, t=title: f"{t}!{_cell_ref(i + 1, 0)}")
         return True
 
@@ -477,8 +484,13 @@ class _Scanner:
             for i, r in enumerate(rows):
                 self.prose(file, where_row(i), " ".join(r))
             return
-        width = max(set(wide), key=lambda w: (wide.count(w), -wide.index(w)))
-        top = next(i for i, w in enumerate(widths) if w == width)
+        # a declared table's header is the row naming its declared columns (rows of documentation
+        # with empty cells are narrower than it, and would otherwise pass for the header)
+        names = list(self.declared.get(table, {}).get("columns", {}))
+        top = next((i for i, r in enumerate(rows) if names and [c for c in r if c] == names), None)
+        if top is None:
+            width = max(set(wide), key=lambda w: (wide.count(w), -wide.index(w)))
+            top = next(i for i, w in enumerate(widths) if w == width)
         for i in range(top):
             self.prose(file, where_row(i), " ".join(rows[i]))
         header = rows[top]

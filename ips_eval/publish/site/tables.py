@@ -76,6 +76,11 @@ class Column:
     label: str | None = None  # key kinds: which label function (render.label), e.g. 'county'
     group: str | None = None  # text key of a header spanning this and neighbouring columns
     sub: str | None = None  # text key of the column's own header under `group`
+    header: str | None = None  # text key of its header when not `col_<name>`
+    unit: str | None = None  # 'days': a duration the charts (and the language downloads) show in months
+    source: str | None = None  # its column in the source table's contract, when named otherwise
+
+
 
 
 @dataclass
@@ -83,6 +88,9 @@ class SiteTable:
     name: str
     columns: tuple[Column, ...]
     rows: list[dict[str, str]]
+    #: The warehouse table its columns come from (its contract describes them in the data
+    #: dictionary); None: `marts.<name>` or `models.<name>`.
+    source: str | None = None
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=[c.name for c in self.columns])
@@ -98,8 +106,11 @@ class ModelTable:
     model: str
     status: str  # 'published', 'not_available', 'not_fitted', 'not_publishable'
     table: SiteTable | None = None
-    n: str | None = None  # the model's n, as a published count
+    n: str | None = None  # the model's n, as a published count; None: per row (`populations`)
     reasons: tuple[str, ...] = ()
+    #: What a reader must know beside the estimates: text keys of `texts` ('caveat_...'), from
+    #: the fit's status, its failed diagnostics and fits of different populations.
+    caveats: tuple[str, ...] = ()
 
 
 @dataclass
@@ -333,14 +344,15 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
     tables = {COUNTY: _site_table(pub, COUNTY, (Column("alue", "key", label="county"), *OUTCOME_COLUMNS))}
     for g in GROUPINGS:
         name = group_table_name(g)
-        tables[name] = _site_table(pub, name, (Column("group_value", "key", label=g), *OUTCOME_COLUMNS))
+        tables[name] = _site_table(pub, name, (Column("group_value", "key", label=g), *OUTCOME_COLUMNS),
+                                   source="marts.employment_outcomes_by_group")
     quarter_columns = (Column("alue", "key", label="county"), Column("quarter", "key"), *QUARTER_COLUMNS)
     tables[QUARTERLY] = _site_table(pub, QUARTERLY, quarter_columns)
     if frozen is not None:
         repeated = [{c.name: str(r[c.name]) for c in quarter_columns} for _, r in frozen.iterrows()]
         rows = repeated + tables[QUARTERLY].rows
         rows.sort(key=lambda r: (r[AREA] == ALL, r[AREA], r["quarter"]))
-        tables[QUARTERLY] = SiteTable(QUARTERLY, quarter_columns, rows)
+        tables[QUARTERLY] = SiteTable(QUARTERLY, quarter_columns, rows, tables[QUARTERLY].source)
     if costs is not None:
         shown = pub.published(COSTS_TABLE)
         fresh = shown[~shown["vuosi"].isin(running | set(shown_before))]
@@ -473,10 +485,10 @@ def _zero_rows(quarterly: pd.DataFrame, zeros: set[tuple[str, str]]) -> frozense
     return frozenset(out)
 
 
-def _site_table(pub: Publication, name: str, columns: tuple[Column, ...]) -> SiteTable:
+def _site_table(pub: Publication, name: str, columns: tuple[Column, ...], source: str | None = None) -> SiteTable:
     shown = pub.published(name)
     return SiteTable(name, columns, [{c.name: csv_value(row[c.name], c) for c in columns}
-                                     for _, row in shown.iterrows()])
+                                     for _, row in shown.iterrows()], source)
 
 
 def csv_value(value, column: Column) -> str:
@@ -690,7 +702,7 @@ def _costs_table(shown: pd.DataFrame, repeated: list[pd.DataFrame] = ()) -> Site
         areas = dict.fromkeys(r[AREA] for r in rows)
         rows += [_all_years(area, [r for r in rows if r[AREA] == area]) for area in areas]
     rows.sort(key=lambda r: (r[AREA] == ALL, r[AREA], r["vuosi"] == ALL, r["vuosi"]))
-    return SiteTable(COSTS_TABLE, cols, rows)
+    return SiteTable(COSTS_TABLE, cols, rows, "marts.costs")
 
 
 def _all_years(area: str, years: list[dict[str, str]]) -> dict[str, str]:
@@ -750,12 +762,13 @@ def _cost_effectiveness(con) -> SiteTable | None:
     if (est.empty or est["ci_low"].isna().any() or not (est["ci_low"] > 0).all()
             or not est["ci_high"].map(math.isfinite).all() or not (est["n"] >= T).all()):
         return None
-    cols = (Column(COST_EFFECTIVENESS_TERM, "money", 0),
+    cols = (Column(COST_EFFECTIVENESS_TERM, "money", 0, source="estimate"),
             Column("ci_low", "money", 0, group="col_ci", sub="sub_low"),
             Column("ci_high", "money", 0, group="col_ci", sub="sub_high"))
     r = est.iloc[0]
     values = {COST_EFFECTIVENESS_TERM: r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
-    return SiteTable(COST_EFFECTIVENESS, cols, [{c.name: csv_value(values[c.name], c) for c in cols}])
+    return SiteTable(COST_EFFECTIVENESS, cols, [{c.name: csv_value(values[c.name], c) for c in cols}],
+                     "models.estimates")
 
 
 #: The headline transition rates and the persons behind each (sql/site/headline_transitions.sql):
@@ -791,8 +804,8 @@ def _transitions(con) -> tuple[SiteTable | None, TableSpec | None, Publication |
     pub = protect({"headline_transitions": df}, [transitions_spec()])
     shown = pub.published("headline_transitions")
     cols = (Column("transition", "key", label="transition"), *(Column(r, "rate") for r in TRANSITION_RATES))
-    table = SiteTable("headline_transitions", cols,
-                      [{c.name: csv_value(r[c.name], c) for c in cols} for _, r in shown.iterrows()])
+    rows = [{c.name: csv_value(r[c.name], c) for c in cols} for _, r in shown.iterrows()]
+    table = SiteTable("headline_transitions", cols, rows, "marts.transition_rates")
     return table, transitions_spec(), pub
 
 
@@ -817,7 +830,7 @@ def _scores(con) -> tuple[SiteTable | None, str | None, TableSpec | None, Public
         pub = protect({"score_means": df}, [spec])
         cols = (Column("score", "key", label="score"), Column("wave", "key", label="survey"),
                 Column("n_responses", "count"), Column("mean", "number", 2))
-        return _site_table(pub, "score_means", cols), "means", spec, pub
+        return _site_table(pub, "score_means", cols, "marts.client_scores"), "means", spec, pub
     return None, None, None, None
 
 
@@ -898,12 +911,14 @@ def linked_curve(curve: SiteTable, readouts: SiteTable, people: int, history: li
         return curve, readouts
     last = earlier[-1]
     old_curve = SiteTable(curve.name, curve.columns, [{c: str(r.get(c, "")) for c in names}
-                                                      for _, r in last.tables[CURVE].iterrows()])
+                                                      for _, r in last.tables[CURVE].iterrows()],
+                          curve.source)
     old_readouts = last.tables.get(READOUTS)
     rnames = [c.name for c in readouts.columns]
     repeated = SiteTable(readouts.name, readouts.columns,
                          [] if old_readouts is None else [{c: str(r.get(c, "")) for c in rnames}
-                                                          for _, r in old_readouts.iterrows()])
+                                                          for _, r in old_readouts.iterrows()],
+                         readouts.source)
     return old_curve, repeated
 
 
@@ -925,11 +940,12 @@ def _time_to_first_job(con, history: list["Snapshot"] | None = None) -> tuple[Si
         "n_at_risk": [PRIMARY_LABEL if n < T else int(n) for n in curve["n_at_risk"]],
         "share": 1 - curve["estimate"], "share_ci_low": 1 - curve["ci_high"], "share_ci_high": 1 - curve["ci_low"],
     })
-    cols = (Column("time", "int"), Column("n_at_risk", "count"), Column("share", "rate"),
+    cols = (Column("time", "int", unit="days"), Column("n_at_risk", "count"), Column("share", "rate"),
             Column("share_ci_low", "rate", group="col_ci", sub="sub_low"),
             Column("share_ci_high", "rate", group="col_ci", sub="sub_high"))
     curve_table = SiteTable(CURVE, cols,
-                            [{c.name: csv_value(r[c.name], c) for c in cols} for _, r in shown.iterrows()])
+                            [{c.name: csv_value(r[c.name], c) for c in cols} for _, r in shown.iterrows()],
+                            "models.km_time_to_first_job")
     readouts = []
     for m, day in zip(READOUT_MONTHS, readout_days):
         # the curve's true value at the read-out time, where the published curve is exact
@@ -941,7 +957,7 @@ def _time_to_first_job(con, history: list["Snapshot"] | None = None) -> tuple[Si
         r = shown.iloc[row]
         readouts.append({"months": str(m), **{c.name: csv_value(r[c.name], c) for c in cols[1:]}})
     rcols = (Column("months", "int"), *cols[1:])
-    readout_table = SiteTable(READOUTS, rcols, readouts)
+    readout_table = SiteTable(READOUTS, rcols, readouts, "models.km_time_to_first_job")
     if history:
         curve_table, readout_table = linked_curve(curve_table, readout_table, int(steps["n_at_risk"].max()), history)
     return readout_table, curve_table
@@ -1001,11 +1017,48 @@ def _model_table(con, model: str) -> ModelTable:
         return ModelTable(model, "not_publishable", reasons=check.reasons)
     # a model with sensitivity estimators (effectiveness: ipw, aipw, overlap) shows which row is which
     by_estimator = (Column("estimator", "key", label="estimator"),) if est["estimator"].nunique() > 1 else ()
-    cols = (Column("term", "key", label="term"), *by_estimator, Column("estimate", "number", 2), *CI_COLUMNS,
-            Column("p_value", "p"))
+    # fits of different populations (the 12- and 24-month effects): each row's own n
+    per_row = est["n"].notna().all() and est["n"].nunique() > 1 and bool((est["n"] >= T).all())
+    # the effectiveness model's terms are outcomes, the others' are factors
+    term = Column("term", "key", label="term", header="col_term_effectiveness" if model == "effectiveness" else None)
+    cols = (term, *by_estimator, Column("estimate", "number", 2), *CI_COLUMNS,
+            Column("p_value", "p"), *((Column("n", "count"),) if per_row else ()))
     table = SiteTable(f"model_{model}", cols, [{c.name: csv_value(r[c.name], c) for c in cols}
-                                                for _, r in est.iterrows()])
-    return ModelTable(model, "published", table, n=str(n) if n >= T else PRIMARY_LABEL)
+                                                for _, r in est.iterrows()], "models.estimates")
+    caveats = model_caveats(str(fit.at[0, "status"]), query_sql(con, QUERIES / "model_failed_diagnostics.sql",
+                                                                  model=model)["diagnostic"].tolist()
+                            if table_exists(con, "models.diagnostics") else [], per_row)
+    return ModelTable(model, "published", table, n=None if per_row else (str(n) if n >= T else PRIMARY_LABEL),
+                      caveats=caveats)
+
+
+#: Diagnostics of a fit of its own, by the prefix of their names, and the text keys saying
+#: which estimates they concern (`caveat_<kind>_<scope>`).
+CAVEAT_SCOPES: dict[str, str] = {"post24_": "post24"}
+
+
+def model_caveats(status: str, failed: list[str], per_row: bool) -> tuple[str, ...]:
+    """The text keys of what a reader must know beside a model's estimates: a failed negative
+    control (the comparison differed before IPS as weighting did not remove), another failed
+    diagnostic, a warning with no failed diagnostic, and fits of different populations.
+
+    Examples
+    --------
+    >>> model_caveats("warning", ["post24_negative_control_employed_months_pre24_13"], True)
+    ('caveat_negative_control_post24', 'caveat_populations')
+    >>> model_caveats("warning", [], False), model_caveats("ok", [], False)
+    (('caveat_warning',), ())
+    """
+    keys: list[str] = []
+    for name in failed:
+        scope = next((s for prefix, s in CAVEAT_SCOPES.items() if name.startswith(prefix)), "all")
+        kind = "negative_control" if "negative_control" in name else "diagnostic"
+        keys.append(f"caveat_{kind}_{scope}")
+    if status == "warning" and not keys:
+        keys.append("caveat_warning")
+    if per_row:
+        keys.append("caveat_populations")
+    return tuple(dict.fromkeys(keys))
 
 
 # --------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ Examples
 >>> text("en", "disclosure_note").startswith("Disclosure control: counts of fewer than 5 people")
 True
 >>> text("fi", "h_employed12")
-'Työssä 12 kuukautta aloituksesta'
+'Työssä 12 kuukauden kohdalla aloituksesta'
 """
 
 from __future__ import annotations
@@ -55,13 +55,15 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "groups": "Asiakasryhmittäin",
         "groups_intro": "Kaikki alueet yhteensä, asiakkaiden taustan mukaan.",
         "trend": "Työssä olevien osuus neljännesvuosittain",
-        "trend_intro": "Palvelussa olleista asiakkaista ne, joilla oli avoimen työmarkkinan työsuhde neljänneksen aikana. "
+        "trend_intro": "Osuus kertoo, kuinka moni neljänneksen aikana palvelussa olleista asiakkaista oli työssä avoimilla "
+                       "työmarkkinoilla neljänneksen aikana. "
                        "Viitelinjat ovat kansainvälisen IPS-oppimisverkoston vertailutasot: {benchmark_minimal} (vähimmäistaso), "
                        "{benchmark_average} (keskitaso) ja {benchmark_excellent} (erinomainen).",
         "trend_by_county": "Neljännesvuosiluvut alueittain",
         "ttf": "Aika ensimmäiseen työhön",
-        "ttf_intro": "Kaplan–Meier-arvio niiden asiakkaiden osuudesta, jotka ovat saaneet ensimmäisen avoimen "
-                     "työmarkkinan työn, aloituksesta kuluneen ajan mukaan (palvelun päättyminen sensuroi).",
+        "ttf_intro": "Kaplan–Meier-arvio niiden asiakkaiden osuudesta, jotka ovat saaneet ensimmäisen työn avoimilla "
+                     "työmarkkinoilla, aloituksesta kuluneen ajan mukaan. Asiakkaan seuranta päättyy, kun hänen "
+                     "palvelunsa päättyy.",
         "ttf_curve": "Koko käyrä",
         "fidelity": "Menetelmäuskollisuus alueittain",
         "fidelity_intro": "Viimeisin IPS-25-menetelmäuskollisuusarvio (25–125 pistettä). Arvio kuvaa palvelua, ei henkilöitä.",
@@ -73,7 +75,7 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "cost_effectiveness": "Kustannus työssäolokuukautta kohden",
         "cost_effectiveness_intro": "Vaikuttavuusanalyysin IPS-asiakkaiden palvelun kustannukset {post12_months} kuukaudelta "
                                     "(asiakasvuodet kertaa alueen kustannus asiakasvuotta kohden) jaettuna "
-                                    "työssäolokuukausilla, jotka IPS heille toi samoina {post12_months} kuukautena "
+                                    "työssäolokuukausilla, jotka he saivat IPS-palvelun ansiosta samoina {post12_months} kuukautena "
                                     "(vaikuttavuusmallin arvio). Luottamusväli Fiellerin menetelmällä. Luku näytetään vain, kun saatujen "
                                     "työssäolokuukausien luottamusväli on kokonaan nollan yläpuolella. Se on suhdeluku, "
                                     "ei henkilömäärä.",
@@ -112,8 +114,8 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "history_current": "uusin",
         "this_snapshot": "tämä julkaisu",
         "download_csv": "Lataa taulukko (CSV)",
-        "suppression_summary": "Tässä julkaisussa {primary} alle {T} henkilön lukua näytetään muodossa <{T}, ja {secondary} "
-                               "muuta lukua on jätetty pois (..), jotta pieniä lukuja ei voi laskea summista, muista "
+        "suppression_summary": "Tässä julkaisussa alle {T} henkilön lukuja on {primary}, ja ne näytetään muodossa <{T}. "
+                               "Lisäksi {secondary} muuta lukua on jätetty pois (..), jotta pieniä lukuja ei voi laskea summista, muista "
                                "taulukoista tai aiemmista julkaisuista. Pois jätetään ensin yksittäisten alueiden luvut, "
                                "viimeiseksi kaikkien alueiden yhteisluvut.",
         "disclosure_note": "Tietosuoja: alle {T} henkilön lukumäärät näytetään muodossa <{T}. Merkintä .. tarkoittaa, "
@@ -157,7 +159,7 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "col_ci_high": "95 %:n luottamusväli, yläraja",
         "col_term": "Tekijä",
         "col_estimator": "Menetelmä", "estimator_ipw": "IPW-painot (pääestimaatti)",
-        "estimator_aipw": "AIPW, kaksoisvarma (herkkyysanalyysi)", "estimator_overlap": "Päällekkäisyyspainot (herkkyysanalyysi)",
+        "estimator_aipw": "AIPW, kaksinkertaisesti robusti (herkkyysanalyysi)", "estimator_overlap": "Päällekkäisyyspainot (herkkyysanalyysi)",
         "estimator_mi": "Moni-imputointi (pääestimaatti)", "estimator_complete_case": "Täydelliset havainnot (herkkyysanalyysi)",
         "col_estimate": "Estimaatti",
         "col_p_value": "p-arvo",
@@ -198,14 +200,14 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "score_swemwbs": "Hyvinvointi (SWEMWBS, 7–35)",
         "score_eurohis": "Elämänlaatu (EUROHIS-QOL, 1–5)",
         "score_inclusion": "Osallisuus (8–40)",
-        "score_self_efficacy": "Pystyvyys (10–40)",
+        "score_self_efficacy": "Pystyvyyden tunne (10–40)",
         "score_rtw_readiness": "Valmius palata työhön (1–5)",
         "score_stigma": "Koettu leimautuminen (ISMI-10, 1–4)",
         "term_employed_months_post12": "Työkuukaudet {post12_months} kk:n aikana (erotus, kk)",
         "term_earnings_post12": "Ansiot {post12_months} kk:n aikana (erotus, €)",
         "term_employed_months_post24": "Työkuukaudet {post24_months} kk:n aikana (erotus, kk)",
         "term_earnings_post24": "Ansiot {post24_months} kk:n aikana (erotus, €)",
-        "term_fidelity_total_per10": "Menetelmäuskollisuus (10 pistettä)",
+        "term_fidelity_total_per10": "Menetelmäuskollisuus (10 pisteen lisäys)",
         "term_smi": "Vakava mielenterveyden häiriö",
         "term_age_group": "Ikäryhmä", "term_gender": "Sukupuoli", "term_education": "Koulutus",
         "term_work_history": "Työhistoria", "vs": "vrt.",
@@ -233,7 +235,8 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "groups": "Per klientgrupp",
         "groups_intro": "Alla områden sammanlagt, efter klienternas bakgrund.",
         "trend": "Andelen i arbete per kvartal",
-        "trend_intro": "Av klienterna i tjänsten de som hade en anställning på den öppna arbetsmarknaden under kvartalet. "
+        "trend_intro": "Andelen visar hur många av klienterna i tjänsten under kvartalet som hade arbete på den öppna "
+                       "arbetsmarknaden under kvartalet. "
                        "Referenslinjerna är nivåerna i det internationella IPS-nätverket: {benchmark_minimal} (miniminivå), "
                        "{benchmark_average} (medelnivå) och {benchmark_excellent} (utmärkt).",
         "trend_by_county": "Kvartalssiffror per område",
@@ -290,8 +293,8 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "history_current": "senaste",
         "this_snapshot": "denna publicering",
         "download_csv": "Ladda ner tabellen (CSV)",
-        "suppression_summary": "I denna publicering visas {primary} antal under {T} personer som <{T}, och {secondary} andra "
-                               "siffror har utelämnats (..) så att små antal inte kan räknas ut ur summor, andra tabeller "
+        "suppression_summary": "I denna publicering finns det {primary} antal under {T} personer, och de visas som <{T}. "
+                               "Dessutom har {secondary} andra siffror utelämnats (..) så att små antal inte kan räknas ut ur summor, andra tabeller "
                                "eller tidigare publiceringar. Först utelämnas enskilda områdens siffror, sist siffrorna "
                                "för alla områden.",
         "disclosure_note": "Dataskydd: antal under {T} personer visas som <{T}. Tecknet .. betyder att siffran har utelämnats "
@@ -372,14 +375,14 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "score_swemwbs": "Välbefinnande (SWEMWBS, 7–35)",
         "score_eurohis": "Livskvalitet (EUROHIS-QOL, 1–5)",
         "score_inclusion": "Delaktighet (8–40)",
-        "score_self_efficacy": "Självtillit (10–40)",
+        "score_self_efficacy": "Tilltro till egen förmåga (10–40)",
         "score_rtw_readiness": "Beredskap att återgå i arbete (1–5)",
         "score_stigma": "Upplevd stigmatisering (ISMI-10, 1–4)",
         "term_employed_months_post12": "Arbetsmånader under {post12_months} mån (skillnad, mån)",
         "term_earnings_post12": "Inkomster under {post12_months} mån (skillnad, €)",
         "term_employed_months_post24": "Arbetsmånader under {post24_months} mån (skillnad, mån)",
         "term_earnings_post24": "Inkomster under {post24_months} mån (skillnad, €)",
-        "term_fidelity_total_per10": "Metodtrohet (10 poäng)",
+        "term_fidelity_total_per10": "Metodtrohet (ökning med 10 poäng)",
         "term_smi": "Allvarlig psykisk störning",
         "term_age_group": "Åldersgrupp", "term_gender": "Kön", "term_education": "Utbildning",
         "term_work_history": "Arbetshistoria", "vs": "jfr",
@@ -567,6 +570,223 @@ _TEMPLATES: dict[str, dict[str, str]] = {
     },
 }
 
+#: The downloads in the page's language and their data dictionary (`downloads`), kept as a
+#: block of their own so that the three languages of one feature are read side by side.
+_DOWNLOAD_TEMPLATES: dict[str, dict[str, str]] = {
+    "fi": {
+        "download_table": "Lataa taulukko:",
+        "download_xlsx": "Excel (XLSX)",
+        "download_dictionary": "tietosisällön kuvaus",
+        "col_months_since_start": "Kuukautta aloituksesta",
+        "unit_count": "henkilöä", "unit_rate": "%", "unit_money": "euroa", "unit_months": "kuukautta",
+        "unit_date": "päivämäärä",
+        "dict_title": "Tietosisällön kuvaus",
+        "dict_file": "Tiedosto", "dict_file_about": "Tiedoston nimi (sama taulukko XLSX- ja CSV-muodossa).",
+        "dict_table": "Taulukko", "dict_table_about": "Taulukon otsikko verkkosivulla.",
+        "dict_column": "Sarake", "dict_column_about": "Sarakkeen otsikko tiedostossa.",
+        "dict_source": "Lähde tietovarastossa",
+        "dict_source_about": "Tietovaraston taulu ja sarake, josta luku on (tyhjä: laskettu sivustoa varten).",
+        "dict_description": "Kuvaus", "dict_description_about": "Mitä sarake sisältää.",
+        "dict_definition": "Määritelmä (englanniksi)",
+        "dict_definition_about": "Sarakkeen määritelmä tietovaraston kuvauksesta (englanniksi).",
+        "dict_unit": "Yksikkö", "dict_unit_about": "Lukujen yksikkö.",
+        "dict_values": "Arvot", "dict_values_about": "Luokkien koodit ja nimet (koodit ovat data/-kansion CSV-tiedostoissa).",
+        "dict_rule": "Tietosuojasääntö", "dict_rule_about": "Milloin luku näytetään ja mitä merkinnät tarkoittavat.",
+        "dict_rule_count": "Alle {T} henkilön lukumäärä näytetään muodossa <{T}. Merkintä .. tarkoittaa, että luku on "
+                           "jätetty pois, jotta pientä lukua ei voi päätellä muista luvuista; : tarkoittaa, ettei "
+                           "sarakkeen lukuja voitu suojata.",
+        "dict_rule_rate": "Osuus näytetään vain, kun sen osoittaja ja nimittäjä voidaan julkaista; muuten ..",
+        "dict_rule_summary": "Näytetään vain, kun sen takana on vähintään {T} henkilöä; muuten ..",
+    },
+    "sv": {
+        "download_table": "Ladda ner tabellen:",
+        "download_xlsx": "Excel (XLSX)",
+        "download_dictionary": "databeskrivning",
+        "col_months_since_start": "Månader från start",
+        "unit_count": "personer", "unit_rate": "%", "unit_money": "euro", "unit_months": "månader",
+        "unit_date": "datum",
+        "dict_title": "Databeskrivning",
+        "dict_file": "Fil", "dict_file_about": "Filens namn (samma tabell i XLSX- och CSV-format).",
+        "dict_table": "Tabell", "dict_table_about": "Tabellens rubrik på webbplatsen.",
+        "dict_column": "Kolumn", "dict_column_about": "Kolumnens rubrik i filen.",
+        "dict_source": "Källa i datalagret",
+        "dict_source_about": "Datalagrets tabell och kolumn som talet kommer från (tom: beräknat för webbplatsen).",
+        "dict_description": "Beskrivning", "dict_description_about": "Vad kolumnen innehåller.",
+        "dict_definition": "Definition (på engelska)",
+        "dict_definition_about": "Kolumnens definition i datalagrets beskrivning (på engelska).",
+        "dict_unit": "Enhet", "dict_unit_about": "Talens enhet.",
+        "dict_values": "Värden", "dict_values_about": "Klassernas koder och namn (koderna finns i CSV-filerna i mappen data/).",
+        "dict_rule": "Dataskyddsregel", "dict_rule_about": "När talet visas och vad markeringarna betyder.",
+        "dict_rule_count": "Antal under {T} personer visas som <{T}. Markeringen .. betyder att talet har utelämnats så "
+                           "att ett litet antal inte kan härledas ur andra tal; : betyder att kolumnens tal inte "
+                           "kunde skyddas.",
+        "dict_rule_rate": "Andelen visas bara när dess täljare och nämnare kan publiceras; annars ..",
+        "dict_rule_summary": "Visas bara när minst {T} personer ligger bakom; annars ..",
+    },
+    "en": {
+        "download_table": "Download the table:",
+        "download_xlsx": "Excel (XLSX)",
+        "download_dictionary": "data dictionary",
+        "col_months_since_start": "Months since the start",
+        "unit_count": "people", "unit_rate": "%", "unit_money": "euros", "unit_months": "months",
+        "unit_date": "date",
+        "dict_title": "Data dictionary",
+        "dict_file": "File", "dict_file_about": "The file's name (the same table as XLSX and CSV).",
+        "dict_table": "Table", "dict_table_about": "The table's title on the website.",
+        "dict_column": "Column", "dict_column_about": "The column's heading in the file.",
+        "dict_source": "Source in the warehouse",
+        "dict_source_about": "The warehouse table and column the figure comes from (empty: computed for the site).",
+        "dict_description": "Description", "dict_description_about": "What the column holds.",
+        "dict_definition": "Definition",
+        "dict_definition_about": "The column's definition in the warehouse's description.",
+        "dict_unit": "Unit", "dict_unit_about": "The unit of the numbers.",
+        "dict_values": "Values", "dict_values_about": "The classes' codes and names (the codes are in the CSV files of data/).",
+        "dict_rule": "Disclosure rule", "dict_rule_about": "When the figure is shown and what the marks mean.",
+        "dict_rule_count": "Counts of fewer than {T} people are shown as <{T}. The mark .. means the figure is left "
+                           "out so that a small count cannot be worked out from other figures; : means the column's "
+                           "figures could not be protected.",
+        "dict_rule_rate": "A share is shown only when its numerator and denominator can be published; otherwise ..",
+        "dict_rule_summary": "Shown only when at least {T} people are behind it; otherwise ..",
+    },
+}
+for _lang, _more in _DOWNLOAD_TEMPLATES.items():
+    _TEMPLATES[_lang].update(_more)
+
+#: What a reader must know beside a model's estimates (`tables.model_caveats`).
+_CAVEAT_TEMPLATES: dict[str, dict[str, str]] = {
+    "fi": {
+        "col_n": "Havaintoja",
+        "col_term_effectiveness": "Tulosmuuttuja",
+        "hidden_note_groups": "Merkinnällä .. näytetyt luvut on jätetty pois, jotta näiden ryhmien pieniä lukuja (<{T}) "
+                              "ei voi laskea summista: {groups}.",
+        "hidden_note_elsewhere": "Merkinnällä .. näytetyt luvut on jätetty pois, jotta muiden taulukoiden tai aiempien "
+                                 "julkaisujen pieniä lukuja (<{T}) ei voi laskea niistä.",
+        "caveat_negative_control_post24": "Huomio: {post24_months} kuukauden vaikutusten negatiivinen kontrolli ei "
+                                          "läpäissyt testiä. IPS-asiakkaat ja vertailuryhmä erosivat jo ennen "
+                                          "IPS-palvelua tavalla, jota painotus ei poistanut, joten {post24_months} "
+                                          "kuukauden arviot voivat olla harhaisia. Tulkitse niitä varoen.",
+        "caveat_negative_control_all": "Huomio: mallin negatiivinen kontrolli ei läpäissyt testiä. IPS-asiakkaat ja "
+                                       "vertailuryhmä erosivat jo ennen IPS-palvelua tavalla, jota painotus ei "
+                                       "poistanut, joten arviot voivat olla harhaisia. Tulkitse niitä varoen.",
+        "caveat_diagnostic_post24": "Huomio: {post24_months} kuukauden vaikutusten mallitarkistus ei täyttänyt "
+                                    "ehtoaan. Tulkitse {post24_months} kuukauden arvioita varoen.",
+        "caveat_diagnostic_all": "Huomio: mallin tarkistus ei täyttänyt ehtoaan. Tulkitse arvioita varoen.",
+        "caveat_warning": "Huomio: mallin sovitukseen liittyy varoitus. Tulkitse arvioita varoen.",
+        "caveat_populations": "Rivien arviot on laskettu eri joukoissa ({post24_months} kuukauden vaikutukset vain "
+                              "niistä, joiden {post24_months} kuukauden seuranta on päättynyt), joten havaintojen "
+                              "määrä on kunkin rivin kohdalla.",
+    },
+    "sv": {
+        "col_n": "Observationer",
+        "col_term_effectiveness": "Utfallsmått",
+        "hidden_note_groups": "Siffror som visas som .. har utelämnats så att de små antalen (<{T}) i dessa grupper inte "
+                              "kan räknas ut ur summor: {groups}.",
+        "hidden_note_elsewhere": "Siffror som visas som .. har utelämnats så att små antal (<{T}) i andra tabeller eller "
+                                 "tidigare publiceringar inte kan räknas ut ur dem.",
+        "caveat_negative_control_post24": "Obs: den negativa kontrollen för effekterna efter {post24_months} månader "
+                                          "klarade inte testet. IPS-klienterna och jämförelsegruppen skilde sig redan "
+                                          "före IPS på ett sätt som viktningen inte tog bort, så skattningarna för "
+                                          "{post24_months} månader kan vara snedvridna. Tolka dem med försiktighet.",
+        "caveat_negative_control_all": "Obs: modellens negativa kontroll klarade inte testet. IPS-klienterna och "
+                                       "jämförelsegruppen skilde sig redan före IPS på ett sätt som viktningen inte "
+                                       "tog bort, så skattningarna kan vara snedvridna. Tolka dem med försiktighet.",
+        "caveat_diagnostic_post24": "Obs: en modellkontroll för effekterna efter {post24_months} månader uppfyllde "
+                                    "inte sitt villkor. Tolka skattningarna för {post24_months} månader med "
+                                    "försiktighet.",
+        "caveat_diagnostic_all": "Obs: en modellkontroll uppfyllde inte sitt villkor. Tolka skattningarna med "
+                                 "försiktighet.",
+        "caveat_warning": "Obs: modellanpassningen gav en varning. Tolka skattningarna med försiktighet.",
+        "caveat_populations": "Radernas skattningar är beräknade i olika grupper (effekterna efter {post24_months} "
+                              "månader bara för dem vars uppföljning på {post24_months} månader har avslutats), "
+                              "så antalet observationer anges på varje rad.",
+    },
+    "en": {
+        "col_n": "Observations",
+        "col_term_effectiveness": "Outcome",
+        "hidden_note_groups": "Cells marked .. are left out so that the small counts (<{T}) of these groups cannot be "
+                              "worked out from totals: {groups}.",
+        "hidden_note_elsewhere": "Cells marked .. are left out so that small counts (<{T}) in other tables or earlier "
+                                 "releases cannot be worked out from them.",
+        "caveat_negative_control_post24": "Note: the negative control of the {post24_months}-month effects failed. "
+                                          "IPS clients and the comparison group already differed before IPS in a "
+                                          "way the weighting did not remove, so the {post24_months}-month estimates "
+                                          "may be biased. Read them with caution.",
+        "caveat_negative_control_all": "Note: the model's negative control failed. IPS clients and the comparison "
+                                       "group already differed before IPS in a way the weighting did not remove, so "
+                                       "the estimates may be biased. Read them with caution.",
+        "caveat_diagnostic_post24": "Note: a check of the {post24_months}-month effects' model failed. Read the "
+                                    "{post24_months}-month estimates with caution.",
+        "caveat_diagnostic_all": "Note: a check of the model failed. Read its estimates with caution.",
+        "caveat_warning": "Note: the model's fit came with a warning. Read its estimates with caution.",
+        "caveat_populations": "The rows are estimated in different populations (the {post24_months}-month effects "
+                              "only for those whose {post24_months}-month follow-up has ended), so each row gives "
+                              "its own number of observations.",
+    },
+}
+for _lang, _more in _CAVEAT_TEMPLATES.items():
+    _TEMPLATES[_lang].update(_more)
+
+#: Release notes on every page and in the history (`build.ReleaseNotes`).
+_RELEASE_TEMPLATES: dict[str, dict[str, str]] = {
+    "fi": {
+        "release": "Tietoja julkaisusta",
+        "release_changes": "Muutokset",
+        "release_first": "Tämä on ensimmäinen julkaisu.",
+        "release_since": "Muutokset edelliseen julkaisuun ({previous}) verrattuna:",
+        "release_new_quarters": "uudet neljännekset {quarters}.",
+        "release_frozen": "Aiempien neljännesten luvut ovat samat kuin ne julkaistiin ensimmäisen kerran; niitä ei "
+                          "korjata jälkikäteen.",
+        "release_corrected": "Tämä julkaisu on korjattu: se julkaistiin ensimmäisen kerran {first} ja korjattiin "
+                             "{corrected}.",
+        "release_cite": "Viittaa näin",
+        "release_citation": "Sijoita ja valmenna! – IPS-arviointitutkimus. Tulokset, tilanne {cutoff} "
+                            "(julkaisu {quarter}, julkaistu {published}).",
+        "release_contact_label": "Yhteystiedot",
+        "release_contact": "Kysymykset ja korjausehdotukset: arviointitutkimuksen tutkimusryhmä.",
+        "release_licence_label": "Käyttöoikeus",
+        "release_licence": "Luvut ovat vapaasti käytettävissä, kun lähde mainitaan (CC BY 4.0).",
+        "history_corrected": "Korjattu",
+    },
+    "sv": {
+        "release": "Om publiceringen",
+        "release_changes": "Ändringar",
+        "release_first": "Detta är den första publiceringen.",
+        "release_since": "Ändringar jämfört med föregående publicering ({previous}):",
+        "release_new_quarters": "nya kvartal {quarters}.",
+        "release_frozen": "Siffrorna för tidigare kvartal är desamma som när de först publicerades; de korrigeras "
+                          "inte i efterhand.",
+        "release_corrected": "Denna publicering har korrigerats: den publicerades första gången {first} och "
+                             "korrigerades {corrected}.",
+        "release_cite": "Hänvisa så här",
+        "release_citation": "Sijoita ja valmenna! – utvärderingen av IPS. Resultat, läget {cutoff} "
+                            "(publicering {quarter}, publicerad {published}).",
+        "release_contact_label": "Kontakt",
+        "release_contact": "Frågor och förslag till korrigeringar: utvärderingens forskargrupp.",
+        "release_licence_label": "Användningsrätt",
+        "release_licence": "Siffrorna får användas fritt med angivande av källan (CC BY 4.0).",
+        "history_corrected": "Korrigerad",
+    },
+    "en": {
+        "release": "About this release",
+        "release_changes": "Changes",
+        "release_first": "This is the first release.",
+        "release_since": "Changes since the previous release ({previous}):",
+        "release_new_quarters": "new quarters {quarters}.",
+        "release_frozen": "The figures of earlier quarters are as first published; they are never revised.",
+        "release_corrected": "This release was corrected: first published {first}, corrected {corrected}.",
+        "release_cite": "How to cite",
+        "release_citation": "Sijoita ja valmenna! – IPS evaluation study. Results as of {cutoff} "
+                            "(release {quarter}, published {published}).",
+        "release_contact_label": "Contact",
+        "release_contact": "Questions and corrections: the evaluation study's research team.",
+        "release_licence_label": "Licence",
+        "release_licence": "The figures may be used freely with the source named (CC BY 4.0).",
+        "history_corrected": "Corrected",
+    },
+}
+for _lang, _more in _RELEASE_TEMPLATES.items():
+    _TEMPLATES[_lang].update(_more)
+
 #: Swedish and English names of the counties (wellbeing services counties and Helsinki);
 #: Finnish is the data's own name. A county missing here is shown by its Finnish name.
 COUNTY_NAMES: dict[str, dict[str, str]] = {
@@ -661,8 +881,8 @@ def county(lang: str, alue: str) -> str:
 
 def group_value(lang: str, grouping: str, value: str) -> str:
     """A group's label: gender '1' -> 'mies', age '50+' -> '50+ vuotta', ..."""
-    if grouping == "age_group":
-        return text(lang, "unknown") if value == "unknown" else f"{value} {text(lang, 'age_suffix')}"
+    if grouping == "age_group":  # a range of years is written with an en dash: 30–39
+        return text(lang, "unknown") if value == "unknown" else f"{value.replace('-', '–')} {text(lang, 'age_suffix')}"
     key = f"{grouping}_{value}"
     if key in TEXTS[lang]:
         return text(lang, key)
@@ -709,6 +929,34 @@ def fmt_number(lang: str, x: float, decimals: int = 0) -> str:
 
 def fmt_percent(lang: str, share: float, decimals: int = 1) -> str:
     return fmt_number(lang, 100 * share, decimals) + _PERCENT[lang]
+
+
+#: The time zone the site's times are shown in: the readers' own.
+LOCAL_TIME = "Europe/Helsinki"
+
+
+def fmt_time(lang: str, iso: str) -> str:
+    """A moment (ISO 8601, UTC when it has no zone) in Finnish local time.
+
+    Examples
+    --------
+    >>> fmt_time("fi", "2026-12-06T06:21:24Z"), fmt_time("en", "2026-07-01T21:05:00Z")
+    ('6.12.2026 klo 8.21', '2 July 2026 at 00:05 (Finnish time)')
+    """
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    try:
+        moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    local = moment.astimezone(ZoneInfo(LOCAL_TIME))
+    day = fmt_date(lang, local.date().isoformat())
+    if lang == "en":
+        return f"{day} at {local:%H:%M} (Finnish time)"
+    return f"{day} {'klo' if lang == 'fi' else 'kl.'} {local.hour}.{local:%M}"
 
 
 def fmt_date(lang: str, iso: str) -> str:
