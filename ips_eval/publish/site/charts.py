@@ -132,21 +132,36 @@ def _row_label(table: SiteTable, row: dict[str, str], lang: str) -> str:
     return " – ".join(label(lang, c, row[c.name]) for c in table.columns if c.kind == "key")
 
 
+def likert_bars(table: SiteTable) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Where each row's three bars start and how wide they are (shares of those who
+    answered): 1-2 ends at minus half of 3, 3 is centred on zero, 4-5 starts at half of 3. A
+    row with any share hidden has bars of no width.
+
+    Examples
+    --------
+    >>> t = SiteTable("t", (), [{"share_low": "0.2", "share_mid": "0.4", "share_high": "0.4"}])
+    >>> starts, widths = likert_bars(t)
+    >>> [round(float(starts[c][0]), 2) for c in ("share_low", "share_mid", "share_high")]
+    [-0.4, -0.2, 0.2]
+    """
+    shares = {col: np.array([_number(r[col]) for r in table.rows], dtype=float) for col, _, _ in LIKERT_PARTS}
+    shown = ~np.isnan(shares["share_low"] + shares["share_mid"] + shares["share_high"])
+    low, mid, high = (np.where(shown, shares[c], 0.0) for c, _, _ in LIKERT_PARTS)
+    return ({"share_low": -(low + mid / 2), "share_mid": -mid / 2, "share_high": mid / 2},
+            {"share_low": low, "share_mid": mid, "share_high": high})
+
+
 def likert_chart(table: SiteTable, lang: str, path: Path) -> Path:
     """Diverging stacked bars of the three shares of each row's answers: 1-2 to the left of
     zero, 4-5 to the right, 3 centred on zero (half on each side). A row with a hidden share
     (a disclosure label) is left empty: its numbers are in the table as the page shows them."""
     rows = table.rows
     labels = [_row_label(table, r, lang) for r in rows]
-    shares = {col: np.array([_number(r[col]) for r in rows]) for col, _, _ in LIKERT_PARTS}
-    shown = ~np.isnan(shares["share_low"] + shares["share_mid"] + shares["share_high"])
-    low, mid, high = (np.where(shown, shares[c], 0.0) for c, _, _ in LIKERT_PARTS)
+    starts, widths = likert_bars(table)
     y = np.arange(len(rows))[::-1]
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(8.4, 0.9 + 0.36 * max(len(rows), 1)))
         ax = fig.add_subplot()
-        starts = {"share_low": -(low + mid / 2), "share_mid": -mid / 2, "share_high": mid / 2}
-        widths = {"share_low": low, "share_mid": mid, "share_high": high}
         for col, key, colour in LIKERT_PARTS:
             ax.barh(y, widths[col], left=starts[col], height=0.62, color=colour, label=texts.text(lang, key))
         ax.axvline(0, color=INK, lw=0.8)
