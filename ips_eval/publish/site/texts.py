@@ -566,12 +566,13 @@ _TEMPLATES: dict[str, dict[str, str]] = {
 }
 
 #: The texts of the declared sections' pages (ips_eval/publish/site/sections.yaml): chart
-#: legends and axes, key headers and values, the "for whom" table. The sections' own titles,
+#: legends (words only: the site scan reads a chart's whole numbers as counts; the answer
+#: codes 1-2, 3 and 4-5 head the table's columns) and axes, key headers and values, the "for whom" table. The sections' own titles,
 #: introductions, captions and item labels are in their declaration (`sections.section_texts`).
 _VOICES: dict[str, dict[str, str]] = {
     "fi": {
-        "likert_low": "1–2 (eri mieltä / huonompi)", "likert_mid": "3 (ei kumpaakaan)",
-        "likert_high": "4–5 (samaa mieltä / parempi)", "likert_x": "Osuus vastanneista",
+        "likert_low": "eri mieltä tai huonompi", "likert_mid": "ei kumpaakaan",
+        "likert_high": "samaa mieltä tai parempi", "likert_x": "Osuus vastanneista",
         "chart_likert_alt": "Vastausten jakauma kolmessa osassa: {caption}. Luvut ovat kaavion alla olevassa taulukossa.",
         "forest_x": "Vaikutus ja 95 %:n luottamusväli",
         "chart_forest_alt": "Vaikutus ryhmittäin luottamusväleineen. Luvut ovat kaavion alla olevassa taulukossa.",
@@ -584,8 +585,8 @@ _VOICES: dict[str, dict[str, str]] = {
         "section_none": "Tämän osion tietoja ei ole tässä aineistossa.",
     },
     "sv": {
-        "likert_low": "1–2 (inte enig / sämre)", "likert_mid": "3 (varken eller)",
-        "likert_high": "4–5 (enig / bättre)", "likert_x": "Andel av de svarande",
+        "likert_low": "inte enig eller sämre", "likert_mid": "varken eller",
+        "likert_high": "enig eller bättre", "likert_x": "Andel av de svarande",
         "chart_likert_alt": "Svarens fördelning i tre delar: {caption}. Siffrorna finns i tabellen under diagrammet.",
         "forest_x": "Effekt och 95 % konfidensintervall",
         "chart_forest_alt": "Effekt per grupp med konfidensintervall. Siffrorna finns i tabellen under diagrammet.",
@@ -598,8 +599,8 @@ _VOICES: dict[str, dict[str, str]] = {
         "section_none": "Det här avsnittets uppgifter finns inte i detta material.",
     },
     "en": {
-        "likert_low": "1–2 (disagree / worse)", "likert_mid": "3 (neither)",
-        "likert_high": "4–5 (agree / better)", "likert_x": "Share of those who answered",
+        "likert_low": "disagree or worse", "likert_mid": "neither",
+        "likert_high": "agree or better", "likert_x": "Share of those who answered",
         "chart_likert_alt": "The answers in three parts: {caption}. The numbers are in the table below the chart.",
         "forest_x": "Effect and 95% confidence interval",
         "chart_forest_alt": "The effect by group with its confidence interval. The numbers are in the table below the chart.",
