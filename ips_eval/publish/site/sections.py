@@ -235,3 +235,44 @@ def section_texts(lang: str) -> dict[str, str]:
             out[f"caption_{t.name}"] = t.caption[lang]
     out.update({f"item_{k}": v[lang] for k, v in ITEM_LABELS.items()})
     return out
+
+
+DOC_HEADER = """# Website sections (generated)
+
+The sections of the website that are declared in `ips_eval/publish/site/sections.yaml`, in
+page order (after the client-reported change, before the models): the warehouse table each
+needs, its tables with their queries of `sql/site/`, the catalogue figures they show
+([figures.md](figures.md)), their survey items and charts. Every table is protected in the
+same publication and audit as the employment tables, with the relations the catalogue
+declares. Do not edit: run `python -m ips_eval.publish.site.sections > docs/site-sections.md`
+(a test fails while this page and the declaration disagree). Adding a section:
+[how-to/add-a-site-section.md](how-to/add-a-site-section.md).
+"""
+
+
+def render_doc() -> str:
+    """docs/site-sections.md.
+
+    Examples
+    --------
+    >>> "## `coaching`: The coaching process" in render_doc()
+    True
+    """
+    parts = [DOC_HEADER]
+    for s in SECTIONS:
+        parts.append(f"\n## `{s.name}`: {s.labels['en']['title']}\n\nNeeds `{s.requires}`; without it the section "
+                     "says that its figures are not available.\n\n| table | query | keys | shows | chart |\n"
+                     "|---|---|---|---|---|\n")
+        for t in s.tables:
+            shows = (", ".join(f"`{f}`" for f in t.figures) if t.kind == "figures"
+                     else "model 9's estimates with their intervals (levels with at least T treated and T comparison "
+                          "persons)")
+            if t.items:
+                shows += "; items " + ", ".join(f"`{i}`" for i in t.items)
+            parts.append(f"| `{t.name}` | `sql/site/{t.query}` | {', '.join(f'`{k}`' for k in t.keys) or '–'} | "
+                         f"{shows} | {t.chart or '–'} |\n")
+    return "".join(parts)
+
+
+if __name__ == "__main__":
+    print(render_doc(), end="")
