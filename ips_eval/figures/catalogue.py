@@ -48,8 +48,9 @@ LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
 #: sections that `ips_eval/publish/site/sections.yaml` declares: `coaching` (marts.coaching,
 #: per county and ALL), `survey` (an item's answers 1-2, 3 and 4-5 from marts.survey_items,
 #: all counties), `yes_no` (a yes/no item's answers, likewise) and `care_staff`
-#: (marts.care_staff_scales per round, all counties).
-SURVEY_TABLES: tuple[str, ...] = ("coaching", "survey", "yes_no", "care_staff")
+#: (marts.care_staff_scales per round, all counties) and `employer_profile` (employers who
+#: answered by industry, size class and sector, marts.employer_profile, all counties).
+SURVEY_TABLES: tuple[str, ...] = ("coaching", "survey", "yes_no", "care_staff", "employer_profile")
 TABLES: tuple[str, ...] = ("headline", "quarterly", *SURVEY_TABLES)
 #: site section -> its table; a table of SURVEY_TABLES is its own "section" here (the site's
 #: sections of sections.yaml pick its published figures up as their columns).

@@ -30,6 +30,8 @@ TABLE_TITLES = {
     "survey": "A survey item's answers in three parts (`marts.survey_items`, all counties; "
               "`sql/site/survey_answers.sql`)",
     "yes_no": "A yes/no survey item (`marts.survey_items`, all counties; `sql/site/survey_answers.sql`)",
+    "employer_profile": "Employers by industry, size class and sector (`marts.employer_profile`, all counties; "
+                        "`sql/site/employer_profile.sql`)",
     "care_staff": "Care staff per survey round (`marts.care_staff_scales`, all counties; "
                   "`sql/site/care_staff_rounds.sql`)",
 }

@@ -137,3 +137,11 @@ def test_coaching_counts_are_within_the_county_tables_clients():
     assert [(k.total, k.parts, k.sense, dict(k.columns)["n_contact30_eligible"]) for k in links] == [
         ("employment_outcomes", "coaching_process", "<=", "n_clients")]
     assert spec.summaries == {"mean_trust": ("n_trust",), "mean_cooperation": ("n_cooperation",)}
+
+
+def test_docs_site_sections_md_is_generated_from_the_declaration():
+    from ips_eval.publish.site.sections import render_doc
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "site-sections.md"
+    assert doc.read_text(encoding="utf-8") == render_doc(), \
+        "run: python -m ips_eval.publish.site.sections > docs/site-sections.md"

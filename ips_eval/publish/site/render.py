@@ -76,6 +76,10 @@ def label(lang: str, column: Column, value: str) -> str:
         return texts.TEXTS[lang].get(f"{kind}_{value}", value)
     if kind == "level":
         return texts.subgroup_level(lang, value)
+    if kind == "characteristic":
+        return texts.TEXTS[lang].get(f"characteristic_{value}", value)
+    if kind == "code":
+        return texts.TEXTS[lang].get("ALL_codes" if value == "ALL" else f"code_{value}", value)
     return value
 
 

@@ -41,7 +41,10 @@ from ips_eval.figures.catalogue import SURVEY_TABLES
 SECTIONS_FILE = Path(__file__).with_name("sections.yaml")
 #: The key columns a section table may have, and how the page labels their values
 #: (`render.label`): a county, a survey round, a survey item.
-KEYS: dict[str, str] = {"alue": "county", "round": "round", "item": "item"}
+KEYS: dict[str, str] = {"alue": "county", "round": "round", "item": "item", "characteristic": "characteristic",
+                        "code": "code"}
+#: The key columns whose rows add up to their `ALL` row (per value of the other keys).
+SUMMED_KEYS: tuple[str, ...] = ("alue", "code")
 CHARTS: tuple[str, ...] = ("likert", "forest")
 KINDS: tuple[str, ...] = ("figures", "subgroup_effects")
 #: The placeholders a section's texts may hold, filled from their definitions.

@@ -40,7 +40,7 @@ from ips_eval.publish.disclosure import (
     check_model_table, curve_value_at, protect, publishable_curve, within,
 )
 from ips_eval.ingest.contracts import code_lists
-from ips_eval.publish.site.sections import KEYS, SECTIONS, Section, SectionTable
+from ips_eval.publish.site.sections import KEYS, SECTIONS, SUMMED_KEYS, Section, SectionTable
 from ips_eval.warehouse.database import query_sql, table_exists
 
 #: The queries this module runs: sql/site/ (they build no warehouse table).
@@ -838,7 +838,7 @@ def section_spec(table: SectionTable) -> tuple[TableSpec, list[CrossSum]]:
     rate a share of its denominator, each mean shown only where its count is published (rule
     4), every relation the catalogue declares between its counts (a numerator within its
     denominator, the three parts of an item's answers adding up to those who answered),
-    counties adding up to ALL; and its links: a count declared `in_headline` is at most that
+    counties (and an employer characteristic's codes) adding up to ALL; and its links: a count declared `in_headline` is at most that
     headline count of the same county (the county table).
 
     Examples
@@ -853,8 +853,7 @@ def section_spec(table: SectionTable) -> tuple[TableSpec, list[CrossSum]]:
     declared = [Within((f.count,), f.denominator) for f in figs if f.rate]
     declared += [w for f in figs for w in f.relations if w not in declared]
     relations = [within(w) for w in declared if all(c in counts for c in w.columns)]
-    if AREA in table.keys:
-        relations.insert(0, RowsSum(by=AREA, total=ALL))
+    relations[:0] = [RowsSum(by=k, total=ALL) for k in SUMMED_KEYS if k in table.keys]
     spec = TableSpec(name=table.name, keys=table.keys, counts=counts,
                      rates={f.rate: (f.count, f.denominator) for f in figs if f.rate},
                      summaries={f.mean: (f.count,) for f in figs if f.mean},
