@@ -145,3 +145,29 @@ def test_docs_site_sections_md_is_generated_from_the_declaration():
     doc = Path(__file__).resolve().parents[2] / "docs" / "site-sections.md"
     assert doc.read_text(encoding="utf-8") == render_doc(), \
         "run: python -m ips_eval.publish.site.sections > docs/site-sections.md"
+
+
+def test_for_whom_is_drawn_from_model_9_when_the_models_wrote_it(published_minimal, tmp_path):
+    """On a published warehouse with model 9's table added: the section shows the levels with
+    at least T treated and T comparison persons, their chart in three languages, and the
+    download; the level with too few treated is nowhere on the page."""
+    import datetime as dt
+
+    from ips_eval.publish.site.build import build_site
+
+    with duckdb.connect(str(published_minimal)) as con:
+        _model9(con, [("age_group", "40-49", 40, 90, 1.4, 0.6, 2.2, 0.03, "fitted", None),
+                      ("age_group", "18-29", T - 1, 90, 9.9, 8.8, 11.1, 0.03, "fitted", None),
+                      ("gender", "2", 50, 80, 0.7, 0.1, 1.3, 0.5, "fitted", None)])
+        result = build_site(con, tmp_path / "site", dt.date(2024, 12, 31),
+                            {"run_id": "for-whom", "code_version": "t", "input_fingerprint": "0" * 64})
+    csv_text = (result.snapshot_dir / "data" / "effect_by_subgroup.csv").read_text(encoding="utf-8")
+    assert csv_text.splitlines() == ["subgroup,level,estimate,ci_low,ci_high,p_heterogeneity",
+                                     "age_group,40-49,1.4000,0.6000,2.2000,0.03",
+                                     "gender,2,0.7000,0.1000,1.3000,0.5"]
+    for page in result.pages:
+        html = page.read_text(encoding="utf-8")
+        section_html = html[html.index('<section id="for_whom"'):html.index("</section>", html.index('<section id="for_whom"'))]
+        assert 'id="effect_by_subgroup"' in section_html and "effect_by_subgroup-" in section_html
+        assert "9,9" not in section_html and "9.9" not in section_html  # the level under T
+    assert all((result.snapshot_dir / "assets" / f"effect_by_subgroup-{lang}.svg").is_file() for lang in texts.TEXTS)
