@@ -141,8 +141,11 @@ def _create(con: duckdb.DuckDBPyConnection, qualified: str, table: str, rows: It
 
 
 def create_ref(con: duckdb.DuckDBPyConnection) -> None:
+    """The ref tables a run loads (ips_eval.ingest.load): the definitions' and the code lists."""
+    from ips_eval.ingest.contracts import codes_table
+
     con.execute("CREATE SCHEMA IF NOT EXISTS ref")
-    for name, frame in reference_tables().items():
+    for name, frame in {**reference_tables(), "codes": codes_table()}.items():
         con.register("_ref_frame", frame)
         con.execute(f"CREATE OR REPLACE TABLE ref.{name} AS SELECT * FROM _ref_frame")
         con.unregister("_ref_frame")

@@ -74,9 +74,17 @@ def test_a_bad_entry_is_refused_naming_file_figure_and_field(tmp_path, entries, 
 
 
 def test_the_site_shows_the_published_figures_of_the_catalogue_and_only_those():
+    from ips_eval.publish.site.sections import SECTIONS
+    from ips_eval.publish.site.tables import section_columns
+
     published = [f for f in FIGURES if f.published]
+    declared = [t for s in SECTIONS for t in s.tables if t.kind == "figures"]
     shown = {c.name for c in (*OUTCOME_COLUMNS, *QUARTER_COLUMNS)}
-    assert shown == {c for f in published for c in (*f.counts, *((f.rate,) if f.rate else ()))}
+    shown |= {c.name for t in declared for c in section_columns(t) if c.kind != "key"}
+    assert shown == {c for f in published for c in (*f.counts, *((f.rate,) if f.rate else ()),
+                                                      *((f.mean,) if f.mean else ()))}
+    assert {f.name for f in published if f.table not in ("headline", "quarterly")} == {
+        name for t in declared for name in t.figures}
     assert not shown & {c for f in FIGURES if not f.published for c in f.counts}
     assert [count for _, count, _, _ in CARDS] == [f.count for f in published if f.card]
     for lang in texts.TEXTS:  # every card, column and chart line has its words, from the catalogue

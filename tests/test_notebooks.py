@@ -105,6 +105,14 @@ def test_outcomes_explorer(synthetic_study, monkeypatch):
     assert "in marts.employment_outcomes:" in text  # the audit trail ran (its asserts held)
     assert images >= 3  # groups, the quarterly trend with benchmarks, the county panels
     assert quarters > 0 and "benchmark_reached" in text
+    # the voices: the coaching process of all counties, and the survey tables
+    with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
+        met, eligible = con.execute("SELECT n_contact30, n_contact30_eligible FROM marts.coaching "
+                                    "WHERE alue = 'ALL'").fetchone()
+    assert f"ALL counties: {met} of {eligible} (" in text and "met an employer within 30 days" in text
+    for shown in ("share_4_5", "koettu_1", "share_ips_fixed_part", "recovery_orientation", "toimiala"):
+        assert shown in text, shown
+    assert images >= 4  # and the perceived change, client beside coach
 
 
 def test_model_walkthrough(synthetic_study, monkeypatch):

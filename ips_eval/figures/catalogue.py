@@ -43,17 +43,28 @@ LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
 #: The tables the figures are counted in: the headline figures (marts.employment_figures and
 #: its slices, on the site the county table, the group tables and the cards) and the
 #: quarterly employment rate (marts.employment_rate_by_quarter, the trend section).
-TABLES: tuple[str, ...] = ("headline", "quarterly")
-SECTIONS: dict[str, str] = {"headline": "headline", "trend": "quarterly"}  # site section -> its table
+#: The tables of the voices of the evaluation (ANALYSIS_PLAN "The coaching process and the
+#: voices ..."), each read by a query of sql/site/ from its mart and shown by the site
+#: sections that `ips_eval/publish/site/sections.yaml` declares: `coaching` (marts.coaching,
+#: per county and ALL), `survey` (an item's answers 1-2, 3 and 4-5 from marts.survey_items,
+#: all counties), `yes_no` (a yes/no item's answers, likewise) and `care_staff`
+#: (marts.care_staff_scales per round, all counties) and `employer_profile` (employers who
+#: answered by industry, size class and sector, marts.employer_profile, all counties).
+SURVEY_TABLES: tuple[str, ...] = ("coaching", "survey", "yes_no", "care_staff", "employer_profile")
+TABLES: tuple[str, ...] = ("headline", "quarterly", *SURVEY_TABLES)
+#: site section -> its table; a table of SURVEY_TABLES is its own "section" here (the site's
+#: sections of sections.yaml pick its published figures up as their columns).
+SECTIONS: dict[str, str] = {"headline": "headline", "trend": "quarterly", **{t: t for t in SURVEY_TABLES}}
 CHARTS: tuple[str, ...] = ("trend",)
 LABELS: tuple[str, ...] = ("title", "column", "chart")
-#: The placeholders a label may hold: the disclosure threshold and the figure's follow-up.
-PLACEHOLDERS: tuple[str, ...] = ("T", "months")
+#: The placeholders a label may hold: the disclosure threshold, the figure's follow-up and its
+#: day limit (`days`: a key of ips_eval.definitions.COACHING_DAYS).
+PLACEHOLDERS: tuple[str, ...] = ("T", "months", "days")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_RELATION = re.compile(r"^\s*([a-z][a-z0-9_]*(?:\s*\+\s*[a-z][a-z0-9_]*)*)\s*<=\s*([a-z][a-z0-9_]*)\s*$")
+_RELATION = re.compile(r"^\s*([a-z][a-z0-9_]*(?:\s*\+\s*[a-z][a-z0-9_]*)*)\s*(<=|=)\s*([a-z][a-z0-9_]*)\s*$")
 _FIELDS = {"name", "table", "count", "source", "denominator", "denominator_source", "rate", "relations",
-           "in_headline", "months", "site", "description", "labels"}
+           "in_headline", "months", "days", "mean", "site", "description", "labels"}
 
 
 #: The tables whose rows the headline and the quarterly figures' per-client columns are
@@ -88,6 +99,8 @@ class Figure:
     relations: tuple[Within, ...] = ()
     in_headline: str | None = None
     months: str | None = None
+    days: str | None = None  # a day limit of definitions.COACHING_DAYS, the {days} of its labels
+    mean: str | None = None  # a mean over the people `count` counts, shown where that count is publishable
     section: str | None = None
     card: bool = False
     chart: str | None = None
@@ -124,7 +137,11 @@ class Figure:
         if not self.labels or kind not in self.labels[lang]:
             raise KeyError(f"figure {self.name!r} has no {kind} label in {lang!r}")
         t = definitions.DISCLOSURE_THRESHOLD if threshold is None else threshold
-        return self.labels[lang][kind].format(T=t, months=self.follow_up_months)
+        return self.labels[lang][kind].format(T=t, months=self.follow_up_months, days=self.day_limit)
+
+    @property
+    def day_limit(self) -> int | None:
+        return definitions.COACHING_DAYS[self.days] if self.days else None
 
 
 def _fail(path: Path, where: str, message: str) -> CatalogueError:
@@ -134,8 +151,8 @@ def _fail(path: Path, where: str, message: str) -> CatalogueError:
 def _relation(path: Path, where: str, text: Any) -> Within:
     m = _RELATION.match(str(text))
     if not m:
-        raise _fail(path, where, f"relation {text!r} is not of the form 'a <= b' or 'a + b <= c'")
-    return Within(tuple(p.strip() for p in m[1].split("+")), m[2])
+        raise _fail(path, where, f"relation {text!r} is not of the form 'a <= b', 'a + b <= c' or 'a + b = c'")
+    return Within(tuple(p.strip() for p in m[1].split("+")), m[3], "==" if m[2] == "=" else "<=")
 
 
 def _entry(path: Path, i: int, raw: Any) -> Figure:
@@ -160,6 +177,10 @@ def _entry(path: Path, i: int, raw: Any) -> Figure:
     if months is not None and months not in definitions.SQL_CONSTANTS:
         raise _fail(path, where, f"field 'months': {months!r} is not a constant of ips_eval.definitions."
                                  f"SQL_CONSTANTS ({', '.join(definitions.SQL_CONSTANTS)})")
+    days = raw.get("days")
+    if days is not None and days not in definitions.COACHING_DAYS:
+        raise _fail(path, where, f"field 'days': {days!r} is not a day limit of ips_eval.definitions.COACHING_DAYS "
+                                 f"({', '.join(definitions.COACHING_DAYS)})")
     site = raw.get("site") or {}
     if not isinstance(site, dict) or set(site) - {"section", "card", "chart"}:
         raise _fail(path, where, "field 'site' holds section, card and chart only")
@@ -185,15 +206,16 @@ def _entry(path: Path, i: int, raw: Any) -> Figure:
                 raise _fail(path, where, f"field 'labels.{lang}': needs {sorted(needed)} (and nothing but {list(LABELS)})")
             for kind, text in given.items():
                 fields = {f for _, f, _, _ in string.Formatter().parse(str(text)) if f is not None}
-                allowed = {"T", *(("months",) if months else ())}
+                allowed = {"T", *(("months",) if months else ()), *(("days",) if days else ())}
                 if fields - allowed:
                     raise _fail(path, where, f"field 'labels.{lang}.{kind}': placeholder(s) {sorted(fields - allowed)}"
-                                             f" unknown; a label may hold {{T}}" + (" and {months}" if months else ""))
+                                             f" unknown; a label may hold {{T}}" + (" and {months}" if months else "")
+                                             + (" and {days}" if days else ""))
     return Figure(
         name=name, table=raw["table"], count=raw["count"], source=raw["source"], description=raw["description"],
         denominator=raw.get("denominator"), denominator_source=raw.get("denominator_source"), rate=raw.get("rate"),
         relations=tuple(_relation(path, f"{where}: field 'relations'", r) for r in raw.get("relations") or ()),
-        in_headline=raw.get("in_headline"), months=months, section=section, card=bool(site.get("card")),
+        in_headline=raw.get("in_headline"), months=months, days=days, mean=raw.get("mean"), section=section, card=bool(site.get("card")),
         chart=chart, labels={lang: dict(labels[lang]) for lang in LANGUAGES} if section else None,
     )
 
@@ -231,6 +253,12 @@ def load_catalogue(path: Path | str = CATALOGUE_FILE) -> tuple[Figure, ...]:
             missing = [c for c in w.columns if c not in columns[f.table]]
             if missing:
                 raise _fail(path, where, f"field 'relations': {str(w)!r} names {missing}, no count of the {f.table} table")
+        if f.table not in PER_CLIENT:  # a survey table: its counts are the columns of its site query
+            if f.in_headline and f.in_headline not in columns["headline"]:
+                raise _fail(path, where, f"field 'in_headline': {f.in_headline!r} is no headline count")
+            continue
+        if f.mean:
+            raise _fail(path, where, "field 'mean': only a figure of a survey table has a mean")
         per_client = PER_CLIENT[f.table]
         column = _client_column(f.source, per_client)
         named = {"count": (f.count, f"n_{column}"), "rate": (f.rate, f"rate_{column}" if f.rate else None),

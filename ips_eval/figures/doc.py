@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from ips_eval import definitions
 from ips_eval.figures.catalogue import LANGUAGES, TABLES, Figure, figures
+from ips_eval.figures.catalogue import rates
 from ips_eval.figures.relations import HEADLINE_WITHIN, QUARTER_IN_HEADLINE, QUARTERLY_WITHIN, SUMS, within_columns
+from ips_eval.figures.within import Within
 
 HEADER = """# Published figures (generated)
 
@@ -24,6 +26,14 @@ TABLE_TITLES = {
     "headline": "Headline figures (`marts.employment_figures`, its slices `marts.employment_outcomes`, "
                 "`marts.employment_outcomes_by_group`, `marts.employment_outcomes_quarterly`)",
     "quarterly": "Quarterly employment rate (`marts.employment_rate_by_quarter`)",
+    "coaching": "The coaching process (`marts.coaching`, per county and ALL; site query `sql/site/coaching_process.sql`)",
+    "survey": "A survey item's answers in three parts (`marts.survey_items`, all counties; "
+              "`sql/site/survey_answers.sql`)",
+    "yes_no": "A yes/no survey item (`marts.survey_items`, all counties; `sql/site/survey_answers.sql`)",
+    "employer_profile": "Employers by industry, size class and sector (`marts.employer_profile`, all counties; "
+                        "`sql/site/employer_profile.sql`)",
+    "care_staff": "Care staff per survey round (`marts.care_staff_scales`, all counties; "
+                  "`sql/site/care_staff_rounds.sql`)",
 }
 
 
@@ -59,18 +69,28 @@ def render() -> str:
         for f in fs:
             den = f"`{f.denominator}`" + (f" (`{f.denominator_source}`)" if f.denominator_source else "") \
                 if f.denominator else "–"
-            months = f"{f.follow_up_months} months (`{f.months}()`)" if f.months else "–"
+            months = (f"{f.follow_up_months} months (`{f.months}()`)" if f.months
+                      else f"{f.day_limit} days (`{f.days}`)" if f.days else "–")
+            if f.mean:
+                den = f"mean `{f.mean}` over `{f.count}`"
             parts.append(f"| `{f.name}` | `{f.count}` | `{f.source}` | {den} | "
                          f"{'`' + f.rate + '`' if f.rate else '–'} | {months} | {_where(f)} |\n")
         parts.append("\nWhat each counts:\n\n")
         parts += [f"- `{f.name}`: {_cell(f.description)}\n" for f in fs]
         counts = {c for f in fs for c in f.counts}
-        relations = within_columns(HEADLINE_WITHIN if table == "headline" else QUARTERLY_WITHIN, counts)
+        if table in ("headline", "quarterly"):
+            relations = within_columns(HEADLINE_WITHIN if table == "headline" else QUARTERLY_WITHIN, counts)
+        else:
+            relations = tuple(Within((num,), den) for num, den in rates(table).values())
+            relations += tuple(w for f in fs for w in f.relations if w not in relations)
         parts.append("\nRelations in every row (same area, group and date):\n\n")
         parts += [f"- `{w}`\n" for w in relations]
         if table == "quarterly":
             parts.append("\nA county's quarterly count is at most its headline count as of the same date:\n\n")
             parts += [f"- `{w.parts[0]}` <= headline `{w.whole}`\n" for w in QUARTER_IN_HEADLINE]
+        elif any(f.in_headline for f in fs):
+            parts.append("\nA county's count is at most its headline count as of the same date:\n\n")
+            parts += [f"- `{f.count}` <= headline `{f.in_headline}`\n" for f in fs if f.in_headline]
         published = [f for f in fs if f.published]
         if published:
             parts.append("\nLabels on the website (title; table column):\n\n| figure | "

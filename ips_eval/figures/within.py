@@ -1,4 +1,4 @@
-"""`Within`: the one kind of relation between figures (a sum of counts at most another count).
+"""`Within`: the one kind of relation between figures (a sum of counts at most, or exactly, another count).
 
 Its own module so that the catalogue (which declares relations) and the relations derived
 from it both read it without importing each other.
@@ -26,6 +26,9 @@ class Within:
 
     parts: tuple[str, ...]
     whole: str
+    #: "<=" (disjoint subsets) or "==" (the parts are every one of `whole`: the answers 1-2,
+    #: 3 and 4-5 of an item are all its answers, and a reader who sees three shares knows it).
+    sense: str = "<="
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -33,10 +36,12 @@ class Within:
 
     def sql(self, parts_prefix: str = "", whole_prefix: str = "") -> str:
         """The relation as a SQL condition that is TRUE where it holds."""
-        return f"{' + '.join(parts_prefix + p for p in self.parts)} <= {whole_prefix}{self.whole}"
+        op = "=" if self.sense == "==" else "<="
+        return f"{' + '.join(parts_prefix + p for p in self.parts)} {op} {whole_prefix}{self.whole}"
 
     def holds(self, row: Mapping[str, float]) -> bool:
-        return sum(row[p] for p in self.parts) <= row[self.whole]
+        total = sum(row[p] for p in self.parts)
+        return total == row[self.whole] if self.sense == "==" else total <= row[self.whole]
 
     def __str__(self) -> str:
-        return f"{' + '.join(self.parts)} <= {self.whole}"
+        return f"{' + '.join(self.parts)} {'=' if self.sense == '==' else '<='} {self.whole}"

@@ -351,7 +351,7 @@ class TableSpec:
 
 
 def within(w: Within) -> "RowLinear":
-    """A relation of `ips_eval.figures` (sum of parts <= whole, in every row) as a constraint.
+    """A relation of `ips_eval.figures` (sum of parts <= or == whole, in every row) as a constraint.
 
     Examples
     --------
@@ -361,7 +361,7 @@ def within(w: Within) -> "RowLinear":
     """
     coefs: dict[str, float] = {p: 1.0 for p in w.parts}
     coefs[w.whole] = coefs.get(w.whole, 0.0) - 1.0
-    return RowLinear(coefs, "<=")
+    return RowLinear(coefs, w.sense)
 
 
 def _matches(value: Any, wanted: Any) -> bool:

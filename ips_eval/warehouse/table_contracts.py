@@ -307,7 +307,7 @@ def figure_columns(table: str) -> list[dict]:
 
 def _with_figure_columns(columns: list, where: str) -> list:
     """The declared columns with each `- figures: <table>` entry replaced by the catalogue's columns."""
-    from ips_eval.figures.catalogue import TABLES
+    from ips_eval.figures.catalogue import PER_CLIENT as TABLES  # the marts counted from the catalogue
 
     out: list = []
     for col in columns:

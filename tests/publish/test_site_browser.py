@@ -12,6 +12,7 @@ languages. A screenshot is saved under the test's tmp dir and copied to
 from __future__ import annotations
 
 import base64
+import re
 import fcntl
 import json
 import os
@@ -258,6 +259,23 @@ READ_LAYOUT = """(async () => {
 })()"""
 
 
+READ_SECTIONS = """(async () => {
+  await Promise.all([...document.images].map(i => i.decode().catch(() => null)));
+  return {
+    toc: [...document.querySelectorAll('nav.toc a')].map(a => a.getAttribute('href')),
+    sections: [...document.querySelectorAll('section.declared')].map(s => ({
+      id: s.id, title: s.querySelector('h2').innerText, visible: s.getBoundingClientRect().height > 0,
+      tables: [...s.querySelectorAll('table')].map(t => ({
+        id: t.id, caption: t.caption.innerText.trim(),
+        values: [...t.tBodies[0].rows].map(r => [...r.cells].map(c => c.dataset.value)),
+        labels: [...t.tBodies[0].rows].map(r => r.cells[0].textContent.trim())})),
+      images: [...s.querySelectorAll('img')].map(i => ({width: i.naturalWidth, alt: i.alt})),
+      na: s.querySelector('.na') ? s.querySelector('.na').innerText.trim() : null,
+    })),
+  };
+})()"""
+
+
 def _svg_text_sizes(path: Path) -> tuple[float, list[float]]:
     """(the SVG's width in its own units, the font sizes of its texts in those units)."""
     import re
@@ -297,3 +315,44 @@ def test_charts_readable_and_wide_tables_cued_at_a_phones_width_and_a_desktops(b
     if width == 390:
         assert layout["wide"], "some table is wider than a phone"
         assert all("radial-gradient" in w["cue"] for w in layout["wide"]), layout["wide"]
+
+
+@pytest.mark.parametrize("lang", list(PAGES))
+def test_reader_sees_the_voices_and_for_whom_sections(browser, published, lang):
+    """The declared sections (the coaching process, clients' views, care teams, employers,
+    for whom) as a reader sees them in each language: their titles, every published table
+    with the protected values and the rows' labels in the language, every chart decoded, and
+    a section without its data saying so."""
+    from ips_eval.publish.site import texts
+    from ips_eval.publish.site.render import label
+
+    result, data = published
+    browser.open(result.snapshot_dir / PAGES[lang])
+    page = browser.evaluate(READ_SECTIONS)
+    assert [s["id"] for s in page["sections"]] == [sd.section.name for sd in data.sections]
+    assert all(f"#{sd.section.name}" in page["toc"] for sd in data.sections)
+    shown_tables = 0
+    for seen, sd in zip(page["sections"], data.sections):
+        assert seen["visible"] and seen["title"] == texts.text(lang, f"section_{sd.section.name}")
+        assert [t["id"] for t in seen["tables"]] == [t.name for _, t in sd.tables]
+        for table, (declared, published_table) in zip(seen["tables"], sd.tables):
+            assert table["caption"] == texts.text(lang, f"caption_{declared.name}")
+            assert table["values"] == [[r[c.name] for c in published_table.columns] for r in published_table.rows]
+            first = published_table.columns[0]
+            assert table["labels"] == [label(lang, first, r[first.name]) for r in published_table.rows]
+            shown_tables += 1
+        charted = [d for d, _ in sd.tables if d.chart]
+        assert len(seen["images"]) == len(charted)
+        assert all(img["width"] > 0 and img["alt"] for img in seen["images"])
+        if not sd.tables:
+            assert seen["na"] in (texts.text(lang, "not_available"), texts.text(lang, "section_none"))
+    # the synthetic study delivers every survey: the four voices show their tables
+    by_name = {sd.section.name: sd for sd in data.sections}
+    for name in ("coaching", "client_views", "care_teams", "employers"):
+        assert by_name[name].tables, name
+    # every declared table of figures is shown (model 9's only where the models wrote it)
+    assert shown_tables >= sum(1 for sd in data.sections for t in sd.section.tables if t.kind == "figures")
+    # the survey items are named in the language, not by their column names
+    items = [lbl for s in page["sections"] for t in s["tables"] for lbl in t["labels"]]
+    assert texts.text(lang, "item_employer.palkkaisi_uudelleen") in items
+    assert not any(re.fullmatch(r"[a-z_]+\.[a-z0-9_]+", lbl) for lbl in items)

@@ -246,9 +246,21 @@ def test_a_delivery_without_the_survey_exports_runs_and_their_tables_are_empty(t
     build_outcomes(con, C)
     assert con.execute("SELECT count(*) FROM marts.survey_items WHERE source <> 'client'").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM marts.care_staff_scales").fetchone() == (0,)
+    assert con.execute("SELECT count(*), sum(n_employers) FROM marts.employer_profile").fetchone() == (34, 0)
     # the register's timeliness stays: P000001 referred 1.3.2023, started 3.4.2023 (33 days)
     assert con.execute("SELECT n_clients, n_coach_rated, n_trust, n_referred, median_days_referral_to_start, "
                        "n_referral30 FROM marts.coaching WHERE alue = 'ALL'").fetchone() == (1, 0, 0, 1, 33.0, 0)
     assert con.execute("SELECT n_complete, alpha FROM marts.scale_reliability "
                        "WHERE scale = 'coach_change'").fetchall() == [(0, None)]
     con.close()
+
+
+def test_employers_by_industry_size_and_sector_every_code_with_its_row(delivered):
+    """The one employer (G, size class 2, private): its codes count 1, every other code of the
+    three code lists 0, no unknown, and each characteristic's ALL row is the one employer."""
+    got = {(c, k): n for c, k, n in delivered.execute(
+        "SELECT characteristic, code, n_employers FROM marts.employer_profile").fetchall()}
+    assert len(got) == 21 + 4 + 3 + 3 * 2  # industries A-U, 4 size classes, 3 sectors; unknown and ALL each
+    ones = {("toimiala", "G"), ("koko", "2"), ("sektori", "yksityinen"),
+            ("toimiala", "ALL"), ("koko", "ALL"), ("sektori", "ALL")}
+    assert {k for k, n in got.items() if n == 1} == ones and all(n == 0 for k, n in got.items() if k not in ones)

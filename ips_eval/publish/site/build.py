@@ -305,6 +305,10 @@ def _write_snapshot(snap: Path, data: SiteData, prov: dict, quarter: str, notes:
             charts.trend_chart(data.quarterly, lang, snap / "assets" / f"trend-{lang}.svg", narrow)
             if data.ttf_curve is not None:
                 charts.ttf_chart(data.ttf_curve, lang, snap / "assets" / f"ttf-{lang}.svg", narrow)
+            for declared, table in (pair for s in data.sections for pair in s.tables):
+                if declared.chart:
+                    SECTION_CHARTS[declared.chart](table, lang, snap / "assets" / f"{table.name}-{lang}.svg",
+                                                   narrow)
     manifest = {"quarter": quarter, **{k: prov[k] for k in (*PROVENANCE_FIELDS, "published_at")},
                 **{k: prov[k] for k in ("first_published", "corrected_at") if prov.get(k)}}
     (snap / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -396,9 +400,10 @@ def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, sna
             "n": mt.n or "", "n_text": _count_text(lang, mt.n or ""),
             "caveats": [t[c] for c in mt.caveats],
         })
+    voices = _sections(data, lang, links, snap, view)
     toc = [("headline", t["headline"]), ("counties", t["counties"]), ("trend", t["trend"]), ("groups", t["groups"]),
            ("ttf", t["ttf"]), ("fidelity", t["fidelity"]), ("costs", t["costs"]), ("transitions", t["transitions"]),
-           ("scores", t["scores"]), ("models", t["models"]),
+           ("scores", t["scores"]), *((v["id"], v["title"]) for v in voices), ("models", t["models"]),
            ("release", t["release"]), ("provenance", t["provenance"])]
     return render(
         "page.html", lang=lang, t=t, quarter=quarter, links=links,
@@ -414,12 +419,40 @@ def _page(data: SiteData, prov: dict, quarter: str, lang: str, links: Links, sna
         cost_effectiveness=(view(data.cost_effectiveness, t["cost_effectiveness"], compact=True)
                             if data.cost_effectiveness is not None else None),
         transitions=view(data.transitions, t["transitions"], compact=True) if data.transitions is not None else None,
-        scores=scores, models=models, release=_release_view(lang, notes, quarter, prov),
+        scores=scores, voices=voices, models=models, release=_release_view(lang, notes, quarter, prov),
         provenance=[(t["prov_cutoff"], texts.fmt_date(lang, prov["cutoff"])), (t["prov_quarter"], quarter),
                     (t["prov_run"], prov["run_id"]), (t["prov_code"], prov["code_version"]),
                     (t["prov_input"], prov["input_fingerprint"]), (t["prov_published"], texts.fmt_time(lang, prov["published_at"])),
                     (t["prov_threshold"], str(DISCLOSURE_THRESHOLD))],
     )
+
+
+#: The charts a declared section's table may have (sections.yaml `chart`).
+SECTION_CHARTS = {"likert": charts.likert_chart, "forest": charts.forest_chart}
+
+
+def _sections(data: SiteData, lang: str, links: Links, snap: Path, view) -> list[dict]:
+    """The declared sections (sections.yaml) as the page shows them: title, introduction and
+    each published table with its chart; a section without its warehouse table, or with no
+    table in this delivery, says so."""
+    out = []
+    for sd in data.sections:
+        name = sd.section.name
+        tables = []
+        for declared, table in sd.tables:
+            caption = texts.text(lang, f"caption_{declared.name}")
+            entry = {"view": view(table, caption, compact=True), "img": None}
+            if declared.chart:
+                img = snap / "assets" / f"{table.name}-{lang}.svg"
+                w, h = _svg_size(img)
+                entry.update(img=f"{links.snapshot}assets/{table.name}-{lang}.svg", width=w, height=h,
+                             narrow=f"{links.snapshot}assets/{table.name}-{lang}-narrow.svg",
+                             caption=caption, alt=texts.text(lang, f"chart_{declared.chart}_alt", caption=caption))
+            tables.append(entry)
+        out.append({"id": name, "title": texts.text(lang, f"section_{name}"),
+                    "intro": texts.text(lang, f"section_{name}_intro"), "tables": tables,
+                    "none_text": texts.text(lang, "section_none" if sd.available else "not_available")})
+    return out
 
 
 def _languages(current: str, home: str, pages: Mapping[str, str]) -> list[dict]:

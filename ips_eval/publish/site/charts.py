@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from ips_eval.definitions import IPS_BENCHMARKS
 from ips_eval.figures import figures
 from ips_eval.publish.site import texts
+from ips_eval.publish.site.render import label
 from ips_eval.publish.site.tables import DAYS_PER_MONTH, SiteTable
 
 #: Sober, high-contrast colours in the spirit of THL's publications.
@@ -136,4 +137,86 @@ def ttf_chart(curve: SiteTable, lang: str, path: Path, narrow: bool = False) -> 
         ax.set_xlabel(texts.text(lang, "chart_ttf_x"))
         ax.set_ylabel(texts.text(lang, "chart_ttf_y"))
         ax.legend(loc="lower right", frameon=False)
+        return _save(fig, narrow_path(path) if narrow else path)
+        return _save(fig, path)
+
+
+#: The three parts of a Likert item's answers (1-2, 3, 4-5), disagreeing in a warm and
+#: agreeing in a cool tone, the middle grey: readable in greyscale too.
+LIKERT_PARTS = (("share_low", "likert_low", "#c26a3d"), ("share_mid", "likert_mid", "#b9bec6"),
+                ("share_high", "likert_high", PRIMARY))
+
+
+def _row_label(table: SiteTable, row: dict[str, str], lang: str) -> str:
+    return " – ".join(label(lang, c, row[c.name]) for c in table.columns if c.kind == "key")
+
+
+def likert_bars(table: SiteTable) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Where each row's three bars start and how wide they are (shares of those who
+    answered): 1-2 ends at minus half of 3, 3 is centred on zero, 4-5 starts at half of 3. A
+    row with any share hidden has bars of no width.
+
+    Examples
+    --------
+    >>> t = SiteTable("t", (), [{"share_low": "0.2", "share_mid": "0.4", "share_high": "0.4"}])
+    >>> starts, widths = likert_bars(t)
+    >>> [round(float(starts[c][0]), 2) for c in ("share_low", "share_mid", "share_high")]
+    [-0.4, -0.2, 0.2]
+    """
+    shares = {col: np.array([_number(r[col]) for r in table.rows], dtype=float) for col, _, _ in LIKERT_PARTS}
+    shown = ~np.isnan(shares["share_low"] + shares["share_mid"] + shares["share_high"])
+    low, mid, high = (np.where(shown, shares[c], 0.0) for c, _, _ in LIKERT_PARTS)
+    return ({"share_low": -(low + mid / 2), "share_mid": -mid / 2, "share_high": mid / 2},
+            {"share_low": low, "share_mid": mid, "share_high": high})
+
+
+def likert_chart(table: SiteTable, lang: str, path: Path, narrow: bool = False) -> Path:
+    """Diverging stacked bars of the three shares of each row's answers: 1-2 to the left of
+    zero, 4-5 to the right, 3 centred on zero (half on each side). A row with a hidden share
+    (a disclosure label) is left empty: its numbers are in the table as the page shows them.
+    `narrow`: the phone version."""
+    rows = table.rows
+    labels = [_row_label(table, r, lang) for r in rows]
+    starts, widths = likert_bars(table)
+    y = np.arange(len(rows))[::-1]
+    with matplotlib.rc_context({**_RC, **({"font.size": NARROW_FONT} if narrow else {})}):
+        fig = Figure(figsize=(NARROW_WIDTH if narrow else 8.4, (1.6 if narrow else 1) * (0.9 + 0.36 * max(len(rows), 1))))
+        ax = fig.add_subplot()
+        for col, key, colour in LIKERT_PARTS:
+            ax.barh(y, widths[col], left=starts[col], height=0.62, color=colour, label=texts.text(lang, key))
+        ax.axvline(0, color=INK, lw=0.8)
+        ax.set_yticks(y, labels)
+        ticks = np.arange(-1, 1.0001, 0.25)
+        ax.set_xticks(ticks, [f"{round(100 * abs(t))} %" for t in ticks])
+        ax.set_xlim(-1, 1)
+        ax.set_xlabel(texts.text(lang, "likert_x"))
+        ax.grid(axis="x", color=GRID, lw=0.8)
+        ax.set_axisbelow(True)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28 if len(rows) < 4 else -0.12), ncol=3, frameon=False)
+        return _save(fig, narrow_path(path) if narrow else path)
+
+
+def forest_chart(table: SiteTable, lang: str, path: Path, narrow: bool = False) -> Path:
+    """Each subgroup level's effect with its 95% interval, grouped by subgroup, beside the
+    line of no effect; rows in the table's order. `narrow`: the phone version."""
+    rows = table.rows
+    est = np.array([_number(r["estimate"]) for r in rows])
+    lo = np.array([_number(r["ci_low"]) for r in rows])
+    hi = np.array([_number(r["ci_high"]) for r in rows])
+    labels = [_row_label(table, r, lang) for r in rows]
+    y = np.arange(len(rows))[::-1]
+    with matplotlib.rc_context({**_RC, **({"font.size": NARROW_FONT} if narrow else {})}):
+        fig = Figure(figsize=(NARROW_WIDTH if narrow else 8.4, (1.6 if narrow else 1) * (0.9 + 0.34 * max(len(rows), 1))))
+        ax = fig.add_subplot()
+        ax.axvline(0, color=BENCHMARK, lw=1, ls=(0, (4, 3)))
+        ax.hlines(y, lo, hi, color=PRIMARY, lw=1.8)
+        ax.plot(est, y, "o", color=PRIMARY, ms=5)
+        ax.set_yticks(y, labels)
+        ax.set_xlabel(texts.text(lang, "forest_x"))
+        ax.grid(axis="x", color=GRID, lw=0.8)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
         return _save(fig, narrow_path(path) if narrow else path)

@@ -73,6 +73,14 @@ def label(lang: str, column: Column, value: str) -> str:
         return texts.TEXTS[lang].get(f"estimator_{value}", value)
     if kind == "year" and value == "ALL":
         return texts.text(lang, "all_years")
+    if kind in ("round", "item", "subgroup"):
+        return texts.TEXTS[lang].get(f"{kind}_{value}", value)
+    if kind == "level":
+        return texts.subgroup_level(lang, value)
+    if kind == "characteristic":
+        return texts.TEXTS[lang].get(f"characteristic_{value}", value)
+    if kind == "code":
+        return texts.TEXTS[lang].get("ALL_codes" if value == "ALL" else f"code_{value}", value)
     return value
 
 

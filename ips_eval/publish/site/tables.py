@@ -31,7 +31,7 @@ import pandas as pd
 from ips_eval import SITE_QUERIES_DIR
 from ips_eval.definitions import DISCLOSURE_THRESHOLD, FOLLOW_UP_MONTHS, year_completed
 from ips_eval.figures import (
-    ALL, AREA, BREAKDOWNS, COSTS_IN_HEADLINE, COSTS_WITHIN, HEADLINE_RATES, HEADLINE_WITHIN, QUARTER_IN_HEADLINE,
+    ALL, AREA, Within, figure, BREAKDOWNS, COSTS_IN_HEADLINE, COSTS_WITHIN, HEADLINE_RATES, HEADLINE_WITHIN, QUARTER_IN_HEADLINE,
     QUARTERLY_RATES, QUARTERLY_WITHIN, WAVE, Figure, across_columns, figures, published_columns, published_counts,
     wave_counties, within_columns,
 )
@@ -43,6 +43,8 @@ from ips_eval.publish.disclosure import (
     check_model_table, curve_value_at, protect, publishable_curve, within,
 )
 from ips_eval.publish.disclosure import AT_RISK_ROUNDING
+from ips_eval.ingest.contracts import code_lists
+from ips_eval.publish.site.sections import KEYS, SECTIONS, SUMMED_KEYS, Section, SectionTable
 from ips_eval.warehouse.database import query_sql, table_exists
 
 #: The queries this module runs: sql/site/ (they build no warehouse table).
@@ -131,6 +133,7 @@ class SiteData:
     costs: SiteTable | None = None  # None: the delivery reported no costs
     cost_effectiveness: SiteTable | None = None  # model 8's ratio; None unless it is shown (fitted, gain above 0)
     transitions: SiteTable | None = None  # None: no transition rates in the warehouse
+    sections: list["SectionData"] = field(default_factory=list)  # the declared sections (sections.yaml)
 
     def tables(self) -> list[SiteTable]:
         """Every table with a CSV download."""
@@ -139,7 +142,19 @@ class SiteData:
                             self.ttf_readouts,
                             self.ttf_curve) if t is not None]
         out += [m.table for m in self.models.values() if m.table is not None]
+        out += [t for s in self.sections for _, t in s.tables]
         return out
+
+
+@dataclass
+class SectionData:
+    """A declared section (`sections.Section`) with its published tables, in declaration
+    order; a table with no rows in this delivery (an optional export not delivered) is left
+    out, and a section whose `requires` table is absent has none (`available` False)."""
+
+    section: Section
+    tables: list[tuple[SectionTable, SiteTable]]
+    available: bool
 
 
 # --------------------------------------------------------------------------------------
@@ -297,13 +312,17 @@ def _history(history: list[Snapshot], waves: Mapping[str, tuple[str, ...]],
 
 
 def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None = None,
-                cutoff: dt.date | None = None) -> tuple[dict[str, SiteTable], list[TableSpec], Publication]:
+                cutoff: dt.date | None = None,
+                sections: tuple[dict[str, pd.DataFrame], list[TableSpec], list[CrossSum]] | None = None,
+                ) -> tuple[dict[str, SiteTable], list[TableSpec], Publication]:
     """The linked employment tables, protected together with what earlier snapshots showed
     (rule 8): the quarters an earlier snapshot published are repeated as first published,
     only the new quarters come from the warehouse. The costs section (when the delivery
     reported costs) is protected in the same publication: its counts are of the same
     clients (`costs_links`); its years are shown once completed by `cutoff` and repeated as
-    first shown after (`costs_history`)."""
+    first shown after (`costs_history`). So are the declared sections' tables (`sections`:
+    their frames, descriptions and links, `section_frames`): the coaching counts are of the
+    same clients as the county table."""
     headline, quarterly = list(published_columns("headline")), list(published_columns("quarterly"))
     frames = {COUNTY: query_sql(con, QUERIES / "county_outcomes.sql", columns=headline)}
     for g in GROUPINGS:
@@ -340,7 +359,9 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
         links += calendar_links(frames[COSTS_TABLE], frames[COUNTY], cutoff)
     # exact ranges in the audit (every hidden cell's smallest and largest value a reader can
     # work out): the search has already found tables at most bounds, so they cost little more
-    pub = protect({**frames, **before}, [*specs, *before_specs], [*links, *before_links])
+    extra_frames, extra_specs, extra_links = sections or ({}, [], [])
+    pub = protect({**frames, **before, **extra_frames}, [*specs, *before_specs, *extra_specs],
+                  [*links, *before_links, *extra_links])
     tables = {COUNTY: _site_table(pub, COUNTY, (Column("alue", "key", label="county"), *OUTCOME_COLUMNS))}
     for g in GROUPINGS:
         name = group_table_name(g)
@@ -1062,6 +1083,153 @@ def model_caveats(status: str, failed: list[str], per_row: bool) -> tuple[str, .
 
 
 # --------------------------------------------------------------------------------------
+# The declared sections (sections.yaml): the voices of the evaluation, and for whom it works
+# --------------------------------------------------------------------------------------
+#: Survey rounds in page order: the client survey's final wave, the coaches' latest answers,
+#: the care-staff rounds as their code list orders them, the employers' one round.
+ROUNDS: tuple[str, ...] = ("final", "latest", *code_lists()["staff_survey_rounds"], "all")
+#: Model 9's subgroups in page order (models.effect_by_subgroup.subgroup).
+SUBGROUPS: tuple[str, ...] = ("age_group", "gender", "smi", "fidelity_category")
+
+
+def section_columns(table: SectionTable) -> tuple[Column, ...]:
+    """A declared table's columns: its keys, then each figure's count with its rate or its
+    mean under the figure's header (the catalogue's column label).
+
+    Examples
+    --------
+    >>> from ips_eval.publish.site.sections import section
+    >>> [c.name for c in section_columns(section("care_teams").tables[1])]
+    ['round', 'n_respondents', 'n_recovery_orientation', 'mean_recovery_orientation']
+    """
+    cols = [Column(k, "key", label=KEYS[k]) for k in table.keys]
+    for f in (figure(name) for name in table.figures):
+        if f.rate:
+            cols += figure_columns(f)
+        elif f.mean:
+            group = f"col_{f.count}"
+            cols += [Column(f.count, "count", group=group, sub="sub_n"),
+                     Column(f.mean, "number", 2, group=group, sub="sub_mean")]
+        else:
+            cols.append(Column(f.count, "count"))
+    return tuple(cols)
+
+
+def section_spec(table: SectionTable) -> tuple[TableSpec, list[CrossSum]]:
+    """A declared table as disclosure control sees it, from the catalogue: its counts, each
+    rate a share of its denominator, each mean shown only where its count is published (rule
+    4), every relation the catalogue declares between its counts (a numerator within its
+    denominator, the three parts of an item's answers adding up to those who answered),
+    counties (and an employer characteristic's codes) adding up to ALL; and its links: a count declared `in_headline` is at most that
+    headline count of the same county (the county table).
+
+    Examples
+    --------
+    >>> from ips_eval.publish.site.sections import section
+    >>> spec, links = section_spec(section("employers").tables[0])
+    >>> spec.counts, [r.coefficients for r in spec.relations][-1]
+    (('n_answered', 'n_low', 'n_mid', 'n_high'), {'n_low': 1.0, 'n_mid': 1.0, 'n_high': 1.0, 'n_answered': -1.0})
+    """
+    figs = [figure(name) for name in table.figures]
+    counts = tuple(f.count for f in figs)
+    declared = [Within((f.count,), f.denominator) for f in figs if f.rate]
+    declared += [w for f in figs for w in f.relations if w not in declared]
+    relations = [within(w) for w in declared if all(c in counts for c in w.columns)]
+    relations[:0] = [RowsSum(by=k, total=ALL) for k in SUMMED_KEYS if k in table.keys]
+    spec = TableSpec(name=table.name, keys=table.keys, counts=counts,
+                     rates={f.rate: (f.count, f.denominator) for f in figs if f.rate},
+                     summaries={f.mean: (f.count,) for f in figs if f.mean},
+                     row_total=table.row_total, relations=tuple(relations))
+    in_headline = {f.count: f.in_headline for f in figs if f.in_headline}
+    links = ([CrossSum(total=COUNTY, parts=table.name, by=(AREA,), sense="<=", columns=in_headline)]
+             if in_headline and AREA in table.keys else [])
+    return spec, links
+
+
+def _section_frame(con, table: SectionTable) -> pd.DataFrame:
+    """A declared table's rows as its query reads them, one row for every declared item of
+    every round the query returns (an item nobody answered is a row of zeros: a missing row
+    would publish a zero)."""
+    columns = [c.name for c in section_columns(table) if c.kind != "key"]
+    df = query_sql(con, table.path, columns=columns, items=list(table.items), rounds=list(ROUNDS))
+    df = df[[*table.keys, *columns]]
+    if table.items and len(df):
+        rounds = list(dict.fromkeys(df["round"])) if "round" in table.keys else [None]
+        grid = pd.DataFrame([{**({"round": r} if r is not None else {}), "item": i}
+                             for r in rounds for i in table.items])
+        df = grid.merge(df, how="left", on=list(table.keys))
+        counts = [f.count for f in (figure(n) for n in table.figures)]
+        df[counts] = df[counts].fillna(0).astype(int)
+    return df.reset_index(drop=True)
+
+
+def section_frames(con) -> tuple[dict[str, SectionTable | None], dict[str, pd.DataFrame], list[TableSpec],
+                                 list[CrossSum]]:
+    """The declared sections' tables of catalogue figures, read and described for one
+    publication with the employment tables: (which sections are available, by name -> None
+    when not; frames; descriptions; links). A table with no rows is left out."""
+    available: dict[str, SectionTable | None] = {}
+    frames: dict[str, pd.DataFrame] = {}
+    specs: list[TableSpec] = []
+    links: list[CrossSum] = []
+    for s in SECTIONS:
+        ok = table_exists(con, s.requires)
+        available[s.name] = s if ok else None  # type: ignore[assignment]
+        if not ok:
+            continue
+        for t in s.tables:
+            if t.kind != "figures":
+                continue
+            df = _section_frame(con, t)
+            if df.empty:
+                continue
+            spec, ln = section_spec(t)
+            frames[t.name] = df
+            specs.append(spec)
+            links += ln
+    return available, frames, specs, links
+
+
+def section_tables(con, pub: Publication, available: Mapping[str, object],
+                   protected: Mapping[str, pd.DataFrame]) -> list[SectionData]:
+    """The declared sections with their published tables (what the audit let through)."""
+    out = []
+    for s in SECTIONS:
+        if available.get(s.name) is None:
+            out.append(SectionData(s, [], False))
+            continue
+        shown: list[tuple[SectionTable, SiteTable]] = []
+        for t in s.tables:
+            if t.kind == "subgroup_effects":
+                table = subgroup_effects(con, t)
+            elif t.name in protected:
+                table = _site_table(pub, t.name, section_columns(t))
+            else:
+                table = None
+            if table is not None and table.rows:
+                shown.append((t, table))
+        out.append(SectionData(s, shown, True))
+    return out
+
+
+#: Model 9's published columns: no counts (a level left out would be the model's n minus the
+#: others), the estimate with its interval and the subgroup's heterogeneity test.
+SUBGROUP_COLUMNS = (Column("subgroup", "key", label="subgroup"), Column("level", "key", label="level"),
+                    Column("estimate", "number", 2), *CI_COLUMNS, Column("p_heterogeneity", "p"))
+
+
+def subgroup_effects(con, table: SectionTable) -> SiteTable | None:
+    """Model 9's effects by subgroup (the "for whom" chart), only the levels with at least T
+    treated and T comparison persons; None when the model's table is absent (a warehouse
+    whose models did not write it)."""
+    if not table_exists(con, "models.effect_by_subgroup"):
+        return None
+    df = query_sql(con, table.path, threshold=T, subgroups=list(SUBGROUPS))
+    return SiteTable(table.name, SUBGROUP_COLUMNS,
+                     [{c.name: csv_value(r[c.name], c) for c in SUBGROUP_COLUMNS} for _, r in df.iterrows()])
+
+
+# --------------------------------------------------------------------------------------
 # Everything
 # --------------------------------------------------------------------------------------
 def read_site_data(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None = None,
@@ -1076,7 +1244,8 @@ def read_site_data(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | Non
         last = query_sql(con, QUERIES / "latest_run.sql")
         if len(last) and last.at[0, "cutoff"] is not None and not pd.isna(last.at[0, "cutoff"]):
             cutoff = pd.Timestamp(last.at[0, "cutoff"]).date()
-    tables, specs, pub = _employment(con, history, cutoff)
+    declared = section_frames(con)
+    tables, specs, pub = _employment(con, history, cutoff, (declared[1], declared[2], declared[3]))
     scores, kind, score_spec, score_pub = _scores(con)
     if scores is not None and kind == "change" and history:
         scores = linked_scores(scores, history)
@@ -1090,11 +1259,12 @@ def read_site_data(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | Non
         scores=scores, scores_kind=kind,
         ttf_readouts=readouts, ttf_curve=curve,
         models={m: _model_table(con, m) for m in PUBLIC_MODELS},
-        specs=specs + [s for s in (score_spec, transition_spec) if s],
+        specs=specs + declared[2] + [s for s in (score_spec, transition_spec) if s],
         publications=[pub] + [p for p in (score_pub, transition_pub) if p],
         costs=tables.get(COSTS_TABLE),
         cost_effectiveness=_cost_effectiveness(con),
         transitions=transitions,
+        sections=section_tables(con, pub, declared[0], declared[1]),
     )
 
 

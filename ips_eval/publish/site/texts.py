@@ -30,6 +30,7 @@ from typing import Any
 from ips_eval import definitions
 from ips_eval.figures import LANGUAGES, figures
 from ips_eval.publish.disclosure import MIN_RESIDUAL_DF
+from ips_eval.publish.site.sections import section_texts
 
 LANGUAGE_NAMES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
 
@@ -787,6 +788,70 @@ _RELEASE_TEMPLATES: dict[str, dict[str, str]] = {
 for _lang, _more in _RELEASE_TEMPLATES.items():
     _TEMPLATES[_lang].update(_more)
 
+#: The texts of the declared sections' pages (ips_eval/publish/site/sections.yaml): chart
+#: legends (words only: the site scan reads a chart's whole numbers as counts; the answer
+#: codes 1-2, 3 and 4-5 head the table's columns) and axes, key headers and values, the "for whom" table. The sections' own titles,
+#: introductions, captions and item labels are in their declaration (`sections.section_texts`).
+_VOICES: dict[str, dict[str, str]] = {
+    "fi": {
+        "likert_low": "eri mieltä tai huonompi", "likert_mid": "ei kumpaakaan",
+        "likert_high": "samaa mieltä tai parempi", "likert_x": "Osuus vastanneista",
+        "chart_likert_alt": "Vastausten jakauma kolmessa osassa: {caption}. Luvut ovat kaavion alla olevassa taulukossa.",
+        "forest_x": "Vaikutus ja 95 %:n luottamusväli",
+        "chart_forest_alt": "Vaikutus ryhmittäin luottamusväleineen. Luvut ovat kaavion alla olevassa taulukossa.",
+        "col_item": "Kysymys", "col_round": "Kierros", "sub_mean": "keskiarvo",
+        "round_alku": "alku", "round_vali": "puoliväli", "round_loppu": "loppu",
+        "round_final": "loppukysely", "round_latest": "viimeisin", "round_all": "kaikki",
+        "col_subgroup": "Ryhmittely", "col_level": "Ryhmä", "col_p_heterogeneity": "Ryhmien ero, p-arvo",
+        "subgroup_age_group": "Ikäryhmä", "subgroup_gender": "Sukupuoli",
+        "subgroup_smi": "Vakava mielenterveyden häiriö", "subgroup_fidelity_category": "Menetelmäuskollisuus",
+        "characteristic_toimiala": "Toimiala (TOL 2008)", "characteristic_koko": "Henkilöstön määrä",
+        "characteristic_sektori": "Sektori", "col_characteristic": "Ominaisuus", "col_code": "Luokka",
+        "code_1": "1–9 henkilöä", "code_2": "10–49 henkilöä", "code_3": "50–249 henkilöä",
+        "code_4": "250 henkilöä tai enemmän", "code_yksityinen": "yksityinen", "code_julkinen": "julkinen",
+        "code_kolmas": "kolmas sektori", "code_unknown": "ei vastausta", "ALL_codes": "yhteensä",
+        "section_none": "Tämän osion tietoja ei ole tässä aineistossa.",
+    },
+    "sv": {
+        "likert_low": "inte enig eller sämre", "likert_mid": "varken eller",
+        "likert_high": "enig eller bättre", "likert_x": "Andel av de svarande",
+        "chart_likert_alt": "Svarens fördelning i tre delar: {caption}. Siffrorna finns i tabellen under diagrammet.",
+        "forest_x": "Effekt och 95 % konfidensintervall",
+        "chart_forest_alt": "Effekt per grupp med konfidensintervall. Siffrorna finns i tabellen under diagrammet.",
+        "col_item": "Fråga", "col_round": "Omgång", "sub_mean": "medelvärde",
+        "round_alku": "början", "round_vali": "mitten", "round_loppu": "slutet",
+        "round_final": "slutenkät", "round_latest": "senaste", "round_all": "alla",
+        "col_subgroup": "Indelning", "col_level": "Grupp", "col_p_heterogeneity": "Skillnad mellan grupper, p-värde",
+        "subgroup_age_group": "Åldersgrupp", "subgroup_gender": "Kön",
+        "subgroup_smi": "Allvarlig psykisk störning", "subgroup_fidelity_category": "Metodtrohet",
+        "characteristic_toimiala": "Bransch (TOL 2008)", "characteristic_koko": "Antal anställda",
+        "characteristic_sektori": "Sektor", "col_characteristic": "Egenskap", "col_code": "Klass",
+        "code_1": "1–9 personer", "code_2": "10–49 personer", "code_3": "50–249 personer",
+        "code_4": "250 personer eller fler", "code_yksityinen": "privat", "code_julkinen": "offentlig",
+        "code_kolmas": "tredje sektorn", "code_unknown": "inget svar", "ALL_codes": "totalt",
+        "section_none": "Det här avsnittets uppgifter finns inte i detta material.",
+    },
+    "en": {
+        "likert_low": "disagree or worse", "likert_mid": "neither",
+        "likert_high": "agree or better", "likert_x": "Share of those who answered",
+        "chart_likert_alt": "The answers in three parts: {caption}. The numbers are in the table below the chart.",
+        "forest_x": "Effect and 95% confidence interval",
+        "chart_forest_alt": "The effect by group with its confidence interval. The numbers are in the table below the chart.",
+        "col_item": "Item", "col_round": "Round", "sub_mean": "mean",
+        "round_alku": "start", "round_vali": "midway", "round_loppu": "end",
+        "round_final": "final survey", "round_latest": "latest", "round_all": "all",
+        "col_subgroup": "Breakdown", "col_level": "Group", "col_p_heterogeneity": "Difference between groups, p",
+        "subgroup_age_group": "Age group", "subgroup_gender": "Gender",
+        "subgroup_smi": "Severe mental illness", "subgroup_fidelity_category": "Fidelity",
+        "characteristic_toimiala": "Industry (TOL 2008)", "characteristic_koko": "Personnel",
+        "characteristic_sektori": "Sector", "col_characteristic": "Characteristic", "col_code": "Class",
+        "code_1": "1–9 people", "code_2": "10–49 people", "code_3": "50–249 people",
+        "code_4": "250 people or more", "code_yksityinen": "private", "code_julkinen": "public",
+        "code_kolmas": "third sector", "code_unknown": "no answer", "ALL_codes": "total",
+        "section_none": "This section's data are not in this delivery.",
+    },
+}
+
 #: Swedish and English names of the counties (wellbeing services counties and Helsinki);
 #: Finnish is the data's own name. A county missing here is shown by its Finnish name.
 COUNTY_NAMES: dict[str, dict[str, str]] = {
@@ -837,6 +902,7 @@ def definition_values(lang: str, threshold: int | None = None) -> dict[str, Any]
         "post12_months": _period_months("post12"),
         "post24_months": _period_months("post24"),
         **{f"benchmark_{name}": fmt_percent(lang, rate, 0) for name, rate in definitions.IPS_BENCHMARKS.items()},
+        **{f"days_{name}": days for name, days in definitions.COACHING_DAYS.items()},
     }
 
 
@@ -857,7 +923,8 @@ def texts_for(lang: str, threshold: int | None = None) -> dict[str, str]:
     True
     """
     values = _Later(definition_values(lang, threshold))
-    out = {key: string.Formatter().vformat(template, (), values) for key, template in _TEMPLATES[lang].items()}
+    written = {**_TEMPLATES[lang], **_VOICES[lang], **section_texts(lang)}
+    out = {key: string.Formatter().vformat(template, (), values) for key, template in written.items()}
     for f in figures(published=True):
         out[f"h_{f.name}"] = f.label(lang, "title", threshold=threshold)
         out[f"col_{f.count}"] = f.label(lang, "column", threshold=threshold)
@@ -887,6 +954,20 @@ def group_value(lang: str, grouping: str, value: str) -> str:
     if key in TEXTS[lang]:
         return text(lang, key)
     return text(lang, "unknown") if value == "unknown" else value
+
+
+def subgroup_level(lang: str, value: str) -> str:
+    """A level of model 9's subgroups: a gender or SMI code, a fidelity category, an age group.
+
+    Examples
+    --------
+    >>> subgroup_level("en", "good"), subgroup_level("fi", "40-49")
+    ('good', '40-49 vuotta')
+    """
+    for prefix in ("gender", "smi", "cat"):
+        if f"{prefix}_{value}" in TEXTS[lang]:
+            return text(lang, f"{prefix}_{value}")
+    return group_value(lang, "age_group", value)
 
 
 def term(lang: str, name: str) -> str:
