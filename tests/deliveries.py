@@ -159,11 +159,12 @@ def load_exports(con, delivery: Path, *exports: str) -> None:
     skips the ~15 exports it does not touch. `load_delivery` loads them all."""
     from ips_eval.ingest.contracts import load_contracts
     from ips_eval.ingest.guard import scan_delivery
-    from ips_eval.ingest.load import ingest_export
+    from ips_eval.ingest.load import ingest_export, prepare
 
     scan_delivery(Path(delivery))
+    prepare(con)
     contracts = load_contracts()
     wanted = set(exports) | {"clients" for e in exports if contracts[e].references}
     for name, c in contracts.items():
         if name in wanted:
-            ingest_export(con, Path(delivery), c)
+            ingest_export(con, Path(delivery), c, prepared=True)

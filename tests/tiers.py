@@ -4,7 +4,9 @@
   that does (`synthetic_study`, `minimal_run`, ...), or starts the command line's `run` or
   `demo`;
 - `browser`: the test drives headless Chromium;
-- `slow`: marked by hand on a test that takes long without either.
+- `slow`: marked by hand on a test that takes long without either, and found at collection on
+  a test that builds in a copy of the project (`project_copy.run_in`: a fresh interpreter that
+  loads a delivery and builds, audits and writes a site).
 
 A test is marked `pipeline` when its own code, a fixture it uses or a function of its module it
 calls (followed through further calls of its module) calls `run_pipeline(`, starts
@@ -32,8 +34,10 @@ import pytest
 #: or typer's runner), Dagster's own command line.
 WHOLE_RUN = re.compile(r"""\brun_pipeline\(|["'](?:run|demo)["']\s*,\s*["']--|["']materialize["']""")
 BROWSER = re.compile(r"\bChromium\(|\bCHROMIUM\b")
+#: A build in a copy of the project (tests/project_copy.py).
+IN_A_COPY = re.compile(r"\brun_in\(")
 
-_seen: dict[object, tuple[bool, bool]] = {}
+_seen: dict[object, tuple[bool, bool, bool]] = {}
 
 
 def _source(obj) -> str:
@@ -51,23 +55,23 @@ def _called_names(source: str) -> set[str]:
     return {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
 
 
-def _scan(func) -> tuple[bool, bool]:
-    """(runs the whole pipeline, drives Chromium): from the function's source and the sources of
-    the functions of its own module that it calls, recursively."""
+def _scan(func) -> tuple[bool, bool, bool]:
+    """(runs the whole pipeline, drives Chromium, builds in a copy of the project): from the
+    function's source and the sources of the functions of its own module that it calls,
+    recursively."""
     func = inspect.unwrap(func)
     if func in _seen:
         return _seen[func]
-    _seen[func] = (False, False)  # a recursion through the module's functions ends here
+    _seen[func] = (False, False, False)  # a recursion through the module's functions ends here
     source = _source(func)
-    whole, browser = bool(WHOLE_RUN.search(source)), bool(BROWSER.search(source))
+    found = (bool(WHOLE_RUN.search(source)), bool(BROWSER.search(source)), bool(IN_A_COPY.search(source)))
     module = inspect.getmodule(func)
     for name in _called_names(source):
         helper = getattr(module, name, None)
         if inspect.isfunction(helper) and inspect.getmodule(helper) is module:
-            w, b = _scan(helper)
-            whole, browser = whole or w, browser or b
-    _seen[func] = (whole, browser)
-    return whole, browser
+            found = tuple(a or b for a, b in zip(found, _scan(helper)))
+    _seen[func] = found
+    return found
 
 
 def mark(items) -> None:
@@ -78,14 +82,12 @@ def mark(items) -> None:
         for name in item.fixturenames:
             defs = info.name2fixturedefs.get(name) if info else None
             funcs += [d.func for d in defs or ()]
-        whole = browser = False
+        found = (False, False, False)
         for func in filter(None, funcs):
-            w, b = _scan(func)
-            whole, browser = whole or w, browser or b
-        if whole and not item.get_closest_marker("pipeline"):
-            item.add_marker(pytest.mark.pipeline)
-        if browser and not item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.browser)
+            found = tuple(a or b for a, b in zip(found, _scan(func)))
+        for tier, hit in zip(("pipeline", "browser", "slow"), found):
+            if hit and not item.get_closest_marker(tier):
+                item.add_marker(getattr(pytest.mark, tier))
     order(items)
 
 

@@ -85,12 +85,15 @@ def load_export(
     contract: Contract,
     known_persons: Iterable[str] | None = None,
     engine: str | None = None,
+    prepared: bool = False,
 ) -> LoadResult:
     """Load one export into raw.<export>, replacing what an earlier load of it wrote.
 
-    `engine` says where the contract rules run (VALIDATION_ENGINES; default VALIDATION_ENGINE).
+    `engine` says where the contract rules run (VALIDATION_ENGINES; default VALIDATION_ENGINE);
+    `prepared` when the caller already ran `prepare` on this connection.
     """
-    prepare(con)
+    if not prepared:
+        prepare(con)
     delivered = locate(Path(delivery), contract)
     con.execute(contract.raw_table_ddl())
     con.execute("DELETE FROM audit.loads WHERE export = ?", [contract.export])
@@ -351,14 +354,15 @@ def known_clients(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def ingest_export(
-    con: duckdb.DuckDBPyConnection, delivery: Path, contract: Contract, engine: str | None = None
+    con: duckdb.DuckDBPyConnection, delivery: Path, contract: Contract, engine: str | None = None,
+    prepared: bool = False,
 ) -> LoadResult:
     """One export of a delivery into `raw.<export>`: what one ingest asset does.
 
     Exports that refer to clients (jobs, surveys) are checked against the clients already loaded.
     """
     known = known_clients(con) if contract.references else None
-    result = load_export(con, Path(delivery), contract, known, engine)
+    result = load_export(con, Path(delivery), contract, known, engine, prepared)
     failpoint(f"raw/{contract.export}")
     return result
 
@@ -374,9 +378,10 @@ def load_delivery(
     from ips_eval.ingest.guard import scan_delivery
 
     scan_delivery(Path(delivery))
+    prepare(con)  # once for the whole delivery: it rewrites the ref tables and the macros
     results = {}
     for name, contract in load_contracts().items():
-        results[name] = ingest_export(con, Path(delivery), contract, engine)
+        results[name] = ingest_export(con, Path(delivery), contract, engine, prepared=True)
     if cutoff is not None:
         from ips_eval.ingest.withdrawals import purge_withdrawn
 

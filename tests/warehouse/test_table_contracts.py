@@ -251,10 +251,17 @@ def test_docs_warehouse_md_is_generated_from_the_sql_and_the_contracts():
 @pytest.mark.pipeline
 def test_a_failed_contract_test_stops_the_run_before_the_swap(tmp_path, monkeypatch):
     """The contract tests are blocking asset checks: a count gone negative in a mart fails
-    its asset's step, the run names the check and the rows, and nothing is published."""
+    its asset's step, the run names the check and the rows, and nothing that reads the mart
+    is built. Shown on the smallest sub-graph: the mart, what it is built from and one model
+    that reads it; that a failed blocking check leaves the published warehouse as it was is
+    tests/warehouse/test_warehouse_runs.py's whole run."""
+    import dagster as dg
+
     from deliveries import minimal_delivery
     from pipelines import runner
     from pipelines.assets import tables as table_assets_module
+    from pipelines.definitions import all_assets
+    from pipelines.resources import StudyRun
 
     real_build = table_assets_module.build_table
 
@@ -265,9 +272,17 @@ def test_a_failed_contract_test_stops_the_run_before_the_swap(tmp_path, monkeypa
         return rows
 
     monkeypatch.setattr(table_assets_module, "build_table", build_then_corrupt)
-    warehouse = tmp_path / "w.duckdb"
-    with pytest.raises(runner.PipelineFailed, match=re.escape(
-            "blocking check n_jobs_range on marts/employment_outcomes failed: "
-            "marts.employment_outcomes.n_jobs: 1 row(s) not >= 0 (e.g. -1)")):
-        runner.run_pipeline(minimal_delivery(tmp_path / "delivery"), C, warehouse)
-    assert not warehouse.exists()
+    mart, reader = dg.AssetKey(["marts", "employment_outcomes"]), dg.AssetKey(["models", "fidelity_outcome"])
+    study = StudyRun(input_dir=str(minimal_delivery(tmp_path / "delivery")), cutoff=C.isoformat(),
+                     warehouse=str(tmp_path / "w.duckdb"), start_from="empty")
+    selection = dg.AssetSelection.assets(mart).upstream() | dg.AssetSelection.assets(reader)
+    result = dg.materialize(all_assets, selection=selection, resources={"study": study}, raise_on_error=False)
+    assert not result.success
+    assert runner._first_failure(result) == ("blocking check n_jobs_range on marts/employment_outcomes failed: "
+                                              "marts.employment_outcomes.n_jobs: 1 row(s) not >= 0 (e.g. -1)")
+    built = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert dg.AssetKey(["core", "client_outcomes_asof"]) in built and reader not in built
+    started = {e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_START}
+    assert "models__fidelity_outcome" in result.dagster_run.step_keys_to_execute
+    assert "marts__employment_outcomes" in started and "models__fidelity_outcome" not in started
+    assert not (tmp_path / "w.duckdb").exists()
