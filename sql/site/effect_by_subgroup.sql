@@ -15,5 +15,5 @@ WHERE n_treated >= $threshold
   AND estimate IS NOT NULL
   AND ci_low IS NOT NULL
   AND ci_high IS NOT NULL
-  AND coalesce(status, '') NOT IN ('not_fitted', 'failed', 'not_publishable')
+  AND coalesce(status, '') NOT IN ('not_estimated', 'not_fitted', 'failed', 'not_publishable')
 ORDER BY list_position($subgroups, subgroup), level
