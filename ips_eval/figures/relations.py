@@ -20,7 +20,7 @@ Examples
 >>> [str(w) for w in HEADLINE_WITHIN if w.whole == "n_clients"][:2]
 ['n_competitive <= n_clients', 'n_unsubsidised <= n_clients']
 >>> within_columns(QUARTERLY_WITHIN, {"n_served", "n_working"})
-(Within(parts=('n_working',), whole='n_served'),)
+(Within(parts=('n_working',), whole='n_served', sense='<='),)
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def within_columns(relations: Iterable[Within], columns: Collection[str]) -> tup
     Examples
     --------
     >>> within_columns(HEADLINE_WITHIN, {"n_clients", "n_competitive"})
-    (Within(parts=('n_competitive',), whole='n_clients'),)
+    (Within(parts=('n_competitive',), whole='n_clients', sense='<='),)
     """
     return tuple(w for w in relations if all(c in columns for c in w.columns))
 

@@ -5,4 +5,4 @@ SELECT round,
        COLUMNS($columns)
 FROM marts.care_staff_scales
 WHERE alue = 'ALL'
-ORDER BY list_position($rounds, round)
+ORDER BY array_position($rounds, round)

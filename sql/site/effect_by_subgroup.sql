@@ -16,4 +16,4 @@ WHERE n_treated >= $threshold
   AND ci_low IS NOT NULL
   AND ci_high IS NOT NULL
   AND coalesce(status, '') NOT IN ('not_estimated', 'not_fitted', 'failed', 'not_publishable')
-ORDER BY list_position($subgroups, subgroup), level
+ORDER BY array_position($subgroups, subgroup), level

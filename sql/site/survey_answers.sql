@@ -19,4 +19,4 @@ SELECT round,
 FROM marts.survey_items
 WHERE alue = 'ALL'
   AND list_contains($items, source || '.' || item)
-ORDER BY list_position($rounds, round), list_position($items, source || '.' || item)
+ORDER BY array_position($rounds, round), array_position($items, source || '.' || item)

@@ -85,7 +85,7 @@ def test_forest_chart_draws_each_level_with_its_interval(tmp_path):
              "p_heterogeneity": "0.6"}]
     table = SiteTable("effect_by_subgroup", SUBGROUP_COLUMNS, rows)
     svg = charts.forest_chart(table, "fi", tmp_path / "f.svg").read_text(encoding="utf-8")
-    assert "Ikäryhmä – 40-49 vuotta" in svg and "Sukupuoli – nainen" in svg
+    assert "Ikäryhmä – 40–49 vuotta" in svg and "Sukupuoli – nainen" in svg
     assert texts.text("fi", "forest_x") in svg
 
 
@@ -93,7 +93,7 @@ def _model9(con, rows):
     con.execute("CREATE SCHEMA IF NOT EXISTS models")
     df = pd.DataFrame(rows, columns=["subgroup", "level", "n_treated", "n_comparison", "estimate", "ci_low",
                                      "ci_high", "p_heterogeneity", "status", "status_reason"])
-    con.execute("CREATE TABLE models.effect_by_subgroup AS SELECT * FROM df")
+    con.execute("CREATE OR REPLACE TABLE models.effect_by_subgroup AS SELECT * FROM df")
 
 
 def test_subgroup_effects_show_only_levels_with_t_treated_and_t_comparison_persons():

@@ -962,7 +962,7 @@ def subgroup_level(lang: str, value: str) -> str:
     Examples
     --------
     >>> subgroup_level("en", "good"), subgroup_level("fi", "40-49")
-    ('good', '40-49 vuotta')
+    ('good', '40–49 vuotta')
     """
     for prefix in ("gender", "smi", "cat"):
         if f"{prefix}_{value}" in TEXTS[lang]:
