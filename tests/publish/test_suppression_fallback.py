@@ -108,6 +108,7 @@ def publish(people: list[dict], quarters: int):
     return frames, protect(frames, specs, links, exact=False)
 
 
+@pytest.mark.slow  # twelve whole suppressions and audits, as test_disclosure's property tests
 @settings(max_examples=12, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(study=studies())
