@@ -103,7 +103,7 @@ def test_run_and_refit_offer_the_release_options():
     from pipelines.cli import app
 
     run_help = CliRunner().invoke(app, ["run", "--help"], terminal_width=200).output
-    assert "--allow-shrink" in run_help and "--allow-future-cutoff" in run_help
+    assert "--allow-shrink" in run_help and "--allow-future-cutoff" in run_help and "--allow-republish" in run_help
     refit_help = CliRunner().invoke(app, ["refit", "--help"], terminal_width=200).output
     assert "--model" in refit_help and "--warehouse" in refit_help
     missing = CliRunner().invoke(app, ["refit", "--model", "no_such_model", "--warehouse", "/nonexistent/w.duckdb"])

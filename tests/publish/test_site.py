@@ -295,8 +295,17 @@ def test_no_file_holds_a_pseudonym_or_a_small_count(site, marts):
     pattern = re.compile(r"[0-9A-Za-z]+")
     for path in site.site_dir.rglob("*"):
         if path.is_file():
-            tokens = set(pattern.findall(path.read_text(encoding="utf-8")))
+            tokens = set(pattern.findall(_xlsx_text(path) if path.suffix == ".xlsx" else
+                                         path.read_text(encoding="utf-8")))
             assert not tokens & ids, path
+
+
+def _xlsx_text(path: Path) -> str:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    return "\n".join(str(v) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                     for v in row if v is not None)
 
 
 def test_no_person_level_columns_in_downloads(site):
@@ -428,7 +437,7 @@ def test_a_rerun_of_a_quarter_reproduces_its_snapshot(synthetic_study, tmp_path)
     a, b = tree_digest(tmp_path / "a" / "2024Q4"), tree_digest(tmp_path / "b" / "2024Q4")
     assert a.keys() == b.keys()
     differing = sorted(name for name in a if a[name] != b[name])
-    data = [name for name in a if name.endswith((".csv", ".svg"))]
+    data = [name for name in a if name.endswith((".csv", ".svg", ".xlsx"))]
     assert data and not any(name in differing for name in data)
     published_at = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
     for name in differing:  # pages differ only where they name the run and when it was published

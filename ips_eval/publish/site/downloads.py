@@ -32,6 +32,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -203,13 +204,17 @@ def write_xlsx(path: Path, d: Download) -> None:
     book.properties.creator = "ips-eval"
     raw = io.BytesIO()
     book.save(raw)
-    # the zip entries carry the time they were written: fixed too
+    # openpyxl stamps the save time into the document properties and the zip entries: fixed too
     out = io.BytesIO()
     with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             entry = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
             entry.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(entry, src.read(info.filename))
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>2000-01-01T00:00:00Z\2",
+                              data)
+            dst.writestr(entry, data)
     path.write_bytes(out.getvalue())
 
 
