@@ -703,3 +703,20 @@ def test_rows_the_page_does_not_show(b, rows, shown, b_range):
     assert list(pub.published("t")["n"]) == shown
     [r] = [r for r in pub.ranges if r.row == "alue=B"]
     assert (r.low, r.high) == b_range
+
+
+def test_a_count_of_nobody_keeps_the_range_of_its_label():
+    """A count of a row with nobody in it (its total 0) is shown `<5` like any count under T,
+    and the audit's programme gives it that label's bounds, 0..T-1: not those of `..` (at
+    least T), which no table consistent with the page meets (here a + b = ALL < T)."""
+    spec = TableSpec(name="t", keys=("g",), counts=("n_clients", "n_working"), row_total="n_clients",
+                     relations=(RowsSum(by="g"), AtMost("n_working", "n_clients")))
+    df = pd.DataFrame({"g": ["a", "b", "ALL"], "n_clients": [0, 3, 3], "n_working": [0, 1, 1]})
+    pub = protect({"t": df}, [spec])
+    shown = pub.published("t")
+    assert all(v == PRIMARY_LABEL for c in ("n_clients", "n_working") for v in shown[c])
+    ranges = {(r.row, r.column): (r.low, r.high) for r in pub.ranges}
+    # a reader knows only that every count is under T: a 0..4, b 0..4 as well
+    assert ranges[("g=a", "n_clients")] == (0, T - 1)
+    assert ranges[("g=b", "n_clients")] == (0, T - 1)
+    assert all(r.ok for r in pub.ranges)
