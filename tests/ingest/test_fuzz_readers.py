@@ -2,6 +2,7 @@
 anything but a contract error (a refused file) or a clean load where rows read = accepted +
 rejected."""
 
+import pytest
 import shutil
 import tempfile
 from pathlib import Path
@@ -14,6 +15,8 @@ from deliveries import csv_text, load_exports, row, write_delivery
 from ips_eval.ingest.contracts import load_contracts
 from ips_eval.ingest.delivery import DeliveryRefused
 from ips_eval.ingest.identity import IdentityCodeFound
+
+pytestmark = pytest.mark.slow  # mutated project and register files, many examples
 
 SPICE = [b";", b'"', b"\n", b"\r\n", b"\r", b"EOS", b"K", b"e", b"31.2.2024", b"\xe4", b"\xc3\xa4", b"\x81",
          b"-", b"+", b",", b" ", b"\t", b"0", b"99999999999", b"\xef\xbb\xbf", b"1.1.1900", b"\x00"]

@@ -13,6 +13,8 @@ import pytest
 from bad_inputs.cases import CASES, CUTOFF, Refused, build, load_case
 from ips_eval.ingest.load import load_delivery
 
+pytestmark = pytest.mark.slow  # both validation engines over every bad-input case
+
 LOADED = [c for c in CASES if not isinstance(c.expected, Refused)]
 
 

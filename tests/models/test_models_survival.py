@@ -128,6 +128,7 @@ def test_time_to_first_job_tables(ttf):
     assert len(res.figures) == 2 and all(p.exists() for p in res.figures)
 
 
+@pytest.mark.slow
 def test_cox_failure_keeps_kaplan_meier(tmp_path):
     t = mf.clients(n=400, seed=5)
     co = t["core.client_outcomes"]
@@ -169,6 +170,7 @@ def test_ph_test_uses_the_model_based_variance_as_lifelines_on_an_unclustered_fi
     assert not np.allclose(clustered["p"].to_numpy(), plain["p"].to_numpy())
 
 
+@pytest.mark.slow
 def test_cox_intervals_are_the_delete_one_county_jackknife_with_t_quantiles(ttf):
     from lifelines import CoxPHFitter
     from scipy import stats
@@ -187,6 +189,7 @@ def test_cox_intervals_are_the_delete_one_county_jackknife_with_t_quantiles(ttf)
     assert (res.estimates["estimator"] == "cox").all()
 
 
+@pytest.mark.slow
 def test_cox_with_fewer_than_10_counties_warns_like_the_gee(tmp_path):
     from ips_eval.models.cluster_robust import WARN_COUNTIES
 

@@ -77,6 +77,7 @@ def _frame(n_ips_emp=40, n_ips_other=10, n_cmp=400, w_emp=3.0, n_incomplete=7):
     return f
 
 
+@pytest.mark.slow
 def test_shares_are_of_all_ips_clients_and_the_weighted_comparison_group():
     res = fit_trajectory_types(_frame(), seed=3)
     assert res.status == "ok", res.reason
@@ -107,6 +108,7 @@ def test_shares_are_of_all_ips_clients_and_the_weighted_comparison_group():
     pd.testing.assert_frame_equal(res.marts["trajectory_types"], again.marts["trajectory_types"])
 
 
+@pytest.mark.slow
 def test_uniform_weights_would_give_the_unweighted_share():
     res = fit_trajectory_types(_frame(w_emp=1.0), seed=3)
     share = res.marts["trajectory_types"].set_index("type").loc[1, "share_comparison_weighted"]
@@ -120,6 +122,7 @@ def register_study(tmp_path_factory):
     return con
 
 
+@pytest.mark.slow
 def test_the_step_writes_the_contract_table_and_its_figures(register_study, tmp_path):
     con = register_study
     res = registry.fit_and_write("trajectory_types", con, tmp_path)

@@ -5,6 +5,7 @@ group and a description, the schedule is quarterly, and the asset graph matches 
 To accept an intended change of the graph: UPDATE_SNAPSHOTS=1 pytest tests/test_definitions.py
 """
 
+import pytest
 import datetime as dt
 import os
 from pathlib import Path
@@ -100,6 +101,7 @@ SERVED_BY_WAVE_YML = """tables:
 """
 
 
+@pytest.mark.slow
 def test_the_table_assets_follow_the_sql_files(tmp_path):
     """Adding (or removing) a file of sql/ changes the graph, with no Python touched: the
     table a researcher adds (docs/how-to/add-a-table.md) is an asset with the checks its
@@ -183,6 +185,7 @@ def _table_checks(con, sql, name):
     return {r.check_name: r.passed for r in _check_results(con, sql_table(name, sql), table_contract(name, sql))}
 
 
+@pytest.mark.slow
 def test_a_column_added_to_a_table_reaches_its_asset_checks_and_the_docs(tmp_path):
     """The done-when of the contracts: a column added to a built table's SQL, with its contract
     entry, is built, checked by an asset check of the table's asset and listed in docs/warehouse.md;

@@ -71,6 +71,7 @@ def test_cost_rows_breaking_the_contract_are_rejected_and_accounted_for(con, del
     assert rejected[1][3] == "htv is only for kustannuslaji henkilosto; leave it blank otherwise (found '0,5')"
 
 
+@pytest.mark.slow
 def test_a_delivery_without_costs_runs_and_gives_empty_tables(con, tmp_path):
     C = dt.date(2023, 12, 31)
     load_delivery(con, minimal_delivery(tmp_path / "d"), C)

@@ -13,6 +13,8 @@ import pytest
 
 from ips_eval import CONTRACTS_DIR, PROJECT_ROOT, SQL_DIR
 
+pytestmark = pytest.mark.slow  # adds an export in a copy of the project
+
 C = dt.date(2024, 6, 30)
 HOW_TO = PROJECT_ROOT / "docs" / "how-to" / "add-an-export.md"
 

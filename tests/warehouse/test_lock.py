@@ -68,6 +68,7 @@ def test_a_second_run_waits_bounded_naming_the_first_then_refuses(tmp_path):
     assert "first-run" in str(busy.value) and "nothing was changed" in str(busy.value)
 
 
+@pytest.mark.slow
 def test_a_busy_lock_always_names_its_holder(tmp_path):
     """Another process takes and releases the lock as fast as it can; every time this one finds
     it busy, the message names the holding run: the name is written together with the lock."""
