@@ -348,6 +348,10 @@ class TableSpec:
     #: rule (rule 8) holds them back: a count that changed by 1..T-1 since an earlier snapshot
     #: published it. Shown `..` (or `<5` when under T) and protected like a suppressed count.
     held_back: frozenset = frozenset()
+    #: Counts of people defined by their start date alone (`ips_eval.figures.reader.BY_START_DATE`):
+    #: one of 0, and a count within it, tells of no one (nobody started long enough ago, which
+    #: the public start dates and the calendar tell), so a reader may work it out.
+    by_start_date: tuple[str, ...] = ()
 
 
 def within(w: Within) -> "RowLinear":
@@ -721,6 +725,16 @@ def _label(m: _Model, c: Cell) -> str:
         total = spec.row_total or (spec.counts[0] if not spec.labels_shown else None)
         if total is not None and m.value.get((c[0], c[1], total)) == 0:
             return "empty"
+        # a count of people defined by their start date alone (nobody started long enough
+        # ago: the public start dates and the calendar tell it), and a count within one of 0
+        if c[2] in spec.by_start_date:
+            return "empty"
+        for rel in spec.relations:
+            if isinstance(rel, RowLinear) and rel.sense == "<=" and rel.coefficients.get(c[2]) == 1.0:
+                wholes = [w for w, a in rel.coefficients.items() if a == -1.0]
+                if len(rel.coefficients) == 2 and wholes and wholes[0] in spec.by_start_date \
+                        and m.value.get((c[0], c[1], wholes[0])) == 0:
+                    return "empty"
     if m.value[c] < T:
         return "primary"
     return "withheld" if c in m.withheld else "secondary"
