@@ -431,6 +431,8 @@ def read_costs(atk: Attack, quarter: str, costs: pd.DataFrame, truth: dict[tuple
 #: the 12-month and at 30 June the 6-month eligibility count the clients who started in the
 #: years before the cut-off's year.
 CALENDAR = {(12, 31): "n_employed12_eligible", (6, 30): "n_employed6_eligible"}
+#: Counts of people defined by their start date alone (S + k months <= the cut-off).
+BY_START_DATE = ("n_employed6_eligible", "n_employed12_eligible")
 #: Counts that only rise for the same people (a job found stays found, an eligibility
 #: reached stays reached): in a county closed to new starters they fall only by withdrawals.
 MONOTONE = tuple(c for c in HEADLINE if c != "n_clients")
@@ -520,6 +522,15 @@ def attack(releases_by_quarter: dict[str, dict[str, pd.DataFrame]], waves: dict[
                 years = [v for (b, v, c) in now if b == a and c == "n_started" and int(v) < cutoff.year]
                 if sum(costs_truth[quarter][(a, v, "n_started")] for v in years) == headline_truth[quarter][(a, column)]:
                     atk.relation({(quarter, "C", a, column): 1, **{now[(a, v, "n_started")]: -1 for v in years}}, "==")
+    # a count of people defined by their start date alone that is 0 (nobody started long
+    # enough ago, which the public start dates tell), and one within it, tells of no one
+    for quarter in releases_by_quarter:
+        h = headline_truth[quarter]
+        for (a, c), n in h.items():
+            key = (quarter, "C", a, c)
+            if n == 0 and key in atk.var and (c in BY_START_DATE or any(
+                    c == small and large in BY_START_DATE and h[(a, large)] == 0 for small, large in HEADLINE_NESTING)):
+                atk.empty.add(key)
     # closed cohorts across consecutive snapshots: clients only fall, the other counts fall
     # at most by the withdrawals (where the reader sees the cohort closed, and it is true)
     quarters = list(releases_by_quarter)
