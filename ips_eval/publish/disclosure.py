@@ -1125,7 +1125,7 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
 
     (a_eq, beq), (a_ub, bub) = matrix(entries[True]), matrix(entries[False])
     labels = [_label(m, c) for c in comp]
-    primary = np.array([lab == "primary" for lab in labels])
+    primary = np.array([lab in ("primary", "empty") for lab in labels])  # an empty count is shown `<5` too
     stated = np.array([m.tables[c[0]].spec.labels_shown and c not in m.withheld and c not in m.superseded
                        and m.given.get(c) != "hidden" for c in comp])
     floor_ = np.where(primary | ~stated, 0.0, float(T))
