@@ -652,7 +652,17 @@ def costs_history(history: list[Snapshot]) -> tuple[dict[str, pd.DataFrame], lis
 
 
 def _count_read_off(cost: str, figure: str) -> int | str:
-    """The count a shown per-client figure gives away (cost / figure), or the hidden label."""
+    """The count a shown per-client figure gives away (cost / figure), or the hidden label. A
+    blank figure beside a shown cost is a ratio over nobody (marts.costs leaves a ratio empty
+    when its count is 0): the count is 0, and a reader knows it.
+
+    Examples
+    --------
+    >>> _count_read_off("1000.00", "250"), _count_read_off("1000.00", ""), _count_read_off("1000.00", "..")
+    (4, 0, '..')
+    """
+    if str(figure) == "" and str(cost) not in ("", SECONDARY_LABEL):
+        return 0
     try:
         return round(float(cost) / float(figure))
     except (TypeError, ValueError, ZeroDivisionError):
