@@ -472,6 +472,8 @@ class _Model:
     dropped: frozenset = frozenset()
     #: Cells a reader knows to be 0 (`TableSpec.known_zero_rows`): constants of the audit.
     structural: frozenset = frozenset()
+    #: Cells of earlier snapshots in rows of structural zeros: unknowns that may be pinned to 0.
+    zero_before: frozenset = frozenset()
 
     def where(self, cell: Cell) -> str:
         table, row, col = cell
@@ -505,7 +507,7 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
         raise DisclosureError(f"tables {sorted(tables)} do not match descriptions {sorted(specs_by)}")
     ts = {name: _Table.of(specs_by[name], df) for name, df in tables.items()}
     cells, value, given, fixed, cost = [], {}, {}, set(), {}
-    withheld, superseded, structural = set(), set(), set()
+    withheld, superseded, structural, zero_before = set(), set(), set(), set()
     # a withheld count states nothing about its size: either reading, no range from the page
     labels = {PRIMARY_LABEL: "primary", SECONDARY_LABEL: "secondary", WITHHELD_LABEL: "hidden"}
     for name, t in ts.items():
@@ -522,7 +524,11 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
                     withheld.add(cell)
                 elif not_shown["superseded"]:
                     superseded.add(cell)
-                if row in t.spec.known_zero_rows:
+                if row in t.spec.known_zero_rows and t.spec.published_before:
+                    # shown earlier as `<5`: an unknown of 0..T-1 here (the warehouse may have
+                    # changed since), which a reader may pin to 0 without learning of anyone
+                    zero_before.add(cell)
+                elif row in t.spec.known_zero_rows:
                     if not (isinstance(raw, str) and raw == PRIMARY_LABEL) and float(raw) != 0:
                         raise DisclosureError(f"{m_where(name, t, row, col)}: declared a structural zero but "
                                               f"holds {raw}", table=name, column=col)
@@ -564,7 +570,7 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
             of_cell[c].append(i)
     return _Model(ts, cells, value, {c: i for i, c in enumerate(cells)}, constraints, of_cell,
                   frozenset(fixed), given, cost, frozenset(withheld), frozenset(superseded),
-                  structural=frozenset(structural))
+                  structural=frozenset(structural), zero_before=frozenset(zero_before))
 
 
 def m_where(name: str, t: "_Table", row: tuple, col: str) -> str:
@@ -730,6 +736,8 @@ def _fine(m: _Model, c: Cell, lo: float, hi: float, ranges: Mapping[Cell, tuple[
 
 
 def _label(m: _Model, c: Cell) -> str:
+    if c in m.zero_before:
+        return "empty"
     if c in m.given:
         return m.given[c]
     if m.value[c] == 0 and c not in m.dropped:

@@ -280,6 +280,8 @@ def _history(history: list[Snapshot], waves: Mapping[str, tuple[str, ...]],
                       if w in set(f[group_table_name(WAVE)]["group_value"])}
         sp, ln = employment_specs(sorted(f[QUARTERLY]["quarter"].unique()), snap_waves, prefix=prefix,
                                   published_before=True)
+        shown_zero = _zero_rows(f[QUARTERLY], zeros)
+        sp = [replace(t, known_zero_rows=shown_zero) if t.name == prefix + QUARTERLY else t for t in sp]
         frames.update({prefix + n: df for n, df in f.items()})
         specs += sp
         links += ln
