@@ -2,6 +2,8 @@
 
 `ips_eval.figures.catalogue` reads catalogue.yaml; `ips_eval.figures.relations` holds the
 relations between figures (checked on the warehouse, assumed of a website reader);
+`ips_eval.figures.reader` what a reader deduces beyond them (structural zeros, the calendar,
+closed cohorts across snapshots, the costs' revision sums), assumed by disclosure control;
 `ips_eval.figures.doc` writes docs/figures.md. The names below are the ones the rest of the
 project imports.
 """

@@ -41,6 +41,11 @@ from ips_eval.figures.catalogue import published_counts
 MONOTONE: tuple[str, ...] = tuple(c for c in published_counts("headline")
                                   if c not in ("n_clients", "n_other_activity"))
 
+#: Counts of people defined by their start date alone (S + k months <= cut-off): how many
+#: there are follows from the start dates, so one of 0 (nobody started long enough ago) tells
+#: of no one, nor does a count within it.
+BY_START_DATE: tuple[str, ...] = ("n_employed6_eligible", "n_employed12_eligible")
+
 #: The eligibility a whole-year cut-off turns into a sum of start years: column ->
 #: (month, day) of the cut-off at which it counts exactly the clients who started in the
 #: years before the cut-off's year.

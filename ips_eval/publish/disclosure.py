@@ -348,6 +348,10 @@ class TableSpec:
     #: rule (rule 8) holds them back: a count that changed by 1..T-1 since an earlier snapshot
     #: published it. Shown `..` (or `<5` when under T) and protected like a suppressed count.
     held_back: frozenset = frozenset()
+    #: Counts of people defined by their start date alone (`ips_eval.figures.reader.BY_START_DATE`):
+    #: one of 0, and a count within it, tells of no one (nobody started long enough ago, which
+    #: the public start dates and the calendar tell), so a reader may work it out.
+    by_start_date: tuple[str, ...] = ()
 
 
 def within(w: Within) -> "RowLinear":
@@ -468,6 +472,8 @@ class _Model:
     dropped: frozenset = frozenset()
     #: Cells a reader knows to be 0 (`TableSpec.known_zero_rows`): constants of the audit.
     structural: frozenset = frozenset()
+    #: Cells of earlier snapshots in rows of structural zeros: unknowns that may be pinned to 0.
+    zero_before: frozenset = frozenset()
 
     def where(self, cell: Cell) -> str:
         table, row, col = cell
@@ -501,7 +507,7 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
         raise DisclosureError(f"tables {sorted(tables)} do not match descriptions {sorted(specs_by)}")
     ts = {name: _Table.of(specs_by[name], df) for name, df in tables.items()}
     cells, value, given, fixed, cost = [], {}, {}, set(), {}
-    withheld, superseded, structural = set(), set(), set()
+    withheld, superseded, structural, zero_before = set(), set(), set(), set()
     # a withheld count states nothing about its size: either reading, no range from the page
     labels = {PRIMARY_LABEL: "primary", SECONDARY_LABEL: "secondary", WITHHELD_LABEL: "hidden"}
     for name, t in ts.items():
@@ -518,7 +524,11 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
                     withheld.add(cell)
                 elif not_shown["superseded"]:
                     superseded.add(cell)
-                if row in t.spec.known_zero_rows:
+                if row in t.spec.known_zero_rows and t.spec.published_before:
+                    # shown earlier as `<5`: an unknown of 0..T-1 here (the warehouse may have
+                    # changed since), which a reader may pin to 0 without learning of anyone
+                    zero_before.add(cell)
+                elif row in t.spec.known_zero_rows:
                     if not (isinstance(raw, str) and raw == PRIMARY_LABEL) and float(raw) != 0:
                         raise DisclosureError(f"{m_where(name, t, row, col)}: declared a structural zero but "
                                               f"holds {raw}", table=name, column=col)
@@ -560,7 +570,7 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
             of_cell[c].append(i)
     return _Model(ts, cells, value, {c: i for i, c in enumerate(cells)}, constraints, of_cell,
                   frozenset(fixed), given, cost, frozenset(withheld), frozenset(superseded),
-                  structural=frozenset(structural))
+                  structural=frozenset(structural), zero_before=frozenset(zero_before))
 
 
 def m_where(name: str, t: "_Table", row: tuple, col: str) -> str:
@@ -710,7 +720,24 @@ def primary_suppression(tables: Mapping[str, pd.DataFrame], specs: Sequence[Tabl
     return Publication(model, frozenset(small) | model.withheld | model.superseded)
 
 
+def _fine(m: _Model, c: Cell, lo: float, hi: float, ranges: Mapping[Cell, tuple[float, float]]) -> bool:
+    """Rule 3 for one unknown cell, with the one case its label alone cannot judge: a count of
+    an earlier snapshot's table whose counts the page never states, worked out to be 0 in a row
+    whose base count (who started) is worked out to be 0 too, tells of no one (nobody started
+    in that county and year)."""
+    label = _label(m, c)
+    if _wide_enough(label, lo, hi):
+        return True
+    spec = m.tables[c[0]].spec
+    if label != "hidden" or spec.labels_shown or hi > 1e-6:
+        return False
+    base = (c[0], c[1], spec.counts[0])
+    return base == c or (base in ranges and ranges[base][1] <= 1e-6) or m.value.get(base) == 0
+
+
 def _label(m: _Model, c: Cell) -> str:
+    if c in m.zero_before:
+        return "empty"
     if c in m.given:
         return m.given[c]
     if m.value[c] == 0 and c not in m.dropped:
@@ -721,6 +748,16 @@ def _label(m: _Model, c: Cell) -> str:
         total = spec.row_total or (spec.counts[0] if not spec.labels_shown else None)
         if total is not None and m.value.get((c[0], c[1], total)) == 0:
             return "empty"
+        # a count of people defined by their start date alone (nobody started long enough
+        # ago: the public start dates and the calendar tell it), and a count within one of 0
+        if c[2] in spec.by_start_date:
+            return "empty"
+        for rel in spec.relations:
+            if isinstance(rel, RowLinear) and rel.sense == "<=" and rel.coefficients.get(c[2]) == 1.0:
+                wholes = [w for w, a in rel.coefficients.items() if a == -1.0]
+                if len(rel.coefficients) == 2 and wholes and wholes[0] in spec.by_start_date \
+                        and m.value.get((c[0], c[1], wholes[0])) == 0:
+                    return "empty"
     if m.value[c] < T:
         return "primary"
     return "withheld" if c in m.withheld else "secondary"
@@ -791,7 +828,7 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
     while True:
         _second_cell_in_lines(m, sup, partner_key)
         ranges = _ranges(m, sup, integer, exact=False, cache=cache, witnesses=witnesses)
-        failing = sorted((c for c, (lo, hi) in ranges.items() if not _wide_enough(_label(m, c), lo, hi)),
+        failing = sorted((c for c, (lo, hi) in ranges.items() if not _fine(m, c, lo, hi, ranges)),
                          key=lambda c: (c in m.fixed, m.order[c]))
         if not failing:
             break
@@ -821,7 +858,7 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
     for cells in reversed(withheld):
         trial = _withholding(m, m.dropped - cells)
         ranges = _ranges(trial, sup, integer, exact=False, witnesses=_Witnesses(trial))
-        if all(_wide_enough(_label(trial, x), lo, hi) for x, (lo, hi) in ranges.items()):
+        if all(_fine(trial, x, lo, hi, ranges) for x, (lo, hi) in ranges.items()):
             m = trial
             cache.clear()
             witnesses = _Witnesses(m)
@@ -831,7 +868,7 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
             break  # cheap cells: not worth an audit each
         trial = sup - {c}
         ranges = _ranges(m, trial, integer, exact=False, cache=cache, witnesses=witnesses)
-        if all(_wide_enough(_label(m, x), lo, hi) for x, (lo, hi) in ranges.items()):
+        if all(_fine(m, x, lo, hi, ranges) for x, (lo, hi) in ranges.items()):
             sup = trial
     return Publication(m, frozenset(sup), witnesses=witnesses)
 
@@ -1235,7 +1272,11 @@ def audit(pub: Publication, *, integer: bool = True, exact: bool = True) -> Publ
     found = pub.witnesses if pub.witnesses is not None and pub.witnesses.m is m else None
     for c, (lo, hi) in _ranges(m, pub.suppressed, integer, exact=exact, witnesses=found).items():
         ranges.append(CellRange(c[0], m.tables[c[0]].describe(c[1]), c[2], lo, hi, _label(m, c)))
-    narrow = [r for r in ranges if not r.ok]
+    by_cell = {(r.table, r.row, r.column): (r.low, r.high) for r in ranges}
+    row_of = {(c[0], m.tables[c[0]].describe(c[1]), c[2]): c for c in m.cells}
+    found_ranges = {row_of[k]: v for k, v in by_cell.items()}
+    narrow = [r for r in ranges if not r.ok and not _fine(m, row_of[(r.table, r.row, r.column)], r.low, r.high,
+                                                           found_ranges)]
     if narrow:
         # what is wrong, not the bounds: the message may reach logs, the bounds would be the leak
         lines = [f"table {r.table}, row {r.row}, column {r.column}: "

@@ -20,8 +20,10 @@ snapshot and knows the study's structure attacks the published files only:
   outcome of fewer than T people;
 - reading the events of each step back from the time-to-first-job curve.
 
-It must learn nothing beyond the stated ranges. A second test publishes every quarter end
-from 2023-03-31 to 2025-03-31 into one site, on both.
+It must learn nothing beyond the stated ranges. The site is published at every quarter end
+from 2023-03-31 to 2025-03-31 (one site holding them all, itself a test: every quarterly
+refresh publishes); the attacker's four snapshots are the last four, and the earlier ones
+tell it which release first showed each past quarter and costs year.
 """
 
 from __future__ import annotations
@@ -192,14 +194,28 @@ def publish_quarters(source: Path, root: Path, cutoffs: list[dt.date], variant: 
 
 @pytest.fixture(scope="module", params=["study", "three_times_the_counties"])
 def releases(request, synthetic_study, tmp_path_factory):
-    """The four quarterly snapshots, on the synthetic study and on its variant with every
-    county split in three (33 counties, each about a third as large: many small counts, the
-    hard case for complementary suppression)."""
+    """Every quarter end from 2023-03-31 to 2025-03-31 published into one site, on the
+    synthetic study and on its variant with every county split in three (33 counties, each
+    about a third as large: many small counts, the hard case for complementary suppression).
+    The attacker's four snapshots are the last four."""
     root = tmp_path_factory.mktemp("attacker")
-    out = publish_quarters(synthetic_study["warehouse"], root, list(SNAPSHOTS.values()),
-                           request.param != "study", synthetic_study["config"].cutoff)
+    out = publish_quarters(synthetic_study["warehouse"], root, QUARTER_ENDS, request.param != "study",
+                           synthetic_study["config"].cutoff)
     print(f"{request.param}: seconds per snapshot (rebuild, publish) {out['seconds']}")
     return out
+
+
+def test_a_release_at_every_quarter_end_publishes_into_one_site(releases):
+    """The quarterly refresh at every quarter end publishes (no refusal, no stuck search), and
+    the one site holds every snapshot, its history lists them all, the root shows the newest."""
+    site = releases["site"]
+    quarters = [f"{d.year}Q{(d.month - 1) // 3 + 1}" for d in QUARTER_ENDS]
+    assert sorted(p.name for p in site.iterdir() if re.fullmatch(r"\d{4}Q\d", p.name)) == quarters
+    history = (site / "history.html").read_text(encoding="utf-8")
+    for q in quarters:
+        assert (site / q / "index.html").is_file() and (site / q / "data" / "employment_outcomes.csv").is_file()
+        assert f"{q}/index.html" in history
+    assert f"{quarters[-1]}/" in (site / "index.html").read_text(encoding="utf-8")
 
 
 def read_release(site: Path, quarter: str) -> dict[str, pd.DataFrame]:
@@ -415,6 +431,8 @@ def read_costs(atk: Attack, quarter: str, costs: pd.DataFrame, truth: dict[tuple
 #: the 12-month and at 30 June the 6-month eligibility count the clients who started in the
 #: years before the cut-off's year.
 CALENDAR = {(12, 31): "n_employed12_eligible", (6, 30): "n_employed6_eligible"}
+#: Counts of people defined by their start date alone (S + k months <= the cut-off).
+BY_START_DATE = ("n_employed6_eligible", "n_employed12_eligible")
 #: Counts that only rise for the same people (a job found stays found, an eligibility
 #: reached stays reached): in a county closed to new starters they fall only by withdrawals.
 MONOTONE = tuple(c for c in HEADLINE if c != "n_clients")
@@ -504,6 +522,15 @@ def attack(releases_by_quarter: dict[str, dict[str, pd.DataFrame]], waves: dict[
                 years = [v for (b, v, c) in now if b == a and c == "n_started" and int(v) < cutoff.year]
                 if sum(costs_truth[quarter][(a, v, "n_started")] for v in years) == headline_truth[quarter][(a, column)]:
                     atk.relation({(quarter, "C", a, column): 1, **{now[(a, v, "n_started")]: -1 for v in years}}, "==")
+    # a count of people defined by their start date alone that is 0 (nobody started long
+    # enough ago, which the public start dates tell), and one within it, tells of no one
+    for quarter in releases_by_quarter:
+        h = headline_truth[quarter]
+        for (a, c), n in h.items():
+            key = (quarter, "C", a, c)
+            if n == 0 and key in atk.var and (c in BY_START_DATE or any(
+                    c == small and large in BY_START_DATE and h[(a, large)] == 0 for small, large in HEADLINE_NESTING)):
+                atk.empty.add(key)
     # closed cohorts across consecutive snapshots: clients only fall, the other counts fall
     # at most by the withdrawals (where the reader sees the cohort closed, and it is true)
     quarters = list(releases_by_quarter)
@@ -538,13 +565,13 @@ def _truth(warehouses: dict[str, Path]) -> tuple[dict, dict]:
 
 
 def test_no_pair_of_snapshots_gives_a_change_of_fewer_than_T(releases):
-    """Differencing: a count two snapshots both publish as a number is the same or differs by
+    """Differencing, over every pair of the site's snapshots: a count two snapshots both publish as a number is the same or differs by
     at least T; a mean is repeated or its pairs differ by at least T; a curve is repeated or
     its people differ by at least T. The planted withdrawals did reach the warehouse."""
     site = releases["site"]
-    published = {q: read_release(site, q) for q in SNAPSHOTS}
+    published = {q: read_release(site, q) for q in releases["warehouses"]}  # every snapshot a reader holds
     changes = {"counts": 0, "held": 0}
-    for a, b in itertools.combinations(SNAPSHOTS, 2):
+    for a, b in itertools.combinations(published, 2):
         for name in ["employment_outcomes", *(f"employment_outcomes_by_{g}" for g in GROUPINGS)]:
             key = "alue" if name == "employment_outcomes" else "group_value"
             ta, tb = (published[x][name].set_index(key) for x in (a, b))
@@ -602,7 +629,8 @@ def test_four_releases_reveal_nothing_beyond_their_labels(releases):
         pd.testing.assert_frame_equal(qa.loc[common], qb.loc[common], obj=f"{a} vs {b}")
 
     costs_truth, headline_truth = _truth(releases["warehouses"])
-    atk = attack(published, waves, costs_truth, headline_truth, zeros)
+    earlier = {q: read_release(site, q) for q in releases["warehouses"] if q < min(SNAPSHOTS)}
+    atk = attack(published, waves, costs_truth, headline_truth, zeros, earlier)
     assert len(atk.var) > 50 and len(atk.small) > 10
     ranges = atk.ranges()
     narrowed = [(key, atk.label[key], lo, hi) for key, (lo, hi) in ranges.items()
@@ -619,11 +647,11 @@ def test_the_curves_hide_each_event(releases):
         path = releases["site"] / quarter / "data" / "time_to_first_job_curve.csv"
         curve = pd.read_csv(path)
         # a curve repeated from an earlier snapshot is read against that snapshot's steps
-        for earlier in [q for q in SNAPSHOTS if q <= quarter][::-1]:
+        for earlier in [q for q in releases["warehouses"] if q <= quarter][::-1]:
             with duckdb.connect(str(releases["warehouses"][earlier]), read_only=True) as con:
                 steps = con.execute("SELECT time, n_at_risk, n_events FROM models.km_time_to_first_job"
                                     " WHERE \"group\" = 'ALL' ORDER BY time").df()
-            if round(steps["n_at_risk"].max() / 5) * 5 == curve["n_at_risk"].iloc[0] or earlier == list(SNAPSHOTS)[0]:
+            if round(steps["n_at_risk"].max() / 5) * 5 == curve["n_at_risk"].iloc[0] or earlier == min(releases["warehouses"]):
                 break
         assert len(curve) >= 2
         assert (curve["n_at_risk"] % 5 == 0).all() and (curve["n_at_risk"] >= T).all()

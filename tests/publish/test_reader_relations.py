@@ -118,3 +118,14 @@ def test_a_change_under_T_is_held_back_against_every_earlier_snapshot():
     assert held_back({COUNTY: county(51)}, history) == {}
     assert held_back({COUNTY: county(45)}, history)[COUNTY] == {(("A",), c) for c in OUTCOME_COUNTS}
     assert held_back({COUNTY: county(46)}, history) == {}  # unchanged since 2024Q3, 6 from 2024Q2
+
+
+def test_a_count_of_nobody_may_be_worked_out():
+    """A (a county that has not started) has 0 clients, B 30, ALL 30: a reader works out A = 0,
+    which tells of no one (its row total is 0), and its eligible with it."""
+    spec = TableSpec(name="t", keys=("alue",), counts=("n_clients", "n_employed6_eligible"), row_total="n_clients",
+                     relations=(RowsSum(by="alue"), within(Within(("n_employed6_eligible",), "n_clients"))),
+                     by_start_date=("n_employed6_eligible",))
+    df = pd.DataFrame({"alue": ["A", "B", "ALL"], "n_clients": [0, 30, 30], "n_employed6_eligible": [0, 0, 0]})
+    pub = audit(primary_suppression({"t": df}, [spec]))
+    assert {(r.row, r.column): (r.low, r.high) for r in pub.ranges}[("alue=A", "n_clients")] == (0, 0)

@@ -36,7 +36,7 @@ from ips_eval.figures import (
     wave_counties, within_columns,
 )
 from ips_eval.figures.reader import (
-    MONOTONE, calendar_sums, closed_cohort, monotone_holds, structural_zero_quarters,
+    BY_START_DATE, MONOTONE, calendar_sums, closed_cohort, monotone_holds, structural_zero_quarters,
 )
 from ips_eval.publish.disclosure import (
     HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, CrossLinear, CrossSum, DisclosureError, Publication, RowLinear, RowsSum, TableSpec,
@@ -226,10 +226,13 @@ def employment_specs(quarters: list[str], waves: Mapping[str, tuple[str, ...]] |
     CSV files show them), named `prefix + name`.
     """
     row_within = tuple(within(w) for w in within_columns(HEADLINE_WITHIN, OUTCOME_COUNTS))
+    by_start = tuple(c for c in BY_START_DATE if c in OUTCOME_COUNTS)
     county = TableSpec(name=COUNTY, keys=(AREA,), counts=OUTCOME_COUNTS, rates=OUTCOME_RATES, row_total="n_clients",
-                       relations=(RowsSum(by=AREA, total=ALL), *row_within), cost=COSTS[COUNTY])
+                       relations=(RowsSum(by=AREA, total=ALL), *row_within), cost=COSTS[COUNTY],
+                       by_start_date=by_start)
     groups = [TableSpec(name=group_table_name(g), keys=("group_value",), counts=OUTCOME_COUNTS, rates=OUTCOME_RATES,
-                        row_total="n_clients", relations=row_within, cost=COSTS["group"]) for g in GROUPINGS]
+                        row_total="n_clients", relations=row_within, cost=COSTS["group"], by_start_date=by_start)
+              for g in GROUPINGS]
     quarterly = TableSpec(
         name=QUARTERLY, keys=(AREA, "quarter"), counts=QUARTER_COUNTS, rates=QUARTER_RATES, row_total="n_served",
         relations=(RowsSum(by=AREA, total=ALL),
@@ -682,7 +685,17 @@ def costs_history(history: list[Snapshot]) -> tuple[dict[str, pd.DataFrame], lis
 
 
 def _count_read_off(cost: str, figure: str) -> int | str:
-    """The count a shown per-client figure gives away (cost / figure), or the hidden label."""
+    """The count a shown per-client figure gives away (cost / figure), or the hidden label. A
+    blank figure beside a shown cost is a ratio over nobody (marts.costs leaves a ratio empty
+    when its count is 0): the count is 0, and a reader knows it.
+
+    Examples
+    --------
+    >>> _count_read_off("1000.00", "250"), _count_read_off("1000.00", ""), _count_read_off("1000.00", "..")
+    (4, 0, '..')
+    """
+    if str(figure) == "" and str(cost) not in ("", SECONDARY_LABEL):
+        return 0
     try:
         return round(float(cost) / float(figure))
     except (TypeError, ValueError, ZeroDivisionError):
