@@ -23,11 +23,16 @@ from typing import Iterable
 
 import duckdb
 
-from ips_eval.warehouse.tables import build_tables, sql_table, upstream_tables
+from ips_eval import SITE_QUERIES_DIR
+from ips_eval.warehouse.lineage import tables_read
+from ips_eval.warehouse.tables import build_tables, sql_table, sql_tables, upstream_tables
 
-#: The tables the website's employment and costs sections read.
-SITE_MARTS: tuple[str, ...] = ("marts.employment_outcomes", "marts.employment_outcomes_by_group",
-                               "marts.employment_rate_by_quarter", "marts.costs")
+def site_marts() -> tuple[str, ...]:
+    """The marts the website's queries read (sql/site/), as their SQL says."""
+    built = {t.name for t in sql_tables()}
+    return tuple(sorted({t for q in SITE_QUERIES_DIR.glob("*.sql") for t in tables_read(q.read_text(encoding="utf-8"))
+                         if t.startswith("marts.") and t in built}))
+
 #: Staging tables rewritten by `split_counties` (everything else downstream is rebuilt).
 _MOVED = ("staging.clients", "staging.costs", "staging.fidelity_reviews")
 
@@ -45,9 +50,10 @@ def part_name(county: str, part: int) -> str:
 
 
 def split_counties(con: duckdb.DuckDBPyConnection, cutoff: dt.date, parts: int = 3,
-                   marts: Iterable[str] = SITE_MARTS) -> list[str]:
+                   marts: Iterable[str] | None = None) -> list[str]:
     """Split every county of the warehouse behind `con` into `parts` counties and rebuild
-    `marts` (and the core and staging tables between them and the clients).
+    `marts` (by default the marts the website reads, `site_marts`) and the core and staging
+    tables between them and the clients.
 
     Each county's clients are dealt out in turn by pseudonym order (the k-th client to part
     k mod `parts`), so the parts' client lists differ in length by at most one (the counted
@@ -83,7 +89,7 @@ def split_counties(con: duckdb.DuckDBPyConnection, cutoff: dt.date, parts: int =
                             c.euroa / {parts} AS euroa, c.htv / {parts} AS htv)
         FROM staging.costs AS c CROSS JOIN {copies} AS p""")
     needed: set[str] = set()
-    todo = list(marts)
+    todo = list(site_marts() if marts is None else marts)
     while todo:
         name = todo.pop()
         if name not in needed:

@@ -44,7 +44,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
 from ips_eval.publish.site.build import build_site
-from ips_eval.synth.variants import SITE_MARTS, split_counties
+from ips_eval.synth.variants import site_marts, split_counties
 from ips_eval.warehouse.lineage import parameters
 from ips_eval.warehouse.tables import build_table, sql_table, sql_tables, upstream_tables
 
@@ -111,7 +111,7 @@ QUARTER_RATES = STRUCTURE["quarterly"]["rates"]
 #: loaded; the variant's moved clients and the planted withdrawals live there).
 def _cutoff_tables() -> list:
     needed: set[str] = set()
-    todo = [*SITE_MARTS, "core.client_outcomes", "marts.client_scores"]
+    todo = [*site_marts(), "core.client_outcomes", "marts.client_scores"]
     while todo:
         name = todo.pop()
         if name not in needed:

@@ -12,6 +12,7 @@ SVG carries no date and fixed ids, so the same figures give the same file.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -151,6 +152,21 @@ def _row_label(table: SiteTable, row: dict[str, str], lang: str) -> str:
     return " – ".join(label(lang, c, row[c.name]) for c in table.columns if c.kind == "key")
 
 
+#: A phone's chart keeps its drawn width only if its row labels wrap: a long label would
+#: widen the saved figure (tight bounding box) and shrink all its text when scaled to the screen.
+NARROW_LABEL_CHARS = 22
+
+
+def _row_labels(table: SiteTable, lang: str, narrow: bool) -> tuple[list[str], float]:
+    """The rows' labels, wrapped on a phone, and the height (inches) a row needs."""
+    labels = [_row_label(table, r, lang) for r in table.rows]
+    if not narrow:
+        return labels, 0.36
+    wrapped = ["\n".join(textwrap.wrap(l, NARROW_LABEL_CHARS, break_long_words=False)) or l for l in labels]
+    lines = max((l.count("\n") + 1 for l in wrapped), default=1)
+    return wrapped, 0.3 + 0.24 * lines
+
+
 def likert_bars(table: SiteTable) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Where each row's three bars start and how wide they are (shares of those who
     answered): 1-2 ends at minus half of 3, 3 is centred on zero, 4-5 starts at half of 3. A
@@ -176,11 +192,13 @@ def likert_chart(table: SiteTable, lang: str, path: Path, narrow: bool = False) 
     (a disclosure label) is left empty: its numbers are in the table as the page shows them.
     `narrow`: the phone version."""
     rows = table.rows
-    labels = [_row_label(table, r, lang) for r in rows]
+    labels, row_height = _row_labels(table, lang, narrow)
     starts, widths = likert_bars(table)
     y = np.arange(len(rows))[::-1]
     with matplotlib.rc_context({**_RC, **({"font.size": NARROW_FONT} if narrow else {})}):
-        fig = Figure(figsize=(NARROW_WIDTH if narrow else 8.4, (1.6 if narrow else 1) * (0.9 + 0.36 * max(len(rows), 1))))
+        # on a phone the labels take their room from the plot, not beyond the drawn width
+        fig = Figure(figsize=(NARROW_WIDTH if narrow else 8.4, (1.6 if narrow else 0.9) + row_height * max(len(rows), 1)),
+                     layout="constrained" if narrow else None)
         ax = fig.add_subplot()
         for col, key, colour in LIKERT_PARTS:
             ax.barh(y, widths[col], left=starts[col], height=0.62, color=colour, label=texts.text(lang, key))
@@ -194,7 +212,8 @@ def likert_chart(table: SiteTable, lang: str, path: Path, narrow: bool = False) 
         ax.set_axisbelow(True)
         for side in ("top", "right", "left"):
             ax.spines[side].set_visible(False)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28 if len(rows) < 4 else -0.12), ncol=3, frameon=False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28 if len(rows) < 4 else -0.12), ncol=1 if narrow else 3,
+                  frameon=False)
         return _save(fig, narrow_path(path) if narrow else path)
 
 
@@ -205,10 +224,12 @@ def forest_chart(table: SiteTable, lang: str, path: Path, narrow: bool = False) 
     est = np.array([_number(r["estimate"]) for r in rows])
     lo = np.array([_number(r["ci_low"]) for r in rows])
     hi = np.array([_number(r["ci_high"]) for r in rows])
-    labels = [_row_label(table, r, lang) for r in rows]
+    labels, row_height = _row_labels(table, lang, narrow)
     y = np.arange(len(rows))[::-1]
     with matplotlib.rc_context({**_RC, **({"font.size": NARROW_FONT} if narrow else {})}):
-        fig = Figure(figsize=(NARROW_WIDTH if narrow else 8.4, (1.6 if narrow else 1) * (0.9 + 0.34 * max(len(rows), 1))))
+        # on a phone the labels take their room from the plot, not beyond the drawn width
+        fig = Figure(figsize=(NARROW_WIDTH if narrow else 8.4, (1.6 if narrow else 0.9) + row_height * max(len(rows), 1)),
+                     layout="constrained" if narrow else None)
         ax = fig.add_subplot()
         ax.axvline(0, color=BENCHMARK, lw=1, ls=(0, (4, 3)))
         ax.hlines(y, lo, hi, color=PRIMARY, lw=1.8)
