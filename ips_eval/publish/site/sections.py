@@ -106,13 +106,20 @@ def _texts(path: Path, where: str, given: Any, needed: set[str]) -> dict[str, di
     return {lang: {k: str(v) for k, v in given[lang].items()} for lang in LANGUAGES}
 
 
-def _table(path: Path, where: str, raw: Any, items: Mapping[str, Any]) -> SectionTable:
+def _named(path: Path, where: str, raw: Any, kind: str, fields: set[str], within: str = "") -> str:
+    """Where a declared section or table is (`within` what), once it is a mapping with a name and
+    only known fields."""
     if not isinstance(raw, dict) or not _NAME.match(str(raw.get("name", ""))):
-        raise _fail(path, where, "a table is a mapping with a name (lower case letters, digits, _)")
-    where = f"{where}: table {raw['name']!r}"
-    unknown = sorted(set(raw) - _TABLE_FIELDS)
+        raise _fail(path, where, f"a {kind} is a mapping with a name (lower case letters, digits, _)")
+    where = f"{within}{kind} {raw['name']!r}"
+    unknown = sorted(set(raw) - fields)
     if unknown:
-        raise _fail(path, where, f"unknown field(s) {unknown}; known: {sorted(_TABLE_FIELDS)}")
+        raise _fail(path, where, f"unknown field(s) {unknown}; known: {sorted(fields)}")
+    return where
+
+
+def _table(path: Path, where: str, raw: Any, items: Mapping[str, Any]) -> SectionTable:
+    where = _named(path, where, raw, "table", _TABLE_FIELDS, within=f"{where}: ")
     query = raw.get("query")
     if not query or not (SITE_QUERIES_DIR / str(query)).is_file():
         raise _fail(path, where, f"field 'query': {query!r} is no file of sql/site/")
@@ -186,13 +193,7 @@ def load_sections(path: Path | str = SECTIONS_FILE) -> tuple[tuple[Section, ...]
     names: set[str] = set()
     table_names: set[str] = set()
     for i, s in enumerate(raw["sections"]):
-        where = f"section {i + 1}"
-        if not isinstance(s, dict) or not _NAME.match(str(s.get("name", ""))):
-            raise _fail(path, where, "a section is a mapping with a name (lower case letters, digits, _)")
-        where = f"section {s['name']!r}"
-        unknown = sorted(set(s) - _SECTION_FIELDS)
-        if unknown:
-            raise _fail(path, where, f"unknown field(s) {unknown}; known: {sorted(_SECTION_FIELDS)}")
+        where = _named(path, f"section {i + 1}", s, "section", _SECTION_FIELDS)
         if s["name"] in names:
             raise _fail(path, where, "declared twice")
         names.add(s["name"])
