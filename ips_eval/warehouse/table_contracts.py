@@ -91,7 +91,7 @@ class ColumnTest:
 
     @property
     def check_name(self) -> str:
-        """The name of the Dagster asset check that runs it (unique within its table)."""
+        """Its name, unique within its table: the table's `contract` asset check reports it by this name."""
         return f"{'_'.join(self.columns)}_{self.kind}"
 
     @property

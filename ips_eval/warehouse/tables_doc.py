@@ -35,7 +35,7 @@ INTRO = """## All tables (generated)
 Every table of the warehouse, schema by schema. A table built from `sql/<schema>/<table>.sql`
 has its description from the file's header comment, its inputs from its SQL and its columns
 from its contract `sql/<schema>/<table>.yml` (types, descriptions and tests; the tests are
-the asset checks of the table's Dagster asset). `ref` tables come from `ips_eval.definitions`,
+run by the `contract` asset check of the table's Dagster asset). `ref` tables come from `ips_eval.definitions`,
 `raw` tables from `data_contracts/`, and the tables Python writes from their contracts in
 `sql/models/tables.yml` and `sql/audit/tables.yml`. A test builds the warehouse and compares
 every contract with the built table (names and types), and another fails while this part of

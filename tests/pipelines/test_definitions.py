@@ -135,9 +135,10 @@ def test_the_table_assets_follow_the_sql_files(tmp_path):
     columns = spec.metadata["dagster/column_schema"].columns
     assert [(c.name, c.type, c.description) for c in columns] == [
         ("aalto", "VARCHAR", "The wave."), ("quarter", "VARCHAR", "The quarter."), ("n", "BIGINT", "Clients in service.")]
-    checks = {c.name: c for c in assets[added].check_specs}
-    assert set(checks) == {"columns", "aalto_quarter_unique", "aalto_accepted_values", "n_not_null", "n_range"}
-    assert all(c.blocking for c in checks.values())
+    (check,) = assets[added].check_specs
+    assert check.name == "contract" and check.blocking
+    for test in ("aalto_quarter_unique (aalto/quarter: unique)", "aalto_accepted_values", "n_not_null", "n_range"):
+        assert test in check.description
     assert dg.AssetKey(["marts", "fidelity"]) not in assets
     assert dg.AssetKey(["marts", "fidelity"]) in {k for a in table_assets() for k in a.keys}
     # a table read from raw waits for the consent purge of the ingest
@@ -146,8 +147,8 @@ def test_the_table_assets_follow_the_sql_files(tmp_path):
     # built on a small delivery, it passes the checks its asset runs
     con = _built(minimal_delivery(tmp_path / "delivery"), sql, ["core.client_quarters", "marts.served_by_wave"])
     assert con.execute("SELECT DISTINCT aalto, n FROM marts.served_by_wave").fetchall() == [("2", 1)]
-    results = _table_checks(con, sql, "marts.served_by_wave")
-    assert results == {name: True for name in checks}
+    assert _table_check(con, sql, "marts.served_by_wave") == (
+        True, {"aalto_quarter_unique": 0, "aalto_accepted_values": 0, "n_not_null": 0, "n_range": 0})
     # and documented: docs/warehouse.md is generated from the same files
     page = render(sql)
     assert "#### `marts.served_by_wave`\n\nClients in service per wave and quarter" in page
@@ -176,20 +177,22 @@ def _built(delivery, sql, tables):
     return con
 
 
-def _table_checks(con, sql, name):
-    """What the table's asset checks say on `con`: check name -> passed."""
+def _table_check(con, sql, name):
+    """What the table's asset check says on `con`: (passed, failing rows per declared test)."""
     from ips_eval.warehouse.table_contracts import table_contract
     from ips_eval.warehouse.tables import sql_table
-    from pipelines.assets.tables import _check_results
+    from pipelines.assets.tables import _check_result
 
-    return {r.check_name: r.passed for r in _check_results(con, sql_table(name, sql), table_contract(name, sql))}
+    result = _check_result(con, sql_table(name, sql), table_contract(name, sql))
+    tests = result.metadata["tests"]
+    return result.passed, tests.value if isinstance(tests, dg.JsonMetadataValue) else tests.text
 
 
 @pytest.mark.slow
 def test_a_column_added_to_a_table_reaches_its_asset_checks_and_the_docs(tmp_path):
     """The done-when of the contracts: a column added to a built table's SQL, with its contract
     entry, is built, checked by an asset check of the table's asset and listed in docs/warehouse.md;
-    without its contract entry the table's `columns` check fails."""
+    without its contract entry that check fails on the columns."""
     import shutil
 
     from deliveries import minimal_delivery
@@ -206,7 +209,8 @@ def test_a_column_added_to_a_table_reaches_its_asset_checks_and_the_docs(tmp_pat
     path.write_text(text.replace(last_select, "SELECT s.quarter,\n       year(s.quarter_start) AS quarter_year,\n"
                                               "       s.quarter_start,"), encoding="utf-8")
     con = _built(minimal_delivery(tmp_path / "delivery"), sql, ["core.client_quarters"])
-    assert _table_checks(con, sql, "core.client_quarters")["columns"] is False  # not declared yet
+    passed, tests = _table_check(con, sql, "core.client_quarters")
+    assert passed is False and tests == "not run: the columns differ from the contract"  # not declared yet
 
     contract = sql / "core" / "client_quarters.yml"
     contract.write_text(contract.read_text(encoding="utf-8").replace(
@@ -215,10 +219,10 @@ def test_a_column_added_to_a_table_reaches_its_asset_checks_and_the_docs(tmp_pat
         "        tests:\n          - range: {min: 2000, max: 2100}\n      - name: quarter_start\n", 1))
     key = dg.AssetKey(["core", "client_quarters"])
     asset = next(a for a in table_assets(sql) if key in a.keys)
-    check = next(c for c in asset.check_specs if c.name == "quarter_year_range")
-    assert check.blocking and "quarter_year: in [2000, 2100]" in check.description
-    results = _table_checks(con, sql, "core.client_quarters")
-    assert results["columns"] and results["quarter_year_range"]
+    (check,) = asset.check_specs
+    assert check.blocking and "quarter_year_range (quarter_year: in [2000, 2100])" in check.description
+    passed, tests = _table_check(con, sql, "core.client_quarters")
+    assert passed and tests["quarter_year_range"] == 0
     assert "| `quarter_year` | BIGINT | The year of the quarter. | in [2000, 2100] |" in render(sql)
 
 

@@ -85,8 +85,10 @@ def test_an_export_is_added_by_its_contract_and_its_staging_sql(tmp_path, contra
     assert {(k.asset_key.path[-1], k.name) for k in _accounted_check(contract).check_keys} == {
         ("referrals", "rows_accounted")}
     asset = next(a for a in table_assets(sql) if a.key.path == ["staging", "referrals"])
-    assert {c.name for c in asset.check_specs} == {"columns", "person_id_lahetepvm_unique", "person_id_not_null",
-                                                  "lahetepvm_not_null"}
+    (check,) = asset.check_specs
+    assert check.name == "contract" and check.blocking
+    assert all(f"{test} (" in check.description
+               for test in ("person_id_lahetepvm_unique", "person_id_not_null", "lahetepvm_not_null"))
     assert [d.asset_key.path for d in asset.specs_by_key[asset.key].deps] == [["audit", "consent_withdrawals"]]
 
     # documented: raw.referrals from its data contract, staging.referrals from its SQL and contract

@@ -278,8 +278,8 @@ def test_a_failed_contract_test_stops_the_run_before_the_swap(tmp_path, monkeypa
     selection = dg.AssetSelection.assets(mart).upstream() | dg.AssetSelection.assets(reader)
     result = dg.materialize(all_assets, selection=selection, resources={"study": study}, raise_on_error=False)
     assert not result.success
-    assert runner._first_failure(result) == ("blocking check n_jobs_range on marts/employment_outcomes failed: "
-                                              "marts.employment_outcomes.n_jobs: 1 row(s) not >= 0 (e.g. -1)")
+    assert runner._first_failure(result) == ("blocking check contract on marts/employment_outcomes failed: "
+                                              "n_jobs_range: marts.employment_outcomes.n_jobs: 1 row(s) not >= 0 (e.g. -1)")
     built = {e.asset_key for e in result.get_asset_materialization_events()}
     assert dg.AssetKey(["core", "client_outcomes_asof"]) in built and reader not in built
     started = {e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_START}
