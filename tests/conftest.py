@@ -21,7 +21,7 @@ import tiers  # noqa: E402  (tests/tiers.py: the markers of the suite's tiers, a
 
 
 def pytest_collection_modifyitems(config, items):
-    tiers.mark(items)
+    tiers.mark(items, workers=getattr(config, "workerinput", {}).get("workercount", 1))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -74,7 +74,7 @@ def _scan(func) -> tuple[bool, bool, bool]:
     return found
 
 
-def mark(items) -> None:
+def mark(items, workers: int = 1) -> None:
     """Mark each item with the tiers it belongs to, then order the modules (see `order`)."""
     for item in items:
         funcs = [getattr(item, "function", None)]
@@ -88,20 +88,31 @@ def mark(items) -> None:
         for tier, hit in zip(("pipeline", "browser", "slow"), found):
             if hit and not item.get_closest_marker(tier):
                 item.add_marker(getattr(pytest.mark, tier))
-    order(items)
+    order(items, workers)
 
 
 #: Fixtures that build a whole warehouse once per session, slowest first.
 SHARED_BUILDS = ("synthetic_study", "minimal_run")
 
 
-def order(items) -> None:
+def first_batch(count: int, workers: int) -> int:
+    """How many tests pytest-xdist's `load` scheduler hands each worker at first (a quarter of
+    its share, at least 2; xdist.scheduler.load.LoadScheduling.schedule)."""
+    return max(2, count // workers // 4) if workers > 1 else count
+
+
+def order(items, workers: int = 1) -> None:
     """Whole modules (so that their module fixtures are built once) in this order: those that read
     the synthetic study, then the other pipeline and slow ones, then the rest, each group in
-    collection order. Under xdist the first worker's first batch holds the synthetic study's
-    modules, so that worker builds it at once while the other one takes the modules after them
-    and does not wait for the build; the long tests come before the short ones, which even out
-    the two workers' ends."""
+    collection order. The long tests come before the short ones, which evens out the workers'
+    ends.
+
+    Under xdist the scheduler hands the first worker the first batch of tests and the second
+    worker the next: the study's modules that fit whole into the first batch go first, so that
+    the first worker builds the study at once while the second one takes the long tests that do
+    not need it; a study module that does not fit waits behind those, for the study is built by
+    the time any worker asks for it (a module cut by the batch's end would make the second
+    worker wait on the build)."""
     def rank(item) -> int:
         fixtures = set(item.fixturenames)
         if SHARED_BUILDS[0] in fixtures:
@@ -110,13 +121,22 @@ def order(items) -> None:
             return 1
         return 2
 
+    def key(item):
+        return getattr(item, "module", item.path)
+
     modules: dict[object, int] = {}
+    sizes: dict[object, int] = {}
     for item in items:
-        key = item.module if hasattr(item, "module") else item.path
-        modules[key] = min(modules.get(key, 2), rank(item))
-    position = {key: i for i, key in enumerate(modules)}
-    items.sort(key=lambda item: (modules[getattr(item, "module", item.path)],
-                                 position[getattr(item, "module", item.path)]))
+        modules[key(item)] = min(modules.get(key(item), 2), rank(item))
+        sizes[key(item)] = sizes.get(key(item), 0) + 1
+    room = first_batch(len(items), workers)
+    for module in [m for m, r in modules.items() if r == 0]:
+        if sizes[module] <= room:
+            room -= sizes[module]
+        else:
+            modules[module] = 1.5  # after the long tests that need no study
+    position = {module: i for i, module in enumerate(modules)}
+    items.sort(key=lambda item: (modules[key(item)], position[key(item)]))
 
 
 # ----------------------------------------------------------------------------------------------
