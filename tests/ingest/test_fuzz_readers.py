@@ -48,7 +48,7 @@ def _mutate(data: bytes, mutations) -> bytes:
     return data
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(export=st.sampled_from(["clients", "jobs", "survey_final", "fidelity_reviews"]),
        mutations=st.lists(mutation, min_size=1, max_size=6))
 def test_mutated_project_files_are_refused_or_accounted_for(export, mutations):
@@ -74,7 +74,7 @@ def test_mutated_project_files_are_refused_or_accounted_for(export, mutations):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=12, deadline=None, database=None, derandomize=True)
 @given(mutations=st.lists(mutation, min_size=1, max_size=4))
 def test_mutated_register_files_are_refused_or_accounted_for(mutations):
     folder = Path(tempfile.mkdtemp())
