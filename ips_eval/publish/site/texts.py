@@ -36,7 +36,7 @@ LANGUAGE_NAMES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
 
 #: The texts as written, their definitional numbers as placeholders (see `definition_values`);
 #: placeholders that are not definitions ({cutoff}, {n}, ...) are filled by the caller of `text`.
-_TEMPLATES: dict[str, dict[str, str]] = {
+_PAGE_TEMPLATES: dict[str, dict[str, str]] = {
     "fi": {
         "study": "Sijoita ja valmenna! – IPS-arviointitutkimus",
         "site_title": "Tulokset",
@@ -650,8 +650,6 @@ _DOWNLOAD_TEMPLATES: dict[str, dict[str, str]] = {
         "dict_rule_summary": "Shown only when at least {T} people are behind it; otherwise ..",
     },
 }
-for _lang, _more in _DOWNLOAD_TEMPLATES.items():
-    _TEMPLATES[_lang].update(_more)
 
 #: What a reader must know beside a model's estimates (`tables.model_caveats`).
 _CAVEAT_TEMPLATES: dict[str, dict[str, str]] = {
@@ -724,8 +722,6 @@ _CAVEAT_TEMPLATES: dict[str, dict[str, str]] = {
                               "its own number of observations.",
     },
 }
-for _lang, _more in _CAVEAT_TEMPLATES.items():
-    _TEMPLATES[_lang].update(_more)
 
 #: Release notes on every page and in the history (`build.ReleaseNotes`).
 _RELEASE_TEMPLATES: dict[str, dict[str, str]] = {
@@ -785,8 +781,6 @@ _RELEASE_TEMPLATES: dict[str, dict[str, str]] = {
         "history_corrected": "Corrected",
     },
 }
-for _lang, _more in _RELEASE_TEMPLATES.items():
-    _TEMPLATES[_lang].update(_more)
 
 #: The texts of the declared sections' pages (ips_eval/publish/site/sections.yaml): chart
 #: legends (words only: the site scan reads a chart's whole numbers as counts; the answer
@@ -851,6 +845,23 @@ _VOICES: dict[str, dict[str, str]] = {
         "section_none": "This section's data are not in this delivery.",
     },
 }
+
+def _merged(*groups: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The groups' texts in one mapping per language; a key written in two groups is an error
+    (the later one would silently win)."""
+    out: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}
+    for group in groups:
+        for lang, more in group.items():
+            twice = sorted(set(out[lang]) & set(more))
+            if twice:
+                raise ValueError(f"texts written twice for {lang}: {', '.join(twice)}")
+            out[lang].update(more)
+    return out
+
+
+#: Every written text: the pages', the downloads', the caveats', the release notes' and the sections'.
+_TEMPLATES = _merged(_PAGE_TEMPLATES, _DOWNLOAD_TEMPLATES, _CAVEAT_TEMPLATES, _RELEASE_TEMPLATES, _VOICES)
+
 
 #: Swedish and English names of the counties (wellbeing services counties and Helsinki);
 #: Finnish is the data's own name. A county missing here is shown by its Finnish name.
@@ -923,7 +934,7 @@ def texts_for(lang: str, threshold: int | None = None) -> dict[str, str]:
     True
     """
     values = _Later(definition_values(lang, threshold))
-    written = {**_TEMPLATES[lang], **_VOICES[lang], **section_texts(lang)}
+    written = {**_TEMPLATES[lang], **section_texts(lang)}
     out = {key: string.Formatter().vformat(template, (), values) for key, template in written.items()}
     for f in figures(published=True):
         out[f"h_{f.name}"] = f.label(lang, "title", threshold=threshold)
