@@ -29,11 +29,11 @@ from ips_eval.warehouse.tables import build_tables, sql_table, sql_tables, upstr
 
 def site_marts() -> tuple[str, ...]:
     """The marts the website's queries read (sql/site/), as their SQL says, except those built
-    from the models' outputs (after the models: rebuilding them needs a fitted warehouse)."""
+    from the models' outputs (`SqlTable.model_inputs`: built after the models, see
+    `build_after_models`; rebuilding them needs a fitted warehouse)."""
     built = {t.name: t for t in sql_tables()}
     read = {t for q in SITE_QUERIES_DIR.glob("*.sql") for t in tables_read(q.read_text(encoding="utf-8"))}
-    return tuple(sorted(t for t in read if t.startswith("marts.") and t in built
-                        and not any(r.startswith("models.") for r in built[t].reads)))
+    return tuple(sorted(t for t in read if t.startswith("marts.") and t in built and not built[t].model_inputs))
 
 #: Staging tables rewritten by `split_counties` (everything else downstream is rebuilt).
 _MOVED = ("staging.clients", "staging.costs", "staging.fidelity_reviews")
