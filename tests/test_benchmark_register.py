@@ -1,22 +1,18 @@
 """The register benchmark's own arithmetic and its CSV copy of a delivery (benchmarks/register.py)."""
 
 import datetime as dt
-import importlib.util
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from scripts import ROOT, load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_register", ROOT / "benchmarks" / "register.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/register.py")
 
 
 def _result(scale, run, scan, run_csv, scan_csv):

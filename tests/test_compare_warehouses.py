@@ -1,20 +1,17 @@
 """benchmarks/compare_warehouses.py: the table hashes tell a changed value, a changed row order does not."""
 
-import importlib.util
 from pathlib import Path
 
 import duckdb
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from scripts import load_script
+
 
 
 @pytest.fixture(scope="module")
 def cmp():
-    spec = importlib.util.spec_from_file_location("compare_warehouses", ROOT / "benchmarks" / "compare_warehouses.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/compare_warehouses.py")
 
 
 def _warehouse(path: Path, rows, extra: str | None = None) -> Path:
