@@ -145,6 +145,32 @@ def upstream_tables(table: SqlTable, sql_dir: Path | str | None = None) -> tuple
     return tuple(r for r in table.reads if r in built)
 
 
+def cutoff_bound(names: Iterable[str], sql_dir: Path | str | None = None) -> tuple[SqlTable, ...]:
+    """What a build at another cut-off rebuilds for the tables `names`, in build order: of them and
+    the tables they are built from, every core and mart table, and each staging table that binds
+    the cut-off or reads one that is rebuilt. The other staging tables hold the delivery as
+    loaded, the same at any cut-off.
+
+    Examples
+    --------
+    >>> [t.name for t in cutoff_bound(["staging.register_spells"])]
+    ['staging.study_population', 'staging.register_population', 'staging.register_spells']
+    """
+    needed: set[str] = set()
+    todo = [sql_table(n, sql_dir).name for n in names]
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(upstream_tables(sql_table(name, sql_dir), sql_dir))
+    bound: list[SqlTable] = []
+    for table in sql_tables(sql_dir):
+        if table.name in needed and (table.schema != "staging" or "cutoff" in lineage.parameters(table.sql)
+                                     or any(r in {t.name for t in bound} for r in table.reads)):
+            bound.append(table)
+    return tuple(bound)
+
+
 def build_table(con: duckdb.DuckDBPyConnection, name: str | SqlTable, cutoff, sql_dir=None) -> int:
     """Build one table (its inputs must exist) and return its row count: what one Dagster asset does."""
     table = name if isinstance(name, SqlTable) else sql_table(name, sql_dir)
