@@ -85,9 +85,11 @@ def _kill_at(point: str, tmp_path: Path, warehouse: Path, delivery: Path, site: 
             os.waitpid(pid, 0)
 
 
-#: A fail point in every stage before the swap: each run is killed there in turn.
-BEFORE_SWAP = ["raw/jobs", "staging/study_population", "marts/employment_outcomes", "models/time_to_first_job",
-               "publish/site", "warehouse/before_swap"]
+#: A fail point in every stage before the swap: each run is killed there in turn. Each is a step
+#: that comes early in its stage, since a killed run repeats everything before its point, and
+#: a stage's later steps write the build file as its first one does.
+BEFORE_SWAP = ["raw/clients", "staging/clients", "core/fidelity_reviews", "marts/employer_profile",
+               "models/change_agreement", "publish/site", "warehouse/before_swap"]
 
 
 def test_sigkill_before_the_swap_leaves_warehouse_and_site_intact_and_the_next_run_succeeds(tmp_path, published):
