@@ -26,11 +26,17 @@ def test_run_prints_a_summary_and_builds_the_warehouse(tmp_path):
 
 
 def test_a_refused_delivery_exits_non_zero_with_the_reason_on_stderr(tmp_path):
+    """In-process (typer's runner: the same command, its exit code and its stderr); the console
+    script itself is started by the test above."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
     delivery = minimal_delivery(tmp_path / "d")
     (delivery / "fidelity_reviews.csv").unlink()
-    out = subprocess.run([IPS_EVAL, "run", "--input", str(delivery), "--cutoff", "2024-12-31", "--warehouse",
-                          str(tmp_path / "w.duckdb")], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 1
+    out = CliRunner().invoke(app, ["run", "--input", str(delivery), "--cutoff", "2024-12-31", "--warehouse",
+                                   str(tmp_path / "w.duckdb")])
+    assert out.exit_code == 1
     assert "fidelity_reviews.csv: the file is missing from the delivery" in out.stderr
     assert not (tmp_path / "w.duckdb").exists()
 

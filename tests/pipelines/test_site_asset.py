@@ -12,10 +12,12 @@ from pipelines.assets.publish import SITE_KEY, disclosure_scan, publish_assets, 
 from pipelines.resources import StudyRun
 
 
-def _study(synthetic_study, tmp_path, site_dir: str) -> StudyRun:
+def _study(minimal_run, tmp_path, site_dir: str) -> StudyRun:
+    """The two steps on a copy of the session's minimal warehouse: what the site holds does not
+    matter here, only where it is staged and what the check scans."""
     warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(synthetic_study["warehouse"], warehouse)
-    return StudyRun(input_dir=str(synthetic_study["root"] / "delivery"), cutoff=synthetic_study["config"].cutoff.isoformat(),
+    shutil.copyfile(minimal_run["warehouse"], warehouse)
+    return StudyRun(input_dir=str(minimal_run["delivery"]), cutoff=minimal_run["cutoff"].isoformat(),
                     warehouse=str(warehouse), start_from="current", site_dir=site_dir,
                     figures_dir=str(tmp_path / "figures"))
 
@@ -36,10 +38,10 @@ def test_exports():
     assert spec.name == "disclosure_scan" and spec.blocking
 
 
-def test_asset_builds_and_scans_the_site_beside_the_published_one(synthetic_study, tmp_path):
+def test_asset_builds_and_scans_the_site_beside_the_published_one(minimal_run, tmp_path):
     """The asset stages the snapshot; only the warehouse swap moves it into place."""
     site = tmp_path / "site"
-    result = _run(_study(synthetic_study, tmp_path, str(site)))
+    result = _run(_study(minimal_run, tmp_path, str(site)))
     assert result.success
     [mat] = result.asset_materializations_for_node(publish_site.op.name)
     assert mat.metadata["quarter"].value == "2024Q4" and mat.metadata["skipped"].value is False
@@ -51,19 +53,19 @@ def test_asset_builds_and_scans_the_site_beside_the_published_one(synthetic_stud
     assert sorted(p.name for p in site.iterdir()) == [staged.name], "nothing is public before the swap"
 
 
-def test_asset_skips_without_a_site_folder(synthetic_study, tmp_path):
-    result = _run(_study(synthetic_study, tmp_path, ""))
+def test_asset_skips_without_a_site_folder(minimal_run, tmp_path):
+    result = _run(_study(minimal_run, tmp_path, ""))
     assert result.success
     [mat] = result.asset_materializations_for_node(publish_site.op.name)
     assert mat.metadata["skipped"].value is True
     assert not (tmp_path / "site").exists()
 
 
-def test_check_fails_when_the_site_to_be_published_leaks(synthetic_study, tmp_path):
+def test_check_fails_when_the_site_to_be_published_leaks(minimal_run, tmp_path):
     """The check scans the site as it will be after the swap: the run's staged snapshot and
     everything already public. A file slipped into the published site is caught."""
     site = tmp_path / "site"
-    study = _study(synthetic_study, tmp_path, str(site))
+    study = _study(minimal_run, tmp_path, str(site))
     first = _run(study)
     assert first.success
     assert publish_staged(site, first.run_id)  # what the warehouse swap does

@@ -1,6 +1,7 @@
 """Fault injection on real runs: SIGKILL mid-stage, a disk that fills up, a folder that
 cannot be written. The published warehouse survives each, and the next run succeeds."""
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -54,23 +55,41 @@ def published(tmp_path, published_minimal):
 
 
 def _kill_at(point: str, tmp_path: Path, warehouse: Path, delivery: Path, site: Path) -> None:
+    """Start the command line's run (`run_pipeline`, as `ips-eval run` calls it) in a process of
+    its own, forked from this one, which has imported the pipeline already (a fresh `ips-eval`
+    would import it again for each point), and SIGKILL that process once it reaches `point`."""
     marker = tmp_path / f"reached-{point.replace('/', '_')}"
-    env = {**os.environ, "IPS_EVAL_FAILPOINT": point, "IPS_EVAL_FAILPOINT_MARKER": str(marker)}
-    proc = subprocess.Popen([IPS_EVAL, "run", "--input", str(delivery), "--cutoff", str(C), "--warehouse",
-                             str(warehouse), "--site", str(site), "--allow-republish"], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pid = os.fork()
+    if pid == 0:  # the run's process: nothing of it returns into pytest
+        try:
+            os.setsid()
+            os.environ.update(IPS_EVAL_FAILPOINT=point, IPS_EVAL_FAILPOINT_MARKER=str(marker))
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            run_pipeline(delivery, C, warehouse, site_dir=site, allow_republish=True)
+        finally:
+            os._exit(1)
     deadline = time.time() + 240
-    while not marker.exists():
-        assert proc.poll() is None, "the run ended before reaching the fail point"
-        assert time.time() < deadline, "the run never reached the fail point"
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    try:
+        while not marker.exists():
+            assert os.waitpid(pid, os.WNOHANG) == (0, 0), "the run ended before reaching the fail point"
+            assert time.time() < deadline, "the run never reached the fail point"
+            time.sleep(0.1)
+    finally:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:  # not yet the leader of its own group
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
 
 
-#: A fail point in every stage before the swap: each run is killed there in turn.
-BEFORE_SWAP = ["raw/jobs", "staging/study_population", "marts/employment_outcomes", "models/time_to_first_job",
-               "publish/site", "warehouse/before_swap"]
+#: A fail point in every stage before the swap: each run is killed there in turn. Each is a step
+#: that comes early in its stage, since a killed run repeats everything before its point, and
+#: a stage's later steps write the build file as its first one does.
+BEFORE_SWAP = ["raw/clients", "staging/clients", "core/fidelity_reviews", "marts/employer_profile",
+               "models/change_agreement", "publish/site", "warehouse/before_swap"]
 
 
 def test_sigkill_before_the_swap_leaves_warehouse_and_site_intact_and_the_next_run_succeeds(tmp_path, published):
@@ -142,12 +161,18 @@ def test_a_full_disk_while_writing_is_reported_clearly(tmp_path, published):
 
 
 def test_a_folder_that_cannot_be_written_is_reported_clearly(tmp_path):
+    """Through the command line in-process (typer's runner): the two tests around it start the
+    console script itself."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
     delivery = minimal_delivery(tmp_path / "d")
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the warehouse folder should be")
-    out = subprocess.run([IPS_EVAL, "run", "--input", str(delivery), "--cutoff", str(C), "--warehouse",
-                          str(blocked / "w.duckdb")], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 1
+    out = CliRunner().invoke(app, ["run", "--input", str(delivery), "--cutoff", str(C), "--warehouse",
+                                   str(blocked / "w.duckdb")])
+    assert out.exit_code == 1
     assert f"cannot write the warehouse build file {blocked}" in out.stderr
 
 

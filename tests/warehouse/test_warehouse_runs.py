@@ -3,6 +3,7 @@ published one and swapped in only when every blocking check passed."""
 
 import datetime as dt
 import hashlib
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -41,13 +42,6 @@ def test_a_run_holds_raw_staging_and_audit_tables(minimal_run):
         assert con.execute("SELECT rows_read, rows_accepted, rows_rejected FROM audit.loads WHERE file='clients.csv'"
                            ).fetchall() == [(2, 1, 1)]
     assert (minimal_run["rows_accepted"], minimal_run["rows_rejected"]) == (2, 1)
-
-
-def test_a_rebuild_keeps_the_history_of_runs(minimal_run, published_minimal):
-    # (that a re-run reproduces every table is tests/warehouse/test_reproducible.py)
-    run_pipeline(minimal_run["delivery"], C, published_minimal)
-    with duckdb.connect(str(published_minimal), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM audit.runs").fetchall() == [(2,)]
 
 
 def test_a_refused_delivery_leaves_the_previous_warehouse_byte_for_byte(tmp_path, published_minimal):
@@ -92,19 +86,37 @@ READER = textwrap.dedent("""
 """)
 
 
-def test_a_reader_holding_the_warehouse_does_not_block_a_refresh_and_keeps_its_view(tmp_path, published_minimal):
-    warehouse = published_minimal
+@pytest.fixture(scope="module")
+def refreshed(minimal_run, tmp_path_factory):
+    """One rebuild on top of a copy of the published minimal run, with a second client, while a
+    reader (a notebook) holds the warehouse open: the warehouse, and what the reader counted in
+    raw.clients before and after the refresh. Two tests read it."""
+    out = tmp_path_factory.mktemp("refreshed") / "out"
+    shutil.copytree(minimal_run["out"], out)
+    warehouse = out / "w.duckdb"
     reader = subprocess.Popen([sys.executable, "-c", READER, str(warehouse)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     try:
-        assert reader.stdout.readline().strip() == "1"
-        two = minimal_delivery(tmp_path / "two", clients=[row("clients", person_id="P000002")])
-        run_pipeline(two, C, warehouse)
+        seen = [reader.stdout.readline().strip()]
+        two = minimal_delivery(out.parent / "two", clients=[row("clients", person_id="P000002")])
+        summary = run_pipeline(two, C, warehouse)
         reader.stdin.write("\n")
         reader.stdin.flush()
-        assert reader.stdout.readline().strip() == "1"  # the notebook's view is unchanged
+        seen.append(reader.stdout.readline().strip())
     finally:
         reader.kill()
         reader.wait()
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    return {"warehouse": warehouse, "seen": seen, "run_ids": [minimal_run["run_id"], summary.run_id]}
+
+
+def test_a_rebuild_keeps_the_history_of_runs(refreshed):
+    # (that a re-run reproduces every table is tests/warehouse/test_reproducible.py)
+    with duckdb.connect(str(refreshed["warehouse"]), read_only=True) as con:
+        assert [r[0] for r in con.execute("SELECT run_id FROM audit.runs ORDER BY finished_at").fetchall()] == \
+            refreshed["run_ids"]
+
+
+def test_a_reader_holding_the_warehouse_does_not_block_a_refresh_and_keeps_its_view(refreshed):
+    assert refreshed["seen"] == ["1", "1"]  # the notebook's view is unchanged
+    with duckdb.connect(str(refreshed["warehouse"]), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.clients").fetchall() == [(2,)]

@@ -4,7 +4,7 @@ Python exception or quotes a library's internal text.
 `ips-eval check` reads a delivery with the run's own ingest (guard, contracts, withdrawals)
 and prints every refusal and every rejected line; it runs in-process here (typer's runner)
 so that the whole catalogue takes seconds. The two cases of issue 13 (a 40 MB line, a last
-line cut inside a date) also go through a full `ips-eval run`.
+line cut inside a date) also go through a full `ips-eval run`, together in one delivery.
 """
 
 import re
@@ -42,19 +42,24 @@ def test_no_message_names_an_exception(tmp_path, case):
     assert not INTERNAL.search(printed), printed
 
 
-@pytest.mark.parametrize("case_name, rule", [("huge_line_appended", "line_too_long"),
-                                             ("date_cut_short_last_line", "truncated_line")])
-def test_a_run_accounts_for_the_broken_line_in_audit_loads(tmp_path, case_name, rule):
-    [case] = [c for c in CASES if c.name == case_name]
-    delivery = build(case, tmp_path / "delivery")
+def test_a_run_accounts_for_the_broken_lines_in_audit_loads(tmp_path):
+    """One run of a delivery carrying both cases of issue 13: jobs.csv's last line cut inside a
+    date (the catalogue's case as it is), and the 40 MB line appended to clients.csv (the line
+    has no delimiter, so nothing of it belongs to one export more than another). Each file's
+    broken line is rejected with its own rule and counted in its own audit.loads row."""
+    [cut] = [c for c in CASES if c.name == "date_cut_short_last_line"]
+    delivery = build(cut, tmp_path / "delivery")
+    with open(delivery / "clients.csv", "ab") as f:
+        f.write(("x" * 40_000_000).encode())  # as the catalogue's case appends it to jobs.csv
     warehouse = tmp_path / "w.duckdb"
     out = subprocess.run([IPS_EVAL, "run", "--input", str(delivery), "--cutoff", CUTOFF.isoformat(), "--warehouse",
                           str(warehouse)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert not INTERNAL.search(out.stdout + out.stderr)
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        # minimal delivery: one good job (line 2), then the broken line 3
-        assert con.execute("SELECT rows_read, rows_accepted, rows_rejected, rows_withdrawn, rows_empty "
-                           "FROM audit.loads WHERE file = 'jobs.csv'").fetchall() == [(2, 1, 1, 0, 0)]
-        assert con.execute("SELECT line, rule FROM audit.rejected_rows WHERE file = 'jobs.csv'").fetchall() == [
-            (3, rule)]
+        # minimal delivery: one good row (line 2) in each file, then the broken line 3
+        loads = con.execute("SELECT file, rows_read, rows_accepted, rows_rejected, rows_withdrawn, rows_empty "
+                            "FROM audit.loads WHERE file IN ('jobs.csv', 'clients.csv') ORDER BY file").fetchall()
+        assert loads == [("clients.csv", 2, 1, 1, 0, 0), ("jobs.csv", 2, 1, 1, 0, 0)]
+        assert con.execute("SELECT file, line, rule FROM audit.rejected_rows ORDER BY file").fetchall() == [
+            ("clients.csv", 3, "line_too_long"), ("jobs.csv", 3, "truncated_line")]
