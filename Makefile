@@ -26,9 +26,11 @@ demo: setup
 	$(VENV)/bin/ips-eval demo
 
 # The fast tier: unit tests, SQL rules on small frames, contracts, docs currency. The tiers are
-# pytest markers (pyproject.toml), applied at collection by tests/tiers.py.
+# pytest markers (pyproject.toml), applied at collection by tests/tiers.py. Each test module
+# runs whole on one worker (--dist loadfile), so that a module's fixture (a warehouse built
+# from a small delivery, a model fitted once) is built once, not once on each worker.
 check: setup
-	$(KEEP_BYTECODE) $(PY) -m pytest -n 2 -m "not pipeline and not browser and not slow" $(PYTEST_ARGS)
+	$(KEEP_BYTECODE) $(PY) -m pytest -n 2 --dist loadfile -m "not pipeline and not browser and not slow" $(PYTEST_ARGS)
 
 # Everything, the browser tests included.
 test: setup chromium
