@@ -8,6 +8,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
+# The test runs write bytecode (__pycache__, ignored by git) even where PYTHONDONTWRITEBYTECODE
+# is set: without it each xdist worker, and each interpreter a test starts, compiles the
+# project's modules and rewrites the tests' asserts again on every run.
+KEEP_BYTECODE := PYTHONDONTWRITEBYTECODE=
+
 .PHONY: setup demo check test chromium bench dev clean
 
 $(STAMP): pyproject.toml requirements.lock
@@ -21,13 +26,15 @@ demo: setup
 	$(VENV)/bin/ips-eval demo
 
 # The fast tier: unit tests, SQL rules on small frames, contracts, docs currency. The tiers are
-# pytest markers (pyproject.toml), applied at collection by tests/tiers.py.
+# pytest markers (pyproject.toml), applied at collection by tests/tiers.py. Each test module
+# runs whole on one worker (--dist loadfile), so that a module's fixture (a warehouse built
+# from a small delivery, a model fitted once) is built once, not once on each worker.
 check: setup
-	$(PY) -m pytest -n 2 -m "not pipeline and not browser and not slow" $(PYTEST_ARGS)
+	$(KEEP_BYTECODE) $(PY) -m pytest -n 2 --dist loadfile -m "not pipeline and not browser and not slow" $(PYTEST_ARGS)
 
 # Everything, the browser tests included.
 test: setup chromium
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	$(KEEP_BYTECODE) $(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 # Debian's chromium for the browser tests: nothing to do when it is on PATH; installed with
 # apt-get when run as root (as CI is); otherwise it says what to run.

@@ -16,6 +16,9 @@ import yaml
 
 from ips_eval import CONTRACTS_DIR
 
+#: libyaml's safe loader when it is there: the same documents, read in C rather than in Python
+_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 #: Disclosure threshold T: published counts under T are suppressed.
 DISCLOSURE_THRESHOLD = 5
 
@@ -79,7 +82,7 @@ def load_scales(path: Path | None = None) -> dict[str, Scale]:
     >>> scales["stigma"].reverse, scales["stigma"].min_answered
     (('stigma_9', 'stigma_10'), 8)
     """
-    raw = yaml.safe_load((path or CONTRACTS_DIR / "scales.yaml").read_text(encoding="utf-8"))["scales"]
+    raw = yaml.load((path or CONTRACTS_DIR / "scales.yaml").read_text(encoding="utf-8"), Loader=_YAML)["scales"]
     scales = {}
     for name, s in raw.items():
         scale = Scale(name=name, description=s["description"], source=s["source"], waves=tuple(s["waves"]),

@@ -232,6 +232,23 @@ def staging_warehouse(
     return con
 
 
+def save_copy(con: duckdb.DuckDBPyConnection, path: Path) -> Path:
+    """Write the in-memory warehouse `con` to the file `path`, for `open_copy`."""
+    con.execute(f"ATTACH '{path}' AS saved; COPY FROM DATABASE memory TO saved; DETACH saved")
+    return path
+
+
+def open_copy(path: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse of its own holding what `save_copy` wrote, with the macros: a
+    module builds its warehouse once and hands each test that changes it a fresh copy."""
+    from ips_eval.warehouse.database import load_macros
+
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{path}' AS saved (READ_ONLY); COPY FROM DATABASE saved TO memory; DETACH saved")
+    load_macros(con)
+    return con
+
+
 def _add_person_keys(con: duckdb.DuckDBPyConnection) -> None:
     """What staging does: number the register population (person_key, in person_id order) and
     give the register staging tables that key, keeping only persons of the population;

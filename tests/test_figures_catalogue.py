@@ -4,6 +4,8 @@ figures follows it."""
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,13 @@ def test_docs_figures_md_is_generated_from_the_catalogue():
 
 
 def _entries() -> list[dict]:
-    return yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    """The catalogue's entries as written: a fresh copy for each caller to change."""
+    return copy.deepcopy(_read_entries())
+
+
+@functools.cache
+def _read_entries() -> list[dict]:
+    return yaml.load(CATALOGUE_FILE.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _write(tmp_path: Path, entries: list[dict]) -> Path:

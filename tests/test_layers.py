@@ -4,6 +4,8 @@ import pkgutil
 import subprocess
 import sys
 
+import pytest
+
 import ips_eval
 
 
@@ -11,6 +13,7 @@ def _library_modules() -> list[str]:
     return sorted(m.name for m in pkgutil.walk_packages(ips_eval.__path__, prefix="ips_eval."))
 
 
+@pytest.mark.slow  # a fresh interpreter imports the whole library (statsmodels, scipy, matplotlib ...)
 def test_every_library_module_imports_without_the_dagster_layer():
     modules = _library_modules()
     assert len(modules) > 30 and "ips_eval.warehouse.tables" in modules

@@ -20,6 +20,9 @@ import yaml
 from ips_eval import CONTRACTS_DIR
 from ips_eval.definitions import SCALES
 
+#: libyaml's safe loader when it is there: the same documents, read in C rather than in Python
+_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 #: Files of data_contracts/ that are not export contracts: the code lists and the scales.
 NOT_CONTRACTS = ("codes.yaml", "scales.yaml")
 
@@ -138,7 +141,7 @@ def normalise_header(header: str) -> str:
 
 @lru_cache(maxsize=1)
 def code_lists() -> dict[str, tuple[str, ...]]:
-    data = yaml.safe_load((CONTRACTS_DIR / "codes.yaml").read_text(encoding="utf-8"))
+    data = yaml.load((CONTRACTS_DIR / "codes.yaml").read_text(encoding="utf-8"), Loader=_YAML)
     return {name: tuple(str(v) for v in spec["values"]) for name, spec in data.items()}
 
 
@@ -162,7 +165,7 @@ def load_contracts() -> dict[str, Contract]:
 
 
 def _parse(path: Path) -> Contract:
-    d = yaml.safe_load(path.read_text(encoding="utf-8"))
+    d = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML)
     lists = code_lists()
     columns = []
     for c in d["columns"]:

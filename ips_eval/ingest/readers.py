@@ -222,11 +222,16 @@ def _number_lines(con, table: str, src: Path, bad: pd.DataFrame, project: bool) 
         con.unregister("_rejected_lines")
         return bad
     n = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
-    concat = " || ".join(f"coalesce(\"{c}\", '')" for c in cols) or "''"
-    breaks = con.execute(
-        f"SELECT len({concat}) - len(replace({concat}, chr(10), '')) AS n FROM {table} ORDER BY rowid"
-    ).fetchnumpy()["n"]
+    if n == 0 or not _has_quote(src):
+        # a line break inside a record is a quoted one: without a quote, every record is one line
+        # (the query below, over every column of a wide survey, costs far more than this look)
+        breaks = np.zeros(n, dtype=np.int64)
+    else:
+        cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+        concat = " || ".join(f"coalesce(\"{c}\", '')" for c in cols) or "''"
+        breaks = con.execute(
+            f"SELECT len({concat}) - len(replace({concat}, chr(10), '')) AS n FROM {table} ORDER BY rowid"
+        ).fetchnumpy()["n"]
     lines, bad = _walk_lines(src, n, breaks, bad)
     con.register("_line_numbers", pd.DataFrame({"_line": np.asarray(lines, dtype=np.int64)}))
     con.execute(
@@ -237,6 +242,15 @@ def _number_lines(con, table: str, src: Path, bad: pd.DataFrame, project: bool) 
     con.execute(f"ALTER TABLE {table} DROP COLUMN _k")
     con.unregister("_line_numbers")
     return bad
+
+
+def _has_quote(src: Path) -> bool:
+    """Whether the file holds a '"' anywhere (read in blocks)."""
+    with open(src, "rb") as fh:
+        while block := fh.read(1 << 20):
+            if b'"' in block:
+                return True
+    return False
 
 
 def _walk_lines(src: Path, n: int, breaks, bad: pd.DataFrame) -> tuple[list[int], pd.DataFrame]:

@@ -9,6 +9,9 @@ import yaml
 
 from ips_eval import CONTRACTS_DIR
 
+#: libyaml's safe loader when it is there: the same documents, read in C rather than in Python
+_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 PROJECT_EXPORTS = ("clients", "jobs", "survey_baseline", "survey_midpoint", "survey_final", "fidelity_reviews")
 REGISTER_EXPORTS = ("cohort", "employment", "earnings", "pay_subsidy", "benefits", "psychiatric_care")
 
@@ -16,7 +19,7 @@ REGISTER_EXPORTS = ("cohort", "employment", "earnings", "pay_subsidy", "benefits
 @lru_cache(maxsize=None)
 def contract(export: str) -> dict[str, Any]:
     with open(CONTRACTS_DIR / f"{export}.yaml", encoding="utf-8") as f:
-        return yaml.safe_load(f)
+        return yaml.load(f, Loader=_YAML)
 
 
 def columns(export: str) -> list[str]:
@@ -32,4 +35,4 @@ def headers(export: str) -> list[str]:
 @lru_cache(maxsize=None)
 def codes(name: str) -> tuple[str, ...]:
     with open(CONTRACTS_DIR / "codes.yaml", encoding="utf-8") as f:
-        return tuple(str(v) for v in yaml.safe_load(f)[name]["values"])
+        return tuple(str(v) for v in yaml.load(f, Loader=_YAML)[name]["values"])

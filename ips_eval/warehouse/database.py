@@ -10,6 +10,7 @@ directory entry, not the inode they are reading).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import shutil
 from contextlib import contextmanager
@@ -57,10 +58,30 @@ def open_readonly(path: str | Path) -> duckdb.DuckDBPyConnection:
 
 def load_macros(con: duckdb.DuckDBPyConnection) -> None:
     """The format parsers and study macros of sql/macros.sql, and one macro per constant of
-    ips_eval.definitions.SQL_CONSTANTS (temporary: once per connection)."""
-    con.execute(sql_text("macros"))
-    for name, value in SQL_CONSTANTS.items():
-        con.execute(f"CREATE OR REPLACE TEMP MACRO {name}() AS {int(value)}")
+    ips_eval.definitions.SQL_CONSTANTS (temporary: once per connection).
+
+    Creating them costs far more than a query, and every table build asks for them: a
+    connection that already holds these very macros (its stamp macro says which text and
+    constants made them) is left as it is. A macro binds its tables when it is called, so
+    tables replaced since (prepare rewrites `ref`) need no new macros.
+    """
+    text = sql_text("macros")
+    constants = "".join(f"CREATE OR REPLACE TEMP MACRO {name}() AS {int(value)};\n"
+                        for name, value in SQL_CONSTANTS.items())
+    stamp = hashlib.sha256(f"{text}\n{constants}".encode()).hexdigest()
+    try:
+        if con.execute(f"SELECT {_MACROS_STAMP}()").fetchone()[0] == stamp:
+            return
+    except duckdb.CatalogException:
+        pass  # no macros yet on this connection
+    con.execute(text)
+    con.execute(constants)
+    # Made last, so that a load that failed half-way is made again in full.
+    con.execute(f"CREATE OR REPLACE TEMP MACRO {_MACROS_STAMP}() AS '{stamp}'")
+
+
+#: The temporary macro by which `load_macros` knows a connection that already holds the macros.
+_MACROS_STAMP = "_ips_eval_macros_stamp"
 
 
 def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:

@@ -8,6 +8,7 @@ kept beside it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -17,6 +18,13 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 def parse(sql: str) -> exp.Expression:
     """The one statement of a SQL text (a file holding more than one is refused)."""
+    return _parsed(sql).copy()
+
+
+@lru_cache(maxsize=1024)
+def _parsed(sql: str) -> exp.Expression:
+    """`parse` of a text, kept: the same files are parsed by the build order, the asset graph,
+    the docs and every model's input check. Read only; `parse` hands out copies."""
     statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     if len(statements) != 1:
         raise ValueError(f"expected one SQL statement, found {len(statements)}")
@@ -29,7 +37,12 @@ def tables_read(sql: str) -> set[str]:
     Common table expressions and the statement's own target are not inputs; unqualified names
     are CTEs or table functions and are left out.
     """
-    statement = parse(sql)
+    return set(_tables_read(sql))
+
+
+@lru_cache(maxsize=1024)
+def _tables_read(sql: str) -> frozenset[str]:
+    statement = _parsed(sql)
     made = created_name(statement)
     read = set()
     for table in statement.find_all(exp.Table):
@@ -37,7 +50,7 @@ def tables_read(sql: str) -> set[str]:
             name = f"{table.db}.{table.name}"
             if name != made:
                 read.add(name)
-    return read
+    return frozenset(read)
 
 
 def created_name(statement: exp.Expression) -> str | None:

@@ -99,6 +99,7 @@ def ttf(tmp_path_factory):
     return con, fit_model("time_to_first_job", con, tmp_path_factory.mktemp("fig"))
 
 
+@pytest.mark.slow  # the fixture fits the Cox model to 3000 clients, once and once per county left out
 def test_time_to_first_job_cox_recovers_hazard_ratio(ttf):
     con, res = ttf
     assert res.fitted, res.reason
@@ -108,6 +109,7 @@ def test_time_to_first_job_cox_recovers_hazard_ratio(ttf):
     assert len(ph) == len(res.estimates) and ph["value"].between(0, 1).all()
 
 
+@pytest.mark.slow  # the same fit
 def test_time_to_first_job_tables(ttf):
     con, res = ttf
     co = con.execute("SELECT * FROM core.client_outcomes").df()

@@ -15,13 +15,14 @@ from ips_eval.warehouse.outcome_checks import (
     rates_are_their_ratios,
     run_checks,
 )
-from outcome_fixtures import staging_warehouse
+from outcome_fixtures import open_copy, save_copy, staging_warehouse
 
 C = dt.date(2024, 6, 30)
 
 
-@pytest.fixture
-def wh():
+@pytest.fixture(scope="module")
+def sound_warehouse(tmp_path_factory):
+    """The sound warehouse, built once; each test changes a copy of its own (`wh`)."""
     con = staging_warehouse(
         C,
         clients=[
@@ -40,6 +41,14 @@ def wh():
         cohort=[{"person_id": "CHK001", "ips": 1, "indeksipvm": "2023-01-10"},
                 {"person_id": "CMP001", "ips": 0, "indeksipvm": "2023-01-10"}],
     )
+    path = save_copy(con, tmp_path_factory.mktemp("outcome_checks") / "sound.duckdb")
+    con.close()
+    return path
+
+
+@pytest.fixture
+def wh(sound_warehouse):
+    con = open_copy(sound_warehouse)
     yield con
     con.close()
 

@@ -24,7 +24,7 @@ from deliveries import contract, csv_text, minimal_delivery, row, write_csv, wri
 from ips_eval.ingest.contracts import load_contracts
 from ips_eval.ingest.guard import scan_delivery
 from ips_eval.ingest.identity import make_identity_code
-from ips_eval.ingest.load import ingest_export, load_delivery
+from ips_eval.ingest.load import ingest_export, load_delivery, prepare
 
 CUTOFF = dt.date(2024, 12, 31)
 HETU = make_identity_code(dt.date(1968, 11, 2), 345, "-")
@@ -339,6 +339,7 @@ def load_case(con, delivery: Path, engine: str | None = None) -> None:
         load_delivery(con, delivery, CUTOFF, engine=engine)
         return
     scan_delivery(delivery)
+    prepare(con)  # once, as load_delivery and deliveries.load_exports do
     for name, contract in load_contracts().items():
         if name in exports | {"clients"}:
-            ingest_export(con, delivery, contract, engine)
+            ingest_export(con, delivery, contract, engine, prepared=True)
