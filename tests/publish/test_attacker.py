@@ -5,7 +5,10 @@ synthetic study and of its variant with every county split in three are publishe
 folder each, as the quarterly refresh would: the warehouse is built once (the session's
 synthetic study), and per cut-off only what depends on the cut-off is rebuilt (the
 cut-off-bound staging tables, the core and mart tables of the site, the Kaplan-Meier steps
-and the paired score change), then the site is published. Consent withdrawals are planted
+and the paired score change), then the site is published by `build_site` with
+`figures_only`: every figure computed, protected, audited, scanned and read back by the next
+release as in a full build, without the charts and language downloads, which draw and
+relabel those same tables and are tested with the site. Consent withdrawals are planted
 between the snapshots in a county closed to new starters. Then a reader who kept every
 snapshot and knows the study's structure attacks the published files only:
 
@@ -20,10 +23,13 @@ snapshot and knows the study's structure attacks the published files only:
   outcome of fewer than T people;
 - reading the events of each step back from the time-to-first-job curve.
 
-It must learn nothing beyond the stated ranges. The site is published at every quarter end
-from 2023-03-31 to 2025-03-31 (one site holding them all, itself a test: every quarterly
+It must learn nothing beyond the stated ranges. The study's site is published at every quarter
+end from 2023-03-31 to 2025-03-31 (one site holding them all, itself a test: every quarterly
 refresh publishes); the attacker's four snapshots are the last four, and the earlier ones
-tell it which release first showed each past quarter and costs year.
+tell it which release first showed each past quarter and costs year. The variant's site
+starts with the attacker's first snapshot, which so first shows every earlier quarter and
+costs year. And the attacker is shown to find a leak: with one hidden count of a snapshot
+published as its number, it narrows a hidden cell.
 """
 
 from __future__ import annotations
@@ -186,21 +192,29 @@ def publish_quarters(source: Path, root: Path, cutoffs: list[dt.date], variant: 
         built = time.perf_counter()
         with duckdb.connect(str(wh), read_only=True) as con:
             build_site(con, site, cutoff, {"run_id": f"run-{label}", "code_version": "test",
-                                           "input_fingerprint": label}, None)
+                                           "input_fingerprint": label}, None, figures_only=True)
         seconds[label] = (round(built - started, 1), round(time.perf_counter() - built, 1))
         warehouses[label] = wh
     return {"site": site, "planted": planted, "warehouses": warehouses, "seconds": seconds}
 
 
-@pytest.fixture(scope="module", params=["study", "three_times_the_counties"])
+#: The site each study publishes into: the study's at every quarter end, the variant's at the
+#: attacker's four (the variant's every rebuild is the longer one). Each study's tests run on
+#: one xdist worker (`--dist loadgroup`), so that its releases are published once.
+STUDIES = {"study": QUARTER_ENDS, "three_times_the_counties": list(SNAPSHOTS.values())}
+
+
+@pytest.fixture(scope="module", params=[pytest.param(name, marks=pytest.mark.xdist_group(f"attacker-{name}"))
+                                        for name in STUDIES])
 def releases(request, synthetic_study, tmp_path_factory):
-    """Every quarter end from 2023-03-31 to 2025-03-31 published into one site, on the
-    synthetic study and on its variant with every county split in three (33 counties, each
-    about a third as large: many small counts, the hard case for complementary suppression).
-    The attacker's four snapshots are the last four."""
+    """The quarter ends of `STUDIES` published into one site, on the synthetic study and on
+    its variant with every county split in three (33 counties, each about a third as large:
+    many small counts, the hard case for complementary suppression). The attacker's four
+    snapshots are the last four."""
     root = tmp_path_factory.mktemp("attacker")
-    out = publish_quarters(synthetic_study["warehouse"], root, QUARTER_ENDS, request.param != "study",
+    out = publish_quarters(synthetic_study["warehouse"], root, STUDIES[request.param], request.param != "study",
                            synthetic_study["config"].cutoff)
+    assert list(out["warehouses"])[-len(SNAPSHOTS):] == list(SNAPSHOTS)
     print(f"{request.param}: seconds per snapshot (rebuild, publish) {out['seconds']}")
     return out
 
@@ -209,7 +223,7 @@ def test_a_release_at_every_quarter_end_publishes_into_one_site(releases):
     """The quarterly refresh at every quarter end publishes (no refusal, no stuck search), and
     the one site holds every snapshot, its history lists them all, the root shows the newest."""
     site = releases["site"]
-    quarters = [f"{d.year}Q{(d.month - 1) // 3 + 1}" for d in QUARTER_ENDS]
+    quarters = list(releases["warehouses"])
     assert sorted(p.name for p in site.iterdir() if re.fullmatch(r"\d{4}Q\d", p.name)) == quarters
     history = (site / "history.html").read_text(encoding="utf-8")
     for q in quarters:
@@ -662,3 +676,39 @@ def test_the_curves_hide_each_event(releases):
             events = steps.loc[(steps["time"].round() > previous) & (steps["time"].round() <= t), "n_events"].sum()
             assert events >= T, (quarter, t, events)
             previous = t
+
+
+def test_the_attacker_finds_a_leak(releases):
+    """The attack is not blind: in the newest snapshot, one county's `<5` count is left with its
+    column's other hidden counts published as their numbers (as if complementary suppression
+    had not run on that column), and the attacker reads the count off the ALL row."""
+    site, newest = releases["site"], list(SNAPSHOTS)[-1]
+    published = {newest: read_release(site, newest)}
+    county = published[newest]["employment_outcomes"]
+    with duckdb.connect(str(releases["warehouses"][newest]), read_only=True) as con:
+        truth = con.execute(f"SELECT alue, {', '.join(HEADLINE)} FROM marts.employment_outcomes").df().set_index("alue")
+        zeros = structural_zeros(con, published[newest]["county_costs"])
+        membership = con.execute("SELECT alue, group_value FROM marts.employment_outcomes_by_group"
+                                 " WHERE grouping = 'wave' AND alue <> 'ALL' AND n_clients > 0").fetchall()
+    waves: dict[str, set[str]] = {}
+    for area, wave in membership:
+        waves.setdefault(wave, set()).add(area)
+    target = next((r["alue"], c) for _, r in county.iterrows() for c in HEADLINE
+                  if r[c] == "<5" and r["alue"] != "ALL" and truth.at[r["alue"], c] > 0
+                  and by_alue(county, "ALL")[c].isdigit())
+    area, column = target
+    leaky = county.copy()
+    for i, r in leaky.iterrows():
+        if r["alue"] not in ("ALL", area) and not r[column].isdigit():
+            leaky.at[i, column] = str(truth.at[r["alue"], column])
+    published[newest]["employment_outcomes"] = leaky
+    costs_truth, headline_truth = _truth(releases["warehouses"])
+    earlier = {q: read_release(site, q) for q in releases["warehouses"] if q < newest}
+    atk = attack(published, waves, costs_truth, headline_truth, zeros, earlier)
+    lo, hi = atk.ranges()[(newest, "C", area, column)]
+    assert lo == hi == truth.at[area, column], (target, lo, hi)
+    assert not atk.learns_nothing((newest, "C", area, column), lo, hi)
+
+
+def by_alue(table: pd.DataFrame, area: str) -> pd.Series:
+    return table.set_index("alue").loc[area]
