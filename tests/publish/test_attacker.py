@@ -362,11 +362,23 @@ class Attack:
             np.maximum(seen_hi, res.x, out=seen_hi)
             return res.fun
 
-        # two probes push every unknown down, then up (within a cap, so that the optimum is
-        # finite; a table within tighter bounds is still one the reader cannot rule out)
-        for sign in (1, -1):
-            cap = upper if sign == 1 else np.minimum(upper, lower + 3 * T)
-            res = linprog(sign * np.ones(n), method="highs", **{**lp, "bounds": list(zip(lower, cap))})
+        def unproven() -> np.ndarray:
+            return np.array([not self.learns_nothing(k, seen_lo[j], seen_hi[j]) for k, j in var.items()])
+
+        # probes push many unknowns at once: every unknown down, then (within a cap above that
+        # table, so that the optimum is finite; a table within tighter bounds is still one the
+        # reader cannot rule out) every unknown up, then those not yet seen wide enough down
+        # and up, then in mixed directions (a fixed draw)
+        first = linprog(np.ones(n), method="highs", **lp)
+        cap = np.minimum(upper, np.maximum(lower, first.x if first.status == 0 else lower) + 3 * T)
+        draw = np.random.default_rng(0)
+        for round_ in range(PROBES if first.status == 0 else 0):
+            todo = np.ones(n, dtype=bool) if round_ < 2 else unproven()
+            if not todo.any():
+                break
+            sign = 1 if round_ % 2 == 0 else -1
+            objective = np.where(todo, sign if round_ < 4 else draw.choice([-1.0, 1.0], n), 0.0)
+            res = first if round_ == 0 else linprog(objective, method="highs", **{**lp, "bounds": list(zip(lower, cap))})
             if res.status == 0 and np.allclose(res.x, np.round(res.x), atol=1e-7):
                 np.minimum(seen_lo, res.x, out=seen_lo)
                 np.maximum(seen_hi, res.x, out=seen_hi)
@@ -384,6 +396,10 @@ class Attack:
             negative_max = best(-objective)
             out[key] = (round(lo), math.inf if math.isinf(negative_max) else round(-negative_max))
         return out
+
+
+#: The probes of a group's programme before one programme per unknown (`Attack._solve`).
+PROBES = 24
 
 
 #: The costs download: per-client figure -> the count it divides by (the page shows the cost,
