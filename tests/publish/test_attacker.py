@@ -28,8 +28,8 @@ end from 2023-03-31 to 2025-03-31 (one site holding them all, itself a test: eve
 refresh publishes); the attacker's four snapshots are the last four, and the earlier ones
 tell it which release first showed each past quarter and costs year. The variant's site
 starts with the attacker's first snapshot, which so first shows every earlier quarter and
-costs year. And the attacker is shown to find a leak: with one hidden count of a snapshot
-published as its number, it narrows a hidden cell.
+costs year. And the attacker is shown to find a leak: when complementary suppression is
+undone in one column of the newest county table, it reads the `<5` count left there.
 """
 
 from __future__ import annotations
