@@ -290,8 +290,9 @@ class Attack:
     def relation(self, coefs: dict, sense: str) -> None:
         self.rows.append((coefs, sense))
 
-    def ranges(self) -> dict[tuple, tuple[float, float]]:
-        """Smallest and largest whole value of every unknown, one linked group at a time."""
+    def ranges(self, of: tuple | None = None) -> dict[tuple, tuple[float, float]]:
+        """Smallest and largest whole value of every unknown, one linked group at a time (`of`:
+        of the unknowns linked to that one only)."""
         parent = list(range(len(self.var)))
 
         def find(i):
@@ -309,7 +310,8 @@ class Attack:
             groups.setdefault(find(j), []).append(key)
         out = {}
         for keys in groups.values():
-            out.update(self._solve(keys))
+            if of is None or of in keys:
+                out.update(self._solve(keys))
         return out
 
     def _solve(self, keys: list[tuple]) -> dict[tuple, tuple[float, float]]:
@@ -721,7 +723,7 @@ def test_the_attacker_finds_a_leak(releases):
     costs_truth, headline_truth = _truth(releases["warehouses"])
     earlier = {q: read_release(site, q) for q in releases["warehouses"] if q < newest}
     atk = attack(published, waves, costs_truth, headline_truth, zeros, earlier)
-    lo, hi = atk.ranges()[(newest, "C", area, column)]
+    lo, hi = atk.ranges(of=(newest, "C", area, column))[(newest, "C", area, column)]
     assert lo == hi == truth.at[area, column], (target, lo, hi)
     assert not atk.learns_nothing((newest, "C", area, column), lo, hi)
 
