@@ -74,8 +74,9 @@ def _scan(func) -> tuple[bool, bool, bool]:
     return found
 
 
-def mark(items, workers: int = 1) -> None:
-    """Mark each item with the tiers it belongs to, then order the modules (see `order`)."""
+def mark(items) -> None:
+    """Mark each item with the tiers it belongs to and the xdist group it runs in, then order
+    the groups (see `order`)."""
     for item in items:
         funcs = [getattr(item, "function", None)]
         info = getattr(item, "_fixtureinfo", None)
@@ -88,55 +89,59 @@ def mark(items, workers: int = 1) -> None:
         for tier, hit in zip(("pipeline", "browser", "slow"), found):
             if hit and not item.get_closest_marker(tier):
                 item.add_marker(getattr(pytest.mark, tier))
-    order(items, workers)
+    order(items)
 
 
 #: Fixtures that build a whole warehouse once per session, slowest first.
 SHARED_BUILDS = ("synthetic_study", "minimal_run")
 
 
-def first_batch(count: int, workers: int) -> int:
-    """How many tests pytest-xdist's `load` scheduler hands each worker at first (a quarter of
-    its share, at least 2; xdist.scheduler.load.LoadScheduling.schedule)."""
-    return max(2, count // workers // 4) if workers > 1 else count
+#: The group of the modules that read the session's synthetic study (`order`).
+STUDY_GROUP = "synthetic_study"
 
 
-def order(items, workers: int = 1) -> None:
-    """Whole modules (so that their module fixtures are built once) in this order: those that read
-    the synthetic study, then the other pipeline and slow ones, then the rest, each group in
-    collection order. The long tests come before the short ones, which evens out the workers'
-    ends.
+def order(items) -> None:
+    """Give each test its xdist group and put the groups in the order the workers take them
+    (`make check`/`make test` run `--dist loadgroup --no-loadscope-reorder`: a group runs whole
+    on one worker, so that its module fixtures are built once, and the workers take the groups
+    in collection order, two each at first, then one as they finish).
 
-    Under xdist the scheduler hands the first worker the first batch of tests and the second
-    worker the next: the study's modules that fit whole into the first batch go first, so that
-    the first worker builds the study at once while the second one takes the long tests that do
-    not need it; a study module that does not fit waits behind those, for the study is built by
-    the time any worker asks for it (a module cut by the batch's end would make the second
-    worker wait on the build)."""
+    A test's group is the one it names (`@pytest.mark.xdist_group`, as the attacker's two
+    studies do), else the study's group when it reads the synthetic study, else its module.
+    The order: the study's group first (its first test builds the study), then the modules with
+    pipeline and slow tests, long before short, which evens out the workers' ends; the groups
+    that name themselves and read the study come after the first few of those, so that the
+    worker not building the study first runs modules that do not need it, and finds the study
+    built."""
     def rank(item) -> int:
-        fixtures = set(item.fixturenames)
-        if SHARED_BUILDS[0] in fixtures:
+        if SHARED_BUILDS[0] in item.fixturenames:
             return 0
         if item.get_closest_marker("pipeline") or item.get_closest_marker("slow"):
             return 1
         return 2
 
-    def key(item):
-        return getattr(item, "module", item.path)
-
-    modules: dict[object, int] = {}
-    sizes: dict[object, int] = {}
+    groups: dict[str, int] = {}
+    named: set[str] = set()
     for item in items:
-        modules[key(item)] = min(modules.get(key(item), 2), rank(item))
-        sizes[key(item)] = sizes.get(key(item), 0) + 1
-    room = first_batch(len(items), workers)
-    for module in [m for m, r in modules.items() if r == 0]:
-        if sizes[module] <= room:
-            room -= sizes[module]
+        own = item.get_closest_marker("xdist_group")
+        if own is not None:
+            name = str(own.args[0] if own.args else own.kwargs.get("name", "default"))
+            if rank(item) == 0:
+                named.add(name)
         else:
-            modules[module] = 1.5  # after the long tests that need no study
-    position = {module: i for i, module in enumerate(modules)}
-    items.sort(key=lambda item: (modules[key(item)], position[key(item)]))
+            name = STUDY_GROUP if rank(item) == 0 else item.nodeid.split("::")[0]
+            item.add_marker(pytest.mark.xdist_group(name))
+        groups[name] = min(groups.get(name, 2), rank(item))
+        item.stash[_GROUP] = name
+    ranked = sorted(groups, key=lambda g: (groups[g], g in named))  # stable: collection order within a rank
+    plain = [g for g in ranked if g not in named]
+    at = min(len(plain), plain.index(STUDY_GROUP) + 5 if STUDY_GROUP in plain else 0)
+    sequence = plain[:at] + [g for g in ranked if g in named] + plain[at:]
+    position = {g: i for i, g in enumerate(sequence)}
+    items.sort(key=lambda item: position[item.stash[_GROUP]])
+
+
+_GROUP = pytest.StashKey[str]()
 
 
 # ----------------------------------------------------------------------------------------------

@@ -5,7 +5,10 @@ synthetic study and of its variant with every county split in three are publishe
 folder each, as the quarterly refresh would: the warehouse is built once (the session's
 synthetic study), and per cut-off only what depends on the cut-off is rebuilt (the
 cut-off-bound staging tables, the core and mart tables of the site, the Kaplan-Meier steps
-and the paired score change), then the site is published. Consent withdrawals are planted
+and the paired score change), then the site is published by `build_site` with
+`figures_only`: every figure computed, protected, audited, scanned and read back by the next
+release as in a full build, without the charts and language downloads, which draw and
+relabel those same tables and are tested with the site. Consent withdrawals are planted
 between the snapshots in a county closed to new starters. Then a reader who kept every
 snapshot and knows the study's structure attacks the published files only:
 
@@ -20,10 +23,13 @@ snapshot and knows the study's structure attacks the published files only:
   outcome of fewer than T people;
 - reading the events of each step back from the time-to-first-job curve.
 
-It must learn nothing beyond the stated ranges. The site is published at every quarter end
-from 2023-03-31 to 2025-03-31 (one site holding them all, itself a test: every quarterly
+It must learn nothing beyond the stated ranges. The study's site is published at every quarter
+end from 2023-03-31 to 2025-03-31 (one site holding them all, itself a test: every quarterly
 refresh publishes); the attacker's four snapshots are the last four, and the earlier ones
-tell it which release first showed each past quarter and costs year.
+tell it which release first showed each past quarter and costs year. The variant's site
+starts with the attacker's first snapshot, which so first shows every earlier quarter and
+costs year. And the attacker is shown to find a leak: when complementary suppression is
+undone in one column of the newest county table, it reads the `<5` count left there.
 """
 
 from __future__ import annotations
@@ -186,21 +192,29 @@ def publish_quarters(source: Path, root: Path, cutoffs: list[dt.date], variant: 
         built = time.perf_counter()
         with duckdb.connect(str(wh), read_only=True) as con:
             build_site(con, site, cutoff, {"run_id": f"run-{label}", "code_version": "test",
-                                           "input_fingerprint": label}, None)
+                                           "input_fingerprint": label}, None, figures_only=True)
         seconds[label] = (round(built - started, 1), round(time.perf_counter() - built, 1))
         warehouses[label] = wh
     return {"site": site, "planted": planted, "warehouses": warehouses, "seconds": seconds}
 
 
-@pytest.fixture(scope="module", params=["study", "three_times_the_counties"])
+#: The site each study publishes into: the study's at every quarter end, the variant's at the
+#: attacker's four (the variant's every rebuild is the longer one). Each study's tests run on
+#: one xdist worker (`--dist loadgroup`), so that its releases are published once.
+STUDIES = {"study": QUARTER_ENDS, "three_times_the_counties": list(SNAPSHOTS.values())}
+
+
+@pytest.fixture(scope="module", params=[pytest.param(name, marks=pytest.mark.xdist_group(f"attacker-{name}"))
+                                        for name in STUDIES])
 def releases(request, synthetic_study, tmp_path_factory):
-    """Every quarter end from 2023-03-31 to 2025-03-31 published into one site, on the
-    synthetic study and on its variant with every county split in three (33 counties, each
-    about a third as large: many small counts, the hard case for complementary suppression).
-    The attacker's four snapshots are the last four."""
+    """The quarter ends of `STUDIES` published into one site, on the synthetic study and on
+    its variant with every county split in three (33 counties, each about a third as large:
+    many small counts, the hard case for complementary suppression). The attacker's four
+    snapshots are the last four."""
     root = tmp_path_factory.mktemp("attacker")
-    out = publish_quarters(synthetic_study["warehouse"], root, QUARTER_ENDS, request.param != "study",
+    out = publish_quarters(synthetic_study["warehouse"], root, STUDIES[request.param], request.param != "study",
                            synthetic_study["config"].cutoff)
+    assert list(out["warehouses"])[-len(SNAPSHOTS):] == list(SNAPSHOTS)
     print(f"{request.param}: seconds per snapshot (rebuild, publish) {out['seconds']}")
     return out
 
@@ -209,7 +223,7 @@ def test_a_release_at_every_quarter_end_publishes_into_one_site(releases):
     """The quarterly refresh at every quarter end publishes (no refusal, no stuck search), and
     the one site holds every snapshot, its history lists them all, the root shows the newest."""
     site = releases["site"]
-    quarters = [f"{d.year}Q{(d.month - 1) // 3 + 1}" for d in QUARTER_ENDS]
+    quarters = list(releases["warehouses"])
     assert sorted(p.name for p in site.iterdir() if re.fullmatch(r"\d{4}Q\d", p.name)) == quarters
     history = (site / "history.html").read_text(encoding="utf-8")
     for q in quarters:
@@ -276,8 +290,9 @@ class Attack:
     def relation(self, coefs: dict, sense: str) -> None:
         self.rows.append((coefs, sense))
 
-    def ranges(self) -> dict[tuple, tuple[float, float]]:
-        """Smallest and largest whole value of every unknown, one linked group at a time."""
+    def ranges(self, of: tuple | None = None) -> dict[tuple, tuple[float, float]]:
+        """Smallest and largest whole value of every unknown, one linked group at a time (`of`:
+        of the unknowns linked to that one only)."""
         parent = list(range(len(self.var)))
 
         def find(i):
@@ -295,7 +310,8 @@ class Attack:
             groups.setdefault(find(j), []).append(key)
         out = {}
         for keys in groups.values():
-            out.update(self._solve(keys))
+            if of is None or of in keys:
+                out.update(self._solve(keys))
         return out
 
     def _solve(self, keys: list[tuple]) -> dict[tuple, tuple[float, float]]:
@@ -348,11 +364,23 @@ class Attack:
             np.maximum(seen_hi, res.x, out=seen_hi)
             return res.fun
 
-        # two probes push every unknown down, then up (within a cap, so that the optimum is
-        # finite; a table within tighter bounds is still one the reader cannot rule out)
-        for sign in (1, -1):
-            cap = upper if sign == 1 else np.minimum(upper, lower + 3 * T)
-            res = linprog(sign * np.ones(n), method="highs", **{**lp, "bounds": list(zip(lower, cap))})
+        def unproven() -> np.ndarray:
+            return np.array([not self.learns_nothing(k, seen_lo[j], seen_hi[j]) for k, j in var.items()])
+
+        # probes push many unknowns at once: every unknown down, then (within a cap above that
+        # table, so that the optimum is finite; a table within tighter bounds is still one the
+        # reader cannot rule out) every unknown up, then those not yet seen wide enough down
+        # and up, then in mixed directions (a fixed draw)
+        first = linprog(np.ones(n), method="highs", **lp)
+        cap = np.minimum(upper, np.maximum(lower, first.x if first.status == 0 else lower) + 3 * T)
+        draw = np.random.default_rng(0)
+        for round_ in range(PROBES if first.status == 0 else 0):
+            todo = np.ones(n, dtype=bool) if round_ < 2 else unproven()
+            if not todo.any():
+                break
+            sign = 1 if round_ % 2 == 0 else -1
+            objective = np.where(todo, sign if round_ < 4 else draw.choice([-1.0, 1.0], n), 0.0)
+            res = first if round_ == 0 else linprog(objective, method="highs", **{**lp, "bounds": list(zip(lower, cap))})
             if res.status == 0 and np.allclose(res.x, np.round(res.x), atol=1e-7):
                 np.minimum(seen_lo, res.x, out=seen_lo)
                 np.maximum(seen_hi, res.x, out=seen_hi)
@@ -370,6 +398,10 @@ class Attack:
             negative_max = best(-objective)
             out[key] = (round(lo), math.inf if math.isinf(negative_max) else round(-negative_max))
         return out
+
+
+#: The probes of a group's programme before one programme per unknown (`Attack._solve`).
+PROBES = 24
 
 
 #: The costs download: per-client figure -> the count it divides by (the page shows the cost,
@@ -662,3 +694,39 @@ def test_the_curves_hide_each_event(releases):
             events = steps.loc[(steps["time"].round() > previous) & (steps["time"].round() <= t), "n_events"].sum()
             assert events >= T, (quarter, t, events)
             previous = t
+
+
+def test_the_attacker_finds_a_leak(releases):
+    """The attack is not blind: in the newest snapshot, one county's `<5` count is left with its
+    column's other hidden counts published as their numbers (as if complementary suppression
+    had not run on that column), and the attacker reads the count off the ALL row."""
+    site, newest = releases["site"], list(SNAPSHOTS)[-1]
+    published = {newest: read_release(site, newest)}
+    county = published[newest]["employment_outcomes"]
+    with duckdb.connect(str(releases["warehouses"][newest]), read_only=True) as con:
+        truth = con.execute(f"SELECT alue, {', '.join(HEADLINE)} FROM marts.employment_outcomes").df().set_index("alue")
+        zeros = structural_zeros(con, published[newest]["county_costs"])
+        membership = con.execute("SELECT alue, group_value FROM marts.employment_outcomes_by_group"
+                                 " WHERE grouping = 'wave' AND alue <> 'ALL' AND n_clients > 0").fetchall()
+    waves: dict[str, set[str]] = {}
+    for area, wave in membership:
+        waves.setdefault(wave, set()).add(area)
+    target = next((r["alue"], c) for _, r in county.iterrows() for c in HEADLINE
+                  if r[c] == "<5" and r["alue"] != "ALL" and truth.at[r["alue"], c] > 0
+                  and by_alue(county, "ALL")[c].isdigit())
+    area, column = target
+    leaky = county.copy()
+    for i, r in leaky.iterrows():
+        if r["alue"] not in ("ALL", area) and not r[column].isdigit():
+            leaky.at[i, column] = str(truth.at[r["alue"], column])
+    published[newest]["employment_outcomes"] = leaky
+    costs_truth, headline_truth = _truth(releases["warehouses"])
+    earlier = {q: read_release(site, q) for q in releases["warehouses"] if q < newest}
+    atk = attack(published, waves, costs_truth, headline_truth, zeros, earlier)
+    lo, hi = atk.ranges(of=(newest, "C", area, column))[(newest, "C", area, column)]
+    assert lo == hi == truth.at[area, column], (target, lo, hi)
+    assert not atk.learns_nothing((newest, "C", area, column), lo, hi)
+
+
+def by_alue(table: pd.DataFrame, area: str) -> pd.Series:
+    return table.set_index("alue").loc[area]

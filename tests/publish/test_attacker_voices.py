@@ -1,6 +1,7 @@
 """The attacker on the voices' tables (docs/analysis_plan.md, disclosure rules 3, 4 and 7).
 
-The synthetic study's site is published once; a reader who knows the study's structure
+The synthetic study's site is published once (its figures: `figures_only`, the charts and
+language downloads only draw and relabel the same tables); a reader who knows the study's structure
 attacks the CSV downloads of the declared sections (the coaching process per county, the
 survey items in three parts, the yes/no items, the care staff per round, the employers by
 industry, size class and sector) together with the county table: an integer linear
@@ -42,7 +43,8 @@ def site(synthetic_study, tmp_path_factory):
     root = tmp_path_factory.mktemp("attacker_voices")
     with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
         result = build_site(con, root / "site", synthetic_study["config"].cutoff,
-                            {"run_id": "attacker-voices", "code_version": "test", "input_fingerprint": "0" * 64})
+                            {"run_id": "attacker-voices", "code_version": "test", "input_fingerprint": "0" * 64},
+                            figures_only=True)
     data = result.snapshot_dir / "data"
 
     def read(name):

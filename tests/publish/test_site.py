@@ -450,3 +450,21 @@ def test_a_rerun_of_a_quarter_reproduces_its_snapshot(synthetic_study, tmp_path)
         text_a = (tmp_path / "a" / "2024Q4" / name).read_text(encoding="utf-8")
         text_b = (tmp_path / "b" / "2024Q4" / name).read_text(encoding="utf-8")
         assert text_a.replace("run-1", "run-X") == text_b.replace("run-2", "run-X"), name
+
+
+def test_a_figures_only_build_publishes_the_same_figures(site, synthetic_study, tmp_path):
+    """`figures_only` leaves out the charts and the language downloads and nothing else: its
+    code-keyed CSV downloads, their declarations and its pages' tables are those of the full
+    build."""
+    with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
+        result = build_site(con, tmp_path / "site", synthetic_study["config"].cutoff, PROVENANCE, None,
+                            figures_only=True)
+    full, figures = site.snapshot_dir / "data", result.snapshot_dir / "data"
+    assert sorted(p.name for p in figures.iterdir()) == sorted(p.name for p in full.iterdir() if p.is_file())
+    for path in figures.iterdir():
+        assert path.read_bytes() == (full / path.name).read_bytes(), path.name
+    assert not list(result.snapshot_dir.rglob("*.svg")) and not list(result.snapshot_dir.rglob("*.xlsx"))
+    assert [p.relative_to(result.snapshot_dir) for p in result.pages] == \
+        [p.relative_to(site.snapshot_dir) for p in site.pages]
+    for page, own in zip(site.pages, result.pages):
+        assert Page(page.read_text(encoding="utf-8")).tables == Page(own.read_text(encoding="utf-8")).tables

@@ -32,6 +32,14 @@ Why it is built the way it is:
   never named), how to cite it, the contact and the licence; times in Finnish local time.
 - **Provenance on every page**: cut-off, run id, code version, input fingerprint.
 
+`figures_only=True` writes the snapshot's figures without their drawings and language files:
+the pages, the code-keyed `data/<table>.csv` with `columns.json` and the manifest, scanned as
+always, but no SVG charts and no per-language XLSX/CSV downloads (the pages' links to them
+lead nowhere). The figures are computed, protected and audited by the same code as a full
+build, and the next release reads them back the same way (rule 8): it is for replaying a
+series of quarterly releases to study what they publish (the attacker test does), never for
+a site readers get.
+
 `figures_dir` (the models' own PNG figures) is accepted for the pipeline's sake but nothing
 from it is copied: those figures are drawn from unprotected numbers (every Kaplan-Meier
 step, means of small groups). The site draws its own charts from published tables.
@@ -117,11 +125,13 @@ def snapshots(site_dir: Path) -> list[str]:
 
 
 def build_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, provenance: Mapping[str, Any],
-               figures_dir: Path | None = None, *, allow_republish: bool = False) -> SiteResult:
+               figures_dir: Path | None = None, *, allow_republish: bool = False,
+               figures_only: bool = False) -> SiteResult:
     """Build, scan and publish the quarter's snapshot at once (`stage_site`, then
     `staging.publish_staged`). Raises `DisclosureError` (the audit refused a table) or
     `SiteScanError` (the built files hold something they must not); either way nothing
-    under `site_dir` has changed.
+    under `site_dir` has changed. `figures_only`: the figures without charts and language
+    downloads (see the module's docstring).
 
     The pipeline does not call this: it stages the site in its `publish/site` asset and
     moves it into place only with the warehouse swap (`ips_eval.release.publish`).
@@ -132,7 +142,8 @@ def build_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, 
     >>> con = duckdb.connect()  # doctest: +SKIP
     >>> build_site(con, Path(tempfile.mkdtemp()), dt.date(2024, 12, 31), {"run_id": "r1"})  # doctest: +SKIP
     """
-    staged = stage_site(con, site_dir, cutoff, provenance, figures_dir, allow_republish=allow_republish)
+    staged = stage_site(con, site_dir, cutoff, provenance, figures_dir, allow_republish=allow_republish,
+                        figures_only=figures_only)
     publish_staged(site_dir, staged.provenance["run_id"] or "manual")
     final = Path(site_dir) / staged.quarter
     return SiteResult(
@@ -144,7 +155,8 @@ def build_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, 
 
 
 def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, provenance: Mapping[str, Any],
-               figures_dir: Path | None = None, *, allow_republish: bool = False) -> SiteResult:
+               figures_dir: Path | None = None, *, allow_republish: bool = False,
+               figures_only: bool = False) -> SiteResult:
     """Build and scan the quarter's snapshot in `staging.staging_dir(site_dir, run id)`, beside
     the published site, where it waits to be moved into place. Raises as `build_site`, and
     `RepublishRefused` when the quarter is published from another delivery or code and
@@ -179,7 +191,7 @@ def stage_site(con: duckdb.DuckDBPyConnection, site_dir: Path, cutoff: dt.date, 
     shutil.rmtree(build, ignore_errors=True)
     try:
         snap = build / quarter
-        pages = _write_snapshot(snap, data, prov, quarter, notes)
+        pages = _write_snapshot(snap, data, prov, quarter, notes, drawn=not figures_only)
         all_quarters = sorted(set(snapshots(site_dir)) | {quarter})
         latest = quarter == all_quarters[-1]
         root = build / "root"
@@ -290,7 +302,9 @@ def _release_view(lang: str, notes: ReleaseNotes, quarter: str, prov: dict) -> d
     }
 
 
-def _write_snapshot(snap: Path, data: SiteData, prov: dict, quarter: str, notes: ReleaseNotes) -> list[Path]:
+def _write_snapshot(snap: Path, data: SiteData, prov: dict, quarter: str, notes: ReleaseNotes,
+                    drawn: bool = True) -> list[Path]:
+    """The snapshot's files; `drawn=False` leaves out the charts and the language downloads."""
     (snap / "assets").mkdir(parents=True)
     (snap / "data").mkdir()
     (snap / "assets" / "site.css").write_text(css(), encoding="utf-8")
@@ -300,7 +314,7 @@ def _write_snapshot(snap: Path, data: SiteData, prov: dict, quarter: str, notes:
     declared = {"tables": {name: {"columns": kinds} for name, kinds in _column_kinds(data).items()}}
     (snap / "data" / COLUMNS_FILE).write_text(json.dumps(declared, indent=1, ensure_ascii=False) + "\n",
                                               encoding="utf-8")
-    for lang in texts.LANGUAGES:
+    for lang in texts.LANGUAGES if drawn else ():
         for narrow in (False, True):  # the page's width and a phone's
             charts.trend_chart(data.quarterly, lang, snap / "assets" / f"trend-{lang}.svg", narrow)
             if data.ttf_curve is not None:
@@ -320,7 +334,8 @@ def _write_snapshot(snap: Path, data: SiteData, prov: dict, quarter: str, notes:
         path.write_text(_page(data, prov, quarter, lang, page_links(lang, None), snap, notes,
                               titles.setdefault(lang, {})), encoding="utf-8")
         pages.append(path)
-    downloads.write_downloads(snap, _downloads(data), titles)
+    if drawn:
+        downloads.write_downloads(snap, _downloads(data), titles)
     return pages
 
 
@@ -341,7 +356,10 @@ def _downloads(data: SiteData) -> list[SiteTable]:
 
 
 def _svg_size(path: Path) -> tuple[int, int]:
-    """Pixel size of a matplotlib SVG (its width/height are in pt), for the img element."""
+    """Pixel size of a matplotlib SVG (its width/height are in pt), for the img element; a
+    chart not drawn (`figures_only`) gets the default size."""
+    if not path.is_file():
+        return (800, 400)
     head = path.read_text(encoding="utf-8")[:2000]
     w = re.search(r'width="([\d.]+)pt"', head)
     h = re.search(r'height="([\d.]+)pt"', head)

@@ -61,6 +61,7 @@ release (the `ips-eval check-output` command): it returns every problem instead 
 
 from __future__ import annotations
 
+import bisect
 import csv
 import html
 import io
@@ -610,12 +611,13 @@ class _Scanner:
     # ---- markup: what a reader sees ---------------------------------------------------------
     def markup(self, file: str, text: str) -> None:
         """Any text: data-count attributes and JSON-like "n_x": number pairs."""
+        position = _positions(text)
         for m in _DATA_COUNT.finditer(text):
             value = next(g for g in m.groups() if g is not None)
-            self.check_count(file, f"{_position(text, m.start())}, {COUNT_ATTRIBUTE}", value)
+            self.check_count(file, f"{position(m.start())}, {COUNT_ATTRIBUTE}", value)
         for m in _JSON_PAIR.finditer(text):
             if self.is_count(m.group(1)):
-                self.check_count(file, f"{_position(text, m.start())}, '{m.group(1)}'", float(m.group(2)))
+                self.check_count(file, f"{position(m.start())}, '{m.group(1)}'", float(m.group(2)))
 
     def html(self, file: str, text: str) -> None:
         _HtmlReader(self, file, text).run()
@@ -831,3 +833,14 @@ class _SvgReader(_Reader):
 def _position(text: str, pos: int) -> str:
     line = text.count("\n", 0, pos) + 1
     return f"line {line}, column {pos - text.rfind(chr(10), 0, pos)}"
+
+
+def _positions(text: str):
+    """`_position` for many places of one text: its line breaks found once (a page has
+    thousands of counts, and counting the breaks before each anew grows with the square)."""
+    breaks = [m.start() for m in re.finditer("\n", text)]
+
+    def position(pos: int) -> str:
+        line = bisect.bisect_left(breaks, pos)
+        return f"line {line + 1}, column {pos - (breaks[line - 1] if line else -1)}"
+    return position
