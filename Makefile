@@ -21,14 +21,13 @@ demo: setup
 	$(VENV)/bin/ips-eval demo
 
 # The fast tier: unit tests, SQL rules on small frames, contracts, docs currency. The tiers are
-# pytest markers (pyproject.toml), applied at collection by tests/tiers.py. `--dist loadgroup`:
-# the tests of one `xdist_group` run on one worker, so that its module fixture is built once.
+# pytest markers (pyproject.toml), applied at collection by tests/tiers.py.
 check: setup
-	$(PY) -m pytest -n 2 --dist loadgroup -m "not pipeline and not browser and not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 -m "not pipeline and not browser and not slow" $(PYTEST_ARGS)
 
 # Everything, the browser tests included.
 test: setup chromium
-	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 # Debian's chromium for the browser tests: nothing to do when it is on PATH; installed with
 # apt-get when run as root (as CI is); otherwise it says what to run.
