@@ -50,8 +50,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
 from ips_eval.publish.site.build import build_site
 from ips_eval.synth.variants import site_marts, split_counties
-from ips_eval.warehouse.lineage import parameters
-from ips_eval.warehouse.tables import build_table, sql_table, sql_tables, upstream_tables
+from ips_eval.warehouse.tables import build_table, cutoff_bound
 
 pytestmark = pytest.mark.slow
 
@@ -111,19 +110,11 @@ QUARTER_RATES = STRUCTURE["quarterly"]["rates"]
 # --------------------------------------------------------------------------------------
 # The warehouse at each cut-off: built once, only the cut-off's part rebuilt
 # --------------------------------------------------------------------------------------
-#: What a release at another cut-off rebuilds: the tables behind the site's marts and the
-#: models' inputs, except staging tables that do not bind the cut-off (the delivery as
-#: loaded; the variant's moved clients and the planted withdrawals live there).
-def _cutoff_tables() -> list:
-    needed: set[str] = set()
-    todo = [*site_marts(), "core.client_outcomes", "marts.client_scores"]
-    while todo:
-        name = todo.pop()
-        if name not in needed:
-            needed.add(name)
-            todo.extend(upstream_tables(sql_table(name)))
-    return [t for t in sql_tables() if t.name in needed and t.schema in ("staging", "core", "marts")
-            and (t.schema != "staging" or "cutoff" in parameters(t.sql))]
+#: What a release at another cut-off rebuilds (`cutoff_bound`): the tables behind the site's
+#: marts and the models' inputs, but not the staging tables that hold the delivery as loaded
+#: (the variant's moved clients and the planted withdrawals live there).
+def _cutoff_tables() -> tuple:
+    return cutoff_bound([*site_marts(), "core.client_outcomes", "marts.client_scores"])
 
 
 def _models(con) -> None:
