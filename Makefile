@@ -26,17 +26,16 @@ demo: setup
 	$(VENV)/bin/ips-eval demo
 
 # The fast tier: unit tests, SQL rules on small frames, contracts, docs currency. The tiers are
-# pytest markers (pyproject.toml), applied at collection by tests/tiers.py, which also gives each
-# test its xdist group (its module's, or the synthetic study's) and orders the groups:
-# `--dist loadgroup` runs a group whole on one worker, so that its fixtures (a warehouse built
-# from a small delivery, a model fitted once, a module's own run) are built once, and the
-# workers take the groups in that order (--no-loadscope-reorder).
+# pytest markers (pyproject.toml), applied at collection by tests/tiers.py, which also orders the
+# modules: `--dist loadfile` runs a module whole on one worker, so that its fixtures (a
+# warehouse built from a small delivery, a model fitted once, a module's own run) are built
+# once, and the workers take the modules in that order (--no-loadscope-reorder).
 check: setup
-	$(KEEP_BYTECODE) $(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder -m "not pipeline and not browser and not slow" $(PYTEST_ARGS)
+	$(KEEP_BYTECODE) $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not pipeline and not browser and not slow" $(PYTEST_ARGS)
 
 # Everything, the browser tests included.
 test: setup chromium
-	$(KEEP_BYTECODE) $(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
+	$(KEEP_BYTECODE) $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Debian's chromium for the browser tests: nothing to do when it is on PATH; installed with
 # apt-get when run as root (as CI is); otherwise it says what to run.

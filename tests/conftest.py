@@ -20,7 +20,6 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import tiers  # noqa: E402  (tests/tiers.py: the markers of the suite's tiers, applied at collection)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     tiers.mark(items)
 

@@ -96,23 +96,17 @@ def mark(items) -> None:
 SHARED_BUILDS = ("synthetic_study", "minimal_run")
 
 
-#: The group of the modules that read the session's synthetic study (`order`).
-STUDY_GROUP = "synthetic_study"
-
-
 def order(items) -> None:
-    """Give each test its xdist group and put the groups in the order the workers take them
-    (`make check`/`make test` run `--dist loadgroup --no-loadscope-reorder`: a group runs whole
-    on one worker, so that its module fixtures are built once, and the workers take the groups
-    in collection order, two each at first, then one as they finish).
+    """Put the modules in the order the workers take them: `make check`/`make test` run
+    `--dist loadfile --no-loadscope-reorder`, so a module runs whole on one worker (its module
+    fixtures are built once) and the workers take the modules in collection order, two each at
+    first, then one as they finish.
 
-    A test's group is the one it names (`@pytest.mark.xdist_group`, as the attacker's two
-    studies do), else the study's group when it reads the synthetic study, else its module.
-    The order: the study's group first (its first test builds the study), then the modules with
-    pipeline and slow tests, long before short, which evens out the workers' ends; the groups
-    that name themselves and read the study come after the first few of those, so that the
-    worker not building the study first runs modules that do not need it, and finds the study
-    built."""
+    The order: one module that reads the synthetic study first, a slow one (its first test
+    builds the study, and the worker goes on with it), then the modules with pipeline and slow tests, the long before the short, which
+    evens out the workers' ends, the other modules reading the study after the first few of
+    those (so that the worker not building the study starts on modules that do not need it,
+    and finds it built), then the rest. Within a module, pytest's own order."""
     def rank(item) -> int:
         if SHARED_BUILDS[0] in item.fixturenames:
             return 0
@@ -120,28 +114,19 @@ def order(items) -> None:
             return 1
         return 2
 
-    groups: dict[str, int] = {}
-    named: set[str] = set()
+    modules: dict[str, int] = {}
+    slow: set[str] = set()
     for item in items:
-        own = item.get_closest_marker("xdist_group")
-        if own is not None:
-            name = str(own.args[0] if own.args else own.kwargs.get("name", "default"))
-            if rank(item) == 0:
-                named.add(name)
-        else:
-            name = STUDY_GROUP if rank(item) == 0 else item.nodeid.split("::")[0]
-            item.add_marker(pytest.mark.xdist_group(name))
-        groups[name] = min(groups.get(name, 2), rank(item))
-        item.stash[_GROUP] = name
-    ranked = sorted(groups, key=lambda g: (groups[g], g in named))  # stable: collection order within a rank
-    plain = [g for g in ranked if g not in named]
-    at = min(len(plain), plain.index(STUDY_GROUP) + 5 if STUDY_GROUP in plain else 0)
-    sequence = plain[:at] + [g for g in ranked if g in named] + plain[at:]
-    position = {g: i for i, g in enumerate(sequence)}
-    items.sort(key=lambda item: position[item.stash[_GROUP]])
-
-
-_GROUP = pytest.StashKey[str]()
+        module = item.nodeid.split("::")[0]
+        modules[module] = min(modules.get(module, 2), rank(item))
+        if item.get_closest_marker("slow"):
+            slow.add(module)
+    study = sorted((m for m, r in modules.items() if r == 0), key=lambda m: m not in slow)
+    long = [m for m, r in modules.items() if r == 1]
+    rest = [m for m, r in modules.items() if r == 2]
+    sequence = study[:1] + long[:3] + study[1:] + long[3:] + rest
+    position = {m: i for i, m in enumerate(sequence)}
+    items.sort(key=lambda item: position[item.nodeid.split("::")[0]])
 
 
 # ----------------------------------------------------------------------------------------------

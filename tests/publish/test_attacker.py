@@ -192,9 +192,7 @@ def publish_quarters(source: Path, root: Path, cutoffs: list[dt.date], variant: 
 STUDIES = {"study": QUARTER_ENDS, "three_times_the_counties": QUARTER_ENDS}
 
 
-# each study's tests in a group of their own (tests/tiers.py): the two go to both workers
-@pytest.fixture(scope="module", params=[pytest.param(name, marks=pytest.mark.xdist_group(f"attacker-{name}"))
-                                        for name in STUDIES])
+@pytest.fixture(scope="module", params=list(STUDIES))
 def releases(request, synthetic_study, tmp_path_factory, worker_id):
     """The quarter ends of `STUDIES` published into one site, on the synthetic study and on
     its variant with every county split in three (33 counties, each about a third as large:
