@@ -174,7 +174,8 @@ class ColumnTestResult:
     def message(self, table: str) -> str:
         shown = f" (e.g. {', '.join(self.examples)})" if self.examples else ""
         what = "key value(s)" if self.test.kind == "unique" else "row(s)"
-        return f"{table}.{'/'.join(self.test.columns)}: {self.failures} {what} not {self.test.text}{shown}"
+        broken = "null" if self.test.kind == "not_null" else f"not {self.test.text}"
+        return f"{table}.{'/'.join(self.test.columns)}: {self.failures} {what} {broken}{shown}"
 
 
 def _bound(value) -> str:

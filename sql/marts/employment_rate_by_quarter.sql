@@ -7,8 +7,9 @@
 -- employment rate" defines it; the client rows behind it are core.client_quarters.
 -- The counts are of the per-client columns of core.client_quarters the figure catalogue
 -- (ips_eval/figures/catalogue.yaml) names ($quarterly_flags: n_<column> = clients for whom it
--- is true), and the rates of $quarterly_rated the share of them among the clients served:
--- the counts / n_served, unrounded, NULL when n_served = 0.
+-- is true; 0 in a quarter with nobody served, where DuckDB's count_if of no rows is NULL), and
+-- the rates of $quarterly_rated the share of them among the clients served: the counts /
+-- n_served, unrounded, NULL when n_served = 0.
 CREATE OR REPLACE TABLE marts.employment_rate_by_quarter AS
 WITH counts AS (
     SELECT q.alue,
@@ -16,7 +17,7 @@ WITH counts AS (
            q.quarter_start,
            q.quarter_end,
            count(cq.person_id)                                 AS n_served,
-           CAST(count_if(COLUMNS($quarterly_flags)) AS BIGINT) AS 'n_\0',
+           CAST(coalesce(count_if(COLUMNS($quarterly_flags)), 0) AS BIGINT) AS 'n_\0',
            avg(CAST(COLUMNS($quarterly_rated) AS INTEGER))     AS 'rate_\0'
     FROM core.quarters AS q
     LEFT JOIN core.client_quarters AS cq

@@ -149,3 +149,17 @@ def test_quarterly_headline_reapplies_every_rule_at_each_quarter_end(wh):
     assert wh.execute(
         "SELECT list(quarter ORDER BY quarter) FROM marts.employment_outcomes_quarterly WHERE alue = 'Pohjanmaa'"
     ).fetchone()[0] == ["2024Q1"]
+
+
+def test_a_quarter_with_nobody_in_service_counts_zero_and_has_no_rate(tmp_path):
+    # Lappi's one client is served in 2023Q3 only (S 1.7., end 31.8.); Lappi's quarters run on
+    # to the last complete one, 2024Q1: nobody is served in 2023Q4 and 2024Q1, so every count
+    # is 0 (a count, never missing: the column's contract is not null) and every rate missing.
+    con = delivered_warehouse(tmp_path, C, clients=[
+        {"person_id": "QRT101", "alue": "Lappi", "aloituspvm": "2023-07-01", "lopetuspvm": "2023-08-31",
+         "lopetussyy": "keskeytti"}], jobs=[])
+    got = con.execute(
+        "SELECT quarter, n_served, n_working, n_working_unsubsidised, rate_working, rate_working_unsubsidised"
+        " FROM marts.employment_rate_by_quarter WHERE alue = 'Lappi' ORDER BY quarter").fetchall()
+    con.close()
+    assert got == [("2023Q3", 1, 0, 0, 0.0, 0.0), ("2023Q4", 0, 0, 0, None, None), ("2024Q1", 0, 0, 0, None, None)]
