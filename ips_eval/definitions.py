@@ -14,10 +14,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ips_eval import CONTRACTS_DIR
-
-#: libyaml's safe loader when it is there: the same documents, read in C rather than in Python
-_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from ips_eval import YAML_LOADER, CONTRACTS_DIR
 
 #: Disclosure threshold T: published counts under T are suppressed.
 DISCLOSURE_THRESHOLD = 5
@@ -82,7 +79,7 @@ def load_scales(path: Path | None = None) -> dict[str, Scale]:
     >>> scales["stigma"].reverse, scales["stigma"].min_answered
     (('stigma_9', 'stigma_10'), 8)
     """
-    raw = yaml.load((path or CONTRACTS_DIR / "scales.yaml").read_text(encoding="utf-8"), Loader=_YAML)["scales"]
+    raw = yaml.load((path or CONTRACTS_DIR / "scales.yaml").read_text(encoding="utf-8"), Loader=YAML_LOADER)["scales"]
     scales = {}
     for name, s in raw.items():
         scale = Scale(name=name, description=s["description"], source=s["source"], waves=tuple(s["waves"]),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ips_eval import PROJECT_ROOT
+from ips_eval import PROJECT_ROOT, YAML_LOADER
 from ips_eval.figures import FIGURES, CatalogueError, load_catalogue, published_columns
 from ips_eval.figures.catalogue import CATALOGUE_FILE, sql_parameters
 from ips_eval.figures.doc import render
@@ -32,7 +32,7 @@ def _entries() -> list[dict]:
 
 @functools.cache
 def _read_entries() -> list[dict]:
-    return yaml.load(CATALOGUE_FILE.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return yaml.load(CATALOGUE_FILE.read_text(encoding="utf-8"), Loader=YAML_LOADER)
 
 
 def _write(tmp_path: Path, entries: list[dict]) -> Path:

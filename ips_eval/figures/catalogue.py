@@ -34,11 +34,8 @@ from typing import Any, Mapping
 
 import yaml
 
-from ips_eval import definitions
+from ips_eval import YAML_LOADER, definitions
 from ips_eval.figures.within import Within
-
-#: libyaml's safe loader when it is there: the same documents, read in C rather than in Python
-_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 CATALOGUE_FILE = Path(__file__).with_name("catalogue.yaml")
 #: The website's languages, in site order; the first is the default page.
@@ -235,7 +232,7 @@ def load_catalogue(path: Path | str = CATALOGUE_FILE) -> tuple[Figure, ...]:
     """
     path = Path(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
     except yaml.YAMLError as e:
         raise CatalogueError(f"{path}: not valid YAML ({e})") from None
     if not isinstance(raw, list):

@@ -17,11 +17,8 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
-from ips_eval import CONTRACTS_DIR
+from ips_eval import YAML_LOADER, CONTRACTS_DIR
 from ips_eval.definitions import SCALES
-
-#: libyaml's safe loader when it is there: the same documents, read in C rather than in Python
-_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 #: Files of data_contracts/ that are not export contracts: the code lists and the scales.
 NOT_CONTRACTS = ("codes.yaml", "scales.yaml")
@@ -141,7 +138,7 @@ def normalise_header(header: str) -> str:
 
 @lru_cache(maxsize=1)
 def code_lists() -> dict[str, tuple[str, ...]]:
-    data = yaml.load((CONTRACTS_DIR / "codes.yaml").read_text(encoding="utf-8"), Loader=_YAML)
+    data = yaml.load((CONTRACTS_DIR / "codes.yaml").read_text(encoding="utf-8"), Loader=YAML_LOADER)
     return {name: tuple(str(v) for v in spec["values"]) for name, spec in data.items()}
 
 
@@ -165,7 +162,7 @@ def load_contracts() -> dict[str, Contract]:
 
 
 def _parse(path: Path) -> Contract:
-    d = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML)
+    d = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
     lists = code_lists()
     columns = []
     for c in d["columns"]:

@@ -7,10 +7,7 @@ from typing import Any
 
 import yaml
 
-from ips_eval import CONTRACTS_DIR
-
-#: libyaml's safe loader when it is there: the same documents, read in C rather than in Python
-_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from ips_eval import YAML_LOADER, CONTRACTS_DIR
 
 PROJECT_EXPORTS = ("clients", "jobs", "survey_baseline", "survey_midpoint", "survey_final", "fidelity_reviews")
 REGISTER_EXPORTS = ("cohort", "employment", "earnings", "pay_subsidy", "benefits", "psychiatric_care")
@@ -19,7 +16,7 @@ REGISTER_EXPORTS = ("cohort", "employment", "earnings", "pay_subsidy", "benefits
 @lru_cache(maxsize=None)
 def contract(export: str) -> dict[str, Any]:
     with open(CONTRACTS_DIR / f"{export}.yaml", encoding="utf-8") as f:
-        return yaml.load(f, Loader=_YAML)
+        return yaml.load(f, Loader=YAML_LOADER)
 
 
 def columns(export: str) -> list[str]:
@@ -35,4 +32,4 @@ def headers(export: str) -> list[str]:
 @lru_cache(maxsize=None)
 def codes(name: str) -> tuple[str, ...]:
     with open(CONTRACTS_DIR / "codes.yaml", encoding="utf-8") as f:
-        return tuple(str(v) for v in yaml.load(f, Loader=_YAML)[name]["values"])
+        return tuple(str(v) for v in yaml.load(f, Loader=YAML_LOADER)[name]["values"])

@@ -60,7 +60,7 @@ from typing import Any, Iterable
 import duckdb
 import yaml
 
-from ips_eval import SQL_DIR
+from ips_eval import YAML_LOADER, SQL_DIR
 
 #: The generic tests, each run by `sql/tests/<name>.sql`.
 TEST_KINDS: tuple[str, ...] = ("not_null", "unique", "accepted_values", "range", "at_most")
@@ -73,8 +73,6 @@ TEST_TEXT: dict[str, str] = {
     "at_most": "at most `{}`",
 }
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
-#: libyaml's safe loader when it is there: the contracts are read whenever the asset graph is built
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ContractError(ValueError):
@@ -371,7 +369,7 @@ def read_contract_file(path: Path) -> tuple[TableContract, ...]:
     ['marts.costs']
     """
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
     except yaml.YAMLError as e:
         raise ContractError(f"{path}: not valid YAML ({e})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("tables"), list):

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from ips_eval import CONTRACTS_DIR
+from ips_eval import CONTRACTS_DIR, YAML_LOADER
 from ips_eval.ingest.identity import find_identity_codes, make_identity_code
 from ips_eval.synth import SynthConfig, write_delivery
 
@@ -40,20 +40,19 @@ FIDELITY = {"Varsinais-Suomi": 111, "Keski-Suomi": 102, "Keski-Pohjanmaa": 108, 
 
 # ---- an independent reader and validator of the project exports -----------------------------
 
-_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: the same documents, read in C
-SCALES = yaml.load((CONTRACTS_DIR / "scales.yaml").read_text(encoding="utf-8"), Loader=_YAML)["scales"]
+SCALES = yaml.load((CONTRACTS_DIR / "scales.yaml").read_text(encoding="utf-8"), Loader=YAML_LOADER)["scales"]
 
 
 def contract(export: str) -> dict:
     """The contract as YAML, an item's range taken from the scale it names."""
-    spec = yaml.load((CONTRACTS_DIR / f"{export}.yaml").read_text(encoding="utf-8"), Loader=_YAML)
+    spec = yaml.load((CONTRACTS_DIR / f"{export}.yaml").read_text(encoding="utf-8"), Loader=YAML_LOADER)
     for col in spec["columns"]:
         if "scale" in col:
             col["min"], col["max"] = SCALES[col["scale"]]["min"], SCALES[col["scale"]]["max"]
     return spec
 
 
-CODES = yaml.load((CONTRACTS_DIR / "codes.yaml").read_text(encoding="utf-8"), Loader=_YAML)
+CODES = yaml.load((CONTRACTS_DIR / "codes.yaml").read_text(encoding="utf-8"), Loader=YAML_LOADER)
 
 
 def decode(path: Path) -> str:

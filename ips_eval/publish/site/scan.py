@@ -831,12 +831,11 @@ class _SvgReader(_Reader):
 
 
 def _position(text: str, pos: int) -> str:
-    line = text.count("\n", 0, pos) + 1
-    return f"line {line}, column {pos - text.rfind(chr(10), 0, pos)}"
+    return _positions(text)(pos)
 
 
 def _positions(text: str):
-    """`_position` for many places of one text: its line breaks found once (a page has
+    """The "line L, column C" of places of one text: its line breaks found once (a page has
     thousands of counts, and counting the breaks before each anew grows with the square)."""
     breaks = [m.start() for m in re.finditer("\n", text)]
 

@@ -34,12 +34,9 @@ from typing import Any, Mapping
 
 import yaml
 
-from ips_eval import SITE_QUERIES_DIR, definitions
+from ips_eval import YAML_LOADER, SITE_QUERIES_DIR, definitions
 from ips_eval.figures import LANGUAGES, figure
 from ips_eval.figures.catalogue import SURVEY_TABLES
-
-#: libyaml's safe loader when it is there: the same documents, read in C rather than in Python
-_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SECTIONS_FILE = Path(__file__).with_name("sections.yaml")
 #: The key columns a section table may have, and how the page labels their values
@@ -183,7 +180,7 @@ def load_sections(path: Path | str = SECTIONS_FILE) -> tuple[tuple[Section, ...]
     """
     path = Path(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
     except yaml.YAMLError as e:
         raise SectionError(f"{path}: not valid YAML ({e})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("sections"), list):
