@@ -75,8 +75,7 @@ def _scan(func) -> tuple[bool, bool, bool]:
 
 
 def mark(items) -> None:
-    """Mark each item with the tiers it belongs to and the xdist group it runs in, then order
-    the groups (see `order`)."""
+    """Mark each item with the tiers it belongs to, then order the modules (see `order`)."""
     for item in items:
         funcs = [getattr(item, "function", None)]
         info = getattr(item, "_fixtureinfo", None)
@@ -103,9 +102,9 @@ def order(items) -> None:
     first, then one as they finish.
 
     The order: one module that reads the synthetic study first, a slow one (its first test
-    builds the study, and the worker goes on with it), then the modules with pipeline and slow tests, the long before the short, which
-    evens out the workers' ends, the other modules reading the study after the first few of
-    those (so that the worker not building the study starts on modules that do not need it,
+    builds the study, and the worker goes on with it), then the modules with pipeline and slow
+    tests, the long before the short, which evens out the workers' ends, the other modules
+    reading the study after the first few of those (so that the worker not building the study starts on modules that do not need it,
     and finds it built), then the rest. Within a module, pytest's own order."""
     def rank(item) -> int:
         if SHARED_BUILDS[0] in item.fixturenames:
