@@ -19,20 +19,16 @@ FROM raw.jobs AS j
 JOIN client_counties AS c USING (person_id)
 GROUP BY c.alue
 UNION ALL
-SELECT 'survey_baseline', c.alue, 'responses', count(DISTINCT (s.person_id, s.vastauspvm))
-FROM raw.survey_baseline AS s
+SELECT s.export, c.alue, 'responses', count(DISTINCT (s.person_id, s.vastauspvm))
+FROM (
+    SELECT 'survey_baseline' AS export, person_id, vastauspvm FROM raw.survey_baseline
+    UNION ALL
+    SELECT 'survey_midpoint', person_id, vastauspvm FROM raw.survey_midpoint
+    UNION ALL
+    SELECT 'survey_final', person_id, vastauspvm FROM raw.survey_final
+) AS s
 JOIN client_counties AS c USING (person_id)
-GROUP BY c.alue
-UNION ALL
-SELECT 'survey_midpoint', c.alue, 'responses', count(DISTINCT (s.person_id, s.vastauspvm))
-FROM raw.survey_midpoint AS s
-JOIN client_counties AS c USING (person_id)
-GROUP BY c.alue
-UNION ALL
-SELECT 'survey_final', c.alue, 'responses', count(DISTINCT (s.person_id, s.vastauspvm))
-FROM raw.survey_final AS s
-JOIN client_counties AS c USING (person_id)
-GROUP BY c.alue
+GROUP BY s.export, c.alue
 UNION ALL
 SELECT 'register_cohort', 'ALL', 'register persons', count(DISTINCT person_id)
 FROM raw.register_cohort
