@@ -38,6 +38,11 @@ and docs/decisions.md say the same in words):
    A number of types at the top of `K_RANGE` is flagged (`k_at_range_edge`, status 'warning'):
    more types might have scored higher. The bottom (2) is not flagged: one type has no ASW, so 2
    is the least a typology can be.
+8. Sensitivity to the distance: at most `OM_SIZE` sequences of the clustering sample (fixed seed)
+   are clustered again with optimal matching (`ips_eval.models.optimal_matching`: transition-rate
+   substitution costs, indel half the largest) into as many types; the adjusted Rand index and
+   the share in the matched type compare them with the Hamming types of the same sequences
+   (`om_adjusted_rand`, `om_type_agreement`; reported, no threshold).
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 
 from ips_eval import MODEL_QUERIES_DIR
 from ips_eval.definitions import STATES, TRAJECTORY_MONTHS
-from ips_eval.models import plots
+from ips_eval.models import optimal_matching, plots
 from ips_eval.models.data import read_query
 from ips_eval.models.result import ModelResult, NotFitted, diagnostics_frame, model_fit
 from ips_eval.models.spec import ModelSpec
@@ -83,6 +88,9 @@ STABILITY_FRACTION = 0.8
 STABILITY_SIZE = 1500
 #: Share of the resamples choosing the same number of types below which the choice is 'warning'.
 MIN_STABILITY = 0.6
+#: Sequences of the clustering sample clustered again with optimal matching at most (its dynamic
+#: programme is quadratic in them, and in the months).
+OM_SIZE = 1000
 #: Sequences assigned to their nearest type at a time (bounds the one-hot rows held).
 ASSIGN_CHUNK = 50_000
 #: Months per block of the label (the modal state of each block names the type).
@@ -209,7 +217,7 @@ def cluster_sequences(codes: np.ndarray, k_range=K_RANGE) -> tuple[np.ndarray, d
 @model_fit(MODEL)
 def fit_trajectory_types(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED,
                          sample_comparison: int = SAMPLE_COMPARISON, max_ips: int = MAX_IPS,
-                         n_stability: int = N_STABILITY) -> ModelResult:
+                         n_stability: int = N_STABILITY, om_size: int = OM_SIZE) -> ModelResult:
     """Group the post-index sequences into types; describe each by modal states and group shares.
 
     Parameters
@@ -219,6 +227,7 @@ def fit_trajectory_types(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED,
     sample_comparison : draws of comparison persons, probability proportional to the ATT weight.
     max_ips : IPS clients clustered at most (a uniform sample above it).
     n_stability : subsamples re-clustered for the stability of the number of types.
+    om_size : sequences of the sample clustered again with optimal matching at most (0: none).
 
     Returns
     -------
@@ -256,6 +265,7 @@ def fit_trajectory_types(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED,
     types, employed = _order_types(codes, labels)
     k = int(types.max())
     stability, chosen = k_stability(codes, k, rng, n_stability)
+    om = optimal_matching.sensitivity(codes, types, len(STATES), om_size, seed) if om_size else None
     # every analysed person's type: the nearest centroid of the sample's types
     everyone = np.concatenate([all_ips, cmp_rows])
     assigned = nearest_type(sequence_codes(frame["states"].iloc[everyone]), codes, types)
@@ -283,7 +293,8 @@ def fit_trajectory_types(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED,
             "passed": None, "rule": "IPS clients in the clustering sample", "detail": ""},
            {"model": MODEL, "diagnostic": "n_comparison_draws", "value": len(draws), "threshold": None,
             "passed": None, "rule": "comparison draws, probability proportional to the ATT weight",
-            "detail": f"{len(np.unique(draws))} distinct persons of {len(cmp_rows)}"}])
+            "detail": f"{len(np.unique(draws))} distinct persons of {len(cmp_rows)}"}]
+        + (_om_diagnostics(om, len(codes), seed) if om else []))
     sample = (f"types formed on {len(ips_rows)} IPS clients and SAMPLE_COMPARISON = {len(draws)} comparison draws"
               f" with replacement, probability proportional to the 24-month ATT weight, seed {seed}"
               f" ({len(np.unique(draws))} distinct persons of {len(cmp_rows)}); shares over all {len(all_ips)}"
@@ -295,7 +306,10 @@ def fit_trajectory_types(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED,
          f" (below {MIN_STABILITY:.0%})"] if unstable else [])
     reason = "; ".join([sample, *notes, "Hamming distance, Ward clustering, "
                         + ", ".join(f"ASW k={kk} {v:.3f}" for kk, v in asw.items())
-                        + f": {k} types, chosen by {stability:.0%} of {n_stability} subsamples"] + flags)
+                        + f": {k} types, chosen by {stability:.0%} of {n_stability} subsamples"]
+                       + ([f"optimal matching on {om['n']} sequences: adjusted Rand index {om['adjusted_rand']:.3f}"
+                           f" with the Hamming types, {om['agreement']:.0%} in the matched type"] if om else [])
+                       + flags)
     first = TRAJECTORY_MONTHS[0]
     return ModelResult(
         model=MODEL, status="warning" if flags else "ok", reason=reason, n=len(everyone), converged=True,
@@ -304,6 +318,20 @@ def fit_trajectory_types(frame: pd.DataFrame, *, seed: int = DEFAULT_SEED,
         + table.to_markdown(index=False, floatfmt=".3f"),
         extra={"codes": codes, "types": types, "ips": is_ips, "asw": asw},
     )
+
+
+def _om_diagnostics(om: dict, n_sample: int, seed: int) -> list[dict]:
+    sample = (f"{om['n']} sequences ({om['distinct']} distinct) of the {n_sample} of the clustering sample"
+              + (f", drawn with seed {seed} (OM_SIZE)" if om["n"] < n_sample else "") + f"; indel {om['indel']:.3f}")
+    return [
+        {"model": MODEL, "diagnostic": "om_adjusted_rand", "value": om["adjusted_rand"], "threshold": None,
+         "passed": None, "rule": "adjusted Rand index of the Hamming types and the optimal-matching types (transition-"
+         "rate substitution costs, indel half the largest; Ward on the square root) of the same sequences, as many"
+         " types; 1 = the same partition, about 0 = unrelated", "detail": sample},
+        {"model": MODEL, "diagnostic": "om_type_agreement", "value": om["agreement"], "threshold": None,
+         "passed": None, "rule": "share of the same sequences whose optimal-matching type is matched to their Hamming"
+         " type, the types matched one to one to maximise it",
+         "detail": ", ".join(f"OM {a} = type {b}" for a, b in sorted(om["matching"].items()))}]
 
 
 def k_stability(codes: np.ndarray, k: int, rng: np.random.Generator, n_boot: int = N_STABILITY,
@@ -455,7 +483,8 @@ def plot_trajectory_types(result: ModelResult, figures_dir: Path) -> list[Path]:
 SPEC = ModelSpec(
     name=MODEL,
     description="Trajectory types: the monthly state sequences of months 0-23 of model 6's 24-month population"
-    " grouped into a few types (Hamming distance, Ward, number of types by silhouette, its subsample stability),"
+    " grouped into a few types (Hamming distance, Ward, number of types by silhouette, its subsample stability,"
+    " their agreement with optimal-matching types),"
     " with the IPS and the weighted comparison shares and their difference; writes marts.trajectory_types.",
     queries=("trajectory_sequences.sql",),
     fit=fit_trajectory_types,
