@@ -12,10 +12,9 @@ the costs are TraMineR's usual ones:
   so that deleting a month and inserting one elsewhere costs exactly the dearest substitution;
   a shift is then chosen only where it saves more than that.
 
-`om_distances` runs the dynamic programme for all pairs of distinct sequences at once: a few
-numpy operations per row of the (months x months) table, each over a chunk of pairs (the
-insertions within a row are a running minimum, `np.minimum.accumulate`), never a Python loop
-per pair.
+`om_distances` runs the dynamic programme for all pairs of distinct sequences at once: one
+numpy operation per cell of the (months x months) table (and a few per row), each over a chunk
+of pairs, never a Python loop per pair.
 `om_types` clusters the distances with Ward's update on sqrt(OM), which treats OM as Ward treats
 the Hamming distance in the main typology; `adjusted_rand_index` and `matched_agreement`
 compare two typologies of the same sequences.
@@ -30,7 +29,7 @@ from scipy.spatial.distance import squareform
 
 #: Pairs of sequences per step of the dynamic programme (bounds the arrays held: a few of
 #: (months + 1) x CHUNK floats, small enough to stay in the processor's cache).
-CHUNK = 8192
+CHUNK = 16_384
 
 
 def transition_costs(codes: np.ndarray, n_states: int) -> tuple[np.ndarray, float]:
@@ -64,8 +63,9 @@ def om_pairs(a: np.ndarray, b: np.ndarray, costs: np.ndarray, indel: float) -> n
     D[i, j] = min(D[i-1, j] + indel, D[i, j-1] + indel, D[i-1, j-1] + sub(a_i, b_j)), with
     D[0, j] = j indel and D[i, 0] = i indel. Row i of the table is computed from row i - 1 for
     all pairs at once, on Q[i, j] = D[i, j] - (i + j) indel (0 on both edges): a deletion keeps Q,
-    a substitution adds sub - 2 indel to the diagonal neighbour, and the insertions along the row
-    are a running minimum, Q[i, j] = min over k <= j of min(Q[i-1, k], Q[i-1, k-1] + sub - 2 indel).
+    a substitution adds sub - 2 indel to the diagonal neighbour, and an insertion keeps Q of the
+    left neighbour, so the insertions along the row are a running minimum:
+    Q[i, j] = min(Q[i, j-1], Q[i-1, j], Q[i-1, j-1] + sub - 2 indel).
 
     Examples
     --------
@@ -82,7 +82,10 @@ def om_pairs(a: np.ndarray, b: np.ndarray, costs: np.ndarray, indel: float) -> n
     for i in range(width):
         diagonal = q[:-1] + reduced[a[:, i].astype(np.intp) * n_states + b_t]
         np.minimum(q[1:], diagonal, out=q[1:])
-        np.minimum.accumulate(q, axis=0, out=q)
+        # the running minimum month by month: numpy's own (`np.minimum.accumulate` along the
+        # months) walks the pairs with a stride, many times slower than a row of pairs at a time
+        for j in range(1, width + 1):
+            np.minimum(q[j], q[j - 1], out=q[j])
     return q[width].astype(np.float64) + 2 * width * indel
 
 

@@ -90,7 +90,7 @@ STABILITY_SIZE = 1500
 MIN_STABILITY = 0.6
 #: Sequences of the clustering sample clustered again with optimal matching at most (its dynamic
 #: programme is quadratic in them, and in the months).
-OM_SIZE = 1000
+OM_SIZE = 2000
 #: Sequences assigned to their nearest type at a time (bounds the one-hot rows held).
 ASSIGN_CHUNK = 50_000
 #: Months per block of the label (the modal state of each block names the type).
