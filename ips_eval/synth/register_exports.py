@@ -214,6 +214,10 @@ class HistoryGenerator:
         Each client gets a candidate job starting in a month without other work; exactly enough
         clients (in random order) get theirs for the target population's mean gain to equal
         the configured effect. Clients outside the target get one at the same rate.
+        The manifest records, per target client, the untreated employed months of the 12 and the
+        months the IPS job adds, so a test can take any subgroup's realised effect (the mean of
+        its clients' gains: the ATT that model 6 and model 9 estimate) and check the warehouse's
+        employed_months_post12 against untreated + gained.
         """
         cfg = self.cfg
         ti = np.searchsorted(self.month_start, p.index_days, "right") - 1  # index month column
@@ -267,6 +271,12 @@ class HistoryGenerator:
                                                              * self.effect_by_age[a[0]]["target_persons"]
                                                              for a in AGE_GROUPS if a[0] != "40-49")
                                                          / max(len(others), 1))}
+        # The planted truth per target person, on the warehouse's rule (ANALYSIS_PLAN: a month is
+        # employed when a spell covers a day of it; the spells realise `states` month for month and
+        # an IPS job lies in months without other work): employed_months_post12 = untreated + gained.
+        ids = self.pseudo(p.number[idx]).tolist()
+        untreated = [int(states[i, ti[i]:ti[i] + 12].sum()) for i in idx]
+        gain_of = np.where(chosen[idx] & (c0[idx] >= 0), gain[idx], 0).astype(int).tolist()
         rate = take / max(len(idx), 1)
         others = (p.ips == 1) & ~eligible & (c0 >= 0)
         chosen |= others & (rng.random(n) < rate)
@@ -280,6 +290,8 @@ class HistoryGenerator:
             "realised_employed_months_effect": gained / max(len(idx), 1),
             "planted_earnings_effect_eur": cfg.effect_eur,
             "ips_job_monthly_earnings_eur": w,
+            "untreated_employed_months_post12": dict(zip(ids, untreated)),
+            "gained_employed_months_post12": dict(zip(ids, gain_of)),
         }
         if cfg.effect_extra_40_49:
             self.effect["by_age_group"] = self.effect_by_age
