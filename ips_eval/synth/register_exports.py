@@ -285,7 +285,8 @@ class HistoryGenerator:
         w = cfg.effect_eur / cfg.effect_months if cfg.effect_months > 0 else 0.0
         self.effect = {
             "target_persons": int(len(idx)),
-            "clients_given_ips_job": int(take),
+            # a client drawn without a month free of work in the window gets no job: not counted
+            "clients_given_ips_job": int(np.count_nonzero(gain_of)),
             "planted_employed_months_effect": cfg.effect_months,
             "realised_employed_months_effect": gained / max(len(idx), 1),
             "planted_earnings_effect_eur": cfg.effect_eur,
