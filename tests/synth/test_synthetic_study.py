@@ -107,3 +107,18 @@ def test_the_voices_of_the_synthetic_study(study_con):
         "AND item = 'ips_osaksi_hoitoa'").fetchone()[0] <= 0.99
     stigma = dict(study_con.execute("SELECT wave, count(stigma) FROM marts.client_scores GROUP BY wave").fetchall())
     assert stigma["baseline"] > 500 and stigma["final"] > 200 and stigma["midpoint"] == 0
+
+
+def test_the_register_outcome_is_the_planted_untreated_plus_gained_months(study_con, synthetic_study):
+    # The generator counts a gained month on the warehouse's own month rule: for every target
+    # client, employed_months_post12 of marts.register_outcomes is the manifest's untreated months
+    # plus the months the IPS job adds (no other spell already counted them), and the IPS clients
+    # with a complete window are exactly the target clients, so the realised effect is the ATT.
+    effect = synthetic_study["manifest"]["register"]["effect"]
+    untreated, gained = effect["untreated_employed_months_post12"], effect["gained_employed_months_post12"]
+    got = dict(study_con.execute(
+        "SELECT person_id, employed_months_post12 FROM marts.register_outcomes WHERE ips = 1 AND post12_complete"
+    ).fetchall())
+    assert set(got) == set(gained)
+    assert {p: got[p] - untreated[p] for p in got} == gained
+    assert sum(gained.values()) > 0
