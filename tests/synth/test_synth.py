@@ -660,18 +660,18 @@ def test_register_effect_can_be_larger_for_clients_aged_40_49(tmp_path):
         assert abs(by_age[group]["realised_employed_months_effect"] - 1.5) < 0.2, (group, by_age[group])
 
 
-def test_the_manifest_gives_each_target_clients_untreated_and_gained_months(tmp_path):
+def test_the_manifest_gives_each_target_clients_untreated_and_gained_months(delivery):
     # The per-person truth the model tests compare with: one entry per target client, the gains
     # averaging to the realised effect overall and in each age group, within the 12 months.
-    m = write_delivery(tmp_path, SynthConfig(cohort=300, messy=False))
-    effect = m["register"]["effect"]
+    root, manifest = delivery
+    effect = manifest["register"]["effect"]
     untreated, gained = effect["untreated_employed_months_post12"], effect["gained_employed_months_post12"]
     assert set(untreated) == set(gained) and len(gained) == effect["target_persons"]
     g = pd.Series(gained)
     assert g.mean() == pytest.approx(effect["realised_employed_months_effect"])
     assert g.min() == 0 and 0 < g.max() <= 12 and (g > 0).sum() == effect["clients_given_ips_job"]
     assert all(0 <= untreated[p] + gained[p] <= 12 for p in gained)
-    cohort = pd.read_csv(tmp_path / "register" / "cohort.csv", sep=";", dtype=str)
+    cohort = pd.read_csv(root / "register" / "cohort.csv", sep=";", dtype=str)
     cohort = cohort.set_index("person_id").loc[list(gained)]
     age = pd.to_datetime(cohort["indeksipvm"]).dt.year - cohort["syntymavuosi"].astype(int)
     for label, lo, hi in AGE_GROUPS:
