@@ -28,7 +28,9 @@ The manifest (`write_manifest` stores it as JSON; keep it outside the delivery f
 - `effects`: the planted odds ratios (and intercepts when calibrate=False) and IPS effects;
 - `register`: persons (IPS in cohort, those without register consent or outside the study
   population, comparison persons, index dates after C, persons missing from the cohort
-  file), the planted and realised effect on employed months / earnings, and formats;
+  file), the planted and realised effect on employed months / earnings (`effect`: with each
+  target client's untreated and gained employed months of the 12, counted as the warehouse
+  counts them, so that a subgroup's realised effect is its clients' mean gain), and formats;
 - `costs`: the planted correction of costs.csv (county, year, the first report and the
   corrected euros, their lines) and the staff cost per coach and caseload used;
 - `voices`: what the coach, care-staff and employer surveys plant (`ips_eval.synth.voices`):
