@@ -79,7 +79,10 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import Bounds, LinearConstraint, milp
+# HiGHS itself, as scipy ships it (scipy's `linprog` wraps the same solver): one model per
+# component, re-solved with a new objective, starts from the previous optimal basis
+from scipy.optimize._highspy import _core as _highs
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD
 from ips_eval.figures import ALL, Within
@@ -1121,6 +1124,72 @@ def _propagate(rows: np.ndarray, cols: np.ndarray, coef: np.ndarray, rhs: np.nda
 _BATCH_ROUNDS = 8
 
 
+class _LinearProgramme:
+    """The linear programme of one component (`_component_ranges`), built once in HiGHS and
+    re-solved for each objective: only the objective and the column bounds change between
+    solves, so HiGHS starts from the last optimal basis instead of from scratch (and the
+    problem is not converted again). `minimise` answers like `scipy.optimize.linprog`:
+    `status` 0 optimal, 3 unbounded, else failed (`message` says why)."""
+
+    def __init__(self, a: sparse.csr_array, row_lo: np.ndarray, row_hi: np.ndarray,
+                 col_lo: np.ndarray, col_hi: np.ndarray):
+        self.n = a.shape[1]
+        self.columns = np.arange(self.n, dtype=np.int32)
+        csc = sparse.csc_array(a)
+        lp = _highs.HighsLp()
+        lp.num_col_ = lp.a_matrix_.num_col_ = self.n
+        lp.num_row_ = lp.a_matrix_.num_row_ = a.shape[0]
+        lp.a_matrix_.format_ = _highs.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = csc.indptr
+        lp.a_matrix_.index_ = csc.indices
+        lp.a_matrix_.value_ = csc.data
+        lp.col_cost_ = np.zeros(self.n)
+        lp.col_lower_ = col_lo.astype(float)
+        lp.col_upper_ = col_hi.astype(float)
+        lp.row_lower_ = row_lo.astype(float)
+        lp.row_upper_ = row_hi.astype(float)
+        self.highs = _highs._Highs()
+        self.highs.setOptionValue("output_flag", False)
+        # a new objective leaves the last optimum feasible, so the primal simplex method goes on
+        # from it; the dual method (HiGHS' default) would first repair dual feasibility
+        self.highs.setOptionValue("simplex_strategy", 4)
+        self.highs.passModel(lp)
+        self.col_lo = col_lo.astype(float)
+
+    def minimise(self, objective: np.ndarray, upper: np.ndarray, afresh: bool = False) -> "_Solution":
+        """`afresh`: solve from scratch (presolve, the dual simplex method), as `linprog` does:
+        where the optimum is not unique this often lands on a whole-number one when going on
+        from the last basis did not, which is far cheaper than an integer programme."""
+        h = self.highs
+        h.changeColsCost(self.n, self.columns, objective.astype(float))
+        h.changeColsBounds(self.n, self.columns, self.col_lo, upper.astype(float))
+        if afresh:
+            h.clearSolver()
+            h.setOptionValue("simplex_strategy", 1)
+        h.run()
+        if afresh:
+            h.setOptionValue("simplex_strategy", 4)
+        status = h.getModelStatus()
+        if status == _highs.HighsModelStatus.kUnboundedOrInfeasible:
+            # presolve may not tell the two apart; the simplex method does
+            h.setOptionValue("presolve", "off")
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
+        if status == _highs.HighsModelStatus.kOptimal:
+            return _Solution(0, np.array(h.getSolution().col_value), h.getInfo().objective_function_value, "")
+        return _Solution(3 if status == _highs.HighsModelStatus.kUnbounded else 2, None, None,
+                         h.modelStatusToString(status))
+
+
+@dataclass(frozen=True)
+class _Solution:
+    status: int
+    x: np.ndarray | None
+    fun: float | None
+    message: str
+
+
 def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
                       witnesses: _Witnesses, unknown: np.ndarray) -> dict[Cell, tuple[float, float]]:
     n = len(comp)
@@ -1165,15 +1234,19 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
     outer_lo, outer_hi = _propagate(coo.row[keep], coo.col[keep], coo.data[keep], np.r_[beq, bub],
                                     np.r_[np.ones(len(beq), bool), np.zeros(len(bub), bool)], floor_, ceil_, integer)
 
+    lp = _LinearProgramme(a_all, np.r_[beq, np.full(len(bub), -np.inf)], np.r_[beq, bub], floor_, ceil_)
+
     def solve(objective: np.ndarray, upper: np.ndarray | None = None, must: bool = True):
         """LP optimum (whole-number optimum if `must` and the LP's is not whole); records a
         whole-number solution as a witness. `upper`: tighter upper bounds (a batch LP)."""
         top = ceil_ if upper is None else upper
-        res = linprog(objective, A_eq=a_eq if len(beq) else None, b_eq=beq if len(beq) else None,
-                      A_ub=a_ub if len(bub) else None, b_ub=bub if len(bub) else None, method="highs",
-                      bounds=[(lo, None if math.isinf(hi) else hi) for lo, hi in zip(floor_, top)])
+        res = lp.minimise(objective, top)
         x, fun, status = res.x, res.fun, res.status
         whole = status == 0 and np.allclose(x, np.round(x), atol=1e-6)
+        if status == 0 and integer and not whole and must:
+            res = lp.minimise(objective, top, afresh=True)
+            x, fun, status = res.x, res.fun, res.status
+            whole = status == 0 and np.allclose(x, np.round(x), atol=1e-6)
         if status == 0 and integer and not whole and must:
             res = milp(objective, **integer_problem)
             x, fun, status = res.x, res.fun, res.status
