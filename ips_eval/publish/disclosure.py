@@ -79,6 +79,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 from scipy.optimize import Bounds, LinearConstraint, milp
 # HiGHS itself, as scipy ships it (scipy's `linprog` wraps the same solver): one model per
 # component, re-solved with a new objective, starts from the previous optimal basis
@@ -477,6 +478,8 @@ class _Model:
     structural: frozenset = frozenset()
     #: Cells of earlier snapshots in rows of structural zeros: unknowns that may be pinned to 0.
     zero_before: frozenset = frozenset()
+    #: Which relation holds which cell (`_incidence`), built when first needed.
+    incidence: Any = field(default=None, repr=False, compare=False)
 
     def where(self, cell: Cell) -> str:
         table, row, col = cell
@@ -1036,21 +1039,13 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
     """
     # a structural zero is a constant to a reader, whatever the page shows
     cells = sorted((set(sup) | set(m.given)) - m.structural, key=m.order.__getitem__)
-    parent = {c: c for c in cells}
-
-    def find(c):
-        while parent[c] != c:
-            parent[c] = parent[parent[c]]
-            c = parent[c]
-        return c
-
-    for coefs, _, _ in m.constraints:
-        hidden = [c for c in coefs if c in parent]
-        for c in hidden[1:]:
-            parent[find(c)] = find(hidden[0])
-    components: dict[Cell, list[Cell]] = {}
-    for c in cells:
-        components.setdefault(find(c), []).append(c)
+    # unknown cells sharing a relation are in one component: the relations x unknown cells
+    # incidence times its transpose links them
+    linked = _incidence(m)[:, [m.order[c] for c in cells]]
+    _, which = connected_components(linked.T @ linked, directed=False)
+    components: dict[int, list[Cell]] = {}
+    for c, k in zip(cells, which.tolist()):
+        components.setdefault(k, []).append(c)
     witnesses = witnesses or _Witnesses(m)
     unknown = np.zeros(len(m.cells), bool)
     unknown[[witnesses.index[c] for c in cells]] = True
@@ -1065,6 +1060,15 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
             cache[key] = result
         out.update(cache[key])
     return out
+
+
+def _incidence(m: _Model) -> sparse.csc_array:
+    """Relations x cells: 1 where a relation holds a cell. Built once per model."""
+    if m.incidence is None:
+        rows = [i for i, (coefs, _, _) in enumerate(m.constraints) for _ in coefs]
+        cols = [m.order[c] for coefs, _, _ in m.constraints for c in coefs]
+        m.incidence = sparse.csc_array((np.ones(len(rows)), (rows, cols)), shape=(len(m.constraints), len(m.cells)))
+    return m.incidence
 
 
 def _propagate(rows: np.ndarray, cols: np.ndarray, coef: np.ndarray, rhs: np.ndarray, is_eq: np.ndarray,
@@ -1194,6 +1198,11 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
                       witnesses: _Witnesses, unknown: np.ndarray) -> dict[Cell, tuple[float, float]]:
     n = len(comp)
     at = np.array([witnesses.index[c] for c in comp])
+    labels = [_label(m, c) for c in comp]
+    seen_lo, seen_hi = witnesses.seen(at, unknown)
+    if not exact and all(_wide_enough(lab, lo, hi) for lab, lo, hi in zip(labels, seen_lo, seen_hi)):
+        # the tables found already show every cell wide enough: nothing to solve (or build)
+        return {c: (lo, hi) for c, lo, hi in zip(comp, seen_lo, seen_hi)}
     var = {c: j for j, c in enumerate(comp)}
     # the relations as sparse matrices (equalities, then inequalities): the dense form made
     # converting the problem cost more than solving it
@@ -1216,7 +1225,6 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
         return sparse.csr_array((vals, (rows, cols)), shape=(len(rhs), n)), np.array(rhs)
 
     (a_eq, beq), (a_ub, bub) = matrix(entries[True]), matrix(entries[False])
-    labels = [_label(m, c) for c in comp]
     primary = np.array([lab in ("primary", "empty") for lab in labels])  # an empty count is shown `<5` too
     stated = np.array([m.tables[c[0]].spec.labels_shown and c not in m.withheld and c not in m.superseded
                        and m.given.get(c) != "hidden" for c in comp])
@@ -1228,7 +1236,6 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
         if a_all.shape[0] else [],
         integrality=np.ones(n), bounds=Bounds(floor_, ceil_),
     )
-    seen_lo, seen_hi = witnesses.seen(at, unknown)
     coo = a_all.tocoo()
     keep = coo.data != 0
     outer_lo, outer_hi = _propagate(coo.row[keep], coo.col[keep], coo.data[keep], np.r_[beq, bub],
