@@ -81,8 +81,9 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.optimize import Bounds, LinearConstraint, milp
-# HiGHS itself, as scipy ships it (scipy's `linprog` wraps the same solver): one model per
-# component, re-solved with a new objective, starts from the previous optimal basis
+# HiGHS itself, as scipy ships it (its `linprog` wraps the same solver; a private module, so
+# requirements.lock pins scipy): one model per component, re-solved with a new objective,
+# goes on from the previous optimal basis (`_LinearProgramme`)
 from scipy.optimize._highspy import _core as _highs
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD
@@ -1027,7 +1028,8 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
     in a table published before) given what a reader knows: every published number, every
     declared relation, and the labels' own ranges (`<T`: 0..T-1; `..`: at least T).
     Whole-number bounds by integer linear programming (HiGHS): an LP optimum that is not
-    whole is re-solved with `milp`, so the bounds are those of whole-number tables.
+    whole is solved again from scratch, then if need be with `milp`, so the bounds are those
+    of whole-number tables.
 
     With `exact=False` (the search in `complementary_suppression`, and the audit of the
     website) a cell is settled as soon as feasible whole-number tables - the true one, and
@@ -1249,11 +1251,12 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
         top = ceil_ if upper is None else upper
         res = lp.minimise(objective, top)
         x, fun, status = res.x, res.fun, res.status
-        whole = status == 0 and np.allclose(x, np.round(x), atol=1e-6)
+        # absolute tolerance only: a relative one would let a large count pass a fraction
+        whole = status == 0 and np.allclose(x, np.round(x), rtol=0, atol=1e-6)
         if status == 0 and integer and not whole and must:
             res = lp.minimise(objective, top, afresh=True)
             x, fun, status = res.x, res.fun, res.status
-            whole = status == 0 and np.allclose(x, np.round(x), atol=1e-6)
+            whole = status == 0 and np.allclose(x, np.round(x), rtol=0, atol=1e-6)
         if status == 0 and integer and not whole and must:
             res = milp(objective, **integer_problem)
             x, fun, status = res.x, res.fun, res.status
