@@ -79,7 +79,12 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse.csgraph import connected_components
+from scipy.optimize import Bounds, LinearConstraint, milp
+# HiGHS itself, as scipy ships it (its `linprog` wraps the same solver; a private module, so
+# requirements.lock pins scipy): one model per component, re-solved with a new objective,
+# goes on from the previous optimal basis (`_LinearProgramme`)
+from scipy.optimize._highspy import _core as _highs
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD
 from ips_eval.figures import ALL, Within
@@ -474,6 +479,8 @@ class _Model:
     structural: frozenset = frozenset()
     #: Cells of earlier snapshots in rows of structural zeros: unknowns that may be pinned to 0.
     zero_before: frozenset = frozenset()
+    #: Which relation holds which cell (`_incidence`), built when first needed.
+    incidence: Any = field(default=None, repr=False, compare=False)
 
     def where(self, cell: Cell) -> str:
         table, row, col = cell
@@ -1021,7 +1028,8 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
     in a table published before) given what a reader knows: every published number, every
     declared relation, and the labels' own ranges (`<T`: 0..T-1; `..`: at least T).
     Whole-number bounds by integer linear programming (HiGHS): an LP optimum that is not
-    whole is re-solved with `milp`, so the bounds are those of whole-number tables.
+    whole is solved again from scratch, then if need be with `milp`, so the bounds are those
+    of whole-number tables.
 
     With `exact=False` (the search in `complementary_suppression`, and the audit of the
     website) a cell is settled as soon as feasible whole-number tables - the true one, and
@@ -1033,21 +1041,13 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
     """
     # a structural zero is a constant to a reader, whatever the page shows
     cells = sorted((set(sup) | set(m.given)) - m.structural, key=m.order.__getitem__)
-    parent = {c: c for c in cells}
-
-    def find(c):
-        while parent[c] != c:
-            parent[c] = parent[parent[c]]
-            c = parent[c]
-        return c
-
-    for coefs, _, _ in m.constraints:
-        hidden = [c for c in coefs if c in parent]
-        for c in hidden[1:]:
-            parent[find(c)] = find(hidden[0])
-    components: dict[Cell, list[Cell]] = {}
-    for c in cells:
-        components.setdefault(find(c), []).append(c)
+    # unknown cells sharing a relation are in one component: the relations x unknown cells
+    # incidence times its transpose links them
+    linked = _incidence(m)[:, [m.order[c] for c in cells]]
+    _, which = connected_components(linked.T @ linked, directed=False)
+    components: dict[int, list[Cell]] = {}
+    for c, k in zip(cells, which.tolist()):
+        components.setdefault(k, []).append(c)
     witnesses = witnesses or _Witnesses(m)
     unknown = np.zeros(len(m.cells), bool)
     unknown[[witnesses.index[c] for c in cells]] = True
@@ -1062,6 +1062,15 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
             cache[key] = result
         out.update(cache[key])
     return out
+
+
+def _incidence(m: _Model) -> sparse.csc_array:
+    """Relations x cells: 1 where a relation holds a cell. Built once per model."""
+    if m.incidence is None:
+        rows = [i for i, (coefs, _, _) in enumerate(m.constraints) for _ in coefs]
+        cols = [m.order[c] for coefs, _, _ in m.constraints for c in coefs]
+        m.incidence = sparse.csc_array((np.ones(len(rows)), (rows, cols)), shape=(len(m.constraints), len(m.cells)))
+    return m.incidence
 
 
 def _propagate(rows: np.ndarray, cols: np.ndarray, coef: np.ndarray, rhs: np.ndarray, is_eq: np.ndarray,
@@ -1121,10 +1130,81 @@ def _propagate(rows: np.ndarray, cols: np.ndarray, coef: np.ndarray, rhs: np.nda
 _BATCH_ROUNDS = 8
 
 
+class _LinearProgramme:
+    """The linear programme of one component (`_component_ranges`), built once in HiGHS and
+    re-solved for each objective: only the objective and the column bounds change between
+    solves, so HiGHS starts from the last optimal basis instead of from scratch (and the
+    problem is not converted again). `minimise` answers like `scipy.optimize.linprog`:
+    `status` 0 optimal, 3 unbounded, else failed (`message` says why)."""
+
+    def __init__(self, a: sparse.csr_array, row_lo: np.ndarray, row_hi: np.ndarray,
+                 col_lo: np.ndarray, col_hi: np.ndarray):
+        self.n = a.shape[1]
+        self.columns = np.arange(self.n, dtype=np.int32)
+        csc = sparse.csc_array(a)
+        lp = _highs.HighsLp()
+        lp.num_col_ = lp.a_matrix_.num_col_ = self.n
+        lp.num_row_ = lp.a_matrix_.num_row_ = a.shape[0]
+        lp.a_matrix_.format_ = _highs.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = csc.indptr
+        lp.a_matrix_.index_ = csc.indices
+        lp.a_matrix_.value_ = csc.data
+        lp.col_cost_ = np.zeros(self.n)
+        lp.col_lower_ = col_lo.astype(float)
+        lp.col_upper_ = col_hi.astype(float)
+        lp.row_lower_ = row_lo.astype(float)
+        lp.row_upper_ = row_hi.astype(float)
+        self.highs = _highs._Highs()
+        self.highs.setOptionValue("output_flag", False)
+        # a new objective leaves the last optimum feasible, so the primal simplex method goes on
+        # from it; the dual method (HiGHS' default) would first repair dual feasibility
+        self.highs.setOptionValue("simplex_strategy", 4)
+        self.highs.passModel(lp)
+        self.col_lo = col_lo.astype(float)
+
+    def minimise(self, objective: np.ndarray, upper: np.ndarray, afresh: bool = False) -> "_Solution":
+        """`afresh`: solve from scratch (presolve, the dual simplex method), as `linprog` does:
+        where the optimum is not unique this often lands on a whole-number one when going on
+        from the last basis did not, which is far cheaper than an integer programme."""
+        h = self.highs
+        h.changeColsCost(self.n, self.columns, objective.astype(float))
+        h.changeColsBounds(self.n, self.columns, self.col_lo, upper.astype(float))
+        if afresh:
+            h.clearSolver()
+            h.setOptionValue("simplex_strategy", 1)
+        h.run()
+        if afresh:
+            h.setOptionValue("simplex_strategy", 4)
+        status = h.getModelStatus()
+        if status == _highs.HighsModelStatus.kUnboundedOrInfeasible:
+            # presolve may not tell the two apart; the simplex method does
+            h.setOptionValue("presolve", "off")
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
+        if status == _highs.HighsModelStatus.kOptimal:
+            return _Solution(0, np.array(h.getSolution().col_value), h.getInfo().objective_function_value, "")
+        return _Solution(3 if status == _highs.HighsModelStatus.kUnbounded else 2, None, None,
+                         h.modelStatusToString(status))
+
+
+@dataclass(frozen=True)
+class _Solution:
+    status: int
+    x: np.ndarray | None
+    fun: float | None
+    message: str
+
+
 def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
                       witnesses: _Witnesses, unknown: np.ndarray) -> dict[Cell, tuple[float, float]]:
     n = len(comp)
     at = np.array([witnesses.index[c] for c in comp])
+    labels = [_label(m, c) for c in comp]
+    seen_lo, seen_hi = witnesses.seen(at, unknown)
+    if not exact and all(_wide_enough(lab, lo, hi) for lab, lo, hi in zip(labels, seen_lo, seen_hi)):
+        # the tables found already show every cell wide enough: nothing to solve (or build)
+        return {c: (lo, hi) for c, lo, hi in zip(comp, seen_lo, seen_hi)}
     var = {c: j for j, c in enumerate(comp)}
     # the relations as sparse matrices (equalities, then inequalities): the dense form made
     # converting the problem cost more than solving it
@@ -1147,7 +1227,6 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
         return sparse.csr_array((vals, (rows, cols)), shape=(len(rhs), n)), np.array(rhs)
 
     (a_eq, beq), (a_ub, bub) = matrix(entries[True]), matrix(entries[False])
-    labels = [_label(m, c) for c in comp]
     primary = np.array([lab in ("primary", "empty") for lab in labels])  # an empty count is shown `<5` too
     stated = np.array([m.tables[c[0]].spec.labels_shown and c not in m.withheld and c not in m.superseded
                        and m.given.get(c) != "hidden" for c in comp])
@@ -1159,21 +1238,25 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
         if a_all.shape[0] else [],
         integrality=np.ones(n), bounds=Bounds(floor_, ceil_),
     )
-    seen_lo, seen_hi = witnesses.seen(at, unknown)
     coo = a_all.tocoo()
     keep = coo.data != 0
     outer_lo, outer_hi = _propagate(coo.row[keep], coo.col[keep], coo.data[keep], np.r_[beq, bub],
                                     np.r_[np.ones(len(beq), bool), np.zeros(len(bub), bool)], floor_, ceil_, integer)
 
+    lp = _LinearProgramme(a_all, np.r_[beq, np.full(len(bub), -np.inf)], np.r_[beq, bub], floor_, ceil_)
+
     def solve(objective: np.ndarray, upper: np.ndarray | None = None, must: bool = True):
         """LP optimum (whole-number optimum if `must` and the LP's is not whole); records a
         whole-number solution as a witness. `upper`: tighter upper bounds (a batch LP)."""
         top = ceil_ if upper is None else upper
-        res = linprog(objective, A_eq=a_eq if len(beq) else None, b_eq=beq if len(beq) else None,
-                      A_ub=a_ub if len(bub) else None, b_ub=bub if len(bub) else None, method="highs",
-                      bounds=[(lo, None if math.isinf(hi) else hi) for lo, hi in zip(floor_, top)])
+        res = lp.minimise(objective, top)
         x, fun, status = res.x, res.fun, res.status
-        whole = status == 0 and np.allclose(x, np.round(x), atol=1e-6)
+        # absolute tolerance only: a relative one would let a large count pass a fraction
+        whole = status == 0 and np.allclose(x, np.round(x), rtol=0, atol=1e-6)
+        if status == 0 and integer and not whole and must:
+            res = lp.minimise(objective, top, afresh=True)
+            x, fun, status = res.x, res.fun, res.status
+            whole = status == 0 and np.allclose(x, np.round(x), rtol=0, atol=1e-6)
         if status == 0 and integer and not whole and must:
             res = milp(objective, **integer_problem)
             x, fun, status = res.x, res.fun, res.status
