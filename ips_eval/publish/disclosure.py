@@ -81,10 +81,10 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.optimize import Bounds, LinearConstraint, milp
-# HiGHS itself, as scipy ships it (its `linprog` wraps the same solver; a private module, so
-# requirements.lock pins scipy): one model per component, re-solved with a new objective,
-# goes on from the previous optimal basis (`_LinearProgramme`)
-from scipy.optimize._highspy import _core as _highs
+# HiGHS' own Python interface (scipy's `linprog` wraps the same solver but builds the problem
+# anew for every call): one model per component, re-solved with a new objective, goes on from
+# the previous optimal basis (`_LinearProgramme`)
+import highspy as _highs
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD
 from ips_eval.figures import ALL, Within
@@ -1154,7 +1154,7 @@ class _LinearProgramme:
         lp.col_upper_ = col_hi.astype(float)
         lp.row_lower_ = row_lo.astype(float)
         lp.row_upper_ = row_hi.astype(float)
-        self.highs = _highs._Highs()
+        self.highs = _highs.Highs()
         self.highs.setOptionValue("output_flag", False)
         # a new objective leaves the last optimum feasible, so the primal simplex method goes on
         # from it; the dual method (HiGHS' default) would first repair dual feasibility
