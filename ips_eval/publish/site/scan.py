@@ -428,16 +428,25 @@ class _Scanner:
     def _id_positions(self, text: str) -> Iterator[int]:
         if not self.ids:
             return
-        for m in _TOKEN.finditer(text):
-            token = m.group()
-            if token.casefold() in self.ids_folded:
-                yield m.start()
-            elif len(token) <= _GLUED_MAX:
-                for n in self.id_lengths:
-                    hit = next((i for i in range(len(token) - n + 1) if token[i:i + n] in self.ids), None)
-                    if hit is not None:
-                        yield m.start() + hit
-                        break
+        # a page repeats its words: each distinct token is looked at once, and the text is
+        # walked again only for the tokens that hold an id (none, on a site that passes)
+        hits = {t: at for t in set(_TOKEN.findall(text)) if (at := self._id_in(t)) is not None}
+        if hits:
+            for m in _TOKEN.finditer(text):
+                if m.group() in hits:
+                    yield m.start() + hits[m.group()]
+
+    def _id_in(self, token: str) -> int | None:
+        """Where in a token a pseudonym is: 0 when the token is one (any case), else where the
+        first of the shortest glued inside it starts (exact case); None: nowhere."""
+        if token.casefold() in self.ids_folded:
+            return 0
+        if len(token) <= _GLUED_MAX:
+            for n in self.id_lengths:
+                hit = next((i for i in range(len(token) - n + 1) if token[i:i + n] in self.ids), None)
+                if hit is not None:
+                    return hit
+        return None
 
     # ---- tables: CSV, TSV and XLSX ---------------------------------------------------------
     def csv(self, file: str, text: str, tab: bool = False) -> None:
