@@ -8,6 +8,8 @@ the synthetic study holds none.
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
 
@@ -112,6 +114,28 @@ def test_a_column_it_cannot_classify_is_listed_never_passed(tmp_path):
     found = [str(f) for f in check_output(tmp_path)]
     assert found == ["x.csv line 1, column 'painokerroin': a column of numbers the check could not classify "
                      "(count, rate, score?): check it by hand"]
+
+
+def test_a_file_that_passed_is_read_again_when_what_it_is_read_with_changes(tmp_path):
+    # a file scanned clean is not read again unchanged: a change of its folder's declarations,
+    # of those of a page's table's CSV, or of the ids looked for must still be seen
+    data = tmp_path / "data"
+    data.mkdir()
+    _plant(tmp_path, "data/t.csv", "alue,value\nKainuu,3\n")
+    _plant(tmp_path, "page.html", '<table data-csv="data/t.csv" data-columns="alue,value">'
+                                  "<tr><td>Kainuu</td><td>3</td></tr></table>")
+    _plant(tmp_path, "notes.txt", "client AB12CD34EF\n")
+    declare = lambda kind: _plant(tmp_path, "data/columns.json",  # noqa: E731
+                                  json.dumps({"tables": {"t": {"columns": {"alue": "key", "value": kind}}}}))
+    declare("int")
+    assert check_output(tmp_path) == []
+    assert check_output(tmp_path) == []  # again, unchanged
+    declare("count")
+    found = [str(f) for f in check_output(tmp_path)]
+    assert any(f.startswith("data/t.csv") and "count under 5" in f for f in found), found
+    assert any(f.startswith("page.html") and "count under 5" in f for f in found), found
+    found = [str(f) for f in check_output(tmp_path, known_ids={"AB12CD34EF"})]
+    assert any(f.startswith("notes.txt") and "pseudonym" in f for f in found), found
 
 
 @pytest.mark.pipeline

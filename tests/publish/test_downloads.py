@@ -233,3 +233,18 @@ def test_a_published_quarter_is_corrected_only_when_allowed(site, synthetic_stud
         assert corrected in text, lang
         history = (copy / ("history.html" if lang == "fi" else f"{lang}/history.html")).read_text(encoding="utf-8")
         assert texts.text(lang, "history_corrected") in history
+
+
+def test_a_workbook_made_again_from_another_cell_or_title_holds_it(tmp_path):
+    """Workbooks are made once per process for the same download: the same download gives the
+    same bytes, another cell or title a workbook that holds it."""
+    def made(name, title, cell):
+        d = downloads.Download("t", title, ("Alue", "Asiakkaita"), ("key", "count"), [["Kainuu", cell]])
+        downloads.write_xlsx(tmp_path / name, d)
+        return tmp_path / name
+
+    first = made("a.xlsx", "Taulukko", 40).read_bytes()
+    assert made("b.xlsx", "Taulukko", 40).read_bytes() == first
+    sheet = openpyxl.load_workbook(made("c.xlsx", "Taulukko", 41)).active
+    assert sheet["B2"].value == 41
+    assert openpyxl.load_workbook(made("d.xlsx", "Toinen", 40)).active.title == "Toinen"

@@ -78,6 +78,18 @@ def test_likert_chart_draws_three_shares_and_leaves_a_hidden_row_empty(tmp_path)
     assert all(float(widths[c][1]) == 0 for c in widths)  # a hidden share: the row is not drawn
 
 
+def test_a_chart_drawn_again_from_other_texts_or_cells_is_drawn_anew(tmp_path, monkeypatch):
+    """A chart is remembered by everything it is drawn from: the same inputs give the same
+    bytes, another cell or another text a new drawing that shows it."""
+    table = _likert([("client.tyytyvaisyys", "40", "0.1000", "0.2500", "0.6500")])
+    first = charts.likert_chart(table, "en", tmp_path / "a.svg").read_bytes()
+    assert charts.likert_chart(table, "en", tmp_path / "b.svg").read_bytes() == first
+    other = _likert([("client.tyytyvaisyys", "40", "0.6500", "0.2500", "0.1000")])
+    assert charts.likert_chart(other, "en", tmp_path / "c.svg").read_bytes() != first
+    monkeypatch.setitem(texts.TEXTS["en"], "likert_x", "Share of the answers, relabelled")
+    assert "relabelled" in charts.likert_chart(table, "en", tmp_path / "d.svg").read_text(encoding="utf-8")
+
+
 def test_forest_chart_draws_each_level_with_its_interval(tmp_path):
     rows = [{"subgroup": "age_group", "level": "40-49", "estimate": "1.2000", "ci_low": "0.4000",
              "ci_high": "2.0000", "p_heterogeneity": "0.04"},

@@ -7,12 +7,18 @@ selectable, and uses the reader's sans-serif font. Every chart takes a `SiteTabl
 strings the CSV holds): a cell that is a disclosure label is not a number and is not drawn.
 
 Figures are made with `matplotlib.figure.Figure` (no pyplot, no global backend), and the
-SVG carries no date and fixed ids, so the same figures give the same file.
+SVG carries no date and fixed ids, so the same figures give the same file. Since the same
+figures give the same file, a chart is drawn once per process for the same inputs
+(`remembered`): a process that builds the same snapshot again (a re-run, the tests) writes
+the file it drew before. `forget_drawn()` makes the next build draw every chart anew.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import textwrap
+from collections import OrderedDict
 from pathlib import Path
 
 import matplotlib
@@ -70,6 +76,42 @@ def _percent_axis(ax, top: float) -> None:
         ax.spines[side].set_visible(False)
 
 
+#: Charts drawn in this process: the SVG's bytes by the digest of everything it is drawn
+#: from (`remembered`); the oldest are let go beyond `DRAWN_MAX`.
+_DRAWN: OrderedDict[str, bytes] = OrderedDict()
+DRAWN_MAX = 256
+
+
+def forget_drawn() -> None:
+    """Let go of the charts drawn so far: the next build draws every chart anew."""
+    _DRAWN.clear()
+
+
+def remembered(draw):
+    """A chart function `draw(table, lang, path, narrow)` that draws a chart once per process
+    for the same inputs and otherwise writes the bytes it drew. What a chart is drawn from:
+    the function, the table (name, columns, cells), the language and its texts, the width,
+    and matplotlib's settings (the module's constants and the catalogue do not change in a
+    process)."""
+    @functools.wraps(draw)
+    def chart(table: SiteTable, lang: str, path: Path, narrow: bool = False) -> Path:
+        settings = sorted((k, repr(v)) for k, v in dict.items(matplotlib.rcParams) if k != "backend")
+        key = hashlib.sha256(repr((draw.__qualname__, table.name, table.columns, table.rows, lang, narrow,
+                                   sorted(texts.TEXTS[lang].items()), settings)).encode()).hexdigest()
+        target = narrow_path(path) if narrow else path
+        if key in _DRAWN:
+            _DRAWN.move_to_end(key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(_DRAWN[key])
+            return target
+        out = draw(table, lang, path, narrow)
+        _DRAWN[key] = out.read_bytes()
+        while len(_DRAWN) > DRAWN_MAX:
+            _DRAWN.popitem(last=False)
+        return out
+    return chart
+
+
 #: How the lines of a chart are drawn, in the order of its figures in the catalogue.
 LINE_STYLES = ({"color": PRIMARY, "lw": 2.2, "marker": "o", "ms": 3.5},
                {"color": SECONDARY, "lw": 2.0, "marker": "s", "ms": 3},
@@ -87,6 +129,7 @@ def narrow_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}-narrow{path.suffix}")
 
 
+@remembered
 def trend_chart(quarterly: SiteTable, lang: str, path: Path, narrow: bool = False) -> Path:
     """Quarterly employment rate of all counties, with the IPS benchmark lines: one line per
     figure of the catalogue charted in `trend`. `narrow`: the phone version (fewer ticks,
@@ -121,6 +164,7 @@ def trend_chart(quarterly: SiteTable, lang: str, path: Path, narrow: bool = Fals
         return _save(fig, narrow_path(path) if narrow else path)
 
 
+@remembered
 def ttf_chart(curve: SiteTable, lang: str, path: Path, narrow: bool = False) -> Path:
     """Share of clients with a first competitive job (1 - Kaplan-Meier) and its 95% band,
     drawn from the pooled, published steps only. `narrow`: the phone version."""
@@ -139,7 +183,6 @@ def ttf_chart(curve: SiteTable, lang: str, path: Path, narrow: bool = False) -> 
         ax.set_ylabel(texts.text(lang, "chart_ttf_y"))
         ax.legend(loc="lower right", frameon=False)
         return _save(fig, narrow_path(path) if narrow else path)
-        return _save(fig, path)
 
 
 #: The three parts of a Likert item's answers (1-2, 3, 4-5), disagreeing in a warm and
@@ -186,6 +229,7 @@ def likert_bars(table: SiteTable) -> tuple[dict[str, np.ndarray], dict[str, np.n
             {"share_low": low, "share_mid": mid, "share_high": high})
 
 
+@remembered
 def likert_chart(table: SiteTable, lang: str, path: Path, narrow: bool = False) -> Path:
     """Diverging stacked bars of the three shares of each row's answers: 1-2 to the left of
     zero, 4-5 to the right, 3 centred on zero (half on each side). A row with a hidden share
@@ -217,6 +261,7 @@ def likert_chart(table: SiteTable, lang: str, path: Path, narrow: bool = False) 
         return _save(fig, narrow_path(path) if narrow else path)
 
 
+@remembered
 def forest_chart(table: SiteTable, lang: str, path: Path, narrow: bool = False) -> Path:
     """Each subgroup level's effect with its 95% interval, grouped by subgroup, beside the
     line of no effect; rows in the table's order. `narrow`: the phone version."""

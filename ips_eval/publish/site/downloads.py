@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import re
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -174,10 +176,27 @@ def write_csv(path: Path, lang: str, d: Download) -> None:
     path.write_bytes(csv_text(lang, d).encode("utf-8-sig"))
 
 
+#: Workbooks made in this process, by the digest of their download (`write_xlsx`).
+_MADE: OrderedDict[str, bytes] = OrderedDict()
+MADE_MAX = 512
+
+
 def write_xlsx(path: Path, d: Download) -> None:
     """One sheet named by the table's title (Excel allows 31 characters), headings in row 1,
     numbers as numbers; the sheet is the table the file's name declares in columns.json.
-    Written with fixed document properties, so that a re-run gives the same bytes."""
+    Written with fixed document properties, so that a re-run gives the same bytes; and since
+    it does, a download (title, headings, kinds and cells) made into a workbook once in a
+    process is not made again."""
+    key = hashlib.sha256(repr((d.name, d.title, d.headers, d.kinds, d.rows)).encode()).hexdigest()
+    if key not in _MADE:
+        _MADE[key] = _xlsx_bytes(d)
+        while len(_MADE) > MADE_MAX:
+            _MADE.popitem(last=False)
+    _MADE.move_to_end(key)
+    path.write_bytes(_MADE[key])
+
+
+def _xlsx_bytes(d: Download) -> bytes:
     import openpyxl
     from openpyxl.styles import Font
 
@@ -215,7 +234,7 @@ def write_xlsx(path: Path, d: Download) -> None:
                 data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>2000-01-01T00:00:00Z\2",
                               data)
             dst.writestr(entry, data)
-    path.write_bytes(out.getvalue())
+    return out.getvalue()
 
 
 def _sheet_title(title: str) -> str:

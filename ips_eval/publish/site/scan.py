@@ -51,6 +51,11 @@ that implies one, refuses publication (docs/analysis_plan.md, disclosure rule 9)
 7. Files that are not text (PNG, fonts) cannot be read; they are listed in
    `ScanReport.skipped` for a human to look at. Charts should be SVG, which is scanned.
 
+A file scanned clean earlier in the same process is not read again while nothing its scan
+depends on has changed (its bytes and name, the declarations it is read with, the counts and
+ids looked for): the pipeline's check scans again the snapshot its build scanned, and a
+rebuild writes the same downloads and charts. A file with a finding is read every time.
+
 What it does not check: whether a hidden count can be worked out from other tables, the
 relations between figures or earlier releases (complementary suppression and differencing).
 That is the audit's (`disclosure.audit`, rules 2, 3 and 8).
@@ -63,11 +68,13 @@ from __future__ import annotations
 
 import bisect
 import csv
+import hashlib
 import html
 import io
 import json
 import re
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -171,6 +178,7 @@ def _scan(root, known_ids, specs, count_columns, only: str | None = None, fallba
         ids={i for i in known_ids if i},
     )
     scanned, skipped = [], []
+    settings = hashlib.sha256(repr((sorted(scanner.counts), sorted(scanner.ids))).encode()).digest()
     files = sorted(p for p in root.rglob("*") if p.is_file() and (only is None or p.name == only))
     for path in files:
         rel = path.relative_to(root).as_posix()
@@ -178,35 +186,73 @@ def _scan(root, known_ids, specs, count_columns, only: str | None = None, fallba
             t: {"columns": dict(c)} for t, c in (fallback or {}).items()}
         scanner.folder = path.parent
         scanner.text(rel, rel, "in its path")
-        suffix = path.suffix.lower()
-        if suffix == ".xlsx":
-            if not scanner.xlsx(rel, path):
-                skipped.append(rel)
-            else:
-                scanned.append(rel)
+        data = path.read_bytes()
+        key = _clean_key(settings, path, data, scanner.declared)
+        if key in _CLEAN:
+            _CLEAN.move_to_end(key)
+            scanner.counts_checked += _CLEAN[key]
+            scanned.append(rel)
             continue
-        text = _decode(path.read_bytes(), office=suffix in TEXT_TABLES or suffix in PLAIN_TEXT)
-        if text is None:
+        before = (len(scanner.findings), len(scanner.unclassified), scanner.counts_checked)
+        if not _scan_file(scanner, rel, path, data):
             skipped.append(rel)
             continue
         scanned.append(rel)
-        scanner.text(rel, text)
-        if suffix in TEXT_TABLES:
-            scanner.csv(rel, text, tab=suffix == ".tsv")
-        elif suffix == ".json":
-            scanner.json(rel, text)
-        elif suffix == ".svg":
-            scanner.svg(rel, text)
-            scanner.markup(rel, text)
-        elif suffix in (".html", ".htm"):
-            scanner.html(rel, text)
-            scanner.markup(rel, text)
-        elif suffix in CODE:  # read by a browser, not a person: JSON-like pairs only
-            scanner.markup(rel, text)
-        else:  # any other text (.md, .txt, .log, ...): prose, and JSON-like pairs
-            scanner.lines(rel, text)
-            scanner.markup(rel, text)
+        if (len(scanner.findings), len(scanner.unclassified)) == before[:2]:
+            _CLEAN[key] = scanner.counts_checked - before[2]
+            while len(_CLEAN) > CLEAN_MAX:
+                _CLEAN.popitem(last=False)
     return scanner, scanned, skipped
+
+
+#: Files scanned clean in this process: counts checked by what the file's scan depends on
+#: (`_clean_key`). A file scanned again unchanged (the pipeline's check scans the snapshot its
+#: build scanned; a rebuild writes the same downloads and charts) is not read again; a
+#: file with a finding is always read again, so that its findings are named anew.
+_CLEAN: OrderedDict[bytes, int] = OrderedDict()
+CLEAN_MAX = 4096
+_DATA_CSV = re.compile(r"""data-csv\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+
+def _clean_key(settings: bytes, path: Path, data: bytes, declared: dict) -> bytes:
+    """Everything a file's scan depends on: the scan's counts and ids, the file's name and
+    bytes, the declarations of its folder and, for a page, those of every folder its tables'
+    downloads are in (`data-csv`: the declarations of a table's CSV hold for the page)."""
+    extra = []
+    if path.suffix.lower() in (".html", ".htm"):
+        text = data.decode("utf-8", errors="replace")
+        for m in _DATA_CSV.finditer(text):
+            ref = html.unescape(next(g for g in m.groups() if g is not None))
+            extra.append((ref, _declarations((path.parent / ref).parent)))
+    context = json.dumps([path.name, declared, extra], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(settings + context.encode() + b"\0" + data).digest()
+
+
+def _scan_file(scanner: _Scanner, rel: str, path: Path, data: bytes) -> bool:
+    """Scan one file's content; False when it cannot be read (not text, not a workbook)."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        return scanner.xlsx(rel, path)
+    text = _decode(data, office=suffix in TEXT_TABLES or suffix in PLAIN_TEXT)
+    if text is None:
+        return False
+    scanner.text(rel, text)
+    if suffix in TEXT_TABLES:
+        scanner.csv(rel, text, tab=suffix == ".tsv")
+    elif suffix == ".json":
+        scanner.json(rel, text)
+    elif suffix == ".svg":
+        scanner.svg(rel, text)
+        scanner.markup(rel, text)
+    elif suffix in (".html", ".htm"):
+        scanner.html(rel, text)
+        scanner.markup(rel, text)
+    elif suffix in CODE:  # read by a browser, not a person: JSON-like pairs only
+        scanner.markup(rel, text)
+    else:  # any other text (.md, .txt, .log, ...): prose, and JSON-like pairs
+        scanner.lines(rel, text)
+        scanner.markup(rel, text)
+    return True
 
 
 #: Files read as tables (a header row, possibly below title lines).
@@ -428,16 +474,25 @@ class _Scanner:
     def _id_positions(self, text: str) -> Iterator[int]:
         if not self.ids:
             return
-        for m in _TOKEN.finditer(text):
-            token = m.group()
-            if token.casefold() in self.ids_folded:
-                yield m.start()
-            elif len(token) <= _GLUED_MAX:
-                for n in self.id_lengths:
-                    hit = next((i for i in range(len(token) - n + 1) if token[i:i + n] in self.ids), None)
-                    if hit is not None:
-                        yield m.start() + hit
-                        break
+        # a page repeats its words: each distinct token is looked at once, and the text is
+        # walked again only for the tokens that hold an id (none, on a site that passes)
+        hits = {t: at for t in set(_TOKEN.findall(text)) if (at := self._id_in(t)) is not None}
+        if hits:
+            for m in _TOKEN.finditer(text):
+                if m.group() in hits:
+                    yield m.start() + hits[m.group()]
+
+    def _id_in(self, token: str) -> int | None:
+        """Where in a token a pseudonym is: 0 when the token is one (any case), else where the
+        first of the shortest glued inside it starts (exact case); None: nowhere."""
+        if token.casefold() in self.ids_folded:
+            return 0
+        if len(token) <= _GLUED_MAX:
+            for n in self.id_lengths:
+                hit = next((i for i in range(len(token) - n + 1) if token[i:i + n] in self.ids), None)
+                if hit is not None:
+                    return hit
+        return None
 
     # ---- tables: CSV, TSV and XLSX ---------------------------------------------------------
     def csv(self, file: str, text: str, tab: bool = False) -> None:
