@@ -35,6 +35,8 @@ TERMS = ("wave", "employed_by_then", "wave:employed_by_then")
 #: The input queries; the second gives the response dates when the mart lacks them.
 QUERY_NAMES = ("scores.sql", "scores_response_dates.sql")
 QUERY_FILES = tuple(QUERIES / q for q in QUERY_NAMES)
+#: `reml_start` leaves an optimum with sqrt(between-client / residual variance) below this to MixedLM's own start.
+NEAR_BOUNDARY = 0.01
 
 
 def load_scores(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -163,7 +165,8 @@ def reml_start(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> np.ndarray |
     in a few vectorised evaluations; MixedLM then starts at the optimum and its gradient
     optimiser stops at once, where it would otherwise loop over every client at every step.
     The estimates, Hessian and intervals are still MixedLM's own. None (MixedLM's own start)
-    when the profile cannot be evaluated.
+    when the profile cannot be evaluated, or when its optimum lies at or near the boundary
+    (no between-client variance), where MixedLM started on a singular covariance goes astray.
 
     Examples
     --------
@@ -175,7 +178,10 @@ def reml_start(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> np.ndarray |
     >>> bool(np.isclose(res.cov_re[0, 0] / res.scale, start[0] ** 2))
     True
     """
-    _, inv = np.unique(groups, return_inverse=True)
+    try:
+        _, inv = np.unique(groups, return_inverse=True)
+    except TypeError:  # ids np.unique cannot order (e.g. a missing one): MixedLM's own start
+        return None
     n_obs, p = X.shape
     n = np.bincount(inv).astype(float)
     sum_x = np.zeros((len(n), p))
@@ -197,7 +203,9 @@ def reml_start(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> np.ndarray |
                                              options={"xatol": 1e-10})
     except (np.linalg.LinAlgError, FloatingPointError):
         return None
-    return np.array([found.x]) if found.success and np.isfinite(found.x) else None
+    if not (found.success and np.isfinite(found.x)) or found.x < NEAR_BOUNDARY:
+        return None
+    return np.array([found.x])
 
 
 def _paired_change(d: pd.DataFrame, score: str) -> pd.DataFrame:
