@@ -143,6 +143,34 @@ def one_hot(codes: np.ndarray, n_states: int = len(STATES)) -> np.ndarray:
     return x
 
 
+def euclidean_distances(codes: np.ndarray, block: int = 512) -> np.ndarray:
+    """The condensed Euclidean distances of the sequences' one-hot rows (`pdist(one_hot(codes))`, same bits).
+
+    Every month is in exactly one state, so two rows' squared distance is 2 x (L - their dot
+    product): the dot products come from one matrix product per block of rows, in float32, where
+    counts up to L are exact, and the square roots are those of the same integers `pdist` sums,
+    so Ward's tree is the same. Blocks of rows bound the products held at once.
+
+    Examples
+    --------
+    >>> from scipy.spatial.distance import pdist
+    >>> codes = np.array([[0, 0, 1], [0, 1, 1], [2, 1, 0], [0, 0, 1]])
+    >>> bool(np.array_equal(euclidean_distances(codes, block=3), pdist(one_hot(codes))))
+    True
+    """
+    n, width = codes.shape
+    x = one_hot(codes)
+    same = np.empty(n * (n - 1) // 2)
+    pos = 0
+    for start in range(0, n, block):
+        products = x[start:start + block] @ x[start:].T
+        for i in range(len(products)):
+            row = products[i, i + 1:]
+            same[pos:pos + len(row)] = row
+            pos += len(row)
+    return np.sqrt(2.0 * (width - same))
+
+
 def hamming_distances(codes: np.ndarray) -> np.ndarray:
     """Square matrix of the number of months in which two sequences are in different states.
 
@@ -201,7 +229,7 @@ def cluster_sequences(codes: np.ndarray, k_range=K_RANGE) -> tuple[np.ndarray, d
     >>> labels.tolist(), round(asw[2], 4)
     ([2, 2, 2, 1, 1], 0.6105)
     """
-    tree = linkage(one_hot(codes), method="ward")
+    tree = linkage(euclidean_distances(codes), method="ward")
     asw, cuts = {}, {}
     for k in k_range:
         if k >= len(codes):

@@ -28,6 +28,36 @@ def test_scores_mixed_model_recovers_employment_effect(tables, tmp_path):
     assert res.figures[0].exists()
 
 
+@pytest.mark.parametrize("between_sd", [1.0, 0.2])
+def test_reml_start_is_the_optimum_mixedlm_reaches_with_a_tight_tolerance(between_sd):
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
+    from ips_eval.models.scores import reml_start
+
+    rng = np.random.default_rng(3)
+    g = np.repeat(np.arange(300), 3)
+    X = np.column_stack([np.ones(len(g)), np.tile([0.0, 1.0, 2.0], 300), rng.integers(0, 2, len(g))])
+    y = X @ [1.0, 0.5, -0.3] + between_sd * rng.normal(size=300)[g] + rng.normal(size=len(g))
+    start = reml_start(y, X, g)
+    tight = MixedLM(y, X, groups=g).fit(reml=True, gtol=1e-10)
+    assert start is not None
+    assert start[0] ** 2 == pytest.approx(tight.cov_re[0, 0] / tight.scale, rel=1e-6)
+    started = MixedLM(y, X, groups=g).fit(reml=True, start_params=start)
+    assert started.converged
+    assert np.allclose(started.fe_params, tight.fe_params, rtol=0, atol=1e-7)
+    assert np.allclose(started.bse_fe, tight.bse_fe, rtol=1e-5)
+
+
+def test_reml_start_leaves_an_optimum_at_the_boundary_to_mixedlm():
+    from ips_eval.models.scores import reml_start
+
+    rng = np.random.default_rng(1)
+    g = np.repeat(np.arange(200), 3)
+    X = np.column_stack([np.ones(600), np.tile([0.0, 1.0, 2.0], 200)])
+    y = X @ [1.0, 0.5] + rng.normal(size=600)  # no between-client variance: the REML optimum is 0
+    assert reml_start(y, X, g) is None
+
+
 def test_paired_change_matches_a_hand_computation(tables, tmp_path):
     con = mf.load(duckdb.connect(), tables)
     res = fit_model("scores_inclusion", con, tmp_path)
