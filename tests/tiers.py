@@ -192,6 +192,7 @@ def refuse_untiered_runs(session) -> None:
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter:
             reporter.write_line(
-                f"{len(runs)} pipeline run(s) (whole runs or refits) in a session that leaves out the pipeline tier, in "
+                f"{len(runs)} pipeline run(s) (whole runs or refits) in a session that leaves out the pipeline "
+                f"tier, in "
                 f"{', '.join(folders)}: mark the test that made them @pytest.mark.pipeline", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

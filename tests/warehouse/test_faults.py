@@ -60,7 +60,8 @@ def published(tmp_path, published_minimal):
     return published_minimal, minimal_delivery(tmp_path / "second", clients=[row("clients", person_id="P000002")])
 
 
-#: The model the refits here fit: one of the cheapest (a few averaged scale scores).
+#: The model the refits here fit: a cheap one (on the minimal delivery it finds no survey
+#: scores and records that it was not fitted; its step, the site and the swap run as ever).
 MODEL = "scores_swemwbs"
 
 

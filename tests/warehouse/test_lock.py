@@ -129,7 +129,8 @@ def test_the_cli_refuses_plainly_when_the_warehouse_stays_busy(tmp_path):
     assert not re.search(EXCEPTION_NAME, out.stderr), out.stderr
 
 
-#: The model the two refits below fit: one of the cheapest (a few averaged scale scores).
+#: The model the two refits below fit: a cheap one (on the minimal delivery it finds no
+#: survey scores and records that it was not fitted; its step, the site and the swap run as ever).
 MODEL = "scores_swemwbs"
 
 
@@ -148,7 +149,8 @@ def test_two_runs_at_once_end_with_site_and_warehouse_from_the_same_run(publishe
     assert [p.returncode for p in procs] == [0, 0], results
     waited = [i for i, (_, err) in enumerate(results) if "waiting up to" in err]
     assert len(waited) == 1, "exactly one run waited for the other"
-    run_ids = [next(line.split("run ")[-1] for line in o.splitlines() if line.startswith("refitted")) for o, _ in results]
+    run_ids = [next(line.split("run ")[-1] for line in o.splitlines() if line.startswith("refitted"))
+               for o, _ in results]
     assert f"in use by run {run_ids[1 - waited[0]]}" in results[waited[0]][1], "the message names the run waited for"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         runs = [r[0] for r in con.execute("SELECT run_id FROM audit.runs ORDER BY finished_at").fetchall()]
