@@ -66,7 +66,8 @@ class StudyRun(dg.ConfigurableResource):
             settle(Path(self.warehouse).resolve(), self.figures_path(), self.site_path(), running=run_id)
             selected = self._check_selection(context)
             if selected is None or "audit/delivery_guard" in selected:
-                record_delivery(self.build(run_id).path, self.delivery)
+                if self.input_dir:  # a refit reads no delivery: "" would list the working directory
+                    record_delivery(self.build(run_id).path, self.delivery)
             elif self.start_from == "current":
                 self._carry_figures(run_id)
         except BaseException:

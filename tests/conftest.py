@@ -59,7 +59,8 @@ def _shared(tmp_path_factory, worker_id, name: str, build) -> Path:
 
 @pytest.fixture(scope="session")
 def synthetic_study(tmp_path_factory, worker_id):
-    """The default synthetic delivery, run through the whole pipeline once per test session.
+    """The default synthetic delivery, run through the whole pipeline once per test session,
+    with its figures and site.
 
     Under pytest-xdist the workers share one build (the first to come builds it, the others
     wait on a lock), since the run with every model takes a minute or two on two cores.
@@ -73,13 +74,13 @@ def synthetic_study(tmp_path_factory, worker_id):
     def build(root):
         manifest = write_delivery(root / "delivery", config)
         summary = run_pipeline(root / "delivery", config.cutoff, root / "warehouse.duckdb",
-                               figures_dir=root / "warehouse.figures")
+                               figures_dir=root / "warehouse.figures", site_dir=root / "site")
         return {"manifest": manifest, "run_id": summary.run_id}
 
     root = _shared(tmp_path_factory, worker_id, "synthetic_study", build)
     built = json.loads((root / "built.json").read_text())
     return {"config": config, "manifest": built["manifest"], "run_id": built["run_id"], "root": root,
-            "warehouse": root / "warehouse.duckdb", "figures": root / "warehouse.figures"}
+            "warehouse": root / "warehouse.duckdb", "figures": root / "warehouse.figures", "site": root / "site"}
 
 
 @pytest.fixture

@@ -14,9 +14,11 @@ calls (followed through further calls of its module) calls `run_pipeline(`, star
 into the tier without anyone marking it. Marking it by hand works too.
 
 The run log that `pipelines.runner` writes beside every warehouse (`*.runs.jsonl`, one line per
-finished run) tells how many whole runs a session made: `report` prints it, and in a session
+finished run) tells how many whole runs a session made, and how many refits (a run of one
+model, the site and the swap: logged with no delivery): `report` prints both, and in a session
 that leaves out the `pipeline` tier, `refuse_untiered_runs` fails the session naming the
-folders of the runs no marker caught (a run that the detection above missed).
+folders of the runs no marker caught (a run that the detection above missed). Runs that
+Dagster's own command line makes (`dagster asset materialize`) write no such log.
 """
 
 from __future__ import annotations
@@ -139,7 +141,8 @@ def _session_root(config) -> Path | None:
 
 
 def whole_runs(root: Path) -> dict[str, dict]:
-    """Every run logged under `root` by run_id (a copied folder carries its log along)."""
+    """Every run logged under `root` by run_id (a copied folder carries its log along), refits
+    included (`is_refit`)."""
     runs: dict[str, dict] = {}
     for log in root.rglob("*.runs.jsonl"):
         for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -151,16 +154,27 @@ def whole_runs(root: Path) -> dict[str, dict]:
     return runs
 
 
+def is_refit(record: dict) -> bool:
+    """A refit (`pipelines.runner.refit_model`) logs its run with no delivery."""
+    return record.get("input") == ""
+
+
+def _counted(runs) -> str:
+    by_status: dict[str, int] = {}
+    for r in runs:
+        by_status[r.get("status", "?")] = by_status.get(r.get("status", "?"), 0) + 1
+    detail = ", ".join(f"{n} {status}" for status, n in sorted(by_status.items()))
+    return f"{len(runs)}" + (f" ({detail})" if detail else "")
+
+
 def report(terminalreporter, config) -> None:
     root = _session_root(config)
     if root is None or not root.exists():
         return
-    runs = whole_runs(root)
-    by_status: dict[str, int] = {}
-    for r in runs.values():
-        by_status[r.get("status", "?")] = by_status.get(r.get("status", "?"), 0) + 1
-    detail = ", ".join(f"{n} {status}" for status, n in sorted(by_status.items()))
-    terminalreporter.write_line(f"whole pipeline runs: {len(runs)}" + (f" ({detail})" if detail else ""))
+    runs = list(whole_runs(root).values())
+    whole = [r for r in runs if not is_refit(r)]
+    refits = [r for r in runs if is_refit(r)]
+    terminalreporter.write_line(f"whole pipeline runs: {_counted(whole)}; refits of one model: {_counted(refits)}")
 
 
 def _leaves_out_pipeline(config) -> bool:
@@ -178,6 +192,7 @@ def refuse_untiered_runs(session) -> None:
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter:
             reporter.write_line(
-                f"{len(runs)} whole pipeline run(s) in a session that leaves out the pipeline tier, in "
+                f"{len(runs)} pipeline run(s) (whole runs or refits) in a session that leaves out the pipeline "
+                f"tier, in "
                 f"{', '.join(folders)}: mark the test that made them @pytest.mark.pipeline", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,5 +1,10 @@
 """Fault injection on real runs: SIGKILL mid-stage, a disk that fills up, a folder that
-cannot be written. The published warehouse survives each, and the next run succeeds."""
+cannot be written. The published warehouse survives each, and the next run succeeds.
+
+The runs killed in the stages before the models are whole runs (a new delivery); those killed
+in the models, the site and the swap are refits of one model (`refit_model`: the model, the
+site and the swap on a copy of the published warehouse), which pass through the same steps of
+those stages and the same publication, and cost a fraction of a whole run."""
 
 import contextlib
 import datetime as dt
@@ -12,13 +17,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 import pytest
 
 from deliveries import minimal_delivery, row
 from ips_eval.release.publish import settle
-from pipelines.runner import run_pipeline
+from pipelines.runner import refit_model, run_pipeline
 
 C = dt.date(2024, 12, 31)
 IPS_EVAL = str(Path(sys.executable).parent / "ips-eval")
@@ -54,10 +60,16 @@ def published(tmp_path, published_minimal):
     return published_minimal, minimal_delivery(tmp_path / "second", clients=[row("clients", person_id="P000002")])
 
 
-def _kill_at(point: str, tmp_path: Path, warehouse: Path, delivery: Path, site: Path) -> None:
-    """Start the command line's run (`run_pipeline`, as `ips-eval run` calls it) in a process of
-    its own, forked from this one, which has imported the pipeline already (a fresh `ips-eval`
-    would import it again for each point), and SIGKILL that process once it reaches `point`."""
+#: The model the refits here fit: a cheap one (on the minimal delivery it finds no survey
+#: scores and records that it was not fitted; its step, the site and the swap run as ever).
+MODEL = "scores_swemwbs"
+
+
+def _kill_at(point: str, tmp_path: Path, start: Callable[[], object]) -> None:
+    """Start a run (`start`: `run_pipeline`, as `ips-eval run` calls it, or `refit_model`) in a
+    process of its own, forked from this one, which has imported the pipeline already (a fresh
+    `ips-eval` would import it again for each point), and SIGKILL that process once it reaches
+    `point`."""
     marker = tmp_path / f"reached-{point.replace('/', '_')}"
     pid = os.fork()
     if pid == 0:  # the run's process: nothing of it returns into pytest
@@ -67,7 +79,7 @@ def _kill_at(point: str, tmp_path: Path, warehouse: Path, delivery: Path, site: 
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
-            run_pipeline(delivery, C, warehouse, site_dir=site, allow_republish=True)
+            start()
         finally:
             os._exit(1)
     deadline = time.time() + 240
@@ -85,40 +97,45 @@ def _kill_at(point: str, tmp_path: Path, warehouse: Path, delivery: Path, site: 
             os.waitpid(pid, 0)
 
 
-#: A fail point in every stage before the swap: each run is killed there in turn. Each is a step
-#: that comes early in its stage, since a killed run repeats everything before its point, and
-#: a stage's later steps write the build file as its first one does.
-BEFORE_SWAP = ["raw/clients", "staging/clients", "core/fidelity_reviews", "marts/employer_profile",
-               "models/change_agreement", "publish/site", "warehouse/before_swap"]
+#: A fail point in every stage before the swap, each run killed there in turn: in the stages
+#: before the models a whole run of the second delivery, in the models, the site and the swap a
+#: refit. Each is a step that comes early in its stage, since a killed run repeats everything
+#: before its point, and a stage's later steps write the build file as its first one does.
+WHOLE_RUN_BEFORE_SWAP = ["raw/clients", "staging/clients", "core/fidelity_reviews", "marts/employer_profile"]
+REFIT_BEFORE_SWAP = [f"models/{MODEL}", "publish/site", "warehouse/before_swap"]
 
 
 def test_sigkill_before_the_swap_leaves_warehouse_and_site_intact_and_the_next_run_succeeds(tmp_path, published):
     """Runs killed one after another, each at the next fail point, on one published warehouse
-    and site: after each, both are as they were; then one run succeeds and leaves nothing
-    half-built of any of them."""
+    and site: after each, both are as they were; then one run (a refit) succeeds and leaves
+    nothing half-built of any of them."""
     warehouse, second = published
     site = warehouse.parent / "site"
     before, site_before = _sha(warehouse), _public_tree(site)
     first_id = _published_run(warehouse)
-    for point in BEFORE_SWAP:
-        _kill_at(point, tmp_path, warehouse, second, site)
+    runs = [(point, lambda: run_pipeline(second, C, warehouse, site_dir=site, allow_republish=True))
+            for point in WHOLE_RUN_BEFORE_SWAP]
+    runs += [(point, lambda: refit_model(MODEL, warehouse, site_dir=site)) for point in REFIT_BEFORE_SWAP]
+    left = set()
+    for point, start in runs:
+        _kill_at(point, tmp_path, start)
         assert _sha(warehouse) == before, f"killed at {point}: the warehouse changed"
         assert _public_tree(site) == site_before, f"killed at {point}: the public site changed"
         assert _snapshot_run(site) == first_id, point
         with duckdb.connect(str(warehouse), read_only=True) as con:
             assert con.execute("SELECT count(*) FROM raw.clients").fetchall() == [(1,)], point
-        assert any(".build-" in name for name in _leftovers(warehouse.parent)), f"killed at {point}: no build left"
+        new = set(_leftovers(warehouse.parent)) - left
+        assert any(".build-" in name for name in new), f"killed at {point}: no build of its own left"
+        left |= new
 
-    summary = run_pipeline(second, C, warehouse, site_dir=site, allow_republish=True)
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM raw.clients").fetchall() == [(2,)]
-    assert _published_run(warehouse) == _snapshot_run(site) == summary.run_id
-    # no half-built file left; the lock file stays (it holds no lock once its process is gone)
+    summary = refit_model(MODEL, warehouse, site_dir=site)
+    assert _published_run(warehouse) == _snapshot_run(site) == summary.run_id != first_id
+    # no half-built file of any killed run left; the lock file stays (it holds no lock once its process is gone)
     assert _leftovers(warehouse.parent) == []
     assert sorted(p.name for p in warehouse.parent.iterdir()) == [
         "site", "w.duckdb", "w.duckdb.lock", "w.duckdb.runs.jsonl", "w.figures"]
     log = [json.loads(line) for line in (warehouse.parent / "w.duckdb.runs.jsonl").read_text().splitlines()]
-    assert [r["status"] for r in log] == ["published", "published"]
+    assert [(r["run_id"], r["status"]) for r in log] == [(first_id, "published"), (summary.run_id, "published")]
 
 
 #: The fail points between the warehouse swap and the site's move.
@@ -126,21 +143,22 @@ AFTER_SWAP = ["warehouse/after_swap", "warehouse/after_figures"]
 
 
 def test_sigkill_after_the_swap_is_finished_by_the_next_run_before_it_starts(tmp_path, published):
-    """Killed between the warehouse swap and the site's move: the warehouse is the new run's,
-    its site still staged. The next run first moves that site into place (`settle`), so the
-    site catches up with the warehouse, then runs as usual. Each point in turn, then one run."""
-    warehouse, second = published
+    """Refits killed between the warehouse swap and the site's move: the warehouse is the new
+    run's, its site still staged. The next run first moves that site into place (`settle`), so
+    the site catches up with the warehouse, then runs as usual. Each point in turn, then one
+    refit."""
+    warehouse, _ = published
     site = warehouse.parent / "site"
     for point in AFTER_SWAP:
         before_id = _published_run(warehouse)
-        _kill_at(point, tmp_path, warehouse, second, site)
+        _kill_at(point, tmp_path, lambda: refit_model(MODEL, warehouse, site_dir=site))
         killed_id = _published_run(warehouse)
         assert killed_id != before_id and _snapshot_run(site) == before_id, point
 
         settle(warehouse, warehouse.parent / "w.figures", site)
         assert _snapshot_run(site) == killed_id, point
         assert _leftovers(warehouse.parent) == [], point
-    summary = run_pipeline(second, C, warehouse, site_dir=site, allow_republish=True)
+    summary = refit_model(MODEL, warehouse, site_dir=site)
     assert _published_run(warehouse) == _snapshot_run(site) == summary.run_id
 
 
