@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -60,9 +62,9 @@ def load_macros(con: duckdb.DuckDBPyConnection) -> None:
     """The format parsers and study macros of sql/macros.sql, and one macro per constant of
     ips_eval.definitions.SQL_CONSTANTS (temporary: once per connection).
 
-    Creating them costs far more than a query, and every table build asks for them: a
-    connection that already holds these very macros (its stamp macro says which text and
-    constants made them) is left as it is. A macro binds its tables when it is called, so
+    Creating them costs far more than a query, so a table build asks for them only when its
+    SQL calls one (`uses_macros`), and a connection that already holds these very macros (its
+    stamp macro says which text and constants made them) is left as it is. A macro binds its tables when it is called, so
     tables replaced since (prepare rewrites `ref`) need no new macros.
     """
     text = sql_text("macros")
@@ -82,6 +84,24 @@ def load_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 #: The temporary macro by which `load_macros` knows a connection that already holds the macros.
 _MACROS_STAMP = "_ips_eval_macros_stamp"
+
+
+def uses_macros(sql: str) -> bool:
+    """Whether `sql` calls one of the macros `load_macros` makes (a macro of sql/macros.sql or
+    a constant's): a statement that calls none need not pay for making them.
+
+    Examples
+    --------
+    >>> uses_macros("SELECT is_smi(code) FROM raw.diagnoses"), uses_macros("SELECT is_smi FROM t")
+    (True, False)
+    """
+    return bool(_macro_call_pattern(sql_text("macros")).search(sql))
+
+
+@lru_cache(maxsize=4)
+def _macro_call_pattern(text: str) -> re.Pattern:
+    names = sorted(set(re.findall(r"\bMACRO\s+(\w+)", text, re.IGNORECASE)) | set(SQL_CONSTANTS))
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\s*\(", re.IGNORECASE)
 
 
 def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:

@@ -28,7 +28,7 @@ from ips_eval import SQL_DIR
 from ips_eval.faults import failpoint
 from ips_eval.figures.catalogue import sql_parameters
 from ips_eval.warehouse import lineage
-from ips_eval.warehouse.database import load_macros
+from ips_eval.warehouse.database import load_macros, uses_macros
 
 #: The schemas whose SQL files are warehouse builds, in the order of the data path. `raw`
 #: and `audit` are written by ingest (audit's SQL is run by the withdrawal purge), `ref`
@@ -176,8 +176,9 @@ def build_table(con: duckdb.DuckDBPyConnection, name: str | SqlTable, cutoff, sq
     table = name if isinstance(name, SqlTable) else sql_table(name, sql_dir)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
     _drop_if_other_kind(con, table)
-    load_macros(con)  # temporary macros: once per connection, and cheap
     sql = table.sql
+    if uses_macros(sql):
+        load_macros(con)  # temporary macros: once per connection
     used = lineage.parameters(sql)
     params = {"cutoff": as_cutoff(cutoff), **sql_parameters()}
     if used - set(params):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -16,6 +17,7 @@ from ips_eval.warehouse import lineage
 from ips_eval.warehouse.table_contracts import (
     ColumnTest,
     ContractError,
+    TableContract,
     column_differences,
     run_test,
     run_tests,
@@ -129,6 +131,23 @@ def test_each_generic_test_passes_and_fails_on_what_it_says(con):
             assert result.message("s.bad").startswith(f"s.bad.{test.columns[0]}: {bad} {what} not {test.text}")
     assert run_test(con, "s.bad", ColumnTest("at_most", ("k",), "n")).examples == ("3 > 2",)
     assert run_test(con, "s.bad", ColumnTest("unique", ("id", "code"))).passed
+
+
+def test_a_tables_tests_run_together_say_what_each_says_alone(con):
+    """run_tests sends a table's tests as one statement: each result is the one its test gives alone."""
+    con.execute("CREATE SCHEMA s")
+    con.execute("CREATE TABLE s.bad AS SELECT * FROM (VALUES (1, 'c', 1.5, 3, 2), (1, 'a', -0.1, 1, 5), (2, NULL, NULL, 1, 1))"
+                " v(id, code, rate, k, n)")
+    tests = (ColumnTest("not_null", ("code",)), ColumnTest("unique", ("id",)), ColumnTest("unique", ("id", "code")),
+             ColumnTest("accepted_values", ("code",), {"values": ("a", "b")}),
+             ColumnTest("range", ("rate",), {"min": 0, "max": 1}), ColumnTest("range", ("n",), {"min": 2}),
+             ColumnTest("at_most", ("k",), "n"), ColumnTest("not_null", ("id",)))
+    contract = TableContract("s.bad", Path("s/bad.yml"), ())
+    together = run_tests(con, contract, tests)
+    alone = [run_test(con, "s.bad", t) for t in tests]
+    assert [(r.test, r.failures, sorted(r.examples)) for r in together] == \
+        [(r.test, r.failures, sorted(r.examples)) for r in alone]
+    assert [r.failures for r in together] == [1, 1, 0, 1, 2, 1, 1, 0]  # counted by hand from the rows above
 
 
 def _small_warehouse(tmp_path) -> duckdb.DuckDBPyConnection:
