@@ -135,13 +135,14 @@ def query_sql(con: duckdb.DuckDBPyConnection, path: Path, **params: Any):
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    """Whether a table or view of that name exists (duckdb_tables() and duckdb_views(), which
+    answer sooner than information_schema.tables, the view over them)."""
     schema, table = qualified.split(".", 1)
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
+    return con.execute(
+        "SELECT EXISTS (SELECT 1 FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t)"
+        " OR EXISTS (SELECT 1 FROM duckdb_views() WHERE schema_name = $s AND view_name = $t)",
+        {"s": schema, "t": table},
+    ).fetchall()[0][0]
 
 
 #: What a failed write of the build file raises: the OS, DuckDB's I/O layer, DuckDB refusing
