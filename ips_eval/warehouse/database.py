@@ -167,6 +167,9 @@ class WarehouseWriteError(Exception):
 
 #: Build databases held open by this process, by build file (`WarehouseBuild.connection`).
 _HELD: dict[Path, duckdb.DuckDBPyConnection] = {}
+#: The buffer cache a held build database may keep through a step that asked for the memory
+#: (`connection(hold=False)`): a small fraction of what such a step may use.
+HELD_CACHE_LIMIT = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -214,14 +217,16 @@ class WarehouseBuild:
         With `hold`, the build's database stays open in this process between connections
         (`_HELD`): a run's steps each take their own connection (their temporary tables stay
         their own) but do not pay for opening the file and checkpointing it on every close.
-        `hold=False` first closes the held database, so that its buffer cache is given back
-        before a step that needs the memory for itself (a model fit in pandas).
+        `hold=False` first closes the held database when its buffer cache holds more than
+        `HELD_CACHE_LIMIT`, so that the memory is given back before a step that needs it for
+        itself (a model fit in pandas); a smaller cache stays, as closing and reopening the
+        file costs more than the memory is worth.
         """
         try:
             self.ensure()
             if hold:
                 self._hold()
-            else:
+            elif self._held_cache() > HELD_CACHE_LIMIT:
                 self.release()
             con = connect(self.path)
         except WRITE_ERRORS as e:
@@ -236,6 +241,16 @@ class WarehouseBuild:
                 con.close()
             except duckdb.Error:
                 pass
+
+    def _held_cache(self) -> int:
+        """Bytes the held database keeps in memory (0 when none is held)."""
+        held = _HELD.get(self.path)
+        if held is None:
+            return 0
+        try:
+            return int(held.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()").fetchone()[0])
+        except duckdb.Error:
+            return HELD_CACHE_LIMIT + 1  # unknown: give it back
 
     def _hold(self) -> None:
         if self.path not in _HELD:
