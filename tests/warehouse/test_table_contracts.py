@@ -305,3 +305,17 @@ def test_a_failed_contract_test_stops_the_run_before_the_swap(tmp_path, monkeypa
     assert "models__fidelity_outcome" in result.dagster_run.step_keys_to_execute
     assert "marts__employment_outcomes" in started and "models__fidelity_outcome" not in started
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_build_replaces_a_table_by_a_view_and_back(tmp_path, con):
+    """A run from a copy of the published warehouse may find the other kind under a table's name."""
+    from ips_eval.warehouse.tables import SqlTable, build_table
+
+    con.execute("CREATE SCHEMA marts; CREATE TABLE marts.x AS SELECT 1 AS a")
+    kinds = []
+    for kind in ("VIEW", "TABLE", "TABLE"):
+        path = tmp_path / f"{kind}.sql"
+        path.write_text(f"CREATE OR REPLACE {kind} marts.x AS SELECT 2 AS a", encoding="utf-8")
+        assert build_table(con, SqlTable("marts.x", path, (), "", kind), C) == 1
+        kinds.append(con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'x'").fetchall())
+    assert kinds == [[("VIEW",)], [("BASE TABLE",)], [("BASE TABLE",)]]
