@@ -248,7 +248,9 @@ class WarehouseBuild:
         if held is None:
             return 0
         try:
-            return int(held.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()").fetchone()[0])
+            # fetchall, not fetchone: a result not read to its end keeps a transaction open on the
+            # held connection, and the publish checkpoint would refuse to run beside it
+            return int(held.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()").fetchall()[0][0])
         except duckdb.Error:
             return HELD_CACHE_LIMIT + 1  # unknown: give it back
 

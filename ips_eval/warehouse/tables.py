@@ -260,5 +260,5 @@ def _drop_if_other_kind(con: duckdb.DuckDBPyConnection, table: SqlTable) -> None
     else:
         other = "VIEW"
         sql = "SELECT count(*) FROM duckdb_views() WHERE schema_name = $s AND view_name = $t"
-    if con.execute(sql, {"s": table.schema, "t": table.table}).fetchone()[0]:
+    if con.execute(sql, {"s": table.schema, "t": table.table}).fetchall()[0][0]:
         con.execute(f"DROP {other} {table.name}")
