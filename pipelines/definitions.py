@@ -7,7 +7,7 @@ in-process executor: steps run one after another in one process.
 
 import dagster as dg
 
-from pipelines.assets.ingest import consent_withdrawals, delivery_guard, raw_assets, raw_checks, withdrawals_check
+from pipelines.assets.ingest import consent_withdrawals, delivery_guard, raw_assets, withdrawals_check
 from pipelines.assets.models import model_assets
 from pipelines.assets.outcomes import outcome_checks
 from pipelines.assets.publish import publish_assets, publish_checks
@@ -23,7 +23,7 @@ _pipeline_assets = [
 warehouse_asset = published_warehouse_asset([k for a in _pipeline_assets for k in a.keys])
 
 all_assets = [*_pipeline_assets, warehouse_asset]
-all_checks = [*raw_checks, withdrawals_check, release_guard, *outcome_checks, *publish_checks]
+all_checks = [withdrawals_check, release_guard, *outcome_checks, *publish_checks]
 
 
 def asset_graph() -> dict[str, set[str]]:

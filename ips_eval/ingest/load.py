@@ -9,6 +9,7 @@ for every line after the header: rows_read = rows_accepted + rows_rejected + row
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -68,15 +69,37 @@ class LoadResult:
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """Schemas, audit tables, the format parsers and the `ref` tables."""
+    """Schemas, audit tables, the format parsers and the `ref` tables.
+
+    Every ingest step prepares its connection, so a `ref` table is written only when it does
+    not already hold this very frame: its comment carries a stamp of the frame it was made
+    from (`_REF_STAMP`): writing the tables costs far more than reading their comments.
+    """
     ensure_schemas(con)
     for ddl in AUDIT_DDL:
         con.execute(ddl)
+    written = dict(con.execute(
+        "SELECT table_name, comment FROM duckdb_tables()"
+        " WHERE database_name = current_database() AND schema_name = 'ref'").fetchall())
     for name, frame in {**reference_tables(), "codes": codes_table()}.items():
+        stamp = _REF_STAMP.format(_frame_stamp(frame))
+        if written.get(name) == stamp:
+            continue
         con.register("_ref_frame", frame)
         con.execute(f"CREATE OR REPLACE TABLE ref.{name} AS SELECT * FROM _ref_frame")
         con.unregister("_ref_frame")
+        con.execute(f"COMMENT ON TABLE ref.{name} IS '{stamp}'")
     load_macros(con)
+
+
+#: The comment of a `ref` table: where it comes from, and a stamp of the frame it holds.
+_REF_STAMP = "Written from ips_eval.definitions by ingest (frame {})"
+
+
+def _frame_stamp(frame: pd.DataFrame) -> str:
+    """A digest of a frame's columns, types and values (as CSV, so floats keep every digit)."""
+    text = f"{list(frame.columns)}\n{[str(t) for t in frame.dtypes]}\n{frame.to_csv(index=False)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def load_export(

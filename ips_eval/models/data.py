@@ -62,8 +62,7 @@ def read_query(con: duckdb.DuckDBPyConnection, path: Path, allow_empty: bool = F
 def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     schema, name = table.split(".", 1)
     rows = con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?"
-        " ORDER BY ordinal_position",
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
         [schema, name],
     ).fetchall()
     return [r[0] for r in rows]

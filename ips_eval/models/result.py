@@ -237,9 +237,9 @@ def _columns(key: str) -> list[str]:
 
 def _tables_with_model_column(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute(
-        "SELECT DISTINCT t.table_name FROM information_schema.tables t"
-        " JOIN information_schema.columns c ON c.table_schema = t.table_schema AND c.table_name = t.table_name"
-        " WHERE t.table_schema = 'models' AND t.table_type = 'BASE TABLE' AND c.column_name = 'model'"
+        "SELECT DISTINCT c.table_name FROM duckdb_columns() c"
+        " JOIN duckdb_tables() t USING (database_name, schema_name, table_name)"
+        " WHERE c.schema_name = 'models' AND c.column_name = 'model'"
     ).fetchall()
     return [r[0] for r in rows]
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -60,9 +62,9 @@ def load_macros(con: duckdb.DuckDBPyConnection) -> None:
     """The format parsers and study macros of sql/macros.sql, and one macro per constant of
     ips_eval.definitions.SQL_CONSTANTS (temporary: once per connection).
 
-    Creating them costs far more than a query, and every table build asks for them: a
-    connection that already holds these very macros (its stamp macro says which text and
-    constants made them) is left as it is. A macro binds its tables when it is called, so
+    Creating them costs far more than a query, so a table build asks for them only when its
+    SQL calls one (`uses_macros`), and a connection that already holds these very macros (its
+    stamp macro says which text and constants made them) is left as it is. A macro binds its tables when it is called, so
     tables replaced since (prepare rewrites `ref`) need no new macros.
     """
     text = sql_text("macros")
@@ -82,6 +84,24 @@ def load_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 #: The temporary macro by which `load_macros` knows a connection that already holds the macros.
 _MACROS_STAMP = "_ips_eval_macros_stamp"
+
+
+def uses_macros(sql: str) -> bool:
+    """Whether `sql` calls one of the macros `load_macros` makes (a macro of sql/macros.sql or
+    a constant's): a statement that calls none need not pay for making them.
+
+    Examples
+    --------
+    >>> uses_macros("SELECT is_smi(code) FROM raw.diagnoses"), uses_macros("SELECT is_smi FROM t")
+    (True, False)
+    """
+    return bool(_macro_call_pattern(sql_text("macros")).search(sql))
+
+
+@lru_cache(maxsize=4)
+def _macro_call_pattern(text: str) -> re.Pattern:
+    names = sorted(set(re.findall(r"\bMACRO\s+(\w+)", text, re.IGNORECASE)) | set(SQL_CONSTANTS))
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\s*\(", re.IGNORECASE)
 
 
 def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
@@ -115,12 +135,14 @@ def query_sql(con: duckdb.DuckDBPyConnection, path: Path, **params: Any):
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    """Whether a table or view of that name exists: duckdb_tables(), then duckdb_views() only
+    for a name that is not a table (information_schema.tables, the view over both, and
+    duckdb_tables() itself answer far slower than duckdb_views())."""
     schema, table = qualified.split(".", 1)
+    names = {"s": schema, "t": table}
     return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
+        con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t", names).fetchall()[0][0]
+        or con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = $s AND view_name = $t", names).fetchall()[0][0]
     )
 
 
@@ -145,6 +167,9 @@ class WarehouseWriteError(Exception):
 
 #: Build databases held open by this process, by build file (`WarehouseBuild.connection`).
 _HELD: dict[Path, duckdb.DuckDBPyConnection] = {}
+#: The buffer cache a held build database may keep through a step that asked for the memory
+#: (`connection(hold=False)`): a small fraction of what such a step may use.
+HELD_CACHE_LIMIT = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -192,14 +217,16 @@ class WarehouseBuild:
         With `hold`, the build's database stays open in this process between connections
         (`_HELD`): a run's steps each take their own connection (their temporary tables stay
         their own) but do not pay for opening the file and checkpointing it on every close.
-        `hold=False` first closes the held database, so that its buffer cache is given back
-        before a step that needs the memory for itself (a model fit in pandas).
+        `hold=False` first closes the held database when its buffer cache holds more than
+        `HELD_CACHE_LIMIT`, so that the memory is given back before a step that needs it for
+        itself (a model fit in pandas); a smaller cache stays, as closing and reopening the
+        file costs more than the memory is worth.
         """
         try:
             self.ensure()
             if hold:
                 self._hold()
-            else:
+            elif self._held_cache() > HELD_CACHE_LIMIT:
                 self.release()
             con = connect(self.path)
         except WRITE_ERRORS as e:
@@ -214,6 +241,18 @@ class WarehouseBuild:
                 con.close()
             except duckdb.Error:
                 pass
+
+    def _held_cache(self) -> int:
+        """Bytes the held database keeps in memory (0 when none is held)."""
+        held = _HELD.get(self.path)
+        if held is None:
+            return 0
+        try:
+            # fetchall, not fetchone: a result not read to its end keeps a transaction open on the
+            # held connection, and the publish checkpoint would refuse to run beside it
+            return int(held.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()").fetchall()[0][0])
+        except duckdb.Error:
+            return HELD_CACHE_LIMIT + 1  # unknown: give it back
 
     def _hold(self) -> None:
         if self.path not in _HELD:

@@ -28,7 +28,7 @@ from ips_eval import SQL_DIR
 from ips_eval.faults import failpoint
 from ips_eval.figures.catalogue import sql_parameters
 from ips_eval.warehouse import lineage
-from ips_eval.warehouse.database import load_macros
+from ips_eval.warehouse.database import load_macros, uses_macros
 
 #: The schemas whose SQL files are warehouse builds, in the order of the data path. `raw`
 #: and `audit` are written by ingest (audit's SQL is run by the withdrawal purge), `ref`
@@ -176,8 +176,9 @@ def build_table(con: duckdb.DuckDBPyConnection, name: str | SqlTable, cutoff, sq
     table = name if isinstance(name, SqlTable) else sql_table(name, sql_dir)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
     _drop_if_other_kind(con, table)
-    load_macros(con)  # temporary macros: once per connection, and cheap
     sql = table.sql
+    if uses_macros(sql):
+        load_macros(con)  # temporary macros: once per connection
     used = lineage.parameters(sql)
     params = {"cutoff": as_cutoff(cutoff), **sql_parameters()}
     if used - set(params):
@@ -251,13 +252,13 @@ def as_cutoff(cutoff: dt.date | dt.datetime | str) -> dt.date:
 def _drop_if_other_kind(con: duckdb.DuckDBPyConnection, table: SqlTable) -> None:
     """A run that starts from a copy of the published warehouse may find a table where its SQL
     now makes a view (or the reverse); CREATE OR REPLACE cannot change the kind, so drop it."""
-    wanted = "VIEW" if table.kind == "VIEW" else "TABLE"
-    # duckdb_tables() and duckdb_views(): information_schema.tables is a view over both and
-    # takes longer to answer, on every table of every build
-    row = con.execute(
-        "SELECT 'TABLE' FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t"
-        " UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE schema_name = $s AND view_name = $t",
-        {"s": table.schema, "t": table.table},
-    ).fetchone()
-    if row is not None and row[0] != wanted:
-        con.execute(f"DROP {row[0]} {table.name}")
+    # only the other kind is looked for: most builds are tables, and duckdb_views() answers far
+    # sooner than duckdb_tables() (or information_schema.tables, the view over both)
+    if table.kind == "VIEW":
+        other = "TABLE"
+        sql = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t"
+    else:
+        other = "VIEW"
+        sql = "SELECT count(*) FROM duckdb_views() WHERE schema_name = $s AND view_name = $t"
+    if con.execute(sql, {"s": table.schema, "t": table.table}).fetchall()[0][0]:
+        con.execute(f"DROP {other} {table.name}")

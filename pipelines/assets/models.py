@@ -47,7 +47,7 @@ def _model_asset(name: str, models: Models | None = None) -> dg.AssetsDefinition
         tags={"layer": "models"},
     )
     def _asset(context: dg.AssetExecutionContext, study: StudyRun) -> dg.MaterializeResult:
-        # the database is not held open through a fit: its cache would sit beside the model's frames
+        # a large cache of the held database is given back before a fit: it would sit beside the model's frames
         with study.build(context.run_id).connection(hold=False) as con:
             result = fit_and_write(name, con, study.figures_build_dir(context.run_id), models)
         if not result.fitted:

@@ -45,7 +45,7 @@ def test_an_export_is_added_by_its_contract_and_its_staging_sql(tmp_path, contra
     from ips_eval.warehouse.table_contracts import column_differences, run_tests, table_contract
     from ips_eval.warehouse.tables import build_staging, build_table, sql_table
     from ips_eval.warehouse.tables_doc import render
-    from pipelines.assets.ingest import _accounted_check, _raw_asset
+    from pipelines.assets.ingest import _raw_asset
     from pipelines.assets.tables import table_assets
 
     contract = load_contracts()["referrals"]
@@ -82,8 +82,8 @@ def test_an_export_is_added_by_its_contract_and_its_staging_sql(tmp_path, contra
 
     # Dagster: the raw asset with its line-accounting check, the staging asset after the purge, with its checks
     assert _raw_asset(contract).key.path == ["raw", "referrals"]
-    assert {(k.asset_key.path[-1], k.name) for k in _accounted_check(contract).check_keys} == {
-        ("referrals", "rows_accounted")}
+    (accounted,) = _raw_asset(contract).check_specs
+    assert (accounted.asset_key.path[-1], accounted.name, accounted.blocking) == ("referrals", "rows_accounted", True)
     asset = next(a for a in table_assets(sql) if a.key.path == ["staging", "referrals"])
     (check,) = asset.check_specs
     assert check.name == "contract" and check.blocking

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -16,6 +17,7 @@ from ips_eval.warehouse import lineage
 from ips_eval.warehouse.table_contracts import (
     ColumnTest,
     ContractError,
+    TableContract,
     column_differences,
     run_test,
     run_tests,
@@ -129,6 +131,23 @@ def test_each_generic_test_passes_and_fails_on_what_it_says(con):
             assert result.message("s.bad").startswith(f"s.bad.{test.columns[0]}: {bad} {what} not {test.text}")
     assert run_test(con, "s.bad", ColumnTest("at_most", ("k",), "n")).examples == ("3 > 2",)
     assert run_test(con, "s.bad", ColumnTest("unique", ("id", "code"))).passed
+
+
+def test_a_tables_tests_run_together_say_what_each_says_alone(con):
+    """run_tests sends a table's tests as one statement: each result is the one its test gives alone."""
+    con.execute("CREATE SCHEMA s")
+    con.execute("CREATE TABLE s.bad AS SELECT * FROM (VALUES (1, 'c', 1.5, 3, 2), (1, 'a', -0.1, 1, 5), (2, NULL, NULL, 1, 1))"
+                " v(id, code, rate, k, n)")
+    tests = (ColumnTest("not_null", ("code",)), ColumnTest("unique", ("id",)), ColumnTest("unique", ("id", "code")),
+             ColumnTest("accepted_values", ("code",), {"values": ("a", "b")}),
+             ColumnTest("range", ("rate",), {"min": 0, "max": 1}), ColumnTest("range", ("n",), {"min": 2}),
+             ColumnTest("at_most", ("k",), "n"), ColumnTest("not_null", ("id",)))
+    contract = TableContract("s.bad", Path("s/bad.yml"), ())
+    together = run_tests(con, contract, tests)
+    alone = [run_test(con, "s.bad", t) for t in tests]
+    assert [(r.test, r.failures, sorted(r.examples)) for r in together] == \
+        [(r.test, r.failures, sorted(r.examples)) for r in alone]
+    assert [r.failures for r in together] == [1, 1, 0, 1, 2, 1, 1, 0]  # counted by hand from the rows above
 
 
 def _small_warehouse(tmp_path) -> duckdb.DuckDBPyConnection:
@@ -286,3 +305,17 @@ def test_a_failed_contract_test_stops_the_run_before_the_swap(tmp_path, monkeypa
     assert "models__fidelity_outcome" in result.dagster_run.step_keys_to_execute
     assert "marts__employment_outcomes" in started and "models__fidelity_outcome" not in started
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_build_replaces_a_table_by_a_view_and_back(tmp_path, con):
+    """A run from a copy of the published warehouse may find the other kind under a table's name."""
+    from ips_eval.warehouse.tables import SqlTable, build_table
+
+    con.execute("CREATE SCHEMA marts; CREATE TABLE marts.x AS SELECT 1 AS a")
+    kinds = []
+    for kind in ("VIEW", "TABLE", "TABLE"):
+        path = tmp_path / f"{kind}.sql"
+        path.write_text(f"CREATE OR REPLACE {kind} marts.x AS SELECT 2 AS a", encoding="utf-8")
+        assert build_table(con, SqlTable("marts.x", path, (), "", kind), C) == 1
+        kinds.append(con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'x'").fetchall())
+    assert kinds == [[("VIEW",)], [("BASE TABLE",)], [("BASE TABLE",)]]

@@ -120,3 +120,22 @@ def test_a_reader_holding_the_warehouse_does_not_block_a_refresh_and_keeps_its_v
     assert refreshed["seen"] == ["1", "1"]  # the notebook's view is unchanged
     with duckdb.connect(str(refreshed["warehouse"]), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.clients").fetchall() == [(2,)]
+
+
+def test_a_step_that_asks_for_memory_closes_the_held_build_only_when_its_cache_is_large(tmp_path, monkeypatch):
+    from ips_eval.warehouse import database
+
+    build = database.WarehouseBuild(tmp_path / "w.duckdb", "r1")
+    try:
+        with build.connection() as con:
+            con.execute("CREATE TABLE raw.t AS SELECT 1 AS x")
+        held = database._HELD[build.path]
+        with build.connection(hold=False) as con:
+            assert con.execute("SELECT x FROM raw.t").fetchall() == [(1,)]
+        assert database._HELD.get(build.path) is held  # a small cache stays: reopening costs more
+        monkeypatch.setattr(database, "HELD_CACHE_LIMIT", 0)
+        with build.connection(hold=False) as con:
+            assert con.execute("SELECT x FROM raw.t").fetchall() == [(1,)]
+        assert build.path not in database._HELD
+    finally:
+        build.discard()
