@@ -32,13 +32,18 @@ from ips_eval.publish.site.tables import person_ids
 
 CUTOFF = dt.date(2024, 12, 31)
 PROVENANCE = {"run_id": "test-run-1", "code_version": "0.1.0+test", "input_fingerprint": "f" * 64}
+#: The time of publication given: the pages show it to the minute, and a test comparing a later
+#: build with the module's site must not see two builds straddle one.
+PUBLISHED_AT = {"published_at": "2025-02-14T08:30:00Z"}
 
 
 @pytest.fixture(scope="module")
 def site(synthetic_study, tmp_path_factory):
+    """The study's 2024Q4 site, built once for the module (tests that change a site copy it)."""
     root = tmp_path_factory.mktemp("site")
     with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
-        result = build_site(con, root / "site", synthetic_study["config"].cutoff, PROVENANCE, None)
+        result = build_site(con, root / "site", synthetic_study["config"].cutoff, {**PROVENANCE, **PUBLISHED_AT},
+                            None)
     return result
 
 
@@ -371,10 +376,11 @@ def test_a_leak_refuses_publication_and_keeps_the_previous_snapshot(site, marts,
 # --------------------------------------------------------------------------------------
 # Snapshots and history
 # --------------------------------------------------------------------------------------
-def test_quarter_snapshots_and_history(synthetic_study, tmp_path):
+def test_quarter_snapshots_and_history(site, synthetic_study, tmp_path):
     target = tmp_path / "site"
+    shutil.copytree(site.site_dir, target)  # the module's site: a published 2024Q4
+    q4 = site
     with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
-        q4 = build_site(con, target, dt.date(2024, 12, 31), {**PROVENANCE, "run_id": "run-q4"}, None)
         q1 = build_site(con, target, dt.date(2025, 2, 10), {**PROVENANCE, "run_id": "run-q1"}, None)
         assert (q4.quarter, q1.quarter) == ("2024Q4", "2025Q1") and q1.latest
         assert snapshots(target) == ["2024Q4", "2025Q1"]
@@ -433,24 +439,25 @@ def test_site_without_models_says_not_available(synthetic_study, tmp_path):
     assert set(means.columns) == {"score", "wave", "n_responses", "mean"}
 
 
-def test_a_rerun_of_a_quarter_reproduces_its_snapshot(synthetic_study, tmp_path):
+def test_a_rerun_of_a_quarter_reproduces_its_snapshot(site, synthetic_study, tmp_path):
     """Re-running a past quarter on the same delivery gives the same published figures: every
-    CSV download, chart and page is identical but for the run's own provenance."""
+    CSV download, chart and page is identical but for the run's own provenance. The first run
+    is the module's site (run `test-run-1`), the re-run another build of the same quarter."""
+    assert site.quarter == "2024Q4" and site.provenance["run_id"] == "test-run-1"
+    charts.forget_drawn()  # the re-run draws its charts itself, not the first build's again
     with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
-        # the time of publication given: the pages show it to the minute, and two builds may straddle one
-        at = {"published_at": "2025-02-14T08:30:00Z"}
-        build_site(con, tmp_path / "a", dt.date(2024, 12, 31), {**PROVENANCE, **at, "run_id": "run-1"}, None)
-        charts.forget_drawn()  # the second build draws its charts itself, not the first's again
-        build_site(con, tmp_path / "b", dt.date(2024, 12, 31), {**PROVENANCE, **at, "run_id": "run-2"}, None)
-    a, b = tree_digest(tmp_path / "a" / "2024Q4"), tree_digest(tmp_path / "b" / "2024Q4")
+        build_site(con, tmp_path / "b", dt.date(2024, 12, 31),
+                   {**PROVENANCE, **PUBLISHED_AT, "run_id": "test-run-2"}, None)
+    first, rerun = site.snapshot_dir, tmp_path / "b" / "2024Q4"
+    a, b = tree_digest(first), tree_digest(rerun)
     assert a.keys() == b.keys()
     differing = sorted(name for name in a if a[name] != b[name])
     data = [name for name in a if name.endswith((".csv", ".svg", ".xlsx"))]
     assert data and not any(name in differing for name in data)
     for name in differing:  # pages differ only where they name the run
-        text_a = (tmp_path / "a" / "2024Q4" / name).read_text(encoding="utf-8")
-        text_b = (tmp_path / "b" / "2024Q4" / name).read_text(encoding="utf-8")
-        assert text_a.replace("run-1", "run-X") == text_b.replace("run-2", "run-X"), name
+        text_a = (first / name).read_text(encoding="utf-8")
+        text_b = (rerun / name).read_text(encoding="utf-8")
+        assert text_a.replace("test-run-1", "run-X") == text_b.replace("test-run-2", "run-X"), name
 
 
 def test_a_figures_only_build_publishes_the_same_figures(site, synthetic_study, tmp_path):

@@ -8,6 +8,7 @@ marts.costs replaced by a small table whose figures are worked out by hand below
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -76,7 +77,13 @@ def costs_site(synthetic_study, tmp_path_factory):
         result = build_site(con, root / "site", CUTOFF, PROVENANCE, None)
         data = read_site_data(con)
         ids = person_ids(con)
-    return {"result": result, "data": data, "ids": ids}
+    return {"result": result, "data": data, "ids": ids, "warehouse": db}
+
+
+def _copy(costs_site, path: Path) -> Path:
+    """A copy of the module's costs warehouse (the study's, with the costs worked out by hand)."""
+    shutil.copyfile(costs_site["warehouse"], path)
+    return path
 
 
 def _download(result) -> pd.DataFrame:
@@ -228,9 +235,8 @@ def _with_model8(db: Path, status: str, estimate: tuple[float, float, float] | N
     return db
 
 
-def test_cost_per_employed_month_gained_is_shown_in_three_languages_when_fitted(synthetic_study, tmp_path):
-    db = _with_model8(_warehouse(synthetic_study, tmp_path / "m8.duckdb", _costs_frame()), "ok",
-                      (2236.4, 1990.2, 2519.8))
+def test_cost_per_employed_month_gained_is_shown_in_three_languages_when_fitted(costs_site, tmp_path):
+    db = _with_model8(_copy(costs_site, tmp_path / "m8.duckdb"), "ok", (2236.4, 1990.2, 2519.8))
     with duckdb.connect(str(db), read_only=True) as con:
         result = build_site(con, tmp_path / "site", CUTOFF, PROVENANCE, None)
         data = read_site_data(con)
@@ -255,9 +261,9 @@ def test_cost_per_employed_month_gained_is_shown_in_three_languages_when_fitted(
 
 @pytest.mark.parametrize("status, estimate", [("not_fitted", None), ("ok", (2236.4, -150.0, 2519.8)),
                                              ("ok", (2236.4, 1990.2, float("inf")))])
-def test_cost_per_employed_month_gained_is_absent_unless_its_gain_is_above_zero(synthetic_study, tmp_path, status,
+def test_cost_per_employed_month_gained_is_absent_unless_its_gain_is_above_zero(costs_site, tmp_path, status,
                                                                                 estimate):
-    db = _with_model8(_warehouse(synthetic_study, tmp_path / "m8.duckdb", _costs_frame()), status, estimate)
+    db = _with_model8(_copy(costs_site, tmp_path / "m8.duckdb"), status, estimate)
     with duckdb.connect(str(db), read_only=True) as con:
         result = build_site(con, tmp_path / "site", CUTOFF, PROVENANCE, None)
     assert not (result.snapshot_dir / "data" / "cost_effectiveness.csv").exists()
@@ -303,18 +309,20 @@ def test_the_synthetic_study_publishes_per_year_costs(synthetic_study):
     assert set(pub.ranges) == set(exact.ranges)
 
 
-def test_a_withdrawal_in_a_completed_year_leaves_its_published_row_unchanged(synthetic_study, tmp_path):
+def test_a_withdrawal_in_a_completed_year_leaves_its_published_row_unchanged(costs_site, tmp_path):
     """Rule 8 for the costs section. The 2024Q4 snapshot (cut-off 2024-12-31) shows 2023 and
     2024; then a client of X who started in 2023 withdraws (X 2023: 19 started, cost per
     client 100 000 / 19 = 5 263 in the warehouse). The 2025Q1 snapshot repeats X 2023 as first
     shown (100 000 / 20 = 5 000), and its all-years rows, sums of the years shown, are
     unchanged too, so no difference tells that anyone left. A
     snapshot whose cut-off leaves a year running (2024-09-30) does not show that year."""
-    site = tmp_path / "site"
-    db = _warehouse(synthetic_study, tmp_path / "q4.duckdb", _costs_frame())
+    # the 2024Q4 snapshot is the module's costs site, published on a copy of its warehouse
+    q4 = costs_site["result"]
+    site, db = tmp_path / "site", tmp_path / "q4.duckdb"
+    shutil.copytree(q4.site_dir, site)
+    shutil.copyfile(costs_site["warehouse"], db)
     with duckdb.connect(str(db), read_only=True) as con:
         q3 = build_site(con, tmp_path / "site_q3", dt.date(2024, 9, 30), PROVENANCE, None)
-        q4 = build_site(con, site, CUTOFF, PROVENANCE, None)
     with duckdb.connect(str(db)) as con:
         con.execute("UPDATE marts.costs SET n_started = n_started - 1, cost_per_client = cost_eur / (n_started - 1)"
                     " WHERE alue IN ('X', 'ALL') AND vuosi IN ('2023', 'ALL')")
