@@ -42,10 +42,16 @@ def test_a_refused_delivery_exits_non_zero_with_the_reason_on_stderr(tmp_path):
 
 
 def test_a_bad_cutoff_is_a_usage_error(tmp_path):
-    out = subprocess.run([IPS_EVAL, "run", "--input", str(tmp_path), "--cutoff", "31.12.2024", "--warehouse",
-                          str(tmp_path / "w.duckdb")], capture_output=True, text=True, timeout=120)
+    """In-process, as the refused delivery above."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    out = CliRunner().invoke(app, ["run", "--input", str(tmp_path), "--cutoff", "31.12.2024", "--warehouse",
+                                   str(tmp_path / "w.duckdb")])
     said = " ".join(out.stderr.replace("│", " ").split())  # the message as one line, out of its box
-    assert out.returncode == 2 and "is not a date in the form YYYY-MM-DD: write it as 2024-12-31" in said
+    assert out.exit_code == 2 and "is not a date in the form YYYY-MM-DD: write it as 2024-12-31" in said
+    assert not (tmp_path / "w.duckdb").exists()
 
 
 def test_a_wrong_input_says_what_is_wrong_and_what_to_give(tmp_path):

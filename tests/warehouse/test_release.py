@@ -207,45 +207,45 @@ def test_two_warehouses_in_one_folder_have_their_own_figures(tmp_path):
 # --- whole runs against the published warehouse -----------------------------------------------
 
 @pytest.mark.pipeline
-def test_the_cli_refuses_half_a_client_register_then_publishes_it_when_allowed(tmp_path, published):
+def test_half_a_register_or_a_missing_register_folder_is_refused_then_published_when_allowed(tmp_path, published):
+    """Each shrink alone refuses the run (through the CLI, and through the runner); one delivery
+    with both is then published when the operator allows it, and the run log records what was
+    allowed. (A refused run stops at the guard; only the allowed run goes all the way.)"""
     from typer.testing import CliRunner
 
     from pipelines.cli import app
 
     out, run_id = published
     before = _published_state(out)
-    half = _delivery(tmp_path / "half", clients=N // 2)
-    command = ["run", "--input", str(half), "--cutoff", str(C), "--warehouse", str(out / "w.duckdb"),
-               "--site", str(out / "site")]
-    refused = CliRunner().invoke(app, command)
+
+    def command(delivery):
+        return ["run", "--input", str(delivery), "--cutoff", str(C), "--warehouse", str(out / "w.duckdb"),
+                "--site", str(out / "site")]
+
+    half_clients = f"clients.csv, Kainuu: {N // 2} clients, {N} in the published warehouse (run {run_id})"
+    no_register = "register/: the register folder is not in this delivery"
+    refused = CliRunner().invoke(app, command(_delivery(tmp_path / "half", clients=N // 2)))
     assert refused.exit_code == 1
-    assert f"clients.csv, Kainuu: {N // 2} clients, {N} in the published warehouse (run {run_id})" in refused.output
+    assert half_clients in refused.output and no_register not in refused.output
     assert "--allow-shrink" in refused.output
     assert _published_state(out) == before and _leftovers(out) == []
 
-    allowed = CliRunner().invoke(app, command + ["--allow-shrink", "--allow-republish"])
+    with pytest.raises(PipelineFailed, match=no_register) as refused_noreg:
+        run_pipeline(_delivery(tmp_path / "noreg", register=False), C, out / "w.duckdb", site_dir=out / "site")
+    assert "clients.csv, Kainuu" not in str(refused_noreg.value)
+    assert _published_state(out) == before and _leftovers(out) == []
+
+    both = _delivery(tmp_path / "both", clients=N // 2, register=False)
+    allowed = CliRunner().invoke(app, command(both) + ["--allow-shrink", "--allow-republish"])
     assert allowed.exit_code == 0, allowed.output
-    assert (f"published although (allowed explicitly): clients.csv, Kainuu: {N // 2} clients, {N} in the published "
-            f"warehouse (run {run_id})") in allowed.output
+    assert f"published although (allowed explicitly): {half_clients}" in allowed.output
+    assert f"published although (allowed explicitly): {no_register}" in allowed.output
     log = [json.loads(line) for line in (out / "w.duckdb.runs.jsonl").read_text().splitlines()]
-    assert [r["status"] for r in log[-2:]] == ["failed", "published"]
+    assert [r["status"] for r in log[-3:]] == ["failed", "failed", "published"]
     assert any("clients.csv, Kainuu" in a for a in log[-1]["allowed"]), "the run log records what was allowed"
+    assert any(a.startswith(no_register) for a in log[-1]["allowed"])
     with duckdb.connect(str(out / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(DISTINCT person_id) FROM raw.clients").fetchall() == [(N // 2,)]
-
-
-@pytest.mark.pipeline
-def test_a_missing_register_folder_is_refused_then_published_when_allowed(tmp_path, published):
-    out, _ = published
-    before = _published_state(out)
-    noreg = _delivery(tmp_path / "noreg", register=False)
-    with pytest.raises(PipelineFailed, match="register/: the register folder is not in this delivery"):
-        run_pipeline(noreg, C, out / "w.duckdb", site_dir=out / "site")
-    assert _published_state(out) == before and _leftovers(out) == []
-    summary = run_pipeline(noreg, C, out / "w.duckdb", site_dir=out / "site", allow_shrink=True,
-                           allow_republish=True)
-    assert any(a.startswith("register/: the register folder") for a in summary.allowed)
-    with duckdb.connect(str(out / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.register_cohort").fetchall() == [(0,)]
 
 
