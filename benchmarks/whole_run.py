@@ -66,10 +66,11 @@ def main() -> None:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _steps(instance, run_id: str) -> None:
-    records = instance.all_logs(run_id)
+def step_times(records) -> tuple[dict[str, float], collections.Counter]:
+    """Each step's seconds from its STEP_START to its STEP_SUCCESS event (a step that did not
+    succeed has none), and how many events of each kind the run stored."""
     started, took = {}, {}
-    kinds = collections.Counter()
+    kinds: collections.Counter = collections.Counter()
     for r in records:
         if r.dagster_event is None:
             continue
@@ -77,8 +78,14 @@ def _steps(instance, run_id: str) -> None:
         kinds[kind] += 1
         if kind == "STEP_START":
             started[r.step_key] = r.timestamp
-        elif kind == "STEP_SUCCESS":
+        elif kind == "STEP_SUCCESS" and r.step_key in started:
             took[r.step_key] = r.timestamp - started[r.step_key]
+    return took, kinds
+
+
+def _steps(instance, run_id: str) -> None:
+    records = instance.all_logs(run_id)
+    took, kinds = step_times(records)
     layers: dict[str, list[float]] = collections.defaultdict(list)
     for step, s in took.items():
         layers[step.split("__")[0]].append(s)
