@@ -142,9 +142,9 @@ def run(
     """Build the warehouse (and with --site the website) from a delivery: every figure, model and table.
 
     The published warehouse and site change only when everything succeeded and passed the checks."""
+    day = _cutoff(cutoff)  # before importing Dagster: a mistyped date is told at once
     from pipelines.runner import PipelineFailed, run_pipeline
 
-    day = _cutoff(cutoff)
     try:
         summary = run_pipeline(_delivery_folder(input), day, warehouse, site_dir=site,
                                log_level="INFO" if verbose else "CRITICAL", progress=_show_progress(verbose),
