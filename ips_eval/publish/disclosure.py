@@ -874,7 +874,7 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
         if m.cost[c] < 10:
             break  # cheap cells: not worth an audit each
         trial = sup - {c}
-        ranges = _ranges(m, trial, integer, exact=False, cache=cache, witnesses=witnesses)
+        ranges = _ranges(m, trial, integer, exact=False, cache=cache, witnesses=witnesses, first_failure=True)
         if all(_fine(m, x, lo, hi, ranges) for x, (lo, hi) in ranges.items()):
             sup = trial
     return Publication(m, frozenset(sup), witnesses=witnesses)
@@ -1023,7 +1023,8 @@ class _Witnesses:
 
 
 def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
-            cache: dict | None = None, witnesses: _Witnesses | None = None) -> dict[Cell, tuple[float, float]]:
+            cache: dict | None = None, witnesses: _Witnesses | None = None,
+            first_failure: bool = False) -> dict[Cell, tuple[float, float]]:
     """Smallest and largest value of each unknown cell (suppressed now, or seen as a label
     in a table published before) given what a reader knows: every published number, every
     declared relation, and the labels' own ranges (`<T`: 0..T-1; `..`: at least T).
@@ -1038,6 +1039,11 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
     ends are values of consistent tables), not necessarily all a reader cannot exclude.
     Components of unknown cells linked by relations are solved separately; `cache` keeps
     their answers between calls, `witnesses` the tables found (`_Witnesses`).
+
+    With `first_failure` (and `exact=False`) the answer may stop at the first cell shown to
+    fail whatever the other cells' ranges (`_fails_alone`): for a question that is only
+    "does every cell pass?", asked of a pattern that mostly does not (step 4 of
+    `complementary_suppression`). Such a partial answer is not cached.
     """
     # a structural zero is a constant to a reader, whatever the page shows
     cells = sorted((set(sup) | set(m.given)) - m.structural, key=m.order.__getitem__)
@@ -1055,13 +1061,26 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
     for comp in components.values():
         key = (frozenset(comp), integer, exact)
         if cache is None or key not in cache:
-            result = _component_ranges(m, comp, integer, exact, witnesses, unknown)
+            result = _component_ranges(m, comp, integer, exact, witnesses, unknown,
+                                       first_failure=first_failure and not exact)
+            if len(result) < len(comp):  # stopped at a failing cell
+                out.update(result)
+                return out
             if cache is None:
                 out.update(result)
                 continue
             cache[key] = result
         out.update(cache[key])
+        if first_failure and not exact and any(_fails_alone(m, c, *cache[key][c]) for c in comp):
+            return out
     return out
+
+
+def _fails_alone(m: _Model, c: Cell, lo: float, hi: float) -> bool:
+    """Whether `c` fails rule 3 with the range lo..hi whatever the other cells' ranges: `_fine`
+    but for its one case that looks at another cell (a hidden count worked out to be 0)."""
+    label = _label(m, c)
+    return not _wide_enough(label, lo, hi) and (label != "hidden" or m.tables[c[0]].spec.labels_shown or hi > 1e-6)
 
 
 def _incidence(m: _Model) -> sparse.csc_array:
@@ -1197,7 +1216,10 @@ class _Solution:
 
 
 def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
-                      witnesses: _Witnesses, unknown: np.ndarray) -> dict[Cell, tuple[float, float]]:
+                      witnesses: _Witnesses, unknown: np.ndarray, first_failure: bool = False
+                      ) -> dict[Cell, tuple[float, float]]:
+    """The ranges of the cells of one component (`_ranges`); with `first_failure` only up to
+    the first cell that fails whatever the others' ranges (`_fails_alone`)."""
     n = len(comp)
     at = np.array([witnesses.index[c] for c in comp])
     labels = [_label(m, c) for c in comp]
@@ -1282,6 +1304,10 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
     at_ceil = lambda: seen_hi >= outer_hi - 1e-9  # noqa: E731
     # a cell whose outer bounds are already too narrow fails without more ado
     fails = np.array([not _wide_enough(lab, lo, hi) for lab, lo, hi in zip(labels, outer_lo, outer_hi)])
+    if first_failure:
+        for j in np.flatnonzero(fails):
+            if _fails_alone(m, comp[j], outer_lo[j], outer_hi[j]):
+                return {comp[j]: (outer_lo[j], outer_hi[j])}
 
     def unsettled() -> np.ndarray:
         if exact:
@@ -1320,6 +1346,8 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
             continue
         hi = outer_hi[j] if seen_hi[j] >= outer_hi[j] - 1e-9 else optimum(j, -1)
         out[c] = (math.ceil(lo - 1e-6), math.floor(hi + 1e-6) if math.isfinite(hi) else math.inf)
+        if first_failure and _fails_alone(m, c, *out[c]):
+            return {c: out[c]}
     return out
 
 
