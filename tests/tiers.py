@@ -24,6 +24,7 @@ Dagster's own command line makes (`dagster asset materialize`) write no such log
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import json
 import re
@@ -54,7 +55,42 @@ def _called_names(source: str) -> set[str]:
         tree = ast.parse(source)
     except SyntaxError:
         return set()
+    return _calls(tree)
+
+
+def _calls(tree: ast.AST) -> set[str]:
     return {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+
+
+@functools.lru_cache(maxsize=None)
+def _functions_of(filename: str) -> dict[int, tuple[str, set[str]]]:
+    """Each function of a file, by the line its code starts on (its first decorator's, or its
+    `def`): its source with the decorators, and the names it calls. A file is parsed once, where
+    `inspect.getsource` tokenizes it again for every function."""
+    try:
+        text = Path(filename).read_text(encoding="utf-8")
+        tree = ast.parse(text)
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return {}
+    lines = text.splitlines(keepends=True)
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            entry = ("".join(lines[start - 1:node.end_lineno]), _calls(node))
+            found.setdefault(start, entry)
+            found.setdefault(node.lineno, entry)
+    return found
+
+
+def _source_and_calls(func) -> tuple[str, set[str]]:
+    code = getattr(func, "__code__", None)
+    if code is not None and code.co_name != "<lambda>":
+        entry = _functions_of(code.co_filename).get(code.co_firstlineno)
+        if entry is not None:
+            return entry
+    source = _source(func)
+    return source, _called_names(source)
 
 
 def _scan(func) -> tuple[bool, bool, bool]:
@@ -65,10 +101,10 @@ def _scan(func) -> tuple[bool, bool, bool]:
     if func in _seen:
         return _seen[func]
     _seen[func] = (False, False, False)  # a recursion through the module's functions ends here
-    source = _source(func)
+    source, calls = _source_and_calls(func)
     found = (bool(WHOLE_RUN.search(source)), bool(BROWSER.search(source)), bool(IN_A_COPY.search(source)))
     module = inspect.getmodule(func)
-    for name in _called_names(source):
+    for name in calls:
         helper = getattr(module, name, None)
         if inspect.isfunction(helper) and inspect.getmodule(helper) is module:
             found = tuple(a or b for a, b in zip(found, _scan(helper)))

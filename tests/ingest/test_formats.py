@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from deliveries import contract, row, write_csv, write_delivery, write_parquet
+from deliveries import contract, load_exports, row, write_csv, write_delivery, write_parquet
 from ips_eval.ingest.delivery import DeliveryRefused
 from ips_eval.ingest.load import load_delivery, load_export
 
@@ -40,7 +40,7 @@ def test_date_forms_decimal_comma_and_yes_no(tmp_path, con):
         row("clients", person_id="P000002", aloituspvm="03.04.2023", rekisterisuostumus="E", paivitetty="05.04.2023 09:05"),
     ])
     write_csv(tmp_path, "jobs", [row("jobs", tunnit_viikossa="37,5"), row("jobs", alkupvm="2.6.2023", tunnit_viikossa="20")])
-    load_delivery(con, tmp_path, C)
+    load_exports(con, tmp_path, "jobs")  # and clients, which jobs refer to
     got = _clients(con)
     assert got[0][2] == got[1][2] == dt.date(2023, 4, 3)
     assert got[0][3] is True and got[1][3] is False
@@ -62,7 +62,7 @@ def test_eos_and_blank_are_missing_other_values_out_of_range_are_rejected(tmp_pa
         row("survey_baseline", vastauspvm="11.4.2023", swemwbs_1="6"),
         row("survey_baseline", vastauspvm="12.4.2023", swemwbs_1="eos"),
     ])
-    load_delivery(con, tmp_path, C)
+    load_exports(con, tmp_path, "survey_baseline")  # and clients, which the survey refers to
     assert con.execute("SELECT swemwbs_1, tyokyky FROM raw.survey_baseline").fetchall() == [(None, None)]
     rejected = con.execute('SELECT line, "column", rule FROM audit.rejected_rows ORDER BY line').fetchall()
     assert rejected == [(3, "swemwbs_1", "range"), (4, "swemwbs_1", "type")]

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from deliveries import minimal_delivery, row
+from deliveries import load_exports, minimal_delivery, row
 from ips_eval.ingest.load import load_delivery
 from ips_eval.warehouse.tables import build_outcomes, build_staging
 from outcome_fixtures import staging_warehouse
@@ -60,7 +60,7 @@ def test_a_cost_correction_replaces_the_earlier_row(con, delivered):
 
 
 def test_cost_rows_breaking_the_contract_are_rejected_and_accounted_for(con, delivered):
-    load_delivery(con, delivered, dt.date(2023, 12, 31))
+    load_exports(con, delivered, "costs")
     assert con.execute(
         "SELECT rows_read, rows_accepted, rows_rejected FROM audit.loads WHERE file = 'costs.csv'").fetchone() == (7, 3, 4)
     rejected = con.execute(

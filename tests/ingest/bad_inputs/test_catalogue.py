@@ -9,6 +9,7 @@ import pytest
 from bad_inputs.cases import CASES, HETU, Accepted, Refused, Rejected, build, load_case
 from ips_eval.ingest.delivery import DeliveryRefused
 from ips_eval.ingest.identity import IdentityCodeFound
+from ips_eval.ingest.load import prepare
 
 HERE = Path(__file__).parent
 BALANCE = "rows_read = rows_accepted + rows_rejected + rows_withdrawn + rows_empty"
@@ -22,10 +23,38 @@ def test_the_catalogue_has_at_least_30_distinct_cases_and_readme_lists_each():
     assert listed == names
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_case(tmp_path, case):
-    delivery = build(case, tmp_path / "delivery")
+@pytest.fixture(scope="module")
+def prepared():
+    """One connection for every case, its `ref` tables and macros made once: a run's steps
+    share them in the same way (prepare leaves what already holds the same frame alone)."""
     con = duckdb.connect()
+    prepare(con)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def con(prepared):
+    """The shared connection as a fresh one after `prepare`: what a case loaded is dropped, so
+    that no case sees another's rows."""
+    yield prepared
+    try:
+        prepared.execute("ROLLBACK")  # a case refused in the middle of a transaction
+    except duckdb.Error:
+        pass
+    for (schema,) in prepared.execute(
+            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database()"
+            " AND NOT internal AND schema_name NOT IN ('ref', 'main')").fetchall():
+        prepared.execute(f"DROP SCHEMA {schema} CASCADE")
+    left = prepared.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name <> 'ref'"
+        " UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+    assert not left, f"a case left tables behind: {left}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_case(tmp_path, con, case):
+    delivery = build(case, tmp_path / "delivery")
     expected = case.expected
     if isinstance(expected, Refused):
         with pytest.raises((DeliveryRefused, IdentityCodeFound)) as e:
