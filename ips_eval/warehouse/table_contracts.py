@@ -503,9 +503,7 @@ def run_test(con: duckdb.DuckDBPyConnection, table: str, test: ColumnTest) -> Co
     >>> run_test(con, "s.t", ColumnTest("range", ("x",), {"min": 0, "max": 1})).failures
     2
     """
-    failures, examples = con.execute(_test_sql(test.kind).read_text(encoding="utf-8"),
-                                     test.parameters(table)).fetchone()
-    return ColumnTestResult(test, int(failures), tuple(str(e) for e in examples or ()))
+    return _run(con, table, [test])[0]
 
 
 def run_tests(con: duckdb.DuckDBPyConnection, contract: TableContract,
@@ -518,19 +516,22 @@ def run_tests(con: duckdb.DuckDBPyConnection, contract: TableContract,
     >>> [r.message("marts.fidelity_current") for r in results if not r.passed]  # doctest: +SKIP
     []
     """
-    tests = list(contract.tests if tests is None else tests)
-    if len(tests) < 2:
-        return [run_test(con, contract.name, t) for t in tests]
-    # One statement for all of them: each test's query as a numbered branch of a UNION ALL, its
-    # parameters renamed apart. A query costs far more to send and plan than to run on a
-    # table of a few rows, and a table declares several tests.
+    return _run(con, contract.name, list(contract.tests if tests is None else tests))
+
+
+def _run(con: duckdb.DuckDBPyConnection, table: str, tests: list[ColumnTest]) -> list[ColumnTestResult]:
+    """The tests in one statement: each test's query as a numbered branch of a UNION ALL, its
+    parameters renamed apart. A query costs far more to send and plan than to run on a table of
+    a few rows, and a table declares several tests."""
+    if not tests:
+        return []
     branches, params = [], {}
     for i, test in enumerate(tests):
         sql = re.sub(r"\$(\w+)", lambda m: f"${m.group(1)}_{i}", _test_sql(test.kind).read_text(encoding="utf-8"))
         branches.append(f"SELECT {i} AS test, failures, examples FROM (\n{sql}\n)")
-        params.update({f"{k}_{i}": v for k, v in test.parameters(contract.name).items()})
-    rows = dict((i, (failures, examples)) for i, failures, examples
-                in con.execute("\nUNION ALL\n".join(branches), params).fetchall())
+        params.update({f"{k}_{i}": v for k, v in test.parameters(table).items()})
+    rows = {i: (failures, examples) for i, failures, examples
+            in con.execute("\nUNION ALL\n".join(branches), params).fetchall()}
     return [ColumnTestResult(t, int(rows[i][0]), tuple(str(e) for e in rows[i][1] or ()))
             for i, t in enumerate(tests)]
 

@@ -28,7 +28,7 @@ from ips_eval import SQL_DIR
 from ips_eval.faults import failpoint
 from ips_eval.figures.catalogue import sql_parameters
 from ips_eval.warehouse import lineage
-from ips_eval.warehouse.database import load_macros, uses_macros
+from ips_eval.warehouse.database import is_table, is_view, load_macros, uses_macros
 
 #: The schemas whose SQL files are warehouse builds, in the order of the data path. `raw`
 #: and `audit` are written by ingest (audit's SQL is run by the withdrawal purge), `ref`
@@ -252,13 +252,7 @@ def as_cutoff(cutoff: dt.date | dt.datetime | str) -> dt.date:
 def _drop_if_other_kind(con: duckdb.DuckDBPyConnection, table: SqlTable) -> None:
     """A run that starts from a copy of the published warehouse may find a table where its SQL
     now makes a view (or the reverse); CREATE OR REPLACE cannot change the kind, so drop it."""
-    # only the other kind is looked for: most builds are tables, and duckdb_views() answers far
-    # sooner than duckdb_tables() (or information_schema.tables, the view over both)
-    if table.kind == "VIEW":
-        other = "TABLE"
-        sql = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t"
-    else:
-        other = "VIEW"
-        sql = "SELECT count(*) FROM duckdb_views() WHERE schema_name = $s AND view_name = $t"
-    if con.execute(sql, {"s": table.schema, "t": table.table}).fetchall()[0][0]:
+    # only the other kind is looked for: most builds are tables, and a view is the cheaper look-up
+    other, exists = ("TABLE", is_table) if table.kind == "VIEW" else ("VIEW", is_view)
+    if exists(con, table.name):
         con.execute(f"DROP {other} {table.name}")
