@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import textwrap
-from collections import OrderedDict
 from pathlib import Path
 
 import matplotlib
@@ -28,6 +27,7 @@ from matplotlib.figure import Figure
 from ips_eval.definitions import IPS_BENCHMARKS
 from ips_eval.figures import figures
 from ips_eval.publish.site import texts
+from ips_eval.publish.site.remembered import Remembered
 from ips_eval.publish.site.render import label
 from ips_eval.publish.site.tables import DAYS_PER_MONTH, SiteTable
 
@@ -77,9 +77,8 @@ def _percent_axis(ax, top: float) -> None:
 
 
 #: Charts drawn in this process: the SVG's bytes by the digest of everything it is drawn
-#: from (`remembered`); the oldest are let go beyond `DRAWN_MAX`.
-_DRAWN: OrderedDict[str, bytes] = OrderedDict()
-DRAWN_MAX = 256
+#: from (`remembered`).
+_DRAWN: Remembered[bytes] = Remembered(256)
 
 
 def forget_drawn() -> None:
@@ -99,15 +98,13 @@ def remembered(draw):
         key = hashlib.sha256(repr((draw.__qualname__, table.name, table.columns, table.rows, lang, narrow,
                                    sorted(texts.TEXTS[lang].items()), settings)).encode()).hexdigest()
         target = narrow_path(path) if narrow else path
-        if key in _DRAWN:
-            _DRAWN.move_to_end(key)
+        drawn = _DRAWN.get(key)
+        if drawn is not None:
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(_DRAWN[key])
+            target.write_bytes(drawn)
             return target
         out = draw(table, lang, path, narrow)
-        _DRAWN[key] = out.read_bytes()
-        while len(_DRAWN) > DRAWN_MAX:
-            _DRAWN.popitem(last=False)
+        _DRAWN.put(key, out.read_bytes())
         return out
     return chart
 

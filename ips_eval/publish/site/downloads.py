@@ -35,7 +35,6 @@ import io
 import json
 import re
 import zipfile
-from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -44,6 +43,7 @@ from typing import Mapping
 from ips_eval.figures import HEADLINE_RATES, QUARTERLY_RATES, figures
 from ips_eval.publish.disclosure import HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL
 from ips_eval.publish.site import texts
+from ips_eval.publish.site.remembered import Remembered
 from ips_eval.publish.site.render import label as value_label
 from ips_eval.publish.site.tables import DAYS_PER_MONTH, Column, SiteTable
 from ips_eval.warehouse.table_contracts import TableContract, table_contracts
@@ -177,8 +177,7 @@ def write_csv(path: Path, lang: str, d: Download) -> None:
 
 
 #: Workbooks made in this process, by the digest of their download (`write_xlsx`).
-_MADE: OrderedDict[str, bytes] = OrderedDict()
-MADE_MAX = 512
+_MADE: Remembered[bytes] = Remembered(512)
 
 
 def write_xlsx(path: Path, d: Download) -> None:
@@ -188,12 +187,11 @@ def write_xlsx(path: Path, d: Download) -> None:
     it does, a download (title, headings, kinds and cells) made into a workbook once in a
     process is not made again."""
     key = hashlib.sha256(repr((d.name, d.title, d.headers, d.kinds, d.rows)).encode()).hexdigest()
-    if key not in _MADE:
-        _MADE[key] = _xlsx_bytes(d)
-        while len(_MADE) > MADE_MAX:
-            _MADE.popitem(last=False)
-    _MADE.move_to_end(key)
-    path.write_bytes(_MADE[key])
+    made = _MADE.get(key)
+    if made is None:
+        made = _xlsx_bytes(d)
+        _MADE.put(key, made)
+    path.write_bytes(made)
 
 
 def _xlsx_bytes(d: Download) -> bytes:

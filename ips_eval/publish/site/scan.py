@@ -74,7 +74,6 @@ import io
 import json
 import re
 import zipfile
-from collections import OrderedDict
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -85,6 +84,7 @@ from ips_eval.ingest.identity import find_identity_codes
 from ips_eval.publish.disclosure import (
     HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL, T, DisclosureError, TableSpec,
 )
+from ips_eval.publish.site.remembered import Remembered
 
 COUNT_PREFIX = "n_"
 #: Where a folder of outputs declares its tables' column kinds (written by the site).
@@ -188,9 +188,9 @@ def _scan(root, known_ids, specs, count_columns, only: str | None = None, fallba
         scanner.text(rel, rel, "in its path")
         data = path.read_bytes()
         key = _clean_key(settings, path, data, scanner.declared)
-        if key in _CLEAN:
-            _CLEAN.move_to_end(key)
-            scanner.counts_checked += _CLEAN[key]
+        counts = _CLEAN.get(key)
+        if counts is not None:
+            scanner.counts_checked += counts
             scanned.append(rel)
             continue
         before = (len(scanner.findings), len(scanner.unclassified), scanner.counts_checked)
@@ -199,9 +199,7 @@ def _scan(root, known_ids, specs, count_columns, only: str | None = None, fallba
             continue
         scanned.append(rel)
         if (len(scanner.findings), len(scanner.unclassified)) == before[:2]:
-            _CLEAN[key] = scanner.counts_checked - before[2]
-            while len(_CLEAN) > CLEAN_MAX:
-                _CLEAN.popitem(last=False)
+            _CLEAN.put(key, scanner.counts_checked - before[2])
     return scanner, scanned, skipped
 
 
@@ -209,8 +207,7 @@ def _scan(root, known_ids, specs, count_columns, only: str | None = None, fallba
 #: (`_clean_key`). A file scanned again unchanged (the pipeline's check scans the snapshot its
 #: build scanned; a rebuild writes the same downloads and charts) is not read again; a
 #: file with a finding is always read again, so that its findings are named anew.
-_CLEAN: OrderedDict[bytes, int] = OrderedDict()
-CLEAN_MAX = 4096
+_CLEAN: Remembered[int] = Remembered(4096)
 _DATA_CSV = re.compile(r"""data-csv\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 
 
