@@ -732,14 +732,20 @@ def _fine(m: _Model, c: Cell, lo: float, hi: float, ranges: Mapping[Cell, tuple[
     an earlier snapshot's table whose counts the page never states, worked out to be 0 in a row
     whose base count (who started) is worked out to be 0 too, tells of no one (nobody started
     in that county and year)."""
-    label = _label(m, c)
-    if _wide_enough(label, lo, hi):
-        return True
-    spec = m.tables[c[0]].spec
-    if label != "hidden" or spec.labels_shown or hi > 1e-6:
+    if _fails_alone(m, c, lo, hi):
         return False
-    base = (c[0], c[1], spec.counts[0])
+    if _wide_enough(_label(m, c), lo, hi):
+        return True
+    base = (c[0], c[1], m.tables[c[0]].spec.counts[0])
     return base == c or (base in ranges and ranges[base][1] <= 1e-6) or m.value.get(base) == 0
+
+
+def _fails_alone(m: _Model, c: Cell, lo: float, hi: float) -> bool:
+    """Whether `c` fails rule 3 with the range lo..hi whatever the other cells' ranges: too
+    narrow, and not the case of `_fine` that looks at another cell (a count never stated,
+    worked out to be 0)."""
+    label = _label(m, c)
+    return not _wide_enough(label, lo, hi) and (label != "hidden" or m.tables[c[0]].spec.labels_shown or hi > 1e-6)
 
 
 def _label(m: _Model, c: Cell) -> str:
@@ -1074,13 +1080,6 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
         if first_failure and not exact and any(_fails_alone(m, c, *cache[key][c]) for c in comp):
             return out
     return out
-
-
-def _fails_alone(m: _Model, c: Cell, lo: float, hi: float) -> bool:
-    """Whether `c` fails rule 3 with the range lo..hi whatever the other cells' ranges: `_fine`
-    but for its one case that looks at another cell (a hidden count worked out to be 0)."""
-    label = _label(m, c)
-    return not _wide_enough(label, lo, hi) and (label != "hidden" or m.tables[c[0]].spec.labels_shown or hi > 1e-6)
 
 
 def _incidence(m: _Model) -> sparse.csc_array:
