@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pytest
 
 from ips_eval.publish.site.scan import check_output
@@ -139,11 +138,8 @@ def test_a_file_that_passed_is_read_again_when_what_it_is_read_with_changes(tmp_
 
 
 @pytest.mark.pipeline
-def test_the_real_site_passes(synthetic_study, tmp_path):
-    from ips_eval.publish.site.build import build_site
-
-    with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
-        build_site(con, tmp_path / "site", synthetic_study["config"].cutoff,
-                   {"run_id": "test", "cutoff": str(synthetic_study["config"].cutoff), "code_version": "test",
-                    "input_fingerprint": "test"}, None)
-    assert [str(f) for f in check_output(tmp_path / "site")] == []
+def test_the_real_site_passes(synthetic_study):
+    """The site the synthetic study's run published, every file of it."""
+    site = synthetic_study["site"]
+    assert len([p for p in site.rglob("*") if p.is_file()]) > 50
+    assert [str(f) for f in check_output(site)] == []
