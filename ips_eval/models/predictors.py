@@ -91,9 +91,17 @@ def _covariates(df: pd.DataFrame) -> tuple[Covariate, ...]:
     return CLIENT_COVARIATES + (PROCESS_COVARIATES if coached else ())
 
 
-def _gee(X: pd.DataFrame, y: np.ndarray, county: np.ndarray, n: int):
-    """The logistic GEE (exchangeable within county) and its CR2 covariance; NotFitted when it fails."""
+def _gee(X: pd.DataFrame, y: np.ndarray, county: np.ndarray, n: int, start: pd.Series | None = None):
+    """The logistic GEE (exchangeable within county) and its CR2 covariance; NotFitted when it fails.
+
+    `start`: coefficients to start from (by term, the constant included), such as the
+    complete-case fit's for an imputed data set; without them statsmodels first fits a GLM,
+    which costs more than the GEE itself. The GEE's solution does not depend on where it starts
+    beyond its convergence tolerance."""
     exog = sm.add_constant(X, has_constant="add")
+    start_params = None
+    if start is not None and list(start.index) == list(exog.columns):
+        start_params = start.to_numpy(dtype=float)
     order = np.argsort(county, kind="stable")  # GEE wants each cluster's rows together
     gee = GEE(
         y[order], exog.iloc[order], groups=county[order],
@@ -101,7 +109,7 @@ def _gee(X: pd.DataFrame, y: np.ndarray, county: np.ndarray, n: int):
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = gee.fit(maxiter=100)
+        res = gee.fit(maxiter=100, start_params=start_params)
     if not res.converged:
         raise NotFitted(f"the GEE did not converge in 100 iterations ({n} clients)", n=n)
     robust = gee_cr2(res)
@@ -177,7 +185,7 @@ def _fit(df: pd.DataFrame, model: str, outcome: str, seed: int = MI_SEED, n_impu
     mi_note = ""
     try:
         mi_est, mi_diag, mi_note = _multiple_imputation(df, covariates, outcome, model, seed, n_imputations,
-                                                        iterations)
+                                                        iterations, start=res.params)
         est = pd.concat([mi_est, est], ignore_index=True)
         diag_rows += mi_diag
     except NotFitted as e:
@@ -206,8 +214,11 @@ def _fit(df: pd.DataFrame, model: str, outcome: str, seed: int = MI_SEED, n_impu
 
 
 def _multiple_imputation(df: pd.DataFrame, covariates: tuple[Covariate, ...], outcome: str, model: str, seed: int,
-                         m: int, iterations: int) -> tuple[pd.DataFrame, list[dict], str]:
-    """The `mi` rows: chained-equation imputations of the covariates, each fitted, pooled by Rubin's rules."""
+                         m: int, iterations: int, start: pd.Series | None = None
+                         ) -> tuple[pd.DataFrame, list[dict], str]:
+    """The `mi` rows: chained-equation imputations of the covariates, each fitted (from the
+    coefficients `start`, the complete-case fit's, where the terms are the same), pooled by
+    Rubin's rules."""
     rows = df[df[outcome].notna() & df["alue"].notna()].reset_index(drop=True)
     columns = [IMPUTATION_COLUMNS[c.column] for c in covariates]
     frame = rows[[c.name for c in columns]].copy()
@@ -237,7 +248,7 @@ def _multiple_imputation(df: pd.DataFrame, covariates: tuple[Covariate, ...], ou
         design = build_design(d, covariates, extra=[outcome, "alue"])
         if terms is not None and list(design.X.columns) != terms:
             raise NotFitted(f"imputation {k + 1} has other terms than the first ({', '.join(design.X.columns)})", n=n)
-        _, robust, keep, terms, _ = _gee(design.X, y, county, n)
+        _, robust, keep, terms, _ = _gee(design.X, y, county, n, start)
         params.append(robust.params[keep])
         variances.append(np.diag(robust.cov)[keep])
         dfs.append(robust.df[keep])
