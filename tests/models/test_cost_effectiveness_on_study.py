@@ -9,8 +9,8 @@ client-year then covers more client-years). What must not move is the rest: for 
 analysed at both cut-offs, the window's client-years and the 12-month outcome are the same, and
 so is the window's cost wherever the county's cost row over the whole period is; a county's rate
 moves only with more clients behind it. The whole service's client-years (the old ratio's
-numerator) did grow. The ratio itself when no data arrive is the model fixtures' test
-(tests/models/test_models_cost_effectiveness.py).
+numerator) did grow. And model 8 fitted on those same people at both cut-offs gives the same
+ratios, parts and intervals.
 """
 
 import datetime as dt
@@ -66,3 +66,37 @@ def test_a_clients_window_outcome_and_cost_move_only_with_new_data(two_cutoffs):
         assert (f["cost_post12"] - f["client_years_post12"] * f["cost_per_client_year"]).abs().max() < 1e-6
     # while the whole service's client-years, the ratio's old numerator, grew
     assert b.loc[both, "client_years"].sum() > a.loc[both, "client_years"].sum() + 10
+
+
+def test_the_ratio_does_not_move_when_no_data_arrive_in_the_window(two_cutoffs):
+    """Model 8 fitted at C and at C + 1 quarter on the same people: the IPS clients analysed at
+    both whose county's cost row did not move, and the comparison persons analysed at both,
+    less anyone whose 24-month window ended in between. Nothing new arrived in their windows,
+    so the 12- and 24-month ratios, their parts and their intervals are the same, although the
+    clients' client-years to the cut-off (the old numerator) grew."""
+    from ips_eval.models.cost_effectiveness import fit_cost_effectiveness
+
+    (frame_a, county_a), (frame_b, county_b) = two_cutoffs
+    counties = county_a.merge(county_b, on="service_alue", suffixes=("_a", "_b"))
+    same = set(counties[(counties["cost_eur_a"] == counties["cost_eur_b"])
+                        & (counties["client_years_a"] == counties["client_years_b"])]["service_alue"])
+    a, b = _analysed(frame_a), _analysed(frame_b)
+    clients = a.index.intersection(b.index)[a.loc[a.index.intersection(b.index), "service_alue"].isin(same)]
+    def observed(f, months, ips=(0, 1)):
+        return set(f.loc[f[f"employed_months_post{months}"].notna() & f["ips"].isin(ips), "person_id"])
+
+    comparison = observed(frame_a, 12, [0]) & observed(frame_b, 12, [0])
+    # a 24-month window that ended between the cut-offs is new data for the 24-month ratio
+    people = (set(clients) | comparison) - (observed(frame_a, 24) ^ observed(frame_b, 24))
+
+    def fit(frame):
+        kept = frame[frame["person_id"].isin(people)].sort_values("person_id").reset_index(drop=True)
+        result = fit_cost_effectiveness(kept)
+        assert result.fitted, result.reason
+        return result.estimates.set_index(["term", "estimator"])[["estimate", "ci_low", "ci_high"]]
+
+    before, after = fit(frame_a), fit(frame_b)
+    assert "cost_per_employed_month_gained" in before.index.get_level_values("term")
+    pd.testing.assert_frame_equal(before, after, rtol=1e-9)
+    # the client-years to the cut-off of the same clients did grow
+    assert b.loc[clients, "client_years"].sum() > a.loc[clients, "client_years"].sum()
