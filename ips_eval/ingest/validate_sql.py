@@ -79,24 +79,67 @@ def failure_conditions(contract: Contract, known_table: str | None) -> dict[str,
     return {key: condition for _, _, key, condition in sorted(found, key=lambda t: (t[0], t[1]))}
 
 
-def checked_sql(contract: Contract, typed_view: str, known_table: str | None) -> str:
-    """Every row of `typed_view` as parsed (its values and `_line`, not the delivered text),
-    with `_failures`: the `rule:column` list of the rules it breaks (empty when none).
+def raw_expression(column, source: str = "") -> str:
+    """The delivered text of `column` (a contract column) as the rules see it: its missing-value
+    markers (e.g. EOS) as NULL. `source` qualifies the column (a table alias and a dot)."""
+    name = f'{source}"{column.name}"'
+    if not column.missing_values:
+        return name
+    missing = ", ".join(_quote(v) for v in column.missing_values)
+    return f"CASE WHEN {name} IN ({missing}) THEN NULL ELSE {name} END"
+
+
+def typed_sql(contract: Contract, table: str) -> str:
+    """The parsed value and the delivered text (`<column>__raw`) of every column of the read
+    table `table`, side by side, with `_line`."""
+    parts = ["_line"]
+    for c in contract.columns:
+        raw = raw_expression(c)
+        parsed = raw if c.type in _TEXT_TYPES else f"{contract.dialect}_{c.type}({raw})"
+        parts.append(f'{parsed} AS "{c.name}"')
+        parts.append(f'{raw} AS "{c.name}__raw"')
+    return f"SELECT {', '.join(parts)} FROM {table}"
+
+
+def checked_sql(contract: Contract, table: str, known_table: str | None) -> str:
+    """Every row of the read table `table` as parsed (its values and `_line`, not the delivered
+    text), with `_failures`: the `rule:column` list of the rules it breaks (empty when none).
 
     Materialised once, it is both the accepted rows and the list of failing lines, so every
     value is parsed and every rule evaluated once per row; the delivered text is read again
-    only for the failing rows (`failing_rows_sql`)."""
+    only for the rejected rows (`rejected_sql`)."""
     conditions = failure_conditions(contract, known_table)
     values = ", ".join(f'"{c.name}"' for c in contract.columns)
+    typed = f"({typed_sql(contract, table)}) AS typed"
     if not conditions:
-        return f"SELECT {values}, _line, []::VARCHAR[] AS _failures FROM {typed_view}"
+        return f"SELECT {values}, _line, []::VARCHAR[] AS _failures FROM {typed}"
     cases = ", ".join(f"CASE WHEN {cond} THEN {_quote(key)} END" for key, cond in conditions.items())
-    return f"SELECT {values}, _line, list_filter([{cases}], lambda x: x IS NOT NULL) AS _failures FROM {typed_view}"
+    return f"SELECT {values}, _line, list_filter([{cases}], lambda x: x IS NOT NULL) AS _failures FROM {typed}"
 
 
-def failing_rows_sql(typed_view: str, checked: str) -> str:
-    """The rows that break a rule, in file order: parsed values and delivered text (`typed_view`),
-    and their `_failures` (from the table `checked_sql` filled)."""
-    return (f"SELECT v.*, c._failures FROM {typed_view} AS v "
-            f"JOIN (SELECT _line, _failures FROM {checked} WHERE len(_failures) > 0) AS c USING (_line) "
-            f"ORDER BY _line")
+#: The `_failures` of a row that breaks no rule but conflicts with another version (`rejected_sql`).
+CONFLICT = "conflicting_versions"
+
+
+def rejected_sql(contract: Contract, table: str, checked: str) -> str:
+    """The rows to reject, in file order: `_line`, the delivered text of every column
+    (`<column>__raw`, from the read table `table`) and `_failures` (from the table `checked_sql`
+    filled). With a key and a version, a row that breaks no rule but shares its key and version
+    with another such row holding other values comes too, its `_failures` `[CONFLICT:<version>]`:
+    neither can be told to be the current one (docs/decisions.md)."""
+    raws = ", ".join(f'{raw_expression(c, "r.")} AS "{c.name}__raw"' for c in contract.columns)
+    failures = "c._failures"
+    where = "len(c._failures) > 0"
+    if contract.version and contract.key:
+        group = [*contract.key, contract.version]
+        distinct = ", ".join(f'"{c.name}"' for c in contract.columns)
+        grouped = ", ".join(f'"{g}"' for g in group)
+        # NULL matches NULL, as in a GROUP BY (a key column may be optional)
+        same = " AND ".join(f'x."{g}" IS NOT DISTINCT FROM c."{g}"' for g in group)
+        clashing = (f"SELECT {grouped} FROM (SELECT DISTINCT {distinct} FROM {checked} WHERE len(_failures) = 0)"
+                    f" GROUP BY {grouped} HAVING count(*) > 1")
+        where += f" OR (len(c._failures) = 0 AND EXISTS (SELECT 1 FROM ({clashing}) AS x WHERE {same}))"
+        failures = (f"CASE WHEN len(c._failures) > 0 THEN c._failures"
+                    f" ELSE [{_quote(CONFLICT + ':' + contract.version)}] END")
+    return (f"SELECT c._line, {raws}, {failures} AS _failures FROM {checked} AS c JOIN {table} AS r USING (_line)"
+            f" WHERE {where} ORDER BY c._line")
