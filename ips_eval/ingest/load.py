@@ -29,7 +29,7 @@ from ips_eval.definitions import reference_tables
 from ips_eval.faults import failpoint
 from ips_eval.ingest.delivery import DeliveredFile, locate, sha256
 from ips_eval.ingest.readers import ReadResult, read_file
-from ips_eval.ingest.validate_sql import CONFLICT, checked_sql, rejected_sql, typed_sql
+from ips_eval.ingest.validate_sql import CONFLICT, checked_sql, delivered_sql, rejected_sql, typed_sql
 from ips_eval.warehouse.database import SCHEMAS, load_macros
 
 #: Where the contract rules run: "sql", inside DuckDB over the whole file (only the failing rows
@@ -219,10 +219,16 @@ def _sql_rejects(con, checked: str, contract: Contract, f: DeliveredFile, read: 
     finally:
         if known_table:
             con.unregister(known_table)
-    names = [f"{c.name}__raw" for c in contract.columns]
+    to_reject = con.execute(rejected_sql(contract, checked)).fetchall()
+    if not to_reject:
+        return []
+    delivered = {line: values for line, *values in
+                 con.execute(delivered_sql(contract, read.table), [[line for line, _ in to_reject]]).fetchall()}
     rows, per_row, conflicting = {}, {}, []
-    for i, (line, *raws, failures) in enumerate(con.execute(rejected_sql(contract, read.table, checked)).fetchall()):
-        row = dict(zip(names, raws), _line=line)
+    for i, (line, failures) in enumerate(to_reject):
+        # the text as the rules saw it (`raw_expression`): a missing-value marker as NULL
+        row = {f"{c.name}__raw": None if v in c.missing_values else v for c, v in zip(contract.columns, delivered[line])}
+        row["_line"] = line
         if failures[0].startswith(CONFLICT + ":"):
             conflicting.append(row)
         else:
