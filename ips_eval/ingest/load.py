@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -28,8 +29,8 @@ from ips_eval.definitions import reference_tables
 from ips_eval.faults import failpoint
 from ips_eval.ingest.delivery import DeliveredFile, locate, sha256
 from ips_eval.ingest.readers import ReadResult, read_file
-from ips_eval.ingest.validate_sql import checked_sql, failing_rows_sql
-from ips_eval.warehouse.database import ensure_schemas, load_macros
+from ips_eval.ingest.validate_sql import CONFLICT, checked_sql, delivered_sql, rejected_sql, typed_sql
+from ips_eval.warehouse.database import SCHEMAS, load_macros
 
 #: Where the contract rules run: "sql", inside DuckDB over the whole file (only the failing rows
 #: reach Python), or "pandera", in pandas batches. Both come from the same YAML contracts, and a
@@ -75,21 +76,33 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     not already hold this very frame: its comment carries a stamp of the frame it was made
     from (`_REF_STAMP`): writing the tables costs far more than reading their comments.
     """
-    ensure_schemas(con)
-    for ddl in AUDIT_DDL:
-        con.execute(ddl)
+    # A database's first look at duckdb_tables() costs many statements' worth: a database
+    # without the schema has no ref table to look at.
+    had_ref = con.execute("SELECT count(*) FROM duckdb_schemas() WHERE database_name = current_database()"
+                          " AND schema_name = 'ref'").fetchall()[0][0]
+    con.execute("; ".join([*(f"CREATE SCHEMA IF NOT EXISTS {schema}" for schema in SCHEMAS), *AUDIT_DDL]))
     written = dict(con.execute(
         "SELECT table_name, comment FROM duckdb_tables()"
-        " WHERE database_name = current_database() AND schema_name = 'ref'").fetchall())
+        " WHERE database_name = current_database() AND schema_name = 'ref'").fetchall()) if had_ref else {}
     for name, frame in {**reference_tables(), "codes": codes_table()}.items():
         stamp = _REF_STAMP.format(_frame_stamp(frame))
         if written.get(name) == stamp:
             continue
-        con.register("_ref_frame", frame)
-        con.execute(f"CREATE OR REPLACE TABLE ref.{name} AS SELECT * FROM _ref_frame")
+        con.register("_ref_frame", _as_arrow(frame))
+        con.execute(f"CREATE OR REPLACE TABLE ref.{name} AS SELECT * FROM _ref_frame;"
+                    f" COMMENT ON TABLE ref.{name} IS '{stamp}'")
         con.unregister("_ref_frame")
-        con.execute(f"COMMENT ON TABLE ref.{name} IS '{stamp}'")
     load_macros(con)
+
+
+def _as_arrow(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
+    """The frame as Arrow, which DuckDB reads far sooner than pandas, with the same types; a
+    column that only pandas' reading can type (all None, or mixed) leaves the frame as it is."""
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return frame
+    return frame if any(pa.types.is_null(t) for t in table.schema.types) else table
 
 
 #: The comment of a `ref` table: where it comes from, and a stamp of the frame it holds.
@@ -118,36 +131,29 @@ def load_export(
     if not prepared:
         prepare(con)
     delivered = locate(Path(delivery), contract)
-    con.execute(contract.raw_table_ddl())
-    con.execute("DELETE FROM audit.loads WHERE export = ?", [contract.export])
-    con.execute("DELETE FROM audit.rejected_rows WHERE export = ?", [contract.export])
+    export = _quote(contract.export)
+    con.execute(f"{contract.raw_table_ddl()}; DELETE FROM audit.loads WHERE export = {export};"
+                f" DELETE FROM audit.rejected_rows WHERE export = {export}")
     if delivered is None:
         return LoadResult(contract.export, None, notes=["not delivered (optional): empty table"])
     workdir = Path(tempfile.mkdtemp(prefix="ips-eval-ingest-"))
     try:
         read = read_file(con, delivered, contract, workdir)
-        result = _validate_and_write(con, delivered, contract, read, known_persons, engine or VALIDATION_ENGINE)
-        con.execute(f"DROP TABLE IF EXISTS {read.table}")
-        return result
+        return _validate_and_write(con, delivered, contract, read, known_persons, engine or VALIDATION_ENGINE)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _typed_select(contract: Contract, table: str) -> str:
-    """The parsed value and the delivered text of every column, side by side."""
-    parts = ["_line"]
-    for c in contract.columns:
-        raw = f'"{c.name}"'
-        if c.missing_values:
-            missing = ", ".join("'" + v.replace("'", "''") + "'" for v in c.missing_values)
-            raw = f'CASE WHEN "{c.name}" IN ({missing}) THEN NULL ELSE "{c.name}" END'
-        if c.type in ("text", "code", "pseudonym", "icd10"):
-            parsed = raw
-        else:
-            parsed = f"{contract.dialect}_{c.type}({raw})"
-        parts.append(f'{parsed} AS "{c.name}"')
-        parts.append(f'{raw} AS "{c.name}__raw"')
-    return f"SELECT {', '.join(parts)} FROM {table}"
+def _quote(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+#: One rejected row, as audit.rejected_rows holds it.
+Rejected = tuple  # (export, file, line, column, rule, message, raw)
+
+_REJECTED_SCHEMA = pa.schema([("export", pa.string()), ("file", pa.string()), ("line", pa.int64()),
+                              ("column", pa.string()), ("rule", pa.string()), ("message", pa.string()),
+                              ("raw", pa.string())])
 
 
 def _validate_and_write(
@@ -156,56 +162,36 @@ def _validate_and_write(
     if engine not in VALIDATION_ENGINES:
         raise ValueError(f"unknown validation engine {engine!r}; one of {', '.join(VALIDATION_ENGINES)}")
     known = set(known_persons) if known_persons is not None else None
-    typed_view = f"{read.table}_typed"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {typed_view} AS {_typed_select(contract, read.table)}")
-    rejected: list[pd.DataFrame] = [_structural(read, f, contract)]
-    source = typed_view
     if engine == "sql":
-        source = f"{read.table}_checked"
-        rejected.append(_sql_violations(con, typed_view, source, contract, f, read, known))
-        if contract.version and contract.key:
-            bad_lines = pd.concat(rejected, ignore_index=True)["line"]
-            frame = _arrow_frame(con.sql(f"SELECT * FROM {typed_view} ORDER BY _line").arrow())
-            rejected.append(_conflicting_versions(frame[~frame["_line"].isin(bad_lines)], contract, f, read))
+        source, kind = f"{read.table}_checked", "TABLE"
+        found = _sql_rejects(con, source, contract, f, read, known)
     else:
-        schema = pandera_schema(contract, known)
-        # The batches stream from this connection; nothing else runs on it until they are read.
-        reader = con.sql(f"SELECT * FROM {typed_view} ORDER BY _line").to_arrow_reader(CHUNK_ROWS)
-        kept_for_versions = []
-        for batch in reader:
-            frame = _arrow_frame(batch)
-            bad = _violations(schema, frame, contract, f, read)
-            rejected.append(bad)
-            if contract.version and contract.key:
-                kept_for_versions.append(frame[~frame["_line"].isin(bad["line"])])
-        if contract.version and contract.key and kept_for_versions:
-            rejected.append(_conflicting_versions(pd.concat(kept_for_versions, ignore_index=True), contract, f, read))
-    rejected_frame = _mark_cut_last_line(pd.concat(rejected, ignore_index=True), read.last_line_cut)
-    con.register("_rejected", rejected_frame)
-    con.execute("INSERT INTO audit.rejected_rows SELECT export, file, line, \"column\", rule, message, raw FROM _rejected")
-    con.unregister("_rejected")
+        source, kind = f"{read.table}_typed", "VIEW"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {source} AS {typed_sql(contract, read.table)}")
+        found = _pandera_rejects(con, source, contract, f, read, known)
+    rejected = _mark_cut_last_line(_structural(read, f, contract) + found, read.last_line_cut)
+    if rejected:
+        con.register("_rejected", pa.Table.from_pylist(
+            [dict(zip(_REJECTED_SCHEMA.names, r)) for r in rejected], schema=_REJECTED_SCHEMA))
+        con.execute("INSERT INTO audit.rejected_rows SELECT * FROM _rejected")
+        con.unregister("_rejected")
     cols = ", ".join(f'"{c.name}"' for c in contract.columns)
-    con.execute(
+    [(accepted,)] = con.execute(
         f"INSERT INTO {contract.table} SELECT {cols}, ? AS _file, _line FROM {source} "
         f"WHERE _line NOT IN (SELECT line FROM audit.rejected_rows WHERE export = ?)",  # in file order, as read
         [f.relative, contract.export],
-    )
-    if source != typed_view:
-        con.execute(f"DROP TABLE {source}")
-    con.execute(f"DROP VIEW {typed_view}")
-    rows_read = (con.execute(f"SELECT count(*) FROM {read.table}").fetchall()[0][0] + len(read.structural_rejects)
-                 + read.empty_lines)
-    accepted = con.execute(f"SELECT count(*) FROM {contract.table} WHERE _file = ?", [f.relative]).fetchall()[0][0]
-    n_rejected = con.execute("SELECT count(*) FROM audit.rejected_rows WHERE export = ?", [contract.export]).fetchall()[0][0]
-    by_rule = rejected_frame.groupby("rule").size().to_dict() if len(rejected_frame) else {}
+    ).fetchall()
+    con.execute(f"DROP {kind} {source}; DROP TABLE {read.table}")
+    rows_read = read.records + len(read.structural_rejects) + read.empty_lines
+    by_rule = dict(sorted(Counter(r[4] for r in rejected).items()))
     con.execute(
         "INSERT INTO audit.loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-        [contract.export, f.relative, sha256(f.path), f.format, read.encoding, rows_read, accepted, n_rejected,
+        [contract.export, f.relative, sha256(f.path), f.format, read.encoding, rows_read, accepted, len(rejected),
          read.empty_lines, "; ".join(read.notes) or None],
     )
     for p in read.temp_files:
         p.unlink(missing_ok=True)
-    return LoadResult(contract.export, f.relative, rows_read, accepted, n_rejected, read.empty_lines, by_rule,
+    return LoadResult(contract.export, f.relative, rows_read, accepted, len(rejected), read.empty_lines, by_rule,
                       read.notes)
 
 
@@ -219,36 +205,69 @@ def _decimals_as_float(batch: pa.RecordBatch | pa.Table) -> pa.RecordBatch | pa.
         names=batch.schema.names)
 
 
-def _sql_violations(con, typed_view: str, checked: str, contract: Contract, f: DeliveredFile, read: ReadResult,
-                    known) -> pd.DataFrame:
+def _sql_rejects(con, checked: str, contract: Contract, f: DeliveredFile, read: ReadResult,
+                 known) -> list[Rejected]:
     """The rules evaluated by DuckDB over the whole file into the temporary table `checked`
-    (every row with the rules it breaks); only the failing rows come to Python."""
+    (every row with the rules it breaks); only the rows to reject come to Python, with their
+    delivered text: those breaking a rule, then those of conflicting versions."""
     known_table = None
     if known is not None and contract.references:
-        con.register("_known_persons", pd.DataFrame({"person_id": sorted(known)}, dtype=object))
+        con.register("_known_persons", pa.table({"person_id": pa.array(sorted(known), pa.string())}))
         known_table = "_known_persons"
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {checked} AS {checked_sql(contract, typed_view, known_table)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {checked} AS {checked_sql(contract, read.table, known_table)}")
     finally:
         if known_table:
             con.unregister(known_table)
-    failing = _arrow_frame(con.sql(failing_rows_sql(typed_view, checked)).arrow())
-    per_row = {idx: [tuple(x.split(":", 1)) for x in failures] for idx, failures in failing["_failures"].items()}
-    return _rejected_records(failing, per_row, contract, f, read)
+    to_reject = con.execute(rejected_sql(contract, checked)).fetchall()
+    if not to_reject:
+        return []
+    delivered = {line: values for line, *values in
+                 con.execute(delivered_sql(contract, read.table), [[line for line, _ in to_reject]]).fetchall()}
+    rows, per_row, conflicting = {}, {}, []
+    for i, (line, failures) in enumerate(to_reject):
+        # the text as the rules saw it (`raw_expression`): a missing-value marker as NULL
+        row = {f"{c.name}__raw": None if v in c.missing_values else v for c, v in zip(contract.columns, delivered[line])}
+        row["_line"] = line
+        if failures[0].startswith(CONFLICT + ":"):
+            conflicting.append(row)
+        else:
+            rows[i], per_row[i] = row, [tuple(x.split(":", 1)) for x in failures]
+    return (_rejected_records(rows, per_row, contract, f, read)
+            + [_conflict_record(row, contract, f, read) for row in conflicting])
+
+
+def _pandera_rejects(con, typed_view: str, contract: Contract, f: DeliveredFile, read: ReadResult,
+                     known) -> list[Rejected]:
+    """The rules evaluated by pandera in batches of CHUNK_ROWS rows, then the conflicting versions."""
+    schema = pandera_schema(contract, known)
+    # The batches stream from this connection; nothing else runs on it until they are read.
+    reader = con.sql(f"SELECT * FROM {typed_view} ORDER BY _line").to_arrow_reader(CHUNK_ROWS)
+    rejected: list[Rejected] = []
+    kept_for_versions = []
+    for batch in reader:
+        frame = _arrow_frame(batch)
+        bad = _violations(schema, frame, contract, f, read)
+        rejected += bad
+        if contract.version and contract.key:
+            kept_for_versions.append(frame[~frame["_line"].isin([r[2] for r in bad])])
+    if contract.version and contract.key and kept_for_versions:
+        rejected += _conflicting_versions(pd.concat(kept_for_versions, ignore_index=True), contract, f, read)
+    return rejected
 
 
 def _arrow_frame(arrow) -> pd.DataFrame:
-    """A typed batch as pandas the same way for both engines (so messages show values alike)."""
+    """A typed batch as pandas (for the pandera engine): texts Arrow-backed, dates datetime64."""
     if hasattr(arrow, "read_all"):
         arrow = arrow.read_all()
     return _decimals_as_float(arrow).to_pandas(types_mapper=_ARROW_TEXT.get, date_as_object=False)
 
 
-def _violations(schema, frame: pd.DataFrame, contract: Contract, f: DeliveredFile, read: ReadResult) -> pd.DataFrame:
+def _violations(schema, frame: pd.DataFrame, contract: Contract, f: DeliveredFile, read: ReadResult) -> list[Rejected]:
     """One row per rejected record: its first failure (in column order) and all of them in the message."""
     try:
         schema.validate(frame, lazy=True)
-        return _empty_rejects()
+        return []
     except pandera.errors.SchemaErrors as err:
         cases = err.failure_cases
     order = {c.name: i for i, c in enumerate(contract.columns)}
@@ -264,20 +283,22 @@ def _violations(schema, frame: pd.DataFrame, contract: Contract, f: DeliveredFil
     per_row: dict[int, list[tuple[str, str]]] = {}
     for idx, _, _, rule, column in sorted(set(found)):
         per_row.setdefault(idx, []).append((rule, column))
-    return _rejected_records(frame, per_row, contract, f, read)
+    return _rejected_records({idx: frame.loc[idx] for idx in per_row}, per_row, contract, f, read)
 
 
-def _rejected_records(frame: pd.DataFrame, per_row: dict, contract: Contract, f: DeliveredFile, read: ReadResult):
-    """One rejected row per entry of `per_row` (frame index -> its failures in report order)."""
-    if not per_row:
-        return _empty_rejects()
+def _rejected_records(rows: dict, per_row: dict, contract: Contract, f: DeliveredFile,
+                      read: ReadResult) -> list[Rejected]:
+    """One rejected row per entry of `per_row` (key -> its failures in report order), the row
+    itself (`_line` and the delivered text of each column, `<column>__raw`) under the same key
+    in `rows`."""
     records = []
     for idx, failures in per_row.items():
-        row = frame.loc[idx]
+        row = rows[idx]
         rule, column = failures[0]
         messages = [_message(contract, read, row, r, c) for r, c in failures]
-        records.append((contract.export, f.relative, int(row["_line"]), column, rule, "; ".join(messages), _raw_json(row, contract, read)))
-    return pd.DataFrame(records, columns=["export", "file", "line", "column", "rule", "message", "raw"])
+        records.append((contract.export, f.relative, int(row["_line"]), column, rule, "; ".join(messages),
+                        _raw_json(row, contract, read)))
+    return records
 
 
 def _rule_and_column(check: str, column) -> tuple[str, str]:
@@ -289,7 +310,7 @@ def _rule_and_column(check: str, column) -> tuple[str, str]:
     return check, column
 
 
-def _message(contract: Contract, read: ReadResult, row: pd.Series, rule: str, column: str) -> str:
+def _message(contract: Contract, read: ReadResult, row, rule: str, column: str) -> str:
     value = row.get(f"{column}__raw")
     shown = "blank" if _blank(value) else f"'{value}'"
     return f"{describe_rule(contract, column, rule)} (found {shown})"
@@ -300,7 +321,7 @@ def _blank(value) -> bool:
     return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
-def _raw_json(row: pd.Series, contract: Contract, read: ReadResult) -> str:
+def _raw_json(row, contract: Contract, read: ReadResult) -> str:
     """The delivered values by the contract's column names (blank and EOS as null)."""
     values = {}
     for c in contract.columns:
@@ -309,66 +330,47 @@ def _raw_json(row: pd.Series, contract: Contract, read: ReadResult) -> str:
     return json.dumps(values, ensure_ascii=False)
 
 
-def _structural(read: ReadResult, f: DeliveredFile, contract: Contract) -> pd.DataFrame:
+def _structural(read: ReadResult, f: DeliveredFile, contract: Contract) -> list[Rejected]:
     bad = read.structural_rejects
     if not len(bad):
-        return _empty_rejects()
-    return pd.DataFrame(
-        {
-            "export": contract.export,
-            "file": f.relative,
-            "line": bad["line"].astype("int64"),
-            "column": None,
-            "rule": bad["rule"].astype(str),
-            "message": bad["message"].astype(str),
-            "raw": bad["raw"].astype(str),
-        }
-    )
+        return []
+    return [(contract.export, f.relative, int(line), None, str(rule), str(message), str(raw))
+            for line, rule, message, raw in zip(bad["line"], bad["rule"], bad["message"], bad["raw"])]
 
 
-def _mark_cut_last_line(rejected: pd.DataFrame, last_line: int | None) -> pd.DataFrame:
+def _mark_cut_last_line(rejected: list[Rejected], last_line: int | None) -> list[Rejected]:
     """A rejected last line with no line break after it: the file was most likely cut short
     (a copy or an export that stopped), which the source must hear, not a value's fault."""
-    if last_line is None or not len(rejected):
+    if last_line is None:
         return rejected
-    cut = (rejected["line"] == last_line) & (rejected["rule"] != "line_too_long")
-    if not cut.any():
-        return rejected
-    rejected = rejected.copy()
-    rejected.loc[cut, "rule"] = "truncated_line"
-    rejected.loc[cut, "message"] = ("the file ends in the middle of this line (no line break after it: was the file "
-                                    "cut short?); " + rejected.loc[cut, "message"].astype(str))
-    return rejected
+    return [(*r[:4], "truncated_line", _CUT_SHORT + str(r[5]), r[6])
+            if r[2] == last_line and r[4] != "line_too_long" else r for r in rejected]
 
 
-def _conflicting_versions(frame: pd.DataFrame, contract: Contract, f: DeliveredFile, read: ReadResult) -> pd.DataFrame:
+_CUT_SHORT = "the file ends in the middle of this line (no line break after it: was the file cut short?); "
+
+
+def _conflicting_versions(frame: pd.DataFrame, contract: Contract, f: DeliveredFile, read: ReadResult) -> list[Rejected]:
     """Two rows with the same key and version timestamp but different values: neither can be
-    told to be the current one, so both are rejected rather than one picked by chance."""
+    told to be the current one, so both are rejected rather than one picked by chance.
+    (The pandera engine's; the SQL engine finds them in `rejected_sql`.)"""
     if frame.empty:
-        return _empty_rejects()
+        return []
     cols = [c.name for c in contract.columns]
     group = list(contract.key) + [contract.version]
     distinct = frame.drop_duplicates(subset=cols)
     counts = distinct.groupby(group, dropna=False).size()
     clashing = counts[counts > 1].index
     if len(clashing) == 0:
-        return _empty_rejects()
+        return []
     keyed = frame.set_index(group)
     bad = frame[keyed.index.isin(clashing)]
-    return pd.DataFrame(
-        [
-            (contract.export, f.relative, int(row["_line"]), contract.version, "conflicting_versions",
-             describe_rule(contract, contract.version, "conflicting_versions"), _raw_json(row, contract, read))
-            for _, row in bad.iterrows()
-        ],
-        columns=["export", "file", "line", "column", "rule", "message", "raw"],
-    )
+    return [_conflict_record(row, contract, f, read) for _, row in bad.iterrows()]
 
 
-def _empty_rejects() -> pd.DataFrame:
-    return pd.DataFrame(
-        {k: pd.Series(dtype="int64" if k == "line" else object) for k in ["export", "file", "line", "column", "rule", "message", "raw"]}
-    )
+def _conflict_record(row, contract: Contract, f: DeliveredFile, read: ReadResult) -> Rejected:
+    return (contract.export, f.relative, int(row["_line"]), contract.version, "conflicting_versions",
+            describe_rule(contract, contract.version, "conflicting_versions"), _raw_json(row, contract, read))
 
 
 def known_clients(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -56,6 +56,7 @@ class ReadResult:
     temp_files: list[Path] = field(default_factory=list)
     empty_lines: int = 0  # lines holding nothing (skipped, counted in audit.loads.rows_empty)
     last_line_cut: int | None = None  # the last line, when the file ends without a line break
+    records: int = 0  # rows of `table`
 
 
 def read_file(con: duckdb.DuckDBPyConnection, f: DeliveredFile, contract: Contract, workdir: Path) -> ReadResult:
@@ -90,29 +91,29 @@ def _read_csv(con, f: DeliveredFile, contract: Contract, workdir: Path) -> ReadR
     for missing in (c.name for c in contract.columns if c.name not in mapping):
         select += f', NULL::VARCHAR AS "{missing}"'
     try:
-        con.execute(
+        [(n,)] = con.execute(
             f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select} FROM read_csv(?, delim = ';', header = true,"
             f" columns = {_struct(columns)}, quote = '\"', escape = '\"', auto_detect = false, all_varchar = true,"
             f" store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{rejects}_scan',"
             f" max_line_size = {MAX_LINE_BYTES}, null_padding = false)",
             [str(readable)],
-        )
+        ).fetchall()
     except duckdb.Error:
         raise DeliveryRefused(f.relative, "the file cannot be read as ';'-separated text (is it a CSV export?)") from None
     bad = con.execute(
         f"SELECT line, min(error_type) AS error_type, any_value(csv_line) AS raw FROM {rejects} GROUP BY line ORDER BY line"
     ).df()
     con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
-    bad = _number_lines(con, table, readable, bad, project=not contract.is_register)
+    bad = _number_lines(con, table, n, readable, bad, project=not contract.is_register)
     bad["rule"] = "structure"
     bad["message"] = [_structure_message(t, len(headers)) for t in bad.pop("error_type")]
     if lines.too_long:
         _renumber(con, table, lines.too_long)
         bad["line"] = original_lines(bad["line"].to_numpy(), lines.too_long)
         bad = pd.concat([bad, _too_long(src, lines.too_long)], ignore_index=True).sort_values("line", ignore_index=True)
-    _reconcile(con, table, bad, lines, f.relative)
+    _reconcile(con, table, n, bad, lines, f.relative)
     result = ReadResult(table, encoding, {v: headers[i].strip() for v, i in mapping.items()}, bad, notes, temp,
-                        empty_lines=len(lines.empty))
+                        empty_lines=len(lines.empty), records=n)
     if lines.ends_without_newline:
         result.last_line_cut = lines.lines + 1
     return result
@@ -157,9 +158,8 @@ def _renumber(con, table: str, dropped: list[int]) -> None:
     con.unregister("_renumbered")
 
 
-def _reconcile(con, table: str, bad: pd.DataFrame, lines, relative: str) -> None:
-    """Records + rejected lines + empty lines must cover every line of the file; else refuse it."""
-    n = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+def _reconcile(con, table: str, n: int, bad: pd.DataFrame, lines, relative: str) -> None:
+    """Records (`n`) + rejected lines + empty lines must cover every line of the file; else refuse it."""
     covered = n + len(bad) + len(lines.empty)
     if covered == lines.lines:
         return
@@ -199,13 +199,17 @@ def _match_header(headers: list[str], contract: Contract, relative: str) -> tupl
     return {expected[h].name: i for h, i in seen.items()}, notes
 
 
-def _number_lines(con, table: str, src: Path, bad: pd.DataFrame, project: bool) -> pd.DataFrame:
-    """Give every accepted record its line in the file; return the rejects with file lines too.
+def _number_lines(con, table: str, n: int, src: Path, bad: pd.DataFrame, project: bool) -> pd.DataFrame:
+    """Give every accepted record (`n` of them) its line in the file; return the rejects with
+    file lines too.
 
     DuckDB keeps the file's order (insertion order is preserved), so record k is the k-th
     record after the header. Project exports may hold blank lines and quoted line breaks,
     so their lines are walked; register extracts are machine-written, one record a line.
     """
+    if not project and not len(bad):
+        _number_in_order(con, table)
+        return bad
     if not project:
         # One record a line: record k (from 1, in rowid order) is on line k + 1, pushed down by
         # every rejected line before it. Numbered in SQL: a register extract has millions of rows.
@@ -221,7 +225,6 @@ def _number_lines(con, table: str, src: Path, bad: pd.DataFrame, project: bool) 
         )
         con.unregister("_rejected_lines")
         return bad
-    n = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     if n == 0 or not _has_quote(src):
         # a line break inside a record is a quoted one: without a quote, every record is one line
         # (the query below, over every column of a wide survey, costs far more than this look)
@@ -233,6 +236,9 @@ def _number_lines(con, table: str, src: Path, bad: pd.DataFrame, project: bool) 
             f"SELECT len({concat}) - len(replace({concat}, chr(10), '')) AS n FROM {table} ORDER BY rowid"
         ).fetchnumpy()["n"]
     lines, bad = _walk_lines(src, n, breaks, bad)
+    if n == 0 or lines[-1] == n + 1:  # increasing from line 2: record k on line k + 1
+        _number_in_order(con, table)
+        return bad
     con.register("_line_numbers", pd.DataFrame({"_line": np.asarray(lines, dtype=np.int64)}))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT t.*, l._line FROM "
@@ -242,6 +248,11 @@ def _number_lines(con, table: str, src: Path, bad: pd.DataFrame, project: bool) 
     con.execute(f"ALTER TABLE {table} DROP COLUMN _k")
     con.unregister("_line_numbers")
     return bad
+
+
+def _number_in_order(con, table: str) -> None:
+    """Number the records of `table` from line 2 on, one a line (nothing before or between them)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *, rowid + 2 AS _line FROM {table}")
 
 
 def _has_quote(src: Path) -> bool:
@@ -310,14 +321,14 @@ def _read_parquet(con, f: DeliveredFile, contract: Contract) -> ReadResult:
     )
     for missing in (c.name for c in contract.columns if c.name not in mapping):
         select += f', NULL::VARCHAR AS "{missing}"'
-    con.execute(
+    [(n,)] = con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select}, file_row_number + 2 AS _line "
         f"FROM read_parquet(?, file_row_number = true)",  # in file order: insertion order is preserved
         [str(f.path)],
-    )
+    ).fetchall()
     empty = pd.DataFrame({"line": pd.Series(dtype="int64"), "rule": pd.Series(dtype=str),
                           "message": pd.Series(dtype=str), "raw": pd.Series(dtype=str)})
-    return ReadResult(table, "parquet", {v: headers[i] for v, i in mapping.items()}, empty, notes)
+    return ReadResult(table, "parquet", {v: headers[i] for v, i in mapping.items()}, empty, notes, records=n)
 
 
 def _short(text: str, limit: int = 40) -> str:

@@ -27,13 +27,38 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
+def column_rules(contract: Contract, c, value: str, raw: str) -> list[tuple[str, str]]:
+    """The rules of column `c` on its own, as (rule, SQL condition TRUE when the value breaks
+    it), in the order of `RULES`; `value` and `raw` are the SQL of its parsed value and of its
+    delivered text."""
+    lists = code_lists()
+    found = []
+    if c.required:
+        # a value that is present but unreadable is reported by its type rule instead
+        found.append(("required", f"{value} IS NULL AND {raw} IS NULL"))
+    if c.type not in _TEXT_TYPES:
+        found.append(("type", f"{value} IS NULL AND {raw} IS NOT NULL"))
+    if c.codes:
+        allowed = ", ".join(_quote(v) for v in lists[c.codes])
+        found.append(("code", f"{value} IS NOT NULL AND {value} NOT IN ({allowed})"))
+    if c.type == "icd10":
+        found.append(("code", f"{value} IS NOT NULL AND NOT regexp_full_match({value}, {_quote(ICD10_PATTERN)})"))
+    if c.type == "pseudonym":
+        found.append(("pseudonym",
+                      f"{value} IS NOT NULL AND NOT regexp_full_match({value}, {_quote(PSEUDONYM_PATTERN)})"))
+    if c.min is not None or c.max is not None:
+        lo = "-'inf'::DOUBLE" if c.min is None else _number(c.min)
+        hi = "'inf'::DOUBLE" if c.max is None else _number(c.max)
+        found.append(("range", f"{value} IS NOT NULL AND NOT ({value} BETWEEN {lo} AND {hi})"))
+    return sorted(found, key=lambda rule: RULES.index(rule[0]))
+
+
 def failure_conditions(contract: Contract, known_table: str | None) -> dict[str, str]:
     """`rule:column` -> a SQL condition that is TRUE when the row breaks the rule, in report order.
 
     `known_table` names a table with a `person_id` column (the clients already loaded) for the
     orphan rule of exports that refer to clients; None leaves the rule out, as pandera does.
     """
-    lists = code_lists()
     found: list[tuple[int, int, str, str]] = []
     order = {c.name: i for i, c in enumerate(contract.columns)}
 
@@ -41,24 +66,8 @@ def failure_conditions(contract: Contract, known_table: str | None) -> dict[str,
         found.append((order.get(column, 99), RULES.index(rule), f"{rule}:{column}", condition))
 
     for c in contract.columns:
-        value, raw = f'"{c.name}"', f'"{c.name}__raw"'
-        if c.required:
-            # a value that is present but unreadable is reported by its type rule instead
-            add("required", c.name, f"{value} IS NULL AND {raw} IS NULL")
-        if c.type not in _TEXT_TYPES:
-            add("type", c.name, f"{value} IS NULL AND {raw} IS NOT NULL")
-        if c.codes:
-            allowed = ", ".join(_quote(v) for v in lists[c.codes])
-            add("code", c.name, f"{value} IS NOT NULL AND {value} NOT IN ({allowed})")
-        if c.type == "icd10":
-            add("code", c.name, f"{value} IS NOT NULL AND NOT regexp_full_match({value}, {_quote(ICD10_PATTERN)})")
-        if c.type == "pseudonym":
-            add("pseudonym", c.name,
-                f"{value} IS NOT NULL AND NOT regexp_full_match({value}, {_quote(PSEUDONYM_PATTERN)})")
-        if c.min is not None or c.max is not None:
-            lo = "-'inf'::DOUBLE" if c.min is None else _number(c.min)
-            hi = "'inf'::DOUBLE" if c.max is None else _number(c.max)
-            add("range", c.name, f"{value} IS NOT NULL AND NOT ({value} BETWEEN {lo} AND {hi})")
+        for rule, condition in column_rules(contract, c, f'"{c.name}"', f'"{c.name}__raw"'):
+            add(rule, c.name, condition)
     for rule in contract.row_rules:
         if rule["rule"] == "end_before_start":
             s, e = f'"{rule["start"]}"', f'"{rule["end"]}"'
@@ -79,24 +88,138 @@ def failure_conditions(contract: Contract, known_table: str | None) -> dict[str,
     return {key: condition for _, _, key, condition in sorted(found, key=lambda t: (t[0], t[1]))}
 
 
-def checked_sql(contract: Contract, typed_view: str, known_table: str | None) -> str:
-    """Every row of `typed_view` as parsed (its values and `_line`, not the delivered text),
-    with `_failures`: the `rule:column` list of the rules it breaks (empty when none).
+def raw_expression(column, text: str | None = None) -> str:
+    """The delivered text of `column` (a contract column; `text`, SQL of it, defaults to the
+    column by name) as the rules see it: its missing-value markers (e.g. EOS) as NULL."""
+    name = f'"{column.name}"' if text is None else text
+    if not column.missing_values:
+        return name
+    missing = ", ".join(_quote(v) for v in column.missing_values)
+    return f"CASE WHEN {name} IN ({missing}) THEN NULL ELSE {name} END"
+
+
+def _parsed(contract: Contract, column, raw: str) -> str:
+    return raw if column.type in _TEXT_TYPES else f"{contract.dialect}_{column.type}({raw})"
+
+
+def typed_sql(contract: Contract, table: str) -> str:
+    """The parsed value and the delivered text (`<column>__raw`) of every column of the read
+    table `table`, side by side, with `_line`."""
+    parts = ["_line"]
+    for c in contract.columns:
+        raw = raw_expression(c)
+        parts.append(f'{_parsed(contract, c, raw)} AS "{c.name}"')
+        parts.append(f'{raw} AS "{c.name}__raw"')
+    return f"SELECT {', '.join(parts)} FROM {table}"
+
+
+#: Columns alike (type, missing values and rules), when at least this many, are parsed and
+#: checked together: one lambda over the list of their texts. DuckDB plans every expression of
+#: a statement anew, and for a small file planning, not evaluating, is most of the cost: a
+#: survey's dozens of items would otherwise each bring their parser and rules.
+ALIKE = 4
+
+
+def checked_sql(contract: Contract, table: str, known_table: str | None) -> str:
+    """Every row of the read table `table` as parsed (its values and `_line`, not the delivered
+    text), with `_failures`: the `rule:column` list of the rules it breaks (empty when none).
 
     Materialised once, it is both the accepted rows and the list of failing lines, so every
-    value is parsed and every rule evaluated once per row; the delivered text is read again
-    only for the failing rows (`failing_rows_sql`)."""
+    value is parsed and every rule evaluated once per row; the lines to reject come from it
+    (`rejected_sql`), and the delivered text is read again only for them (`delivered_sql`).
+    Columns alike (`ALIKE`) are parsed and checked by one lambda each over the list of their
+    texts: the same conditions, element by element."""
     conditions = failure_conditions(contract, known_table)
-    values = ", ".join(f'"{c.name}"' for c in contract.columns)
-    if not conditions:
-        return f"SELECT {values}, _line, []::VARCHAR[] AS _failures FROM {typed_view}"
-    cases = ", ".join(f"CASE WHEN {cond} THEN {_quote(key)} END" for key, cond in conditions.items())
-    return f"SELECT {values}, _line, list_filter([{cases}], lambda x: x IS NOT NULL) AS _failures FROM {typed_view}"
+    groups = _alike(contract)
+    if not groups:
+        values = ", ".join(f'"{c.name}"' for c in contract.columns)
+        typed = f"({typed_sql(contract, table)}) AS typed"
+        if not conditions:
+            return f"SELECT {values}, _line, []::VARCHAR[] AS _failures FROM {typed}"
+        cases = ", ".join(f"CASE WHEN {cond} THEN {_quote(key)} END" for key, cond in conditions.items())
+        return f"SELECT {values}, _line, list_filter([{cases}], lambda x: x IS NOT NULL) AS _failures FROM {typed}"
+    place = {c.name: (g, i) for g, cols in enumerate(groups) for i, c in enumerate(cols, start=1)}
+    texts, parsed, checked = ["_line"], ["*"], ["*"]
+    for c in contract.columns:
+        if c.name not in place:
+            texts.append(f'{raw_expression(c)} AS "{c.name}__raw"')
+            raw = f'"{c.name}__raw"'
+            parsed.append(f'{_parsed(contract, c, raw)} AS "{c.name}"')
+    for g, cols in enumerate(groups):
+        first = cols[0]
+        names = "[" + ", ".join(_quote(c.name) for c in cols) + "]"
+        listed = "[" + ", ".join(f'"{c.name}"' for c in cols) + "]"
+        if first.missing_values:
+            listed = f"list_transform({listed}, lambda s: {raw_expression(first, 's')})"
+        texts.append(f"{listed} AS _alike{g}_raw")
+        parsed.append(f"list_transform(_alike{g}_raw, lambda s: {_parsed(contract, first, 's')}) AS _alike{g}")
+        cases = ", ".join(f"CASE WHEN {condition} THEN {_quote(rule + ':')} || {names}[i] END"
+                          for rule, condition in column_rules(contract, first, "v", f"_alike{g}_raw[i]"))
+        if cases:
+            checked.append(f"list_transform(_alike{g}, lambda v, i: list_filter([{cases}], lambda x: x IS NOT NULL))"
+                           f" AS _alike{g}_failures")
+    by_column: dict[str, list[str]] = {}
+    for key, condition in conditions.items():
+        by_column.setdefault(key.split(":", 1)[1], []).append(f"CASE WHEN {condition} THEN {_quote(key)} END")
+    values, failures = [], []
+    for c in contract.columns:
+        if c.name in place:
+            g, i = place[c.name]
+            values.append(f'_alike{g}[{i}] AS "{c.name}"')
+            if c.name in by_column:
+                failures.append(f"_alike{g}_failures[{i}]")
+        else:
+            values.append(f'"{c.name}"')
+            if c.name in by_column:
+                failures.append("[" + ", ".join(by_column[c.name]) + "]")
+    failures += ["[" + ", ".join(cases) + "]" for column, cases in by_column.items()
+                 if column not in {c.name for c in contract.columns}]
+    listed = (f"list_filter(flatten([{', '.join(failures)}]), lambda x: x IS NOT NULL)" if failures
+              else "[]::VARCHAR[]")
+    return (f"SELECT {', '.join(values)}, _line, {listed} AS _failures FROM (SELECT {', '.join(checked)} FROM "
+            f"(SELECT {', '.join(parsed)} FROM (SELECT {', '.join(texts)} FROM {table})))")
 
 
-def failing_rows_sql(typed_view: str, checked: str) -> str:
-    """The rows that break a rule, in file order: parsed values and delivered text (`typed_view`),
-    and their `_failures` (from the table `checked_sql` filled)."""
-    return (f"SELECT v.*, c._failures FROM {typed_view} AS v "
-            f"JOIN (SELECT _line, _failures FROM {checked} WHERE len(_failures) > 0) AS c USING (_line) "
-            f"ORDER BY _line")
+def _alike(contract: Contract) -> list[list]:
+    """Groups of at least `ALIKE` columns with the same type, missing values and rules of their
+    own, that no rule of the row (or of orphans) names: a survey's items."""
+    named = {v for rule in contract.row_rules for v in rule.values()} | set(contract.references)
+    groups: dict[tuple, list] = {}
+    for c in contract.columns:
+        if c.name not in named:
+            key = (c.type, c.missing_values, tuple(column_rules(contract, c, "\0value", "\0raw")))
+            groups.setdefault(key, []).append(c)
+    return [cols for cols in groups.values() if len(cols) >= ALIKE]
+
+
+#: The `_failures` of a row that breaks no rule but conflicts with another version (`rejected_sql`).
+CONFLICT = "conflicting_versions"
+
+
+def rejected_sql(contract: Contract, checked: str) -> str:
+    """The rows to reject, in file order: `_line` and `_failures`, from the table `checked_sql`
+    filled. With a key and a version, a row that breaks no rule but shares its key and version
+    with another such row holding other values comes too, its `_failures` `[CONFLICT:<version>]`:
+    neither can be told to be the current one (docs/decisions.md). Their delivered text is
+    read by `delivered_sql`, only when there are any."""
+    if not (contract.version and contract.key):
+        return f"SELECT _line, _failures FROM {checked} WHERE len(_failures) > 0 ORDER BY _line"
+    group = [*contract.key, contract.version]
+    distinct = ", ".join(f'"{c.name}"' for c in contract.columns)
+    grouped = ", ".join(f'"{g}"' for g in group)
+    # NULL matches NULL, as in a GROUP BY (a key column may be optional)
+    same = " AND ".join(f'x."{g}" IS NOT DISTINCT FROM c."{g}"' for g in group)
+    clashing = (f"SELECT {grouped} FROM (SELECT DISTINCT {distinct} FROM {checked} WHERE len(_failures) = 0)"
+                f" GROUP BY {grouped} HAVING count(*) > 1")
+    conflict = _quote(f"{CONFLICT}:{contract.version}")
+    return (f"SELECT _line, CASE WHEN len(_failures) > 0 THEN _failures ELSE [{conflict}] END AS _failures"
+            f" FROM {checked} AS c WHERE len(_failures) > 0"
+            f" OR (len(_failures) = 0 AND EXISTS (SELECT 1 FROM ({clashing}) AS x WHERE {same})) ORDER BY _line")
+
+
+def delivered_sql(contract: Contract, table: str) -> str:
+    """The delivered text of every column of the lines given as parameter (a list), from the
+    read table `table`: `_line` and the columns in contract order. The missing-value markers
+    are still there (the rules saw them as NULL: `raw_expression`)."""
+    columns = ", ".join(f'"{c.name}"' for c in contract.columns)
+    return f"SELECT _line, {columns} FROM {table} WHERE _line IN (SELECT unnest($1::BIGINT[]))"

@@ -32,46 +32,51 @@ def purge_withdrawn(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> dict[str
     """
     load_macros(con)
     run_sql(con, "audit/withdrawn_persons", cutoff=cutoff)
-    con.execute(DDL)
-    summary: dict[str, tuple[int, int, int]] = {}
     contracts = [c for c in load_contracts().values() if c.person_column]
-    for contract in contracts:
-        person = f'"{contract.person_column}"'
-        table = contract.table
-        hit = f"{person} IN (SELECT person_id FROM withdrawn_persons)"
-        by_file = con.execute(f"SELECT _file, count(*) FROM {table} WHERE {hit} GROUP BY _file").fetchall()
-        con.execute(f"DELETE FROM {table} WHERE {hit}")
-        for file, n in by_file:
-            con.execute(
-                "UPDATE audit.loads SET rows_accepted = rows_accepted - ?, rows_withdrawn = rows_withdrawn + ? "
-                "WHERE export = ? AND file = ?",
-                [n, n, contract.export, file],
-            )
-        # rows of the person rejected for a fault go too: counted as withdrawn, no longer as rejected.
-        # A line that could not be split into fields has no person column: its text is searched.
-        in_rejected = (
-            "export = ? AND raw IS NOT NULL AND EXISTS (SELECT 1 FROM withdrawn_persons w WHERE CASE"
-            " WHEN json_valid(raw) THEN json_extract_string(raw, '$.person_id') = w.person_id"
-            " ELSE contains(raw, w.person_id) END)"
-        )
-        erased_by_file = con.execute(
-            f"SELECT file, count(*) FROM audit.rejected_rows WHERE {in_rejected} GROUP BY file", [contract.export]
-        ).fetchall()
-        con.execute(f"DELETE FROM audit.rejected_rows WHERE {in_rejected}", [contract.export])
-        for file, n in erased_by_file:
-            con.execute(
-                "UPDATE audit.loads SET rows_rejected = rows_rejected - ?, rows_withdrawn = rows_withdrawn + ? "
-                "WHERE export = ? AND file = ?",
-                [n, n, contract.export, file],
-            )
-        erased = sum(n for _, n in erased_by_file)
-        remaining = con.execute(f"SELECT count(*) FROM {table} WHERE {hit}").fetchall()[0][0]
-        remaining += con.execute(f"SELECT count(*) FROM audit.rejected_rows WHERE {in_rejected}", [contract.export]).fetchall()[0][0]
-        removed = sum(n for _, n in by_file)
-        summary[contract.export] = (removed, erased, remaining)
-        con.execute("INSERT INTO audit.consent_withdrawals VALUES (?, ?, ?, ?)", [contract.export, removed, erased, remaining])
-    con.execute("DROP TABLE withdrawn_persons")
+    exports = ", ".join(_quote(c.export) for c in contracts)
+    hit = {c.export: f'"{c.person_column}" IN (SELECT person_id FROM withdrawn_persons)' for c in contracts}
+    # rows of the person rejected for a fault go too: counted as withdrawn, no longer as rejected.
+    # A line that could not be split into fields has no person column: its text is searched.
+    in_rejected = (
+        "raw IS NOT NULL AND EXISTS (SELECT 1 FROM withdrawn_persons w WHERE CASE"
+        " WHEN json_valid(raw) THEN json_extract_string(raw, '$.person_id') = w.person_id"
+        " ELSE contains(raw, w.person_id) END)"
+    )
+    # Per file: the rows to remove from raw and the rejected rows to erase; then every delete,
+    # and each file's counts moved to rows_withdrawn, in one script.
+    counted = " UNION ALL ".join(
+        [f"SELECT {_quote(c.export)} AS export, _file AS file, count(*) AS removed, 0 AS erased FROM {c.table}"
+         f" WHERE {hit[c.export]} GROUP BY _file" for c in contracts]
+        + [f"SELECT export, file, 0, count(*) FROM audit.rejected_rows WHERE export IN ({exports}) AND {in_rejected}"
+           " GROUP BY export, file"])
+    con.execute(
+        f"{DDL};"
+        f" CREATE OR REPLACE TEMP TABLE _withdrawn_rows AS SELECT export, file, sum(removed)::BIGINT AS removed,"
+        f" sum(erased)::BIGINT AS erased FROM ({counted}) GROUP BY export, file;"
+        + "".join(f" DELETE FROM {c.table} WHERE {hit[c.export]};" for c in contracts)
+        + f" DELETE FROM audit.rejected_rows WHERE export IN ({exports}) AND {in_rejected};"
+        " UPDATE audit.loads AS l SET rows_accepted = rows_accepted - w.removed, rows_rejected = rows_rejected - w.erased,"
+        " rows_withdrawn = rows_withdrawn + w.removed + w.erased FROM _withdrawn_rows w"
+        " WHERE l.export = w.export AND l.file = w.file"
+    )
+    removed = dict.fromkeys((c.export for c in contracts), (0, 0))
+    for export, n_removed, n_erased in con.execute(
+            "SELECT export, sum(removed), sum(erased) FROM _withdrawn_rows GROUP BY export").fetchall():
+        removed[export] = (int(n_removed), int(n_erased))
+    remaining = dict(con.execute(" UNION ALL ".join(
+        f"SELECT {_quote(c.export)}, (SELECT count(*) FROM {c.table} WHERE {hit[c.export]})"
+        f" + (SELECT count(*) FROM audit.rejected_rows WHERE export = {_quote(c.export)} AND {in_rejected})"
+        for c in contracts)).fetchall())
+    summary = {c.export: (*removed[c.export], int(remaining[c.export])) for c in contracts}
+    if summary:
+        con.execute("INSERT INTO audit.consent_withdrawals VALUES " + ", ".join("(?, ?, ?, ?)" for _ in summary),
+                    [v for export, counts in summary.items() for v in (export, *counts)])
+    con.execute("DROP TABLE withdrawn_persons; DROP TABLE _withdrawn_rows")
     return summary
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def purge_problems(con: duckdb.DuckDBPyConnection) -> list[str]:

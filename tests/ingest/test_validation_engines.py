@@ -10,8 +10,8 @@ whole; any other in the exports whose files it changed, and clients.csv).
 import duckdb
 import pytest
 
-from bad_inputs.cases import CASES, CUTOFF, Refused, build, load_case
-from ips_eval.ingest.load import load_delivery
+from bad_inputs.cases import CASES, CUTOFF, Refused, build, clear, load_case
+from ips_eval.ingest.load import load_delivery, prepare
 
 pytestmark = pytest.mark.slow  # both validation engines over every bad-input case
 
@@ -28,8 +28,17 @@ def _tables(con):
     return rejected, loads, raw
 
 
-def _load(delivery, engine, whole=False):
+@pytest.fixture(scope="module")
+def con():
+    """One connection for every load of the module, its `ref` tables and macros made once
+    (as in test_catalogue.py); each load starts from it as from a fresh one (`cases.clear`)."""
     con = duckdb.connect()
+    prepare(con)
+    yield con
+    con.close()
+
+
+def _load(con, delivery, engine, whole=False):
     try:
         if whole:
             load_delivery(con, delivery, CUTOFF, engine=engine)
@@ -37,14 +46,14 @@ def _load(delivery, engine, whole=False):
             load_case(con, delivery, engine)
         return _tables(con)
     finally:
-        con.close()
+        clear(con)
 
 
 @pytest.mark.parametrize("case", LOADED, ids=lambda c: c.name)
-def test_both_engines_give_identical_results(tmp_path, case):
+def test_both_engines_give_identical_results(tmp_path, con, case):
     delivery = build(case, tmp_path / "delivery")
-    by_sql = _load(delivery, "sql")
-    by_pandera = _load(delivery, "pandera")
+    by_sql = _load(con, delivery, "sql")
+    by_pandera = _load(con, delivery, "pandera")
     assert by_sql[1], "nothing was loaded"
     assert by_sql[0] == by_pandera[0]
     assert by_sql[1] == by_pandera[1]
@@ -52,12 +61,12 @@ def test_both_engines_give_identical_results(tmp_path, case):
 
 
 @pytest.mark.slow
-def test_the_synthetic_delivery_gives_identical_results(tmp_path):
+def test_the_synthetic_delivery_gives_identical_results(tmp_path, con):
     from ips_eval.synth import SynthConfig, write_delivery
 
     write_delivery(tmp_path / "delivery", SynthConfig(cohort=300))
     delivery = tmp_path / "delivery"
-    by_sql = _load(delivery, "sql", whole=True)
-    by_pandera = _load(delivery, "pandera", whole=True)
+    by_sql = _load(con, delivery, "sql", whole=True)
+    by_pandera = _load(con, delivery, "pandera", whole=True)
     assert len({r[1] for r in by_sql[0]}) >= 3  # the synthetic delivery plants bad rows in several exports
     assert by_sql == by_pandera

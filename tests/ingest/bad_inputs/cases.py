@@ -343,3 +343,23 @@ def load_case(con, delivery: Path, engine: str | None = None) -> None:
     for name, contract in load_contracts().items():
         if name in exports | {"clients"}:
             ingest_export(con, delivery, contract, engine, prepared=True)
+
+
+def clear(con) -> None:
+    """A connection that ran `prepare` as if fresh after it: what a case loaded is dropped (the
+    `ref` tables, which prepare leaves alone when they hold the same frames, stay), so that
+    cases can share one connection and none sees another's rows."""
+    import duckdb
+
+    try:
+        con.execute("ROLLBACK")  # a case refused in the middle of a transaction
+    except duckdb.Error:
+        pass
+    for (schema,) in con.execute(
+            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database()"
+            " AND NOT internal AND schema_name NOT IN ('ref', 'main')").fetchall():
+        con.execute(f"DROP SCHEMA {schema} CASCADE")
+    left = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name <> 'ref'"
+        " UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+    assert not left, f"a case left tables behind: {left}"

@@ -6,7 +6,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from bad_inputs.cases import CASES, HETU, Accepted, Refused, Rejected, build, load_case
+from bad_inputs.cases import CASES, HETU, Accepted, Refused, Rejected, build, clear, load_case
 from ips_eval.ingest.delivery import DeliveryRefused
 from ips_eval.ingest.identity import IdentityCodeFound
 from ips_eval.ingest.load import prepare
@@ -35,21 +35,9 @@ def prepared():
 
 @pytest.fixture
 def con(prepared):
-    """The shared connection as a fresh one after `prepare`: what a case loaded is dropped, so
-    that no case sees another's rows."""
+    """The shared connection as a fresh one after `prepare` (`cases.clear` after the case)."""
     yield prepared
-    try:
-        prepared.execute("ROLLBACK")  # a case refused in the middle of a transaction
-    except duckdb.Error:
-        pass
-    for (schema,) in prepared.execute(
-            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database()"
-            " AND NOT internal AND schema_name NOT IN ('ref', 'main')").fetchall():
-        prepared.execute(f"DROP SCHEMA {schema} CASCADE")
-    left = prepared.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name <> 'ref'"
-        " UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal").fetchall()
-    assert not left, f"a case left tables behind: {left}"
+    clear(prepared)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
