@@ -33,34 +33,40 @@ class Forked:
     pid: int
     folder: Path
     args: Sequence[str] = ()
+    status: int | None = None  # its wait status, once it has ended and been reaped
+
+    def _reap(self, block: bool) -> bool:
+        if self.status is None:
+            try:
+                pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere
+                pid, status = self.pid, -1
+            if pid:
+                self.status = status
+        return self.status is not None
 
     def running(self) -> bool:
-        return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
+        return not self._reap(block=False)
 
     def kill(self) -> None:
         """SIGKILL the process and everything it started (its session), and reap it."""
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except ProcessLookupError:  # not yet the leader of its own session
-            os.kill(self.pid, signal.SIGKILL)
-        try:
-            os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass
+        if self.status is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:  # not yet the leader of its own session
+                os.kill(self.pid, signal.SIGKILL)
+        self._reap(block=True)
 
     def wait(self, timeout: float = 300) -> subprocess.CompletedProcess:
         """Wait for the process to end (killed after `timeout` s, then TimeoutError): its exit
         code and what it wrote, as `subprocess.run(..., capture_output=True, text=True)` gives."""
         deadline = time.monotonic() + timeout
-        while True:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                break
+        while not self._reap(block=False):
             if time.monotonic() > deadline:
                 self.kill()
                 raise TimeoutError(f"the forked process {list(self.args) or self.pid} ran longer than {timeout} s")
             time.sleep(0.05)
-        code = os.waitstatus_to_exitcode(status)
+        code = os.waitstatus_to_exitcode(self.status) if self.status >= 0 else -1
         read = lambda name: (self.folder / name).read_text(encoding="utf-8", errors="replace")  # noqa: E731
         return subprocess.CompletedProcess(list(self.args), code, read("stdout"), read("stderr"))
 
@@ -71,6 +77,8 @@ def start(fn: Callable[[], object], folder: Path, env: Mapping[str, str] | None 
     a `SystemExit`'s code, or 1 on any other exception (its traceback on its standard error).
     `prepare` runs in the process first (a resource limit, say)."""
     folder.mkdir(parents=True, exist_ok=True)
+    for name in ("stdout", "stderr"):
+        (folder / name).write_bytes(b"")  # there even if the process is killed before it writes
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # nothing buffered in this process is written twice
     pid = os.fork()
