@@ -164,20 +164,23 @@ def test_sigkill_after_the_swap_is_finished_by_the_next_run_before_it_starts(tmp
     assert _published_run(warehouse) == _snapshot_run(site) == summary.run_id
 
 
-def _limit_file_size():
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+def _limit_file_size(limit: int) -> Callable[[], None]:
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return limit_file_size
 
 
 def test_a_full_disk_while_writing_is_reported_clearly(tmp_path, published):
-    """A whole run whose files may not grow past 300 kB: its build stays below that until the
-    checkpoint before the swap, where DuckDB stops with a fatal error (a smaller limit stops an
-    earlier commit to the write-ahead log instead)."""
-    warehouse, second = published
+    """A refit whose files may not grow past the published warehouse's size: the copy it starts
+    from fits, the checkpoint before the swap (where DuckDB stops with a fatal error) does not.
+    A refit is the smallest run that writes its build to the end; this model's results take
+    several blocks more than the copy's free ones, so the checkpoint has to grow the file."""
+    warehouse, _ = published
     before = _sha(warehouse)
-    out = forked.run_cli(["run", "--input", str(second), "--cutoff", str(C), "--warehouse", str(warehouse)],
-                         tmp_path / "cli", prepare=_limit_file_size)
-    assert out.returncode == 1
+    out = forked.run_cli(["refit", "--model", "time_to_first_job", "--warehouse", str(warehouse)],
+                         tmp_path / "cli", prepare=_limit_file_size(warehouse.stat().st_size))
+    assert out.returncode == 1, out.stdout
     assert "cannot write the warehouse build file" in out.stderr
     assert "is the disk full, or the folder not writable?" in out.stderr
     assert _sha(warehouse) == before
