@@ -1,28 +1,36 @@
 """Consent withdrawal end to end: after a withdrawal appears in a new delivery, nothing of the
-person is left in any table of the new warehouse, and every row is still accounted for."""
+person is left in any table of the new warehouse, and every row is still accounted for.
+
+The person who withdraws is the one client of the session's published minimal run
+(tests/conftest.py), which holds them in its tables; the new delivery brings their withdrawal
+and another client who stays. That a withdrawal dated after the cut-off removes nothing yet is
+shown where withdrawals are applied: the ingest and its consent purge."""
 
 import datetime as dt
-import shutil
 
 import duckdb
-import pytest
 
 from deliveries import row, write_delivery
+from ips_eval.ingest.load import load_delivery
+from ips_eval.warehouse.database import ensure_schemas
 from pipelines.runner import run_pipeline
 
 C = dt.date(2024, 12, 31)
-GONE = "WDRAWN01"
+#: The minimal run's client (tests/deliveries.py's default person).
+GONE = "P000001"
+STAY = "P000009"
 
 
 def _delivery(folder, withdrawn_on=""):
-    stay = row("clients")
+    stay = row("clients", person_id=STAY)
     leave_v1 = row("clients", person_id=GONE, paivitetty="5.4.2023 10:00")
     leave_v2 = row("clients", person_id=GONE, suostumus_peruttu=withdrawn_on, paivitetty="1.11.2024 12:00")
     return write_delivery(folder, {
         "clients": [stay, leave_v1, leave_v2],
-        "jobs": [row("jobs"), row("jobs", person_id=GONE), row("jobs", person_id=GONE, alkupvm="31.2.2024")],
+        "jobs": [row("jobs", person_id=STAY), row("jobs", person_id=GONE),
+                 row("jobs", person_id=GONE, alkupvm="31.2.2024")],
         "survey_baseline": [row("survey_baseline", asiakastunnus=GONE)],
-        "register_cohort": [row("register_cohort"), row("register_cohort", person_id=GONE)],
+        "register_cohort": [row("register_cohort", person_id=STAY), row("register_cohort", person_id=GONE)],
         "register_employment": [row("register_employment", person_id=GONE)],
     })
 
@@ -36,23 +44,18 @@ def _everything(path):
     return text, balance[0][0]
 
 
-@pytest.fixture(scope="module")
-def before(tmp_path_factory):
-    """The warehouse a withdrawal arrives at: the person's withdrawal is dated after this run's
-    cut-off, so the run keeps everything of the person."""
-    root = tmp_path_factory.mktemp("withdrawal")
-    run_pipeline(_delivery(root / "d", withdrawn_on="2.1.2025"), C, root / "out" / "w.duckdb")
-    return root / "out"
+def test_a_withdrawal_after_the_cutoff_does_not_remove_the_person_yet(tmp_path):
+    con = duckdb.connect(str(tmp_path / "build.duckdb"))
+    ensure_schemas(con)
+    load_delivery(con, _delivery(tmp_path / "d", withdrawn_on="2.1.2025"), C)
+    for table in ["raw.clients", "raw.jobs", "raw.survey_baseline", "raw.register_cohort", "raw.register_employment"]:
+        assert con.execute(f"SELECT count(*) FROM {table} WHERE person_id = ?", [GONE]).fetchall() != [(0,)], table
+    assert con.execute("SELECT sum(rows_removed + rejected_rows_erased) FROM audit.consent_withdrawals").fetchall() == [(0,)]
+    assert con.execute("SELECT sum(rows_withdrawn) FROM audit.loads").fetchall() == [(0,)]
 
 
-def test_a_withdrawal_after_the_cutoff_does_not_remove_the_person_yet(before):
-    text, _ = _everything(before / "w.duckdb")
-    assert GONE in text
-
-
-def test_a_withdrawn_person_is_gone_from_every_table(tmp_path, before):
-    shutil.copytree(before, tmp_path / "out")
-    warehouse = tmp_path / "out" / "w.duckdb"
+def test_a_withdrawn_person_is_gone_from_every_table(tmp_path, published_minimal):
+    warehouse = published_minimal
     text, _ = _everything(warehouse)
     assert GONE in text
 
@@ -75,4 +78,4 @@ def test_a_withdrawn_person_is_gone_from_every_table(tmp_path, before):
                            ).fetchall() == [("clients.csv", 2), ("jobs.csv", 2), ("register/cohort.csv", 1),
                                             ("register/employment.csv", 1), ("survey_baseline.csv", 1)]
         assert con.execute("SELECT count(*) FROM audit.rejected_rows WHERE file = 'jobs.csv'").fetchall() == [(0,)]
-        assert con.execute("SELECT person_id FROM staging.study_population").fetchall() == [("P000001",)]
+        assert con.execute("SELECT person_id FROM staging.study_population").fetchall() == [(STAY,)]

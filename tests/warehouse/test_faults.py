@@ -1,33 +1,35 @@
 """Fault injection on real runs: SIGKILL mid-stage, a disk that fills up, a folder that
 cannot be written. The published warehouse survives each, and the next run succeeds.
 
-The runs killed in the stages before the models are whole runs (a new delivery); those killed
-in the models, the site and the swap are refits of one model (`refit_model`: the model, the
-site and the swap on a copy of the published warehouse), which pass through the same steps of
-those stages and the same publication, and cost a fraction of a whole run."""
+Each stage is killed on the smallest run that reaches it: a whole run (a new delivery) in the
+ingest, its first stage; a run of the stage's killed asset and everything downstream of it
+(as the UI's "Materialize selected" starts it, on a copy of the published warehouse) in
+staging, core and the marts; a refit of one model (`refit_model`: the model, the site and the
+swap) in the models, the site and the swap. A killed run repeats everything before its point,
+and each of these passes through the same step and the same publication as a whole run would.
 
-import contextlib
+The runs here are processes forked from the test's (tests/forked.py), which has imported the
+pipeline already: the command line's runs are its `app` in such a process."""
+
 import datetime as dt
 import hashlib
 import json
-import os
 import resource
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Callable
 
+import dagster as dg
 import duckdb
 import pytest
 
+import forked
 from deliveries import minimal_delivery, row
 from ips_eval.release.publish import settle
 from pipelines.runner import refit_model, run_pipeline
 
 C = dt.date(2024, 12, 31)
-IPS_EVAL = str(Path(sys.executable).parent / "ips-eval")
 
 
 def _sha(path):
@@ -66,42 +68,41 @@ MODEL = "scores_swemwbs"
 
 
 def _kill_at(point: str, tmp_path: Path, start: Callable[[], object]) -> None:
-    """Start a run (`start`: `run_pipeline`, as `ips-eval run` calls it, or `refit_model`) in a
-    process of its own, forked from this one, which has imported the pipeline already (a fresh
-    `ips-eval` would import it again for each point), and SIGKILL that process once it reaches
+    """Start a run (`start`: `run_pipeline`, as `ips-eval run` calls it, a run of part of the
+    graph, or `refit_model`) in a process of its own, and SIGKILL that process once it reaches
     `point`."""
     marker = tmp_path / f"reached-{point.replace('/', '_')}"
-    pid = os.fork()
-    if pid == 0:  # the run's process: nothing of it returns into pytest
-        try:
-            os.setsid()
-            os.environ.update(IPS_EVAL_FAILPOINT=point, IPS_EVAL_FAILPOINT_MARKER=str(marker))
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
-            start()
-        finally:
-            os._exit(1)
+    run = forked.start(start, tmp_path / "killed" / point.replace("/", "_"),
+                       env={"IPS_EVAL_FAILPOINT": point, "IPS_EVAL_FAILPOINT_MARKER": str(marker)})
     deadline = time.time() + 240
     try:
         while not marker.exists():
-            assert os.waitpid(pid, os.WNOHANG) == (0, 0), "the run ended before reaching the fail point"
+            assert run.running(), f"the run ended before reaching {point}: {run.wait().stderr[-2000:]}"
             assert time.time() < deadline, "the run never reached the fail point"
             time.sleep(0.1)
     finally:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:  # not yet the leader of its own group
-            os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+        run.kill()
 
 
-#: A fail point in every stage before the swap, each run killed there in turn: in the stages
-#: before the models a whole run of the second delivery, in the models, the site and the swap a
-#: refit. Each is a step that comes early in its stage, since a killed run repeats everything
-#: before its point, and a stage's later steps write the build file as its first one does.
-WHOLE_RUN_BEFORE_SWAP = ["raw/clients", "staging/clients", "core/fidelity_reviews", "marts/employer_profile"]
+def _run_from(asset: str, warehouse: Path, site: Path, delivery: Path) -> None:
+    """Materialise `asset` and everything downstream of it, as the UI does for a selection: a run
+    that starts from a copy of the published warehouse, at its cut-off."""
+    from ips_eval.release.selection import downstream
+    from pipelines.definitions import asset_graph, defs
+
+    defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        asset_selection=[dg.AssetKey.from_user_string(a) for a in sorted(downstream(asset_graph(), [asset]))],
+        run_config={"resources": {"study": {"config": {
+            "input_dir": str(delivery), "cutoff": C.isoformat(), "warehouse": str(warehouse), "site_dir": str(site),
+            "start_from": "current"}}}})
+
+
+#: A fail point in every stage before the swap, each run killed there in turn: in the ingest a
+#: whole run of the second delivery, in staging, core and the marts a run from the point's asset
+#: on, in the models, the site and the swap a refit. A stage's later steps write the build file
+#: as the one killed does.
+WHOLE_RUN_BEFORE_SWAP = ["raw/clients"]
+RUN_FROM_BEFORE_SWAP = ["staging/clients", "core/fidelity_reviews", "marts/employer_profile"]
 REFIT_BEFORE_SWAP = [f"models/{MODEL}", "publish/site", "warehouse/before_swap"]
 
 
@@ -115,6 +116,7 @@ def test_sigkill_before_the_swap_leaves_warehouse_and_site_intact_and_the_next_r
     first_id = _published_run(warehouse)
     runs = [(point, lambda: run_pipeline(second, C, warehouse, site_dir=site, allow_republish=True))
             for point in WHOLE_RUN_BEFORE_SWAP]
+    runs += [(point, lambda point=point: _run_from(point, warehouse, site, second)) for point in RUN_FROM_BEFORE_SWAP]
     runs += [(point, lambda: refit_model(MODEL, warehouse, site_dir=site)) for point in REFIT_BEFORE_SWAP]
     left = set()
     for point, start in runs:
@@ -162,25 +164,30 @@ def test_sigkill_after_the_swap_is_finished_by_the_next_run_before_it_starts(tmp
     assert _published_run(warehouse) == _snapshot_run(site) == summary.run_id
 
 
-def _limit_file_size():
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+def _limit_file_size(limit: int) -> Callable[[], None]:
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return limit_file_size
 
 
 def test_a_full_disk_while_writing_is_reported_clearly(tmp_path, published):
-    warehouse, second = published
+    """A refit whose files may not grow past the published warehouse's size: the copy it starts
+    from fits, the checkpoint before the swap (where DuckDB stops with a fatal error) does not.
+    A refit is the smallest run that writes its build to the end; this model's results take
+    several blocks more than the copy's free ones, so the checkpoint has to grow the file."""
+    warehouse, _ = published
     before = _sha(warehouse)
-    out = subprocess.run([IPS_EVAL, "run", "--input", str(second), "--cutoff", str(C), "--warehouse",
-                          str(warehouse)], capture_output=True, text=True, preexec_fn=_limit_file_size, timeout=300)
-    assert out.returncode == 1
+    out = forked.run_cli(["refit", "--model", "time_to_first_job", "--warehouse", str(warehouse)],
+                         tmp_path / "cli", prepare=_limit_file_size(warehouse.stat().st_size))
+    assert out.returncode == 1, out.stdout
     assert "cannot write the warehouse build file" in out.stderr
     assert "is the disk full, or the folder not writable?" in out.stderr
     assert _sha(warehouse) == before
 
 
 def test_a_folder_that_cannot_be_written_is_reported_clearly(tmp_path):
-    """Through the command line in-process (typer's runner): the two tests around it start the
-    console script itself."""
+    """Through the command line in-process (typer's runner)."""
     from typer.testing import CliRunner
 
     from pipelines.cli import app
@@ -194,6 +201,33 @@ def test_a_folder_that_cannot_be_written_is_reported_clearly(tmp_path):
     assert f"cannot write the warehouse build file {blocked}" in out.stderr
 
 
+#: The capabilities that let root read and write whatever the file modes say (linux/capability.h).
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
+
+
+def _respect_file_modes() -> None:
+    """Drop this process's capabilities to ignore file modes, as `setpriv
+    --bounding-set=-dac_override,-dac_read_search` does for a command it starts (a process
+    without them, root or not, is held to the modes as any user is)."""
+    import ctypes
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    header, data = Header(0x20080522, 0), (Data * 2)()  # _LINUX_CAPABILITY_VERSION_3: two 32-bit words
+    if libc.capget(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capget")
+    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        for field in ("effective", "permitted", "inheritable"):
+            setattr(data[0], field, getattr(data[0], field) & ~(1 << cap))
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+
+
 def test_a_permission_error_is_reported_clearly(tmp_path):
     """Root ignores file modes, so the run drops the capability that lets it (as a service
     account without write access to the warehouse folder would be)."""
@@ -202,10 +236,8 @@ def test_a_permission_error_is_reported_clearly(tmp_path):
     folder.mkdir()
     folder.chmod(0o555)
     try:
-        out = subprocess.run(
-            ["setpriv", "--bounding-set=-dac_override,-dac_read_search", IPS_EVAL, "run", "--input", str(delivery),
-             "--cutoff", str(C), "--warehouse", str(folder / "w.duckdb")],
-            capture_output=True, text=True, timeout=300)
+        out = forked.run_cli(["run", "--input", str(delivery), "--cutoff", str(C), "--warehouse",
+                              str(folder / "w.duckdb")], tmp_path / "cli", prepare=_respect_file_modes)
     finally:
         folder.chmod(0o755)
     assert out.returncode == 1, out.stderr

@@ -301,13 +301,14 @@ def test_the_fail_points_give_a_full_disk_or_an_io_error(monkeypatch):
 
 
 @pytest.mark.pipeline
-def test_a_full_disk_during_the_build(tmp_path, published, monkeypatch):
+def test_a_full_disk_during_the_build(published, monkeypatch):
+    """On the smallest run that writes its build: a refit, whose model step finds the disk full."""
     out, _ = published
     before = _published_state(out)
-    monkeypatch.setenv("IPS_EVAL_FAILPOINT", "staging/clients")
+    monkeypatch.setenv("IPS_EVAL_FAILPOINT", "models/scores_swemwbs")
     monkeypatch.setenv("IPS_EVAL_FAILPOINT_ACTION", "disk-full")
     with pytest.raises(PipelineFailed) as failed:
-        run_pipeline(_delivery(tmp_path / "d", clients=N + 1), C, out / "w.duckdb", site_dir=out / "site")
+        refit_model("scores_swemwbs", out / "w.duckdb", site_dir=out / "site")
     assert "cannot write the warehouse build file" in str(failed.value)
     assert "No space left on device (is the disk full, or the folder not writable?)" in str(failed.value)
     assert _published_state(out) == before
