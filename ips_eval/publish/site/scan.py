@@ -351,6 +351,15 @@ _NAMING_ATTRIBUTES = frozenset({"data-columns", "data-column", "data-csv", "data
                                 "data-href", "data-src", "data-id", "data-key", "data-label", "data-sort",
                                 "data-group", "data-sub"})
 _TICK_GROUP = re.compile(r"^[xy]tick_\d+$")
+_DIGIT = re.compile(r"\d")
+
+
+def _read_attribute(name: str) -> bool:
+    """Whether an attribute is read (`_Scanner.attributes`): seen by a reader, or a data-*
+    attribute that does not only name something (a count's `data-count` and a cell's
+    `data-value` are read with the count or the cell)."""
+    return name in _SEEN_ATTRIBUTES or (name.startswith("data-") and name not in _NAMING_ATTRIBUTES
+                                        and name not in (COUNT_ATTRIBUTE, "data-value"))
 
 
 def _whole_number(text: str) -> int | None:
@@ -681,6 +690,8 @@ class _Scanner:
         """Numbers of people in words: `n = 3`, "3 clients", "33.3 % of the 3 clients"
         (the denominator, and the count the share implies), "3 (33 %)"."""
         text = html.unescape(text)
+        if not _DIGIT.search(text):
+            return  # every rule reads a number (most text of a page has none)
         for m in _N_EQUALS.finditer(text):
             self.check_count(file, location + ", 'n ='", m.group(1))
         for m in _N_PEOPLE.finditer(text):
@@ -699,7 +710,7 @@ class _Scanner:
         is read as a script reads it: a count when its name says so or it is a whole number
         nothing else explains, else prose."""
         for name, value in attrs.items():
-            if not value or name in _NAMING_ATTRIBUTES or name in (COUNT_ATTRIBUTE, "data-value"):
+            if not value or not _read_attribute(name):
                 continue
             where = f"{location}, {name}"
             if name in _SEEN_ATTRIBUTES:
@@ -737,14 +748,22 @@ class _Reader(HTMLParser):
         return f"line {line}, column {col + 1}"
 
     def handle_starttag(self, tag, attrs):
-        self.scanner.attributes(self.file, f"{self.where()}, <{tag}>", dict(attrs))
+        attrs = dict(attrs)
+        self.attributes(tag, attrs)
         if tag not in _VOID:
-            self.stack.append((tag, dict(attrs)))
-        self.started(tag, dict(attrs))
+            self.stack.append((tag, attrs))
+        self.started(tag, attrs)
 
     def handle_startendtag(self, tag, attrs):
-        self.scanner.attributes(self.file, f"{self.where()}, <{tag}>", dict(attrs))
-        self.started(tag, dict(attrs))
+        attrs = dict(attrs)
+        self.attributes(tag, attrs)
+        self.started(tag, attrs)
+
+    def attributes(self, tag, attrs):
+        # most elements have no attribute a reader sees (a cell's are its value, column and
+        # kind): their location is not even written out
+        if any(value and _read_attribute(name) for name, value in attrs.items()):
+            self.scanner.attributes(self.file, f"{self.where()}, <{tag}>", attrs)
 
     def handle_endtag(self, tag):
         for i in range(len(self.stack) - 1, -1, -1):
@@ -776,9 +795,19 @@ class _HtmlReader(_Reader):
         self.table_name = ""
         self.row: list[tuple[str, dict, str]] = []  # (tag, attrs, text) of the current row's cells
         self.cell_text: list[str] | None = None
+        # the current table's column kinds and rates, looked up once a table (its cells and
+        # rows ask again and again; what they depend on changes only where a table starts)
+        self.kinds: dict[str, str | None] = {}
+        self.known: dict[str, tuple[str, str]] | None = None
+
+    def column_kind(self, column: str) -> str | None:
+        if column not in self.kinds:
+            self.kinds[column] = self.scanner.column_kind(self.table_name, column)
+        return self.kinds[column]
 
     def started(self, tag, attrs):
         if tag == "table":
+            self.kinds, self.known = {}, None
             self.columns = [c for c in attrs.get("data-columns", "").split(",") if c]
             self.table_name = Path(attrs.get("data-csv", "")).stem
             if attrs.get("data-csv") and self.scanner.folder is not None:
@@ -819,7 +848,7 @@ class _HtmlReader(_Reader):
             return  # a header is a label; a data-count cell is checked by `markup`
         # the column's kind (declared, or said by its name) decides; an attribute on the cell
         # can make it a count, never make a count something else
-        kind = self.scanner.column_kind(self.table_name, column) if column else None
+        kind = self.column_kind(column) if column else None
         if attrs.get("data-kind") == "count":
             kind = "count"
         if kind is None:
@@ -840,13 +869,15 @@ class _HtmlReader(_Reader):
             column = attrs.get("data-column") or (self.columns[position] if position < len(self.columns) else "")
             if column:
                 values[column] = attrs.get("data-value", text)
-        known = self.scanner.rates(self.table_name)
+        if self.known is None:
+            self.known = self.scanner.rates(self.table_name)
+        known = self.known
         for rate, (_, den) in known.items():
             if rate in values and den in values:
                 self.scanner.check_rate(self.file, f"{self.cell_where}, table row, column '{rate}'", values[rate],
                                         values[den], den)
         declared = self.scanner.declared.get(self.table_name, {}).get("columns", {})
-        kinds = {c: self.scanner.column_kind(self.table_name, c) for c in values}
+        kinds = {c: self.column_kind(c) for c in values}
         for rate, value in values.items():
             if kinds[rate] != "rate" or rate in known or rate in declared or _INTERVAL_BOUND.search(rate):
                 continue  # a rate nothing pairs: any count of the row may be its denominator
