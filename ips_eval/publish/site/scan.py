@@ -732,16 +732,44 @@ class _Scanner:
 
 
 class _Reader(HTMLParser):
-    """Walks markup keeping the open elements and where each text sits."""
+    """Walks markup keeping the open elements and where each text sits.
+
+    Markup written as the site writes it (`_plain_tokens`: every tag plain, every attribute
+    value in double quotes, no script, style or comment) is read by one regular expression,
+    with the same calls, in the same order, at the same positions as `HTMLParser` makes them;
+    any other markup is read by `HTMLParser`. A page has thousands of cells, and the parser's
+    own work per tag is much of the scan's time."""
 
     def __init__(self, scanner: _Scanner, file: str, text: str):
         super().__init__(convert_charrefs=True)
         self.scanner, self.file, self.source = scanner, file, text
         self.stack: list[tuple[str, dict]] = []
+        self.at: int | None = None  # where in the source the plain reading is
+        self.breaks: list[int] = []
 
     def run(self) -> None:
-        self.feed(self.source)
-        self.close()
+        tokens = _plain_tokens(self.source)
+        if tokens is None:
+            self.feed(self.source)
+            self.close()
+            return
+        self.breaks = [m.start() for m in re.finditer("\n", self.source)]
+        for at, kind, tag, attrs in tokens:
+            self.at = at
+            if kind == "data":
+                self.handle_data(tag)
+            elif kind == "start":
+                self.handle_starttag(tag, attrs)
+            elif kind == "startend":
+                self.handle_startendtag(tag, attrs)
+            else:
+                self.handle_endtag(tag)
+
+    def getpos(self) -> tuple[int, int]:
+        if self.at is None:
+            return super().getpos()
+        line = bisect.bisect_left(self.breaks, self.at)
+        return line + 1, self.at - (self.breaks[line - 1] + 1 if line else 0)
 
     def where(self) -> str:
         line, col = self.getpos()
@@ -784,6 +812,66 @@ class _Reader(HTMLParser):
 
 _VOID = {"meta", "link", "img", "br", "hr", "input", "source", "col", "wbr", "area", "base", "embed", "param",
          "track"}
+
+#: A tag as the site writes it: a start tag (name, attributes with double-quoted values or
+#: none, an optional `/`), an end tag, or the doctype.
+_PLAIN_TAG = re.compile(r"""<(?:([a-zA-Z][a-zA-Z0-9]*)((?:[ \n]+[a-zA-Z][-a-zA-Z0-9_:.]*(?:="[^"]*")?)*)[ \n]*(/?)>"""
+                        r"|/([a-zA-Z][a-zA-Z0-9]*)>|!DOCTYPE html>)")
+_PLAIN_ATTRIBUTE = re.compile(r"""[ \n]+([a-zA-Z][-a-zA-Z0-9_:.]*)(?:="([^"]*)")?""")
+#: Elements whose content a parser does not read as markup (or, in some versions of
+#: `HTMLParser`, reads otherwise): markup holding one is left to `HTMLParser`.
+_RAW_TEXT = frozenset({"script", "style", "textarea", "xmp", "iframe", "noembed", "noframes", "noscript",
+                       "plaintext", "title"})
+
+
+def _plain_tokens(text: str) -> list[tuple[int, str, str, dict | None]] | None:
+    """The markup as `HTMLParser` (with `convert_charrefs`) reports it: (position, "data",
+    text, None), (position, "start" | "startend", tag, attributes) or (position, "end", tag,
+    None); tag and attribute names in lower case, text and attribute values with character
+    references resolved. None when the markup is not all plain tags and text (then the
+    caller reads it with `HTMLParser`): a `<` that does not start such a tag, a comment, a
+    script or style, a title holding anything but text without references.
+
+    Examples
+    --------
+    >>> _plain_tokens('<p class="n" data-count="&lt;5">3 &amp; 4<br/></p>')
+    [(0, 'start', 'p', {'class': 'n', 'data-count': '<5'}), (32, 'data', '3 & 4', None), \
+(41, 'startend', 'br', {}), (46, 'end', 'p', None)]
+    >>> _plain_tokens("<p>1 < 2</p>") is None, _plain_tokens("<!-- x --><p>3</p>") is None
+    (True, True)
+    """
+    tokens: list[tuple[int, str, str, dict | None]] = []
+    unescape, match, find = html.unescape, _PLAIN_TAG.match, text.find
+    i, n = 0, len(text)
+    while i < n:
+        j = find("<", i)
+        if j < 0:
+            j = n
+        if j > i:
+            tokens.append((i, "data", unescape(text[i:j]), None))
+        if j == n:
+            break
+        m = match(text, j)
+        if m is None:
+            return None
+        name, attributes, slash, end = m.groups()
+        if name is not None:
+            tag = name.lower()
+            if tag in _RAW_TEXT and (tag != "title" or slash):
+                return None
+            attrs = {}
+            for a in _PLAIN_ATTRIBUTE.finditer(attributes):
+                value = a.group(2)  # as HTMLParser: None for a name alone, an empty value stays empty
+                attrs[a.group(1).lower()] = unescape(value) if value else value
+            tokens.append((j, "startend" if slash else "start", tag, attrs))
+            if tag == "title":  # its text, then its end, nothing else
+                k = find("<", m.end())
+                if k < 0 or not text.startswith("</title>", k) or "&" in text[m.end():k]:
+                    return None
+        elif end is not None:
+            tokens.append((j, "end", end.lower(), None))
+        i = m.end()
+    return tokens
 
 
 class _HtmlReader(_Reader):
