@@ -352,6 +352,8 @@ _NAMING_ATTRIBUTES = frozenset({"data-columns", "data-column", "data-csv", "data
                                 "data-group", "data-sub"})
 _TICK_GROUP = re.compile(r"^[xy]tick_\d+$")
 _DIGIT = re.compile(r"\d")
+#: The attributes read (`_read_attribute`) of an element with these attribute names.
+_READ_ATTRIBUTES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def _read_attribute(name: str) -> bool:
@@ -776,21 +778,25 @@ class _Reader(HTMLParser):
         return f"line {line}, column {col + 1}"
 
     def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
+        attrs = attrs if isinstance(attrs, dict) else dict(attrs)  # HTMLParser gives pairs
         self.attributes(tag, attrs)
         if tag not in _VOID:
             self.stack.append((tag, attrs))
         self.started(tag, attrs)
 
     def handle_startendtag(self, tag, attrs):
-        attrs = dict(attrs)
+        attrs = attrs if isinstance(attrs, dict) else dict(attrs)
         self.attributes(tag, attrs)
         self.started(tag, attrs)
 
     def attributes(self, tag, attrs):
         # most elements have no attribute a reader sees (a cell's are its value, column and
         # kind): their location is not even written out
-        if any(value and _read_attribute(name) for name, value in attrs.items()):
+        names = tuple(attrs)
+        read = _READ_ATTRIBUTES.get(names)
+        if read is None:
+            read = _READ_ATTRIBUTES[names] = tuple(n for n in names if _read_attribute(n))
+        if any(attrs[name] for name in read):
             self.scanner.attributes(self.file, f"{self.where()}, <{tag}>", attrs)
 
     def handle_endtag(self, tag):
@@ -813,11 +819,12 @@ class _Reader(HTMLParser):
 _VOID = {"meta", "link", "img", "br", "hr", "input", "source", "col", "wbr", "area", "base", "embed", "param",
          "track"}
 
-#: A tag as the site writes it: a start tag (name, attributes with double-quoted values or
-#: none, an optional `/`), an end tag, or the doctype.
-_PLAIN_TAG = re.compile(r"""<(?:([a-zA-Z][a-zA-Z0-9]*)((?:[ \n]+[a-zA-Z][-a-zA-Z0-9_:.]*(?:="[^"]*")?)*)[ \n]*(/?)>"""
-                        r"|/([a-zA-Z][a-zA-Z0-9]*)>|!DOCTYPE html>)")
-_PLAIN_ATTRIBUTE = re.compile(r"""[ \n]+([a-zA-Z][-a-zA-Z0-9_:.]*)(?:="([^"]*)")?""")
+#: Markup as the site writes it, token by token: text, a start tag (name, attributes with
+#: double-quoted values or none, an optional `/`), an end tag, the doctype; last, a `<` that
+#: starts none of them.
+_PLAIN_TOKEN = re.compile(r"""([^<]+)|<([a-zA-Z][a-zA-Z0-9]*)((?:[ \n]+[a-zA-Z][-a-zA-Z0-9_:.]*(?:="[^"]*")?)*)"""
+                          r"""[ \n]*(/?)>|</([a-zA-Z][a-zA-Z0-9]*)>|<!DOCTYPE html>|(<)""")
+_PLAIN_ATTRIBUTE = re.compile(r"""[ \n]+([a-zA-Z][-a-zA-Z0-9_:.]*)(?:(=)"([^"]*)")?""")
 #: Elements whose content a parser does not read as markup (or, in some versions of
 #: `HTMLParser`, reads otherwise): markup holding one is left to `HTMLParser`.
 _RAW_TEXT = frozenset({"script", "style", "textarea", "xmp", "iframe", "noembed", "noframes", "noscript",
@@ -828,7 +835,8 @@ def _plain_tokens(text: str) -> list[tuple[int, str, str, dict | None]] | None:
     """The markup as `HTMLParser` (with `convert_charrefs`) reports it: (position, "data",
     text, None), (position, "start" | "startend", tag, attributes) or (position, "end", tag,
     None); tag and attribute names in lower case, text and attribute values with character
-    references resolved. None when the markup is not all plain tags and text (then the
+    references resolved (tags written alike share one dictionary of attributes, to be read
+    and not changed). None when the markup is not all plain tags and text (then the
     caller reads it with `HTMLParser`): a `<` that does not start such a tag, a comment, a
     script or style, a title holding anything but text without references.
 
@@ -841,37 +849,37 @@ def _plain_tokens(text: str) -> list[tuple[int, str, str, dict | None]] | None:
     (True, True)
     """
     tokens: list[tuple[int, str, str, dict | None]] = []
-    unescape, match, find = html.unescape, _PLAIN_TAG.match, text.find
-    i, n = 0, len(text)
-    while i < n:
-        j = find("<", i)
-        if j < 0:
-            j = n
-        if j > i:
-            tokens.append((i, "data", unescape(text[i:j]), None))
-        if j == n:
-            break
-        m = match(text, j)
-        if m is None:
-            return None
-        name, attributes, slash, end = m.groups()
-        if name is not None:
-            tag = name.lower()
-            if tag in _RAW_TEXT and (tag != "title" or slash):
+    append, unescape, attributes_of = tokens.append, html.unescape, _PLAIN_ATTRIBUTE.findall
+    title = None  # where the text of a <title> starts
+    seen: dict[str, dict] = {}  # a page repeats its cells' attributes: each read once (the dicts are shared)
+    for m in _PLAIN_TOKEN.finditer(text):
+        kind = m.lastindex
+        if kind == 1:  # text
+            data = m.group(1)
+            if title is not None and "&" in data:
                 return None
-            attrs = {}
-            for a in _PLAIN_ATTRIBUTE.finditer(attributes):
-                value = a.group(2)  # as HTMLParser: None for a name alone, an empty value stays empty
-                attrs[a.group(1).lower()] = unescape(value) if value else value
-            tokens.append((j, "startend" if slash else "start", tag, attrs))
-            if tag == "title":  # its text, then its end, nothing else
-                k = find("<", m.end())
-                if k < 0 or not text.startswith("</title>", k) or "&" in text[m.end():k]:
-                    return None
-        elif end is not None:
-            tokens.append((j, "end", end.lower(), None))
-        i = m.end()
-    return tokens
+            append((m.start(), "data", unescape(data) if "&" in data else data, None))
+        elif kind == 4:  # a start tag
+            tag, attributes, slash = m.group(2, 3, 4)
+            tag = tag.lower()
+            if title is not None or (tag in _RAW_TEXT and (tag != "title" or slash)):
+                return None
+            attrs = seen.get(attributes)
+            if attrs is None:  # as HTMLParser: a name alone has the value None, an empty value stays empty
+                attrs = seen[attributes] = {a.lower(): (unescape(v) if "&" in v else v) if eq else None
+                                            for a, eq, v in attributes_of(attributes)}
+            append((m.start(), "startend" if slash else "start", tag, attrs))
+            if tag == "title":  # its text and its end, nothing else
+                title = m.end()
+        elif kind == 5:  # an end tag
+            tag = m.group(5).lower()
+            if title is not None and tag != "title":
+                return None
+            title = None
+            append((m.start(), "end", tag, None))
+        elif kind == 6:  # a "<" that starts none of them
+            return None
+    return None if title is not None else tokens
 
 
 class _HtmlReader(_Reader):
@@ -923,7 +931,7 @@ class _HtmlReader(_Reader):
     def handle_data(self, data):
         if self.cell_text is not None:
             self.cell_text.append(data)
-        elif not self.inside("script", "style") and data.strip():
+        elif data.strip() and not self.inside("script", "style"):
             self.scanner.prose(self.file, self.where(), data)
 
     def cell(self, tag, attrs, text):
