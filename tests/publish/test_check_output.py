@@ -187,7 +187,8 @@ PLAIN = ('<!DOCTYPE html>\n<HTML lang="fi">\n<head><title>Tulokset 2024Q4 – IP
          '</head>\n<body><p class="lead" Data-Note="a &amp; b" hidden data-empty="">3 &lt; 5 &#39;x&#39;</p>\n'
          '<table id="t" data-csv="data/t.csv"\n data-columns="alue,n_x"><tbody>\n<tr><th scope="row" '
          'data-value="A">A</th><td data-value="&lt;5" data-column="n_x" data-kind="count" data-count="&lt;5" '
-         'class="num">&lt;5</td></tr>\n</tbody></table><br/><img src="a.svg" alt="x > y" />\n</body></HTML>\ntail &amp;')
+         'class="num">&lt;5</td></tr>\n</tbody></table><br/><img src="a.svg" alt="x > y" />\n</body></HTML>\n'
+         'tail &amp;')
 
 
 @pytest.mark.parametrize("text", [PLAIN, *(c for _, c, _ in MISSED.values() if "<" in c)])

@@ -204,7 +204,8 @@ data-kind="count" data-count="&lt;5" class="num">&lt;5</td></tr>
         for c in row:
             value = _escaped(c.value)
             if c.header:
-                out.append(f'<th scope="row" data-value="{value}" data-kind="{_escaped(c.kind)}">{_escaped(c.text)}</th>')
+                out.append(f'<th scope="row" data-value="{value}" data-kind="{_escaped(c.kind)}">'
+                           f'{_escaped(c.text)}</th>')
             else:
                 count = f' data-count="{value}"' if c.count else ""
                 numeric = ' class="num"' if c.numeric else ""
