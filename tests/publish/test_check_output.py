@@ -143,3 +143,75 @@ def test_the_real_site_passes(synthetic_study):
     site = synthetic_study["site"]
     assert len([p for p in site.rglob("*") if p.is_file()]) > 50
     assert [str(f) for f in check_output(site)] == []
+
+
+class _Events:
+    """What a reader of the scan is told, in order: each call with its tag, attributes, text
+    and position."""
+
+    @staticmethod
+    def read(text: str, plain: bool) -> list:
+        from ips_eval.publish.site import scan
+
+        events = []
+
+        class Recorder(scan._Reader):
+            def handle_starttag(self, tag, attrs):
+                events.append(("start", tag, dict(attrs), self.getpos()))
+
+            def handle_startendtag(self, tag, attrs):
+                events.append(("startend", tag, dict(attrs), self.getpos()))
+
+            def handle_endtag(self, tag):
+                events.append(("end", tag, self.getpos()))
+
+            def handle_data(self, data):
+                events.append(("data", data, self.getpos()))
+
+        reader = Recorder(None, "page.html", text)
+        if plain:
+            reader.run()
+        else:  # HTMLParser itself
+            reader.feed(text)
+            reader.close()
+        return events
+
+
+#: Markup as the site writes it, and what it might: references in text and values, names
+#: alone and empty values, upper case, line breaks inside a tag, text after the last tag.
+PLAIN = ('<!DOCTYPE html>\n<HTML lang="fi">\n<head><title>Tulokset 2024Q4 – IPS</title>\n<meta charset="utf-8">'
+         '</head>\n<body><p class="lead" Data-Note="a &amp; b" hidden data-empty="">3 &lt; 5 &#39;x&#39;</p>\n'
+         '<table id="t" data-csv="data/t.csv"\n data-columns="alue,n_x"><tbody>\n<tr><th scope="row" '
+         'data-value="A">A</th><td data-value="&lt;5" data-column="n_x" data-kind="count" data-count="&lt;5" '
+         'class="num">&lt;5</td></tr>\n</tbody></table><br/><img src="a.svg" alt="x > y" />\n</body></HTML>\n'
+         'tail &amp;')
+
+
+@pytest.mark.parametrize("text", [PLAIN, *(c for _, c, _ in MISSED.values() if "<" in c)])
+def test_the_plain_reading_of_markup_is_what_htmlparser_reads(text):
+    from ips_eval.publish.site.scan import _plain_tokens
+
+    if text == PLAIN:
+        assert _plain_tokens(text) is not None
+    assert _Events.read(text, plain=True) == _Events.read(text, plain=False)
+
+
+@pytest.mark.parametrize("text", ['<p>1 < 2</p>', '<!-- 3 clients --><p>x</p>', '<script>var n = "<5";</script>',
+                                  '<style>p::after{content:"3"}</style>', "<p class=num>3</p>",
+                                  "<title>A &amp; B</title>", "<p data-x='3'>y</p>", "<svg:rect/>"])
+def test_other_markup_is_left_to_htmlparser(text):
+    from ips_eval.publish.site.scan import _plain_tokens
+
+    assert _plain_tokens(text) is None
+
+
+@pytest.mark.pipeline
+def test_the_sites_pages_are_read_the_plain_way_as_htmlparser_reads_them(minimal_run):
+    from ips_eval.publish.site.scan import _plain_tokens
+
+    pages = sorted((minimal_run["out"] / "site").rglob("*.html"))
+    assert pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert _plain_tokens(text) is not None, page
+        assert _Events.read(text, plain=True) == _Events.read(text, plain=False), page

@@ -351,6 +351,17 @@ _NAMING_ATTRIBUTES = frozenset({"data-columns", "data-column", "data-csv", "data
                                 "data-href", "data-src", "data-id", "data-key", "data-label", "data-sort",
                                 "data-group", "data-sub"})
 _TICK_GROUP = re.compile(r"^[xy]tick_\d+$")
+_DIGIT = re.compile(r"\d")
+#: The attributes read (`_read_attribute`) of an element with these attribute names.
+_READ_ATTRIBUTES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _read_attribute(name: str) -> bool:
+    """Whether an attribute is read (`_Scanner.attributes`): seen by a reader, or a data-*
+    attribute that does not only name something (a count's `data-count` and a cell's
+    `data-value` are read with the count or the cell)."""
+    return name in _SEEN_ATTRIBUTES or (name.startswith("data-") and name not in _NAMING_ATTRIBUTES
+                                        and name not in (COUNT_ATTRIBUTE, "data-value"))
 
 
 def _whole_number(text: str) -> int | None:
@@ -681,6 +692,8 @@ class _Scanner:
         """Numbers of people in words: `n = 3`, "3 clients", "33.3 % of the 3 clients"
         (the denominator, and the count the share implies), "3 (33 %)"."""
         text = html.unescape(text)
+        if not _DIGIT.search(text):
+            return  # every rule reads a number (most text of a page has none)
         for m in _N_EQUALS.finditer(text):
             self.check_count(file, location + ", 'n ='", m.group(1))
         for m in _N_PEOPLE.finditer(text):
@@ -699,7 +712,7 @@ class _Scanner:
         is read as a script reads it: a count when its name says so or it is a whole number
         nothing else explains, else prose."""
         for name, value in attrs.items():
-            if not value or name in _NAMING_ATTRIBUTES or name in (COUNT_ATTRIBUTE, "data-value"):
+            if not value or not _read_attribute(name):
                 continue
             where = f"{location}, {name}"
             if name in _SEEN_ATTRIBUTES:
@@ -721,30 +734,70 @@ class _Scanner:
 
 
 class _Reader(HTMLParser):
-    """Walks markup keeping the open elements and where each text sits."""
+    """Walks markup keeping the open elements and where each text sits.
+
+    Markup written as the site writes it (`_plain_tokens`: every tag plain, every attribute
+    value in double quotes, no script, style or comment) is read by one regular expression,
+    with the same calls, in the same order, at the same positions as `HTMLParser` makes them;
+    any other markup is read by `HTMLParser`. A page has thousands of cells, and the parser's
+    own work per tag is much of the scan's time."""
 
     def __init__(self, scanner: _Scanner, file: str, text: str):
         super().__init__(convert_charrefs=True)
         self.scanner, self.file, self.source = scanner, file, text
         self.stack: list[tuple[str, dict]] = []
+        self.at: int | None = None  # where in the source the plain reading is
+        self.breaks: list[int] = []
 
     def run(self) -> None:
-        self.feed(self.source)
-        self.close()
+        tokens = _plain_tokens(self.source)
+        if tokens is None:
+            self.feed(self.source)
+            self.close()
+            return
+        self.breaks = [m.start() for m in re.finditer("\n", self.source)]
+        for at, kind, tag, attrs in tokens:
+            self.at = at
+            if kind == "data":
+                self.handle_data(tag)
+            elif kind == "start":
+                self.handle_starttag(tag, attrs)
+            elif kind == "startend":
+                self.handle_startendtag(tag, attrs)
+            else:
+                self.handle_endtag(tag)
+
+    def getpos(self) -> tuple[int, int]:
+        if self.at is None:
+            return super().getpos()
+        line = bisect.bisect_left(self.breaks, self.at)
+        return line + 1, self.at - (self.breaks[line - 1] + 1 if line else 0)
 
     def where(self) -> str:
         line, col = self.getpos()
         return f"line {line}, column {col + 1}"
 
     def handle_starttag(self, tag, attrs):
-        self.scanner.attributes(self.file, f"{self.where()}, <{tag}>", dict(attrs))
+        attrs = attrs if isinstance(attrs, dict) else dict(attrs)  # HTMLParser gives pairs
+        self.attributes(tag, attrs)
         if tag not in _VOID:
-            self.stack.append((tag, dict(attrs)))
-        self.started(tag, dict(attrs))
+            self.stack.append((tag, attrs))
+        self.started(tag, attrs)
 
     def handle_startendtag(self, tag, attrs):
-        self.scanner.attributes(self.file, f"{self.where()}, <{tag}>", dict(attrs))
-        self.started(tag, dict(attrs))
+        attrs = attrs if isinstance(attrs, dict) else dict(attrs)
+        self.attributes(tag, attrs)
+        self.started(tag, attrs)
+
+    def attributes(self, tag, attrs):
+        # most elements have no attribute a reader sees (a cell's are its value, column and
+        # kind): their location is not even written out
+        names = tuple(attrs)
+        read = _READ_ATTRIBUTES.get(names)
+        if read is None:
+            read = _READ_ATTRIBUTES[names] = tuple(n for n in names if _read_attribute(n))
+        if any(attrs[name] for name in read):
+            self.scanner.attributes(self.file, f"{self.where()}, <{tag}>", attrs)
 
     def handle_endtag(self, tag):
         for i in range(len(self.stack) - 1, -1, -1):
@@ -766,6 +819,68 @@ class _Reader(HTMLParser):
 _VOID = {"meta", "link", "img", "br", "hr", "input", "source", "col", "wbr", "area", "base", "embed", "param",
          "track"}
 
+#: Markup as the site writes it, token by token: text, a start tag (name, attributes with
+#: double-quoted values or none, an optional `/`), an end tag, the doctype; last, a `<` that
+#: starts none of them.
+_PLAIN_TOKEN = re.compile(r"""([^<]+)|<([a-zA-Z][a-zA-Z0-9]*)((?:[ \n]+[a-zA-Z][-a-zA-Z0-9_:.]*(?:="[^"]*")?)*)"""
+                          r"""[ \n]*(/?)>|</([a-zA-Z][a-zA-Z0-9]*)>|<!DOCTYPE html>|(<)""")
+_PLAIN_ATTRIBUTE = re.compile(r"""[ \n]+([a-zA-Z][-a-zA-Z0-9_:.]*)(?:(=)"([^"]*)")?""")
+#: Elements whose content a parser does not read as markup (or, in some versions of
+#: `HTMLParser`, reads otherwise): markup holding one is left to `HTMLParser`.
+_RAW_TEXT = frozenset({"script", "style", "textarea", "xmp", "iframe", "noembed", "noframes", "noscript",
+                       "plaintext", "title"})
+
+
+def _plain_tokens(text: str) -> list[tuple[int, str, str, dict | None]] | None:
+    """The markup as `HTMLParser` (with `convert_charrefs`) reports it: (position, "data",
+    text, None), (position, "start" | "startend", tag, attributes) or (position, "end", tag,
+    None); tag and attribute names in lower case, text and attribute values with character
+    references resolved (tags written alike share one dictionary of attributes, to be read
+    and not changed). None when the markup is not all plain tags and text (then the
+    caller reads it with `HTMLParser`): a `<` that does not start such a tag, a comment, a
+    script or style, a title holding anything but text without references.
+
+    Examples
+    --------
+    >>> _plain_tokens('<p class="n" data-count="&lt;5">3 &amp; 4<br/></p>')
+    [(0, 'start', 'p', {'class': 'n', 'data-count': '<5'}), (32, 'data', '3 & 4', None), \
+(41, 'startend', 'br', {}), (46, 'end', 'p', None)]
+    >>> _plain_tokens("<p>1 < 2</p>") is None, _plain_tokens("<!-- x --><p>3</p>") is None
+    (True, True)
+    """
+    tokens: list[tuple[int, str, str, dict | None]] = []
+    append, unescape, attributes_of = tokens.append, html.unescape, _PLAIN_ATTRIBUTE.findall
+    title = None  # where the text of a <title> starts
+    seen: dict[str, dict] = {}  # a page repeats its cells' attributes: each read once (the dicts are shared)
+    for m in _PLAIN_TOKEN.finditer(text):
+        kind = m.lastindex
+        if kind == 1:  # text
+            data = m.group(1)
+            if title is not None and "&" in data:
+                return None
+            append((m.start(), "data", unescape(data) if "&" in data else data, None))
+        elif kind == 4:  # a start tag
+            tag, attributes, slash = m.group(2, 3, 4)
+            tag = tag.lower()
+            if title is not None or (tag in _RAW_TEXT and (tag != "title" or slash)):
+                return None
+            attrs = seen.get(attributes)
+            if attrs is None:  # as HTMLParser: a name alone has the value None, an empty value stays empty
+                attrs = seen[attributes] = {a.lower(): (unescape(v) if "&" in v else v) if eq else None
+                                            for a, eq, v in attributes_of(attributes)}
+            append((m.start(), "startend" if slash else "start", tag, attrs))
+            if tag == "title":  # its text and its end, nothing else
+                title = m.end()
+        elif kind == 5:  # an end tag
+            tag = m.group(5).lower()
+            if title is not None and tag != "title":
+                return None
+            title = None
+            append((m.start(), "end", tag, None))
+        elif kind == 6:  # a "<" that starts none of them
+            return None
+    return None if title is not None else tokens
+
 
 class _HtmlReader(_Reader):
     """Table cells by their kind; counts and rates with their denominators row by row; n = k in prose."""
@@ -776,9 +891,19 @@ class _HtmlReader(_Reader):
         self.table_name = ""
         self.row: list[tuple[str, dict, str]] = []  # (tag, attrs, text) of the current row's cells
         self.cell_text: list[str] | None = None
+        # the current table's column kinds and rates, looked up once a table (its cells and
+        # rows ask again and again; what they depend on changes only where a table starts)
+        self.kinds: dict[str, str | None] = {}
+        self.known: dict[str, tuple[str, str]] | None = None
+
+    def column_kind(self, column: str) -> str | None:
+        if column not in self.kinds:
+            self.kinds[column] = self.scanner.column_kind(self.table_name, column)
+        return self.kinds[column]
 
     def started(self, tag, attrs):
         if tag == "table":
+            self.kinds, self.known = {}, None
             self.columns = [c for c in attrs.get("data-columns", "").split(",") if c]
             self.table_name = Path(attrs.get("data-csv", "")).stem
             if attrs.get("data-csv") and self.scanner.folder is not None:
@@ -806,7 +931,7 @@ class _HtmlReader(_Reader):
     def handle_data(self, data):
         if self.cell_text is not None:
             self.cell_text.append(data)
-        elif not self.inside("script", "style") and data.strip():
+        elif data.strip() and not self.inside("script", "style"):
             self.scanner.prose(self.file, self.where(), data)
 
     def cell(self, tag, attrs, text):
@@ -819,7 +944,7 @@ class _HtmlReader(_Reader):
             return  # a header is a label; a data-count cell is checked by `markup`
         # the column's kind (declared, or said by its name) decides; an attribute on the cell
         # can make it a count, never make a count something else
-        kind = self.scanner.column_kind(self.table_name, column) if column else None
+        kind = self.column_kind(column) if column else None
         if attrs.get("data-kind") == "count":
             kind = "count"
         if kind is None:
@@ -840,13 +965,15 @@ class _HtmlReader(_Reader):
             column = attrs.get("data-column") or (self.columns[position] if position < len(self.columns) else "")
             if column:
                 values[column] = attrs.get("data-value", text)
-        known = self.scanner.rates(self.table_name)
+        if self.known is None:
+            self.known = self.scanner.rates(self.table_name)
+        known = self.known
         for rate, (_, den) in known.items():
             if rate in values and den in values:
                 self.scanner.check_rate(self.file, f"{self.cell_where}, table row, column '{rate}'", values[rate],
                                         values[den], den)
         declared = self.scanner.declared.get(self.table_name, {}).get("columns", {})
-        kinds = {c: self.scanner.column_kind(self.table_name, c) for c in values}
+        kinds = {c: self.column_kind(c) for c in values}
         for rate, value in values.items():
             if kinds[rate] != "rate" or rate in known or rate in declared or _INTERVAL_BOUND.search(rate):
                 continue  # a rate nothing pairs: any count of the row may be its denominator
