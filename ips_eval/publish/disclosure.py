@@ -71,6 +71,7 @@ adds the relation numerator <= denominator.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -479,8 +480,11 @@ class _Model:
     structural: frozenset = frozenset()
     #: Cells of earlier snapshots in rows of structural zeros: unknowns that may be pinned to 0.
     zero_before: frozenset = frozenset()
-    #: Which relation holds which cell (`_incidence`), built when first needed.
+    #: The relations as matrices (`_relations`), built when first needed.
     incidence: Any = field(default=None, repr=False, compare=False)
+    #: What the search asks of every cell again and again, by `_label` and `_cell_arrays`:
+    #: built when first needed, anew for a model with other cells withheld (`_withholding`).
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def where(self, cell: Cell) -> str:
         table, row, col = cell
@@ -732,10 +736,10 @@ def _fine(m: _Model, c: Cell, lo: float, hi: float, ranges: Mapping[Cell, tuple[
     an earlier snapshot's table whose counts the page never states, worked out to be 0 in a row
     whose base count (who started) is worked out to be 0 too, tells of no one (nobody started
     in that county and year)."""
-    if _fails_alone(m, c, lo, hi):
-        return False
     if _wide_enough(_label(m, c), lo, hi):
         return True
+    if _fails_alone(m, c, lo, hi):
+        return False
     base = (c[0], c[1], m.tables[c[0]].spec.counts[0])
     return base == c or (base in ranges and ranges[base][1] <= 1e-6) or m.value.get(base) == 0
 
@@ -749,6 +753,16 @@ def _fails_alone(m: _Model, c: Cell, lo: float, hi: float) -> bool:
 
 
 def _label(m: _Model, c: Cell) -> str:
+    """What the page states about an unknown cell ('primary', 'secondary', 'hidden',
+    'withheld', 'empty'), as `_wide_enough` reads it; looked up once per cell and model."""
+    labels = m.memo.setdefault("label", {})
+    label = labels.get(c)
+    if label is None:
+        label = labels[c] = _label_of(m, c)
+    return label
+
+
+def _label_of(m: _Model, c: Cell) -> str:
     if c in m.zero_before:
         return "empty"
     if c in m.given:
@@ -891,16 +905,35 @@ def _publishable(m: _Model, c: Cell, sup) -> bool:
 
 
 def _second_cell_in_lines(m: _Model, sup: set, key) -> None:
+    """Step 2 of `complementary_suppression`: passes over the equalities in their order, each
+    with exactly one unknown cell (suppressed, or a label of an earlier snapshot) getting its
+    cheapest published cell hidden too, until a pass hides nothing. Only the equalities with
+    one unknown are visited: the number of unknowns of each is kept as cells are hidden."""
+    incidence, _, equal = _relations(m)
+    unknown = np.zeros(len(m.cells), bool)
+    unknown[[m.order[c] for c in (*sup, *m.given)]] = True
+    count = (incidence.T @ unknown.astype(float)).round().astype(int).tolist()
     changed = True
     while changed:
         changed = False
-        for coefs, sense, _ in m.constraints:
-            unknown = [c for c in coefs if c in sup or c in m.given]
-            if sense == "==" and len(unknown) == 1 and _label(m, unknown[0]) != "withheld":
-                published = [c for c in coefs if _publishable(m, c, sup)]
-                if published:
-                    sup.add(min(published, key=key))
-                    changed = True
+        todo = np.flatnonzero(equal & (np.array(count) == 1)).tolist()
+        while todo:
+            i = heapq.heappop(todo)
+            if count[i] != 1:
+                continue  # a cell hidden earlier in this pass is its second
+            coefs = m.constraints[i][0]
+            [cell] = [c for c in coefs if c in sup or c in m.given]
+            if _label(m, cell) == "withheld":
+                continue
+            published = [c for c in coefs if _publishable(m, c, sup)]
+            if published:
+                extra = min(published, key=key)
+                sup.add(extra)
+                changed = True
+                for j in m.of_cell[extra]:
+                    count[j] += 1
+                    if count[j] == 1 and j > i and equal[j]:
+                        heapq.heappush(todo, j)  # still ahead in this pass
 
 
 #: How far along the chain of hidden cells complementary suppression looks for a partner
@@ -913,7 +946,7 @@ def _withholding(m: _Model, dropped: frozenset) -> _Model:
     """The model with `dropped` as the cells complementary suppression withholds (and the
     rows the tables themselves withhold, `TableSpec.withheld_rows`)."""
     own = frozenset(c for c in m.withheld if c not in m.dropped)
-    return replace(m, withheld=own | dropped, dropped=frozenset(dropped))
+    return replace(m, withheld=own | dropped, dropped=frozenset(dropped), memo={})
 
 
 def _coarser(m: _Model, cell: Cell, sup: set) -> tuple[set, bool] | None:
@@ -1055,8 +1088,8 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
     cells = sorted((set(sup) | set(m.given)) - m.structural, key=m.order.__getitem__)
     # unknown cells sharing a relation are in one component: the relations x unknown cells
     # incidence times its transpose links them
-    linked = _incidence(m)[:, [m.order[c] for c in cells]]
-    _, which = connected_components(linked.T @ linked, directed=False)
+    linked = _relations(m)[0][[m.order[c] for c in cells]]
+    _, which = connected_components(linked @ linked.T, directed=False)
     components: dict[int, list[Cell]] = {}
     for c, k in zip(cells, which.tolist()):
         components.setdefault(k, []).append(c)
@@ -1082,12 +1115,19 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
     return out
 
 
-def _incidence(m: _Model) -> sparse.csc_array:
-    """Relations x cells: 1 where a relation holds a cell. Built once per model."""
+def _relations(m: _Model) -> tuple[sparse.csr_array, sparse.csr_array, np.ndarray]:
+    """The relations as matrices, built once per model: cells x relations, 1 where a relation
+    holds a cell (an incidence: which cells a relation links); relations x cells, the
+    coefficients; and which relations are equalities."""
     if m.incidence is None:
         rows = [i for i, (coefs, _, _) in enumerate(m.constraints) for _ in coefs]
         cols = [m.order[c] for coefs, _, _ in m.constraints for c in coefs]
-        m.incidence = sparse.csc_array((np.ones(len(rows)), (rows, cols)), shape=(len(m.constraints), len(m.cells)))
+        coefs = [a for coefs, _, _ in m.constraints for a in coefs.values()]
+        shape = (len(m.constraints), len(m.cells))
+        # built from (row, column) pairs that never repeat, so no two coefficients are summed
+        m.incidence = (sparse.csr_array((np.ones(len(rows)), (cols, rows)), shape=shape[::-1]),
+                       sparse.csr_array((np.array(coefs, float), (rows, cols)), shape=shape),
+                       np.array([sense == "==" for _, sense, _ in m.constraints], bool))
     return m.incidence
 
 
