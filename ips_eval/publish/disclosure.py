@@ -731,6 +731,45 @@ def primary_suppression(tables: Mapping[str, pd.DataFrame], specs: Sequence[Tabl
     return Publication(model, frozenset(small) | model.withheld | model.superseded)
 
 
+#: `_label`s as numbers, for many cells at once (`_cell_arrays`, `_wide`).
+_PRIMARY, _SECONDARY, _HIDDEN, _WITHHELD, _EMPTY = range(5)
+_LABEL_CODES = {"primary": _PRIMARY, "secondary": _SECONDARY, "hidden": _HIDDEN, "withheld": _WITHHELD,
+                "empty": _EMPTY}
+
+
+@dataclass(frozen=True)
+class _CellArrays:
+    """Per cell of a model (by `_Model.order`): its `_label` as a code, whether the page states
+    its label's range, its value (0 for a label of an earlier snapshot: those are unknowns
+    wherever they are used), and whether it is a structural zero."""
+
+    label: np.ndarray
+    stated: np.ndarray
+    value: np.ndarray
+    structural: np.ndarray
+
+
+def _cell_arrays(m: _Model) -> _CellArrays:
+    arrays = m.memo.get("arrays")
+    if arrays is None:
+        arrays = m.memo["arrays"] = _CellArrays(
+            label=np.array([_LABEL_CODES[_label(m, c)] for c in m.cells], np.int8),
+            stated=np.array([m.tables[c[0]].spec.labels_shown and c not in m.withheld and c not in m.superseded
+                             and m.given.get(c) != "hidden" for c in m.cells], bool),
+            value=np.array([0.0 if m.value[c] is None else m.value[c] for c in m.cells]),
+            structural=np.array([c in m.structural for c in m.cells], bool))
+    return arrays
+
+
+def _wide(codes: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """`_wide_enough` for many cells at once, their labels as codes (`_cell_arrays`)."""
+    primary = (low <= 1e-6) & (high >= T - 1 - 1e-6)
+    with np.errstate(invalid="ignore"):  # inf - inf: a cell no table has given a value yet
+        secondary = high - low >= T - 1e-6
+    return np.select([codes == _PRIMARY, codes == _SECONDARY, codes == _HIDDEN],
+                     [primary, secondary, primary | secondary], True)
+
+
 def _fine(m: _Model, c: Cell, lo: float, hi: float, ranges: Mapping[Cell, tuple[float, float]]) -> bool:
     """Rule 3 for one unknown cell, with the one case its label alone cannot judge: a count of
     an earlier snapshot's table whose counts the page never states, worked out to be 0 in a row
@@ -1085,20 +1124,25 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
     `complementary_suppression`). Such a partial answer is not cached.
     """
     # a structural zero is a constant to a reader, whatever the page shows
-    cells = sorted((set(sup) | set(m.given)) - m.structural, key=m.order.__getitem__)
-    # unknown cells sharing a relation are in one component: the relations x unknown cells
-    # incidence times its transpose links them
-    linked = _relations(m)[0][[m.order[c] for c in cells]]
+    arrays = _cell_arrays(m)
+    at = np.unique(np.array([m.order[c] for c in (*sup, *m.given)], dtype=np.int64))
+    at = at[~arrays.structural[at]]
+    # unknown cells sharing a relation are in one component: the cells x relations incidence
+    # times its transpose links them
+    linked = _relations(m)[0][at]
     _, which = connected_components(linked @ linked.T, directed=False)
-    components: dict[int, list[Cell]] = {}
-    for c, k in zip(cells, which.tolist()):
-        components.setdefault(k, []).append(c)
+    # the components in the order of their first cell, each cell's in the order of the cells
+    firsts = np.unique(which, return_index=True)[1]
+    rank = np.empty(len(firsts), np.int64)
+    rank[np.argsort(firsts, kind="stable")] = np.arange(len(firsts))
+    grouped = np.argsort(rank[which], kind="stable")
+    components = np.split(at[grouped], np.cumsum(np.bincount(rank[which]))[:-1]) if len(at) else []
     witnesses = witnesses or _Witnesses(m)
     unknown = np.zeros(len(m.cells), bool)
-    unknown[[witnesses.index[c] for c in cells]] = True
+    unknown[at] = True
     out: dict[Cell, tuple[float, float]] = {}
-    for comp in components.values():
-        key = (frozenset(comp), integer, exact)
+    for comp in components:
+        key = (comp.tobytes(), integer, exact)
         if cache is None or key not in cache:
             result = _component_ranges(m, comp, integer, exact, witnesses, unknown,
                                        first_failure=first_failure and not exact)
@@ -1108,10 +1152,14 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
             if cache is None:
                 out.update(result)
                 continue
-            cache[key] = result
-        out.update(cache[key])
-        if first_failure and not exact and any(_fails_alone(m, c, *cache[key][c]) for c in comp):
-            return out
+            cache[key] = [result, None]
+        entry = cache[key]
+        out.update(entry[0])
+        if first_failure and not exact:
+            if entry[1] is None:  # whether a cell of it fails whatever the others' ranges
+                entry[1] = any(_fails_alone(m, c, lo, hi) for c, (lo, hi) in entry[0].items())
+            if entry[1]:
+                return out
     return out
 
 
@@ -1254,57 +1302,42 @@ class _Solution:
     message: str
 
 
-def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
+def _component_ranges(m: _Model, comp: np.ndarray, integer: bool, exact: bool,
                       witnesses: _Witnesses, unknown: np.ndarray, first_failure: bool = False
                       ) -> dict[Cell, tuple[float, float]]:
-    """The ranges of the cells of one component (`_ranges`); with `first_failure` only up to
-    the first cell that fails whatever the others' ranges (`_fails_alone`)."""
+    """The ranges of the cells of one component (`_ranges`: `comp` their indices in the model,
+    ascending); with `first_failure` only up to the first cell that fails whatever the others'
+    ranges (`_fails_alone`)."""
+    at = comp
+    comp = [m.cells[i] for i in at]
     n = len(comp)
-    at = np.array([witnesses.index[c] for c in comp])
-    labels = [_label(m, c) for c in comp]
+    arrays = _cell_arrays(m)
+    codes = arrays.label[at]
     seen_lo, seen_hi = witnesses.seen(at, unknown)
-    if not exact and all(_wide_enough(lab, lo, hi) for lab, lo, hi in zip(labels, seen_lo, seen_hi)):
+    if not exact and _wide(codes, seen_lo, seen_hi).all():
         # the tables found already show every cell wide enough: nothing to solve (or build)
-        return {c: (lo, hi) for c, lo, hi in zip(comp, seen_lo, seen_hi)}
-    var = {c: j for j, c in enumerate(comp)}
-    # the relations as sparse matrices (equalities, then inequalities): the dense form made
-    # converting the problem cost more than solving it
-    entries: dict[bool, tuple[list, list, list, list]] = {True: ([], [], [], []), False: ([], [], [], [])}
-    for i in sorted({i for c in comp for i in m.of_cell[c]}):
-        coefs, sense, _ = m.constraints[i]
-        rows, cols, vals, rhs = entries[sense == "=="]
-        b = 0.0
-        for c, a in coefs.items():
-            if c in var:
-                rows.append(len(rhs))
-                cols.append(var[c])
-                vals.append(a)
-            else:
-                b -= a * m.value[c]
-        rhs.append(b)
-
-    def matrix(part):
-        rows, cols, vals, rhs = part
-        return sparse.csr_array((vals, (rows, cols)), shape=(len(rhs), n)), np.array(rhs)
-
-    (a_eq, beq), (a_ub, bub) = matrix(entries[True]), matrix(entries[False])
-    primary = np.array([lab in ("primary", "empty") for lab in labels])  # an empty count is shown `<5` too
-    stated = np.array([m.tables[c[0]].spec.labels_shown and c not in m.withheld and c not in m.superseded
-                       and m.given.get(c) != "hidden" for c in comp])
+        return dict(zip(comp, zip(seen_lo.tolist(), seen_hi.tolist())))
+    # the relations holding a cell of the component (equalities, then inequalities), over its
+    # cells; the other cells are constants (published numbers, or structural zeros)
+    _, coefficients, equal = _relations(m)
+    rows = np.unique(_relations(m)[0][at].indices)
+    n_eq = int(equal[rows].sum())
+    block = coefficients[np.r_[rows[equal[rows]], rows[~equal[rows]]]]
+    outside = arrays.value.copy()
+    outside[at] = 0.0
+    rhs = -(block @ outside)
+    a_all = sparse.csr_array(block[:, at])
+    beq, bub = rhs[:n_eq], rhs[n_eq:]
+    primary = np.isin(codes, (_PRIMARY, _EMPTY))  # an empty count is shown `<5` too
+    stated = arrays.stated[at]
     floor_ = np.where(primary | ~stated, 0.0, float(T))
     ceil_ = np.where(primary & stated, T - 1.0, np.inf)
-    a_all = sparse.vstack([a_eq, a_ub], format="csr")
-    integer_problem = dict(
-        constraints=[LinearConstraint(a_all, np.r_[beq, np.full(len(bub), -np.inf)], np.r_[beq, bub])]
-        if a_all.shape[0] else [],
-        integrality=np.ones(n), bounds=Bounds(floor_, ceil_),
-    )
     coo = a_all.tocoo()
     keep = coo.data != 0
-    outer_lo, outer_hi = _propagate(coo.row[keep], coo.col[keep], coo.data[keep], np.r_[beq, bub],
-                                    np.r_[np.ones(len(beq), bool), np.zeros(len(bub), bool)], floor_, ceil_, integer)
+    outer_lo, outer_hi = _propagate(coo.row[keep], coo.col[keep], coo.data[keep], rhs,
+                                    np.arange(len(rhs)) < n_eq, floor_, ceil_, integer)
 
-    lp = _LinearProgramme(a_all, np.r_[beq, np.full(len(bub), -np.inf)], np.r_[beq, bub], floor_, ceil_)
+    lp = _LinearProgramme(a_all, np.r_[beq, np.full(len(bub), -np.inf)], rhs, floor_, ceil_)
 
     def solve(objective: np.ndarray, upper: np.ndarray | None = None, must: bool = True):
         """LP optimum (whole-number optimum if `must` and the LP's is not whole); records a
@@ -1312,14 +1345,15 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
         top = ceil_ if upper is None else upper
         res = lp.minimise(objective, top)
         x, fun, status = res.x, res.fun, res.status
-        # absolute tolerance only: a relative one would let a large count pass a fraction
-        whole = status == 0 and np.allclose(x, np.round(x), rtol=0, atol=1e-6)
+        whole = status == 0 and _whole(x)
         if status == 0 and integer and not whole and must:
             res = lp.minimise(objective, top, afresh=True)
             x, fun, status = res.x, res.fun, res.status
-            whole = status == 0 and np.allclose(x, np.round(x), rtol=0, atol=1e-6)
+            whole = status == 0 and _whole(x)
         if status == 0 and integer and not whole and must:
-            res = milp(objective, **integer_problem)
+            res = milp(objective, integrality=np.ones(n), bounds=Bounds(floor_, ceil_),
+                       constraints=[LinearConstraint(a_all, np.r_[beq, np.full(len(bub), -np.inf)], rhs)]
+                       if len(rhs) else [])
             x, fun, status = res.x, res.fun, res.status
             whole = status == 0
         if status == 0 and (whole or not integer):
@@ -1342,7 +1376,7 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
     at_floor = lambda: seen_lo <= outer_lo + 1e-9  # noqa: E731
     at_ceil = lambda: seen_hi >= outer_hi - 1e-9  # noqa: E731
     # a cell whose outer bounds are already too narrow fails without more ado
-    fails = np.array([not _wide_enough(lab, lo, hi) for lab, lo, hi in zip(labels, outer_lo, outer_hi)])
+    fails = ~_wide(codes, outer_lo, outer_hi)
     if first_failure:
         for j in np.flatnonzero(fails):
             if _fails_alone(m, comp[j], outer_lo[j], outer_hi[j]):
@@ -1351,8 +1385,7 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
     def unsettled() -> np.ndarray:
         if exact:
             return ~(at_floor() & at_ceil())
-        wide = np.array([_wide_enough(lab, lo, hi) for lab, lo, hi in zip(labels, seen_lo, seen_hi)])
-        return ~wide & ~fails
+        return ~_wide(codes, seen_lo, seen_hi) & ~fails
 
     # Batches first: one LP pushes every unsettled cell down at once, one up (upper bounds a
     # little above what is seen, so that it is bounded; a solution within tighter bounds is
@@ -1371,23 +1404,43 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
         if now.sum() >= left.sum():
             break
         left = now
-    out = {}
-    for j, c in enumerate(comp):
-        if not exact and fails[j]:
-            out[c] = (outer_lo[j], outer_hi[j])
-            continue
-        if not exact and _wide_enough(labels[j], seen_lo[j], seen_hi[j]):
-            out[c] = (seen_lo[j], seen_hi[j])
+    # One cell at a time, in order, for the cells neither the tables found nor the outer bounds
+    # settle; a cell settled before the loop reaches it is answered as it stands then (what the
+    # tables found by then show), as are the cells settled from the start.
+    low, high = np.empty(n), np.empty(n)
+    if exact:
+        low[:] = np.ceil(outer_lo - 1e-6)
+        high[:] = np.where(np.isfinite(outer_hi), np.floor(outer_hi + 1e-6), math.inf)
+
+    def settled_until(a: int, b: int) -> None:
+        if not exact:
+            low[a:b] = np.where(fails[a:b], outer_lo[a:b], seen_lo[a:b])
+            high[a:b] = np.where(fails[a:b], outer_hi[a:b], seen_hi[a:b])
+
+    done = 0
+    for j in np.flatnonzero(unsettled()).tolist():
+        settled_until(done, j)
+        done = j + 1
+        label = _label(m, comp[j])
+        if not exact and _wide_enough(label, seen_lo[j], seen_hi[j]):
+            low[j], high[j] = seen_lo[j], seen_hi[j]
             continue
         lo = outer_lo[j] if seen_lo[j] <= outer_lo[j] + 1e-9 else optimum(j, +1)
-        if not exact and _wide_enough(labels[j], lo, max(seen_hi[j], lo)):
-            out[c] = (lo, seen_hi[j])
+        if not exact and _wide_enough(label, lo, max(seen_hi[j], lo)):
+            low[j], high[j] = lo, seen_hi[j]
             continue
         hi = outer_hi[j] if seen_hi[j] >= outer_hi[j] - 1e-9 else optimum(j, -1)
-        out[c] = (math.ceil(lo - 1e-6), math.floor(hi + 1e-6) if math.isfinite(hi) else math.inf)
-        if first_failure and _fails_alone(m, c, *out[c]):
-            return {c: out[c]}
-    return out
+        low[j], high[j] = math.ceil(lo - 1e-6), math.floor(hi + 1e-6) if math.isfinite(hi) else math.inf
+        if first_failure and _fails_alone(m, comp[j], low[j], high[j]):
+            return {comp[j]: (low[j], high[j])}
+    settled_until(done, n)
+    return dict(zip(comp, zip(low.tolist(), high.tolist())))
+
+
+def _whole(x: np.ndarray) -> bool:
+    """Whether a solution is whole numbers (an absolute tolerance only: a relative one would
+    let a large count pass a fraction)."""
+    return bool(np.all(np.abs(x - np.round(x)) <= 1e-6))
 
 
 def audit(pub: Publication, *, integer: bool = True, exact: bool = True) -> Publication:
