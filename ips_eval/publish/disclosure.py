@@ -1061,43 +1061,79 @@ class _Witnesses:
     it differs from the true table (and on the cells of earlier snapshots, whose true values
     are not known). It stays consistent when more cells are suppressed (the new unknowns keep
     their true values, which satisfy everything) and, when a cell is published again, as long
-    as it holds that cell's true value - so `usable` needs no re-solving, only that check.
+    as it holds that cell's true value - so `seen` needs no re-solving, only that check.
+
+    The tables are kept by the component they were solved for (`_Found`): a component asked
+    about later looks only at the tables of the components it shares a cell with.
     """
 
     def __init__(self, m: _Model):
         self.m = m
-        self.index = {c: i for i, c in enumerate(m.cells)}
         self.truth = np.array([np.nan if m.value[c] is None else m.value[c] for c in m.cells])
-        self.tables: list[tuple[np.ndarray, np.ndarray]] = []  # (cell indices, values)
+        self.found: dict[bytes, _Found] = {}
 
     def add(self, comp: np.ndarray, x: np.ndarray) -> None:
-        """A solution over the cells `comp` (global indices), the others at their true values."""
+        """A solution over the cells `comp` (global indices, ascending), the others at their
+        true values."""
         moved = ~(np.abs(x - self.truth[comp]) < 1e-9)  # NaN (a cell of an earlier snapshot) counts as moved
-        self.tables.append((comp[moved], np.round(x[moved])))
+        key = comp.tobytes()
+        found = self.found.get(key)
+        if found is None:
+            found = self.found[key] = _Found(comp)
+        found.add(comp[moved], np.round(x[moved]))
 
     def seen(self, comp: np.ndarray, unknown: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Smallest and largest value of each cell of `comp` over the true table and every stored
-        table usable with the unknown cells `unknown` (a mask over all cells)."""
+        table usable with the unknown cells `unknown` (a mask over all cells): one whose moved
+        cells are all unknown, that moves a cell of `comp` and, when `comp` holds cells of
+        earlier snapshots (no true value), gives a value to each of them."""
         truth = self.truth[comp]
         lo = np.where(np.isnan(truth), np.inf, truth)
         hi = np.where(np.isnan(truth), -np.inf, truth)
         local = np.full(len(self.truth), -1)
         local[comp] = np.arange(len(comp))
-        need = np.isnan(truth)
-        for idx, vals in self.tables:
-            if not unknown[idx].all():
-                continue
-            at = local[idx]
-            inside = at >= 0
+        need = int(np.isnan(truth).sum())
+        for found in self.found.values():
+            inside = local[found.comp] >= 0
             if not inside.any():
                 continue
-            row = truth.copy()
-            row[at[inside]] = vals[inside]
-            if need.any() and np.isnan(row[need]).any():
-                continue  # does not say what the earlier snapshot's cells of this component are
-            np.minimum(lo, row, out=lo)
-            np.maximum(hi, row, out=hi)
+            if need and np.isnan(self.truth[found.comp[inside]]).sum() < need:
+                continue  # its tables do not say what some earlier snapshot's cells of `comp` are
+            idx, vals, owner = found.entries()
+            at = local[idx]
+            usable = np.bincount(owner, ~unknown[idx], found.n) == 0
+            usable &= np.bincount(owner, at >= 0, found.n) > 0
+            take = usable[owner] & (at >= 0)
+            np.minimum.at(lo, at[take], vals[take])
+            np.maximum.at(hi, at[take], vals[take])
         return lo, hi
+
+
+class _Found:
+    """The tables `_Witnesses` found for one component: their moved cells and values, one
+    after another (`owner`: which table an entry is of), in arrays grown by doubling."""
+
+    def __init__(self, comp: np.ndarray):
+        self.comp, self.n = comp, 0
+        self.idx = np.empty(64, np.int64)
+        self.vals = np.empty(64)
+        self.owner = np.empty(64, np.int64)
+        self.size = 0
+
+    def add(self, idx: np.ndarray, vals: np.ndarray) -> None:
+        end = self.size + len(idx)
+        if end > len(self.idx):
+            grown = max(end, 2 * len(self.idx))
+            for name in ("idx", "vals", "owner"):
+                old = getattr(self, name)
+                new = np.empty(grown, old.dtype)
+                new[:self.size] = old[:self.size]
+                setattr(self, name, new)
+        self.idx[self.size:end], self.vals[self.size:end], self.owner[self.size:end] = idx, vals, self.n
+        self.size, self.n = end, self.n + 1
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.idx[:self.size], self.vals[:self.size], self.owner[:self.size]
 
 
 def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
