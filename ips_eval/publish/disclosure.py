@@ -239,15 +239,18 @@ class CrossSum:
             if pc not in par.spec.counts or tc not in tot.spec.counts:
                 raise DisclosureError(f"link {self.total} <- {self.parts}: {pc}/{tc} is not a count column",
                                       table=self.parts, column=pc)
-        part_rows = par.select(self.parts_rows)
-        by_values = sorted({par.key_values(r, self.by) for r in part_rows}, key=repr) if self.by else [()]
+        part_rows = par.grouped(par.select(self.parts_rows), self.by)
+        by_values = sorted(part_rows, key=repr) if self.by else [()]
+        # the total rows of each value of `by` (a key of both in `total_row` too: `by` decides)
+        total_rows = tot.grouped(tot.select({k: v for k, v in self.total_row.items() if k not in self.by}),
+                                 self.by)
         for bv in by_values:
             where = dict(zip(self.by, bv))
-            totals = tot.select({**self.total_row, **where})
+            totals = total_rows.get(bv, [])
             if len(totals) != 1:
                 raise DisclosureError(f"link {self.total} <- {self.parts}: expected one total row for "
                                       f"{ {**self.total_row, **where} }, found {len(totals)}", table=self.total)
-            rows = [r for r in part_rows if par.key_values(r, self.by) == bv]
+            rows = part_rows.get(bv, [])
             for pc, tc in cols.items():
                 coefs = {(self.parts, r, pc): 1.0 for r in rows}
                 coefs[(self.total, totals[0], tc)] = coefs.get((self.total, totals[0], tc), 0.0) - 1.0
@@ -425,13 +428,17 @@ class _Table:
             raise DisclosureError(f"{name}: row_total {spec.row_total!r} is not a count column", table=name)
         if df.duplicated(list(spec.keys)).any():
             raise DisclosureError(f"{name}: key {spec.keys} is not unique", table=name)
-        for col in spec.counts:
-            v = pd.to_numeric(df[col], errors="coerce")
-            if spec.published_before:  # a label a reader saw stands for an unknown
-                v = v[~df[col].astype(str).isin([PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL])]
-            if v.isna().any() or (v < 0).any() or (v != np.floor(v)).any():
-                raise DisclosureError(f"{name}: count column {col!r} must hold non-negative whole numbers",
-                                      table=name, column=col)
+        # every count column at once: one conversion per table, not one per column
+        raw = df[list(spec.counts)].to_numpy(object)
+        v = pd.to_numeric(pd.Series(raw.ravel(), dtype=object), errors="coerce").to_numpy(float).reshape(raw.shape)
+        with np.errstate(invalid="ignore"):
+            bad = np.isnan(v) | (v < 0) | (v != np.floor(v))
+        if spec.published_before:  # a label a reader saw stands for an unknown
+            bad &= ~np.isin(raw.astype(str), [PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL])
+        if bad.any():
+            col = spec.counts[int(np.flatnonzero(bad.any(axis=0))[0])]
+            raise DisclosureError(f"{name}: count column {col!r} must hold non-negative whole numbers",
+                                  table=name, column=col)
         frame = df.reset_index(drop=True)
         rows = [tuple(r) for r in frame[list(spec.keys)].itertuples(index=False, name=None)]
         return cls(spec, frame, rows)
@@ -446,8 +453,16 @@ class _Table:
 
     def select(self, where: Mapping[str, Any]) -> list[tuple]:
         self.require_keys(where)
-        return [r for r in self.rows
-                if all(_matches(v, w) for v, w in zip(self.key_values(r, list(where)), where.values()))]
+        at = [(self.spec.keys.index(k), w) for k, w in where.items()]
+        return [r for r in self.rows if all(_matches(r[i], w) for i, w in at)]
+
+    def grouped(self, rows: Iterable[tuple], keys: Sequence[str]) -> dict[tuple, list[tuple]]:
+        """`rows` by their values of `keys`, each group in the order of `rows`."""
+        at = [self.spec.keys.index(k) for k in keys]
+        groups: dict[tuple, list[tuple]] = {}
+        for r in rows:
+            groups.setdefault(tuple(r[i] for i in at), []).append(r)
+        return groups
 
     def describe(self, row: tuple) -> str:
         return ", ".join(f"{k}={v}" for k, v in zip(self.spec.keys, row))
@@ -522,6 +537,7 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
     # a withheld count states nothing about its size: either reading, no range from the page
     labels = {PRIMARY_LABEL: "primary", SECONDARY_LABEL: "secondary", WITHHELD_LABEL: "hidden"}
     for name, t in ts.items():
+        column = {col: t.frame[col].tolist() for col in t.spec.counts}
         for i, row in enumerate(t.rows):
             not_shown = {kind: bool(rows) and all(_matches(v, rows[k]) if k in rows else True
                                                   for k, v in zip(t.spec.keys, row))
@@ -530,7 +546,7 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
             for col in t.spec.counts:
                 cell = (name, row, col)
                 cells.append(cell)
-                raw = t.frame.at[i, col]
+                raw = column[col][i]
                 if not_shown["withheld"]:
                     withheld.add(cell)
                 elif not_shown["superseded"]:
