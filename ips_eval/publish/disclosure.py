@@ -1319,14 +1319,22 @@ class _LinearProgramme:
         self.highs.setOptionValue("simplex_strategy", 4)
         self.highs.passModel(lp)
         self.col_lo = col_lo.astype(float)
+        self.cost, self.upper = np.zeros(self.n), col_hi.astype(float)
 
     def minimise(self, objective: np.ndarray, upper: np.ndarray, afresh: bool = False) -> "_Solution":
         """`afresh`: solve from scratch (presolve, the dual simplex method), as `linprog` does:
         where the optimum is not unique this often lands on a whole-number one when going on
         from the last basis did not, which is far cheaper than an integer programme."""
         h = self.highs
-        h.changeColsCost(self.n, self.columns, objective.astype(float))
-        h.changeColsBounds(self.n, self.columns, self.col_lo, upper.astype(float))
+        # only what differs from the last solve is passed (HiGHS keeps the rest)
+        changed = np.flatnonzero(objective != self.cost).astype(np.int32)
+        if len(changed):
+            h.changeColsCost(len(changed), changed, objective[changed].astype(float))
+            self.cost = objective.astype(float)
+        changed = np.flatnonzero(upper != self.upper).astype(np.int32)
+        if len(changed):
+            h.changeColsBounds(len(changed), changed, self.col_lo[changed], upper[changed].astype(float))
+            self.upper = upper.astype(float)
         if afresh:
             h.clearSolver()
             h.setOptionValue("simplex_strategy", 1)
