@@ -1272,8 +1272,9 @@ def _propagate(rows: np.ndarray, cols: np.ndarray, coef: np.ndarray, rhs: np.nda
             new_lo = np.where(pos, lower_term / coef, upper_term / coef)
         hi = high.copy()
         lo = low.copy()
-        np.minimum.at(hi, cols, np.nan_to_num(new_hi, nan=np.inf))
-        np.maximum.at(lo, cols, np.nan_to_num(new_lo, nan=-np.inf))
+        # an undefined bound (a term without one) is none; an infinite one stays infinite
+        np.minimum.at(hi, cols, np.where(np.isnan(new_hi), np.inf, new_hi))
+        np.maximum.at(lo, cols, np.where(np.isnan(new_lo), -np.inf, new_lo))
         if integer:
             hi = np.floor(hi + 1e-9)
             lo = np.ceil(lo - 1e-9) + 0.0  # not -0.0
@@ -1432,9 +1433,17 @@ def _component_ranges(m: _Model, comp: np.ndarray, integer: bool, exact: bool,
             raise DisclosureError(f"audit: the integer program for {m.where(comp[j])} failed ({res.message})")
         return sign * fun
 
+    # For exact ranges: the cells without an upper bound, all at once, instead of one
+    # programme each that ends unbounded
+    rays = exact and n > 1 and bool(np.isinf(outer_hi).any())
+    if rays:
+        unbounded = _unbounded(a_all, n_eq, np.isinf(outer_hi))
+        rays = unbounded is not None
+        if rays:
+            outer_hi[~unbounded & np.isinf(outer_hi)] = np.finfo(float).max  # bounded, its bound unknown
     # a value of a consistent table at an outer bound is that bound exactly
     at_floor = lambda: seen_lo <= outer_lo + 1e-9  # noqa: E731
-    at_ceil = lambda: seen_hi >= outer_hi - 1e-9  # noqa: E731
+    at_ceil = lambda: (seen_hi >= outer_hi - 1e-9) | (rays & np.isinf(outer_hi))  # noqa: E731
     # a cell whose outer bounds are already too narrow fails without more ado
     fails = ~_wide(codes, outer_lo, outer_hi)
     if first_failure:
@@ -1489,12 +1498,38 @@ def _component_ranges(m: _Model, comp: np.ndarray, integer: bool, exact: bool,
         if not exact and _wide_enough(label, lo, max(seen_hi[j], lo)):
             low[j], high[j] = lo, seen_hi[j]
             continue
-        hi = outer_hi[j] if seen_hi[j] >= outer_hi[j] - 1e-9 else optimum(j, -1)
+        hi = outer_hi[j] if seen_hi[j] >= outer_hi[j] - 1e-9 or (rays and math.isinf(outer_hi[j])) else optimum(j, -1)
         low[j], high[j] = math.ceil(lo - 1e-6), math.floor(hi + 1e-6) if math.isfinite(hi) else math.inf
         if first_failure and _fails_alone(m, comp[j], low[j], high[j]):
             return {comp[j]: (low[j], high[j])}
     settled_until(done, n)
     return dict(zip(comp, zip(low.tolist(), high.tolist())))
+
+
+def _unbounded(a: sparse.csr_array, n_eq: int, candidates: np.ndarray) -> np.ndarray | None:
+    """Which `candidates` (cells without an upper bound from `_propagate`) a component's
+    programme (`a`: its first `n_eq` rows equalities, the others `<=`) lets grow for ever: those
+    moved by a direction d, zero on the other cells (they are bounded) and >= 0 on these (every
+    cell has a lower bound), with A_eq d = 0 and A_ub d <= 0. One programme finds them all:
+    maximise the sum of t, t <= d, 0 <= t <= 1 - a sum of directions is one, so every cell
+    moved by one reaches t = 1 at once. A whole-number table moves along a whole-number
+    direction for ever too, so these are the cells whose whole-number maximum is infinite.
+    None if the programme fails (each cell is then solved by itself)."""
+    d = sparse.csr_array(a[:, candidates])
+    k = d.shape[1]
+    used = np.flatnonzero(np.diff(d.indptr))  # rows moving no candidate hold anyway
+    is_eq = used < n_eq
+    link = sparse.hstack([-sparse.eye_array(k), sparse.eye_array(k)])  # t - d <= 0
+    matrix = sparse.vstack([sparse.hstack([d[used], sparse.csr_array((len(used), k))]), link], format="csr")
+    row_lo = np.r_[np.where(is_eq, 0.0, -np.inf), np.full(k, -np.inf)]
+    lp = _LinearProgramme(matrix, row_lo, np.zeros(len(used) + k), np.zeros(2 * k),
+                          np.r_[np.full(k, np.inf), np.ones(k)])
+    res = lp.minimise(np.r_[np.zeros(k), -np.ones(k)], np.r_[np.full(k, np.inf), np.ones(k)], afresh=True)
+    if res.status != 0:
+        return None
+    out = np.zeros(len(candidates), bool)
+    out[np.flatnonzero(candidates)] = res.x[k:] > 0.5
+    return out
 
 
 def _whole(x: np.ndarray) -> bool:
