@@ -71,6 +71,7 @@ adds the relation numerator <= denominator.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -238,15 +239,18 @@ class CrossSum:
             if pc not in par.spec.counts or tc not in tot.spec.counts:
                 raise DisclosureError(f"link {self.total} <- {self.parts}: {pc}/{tc} is not a count column",
                                       table=self.parts, column=pc)
-        part_rows = par.select(self.parts_rows)
-        by_values = sorted({par.key_values(r, self.by) for r in part_rows}, key=repr) if self.by else [()]
+        part_rows = par.grouped(par.select(self.parts_rows), self.by)
+        by_values = sorted(part_rows, key=repr) if self.by else [()]
+        # the total rows of each value of `by` (a key of both in `total_row` too: `by` decides)
+        total_rows = tot.grouped(tot.select({k: v for k, v in self.total_row.items() if k not in self.by}),
+                                 self.by)
         for bv in by_values:
             where = dict(zip(self.by, bv))
-            totals = tot.select({**self.total_row, **where})
+            totals = total_rows.get(bv, [])
             if len(totals) != 1:
                 raise DisclosureError(f"link {self.total} <- {self.parts}: expected one total row for "
                                       f"{ {**self.total_row, **where} }, found {len(totals)}", table=self.total)
-            rows = [r for r in part_rows if par.key_values(r, self.by) == bv]
+            rows = part_rows.get(bv, [])
             for pc, tc in cols.items():
                 coefs = {(self.parts, r, pc): 1.0 for r in rows}
                 coefs[(self.total, totals[0], tc)] = coefs.get((self.total, totals[0], tc), 0.0) - 1.0
@@ -424,13 +428,17 @@ class _Table:
             raise DisclosureError(f"{name}: row_total {spec.row_total!r} is not a count column", table=name)
         if df.duplicated(list(spec.keys)).any():
             raise DisclosureError(f"{name}: key {spec.keys} is not unique", table=name)
-        for col in spec.counts:
-            v = pd.to_numeric(df[col], errors="coerce")
-            if spec.published_before:  # a label a reader saw stands for an unknown
-                v = v[~df[col].astype(str).isin([PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL])]
-            if v.isna().any() or (v < 0).any() or (v != np.floor(v)).any():
-                raise DisclosureError(f"{name}: count column {col!r} must hold non-negative whole numbers",
-                                      table=name, column=col)
+        # every count column at once: one conversion per table, not one per column
+        raw = df[list(spec.counts)].to_numpy(object)
+        v = pd.to_numeric(pd.Series(raw.ravel(), dtype=object), errors="coerce").to_numpy(float).reshape(raw.shape)
+        with np.errstate(invalid="ignore"):
+            bad = np.isnan(v) | (v < 0) | (v != np.floor(v))
+        if spec.published_before:  # a label a reader saw stands for an unknown
+            bad &= ~np.isin(raw.astype(str), [PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL])
+        if bad.any():
+            col = spec.counts[int(np.flatnonzero(bad.any(axis=0))[0])]
+            raise DisclosureError(f"{name}: count column {col!r} must hold non-negative whole numbers",
+                                  table=name, column=col)
         frame = df.reset_index(drop=True)
         rows = [tuple(r) for r in frame[list(spec.keys)].itertuples(index=False, name=None)]
         return cls(spec, frame, rows)
@@ -445,8 +453,16 @@ class _Table:
 
     def select(self, where: Mapping[str, Any]) -> list[tuple]:
         self.require_keys(where)
-        return [r for r in self.rows
-                if all(_matches(v, w) for v, w in zip(self.key_values(r, list(where)), where.values()))]
+        at = [(self.spec.keys.index(k), w) for k, w in where.items()]
+        return [r for r in self.rows if all(_matches(r[i], w) for i, w in at)]
+
+    def grouped(self, rows: Iterable[tuple], keys: Sequence[str]) -> dict[tuple, list[tuple]]:
+        """`rows` by their values of `keys`, each group in the order of `rows`."""
+        at = [self.spec.keys.index(k) for k in keys]
+        groups: dict[tuple, list[tuple]] = {}
+        for r in rows:
+            groups.setdefault(tuple(r[i] for i in at), []).append(r)
+        return groups
 
     def describe(self, row: tuple) -> str:
         return ", ".join(f"{k}={v}" for k, v in zip(self.spec.keys, row))
@@ -479,8 +495,11 @@ class _Model:
     structural: frozenset = frozenset()
     #: Cells of earlier snapshots in rows of structural zeros: unknowns that may be pinned to 0.
     zero_before: frozenset = frozenset()
-    #: Which relation holds which cell (`_incidence`), built when first needed.
+    #: The relations as matrices (`_relations`), built when first needed.
     incidence: Any = field(default=None, repr=False, compare=False)
+    #: What the search asks of every cell again and again, by `_label` and `_cell_arrays`:
+    #: built when first needed, anew for a model with other cells withheld (`_withholding`).
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def where(self, cell: Cell) -> str:
         table, row, col = cell
@@ -518,6 +537,7 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
     # a withheld count states nothing about its size: either reading, no range from the page
     labels = {PRIMARY_LABEL: "primary", SECONDARY_LABEL: "secondary", WITHHELD_LABEL: "hidden"}
     for name, t in ts.items():
+        column = {col: t.frame[col].tolist() for col in t.spec.counts}
         for i, row in enumerate(t.rows):
             not_shown = {kind: bool(rows) and all(_matches(v, rows[k]) if k in rows else True
                                                   for k, v in zip(t.spec.keys, row))
@@ -526,7 +546,7 @@ def _build(tables: Mapping[str, pd.DataFrame], specs: Sequence[TableSpec], links
             for col in t.spec.counts:
                 cell = (name, row, col)
                 cells.append(cell)
-                raw = t.frame.at[i, col]
+                raw = column[col][i]
                 if not_shown["withheld"]:
                     withheld.add(cell)
                 elif not_shown["superseded"]:
@@ -727,15 +747,54 @@ def primary_suppression(tables: Mapping[str, pd.DataFrame], specs: Sequence[Tabl
     return Publication(model, frozenset(small) | model.withheld | model.superseded)
 
 
+#: `_label`s as numbers, for many cells at once (`_cell_arrays`, `_wide`).
+_PRIMARY, _SECONDARY, _HIDDEN, _WITHHELD, _EMPTY = range(5)
+_LABEL_CODES = {"primary": _PRIMARY, "secondary": _SECONDARY, "hidden": _HIDDEN, "withheld": _WITHHELD,
+                "empty": _EMPTY}
+
+
+@dataclass(frozen=True)
+class _CellArrays:
+    """Per cell of a model (by `_Model.order`): its `_label` as a code, whether the page states
+    its label's range, its value (0 for a label of an earlier snapshot: those are unknowns
+    wherever they are used), and whether it is a structural zero."""
+
+    label: np.ndarray
+    stated: np.ndarray
+    value: np.ndarray
+    structural: np.ndarray
+
+
+def _cell_arrays(m: _Model) -> _CellArrays:
+    arrays = m.memo.get("arrays")
+    if arrays is None:
+        arrays = m.memo["arrays"] = _CellArrays(
+            label=np.array([_LABEL_CODES[_label(m, c)] for c in m.cells], np.int8),
+            stated=np.array([m.tables[c[0]].spec.labels_shown and c not in m.withheld and c not in m.superseded
+                             and m.given.get(c) != "hidden" for c in m.cells], bool),
+            value=np.array([0.0 if m.value[c] is None else m.value[c] for c in m.cells]),
+            structural=np.array([c in m.structural for c in m.cells], bool))
+    return arrays
+
+
+def _wide(codes: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """`_wide_enough` for many cells at once, their labels as codes (`_cell_arrays`)."""
+    primary = (low <= 1e-6) & (high >= T - 1 - 1e-6)
+    with np.errstate(invalid="ignore"):  # inf - inf: a cell no table has given a value yet
+        secondary = high - low >= T - 1e-6
+    return np.select([codes == _PRIMARY, codes == _SECONDARY, codes == _HIDDEN],
+                     [primary, secondary, primary | secondary], True)
+
+
 def _fine(m: _Model, c: Cell, lo: float, hi: float, ranges: Mapping[Cell, tuple[float, float]]) -> bool:
     """Rule 3 for one unknown cell, with the one case its label alone cannot judge: a count of
     an earlier snapshot's table whose counts the page never states, worked out to be 0 in a row
     whose base count (who started) is worked out to be 0 too, tells of no one (nobody started
     in that county and year)."""
-    if _fails_alone(m, c, lo, hi):
-        return False
     if _wide_enough(_label(m, c), lo, hi):
         return True
+    if _fails_alone(m, c, lo, hi):
+        return False
     base = (c[0], c[1], m.tables[c[0]].spec.counts[0])
     return base == c or (base in ranges and ranges[base][1] <= 1e-6) or m.value.get(base) == 0
 
@@ -749,6 +808,16 @@ def _fails_alone(m: _Model, c: Cell, lo: float, hi: float) -> bool:
 
 
 def _label(m: _Model, c: Cell) -> str:
+    """What the page states about an unknown cell ('primary', 'secondary', 'hidden',
+    'withheld', 'empty'), as `_wide_enough` reads it; looked up once per cell and model."""
+    labels = m.memo.setdefault("label", {})
+    label = labels.get(c)
+    if label is None:
+        label = labels[c] = _label_of(m, c)
+    return label
+
+
+def _label_of(m: _Model, c: Cell) -> str:
     if c in m.zero_before:
         return "empty"
     if c in m.given:
@@ -891,16 +960,35 @@ def _publishable(m: _Model, c: Cell, sup) -> bool:
 
 
 def _second_cell_in_lines(m: _Model, sup: set, key) -> None:
+    """Step 2 of `complementary_suppression`: passes over the equalities in their order, each
+    with exactly one unknown cell (suppressed, or a label of an earlier snapshot) getting its
+    cheapest published cell hidden too, until a pass hides nothing. Only the equalities with
+    one unknown are visited: the number of unknowns of each is kept as cells are hidden."""
+    incidence, _, equal = _relations(m)
+    unknown = np.zeros(len(m.cells), bool)
+    unknown[[m.order[c] for c in (*sup, *m.given)]] = True
+    count = (incidence.T @ unknown.astype(float)).round().astype(int).tolist()
     changed = True
     while changed:
         changed = False
-        for coefs, sense, _ in m.constraints:
-            unknown = [c for c in coefs if c in sup or c in m.given]
-            if sense == "==" and len(unknown) == 1 and _label(m, unknown[0]) != "withheld":
-                published = [c for c in coefs if _publishable(m, c, sup)]
-                if published:
-                    sup.add(min(published, key=key))
-                    changed = True
+        todo = np.flatnonzero(equal & (np.array(count) == 1)).tolist()
+        while todo:
+            i = heapq.heappop(todo)
+            if count[i] != 1:
+                continue  # a cell hidden earlier in this pass is its second
+            coefs = m.constraints[i][0]
+            [cell] = [c for c in coefs if c in sup or c in m.given]
+            if _label(m, cell) == "withheld":
+                continue
+            published = [c for c in coefs if _publishable(m, c, sup)]
+            if published:
+                extra = min(published, key=key)
+                sup.add(extra)
+                changed = True
+                for j in m.of_cell[extra]:
+                    count[j] += 1
+                    if count[j] == 1 and j > i and equal[j]:
+                        heapq.heappush(todo, j)  # still ahead in this pass
 
 
 #: How far along the chain of hidden cells complementary suppression looks for a partner
@@ -913,7 +1001,7 @@ def _withholding(m: _Model, dropped: frozenset) -> _Model:
     """The model with `dropped` as the cells complementary suppression withholds (and the
     rows the tables themselves withhold, `TableSpec.withheld_rows`)."""
     own = frozenset(c for c in m.withheld if c not in m.dropped)
-    return replace(m, withheld=own | dropped, dropped=frozenset(dropped))
+    return replace(m, withheld=own | dropped, dropped=frozenset(dropped), memo={})
 
 
 def _coarser(m: _Model, cell: Cell, sup: set) -> tuple[set, bool] | None:
@@ -989,43 +1077,79 @@ class _Witnesses:
     it differs from the true table (and on the cells of earlier snapshots, whose true values
     are not known). It stays consistent when more cells are suppressed (the new unknowns keep
     their true values, which satisfy everything) and, when a cell is published again, as long
-    as it holds that cell's true value - so `usable` needs no re-solving, only that check.
+    as it holds that cell's true value - so `seen` needs no re-solving, only that check.
+
+    The tables are kept by the component they were solved for (`_Found`): a component asked
+    about later looks only at the tables of the components it shares a cell with.
     """
 
     def __init__(self, m: _Model):
         self.m = m
-        self.index = {c: i for i, c in enumerate(m.cells)}
         self.truth = np.array([np.nan if m.value[c] is None else m.value[c] for c in m.cells])
-        self.tables: list[tuple[np.ndarray, np.ndarray]] = []  # (cell indices, values)
+        self.found: dict[bytes, _Found] = {}
 
     def add(self, comp: np.ndarray, x: np.ndarray) -> None:
-        """A solution over the cells `comp` (global indices), the others at their true values."""
+        """A solution over the cells `comp` (global indices, ascending), the others at their
+        true values."""
         moved = ~(np.abs(x - self.truth[comp]) < 1e-9)  # NaN (a cell of an earlier snapshot) counts as moved
-        self.tables.append((comp[moved], np.round(x[moved])))
+        key = comp.tobytes()
+        found = self.found.get(key)
+        if found is None:
+            found = self.found[key] = _Found(comp)
+        found.add(comp[moved], np.round(x[moved]))
 
     def seen(self, comp: np.ndarray, unknown: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Smallest and largest value of each cell of `comp` over the true table and every stored
-        table usable with the unknown cells `unknown` (a mask over all cells)."""
+        table usable with the unknown cells `unknown` (a mask over all cells): one whose moved
+        cells are all unknown, that moves a cell of `comp` and, when `comp` holds cells of
+        earlier snapshots (no true value), gives a value to each of them."""
         truth = self.truth[comp]
         lo = np.where(np.isnan(truth), np.inf, truth)
         hi = np.where(np.isnan(truth), -np.inf, truth)
         local = np.full(len(self.truth), -1)
         local[comp] = np.arange(len(comp))
-        need = np.isnan(truth)
-        for idx, vals in self.tables:
-            if not unknown[idx].all():
-                continue
-            at = local[idx]
-            inside = at >= 0
+        need = int(np.isnan(truth).sum())
+        for found in self.found.values():
+            inside = local[found.comp] >= 0
             if not inside.any():
                 continue
-            row = truth.copy()
-            row[at[inside]] = vals[inside]
-            if need.any() and np.isnan(row[need]).any():
-                continue  # does not say what the earlier snapshot's cells of this component are
-            np.minimum(lo, row, out=lo)
-            np.maximum(hi, row, out=hi)
+            if need and np.isnan(self.truth[found.comp[inside]]).sum() < need:
+                continue  # its tables do not say what some earlier snapshot's cells of `comp` are
+            idx, vals, owner = found.entries()
+            at = local[idx]
+            usable = np.bincount(owner, ~unknown[idx], found.n) == 0
+            usable &= np.bincount(owner, at >= 0, found.n) > 0
+            take = usable[owner] & (at >= 0)
+            np.minimum.at(lo, at[take], vals[take])
+            np.maximum.at(hi, at[take], vals[take])
         return lo, hi
+
+
+class _Found:
+    """The tables `_Witnesses` found for one component: their moved cells and values, one
+    after another (`owner`: which table an entry is of), in arrays grown by doubling."""
+
+    def __init__(self, comp: np.ndarray):
+        self.comp, self.n = comp, 0
+        self.idx = np.empty(64, np.int64)
+        self.vals = np.empty(64)
+        self.owner = np.empty(64, np.int64)
+        self.size = 0
+
+    def add(self, idx: np.ndarray, vals: np.ndarray) -> None:
+        end = self.size + len(idx)
+        if end > len(self.idx):
+            grown = max(end, 2 * len(self.idx))
+            for name in ("idx", "vals", "owner"):
+                old = getattr(self, name)
+                new = np.empty(grown, old.dtype)
+                new[:self.size] = old[:self.size]
+                setattr(self, name, new)
+        self.idx[self.size:end], self.vals[self.size:end], self.owner[self.size:end] = idx, vals, self.n
+        self.size, self.n = end, self.n + 1
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.idx[:self.size], self.vals[:self.size], self.owner[:self.size]
 
 
 def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
@@ -1052,20 +1176,25 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
     `complementary_suppression`). Such a partial answer is not cached.
     """
     # a structural zero is a constant to a reader, whatever the page shows
-    cells = sorted((set(sup) | set(m.given)) - m.structural, key=m.order.__getitem__)
-    # unknown cells sharing a relation are in one component: the relations x unknown cells
-    # incidence times its transpose links them
-    linked = _incidence(m)[:, [m.order[c] for c in cells]]
-    _, which = connected_components(linked.T @ linked, directed=False)
-    components: dict[int, list[Cell]] = {}
-    for c, k in zip(cells, which.tolist()):
-        components.setdefault(k, []).append(c)
+    arrays = _cell_arrays(m)
+    at = np.unique(np.array([m.order[c] for c in (*sup, *m.given)], dtype=np.int64))
+    at = at[~arrays.structural[at]]
+    # unknown cells sharing a relation are in one component: the cells x relations incidence
+    # times its transpose links them
+    linked = _relations(m)[0][at]
+    _, which = connected_components(linked @ linked.T, directed=False)
+    # the components in the order of their first cell, each cell's in the order of the cells
+    firsts = np.unique(which, return_index=True)[1]
+    rank = np.empty(len(firsts), np.int64)
+    rank[np.argsort(firsts, kind="stable")] = np.arange(len(firsts))
+    grouped = np.argsort(rank[which], kind="stable")
+    components = np.split(at[grouped], np.cumsum(np.bincount(rank[which]))[:-1]) if len(at) else []
     witnesses = witnesses or _Witnesses(m)
     unknown = np.zeros(len(m.cells), bool)
-    unknown[[witnesses.index[c] for c in cells]] = True
+    unknown[at] = True
     out: dict[Cell, tuple[float, float]] = {}
-    for comp in components.values():
-        key = (frozenset(comp), integer, exact)
+    for comp in components:
+        key = (comp.tobytes(), integer, exact)
         if cache is None or key not in cache:
             result = _component_ranges(m, comp, integer, exact, witnesses, unknown,
                                        first_failure=first_failure and not exact)
@@ -1075,19 +1204,30 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
             if cache is None:
                 out.update(result)
                 continue
-            cache[key] = result
-        out.update(cache[key])
-        if first_failure and not exact and any(_fails_alone(m, c, *cache[key][c]) for c in comp):
-            return out
+            cache[key] = [result, None]
+        entry = cache[key]
+        out.update(entry[0])
+        if first_failure and not exact:
+            if entry[1] is None:  # whether a cell of it fails whatever the others' ranges
+                entry[1] = any(_fails_alone(m, c, lo, hi) for c, (lo, hi) in entry[0].items())
+            if entry[1]:
+                return out
     return out
 
 
-def _incidence(m: _Model) -> sparse.csc_array:
-    """Relations x cells: 1 where a relation holds a cell. Built once per model."""
+def _relations(m: _Model) -> tuple[sparse.csr_array, sparse.csr_array, np.ndarray]:
+    """The relations as matrices, built once per model: cells x relations, 1 where a relation
+    holds a cell (an incidence: which cells a relation links); relations x cells, the
+    coefficients; and which relations are equalities."""
     if m.incidence is None:
         rows = [i for i, (coefs, _, _) in enumerate(m.constraints) for _ in coefs]
         cols = [m.order[c] for coefs, _, _ in m.constraints for c in coefs]
-        m.incidence = sparse.csc_array((np.ones(len(rows)), (rows, cols)), shape=(len(m.constraints), len(m.cells)))
+        coefs = [a for coefs, _, _ in m.constraints for a in coefs.values()]
+        shape = (len(m.constraints), len(m.cells))
+        # built from (row, column) pairs that never repeat, so no two coefficients are summed
+        m.incidence = (sparse.csr_array((np.ones(len(rows)), (cols, rows)), shape=shape[::-1]),
+                       sparse.csr_array((np.array(coefs, float), (rows, cols)), shape=shape),
+                       np.array([sense == "==" for _, sense, _ in m.constraints], bool))
     return m.incidence
 
 
@@ -1132,8 +1272,9 @@ def _propagate(rows: np.ndarray, cols: np.ndarray, coef: np.ndarray, rhs: np.nda
             new_lo = np.where(pos, lower_term / coef, upper_term / coef)
         hi = high.copy()
         lo = low.copy()
-        np.minimum.at(hi, cols, np.nan_to_num(new_hi, nan=np.inf))
-        np.maximum.at(lo, cols, np.nan_to_num(new_lo, nan=-np.inf))
+        # an undefined bound (a term without one) is none; an infinite one stays infinite
+        np.minimum.at(hi, cols, np.where(np.isnan(new_hi), np.inf, new_hi))
+        np.maximum.at(lo, cols, np.where(np.isnan(new_lo), -np.inf, new_lo))
         if integer:
             hi = np.floor(hi + 1e-9)
             lo = np.ceil(lo - 1e-9) + 0.0  # not -0.0
@@ -1179,14 +1320,22 @@ class _LinearProgramme:
         self.highs.setOptionValue("simplex_strategy", 4)
         self.highs.passModel(lp)
         self.col_lo = col_lo.astype(float)
+        self.cost, self.upper = np.zeros(self.n), col_hi.astype(float)
 
     def minimise(self, objective: np.ndarray, upper: np.ndarray, afresh: bool = False) -> "_Solution":
         """`afresh`: solve from scratch (presolve, the dual simplex method), as `linprog` does:
         where the optimum is not unique this often lands on a whole-number one when going on
         from the last basis did not, which is far cheaper than an integer programme."""
         h = self.highs
-        h.changeColsCost(self.n, self.columns, objective.astype(float))
-        h.changeColsBounds(self.n, self.columns, self.col_lo, upper.astype(float))
+        # only what differs from the last solve is passed (HiGHS keeps the rest)
+        changed = np.flatnonzero(objective != self.cost).astype(np.int32)
+        if len(changed):
+            h.changeColsCost(len(changed), changed, objective[changed].astype(float))
+            self.cost = objective.astype(float)
+        changed = np.flatnonzero(upper != self.upper).astype(np.int32)
+        if len(changed):
+            h.changeColsBounds(len(changed), changed, self.col_lo[changed], upper[changed].astype(float))
+            self.upper = upper.astype(float)
         if afresh:
             h.clearSolver()
             h.setOptionValue("simplex_strategy", 1)
@@ -1214,57 +1363,42 @@ class _Solution:
     message: str
 
 
-def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
+def _component_ranges(m: _Model, comp: np.ndarray, integer: bool, exact: bool,
                       witnesses: _Witnesses, unknown: np.ndarray, first_failure: bool = False
                       ) -> dict[Cell, tuple[float, float]]:
-    """The ranges of the cells of one component (`_ranges`); with `first_failure` only up to
-    the first cell that fails whatever the others' ranges (`_fails_alone`)."""
+    """The ranges of the cells of one component (`_ranges`: `comp` their indices in the model,
+    ascending); with `first_failure` only up to the first cell that fails whatever the others'
+    ranges (`_fails_alone`)."""
+    at = comp
+    comp = [m.cells[i] for i in at]
     n = len(comp)
-    at = np.array([witnesses.index[c] for c in comp])
-    labels = [_label(m, c) for c in comp]
+    arrays = _cell_arrays(m)
+    codes = arrays.label[at]
     seen_lo, seen_hi = witnesses.seen(at, unknown)
-    if not exact and all(_wide_enough(lab, lo, hi) for lab, lo, hi in zip(labels, seen_lo, seen_hi)):
+    if not exact and _wide(codes, seen_lo, seen_hi).all():
         # the tables found already show every cell wide enough: nothing to solve (or build)
-        return {c: (lo, hi) for c, lo, hi in zip(comp, seen_lo, seen_hi)}
-    var = {c: j for j, c in enumerate(comp)}
-    # the relations as sparse matrices (equalities, then inequalities): the dense form made
-    # converting the problem cost more than solving it
-    entries: dict[bool, tuple[list, list, list, list]] = {True: ([], [], [], []), False: ([], [], [], [])}
-    for i in sorted({i for c in comp for i in m.of_cell[c]}):
-        coefs, sense, _ = m.constraints[i]
-        rows, cols, vals, rhs = entries[sense == "=="]
-        b = 0.0
-        for c, a in coefs.items():
-            if c in var:
-                rows.append(len(rhs))
-                cols.append(var[c])
-                vals.append(a)
-            else:
-                b -= a * m.value[c]
-        rhs.append(b)
-
-    def matrix(part):
-        rows, cols, vals, rhs = part
-        return sparse.csr_array((vals, (rows, cols)), shape=(len(rhs), n)), np.array(rhs)
-
-    (a_eq, beq), (a_ub, bub) = matrix(entries[True]), matrix(entries[False])
-    primary = np.array([lab in ("primary", "empty") for lab in labels])  # an empty count is shown `<5` too
-    stated = np.array([m.tables[c[0]].spec.labels_shown and c not in m.withheld and c not in m.superseded
-                       and m.given.get(c) != "hidden" for c in comp])
+        return dict(zip(comp, zip(seen_lo.tolist(), seen_hi.tolist())))
+    # the relations holding a cell of the component (equalities, then inequalities), over its
+    # cells; the other cells are constants (published numbers, or structural zeros)
+    _, coefficients, equal = _relations(m)
+    rows = np.unique(_relations(m)[0][at].indices)
+    n_eq = int(equal[rows].sum())
+    block = coefficients[np.r_[rows[equal[rows]], rows[~equal[rows]]]]
+    outside = arrays.value.copy()
+    outside[at] = 0.0
+    rhs = -(block @ outside)
+    a_all = sparse.csr_array(block[:, at])
+    beq, bub = rhs[:n_eq], rhs[n_eq:]
+    primary = np.isin(codes, (_PRIMARY, _EMPTY))  # an empty count is shown `<5` too
+    stated = arrays.stated[at]
     floor_ = np.where(primary | ~stated, 0.0, float(T))
     ceil_ = np.where(primary & stated, T - 1.0, np.inf)
-    a_all = sparse.vstack([a_eq, a_ub], format="csr")
-    integer_problem = dict(
-        constraints=[LinearConstraint(a_all, np.r_[beq, np.full(len(bub), -np.inf)], np.r_[beq, bub])]
-        if a_all.shape[0] else [],
-        integrality=np.ones(n), bounds=Bounds(floor_, ceil_),
-    )
     coo = a_all.tocoo()
     keep = coo.data != 0
-    outer_lo, outer_hi = _propagate(coo.row[keep], coo.col[keep], coo.data[keep], np.r_[beq, bub],
-                                    np.r_[np.ones(len(beq), bool), np.zeros(len(bub), bool)], floor_, ceil_, integer)
+    outer_lo, outer_hi = _propagate(coo.row[keep], coo.col[keep], coo.data[keep], rhs,
+                                    np.arange(len(rhs)) < n_eq, floor_, ceil_, integer)
 
-    lp = _LinearProgramme(a_all, np.r_[beq, np.full(len(bub), -np.inf)], np.r_[beq, bub], floor_, ceil_)
+    lp = _LinearProgramme(a_all, np.r_[beq, np.full(len(bub), -np.inf)], rhs, floor_, ceil_)
 
     def solve(objective: np.ndarray, upper: np.ndarray | None = None, must: bool = True):
         """LP optimum (whole-number optimum if `must` and the LP's is not whole); records a
@@ -1272,14 +1406,15 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
         top = ceil_ if upper is None else upper
         res = lp.minimise(objective, top)
         x, fun, status = res.x, res.fun, res.status
-        # absolute tolerance only: a relative one would let a large count pass a fraction
-        whole = status == 0 and np.allclose(x, np.round(x), rtol=0, atol=1e-6)
+        whole = status == 0 and _whole(x)
         if status == 0 and integer and not whole and must:
             res = lp.minimise(objective, top, afresh=True)
             x, fun, status = res.x, res.fun, res.status
-            whole = status == 0 and np.allclose(x, np.round(x), rtol=0, atol=1e-6)
+            whole = status == 0 and _whole(x)
         if status == 0 and integer and not whole and must:
-            res = milp(objective, **integer_problem)
+            res = milp(objective, integrality=np.ones(n), bounds=Bounds(floor_, ceil_),
+                       constraints=[LinearConstraint(a_all, np.r_[beq, np.full(len(bub), -np.inf)], rhs)]
+                       if len(rhs) else [])
             x, fun, status = res.x, res.fun, res.status
             whole = status == 0
         if status == 0 and (whole or not integer):
@@ -1298,11 +1433,19 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
             raise DisclosureError(f"audit: the integer program for {m.where(comp[j])} failed ({res.message})")
         return sign * fun
 
+    # For exact ranges: the cells without an upper bound, all at once, instead of one
+    # programme each that ends unbounded
+    rays = exact and n > 1 and bool(np.isinf(outer_hi).any())
+    if rays:
+        unbounded = _unbounded(a_all, n_eq, np.isinf(outer_hi))
+        rays = unbounded is not None
+        if rays:
+            outer_hi[~unbounded & np.isinf(outer_hi)] = np.finfo(float).max  # bounded, its bound unknown
     # a value of a consistent table at an outer bound is that bound exactly
     at_floor = lambda: seen_lo <= outer_lo + 1e-9  # noqa: E731
-    at_ceil = lambda: seen_hi >= outer_hi - 1e-9  # noqa: E731
+    at_ceil = lambda: (seen_hi >= outer_hi - 1e-9) | (rays & np.isinf(outer_hi))  # noqa: E731
     # a cell whose outer bounds are already too narrow fails without more ado
-    fails = np.array([not _wide_enough(lab, lo, hi) for lab, lo, hi in zip(labels, outer_lo, outer_hi)])
+    fails = ~_wide(codes, outer_lo, outer_hi)
     if first_failure:
         for j in np.flatnonzero(fails):
             if _fails_alone(m, comp[j], outer_lo[j], outer_hi[j]):
@@ -1311,8 +1454,7 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
     def unsettled() -> np.ndarray:
         if exact:
             return ~(at_floor() & at_ceil())
-        wide = np.array([_wide_enough(lab, lo, hi) for lab, lo, hi in zip(labels, seen_lo, seen_hi)])
-        return ~wide & ~fails
+        return ~_wide(codes, seen_lo, seen_hi) & ~fails
 
     # Batches first: one LP pushes every unsettled cell down at once, one up (upper bounds a
     # little above what is seen, so that it is bounded; a solution within tighter bounds is
@@ -1331,23 +1473,69 @@ def _component_ranges(m: _Model, comp: list[Cell], integer: bool, exact: bool,
         if now.sum() >= left.sum():
             break
         left = now
-    out = {}
-    for j, c in enumerate(comp):
-        if not exact and fails[j]:
-            out[c] = (outer_lo[j], outer_hi[j])
-            continue
-        if not exact and _wide_enough(labels[j], seen_lo[j], seen_hi[j]):
-            out[c] = (seen_lo[j], seen_hi[j])
+    # One cell at a time, in order, for the cells neither the tables found nor the outer bounds
+    # settle; a cell settled before the loop reaches it is answered as it stands then (what the
+    # tables found by then show), as are the cells settled from the start.
+    low, high = np.empty(n), np.empty(n)
+    if exact:
+        low[:] = np.ceil(outer_lo - 1e-6)
+        high[:] = np.where(np.isfinite(outer_hi), np.floor(outer_hi + 1e-6), math.inf)
+
+    def settled_until(a: int, b: int) -> None:
+        if not exact:
+            low[a:b] = np.where(fails[a:b], outer_lo[a:b], seen_lo[a:b])
+            high[a:b] = np.where(fails[a:b], outer_hi[a:b], seen_hi[a:b])
+
+    done = 0
+    for j in np.flatnonzero(unsettled()).tolist():
+        settled_until(done, j)
+        done = j + 1
+        label = _label(m, comp[j])
+        if not exact and _wide_enough(label, seen_lo[j], seen_hi[j]):
+            low[j], high[j] = seen_lo[j], seen_hi[j]
             continue
         lo = outer_lo[j] if seen_lo[j] <= outer_lo[j] + 1e-9 else optimum(j, +1)
-        if not exact and _wide_enough(labels[j], lo, max(seen_hi[j], lo)):
-            out[c] = (lo, seen_hi[j])
+        if not exact and _wide_enough(label, lo, max(seen_hi[j], lo)):
+            low[j], high[j] = lo, seen_hi[j]
             continue
-        hi = outer_hi[j] if seen_hi[j] >= outer_hi[j] - 1e-9 else optimum(j, -1)
-        out[c] = (math.ceil(lo - 1e-6), math.floor(hi + 1e-6) if math.isfinite(hi) else math.inf)
-        if first_failure and _fails_alone(m, c, *out[c]):
-            return {c: out[c]}
+        hi = outer_hi[j] if seen_hi[j] >= outer_hi[j] - 1e-9 or (rays and math.isinf(outer_hi[j])) else optimum(j, -1)
+        low[j], high[j] = math.ceil(lo - 1e-6), math.floor(hi + 1e-6) if math.isfinite(hi) else math.inf
+        if first_failure and _fails_alone(m, comp[j], low[j], high[j]):
+            return {comp[j]: (low[j], high[j])}
+    settled_until(done, n)
+    return dict(zip(comp, zip(low.tolist(), high.tolist())))
+
+
+def _unbounded(a: sparse.csr_array, n_eq: int, candidates: np.ndarray) -> np.ndarray | None:
+    """Which `candidates` (cells without an upper bound from `_propagate`) a component's
+    programme (`a`: its first `n_eq` rows equalities, the others `<=`) lets grow for ever: those
+    moved by a direction d, zero on the other cells (they are bounded) and >= 0 on these (every
+    cell has a lower bound), with A_eq d = 0 and A_ub d <= 0. One programme finds them all:
+    maximise the sum of t, t <= d, 0 <= t <= 1 - a sum of directions is one, so every cell
+    moved by one reaches t = 1 at once. A whole-number table moves along a whole-number
+    direction for ever too, so these are the cells whose whole-number maximum is infinite.
+    None if the programme fails (each cell is then solved by itself)."""
+    d = sparse.csr_array(a[:, candidates])
+    k = d.shape[1]
+    used = np.flatnonzero(np.diff(d.indptr))  # rows moving no candidate hold anyway
+    is_eq = used < n_eq
+    link = sparse.hstack([-sparse.eye_array(k), sparse.eye_array(k)])  # t - d <= 0
+    matrix = sparse.vstack([sparse.hstack([d[used], sparse.csr_array((len(used), k))]), link], format="csr")
+    row_lo = np.r_[np.where(is_eq, 0.0, -np.inf), np.full(k, -np.inf)]
+    lp = _LinearProgramme(matrix, row_lo, np.zeros(len(used) + k), np.zeros(2 * k),
+                          np.r_[np.full(k, np.inf), np.ones(k)])
+    res = lp.minimise(np.r_[np.zeros(k), -np.ones(k)], np.r_[np.full(k, np.inf), np.ones(k)], afresh=True)
+    if res.status != 0:
+        return None
+    out = np.zeros(len(candidates), bool)
+    out[np.flatnonzero(candidates)] = res.x[k:] > 0.5
     return out
+
+
+def _whole(x: np.ndarray) -> bool:
+    """Whether a solution is whole numbers (an absolute tolerance only: a relative one would
+    let a large count pass a fraction)."""
+    return bool(np.all(np.abs(x - np.round(x)) <= 1e-6))
 
 
 def audit(pub: Publication, *, integer: bool = True, exact: bool = True) -> Publication:

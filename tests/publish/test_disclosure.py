@@ -723,3 +723,16 @@ def test_a_count_of_nobody_keeps_the_range_of_its_label():
     assert ranges[("g=a", "n_clients")] == (0, T - 1)
     assert ranges[("g=b", "n_clients")] == (0, T - 1)
     assert all(r.ok for r in pub.ranges)
+
+
+def test_the_exact_audit_finds_a_cell_without_upper_bound_beside_bounded_ones():
+    """A held-back count (40, shown `..`) bounded only from below by the small count within it
+    (3, `<5`): a reader knows 5 <= n, nothing more. In one component with a bounded cell, the
+    unbounded one is found as such (infinite maximum) and the bounded one keeps its range."""
+    spec = TableSpec(name="t", keys=("g",), counts=("n", "k"), relations=(AtMost("k", "n"),),
+                     held_back=frozenset({(("a",), "n")}))
+    df = pd.DataFrame({"g": ["a"], "n": [40], "k": [3]})
+    pub = protect({"t": df}, [spec])
+    ranges = {r.column: (r.low, r.high) for r in pub.ranges}
+    assert ranges == {"n": (T, math.inf), "k": (0, T - 1)}
+    assert list(pub.published("t").loc[0, ["n", "k"]]) == [SECONDARY_LABEL, PRIMARY_LABEL]
