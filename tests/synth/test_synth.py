@@ -462,7 +462,7 @@ def test_scores_improve_more_for_employed(figs):
 @pytest.mark.slow
 def test_or_recovery_without_calibration(tmp_path):
     import statsmodels.api as sm
-    cfg = SynthConfig(calibrate=False, n_clients_wave2=8000, n_clients_wave1=8000, register=False, messy=False)
+    cfg = SynthConfig(calibrate=False, n_clients_wave2=4000, n_clients_wave1=4000, register=False, messy=False)
     write_delivery(tmp_path, cfg)
     pop = figures(tmp_path, exports=("clients", "jobs", "fidelity_reviews"))["pop"]
     fid = {**FIDELITY, "Helsinki": 97, "Pirkanmaa": 108, "Pohjois-Pohjanmaa": 113, "Lappi": 92,
