@@ -15,9 +15,13 @@ KEEP_BYTECODE := PYTHONDONTWRITEBYTECODE=
 
 .PHONY: setup demo check test chromium bench dev clean
 
+# The pinned dependencies go in with uv (itself pinned in requirements.lock), which installs the
+# same versions as pip in a fraction of its time; pip does it where uv cannot be had.
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[test]'
+	{ $(PY) -m pip install -q --disable-pip-version-check -c requirements.lock uv && \
+	  $(VENV)/bin/uv pip install -q --python $(PY) -c requirements.lock -e '.[test]'; } || \
+	  $(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[test]'
 	touch $(STAMP)
 
 setup: $(STAMP)
