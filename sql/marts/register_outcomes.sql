@@ -61,8 +61,9 @@ inpatient_islands AS (  -- overlapping episodes merged, so that a day counts onc
     FROM (
         SELECT *, max(last_day) OVER (PARTITION BY person_key ORDER BY first_day, last_day
                                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_last
-        FROM inpatient_clipped
-        WHERE first_day <= last_day
+        FROM (SELECT DISTINCT person_key, first_day, last_day  -- ties taken alike by both windows
+              FROM inpatient_clipped
+              WHERE first_day <= last_day)
     )
 ),
 inpatient_pre24_13 AS (

@@ -18,7 +18,9 @@ WITH spells AS (
     SELECT 'benefits', person_id, etuus, alkupvm, coalesce(loppupvm, DATE '9999-12-31')
     FROM raw.register_benefits
 ), eligible AS (
-    SELECT s.*, p.person_key FROM spells AS s JOIN staging.register_population AS p USING (person_id)
+    -- a repeated spell is one row: the two windows below order the rows by their dates, and
+    -- rows that tie there could be taken in another order by each, which splits an island
+    SELECT DISTINCT s.*, p.person_key FROM spells AS s JOIN staging.register_population AS p USING (person_id)
 ), ordered AS (
     SELECT *, max(end_date) OVER (PARTITION BY source, person_key, kind ORDER BY start_date, end_date
                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
