@@ -79,10 +79,10 @@ def test_make_dev_starts_on_a_fresh_clone(tmp_path):
                     answered = r.status == 200
                     break
             except OSError:
-                time.sleep(2)
+                time.sleep(0.25)
         alive = proc.poll() is None
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C, as a user stops it: Dagster stops its processes
         try:
             out, _ = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
