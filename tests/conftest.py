@@ -83,6 +83,18 @@ def synthetic_study(tmp_path_factory, worker_id):
             "warehouse": root / "warehouse.duckdb", "figures": root / "warehouse.figures", "site": root / "site"}
 
 
+@pytest.fixture(scope="session")
+def study_site(synthetic_study):
+    """The site the session's synthetic study published: its folder, the snapshot's folder and
+    quarter. Tests read it and never write it (a test that builds on it takes a copy)."""
+    from types import SimpleNamespace
+
+    cutoff = synthetic_study["config"].cutoff
+    quarter = f"{cutoff.year}Q{(cutoff.month - 1) // 3 + 1}"
+    return SimpleNamespace(site_dir=synthetic_study["site"], snapshot_dir=synthetic_study["site"] / quarter,
+                           quarter=quarter)
+
+
 @pytest.fixture
 def study_con(synthetic_study):
     c = duckdb.connect(str(synthetic_study["warehouse"]), read_only=True)

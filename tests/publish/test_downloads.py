@@ -32,11 +32,8 @@ NUMERIC = {"count", "int", "rate", "number", "money", "p"}
 
 
 @pytest.fixture(scope="module")
-def site(synthetic_study, tmp_path_factory):
-    root = tmp_path_factory.mktemp("downloads") / "site"
-    with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
-        result = build_site(con, root, synthetic_study["config"].cutoff, PROVENANCE, None)
-    return result
+def site(study_site):
+    return study_site
 
 
 def declared(folder: Path) -> dict:

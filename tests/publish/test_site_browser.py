@@ -28,7 +28,6 @@ import duckdb
 import pytest
 
 from ips_eval.publish.disclosure import PRIMARY_LABEL, SECONDARY_LABEL
-from ips_eval.publish.site.build import build_site
 from ips_eval.publish.site.tables import by_key, read_site_data
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -171,13 +170,11 @@ READ_PAGE = """(async () => {
 
 
 @pytest.fixture(scope="module")
-def published(synthetic_study, tmp_path_factory):
-    root = tmp_path_factory.mktemp("site_browser")
+def published(synthetic_study, study_site):
+    """The session study's site, and the tables it was published from."""
     with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
-        result = build_site(con, root / "site", synthetic_study["config"].cutoff,
-                            {"run_id": "browser-test", "code_version": "test", "input_fingerprint": "0" * 64}, None)
         data = read_site_data(con)
-    return result, data
+    return study_site, data
 
 
 @pytest.fixture(scope="module")

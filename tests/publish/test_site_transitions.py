@@ -100,13 +100,8 @@ def test_no_transition_rates_gives_no_table():
     assert _transitions(con) == (None, None, None)
 
 
-def test_site_section_in_three_languages(synthetic_study, tmp_path):
-    from ips_eval.publish.site.build import build_site
-    from tests.publish.test_site import PROVENANCE
-
-    with duckdb.connect(str(synthetic_study["warehouse"]), read_only=True) as con:
-        result = build_site(con, tmp_path / "site", synthetic_study["config"].cutoff, PROVENANCE, None)
-    snap = result.snapshot_dir
+def test_site_section_in_three_languages(study_site):
+    snap = study_site.snapshot_dir
     for page, title in (("index.html", "Siirtymät etuuksilta työhön ja takaisin"),
                         ("sv/index.html", "Övergångar från förmåner till arbete och tillbaka"),
                         ("en/index.html", "Moving from benefits into work, and back")):
