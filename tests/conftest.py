@@ -89,8 +89,9 @@ def study_site(synthetic_study):
     quarter. Tests read it and never write it (a test that builds on it takes a copy)."""
     from types import SimpleNamespace
 
-    cutoff = synthetic_study["config"].cutoff
-    quarter = f"{cutoff.year}Q{(cutoff.month - 1) // 3 + 1}"
+    from ips_eval.definitions import quarter_label
+
+    quarter = quarter_label(synthetic_study["config"].cutoff)
     return SimpleNamespace(site_dir=synthetic_study["site"], snapshot_dir=synthetic_study["site"] / quarter,
                            quarter=quarter)
 

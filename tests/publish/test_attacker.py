@@ -48,6 +48,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
+from ips_eval.definitions import quarter_label
 from ips_eval.publish.site.build import build_site
 from ips_eval.synth.variants import site_marts, split_counties
 from ips_eval.warehouse.tables import build_table, cutoff_bound
@@ -171,7 +172,7 @@ def publish_quarters(source: Path, root: Path, cutoffs: list[dt.date], variant: 
     site, warehouses, seconds = root / "site", {}, {}
     tables = _cutoff_tables()
     for cutoff in cutoffs:
-        label = f"{cutoff.year}Q{(cutoff.month - 1) // 3 + 1}"
+        label = quarter_label(cutoff)
         wh = root / f"{label}.duckdb"
         shutil.copyfile(base, wh)
         started = time.perf_counter()
