@@ -184,6 +184,49 @@ def _anderson(seen: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarr
     return b[:, -1] + f[:, -1] - (dX + dF) @ gamma
 
 
+#: Below this smallest w_i |y_i - p_i| a fit proves nothing (`overlap_proven`): the rounding of
+#: the score would no longer be small beside it, and the linear programme decides.
+OVERLAP_PROOF_FLOOR = 1e-8
+
+
+def overlap_proven(X: np.ndarray, y: np.ndarray, beta: np.ndarray, weights: np.ndarray | None = None) -> bool:
+    """True when a fit at `beta` proves that the data are not separated, so that the
+    maximum-likelihood estimate exists and the linear-programming test
+    (`design.lp_separated`) would find no separation; False says nothing either way.
+
+    By Stiemke's theorem, exactly one holds: some direction b has s_i x_i'b >= 0 for every
+    row (s_i = 2 y_i - 1), not all 0 (separation), or some lambda > 0 has sum lambda_i s_i
+    x_i = 0. A fit's score g = sum w_i (y_i - p_i) x_i is such a sum with lambda_i = w_i
+    |y_i - p_i| > 0; the smallest change mu of lambda that makes it 0 has
+    |mu|_2^2 = g'(X'X)^-1 g, so when that is below the smallest lambda_i the sum with lambda +
+    mu, still positive, is 0. Rows of weight 0 are absent.
+
+    Examples
+    --------
+    >>> X = np.column_stack([np.ones(4), [0.0, 1.0, 0.0, 1.0]])
+    >>> overlap_proven(X, np.array([0.0, 0.0, 1.0, 1.0]), np.zeros(2))
+    True
+    >>> overlap_proven(X, np.array([0.0, 1.0, 0.0, 1.0]), np.array([-20.0, 40.0]))  # x = 1 iff y = 1
+    False
+    """
+    present = slice(None) if weights is None else weights > 0
+    X, y = X[present], y[present]
+    w = np.ones(len(y)) if weights is None else weights[present]
+    if len(y) == 0:
+        return False
+    residual = y - predict(X, beta)
+    smallest = float(np.min(w * np.abs(residual)))
+    if not smallest > OVERLAP_PROOF_FLOOR:
+        return False
+    g = X.T @ (w * residual)
+    try:
+        squared = float(g @ np.linalg.solve(weighted_gram(X, np.ones(len(y))), g))
+    except np.linalg.LinAlgError:
+        return False
+    # a margin of two for the rounding of g and of the solve
+    return bool(np.isfinite(squared) and 0 <= squared and 2 * np.sqrt(squared) < smallest)
+
+
 def predict(X: np.ndarray, beta: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(X @ beta, -30, 30)))
 
