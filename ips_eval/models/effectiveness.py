@@ -104,11 +104,22 @@ CATEGORICAL_COLUMNS = ("alue", "county", "dg", "diagnosis_group", "education")
 
 
 def diagnosis_group(dg: pd.Series) -> pd.Series:
-    code = dg.astype("string").str.upper().str.replace(".", "", regex=False).str.strip()
-    out = pd.Series(OTHER_DG, index=dg.index, dtype="object")
+    """The diagnosis group of each ICD-10 code (`DIAGNOSIS_GROUPS`; a missing or unlisted code
+    is `OTHER_DG`).
+
+    Examples
+    --------
+    >>> diagnosis_group(pd.Series(["F20.0", "f32.2", "F41", None])).tolist()
+    ['psychosis', 'severe_depression', 'anxiety_stress', 'other_or_unknown']
+    """
+    # a national cohort repeats a few hundred codes: each distinct code is classified once
+    at, distinct = pd.factorize(dg.astype("string"), use_na_sentinel=True)
+    code = pd.Series(distinct, dtype="string").str.upper().str.replace(".", "", regex=False).str.strip()
+    groups = np.full(len(code), OTHER_DG, dtype=object)
     for group, prefixes in reversed(DIAGNOSIS_GROUPS):  # reversed: the first listed group wins
-        out[code.str.startswith(prefixes).fillna(False).to_numpy(dtype=bool)] = group
-    return out
+        groups[code.str.startswith(prefixes).fillna(False).to_numpy(dtype=bool)] = group
+    return pd.Series(np.where(at >= 0, groups[np.maximum(at, 0)] if len(groups) else OTHER_DG, OTHER_DG),
+                     index=dg.index, dtype="object")
 
 
 def load_effectiveness(con: duckdb.DuckDBPyConnection, query: Path = QUERY) -> pd.DataFrame:
