@@ -59,7 +59,9 @@ Labels (what a reader sees):
 
 The audit assumes what the page states: a "<5" cell is in 0..T-1, a ".." cell at least T.
 A publication passes only if every "<5" cell keeps its whole range 0..T-1 and every ".."
-cell a range at least T wide (rule 3).
+cell a range at least T wide (rule 3), and every complement of rule 4 under T (a rate's
+denominator minus its hidden numerator, a whole minus its hidden part) keeps the values under
+T that the labels of its two cells leave it (`_complement_keep`).
 
 Relations are linear (sum of coefficient x cell, == 0 or <= 0), cells are non-negative
 integers; the relations between the study's figures come from the figure catalogue, `ips_eval.figures` (`within`
@@ -940,9 +942,10 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
     1. a row whose `row_total` is under T is suppressed whole;
     2. an equality relation (a "line": a margin, an ALL row, a cross-table sum) with
        exactly one suppressed cell gets a second, its cheapest published cell;
-    3. the audit is run; for each cell it finds too narrow, the cheapest published cell
-       sharing an equality with it is hidden (else one sharing any relation, else one
-       further along the chain of hidden cells); back to 2 until the audit passes;
+    3. the audit is run; for each cell it finds too narrow (or whose complement of rule 4 is,
+       `_complements`), the cheapest published cell sharing an equality with it is hidden
+       (else one sharing any relation, else one further along the chain of hidden cells);
+       back to 2 until the audit passes;
     4. then the dear cells hidden on the way (a row of all areas, a row total) are tried
        one by one, dearest first: a cell the audit passes without is published again.
 
@@ -1216,7 +1219,6 @@ class _Witnesses:
             np.maximum.at(hi, at[take], vals[take])
         return lo, hi
 
-
     def seen_complements(self, comp: np.ndarray, unknown: np.ndarray, part: np.ndarray, whole: np.ndarray,
                          const: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """As `seen`, for complements rather than cells: each `whole` - `part` (global indices;
@@ -1236,9 +1238,9 @@ class _Witnesses:
         pos_part, pos_whole = pos[part], np.where(whole >= 0, pos[np.maximum(whole, 0)], -1)
         need = int(np.isnan(truth[comp]).sum())
         for found in self.found.values():
+            if not (pos[found.comp] >= 0).any():
+                continue  # its tables leave every complement at its true value
             inside = local[found.comp] >= 0
-            if not inside.any():
-                continue
             if need and np.isnan(truth[found.comp[inside]]).sum() < need:
                 continue
             idx, vals, owner = found.entries()
@@ -1529,8 +1531,8 @@ def _component_ranges(m: _Model, comp: np.ndarray, integer: bool, exact: bool,
                       first_failure: bool = False) -> dict[Cell, tuple[float, float]]:
     """The ranges of the cells of one component (`_ranges`: `comp` their indices in the model,
     ascending), and of the complements of its hidden parts (`extra`: their keys, their part's
-    and whole's cell index); with `first_failure` only up to the
-    first cell or complement that fails whatever the others' ranges (`_fails_alone`)."""
+    and whole's cell index); with `first_failure` only up to the first cell or complement that
+    fails whatever the others' ranges (`_fails_alone`)."""
     at = comp
     comp = [m.cells[i] for i in at]
     n = len(comp)
@@ -1766,7 +1768,9 @@ def audit(pub: Publication, *, integer: bool = True, exact: bool = True) -> Publ
     """Rule 3, the blocking check: every count under T is suppressed, and every unknown cell
     (suppressed now, or a label of a table published before) keeps the range its label
     states: a `<T` cell the whole 0..T-1, a `..` cell a range at least T wide, given
-    everything published and every declared relation. Raises `DisclosureError` naming each
+    everything published and every declared relation; and so does every complement under T of
+    a hidden part (`_complements`: it keeps what the labels leave it, reported as a range of
+    label 'complement' whose column is "whole - part"). Raises `DisclosureError` naming each
     failing table, row and column; returns the publication with its ranges, ready to publish.
 
     The answer (passes or refuses) is exact either way. With `exact=True` each range is the
@@ -1792,16 +1796,15 @@ def audit(pub: Publication, *, integer: bool = True, exact: bool = True) -> Publ
                                   table=c[0], row=m.tables[c[0]].describe(c[1]), column=c[2])
     ranges = []
     found = pub.witnesses if pub.witnesses is not None and pub.witnesses.m is m else None
-    found_ranges = _ranges(m, pub.suppressed, integer, exact=exact, witnesses=found)
-    found_keys = list(found_ranges)
-    for c, (lo, hi) in found_ranges.items():
+    answer = _ranges(m, pub.suppressed, integer, exact=exact, witnesses=found)
+    for c, (lo, hi) in answer.items():
         if len(c) == 4:
             ranges.append(CellRange(c[0], m.tables[c[0]].describe(c[1]), c[2], lo, hi, "complement",
                                     _complement_keep(m, c)))
         else:
             ranges.append(CellRange(c[0], m.tables[c[0]].describe(c[1]), c[2], lo, hi, _label(m, c)))
     by_cell = {(r.table, r.row, r.column): (r.low, r.high) for r in ranges}
-    row_of = {(c[0], m.tables[c[0]].describe(c[1]), c[2]): c for c in [*m.cells, *found_keys]}
+    row_of = {(c[0], m.tables[c[0]].describe(c[1]), c[2]): c for c in [*m.cells, *answer]}
     found_ranges = {row_of[k]: v for k, v in by_cell.items()}
     narrow = [r for r in ranges if not r.ok and not _fine(m, row_of[(r.table, r.row, r.column)], r.low, r.high,
                                                            found_ranges)]
