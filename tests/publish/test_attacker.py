@@ -18,7 +18,8 @@ snapshot and knows the study's structure attacks the published files only:
   code: sums and nesting, the costs section, structural zeros (quarters before a county's
   first start, a county-year without a costs row), the calendar (eligibility at 30 June and
   31 December as sums of whole start years) and counts of cohorts closed to new starters,
-  which can fall only by the withdrawals;
+  which can fall only by the withdrawals; the same programme bounds rule 4's complements (a
+  denominator minus its hidden numerator) under T;
 - differencing every pair of snapshots: no published count, mean or curve changes by the
   outcome of fewer than T people;
 - reading the events of each step back from the time-to-first-job curve.
