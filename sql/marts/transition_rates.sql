@@ -43,15 +43,15 @@ state_list AS (  -- the states by priority: a pair's bit is (from's position - 1
 ),
 state_pairs AS (  -- every pair of states (from_state, to_state) with its bit
     SELECT f.state AS from_state, t.state AS to_state,
-           CAST(1 AS BIGINT) << CAST((list_position(l.states, f.state) - 1) * len(l.states)
-                                     + list_position(l.states, t.state) - 1 AS INTEGER) AS pair_bit
+           CAST(1 AS BIGINT) << CAST((array_position(l.states, f.state) - 1) * array_length(l.states)
+                                     + array_position(l.states, t.state) - 1 AS INTEGER) AS pair_bit
     FROM ref.states AS f, ref.states AS t, state_list AS l
 ),
 observed AS NOT MATERIALIZED (  -- the pairs that count: both months observed, first month in the period
     -- (read twice rather than stored: its rows are the person-month pairs)
     SELECT w."group", p.period, x.person_id, x.state AS from_state, x.next_state AS to_state, w.weight,
-           CAST(1 AS BIGINT) << CAST((list_position(l.states, x.state) - 1) * len(l.states)
-                                     + list_position(l.states, x.next_state) - 1 AS INTEGER) AS pair_bit
+           CAST(1 AS BIGINT) << CAST((array_position(l.states, x.state) - 1) * array_length(l.states)
+                                     + array_position(l.states, x.next_state) - 1 AS INTEGER) AS pair_bit
     FROM marts.state_sequences AS x
     JOIN weights AS w USING (person_id)
     JOIN ref.transition_periods AS p ON x.rel_month BETWEEN p.first_month AND p.last_month
