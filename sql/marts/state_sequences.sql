@@ -10,10 +10,14 @@
 --   psychiatric_inpatient : an inpatient (osasto) episode
 --   other                 : always (the last resort)
 -- Months that start after C are not observed yet: state NULL.
+-- next_state: the state of month rel_month + 1 (NULL when that month is not observed or lies
+-- past the window), so that a month pair m -> m + 1 is one row (marts.transition_rates).
 -- How (national scale, see benchmarks/RESULTS.md): a month's state depends only on its five
 -- facts, so the rule is applied once to each of the 32 combinations of facts (`chosen`), and
 -- every observed month takes the state of its combination: one small lookup instead of
--- testing six states on each person-month. A month's combination is read straight
+-- testing six states on each person-month. The lookup is a list indexed by the combination,
+-- not a join: the planner then estimates the view's rows as person x month, so a reader that
+-- joins it to persons builds its hash table on the persons. A month's combination is read straight
 -- from the person's month sets (core.register_month_sets, the month's bit in ref.sequence_months; sql/macros.sql).
 -- A view, not a table: one row per person and month, read in full once a run (the
 -- effectiveness model's chronogram); reading it costs less than storing it would.
@@ -46,18 +50,28 @@ chosen AS (
     FROM candidate_states
     GROUP BY combination
 ),
-months AS (  -- each person's 61 months; an unobserved month (after C) has no combination
+state_list AS (  -- the states of `chosen` as one list, in the order of their combinations: combination c -> states[c + 1]
+    SELECT list(state ORDER BY combination) AS states
+    FROM chosen
+),
+months AS (  -- each person's 61 months and the next month; an unobserved month (after C) has no combination
     SELECT s.person_id, s.ips, s.index_month, r.rel_month,
            CASE WHEN (s.observed >> r.bit) & 1 = 1 THEN
                      ((s.employed >> r.bit) & 1)
                + 2 * ((s.subsidised >> r.bit) & 1)
                + 4 * ((s.disability_benefit >> r.bit) & 1)
                + 8 * ((s.unemployment_benefit >> r.bit) & 1)
-               + 16 * ((s.inpatient >> r.bit) & 1) END AS combination
+               + 16 * ((s.inpatient >> r.bit) & 1) END AS combination,
+           CASE WHEN (s.observed >> (r.bit + 1)) & 1 = 1 THEN  -- a set holds no month past the window
+                     ((s.employed >> (r.bit + 1)) & 1)
+               + 2 * ((s.subsidised >> (r.bit + 1)) & 1)
+               + 4 * ((s.disability_benefit >> (r.bit + 1)) & 1)
+               + 8 * ((s.unemployment_benefit >> (r.bit + 1)) & 1)
+               + 16 * ((s.inpatient >> (r.bit + 1)) & 1) END AS next_combination
     FROM core.register_month_sets AS s, ref.sequence_months AS r
 )
 SELECT m.person_id, m.ips, m.rel_month,
        CAST(m.index_month + INTERVAL (CAST(m.rel_month AS INTEGER)) MONTH AS DATE) AS month,
-       c.state
-FROM months AS m
-LEFT JOIN chosen AS c USING (combination)  -- no combination (not observed): state NULL
+       l.states[m.combination + 1] AS state,  -- no combination (not observed): state NULL
+       l.states[m.next_combination + 1] AS next_state
+FROM months AS m, state_list AS l
