@@ -228,6 +228,8 @@ def register(n_ips: int = 600, n_cmp: int = 1800, effect: float = 2.0, earnings_
     state = np.where(draw < share, "employed", np.where(ben, "disability_benefit", "other"))
     seq = pd.DataFrame({"person_id": np.repeat(pid, len(rel)), "ips": np.repeat(ips, len(rel)),
                         "rel_month": np.tile(rel, n), "state": state.ravel()})
+    # the next month's state, as the view gives it (none after the window's last month)
+    seq["next_state"] = seq.groupby("person_id")["state"].shift(-1).where(lambda s: s.notna(), None)
     return {"staging.register_population": pop, "marts.register_outcomes": out, "marts.state_sequences": seq,
             "ref.states": reference_tables()["states"]}  # the states' kinds, read by model 7
 

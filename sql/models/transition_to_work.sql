@@ -10,17 +10,12 @@
 -- The month groups (first_month..last_month of m) come from the model module as the relation
 -- `hazard_month_groups`. One row per person and month group with at least one month at risk:
 -- the person-months are counted here, never handed to Python one by one.
-WITH pairs AS (
-    SELECT person_id, rel_month, state,
-           lead(state) OVER (PARTITION BY person_id ORDER BY rel_month) AS next_state
-    FROM marts.state_sequences
-    WHERE rel_month >= 0
-),
-at_risk AS (
+WITH at_risk AS (  -- the month and the next are one row of the view (state, next_state)
     SELECT p.person_id, p.rel_month, n.kind = 'employment' AS moved
-    FROM pairs AS p
+    FROM marts.state_sequences AS p
     JOIN ref.states AS f ON f.state = p.state AND f.kind = 'benefit'
     JOIN ref.states AS n ON n.state = p.next_state
+    WHERE p.rel_month >= 0
 ),
 first_move AS (
     SELECT person_id, min(rel_month) AS first_move_month

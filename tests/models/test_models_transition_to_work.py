@@ -111,7 +111,8 @@ def test_the_query_counts_every_spell_and_the_first_move_apart():
     states = ["unemployment_benefit"] * 2 + ["employed"] * 2 + ["unemployment_benefit"] * 2 + ["employed",
                                                                                                 "disability_benefit"]
     con.register("q", pd.DataFrame({"person_id": "P1", "ips": 1, "rel_month": range(8), "state": states}))
-    con.execute("CREATE TABLE marts.state_sequences AS SELECT * FROM q")
+    con.execute("CREATE TABLE marts.state_sequences AS"
+                " SELECT *, lead(state) OVER (PARTITION BY person_id ORDER BY rel_month) AS next_state FROM q")
     con.register("hazard_month_groups", pd.DataFrame([(g, a, b) for g, (a, b) in MONTH_GROUPS.items()],
                                                      columns=["month_group", "first_month", "last_month"]))
     got = query_sql(con, MODEL_QUERIES_DIR / "transition_to_work.sql").set_index("month_group")
