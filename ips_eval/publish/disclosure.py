@@ -59,9 +59,7 @@ Labels (what a reader sees):
 
 The audit assumes what the page states: a "<5" cell is in 0..T-1, a ".." cell at least T.
 A publication passes only if every "<5" cell keeps its whole range 0..T-1 and every ".."
-cell a range at least T wide (rule 3), and every complement of rule 4 under T (a rate's
-denominator minus its hidden numerator, a whole minus its hidden part) keeps the values under
-T that the labels of its two cells leave it (`_complement_keep`).
+cell a range at least T wide (rule 3).
 
 Relations are linear (sum of coefficient x cell, == 0 or <= 0), cells are non-negative
 integers; the relations between the study's figures come from the figure catalogue, `ips_eval.figures` (`within`
@@ -611,9 +609,7 @@ def m_where(name: str, t: "_Table", row: tuple, col: str) -> str:
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CellRange:
-    """What a reader can work out about a suppressed cell: `low` <= value <= `high`. Or about
-    the complement under T of a hidden part (label 'complement', column "whole - part"), which
-    must keep the values `keep` (`_complement_keep`)."""
+    """What a reader can work out about a suppressed cell: `low` <= value <= `high`."""
 
     table: str
     row: str
@@ -621,7 +617,6 @@ class CellRange:
     low: float
     high: float
     label: str = "secondary"  # what the page shows: 'primary' (<T) or 'secondary' (..)
-    keep: tuple[float, float] | None = None
 
     @property
     def width(self) -> float:
@@ -629,10 +624,7 @@ class CellRange:
 
     @property
     def ok(self) -> bool:
-        """Rule 3: a `<T` cell keeps its whole range 0..T-1, a `..` cell a range at least T wide,
-        a complement under T every value under T that the labels leave it."""
-        if self.keep is not None:
-            return _keeps(self.keep, self.low, self.high)
+        """Rule 3: a `<T` cell keeps its whole range 0..T-1, a `..` cell a range at least T wide."""
         return _wide_enough(self.label, self.low, self.high)
 
 
@@ -736,36 +728,23 @@ def primary_suppression(tables: Mapping[str, pd.DataFrame], specs: Sequence[Tabl
     for name, t in model.tables.items():
         if t.spec.published_before:
             continue
-        for part, whole in _nestings(t.spec):
+        for num, den in t.spec.rates.values():
             for row in t.rows:
-                gap = model.value[(name, row, whole)] - model.value[(name, row, part)]
+                gap = model.value[(name, row, den)] - model.value[(name, row, num)]
                 if 0 < gap < T:
-                    small.add((name, row, part))
+                    small.add((name, row, num))
+        # the same for every nesting (part <= whole: those with a job without pay subsidy
+        # among those with a job, the 12-month eligible among the 6-month eligible): their
+        # difference is a count of people too (rule 4's complement)
+        for rel in t.spec.relations:
+            if isinstance(rel, RowLinear) and rel.sense == "<=" and sorted(rel.coefficients.values()) == [-1.0, 1.0]:
+                part, whole = sorted(rel.coefficients, key=rel.coefficients.__getitem__, reverse=True)
+                for row in t.rows:
+                    gap = model.value[(name, row, whole)] - model.value[(name, row, part)]
+                    if 0 < gap < T:
+                        small.add((name, row, part))
         small |= {(name, row, col) for row in t.rows for col in t.spec.counts if (row, col) in t.spec.held_back}
     return Publication(model, frozenset(small) | model.withheld | model.superseded)
-
-
-def _nestings(spec: TableSpec) -> list[tuple[str, str]]:
-    """(part, whole) count columns of a table whose difference is a count of people too (rule
-    4's complement): each rate's numerator within its denominator (40 clients, 37 employed, 3
-    not), and every nesting declared as part <= whole (those with a job without pay subsidy
-    among those with a job, the 12-month eligible among the 6-month eligible).
-
-    Examples
-    --------
-    >>> spec = TableSpec(name="t", keys=("alue",), counts=("n_clients", "n_employed", "n_unsubsidised"),
-    ...                  rates={"rate_employed": ("n_employed", "n_clients")},
-    ...                  relations=(RowLinear({"n_unsubsidised": 1.0, "n_employed": -1.0}),))
-    >>> _nestings(spec)
-    [('n_employed', 'n_clients'), ('n_unsubsidised', 'n_employed')]
-    """
-    out = [tuple(pair) for pair in spec.rates.values()]
-    for rel in spec.relations:
-        if isinstance(rel, RowLinear) and rel.sense == "<=" and sorted(rel.coefficients.values()) == [-1.0, 1.0]:
-            pair = tuple(sorted(rel.coefficients, key=rel.coefficients.__getitem__, reverse=True))
-            if pair not in out:
-                out.append(pair)
-    return out
 
 
 #: `_label`s as numbers, for many cells at once (`_cell_arrays`, `_wide`).
@@ -812,8 +791,6 @@ def _fine(m: _Model, c: Cell, lo: float, hi: float, ranges: Mapping[Cell, tuple[
     an earlier snapshot's table whose counts the page never states, worked out to be 0 in a row
     whose base count (who started) is worked out to be 0 too, tells of no one (nobody started
     in that county and year)."""
-    if len(c) == 4:
-        return _keeps(_complement_keep(m, c), lo, hi)
     if _wide_enough(_label(m, c), lo, hi):
         return True
     if _fails_alone(m, c, lo, hi):
@@ -826,8 +803,6 @@ def _fails_alone(m: _Model, c: Cell, lo: float, hi: float) -> bool:
     """Whether `c` fails rule 3 with the range lo..hi whatever the other cells' ranges: too
     narrow, and not the case of `_fine` that looks at another cell (a count never stated,
     worked out to be 0)."""
-    if len(c) == 4:
-        return not _keeps(_complement_keep(m, c), lo, hi)
     label = _label(m, c)
     return not _wide_enough(label, lo, hi) and (label != "hidden" or m.tables[c[0]].spec.labels_shown or hi > 1e-6)
 
@@ -840,72 +815,6 @@ def _label(m: _Model, c: Cell) -> str:
     if label is None:
         label = labels[c] = _label_of(m, c)
     return label
-
-
-def _complements(m: _Model) -> dict[Cell, tuple[Cell, Cell]]:
-    """The complements under T the audit bounds besides the cells (rule 3), by a key like a
-    cell's (table, row, "whole - part"): -> (part, whole).
-
-    Why: the complement of a part of a nesting (`_nestings`: a rate's numerator within its
-    denominator), the people without the outcome, is a count of people too; rule 4 hides the
-    numerator when that complement is under T, which protects nothing if the relations still
-    narrow the complement (`_complement_keep` says how far they may not). A complement of 0 is
-    published by rule 4 (it tells of no one), and one of T or more is a count rule 1 would
-    publish: narrowing it tells of no small group (with a shown whole and a `<T` part it is
-    always known to within T-1, the part's own label, and it may be a sum of shown counts, a
-    survey item's middle and high answers), and the part's own range is bounded as a cell."""
-    out = m.memo.get("complements")
-    if out is None:
-        out = m.memo["complements"] = {}
-        for name, t in m.tables.items():
-            if t.spec.published_before:
-                continue
-            for part, whole in _nestings(t.spec):
-                for row in t.rows:
-                    p, w = (name, row, part), (name, row, whole)
-                    if p not in m.structural and w not in m.structural and 0 < m.value[w] - m.value[p] < T:
-                        out[(name, row, f"{whole} - {part}")] = (p, w)
-    return out
-
-
-def _complement_keep(m: _Model, c: tuple) -> tuple[float, float]:
-    """The values a complement (`_complements`; its key in a range's answer ends with whether
-    its whole is hidden) must keep: every value under T that what the page states of its two
-    cells leaves it. A shown whole is its number; a hidden cell has its label's range (`<T`:
-    0..T-1, `..`: at least T; a count whose size the page does not state, any whole number).
-
-    Why not 0..T-1 always, like a `<T` cell: the labels alone may rule part of it out, and
-    that is what rule 3 already accepts of every label (8 clients shown, 6 employed `..`: the
-    page says that at most 3 are not; a shown 5 and a `<5` part: at least 1 is not). What the
-    relations must not do is narrow the complement further.
-
-    Examples
-    --------
-    >>> spec = TableSpec(name="t", keys=("alue",), counts=("n", "k"), rates={"r": ("k", "n")})
-    >>> df = pd.DataFrame({"alue": ["A"], "n": [8], "k": [6], "r": [0.75]})
-    >>> m = primary_suppression({"t": df}, [spec]).model
-    >>> _complement_keep(m, ("t", ("A",), "n - k", False)), _complement_keep(m, ("t", ("A",), "n - k", True))
-    ((0.0, 3.0), (0.0, 4.0))
-    """
-    keep = m.memo.setdefault("keep", {})
-    if c not in keep:
-        part, whole = _complements(m)[c[:3]]
-        arrays = _cell_arrays(m)
-
-        def stated(cell: Cell) -> tuple[float, float]:
-            i = m.order[cell]
-            small = arrays.label[i] in (_PRIMARY, _EMPTY)
-            return (0.0 if small or not arrays.stated[i] else float(T),
-                    T - 1.0 if small and arrays.stated[i] else math.inf)
-
-        part_lo, part_hi = stated(part)
-        whole_lo, whole_hi = stated(whole) if c[3] else (m.value[whole], m.value[whole])
-        keep[c] = (max(0.0, whole_lo - part_hi), min(T - 1.0, whole_hi - part_lo))
-    return keep[c]
-
-
-def _keeps(keep: tuple[float, float], lo: float, hi: float) -> bool:
-    return lo <= keep[0] + 1e-6 and hi >= keep[1] - 1e-6
 
 
 def _label_of(m: _Model, c: Cell) -> str:
@@ -942,10 +851,9 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
     1. a row whose `row_total` is under T is suppressed whole;
     2. an equality relation (a "line": a margin, an ALL row, a cross-table sum) with
        exactly one suppressed cell gets a second, its cheapest published cell;
-    3. the audit is run; for each cell it finds too narrow (or whose complement of rule 4 is,
-       `_complements`), the cheapest published cell sharing an equality with it is hidden
-       (else one sharing any relation, else one further along the chain of hidden cells);
-       back to 2 until the audit passes;
+    3. the audit is run; for each cell it finds too narrow, the cheapest published cell
+       sharing an equality with it is hidden (else one sharing any relation, else one
+       further along the chain of hidden cells); back to 2 until the audit passes;
     4. then the dear cells hidden on the way (a row of all areas, a row total) are tried
        one by one, dearest first: a cell the audit passes without is published again.
 
@@ -1002,10 +910,7 @@ def complementary_suppression(pub: Publication, *, integer: bool = True) -> Publ
     while True:
         _second_cell_in_lines(m, sup, partner_key)
         ranges = _ranges(m, sup, integer, exact=False, cache=cache, witnesses=witnesses)
-        # a complement too narrow is protected like its part: around the part first
-        complements = _complements(m)
-        failing = sorted({complements[c[:3]][0] if len(c) == 4 else c
-                          for c, (lo, hi) in ranges.items() if not _fine(m, c, lo, hi, ranges)},
+        failing = sorted((c for c, (lo, hi) in ranges.items() if not _fine(m, c, lo, hi, ranges)),
                          key=lambda c: (c in m.fixed, m.order[c]))
         if not failing:
             break
@@ -1219,44 +1124,6 @@ class _Witnesses:
             np.maximum.at(hi, at[take], vals[take])
         return lo, hi
 
-    def seen_complements(self, comp: np.ndarray, unknown: np.ndarray, part: np.ndarray, whole: np.ndarray,
-                         const: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """As `seen`, for complements rather than cells: each `whole` - `part` (global indices;
-        a `whole` of -1 is the constant `const`, a published count) over the true table and
-        every stored table usable with `unknown`. A complement needs both its cells from one
-        table, so the ranges `seen` gives its cells do not tell it."""
-        truth = self.truth
-        base = np.where(whole >= 0, truth[np.maximum(whole, 0)], const) - truth[part]
-        lo, hi = base.copy(), base.copy()
-        if not len(part):
-            return lo, hi
-        local = np.full(len(truth), -1)
-        local[comp] = np.arange(len(comp))
-        cells = np.unique(np.r_[part, whole[whole >= 0]])
-        pos = np.full(len(truth), -1)
-        pos[cells] = np.arange(len(cells))
-        pos_part, pos_whole = pos[part], np.where(whole >= 0, pos[np.maximum(whole, 0)], -1)
-        need = int(np.isnan(truth[comp]).sum())
-        for found in self.found.values():
-            if not (pos[found.comp] >= 0).any():
-                continue  # its tables leave every complement at its true value
-            inside = local[found.comp] >= 0
-            if need and np.isnan(truth[found.comp[inside]]).sum() < need:
-                continue
-            idx, vals, owner = found.entries()
-            usable = np.bincount(owner, ~unknown[idx], found.n) == 0
-            usable &= np.bincount(owner, local[idx] >= 0, found.n) > 0
-            take = usable[owner] & (pos[idx] >= 0)
-            if not take.any():
-                continue
-            tables, column = np.unique(owner[take], return_inverse=True)
-            moved = np.zeros((len(cells) + 1, len(tables)))  # the last row: a constant whole
-            moved[pos[idx[take]], column] = vals[take] - truth[idx[take]]
-            value = base[:, None] + moved[pos_whole] - moved[pos_part]
-            np.minimum(lo, value.min(axis=1), out=lo)
-            np.maximum(hi, value.max(axis=1), out=hi)
-        return lo, hi
-
 
 class _Found:
     """The tables `_Witnesses` found for one component: their moved cells and values, one
@@ -1325,22 +1192,13 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
     witnesses = witnesses or _Witnesses(m)
     unknown = np.zeros(len(m.cells), bool)
     unknown[at] = True
-    # the complements of the hidden parts (`_complements`), by the component of their part
-    keys, parts, wholes = _complement_arrays(m)
-    of_comp = np.full(len(m.cells), -1)
-    if len(at):
-        of_comp[at[grouped]] = np.repeat(np.arange(len(components)), [len(c) for c in components])
-    hidden = np.flatnonzero(unknown[parts])
-    by_comp = {k: v for k, v in zip(*_groups(of_comp[parts[hidden]], hidden))}
     out: dict[Cell, tuple[float, float]] = {}
-    for number, comp in enumerate(components):
+    for comp in components:
         key = (comp.tobytes(), integer, exact)
         if cache is None or key not in cache:
-            mine = by_comp.get(number, np.zeros(0, np.int64))
-            extra = ([keys[i] for i in mine], parts[mine], wholes[mine])
-            result = _component_ranges(m, comp, integer, exact, witnesses, unknown, extra,
+            result = _component_ranges(m, comp, integer, exact, witnesses, unknown,
                                        first_failure=first_failure and not exact)
-            if len(result) < len(comp) + len(mine):  # stopped at a failing cell
+            if len(result) < len(comp):  # stopped at a failing cell
                 out.update(result)
                 return out
             if cache is None:
@@ -1355,25 +1213,6 @@ def _ranges(m: _Model, sup: set | frozenset, integer: bool, exact: bool = True,
             if entry[1]:
                 return out
     return out
-
-
-def _complement_arrays(m: _Model) -> tuple[list[Cell], np.ndarray, np.ndarray]:
-    """`_complements` as the keys and, in the same order, their part's and whole's cell index."""
-    arrays = m.memo.get("complement arrays")
-    if arrays is None:
-        complements = _complements(m)
-        arrays = m.memo["complement arrays"] = (
-            list(complements),
-            np.array([m.order[p] for p, _ in complements.values()], np.int64),
-            np.array([m.order[w] for _, w in complements.values()], np.int64))
-    return arrays
-
-
-def _groups(labels: np.ndarray, items: np.ndarray) -> tuple[list, list[np.ndarray]]:
-    """`items` grouped by `labels` (same length): the labels, and each one's items in order."""
-    order = np.argsort(labels, kind="stable")
-    values, starts = np.unique(labels[order], return_index=True)
-    return values.tolist(), np.split(items[order], starts[1:])
 
 
 def _relations(m: _Model) -> tuple[sparse.csr_array, sparse.csr_array, np.ndarray]:
@@ -1525,38 +1364,20 @@ class _Solution:
 
 
 def _component_ranges(m: _Model, comp: np.ndarray, integer: bool, exact: bool,
-                      witnesses: _Witnesses, unknown: np.ndarray,
-                      extra: tuple[list[Cell], np.ndarray, np.ndarray] = ([], np.zeros(0, np.int64),
-                                                                           np.zeros(0, np.int64)),
-                      first_failure: bool = False) -> dict[Cell, tuple[float, float]]:
+                      witnesses: _Witnesses, unknown: np.ndarray, first_failure: bool = False
+                      ) -> dict[Cell, tuple[float, float]]:
     """The ranges of the cells of one component (`_ranges`: `comp` their indices in the model,
-    ascending), and of the complements of its hidden parts (`extra`: their keys, their part's
-    and whole's cell index); with `first_failure` only up to the first cell or complement that
-    fails whatever the others' ranges (`_fails_alone`)."""
+    ascending); with `first_failure` only up to the first cell that fails whatever the others'
+    ranges (`_fails_alone`)."""
     at = comp
     comp = [m.cells[i] for i in at]
     n = len(comp)
     arrays = _cell_arrays(m)
     codes = arrays.label[at]
     seen_lo, seen_hi = witnesses.seen(at, unknown)
-    # the complements: whole - part, over the component's cells (a shown whole is a constant)
-    ckeys, cpart_g, cwhole_g = extra
-    nc = len(ckeys)
-    cpart = np.searchsorted(at, cpart_g)
-    shown = ~unknown[cwhole_g]
-    cwhole = np.where(shown, -1, np.searchsorted(at, cwhole_g))
-    cconst = np.where(shown, arrays.value[cwhole_g], 0.0)
-    ckeys = [(*k, bool(hidden)) for k, hidden in zip(ckeys, ~shown)]
-    ckeep = np.array([_complement_keep(m, k) for k in ckeys]).reshape(nc, 2)
-
-    def kept(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        return (lo <= ckeep[:, 0] + 1e-6) & (hi >= ckeep[:, 1] - 1e-6)
-
-    cseen_lo, cseen_hi = witnesses.seen_complements(at, unknown, cpart_g, np.where(shown, -1, cwhole_g), cconst)
-    if not exact and _wide(codes, seen_lo, seen_hi).all() and kept(cseen_lo, cseen_hi).all():
+    if not exact and _wide(codes, seen_lo, seen_hi).all():
         # the tables found already show every cell wide enough: nothing to solve (or build)
-        return {**dict(zip(comp, zip(seen_lo.tolist(), seen_hi.tolist()))),
-                **dict(zip(ckeys, zip(cseen_lo.tolist(), cseen_hi.tolist())))}
+        return dict(zip(comp, zip(seen_lo.tolist(), seen_hi.tolist())))
     # the relations holding a cell of the component (equalities, then inequalities), over its
     # cells; the other cells are constants (published numbers, or structural zeros)
     _, coefficients, equal = _relations(m)
@@ -1600,10 +1421,6 @@ def _component_ranges(m: _Model, comp: np.ndarray, integer: bool, exact: bool,
             witnesses.add(at, x)
             np.minimum(seen_lo, x, out=seen_lo)
             np.maximum(seen_hi, x, out=seen_hi)
-            if nc:
-                cx = np.where(cwhole >= 0, x[np.maximum(cwhole, 0)], cconst) - x[cpart]
-                np.minimum(cseen_lo, cx, out=cseen_lo)
-                np.maximum(cseen_hi, cx, out=cseen_hi)
         return res, x, fun, status
 
     def optimum(j: int, sign: int) -> float:
@@ -1686,50 +1503,7 @@ def _component_ranges(m: _Model, comp: np.ndarray, integer: bool, exact: bool,
         if first_failure and _fails_alone(m, comp[j], low[j], high[j]):
             return {comp[j]: (low[j], high[j])}
     settled_until(done, n)
-    out = dict(zip(comp, zip(low.tolist(), high.tolist())))
-    if not nc:
-        return out
-
-    def complement_optimum(j: int, sign: int) -> float:
-        """The smallest (`sign` +1) or largest (-1) whole value of complement j."""
-        objective = np.zeros(n)
-        objective[cpart[j]] = -sign
-        if cwhole[j] >= 0:
-            objective[cwhole[j]] = sign
-        res, x, fun, status = solve(objective)
-        if status == 3:
-            return math.inf
-        if status != 0 or x is None:
-            raise DisclosureError(f"audit: the integer program for the complement {ckeys[j][2]} of "
-                                  f"{m.where(comp[cpart[j]])} failed ({res.message})")
-        return cconst[j] + sign * fun
-
-    # outer bounds of each complement from its cells' (the part is within its whole: >= 0)
-    whole_lo = np.where(cwhole >= 0, outer_lo[np.maximum(cwhole, 0)], cconst)
-    whole_hi = np.where(cwhole >= 0, outer_hi[np.maximum(cwhole, 0)], cconst)
-    with np.errstate(invalid="ignore"):
-        couter_lo = np.maximum(0.0, whole_lo - outer_hi[cpart])
-        couter_hi = whole_hi - outer_lo[cpart]
-    for j in range(nc):
-        key = ckeys[j]
-        if exact and cwhole[j] < 0:
-            # a shown whole: the complement is it minus the part, whose exact range is known
-            lo, hi = cconst[j] - high[cpart[j]], cconst[j] - low[cpart[j]]
-        elif not exact and _keeps(ckeep[j], cseen_lo[j], cseen_hi[j]):
-            lo, hi = cseen_lo[j], cseen_hi[j]
-        elif not exact and not _keeps(ckeep[j], couter_lo[j], couter_hi[j]):
-            lo, hi = couter_lo[j], couter_hi[j]
-        else:
-            lo = couter_lo[j] if cseen_lo[j] <= couter_lo[j] + 1e-9 else complement_optimum(j, +1)
-            if not exact and _keeps(ckeep[j], lo, max(cseen_hi[j], lo)):
-                out[key] = (lo, cseen_hi[j])
-                continue
-            hi = couter_hi[j] if cseen_hi[j] >= couter_hi[j] - 1e-9 else complement_optimum(j, -1)
-            lo, hi = math.ceil(lo - 1e-6), math.floor(hi + 1e-6) if math.isfinite(hi) else math.inf
-        out[key] = (float(lo), float(hi))
-        if first_failure and _fails_alone(m, key, lo, hi):
-            return {key: (float(lo), float(hi))}
-    return out
+    return dict(zip(comp, zip(low.tolist(), high.tolist())))
 
 
 def _unbounded(a: sparse.csr_array, n_eq: int, candidates: np.ndarray) -> np.ndarray | None:
@@ -1768,9 +1542,7 @@ def audit(pub: Publication, *, integer: bool = True, exact: bool = True) -> Publ
     """Rule 3, the blocking check: every count under T is suppressed, and every unknown cell
     (suppressed now, or a label of a table published before) keeps the range its label
     states: a `<T` cell the whole 0..T-1, a `..` cell a range at least T wide, given
-    everything published and every declared relation; and so does every complement under T of
-    a hidden part (`_complements`: it keeps what the labels leave it, reported as a range of
-    label 'complement' whose column is "whole - part"). Raises `DisclosureError` naming each
+    everything published and every declared relation. Raises `DisclosureError` naming each
     failing table, row and column; returns the publication with its ranges, ready to publish.
 
     The answer (passes or refuses) is exact either way. With `exact=True` each range is the
@@ -1796,24 +1568,17 @@ def audit(pub: Publication, *, integer: bool = True, exact: bool = True) -> Publ
                                   table=c[0], row=m.tables[c[0]].describe(c[1]), column=c[2])
     ranges = []
     found = pub.witnesses if pub.witnesses is not None and pub.witnesses.m is m else None
-    answer = _ranges(m, pub.suppressed, integer, exact=exact, witnesses=found)
-    for c, (lo, hi) in answer.items():
-        if len(c) == 4:
-            ranges.append(CellRange(c[0], m.tables[c[0]].describe(c[1]), c[2], lo, hi, "complement",
-                                    _complement_keep(m, c)))
-        else:
-            ranges.append(CellRange(c[0], m.tables[c[0]].describe(c[1]), c[2], lo, hi, _label(m, c)))
+    for c, (lo, hi) in _ranges(m, pub.suppressed, integer, exact=exact, witnesses=found).items():
+        ranges.append(CellRange(c[0], m.tables[c[0]].describe(c[1]), c[2], lo, hi, _label(m, c)))
     by_cell = {(r.table, r.row, r.column): (r.low, r.high) for r in ranges}
-    row_of = {(c[0], m.tables[c[0]].describe(c[1]), c[2]): c for c in [*m.cells, *answer]}
+    row_of = {(c[0], m.tables[c[0]].describe(c[1]), c[2]): c for c in m.cells}
     found_ranges = {row_of[k]: v for k, v in by_cell.items()}
     narrow = [r for r in ranges if not r.ok and not _fine(m, row_of[(r.table, r.row, r.column)], r.low, r.high,
                                                            found_ranges)]
     if narrow:
         # what is wrong, not the bounds: the message may reach logs, the bounds would be the leak
         lines = [f"table {r.table}, row {r.row}, column {r.column}: "
-                 + (f"narrower than 0..{T - 1}" if r.label == "primary"
-                    else f"a complement under {T} narrower than the labels state" if r.label == "complement"
-                    else f"derivable to a range under {T}")
+                 + (f"narrower than 0..{T - 1}" if r.label == "primary" else f"derivable to a range under {T}")
                  for r in narrow]
         first = narrow[0]
         earlier = any(t.spec.published_before for t in m.tables.values())
