@@ -308,14 +308,14 @@ def estimate_att(data: pd.DataFrame, treatment: str, outcomes: str | list[str], 
     X, levels = _design(d, covariates)
     Z, centre, scale = _standardised(X)
     _check_rank(Z, ["the intercept", *X.columns])
-    # separation depends on the distinct (covariate values, treatment) rows only: find them on
-    # the covariates themselves, a few columns, rather than on the wide dummy-coded design
-    # (and on the design as built: `lp_separated` scales the columns itself, and uncentred dummies
-    # keep its sparse matrix sparse)
     # The fit comes first: where it proves overlap (`overlap_proven`), the test's linear
     # programme, whose size grows with the cohort, would find none and is not solved.
     beta, ok = P.logistic_newton(Z, t.astype(float), ridge=0.0, weights=None if s_all is None else s)
     if not (ok and P.overlap_proven(Z, t.astype(float), beta, None if s_all is None else s)):
+        # separation depends on the distinct (covariate values, treatment) rows only: find them
+        # on the covariates themselves, a few columns, rather than on the wide dummy-coded design
+        # (and test the design as built: `lp_separated` scales the columns itself, and
+        # uncentred dummies keep its sparse matrix sparse)
         distinct = ~d[list(covariates) + [treatment]].duplicated().to_numpy()
         if lp_separated(X.to_numpy(dtype=float)[distinct], t[distinct]):
             raise NotFitted("the covariates separate the treated from the comparison persons perfectly (no overlap):"

@@ -118,8 +118,9 @@ def diagnosis_group(dg: pd.Series) -> pd.Series:
     groups = np.full(len(code), OTHER_DG, dtype=object)
     for group, prefixes in reversed(DIAGNOSIS_GROUPS):  # reversed: the first listed group wins
         groups[code.str.startswith(prefixes).fillna(False).to_numpy(dtype=bool)] = group
-    return pd.Series(np.where(at >= 0, groups[np.maximum(at, 0)] if len(groups) else OTHER_DG, OTHER_DG),
-                     index=dg.index, dtype="object")
+    out = np.full(len(at), OTHER_DG, dtype=object)  # a missing code (-1) stays OTHER_DG
+    out[at >= 0] = groups[at[at >= 0]]
+    return pd.Series(out, index=dg.index, dtype="object")
 
 
 def load_effectiveness(con: duckdb.DuckDBPyConnection, query: Path = QUERY) -> pd.DataFrame:
