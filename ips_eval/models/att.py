@@ -623,20 +623,40 @@ def _propensity_table(X: pd.DataFrame, beta, J_beta, centre, scale) -> pd.DataFr
     return pd.DataFrame({"term": ["const", *X.columns], "coef": A @ beta, "se": np.sqrt(np.diag(cov))})
 
 
+def _levels(s: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """A covariate's levels as their text (as `astype(str)` writes them), sorted, and each row's
+    level as an index into them: one pass over the rows, where comparing every row's text with
+    each level would take one pass per level."""
+    codes, uniques = pd.factorize(s)
+    missing = codes < 0  # None, NaN and NA are one to factorize, three texts to `astype(str)`
+    text = [str(u) for u in uniques]
+    missing_text = [str(v) for v in s[missing]]
+    labels = sorted(set(text) | set(missing_text))
+    position = {lv: i for i, lv in enumerate(labels)}
+    out = np.zeros(len(codes), dtype=np.intp)
+    out[~missing] = np.array([position[t] for t in text], dtype=np.intp)[codes[~missing]]
+    out[missing] = [position[t] for t in missing_text]
+    return out, labels
+
+
 def _restrict_support(d: pd.DataFrame, treatment: str, covariates) -> tuple[pd.DataFrame, int]:
     """Refuse when treated persons have no comparison counterparts; drop comparisons without treated ones."""
     n_outside = 0
     for col in covariates:
         if not _is_categorical(d[col]):
             continue
-        tab = pd.crosstab(d[col].astype(str), d[treatment]).reindex(columns=[0, 1], fill_value=0)
-        no_cmp = tab[(tab[1] > 0) & (tab[0] == 0)]
+        codes, labels = _levels(d[col])
+        treated = (d[treatment] == 1).to_numpy()
+        compared = (d[treatment] == 0).to_numpy()
+        n_treated = np.bincount(codes[treated], minlength=len(labels))
+        n_compared = np.bincount(codes[compared], minlength=len(labels))
+        no_cmp = np.flatnonzero((n_treated > 0) & (n_compared == 0))
         if len(no_cmp):
-            lv = ", ".join(f"{i} ({int(r[1])} treated)" for i, r in no_cmp.iterrows())
+            lv = ", ".join(f"{labels[i]} ({int(n_treated[i])} treated)" for i in no_cmp)
             raise NotFitted(
                 f"no comparison persons in {col} {lv}: the effect on these treated cannot be estimated"
                 " (the comparison group has no one like them)", n=len(d))
-        drop = d[col].astype(str).isin(tab[(tab[1] == 0) & (tab[0] > 0)].index) & (d[treatment] == 0)
+        drop = np.isin(codes, np.flatnonzero((n_treated == 0) & (n_compared > 0))) & compared
         n_outside += int(drop.sum())
         d = d[~drop]
     return d, n_outside
@@ -657,15 +677,15 @@ def _design(d: pd.DataFrame, covariates) -> tuple[pd.DataFrame, dict[str, tuple[
         if _is_numeric(s):
             cols[c] = s.to_numpy(dtype=float)
             continue
-        s = s.astype(str)
-        counts = s.value_counts()
-        ref = str(sorted(counts[counts == counts.max()].index)[0])
+        codes, labels = _levels(s)
+        counts = np.bincount(codes, minlength=len(labels))
+        ref = labels[int(np.argmax(counts))]  # the most frequent; of equals, the first in order
         terms = []
-        for lv in sorted(counts.index):
+        for i, lv in enumerate(labels):
             if lv == ref:
                 continue
             name = f"{c}={lv}"
-            cols[name] = (s == lv).to_numpy(dtype=float)
+            cols[name] = (codes == i).astype(float)
             terms.append(name)
         levels[c] = (ref, terms)
     return pd.DataFrame(cols, index=d.index), levels

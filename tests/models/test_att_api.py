@@ -104,3 +104,18 @@ def test_fit_effectiveness_runs_on_the_simulated_frame():
     assert res.status in ("ok", "warning") and res.fitted
     ipw = res.estimates[(res.estimates["term"] == "employed_months_post12") & (res.estimates["estimator"] == "ipw")]
     assert ipw["ci_low"].iloc[0] <= 1.5 <= ipw["ci_high"].iloc[0]
+
+
+@pytest.mark.parametrize("values", [
+    ["b", "a", None, "a"], ["b", None, np.nan, "a"], [True, False, None], [1.5, np.nan, 1.5], [None, None],
+    pd.array(["x", pd.NA, "x"], dtype="string[pyarrow]"), pd.Categorical(["u", "v", None]),
+], ids=["text-none", "none-and-nan", "bool-none", "float-nan", "all-none", "arrow-na", "categorical"])
+def test_a_covariates_levels_are_its_values_as_text(values):
+    """The propensity design names a level by the value's text: None, NaN and NA stay apart as
+    they read ('None', 'nan', '<NA>'), though pandas counts them as one missing value."""
+    from ips_eval.models.att import _levels
+
+    s = pd.Series(values, index=range(10, 10 + len(values)))
+    codes, labels = _levels(s)
+    assert labels == sorted(set(s.astype(str)))
+    assert [labels[i] for i in codes] == list(s.astype(str))
