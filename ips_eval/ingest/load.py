@@ -181,7 +181,7 @@ def _validate_and_write(
         f"WHERE _line NOT IN (SELECT line FROM audit.rejected_rows WHERE export = ?)",  # in file order, as read
         [f.relative, contract.export],
     ).fetchall()
-    con.execute(f"DROP {kind} {source}; DROP TABLE {read.table}")
+    con.execute(f"DROP {kind} {source}; DROP {read.kind} {read.table}")
     rows_read = read.records + len(read.structural_rejects) + read.empty_lines
     by_rule = dict(sorted(Counter(r[4] for r in rejected).items()))
     con.execute(

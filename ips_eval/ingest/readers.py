@@ -57,6 +57,7 @@ class ReadResult:
     empty_lines: int = 0  # lines holding nothing (skipped, counted in audit.loads.rows_empty)
     last_line_cut: int | None = None  # the last line, when the file ends without a line break
     records: int = 0  # rows of `table`
+    kind: str = "TABLE"  # what `table` is: a TABLE, or a VIEW over the delivered file
 
 
 def read_file(con: duckdb.DuckDBPyConnection, f: DeliveredFile, contract: Contract, workdir: Path) -> ReadResult:
@@ -321,14 +322,19 @@ def _read_parquet(con, f: DeliveredFile, contract: Contract) -> ReadResult:
     )
     for missing in (c.name for c in contract.columns if c.name not in mapping):
         select += f', NULL::VARCHAR AS "{missing}"'
-    [(n,)] = con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select}, file_row_number + 2 AS _line "
-        f"FROM read_parquet(?, file_row_number = true)",  # in file order: insertion order is preserved
-        [str(f.path)],
-    ).fetchall()
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT {select}, file_row_number + 2 AS _line "
+        f"FROM read_parquet({_sql_text(str(f.path))}, file_row_number = true)"  # in file order
+    )
+    [(n,)] = con.execute(f"SELECT count(*) FROM read_parquet(?)", [str(f.path)]).fetchall()
     empty = pd.DataFrame({"line": pd.Series(dtype="int64"), "rule": pd.Series(dtype=str),
                           "message": pd.Series(dtype=str), "raw": pd.Series(dtype=str)})
-    return ReadResult(table, "parquet", {v: headers[i] for v, i in mapping.items()}, empty, notes, records=n)
+    return ReadResult(table, "parquet", {v: headers[i] for v, i in mapping.items()}, empty, notes, records=n,
+                      kind="VIEW")
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _short(text: str, limit: int = 40) -> str:
