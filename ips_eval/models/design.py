@@ -82,6 +82,28 @@ class Design:
         return f"{len(self.rows)} complete {unit}; {self.n_dropped} left out for missing values ({parts})"
 
 
+def _text_categories(s: pd.Series, missing_values) -> pd.Series:
+    """The column as stripped text, its missing-value codes missing, as a categorical: each
+    distinct value is turned into text once (not once per row), and the levels are then
+    compared by their codes.
+
+    Examples
+    --------
+    >>> _text_categories(pd.Series(["1", "2", None, "9", " 2"]), ("9",)).tolist()
+    ['1', '2', <NA>, <NA>, '2']
+    >>> _text_categories(pd.Series([1, 2, 2]), ()).cat.categories.tolist()
+    ['1', '2']
+    """
+    codes, uniques = pd.factorize(s)
+    text = pd.Series(uniques, dtype=object if len(uniques) == 0 else None).astype("string").str.strip()
+    text = text.where(~text.isin(missing_values))
+    merged, labels = pd.factorize(text)  # values alike once stripped are one level
+    final = np.full(len(codes), -1, dtype=np.intp)
+    known = codes >= 0
+    final[known] = merged[codes[known]]
+    return pd.Series(pd.Categorical.from_codes(final, categories=labels), index=s.index)
+
+
 def build_design(df: pd.DataFrame, covariates: tuple[Covariate, ...], extra: list[str] = ()) -> Design:
     """Complete-case design matrix with study-fixed reference levels and term names."""
     values: dict[str, pd.Series] = {}
@@ -89,8 +111,7 @@ def build_design(df: pd.DataFrame, covariates: tuple[Covariate, ...], extra: lis
     for cov in covariates:
         s = df[cov.column]
         if cov.kind == "categorical":
-            s = s.astype("string").str.strip()
-            s = s.where(~s.isin(cov.missing_values))
+            s = _text_categories(s, cov.missing_values)
         elif cov.kind == "binary":
             s = s.astype("boolean").astype("Float64")
         else:
