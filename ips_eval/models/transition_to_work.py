@@ -40,7 +40,10 @@ cluster-robust GLM on the person-months gives (a test checks this).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import warnings
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -284,14 +287,34 @@ def _hazard_fit(X: np.ndarray, columns: list[str], n_at: np.ndarray, n_ev: np.nd
         rows.append(np.column_stack([np.ones(int(keep.sum())), Xp[keep], dummies]))
         endog.append(np.column_stack([moves[keep], trials[keep] - moves[keep]]))
     exog, endog = np.vstack(rows), np.vstack(endog)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _cycles_collected_often():
         warnings.simplefilter("always")
         res = sm.GLM(endog, exog, family=sm.families.Binomial()).fit()
-    beta = np.asarray(res.params)
+        beta, bread, converged = np.asarray(res.params), np.asarray(res.normalized_cov_params), bool(res.converged)
+        del res, exog, endog
     if not np.all(np.isfinite(beta)) or np.any(np.abs(beta[1:]) > 15):
         raise NotFitted("the fit gave infinite or extreme coefficients (near-separation)")
-    cov = cluster_covariance(beta, np.asarray(res.normalized_cov_params), X, n_at, n_ev, present, ref)
-    return names, beta, np.sqrt(np.diag(cov)), bool(res.converged), warning_texts(caught)
+    cov = cluster_covariance(beta, bread, X, n_at, n_ev, present, ref)
+    return names, beta, np.sqrt(np.diag(cov)), converged, warning_texts(caught)
+
+
+@contextlib.contextmanager
+def _cycles_collected_often(threshold: int = 50):
+    """Python's cycle collector run after every `threshold` new objects, not 700, while inside.
+
+    Why: each iteration of statsmodels' IRLS leaves its weighted copy of the design in a reference
+    cycle (its result is a `Bunch`, a dict that is its own `__dict__`, holding the model), which
+    only the cycle collector frees; that collector counts objects, not bytes, and an iteration
+    makes few objects, so with a national cohort's covariate patterns the copies of every
+    iteration would be held at once. On leaving, what the fit left is collected (its results and
+    its model are such a cycle too). Collecting changes no number the fit computes."""
+    before = gc.get_threshold()
+    gc.set_threshold(threshold, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.collect()
 
 
 def cluster_covariance(beta: np.ndarray, bread: np.ndarray, X: np.ndarray, n_at: np.ndarray, n_ev: np.ndarray,

@@ -120,3 +120,30 @@ def test_the_query_counts_every_spell_and_the_first_move_apart():
     assert got.loc["0-2", cols].tolist() == [2, 1, 2, 1]
     assert got.loc["3-5", cols].tolist() == [2, 1, 0, 0]
     assert list(got.index) == ["0-2", "3-5"]
+
+
+def test_the_hazard_fit_leaves_no_copy_of_its_design_behind():
+    """statsmodels' IRLS leaves each iteration's weighted design in a reference cycle: the fit
+    collects them on leaving (with the automatic collector off here, only that collection can
+    free them), and gives the collector's threshold back as it was."""
+    import gc
+
+    from statsmodels.regression._tools import _MinimalWLS
+
+    from ips_eval.models.transition_to_work import _hazard_fit
+
+    rng = np.random.default_rng(3)
+    X = rng.integers(0, 2, size=(400, 3)).astype(float)
+    n_at = rng.integers(1, 6, size=(400, 2)).astype(float)
+    n_ev = np.minimum(n_at, rng.binomial(1, 0.3, size=(400, 2)).astype(float))
+    threshold = gc.get_threshold()
+    gc.collect()
+    gc.disable()
+    try:
+        names, beta, se, converged, _ = _hazard_fit(X, ["a", "b", "c"], n_at, n_ev, ["g1", "g2"])
+        left = [o for o in gc.get_objects() if isinstance(o, _MinimalWLS)]
+    finally:
+        gc.enable()
+    assert converged and len(beta) == len(names) == 5 and np.all(np.isfinite(se))
+    assert left == []
+    assert gc.get_threshold() == threshold
