@@ -37,7 +37,10 @@ DEFAULT_THREADS = int(os.environ.get("IPS_EVAL_DUCKDB_THREADS", "2"))
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection with the project's memory limit and a spill directory beside the file."""
     path = Path(path)
-    config: dict[str, Any] = {"threads": DEFAULT_THREADS}
+    # jemalloc (DuckDB's allocator) purges freed pages in background threads: without them a large
+    # query's freed memory stays resident for seconds, beside the pandas frame it produced, which
+    # another allocator holds; a model step reading a national cohort then peaks at both together
+    config: dict[str, Any] = {"threads": DEFAULT_THREADS, "allocator_background_threads": True}
     if not read_only:
         config["memory_limit"] = DEFAULT_MEMORY_LIMIT
         config["temp_directory"] = str(path.parent / f".{path.name}.spill")
