@@ -29,7 +29,7 @@ from ips_eval.definitions import reference_tables
 from ips_eval.faults import failpoint
 from ips_eval.ingest.delivery import DeliveredFile, locate, sha256
 from ips_eval.ingest.readers import ReadResult, read_file
-from ips_eval.ingest.validate_sql import CONFLICT, checked_sql, delivered_sql, rejected_sql, typed_sql
+from ips_eval.ingest.validate_sql import CONFLICT, checked_sql, delivered_sql, rejected_sql, sql_literal, typed_sql
 from ips_eval.warehouse.database import SCHEMAS, load_macros
 
 #: Where the contract rules run: "sql", inside DuckDB over the whole file (only the failing rows
@@ -131,7 +131,7 @@ def load_export(
     if not prepared:
         prepare(con)
     delivered = locate(Path(delivery), contract)
-    export = _quote(contract.export)
+    export = sql_literal(contract.export)
     con.execute(f"{contract.raw_table_ddl()}; DELETE FROM audit.loads WHERE export = {export};"
                 f" DELETE FROM audit.rejected_rows WHERE export = {export}")
     if delivered is None:
@@ -142,10 +142,6 @@ def load_export(
         return _validate_and_write(con, delivered, contract, read, known_persons, engine or VALIDATION_ENGINE)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _quote(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 #: One rejected row, as audit.rejected_rows holds it.

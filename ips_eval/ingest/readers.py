@@ -25,6 +25,7 @@ from ips_eval.ingest.contracts import Contract, normalise_header
 from ips_eval.ingest.delivery import DeliveredFile, DeliveryRefused
 from ips_eval.ingest.encoding import as_utf8, detect
 from ips_eval.ingest.lines import original_lines, scan_lines, without_lines
+from ips_eval.ingest.validate_sql import sql_literal
 
 DELIMITER = ";"
 MAX_LINE_BYTES = 1 << 20
@@ -226,7 +227,7 @@ def _number_lines(con, table: str, n: int, src: Path, bad: pd.DataFrame, project
         )
         con.unregister("_rejected_lines")
         return bad
-    if n == 0 or not _has_quote(src):
+    if n == 0 or not _hassql_literal(src):
         # a line break inside a record is a quoted one: without a quote, every record is one line
         # (the query below, over every column of a wide survey, costs far more than this look)
         breaks = np.zeros(n, dtype=np.int64)
@@ -256,7 +257,7 @@ def _number_in_order(con, table: str) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *, rowid + 2 AS _line FROM {table}")
 
 
-def _has_quote(src: Path) -> bool:
+def _hassql_literal(src: Path) -> bool:
     """Whether the file holds a '"' anywhere (read in blocks)."""
     with open(src, "rb") as fh:
         while block := fh.read(1 << 20):
@@ -324,17 +325,13 @@ def _read_parquet(con, f: DeliveredFile, contract: Contract) -> ReadResult:
         select += f', NULL::VARCHAR AS "{missing}"'
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT {select}, file_row_number + 2 AS _line "
-        f"FROM read_parquet({_sql_text(str(f.path))}, file_row_number = true)"  # in file order
+        f"FROM read_parquet({sql_literal(str(f.path))}, file_row_number = true)"  # in file order
     )
-    [(n,)] = con.execute(f"SELECT count(*) FROM read_parquet(?)", [str(f.path)]).fetchall()
+    [(n,)] = con.execute("SELECT count(*) FROM read_parquet(?)", [str(f.path)]).fetchall()
     empty = pd.DataFrame({"line": pd.Series(dtype="int64"), "rule": pd.Series(dtype=str),
                           "message": pd.Series(dtype=str), "raw": pd.Series(dtype=str)})
     return ReadResult(table, "parquet", {v: headers[i] for v, i in mapping.items()}, empty, notes, records=n,
                       kind="VIEW")
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _short(text: str, limit: int = 40) -> str:

@@ -19,7 +19,13 @@ from ips_eval.ingest.contracts import ICD10_PATTERN, PSEUDONYM_PATTERN, RULES, C
 _TEXT_TYPES = ("text", "code", "pseudonym", "icd10")
 
 
-def _quote(value: str) -> str:
+def sql_literal(value: str) -> str:
+    """A text as an SQL string literal, for SQL that cannot take a parameter (a view, a
+    statement built from the contracts).
+
+    >>> sql_literal("O'Brien")
+    "'O''Brien'"
+    """
     return "'" + str(value).replace("'", "''") + "'"
 
 
@@ -39,13 +45,13 @@ def column_rules(contract: Contract, c, value: str, raw: str) -> list[tuple[str,
     if c.type not in _TEXT_TYPES:
         found.append(("type", f"{value} IS NULL AND {raw} IS NOT NULL"))
     if c.codes:
-        allowed = ", ".join(_quote(v) for v in lists[c.codes])
+        allowed = ", ".join(sql_literal(v) for v in lists[c.codes])
         found.append(("code", f"{value} IS NOT NULL AND {value} NOT IN ({allowed})"))
     if c.type == "icd10":
-        found.append(("code", f"{value} IS NOT NULL AND NOT regexp_full_match({value}, {_quote(ICD10_PATTERN)})"))
+        found.append(("code", f"{value} IS NOT NULL AND NOT regexp_full_match({value}, {sql_literal(ICD10_PATTERN)})"))
     if c.type == "pseudonym":
         found.append(("pseudonym",
-                      f"{value} IS NOT NULL AND NOT regexp_full_match({value}, {_quote(PSEUDONYM_PATTERN)})"))
+                      f"{value} IS NOT NULL AND NOT regexp_full_match({value}, {sql_literal(PSEUDONYM_PATTERN)})"))
     if c.min is not None or c.max is not None:
         lo = "-'inf'::DOUBLE" if c.min is None else _number(c.min)
         hi = "'inf'::DOUBLE" if c.max is None else _number(c.max)
@@ -78,7 +84,7 @@ def failure_conditions(contract: Contract, known_table: str | None) -> dict[str,
         elif rule["rule"] == "only_for":
             raw, when = f'"{rule["column"]}__raw"', f'"{rule["when"]}"'
             add("only_for", rule["column"],
-                f"{raw} IS NOT NULL AND {when} IS NOT NULL AND {when} <> {_quote(rule['equals'])}")
+                f"{raw} IS NOT NULL AND {when} IS NOT NULL AND {when} <> {sql_literal(rule['equals'])}")
         else:
             raise ValueError(f"{contract.export}: unknown row rule {rule['rule']!r}")
     if known_table is not None:
@@ -94,7 +100,7 @@ def raw_expression(column, text: str | None = None) -> str:
     name = f'"{column.name}"' if text is None else text
     if not column.missing_values:
         return name
-    missing = ", ".join(_quote(v) for v in column.missing_values)
+    missing = ", ".join(sql_literal(v) for v in column.missing_values)
     return f"CASE WHEN {name} IN ({missing}) THEN NULL ELSE {name} END"
 
 
@@ -136,7 +142,7 @@ def checked_sql(contract: Contract, table: str, known_table: str | None) -> str:
         typed = f"({typed_sql(contract, table)}) AS typed"
         if not conditions:
             return f"SELECT {values}, _line, []::VARCHAR[] AS _failures FROM {typed}"
-        cases = ", ".join(f"CASE WHEN {cond} THEN {_quote(key)} END" for key, cond in conditions.items())
+        cases = ", ".join(f"CASE WHEN {cond} THEN {sql_literal(key)} END" for key, cond in conditions.items())
         return f"SELECT {values}, _line, list_filter([{cases}], lambda x: x IS NOT NULL) AS _failures FROM {typed}"
     place = {c.name: (g, i) for g, cols in enumerate(groups) for i, c in enumerate(cols, start=1)}
     texts, parsed, checked = ["_line"], ["*"], ["*"]
@@ -147,20 +153,20 @@ def checked_sql(contract: Contract, table: str, known_table: str | None) -> str:
             parsed.append(f'{_parsed(contract, c, raw)} AS "{c.name}"')
     for g, cols in enumerate(groups):
         first = cols[0]
-        names = "[" + ", ".join(_quote(c.name) for c in cols) + "]"
+        names = "[" + ", ".join(sql_literal(c.name) for c in cols) + "]"
         listed = "[" + ", ".join(f'"{c.name}"' for c in cols) + "]"
         if first.missing_values:
             listed = f"list_transform({listed}, lambda s: {raw_expression(first, 's')})"
         texts.append(f"{listed} AS _alike{g}_raw")
         parsed.append(f"list_transform(_alike{g}_raw, lambda s: {_parsed(contract, first, 's')}) AS _alike{g}")
-        cases = ", ".join(f"CASE WHEN {condition} THEN {_quote(rule + ':')} || {names}[i] END"
+        cases = ", ".join(f"CASE WHEN {condition} THEN {sql_literal(rule + ':')} || {names}[i] END"
                           for rule, condition in column_rules(contract, first, "v", f"_alike{g}_raw[i]"))
         if cases:
             checked.append(f"list_transform(_alike{g}, lambda v, i: list_filter([{cases}], lambda x: x IS NOT NULL))"
                            f" AS _alike{g}_failures")
     by_column: dict[str, list[str]] = {}
     for key, condition in conditions.items():
-        by_column.setdefault(key.split(":", 1)[1], []).append(f"CASE WHEN {condition} THEN {_quote(key)} END")
+        by_column.setdefault(key.split(":", 1)[1], []).append(f"CASE WHEN {condition} THEN {sql_literal(key)} END")
     values, failures = [], []
     for c in contract.columns:
         if c.name in place:
@@ -211,7 +217,7 @@ def rejected_sql(contract: Contract, checked: str) -> str:
     same = " AND ".join(f'x."{g}" IS NOT DISTINCT FROM c."{g}"' for g in group)
     clashing = (f"SELECT {grouped} FROM (SELECT DISTINCT {distinct} FROM {checked} WHERE len(_failures) = 0)"
                 f" GROUP BY {grouped} HAVING count(*) > 1")
-    conflict = _quote(f"{CONFLICT}:{contract.version}")
+    conflict = sql_literal(f"{CONFLICT}:{contract.version}")
     return (f"SELECT _line, CASE WHEN len(_failures) > 0 THEN _failures ELSE [{conflict}] END AS _failures"
             f" FROM {checked} AS c WHERE len(_failures) > 0"
             f" OR (len(_failures) = 0 AND EXISTS (SELECT 1 FROM ({clashing}) AS x WHERE {same})) ORDER BY _line")

@@ -16,6 +16,7 @@ import datetime as dt
 import duckdb
 
 from ips_eval.ingest.contracts import load_contracts
+from ips_eval.ingest.validate_sql import sql_literal
 from ips_eval.warehouse.database import load_macros, run_sql
 
 DDL = (
@@ -33,7 +34,7 @@ def purge_withdrawn(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> dict[str
     load_macros(con)
     run_sql(con, "audit/withdrawn_persons", cutoff=cutoff)
     contracts = [c for c in load_contracts().values() if c.person_column]
-    exports = ", ".join(_quote(c.export) for c in contracts)
+    exports = ", ".join(sql_literal(c.export) for c in contracts)
     hit = {c.export: f'"{c.person_column}" IN (SELECT person_id FROM withdrawn_persons)' for c in contracts}
     # rows of the person rejected for a fault go too: counted as withdrawn, no longer as rejected.
     # A line that could not be split into fields has no person column: its text is searched.
@@ -45,7 +46,7 @@ def purge_withdrawn(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> dict[str
     # Per file: the rows to remove from raw and the rejected rows to erase; then every delete,
     # and each file's counts moved to rows_withdrawn, in one script.
     counted = " UNION ALL ".join(
-        [f"SELECT {_quote(c.export)} AS export, _file AS file, count(*) AS removed, 0 AS erased FROM {c.table}"
+        [f"SELECT {sql_literal(c.export)} AS export, _file AS file, count(*) AS removed, 0 AS erased FROM {c.table}"
          f" WHERE {hit[c.export]} GROUP BY _file" for c in contracts]
         + [f"SELECT export, file, 0, count(*) FROM audit.rejected_rows WHERE export IN ({exports}) AND {in_rejected}"
            " GROUP BY export, file"])
@@ -64,8 +65,8 @@ def purge_withdrawn(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> dict[str
             "SELECT export, sum(removed), sum(erased) FROM _withdrawn_rows GROUP BY export").fetchall():
         removed[export] = (int(n_removed), int(n_erased))
     remaining = dict(con.execute(" UNION ALL ".join(
-        f"SELECT {_quote(c.export)}, (SELECT count(*) FROM {c.table} WHERE {hit[c.export]})"
-        f" + (SELECT count(*) FROM audit.rejected_rows WHERE export = {_quote(c.export)} AND {in_rejected})"
+        f"SELECT {sql_literal(c.export)}, (SELECT count(*) FROM {c.table} WHERE {hit[c.export]})"
+        f" + (SELECT count(*) FROM audit.rejected_rows WHERE export = {sql_literal(c.export)} AND {in_rejected})"
         for c in contracts)).fetchall())
     summary = {c.export: (*removed[c.export], int(remaining[c.export])) for c in contracts}
     if summary:
@@ -73,10 +74,6 @@ def purge_withdrawn(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> dict[str
                     [v for export, counts in summary.items() for v in (export, *counts)])
     con.execute("DROP TABLE withdrawn_persons; DROP TABLE _withdrawn_rows")
     return summary
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def purge_problems(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -95,7 +95,7 @@ def _text_categories(s: pd.Series, missing_values) -> pd.Series:
     ['1', '2']
     """
     codes, uniques = pd.factorize(s)
-    text = pd.Series(uniques, dtype=object if len(uniques) == 0 else None).astype("string").str.strip()
+    text = pd.Series(uniques).astype("string").str.strip()
     text = text.where(~text.isin(missing_values))
     merged, labels = pd.factorize(text)  # values alike once stripped are one level
     final = np.full(len(codes), -1, dtype=np.intp)
