@@ -37,8 +37,10 @@ demo: setup
 check: setup
 	$(KEEP_BYTECODE) $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not pipeline and not browser and not slow" $(PYTEST_ARGS)
 
-# Everything, the browser tests included.
-test: setup chromium
+# Everything, the browser tests included. The two setup steps download from different places
+# (PyPI, Debian) and run side by side.
+test:
+	@$(MAKE) --no-print-directory -j2 setup chromium
 	$(KEEP_BYTECODE) $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Debian's chromium for the browser tests: nothing to do when it is on PATH; installed with

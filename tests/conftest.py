@@ -9,6 +9,11 @@ from pathlib import Path
 # the workers inherit it).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# DuckDB likewise: a warehouse connection's threads (ips_eval.warehouse.database) are the
+# project's default of two, and two workers each running two threads on two cores spend more
+# in switching between them than the second thread gains on the suite's small deliveries.
+# tests/warehouse/test_reproducible.py runs the study again in the other number of threads.
+os.environ.setdefault("IPS_EVAL_DUCKDB_THREADS", "1")
 
 import duckdb  # noqa: E402
 import pytest

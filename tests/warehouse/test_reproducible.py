@@ -2,7 +2,8 @@
 
 The session's synthetic study (`synthetic_study`: the default synthetic delivery, run once with
 its figures and site) is run once more, into a warehouse and site of its own, with DuckDB in
-another number of threads (one where the session's run had two, `DEFAULT_THREADS`): every
+another number of threads (two where the session's run had one, as tests/conftest.py sets
+`IPS_EVAL_DUCKDB_THREADS` for the suite's workers; one where it had two): every
 table of every schema hashes the same as the session's, and every CSV download of the site is
 byte-identical.
 Left out, because they are legitimately the run's own: `audit.runs.run_id`, `started_at` and
