@@ -44,14 +44,16 @@ test:
 	$(KEEP_BYTECODE) $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Debian's chromium for the browser tests: nothing to do when it is on PATH; installed with
-# apt-get when run as root (as CI is); otherwise it says what to run.
+# apt-get when run as root (as CI is), without its recommended packages (a desktop's printing,
+# network discovery and Perl helpers, which a headless browser does not use); otherwise it says
+# what to run.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update && apt-get install -y chromium; \
+	    apt-get update && apt-get install -y --no-install-recommends chromium; \
 	  else \
 	    echo "chromium is not installed and installing it needs root: run 'sudo make chromium'" \
-	         "(or 'sudo apt-get install -y chromium'), then 'make test' again." >&2; \
+	         "(or 'sudo apt-get install -y --no-install-recommends chromium'), then 'make test' again." >&2; \
 	    exit 1; \
 	  fi; }
 
