@@ -2,17 +2,28 @@
 
 `matplotlib.figure.Figure` is used directly (its savefig renders with Agg), so no global
 backend is switched and nothing leaks between Dagster runs or notebook sessions.
+
+A PNG carries no date, so the same figure drawn from the same data gives the same file: each
+figure is drawn once per process for the same inputs (`remembered`), and a process that fits
+a model again on the same data (a re-run, a refit, the tests) writes the file it drew before.
+`forget_drawn()` makes the next fit draw every figure anew.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 import math
 from pathlib import Path
 
+import matplotlib
 import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+from ips_eval.remembered import Remembered
 
 DPI = 120
 IPS_COLOUR = "#1f6f8b"
@@ -34,6 +45,62 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
+#: Figures drawn in this process: the PNG's bytes by the digest of everything it is drawn from.
+_DRAWN: Remembered[bytes] = Remembered(128)
+
+
+def forget_drawn() -> None:
+    """Let go of the figures drawn so far: the next fit draws every figure anew."""
+    _DRAWN.clear()
+
+
+def _digest(value, into) -> None:
+    """Feed a figure's argument to the digest: frames and arrays by their values, types and
+    shape, anything else by its repr (an object whose repr names its address is never found
+    again, so it is drawn anew)."""
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        frame = value.to_frame() if isinstance(value, pd.Series) else value
+        into.update(repr((list(frame.columns), [str(t) for t in frame.dtypes], list(frame.index[:0].names),
+                          frame.shape)).encode())
+        try:
+            into.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+        except TypeError:  # a cell pandas cannot hash (a list): its text
+            into.update(repr(frame.to_dict("split")).encode())
+    elif isinstance(value, np.ndarray):
+        into.update(repr((value.dtype.str, value.shape)).encode())
+        into.update(np.ascontiguousarray(value).tobytes())
+    else:
+        into.update(repr(value).encode())
+
+
+def remembered(draw):
+    """A figure function `draw(..., path, ...)` that draws a figure once per process for the
+    same inputs (every argument but `path`, and matplotlib's settings) and otherwise writes
+    the bytes it drew to `path`."""
+    signature = inspect.signature(draw)
+
+    @functools.wraps(draw)
+    def figure(*args, **kwargs) -> Path:
+        arguments = signature.bind(*args, **kwargs)
+        arguments.apply_defaults()
+        path = Path(arguments.arguments.pop("path"))
+        settings = sorted((k, repr(v)) for k, v in dict.items(matplotlib.rcParams) if k != "backend")
+        digest = hashlib.sha256(repr((draw.__qualname__, path.suffix, DPI, settings)).encode())
+        for name, value in arguments.arguments.items():
+            digest.update(name.encode())
+            _digest(value, digest)
+        key = digest.hexdigest()
+        drawn = _DRAWN.get(key)
+        if drawn is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(drawn)
+            return path
+        out = draw(*args, **kwargs)
+        _DRAWN.put(key, Path(out).read_bytes())
+        return out
+    return figure
+
+
 def later(draw) -> dict:
     """A figure a fit describes but does not draw: `draw(folder) -> Path`, run by `draw_figures`.
 
@@ -49,6 +116,7 @@ def draw_figures(result, figures_dir: Path) -> list[Path]:
     return [spec["draw"](figures_dir) for spec in result.extra.get("figures", [])]
 
 
+@remembered
 def forest_plot(est: pd.DataFrame, title: str, path: Path, xlabel: str = "Odds ratio (95% CI, log scale)",
                 null: float = 1.0, log: bool = True) -> Path:
     """Ratios with CIs on a log axis, the null (1) marked, terms top to bottom in model order;
@@ -76,6 +144,7 @@ def forest_plot(est: pd.DataFrame, title: str, path: Path, xlabel: str = "Odds r
     return _save(fig, path)
 
 
+@remembered
 def curves_by_group(
     km: pd.DataFrame, title: str, path: Path, ylabel: str, cumulative: bool, xmax: float | None = None
 ) -> Path:
@@ -121,6 +190,7 @@ def curves_by_group(
     return _save(fig, path)
 
 
+@remembered
 def cif_vs_km(cif: pd.DataFrame, title: str, path: Path) -> Path:
     """Aalen-Johansen cumulative incidence beside 1 - KM (overall), with 95% bands."""
     d = cif[cif["group"] == "ALL"]
@@ -141,6 +211,7 @@ def cif_vs_km(cif: pd.DataFrame, title: str, path: Path) -> Path:
     return _save(fig, path)
 
 
+@remembered
 def survival_curve(km: pd.DataFrame, title: str, path: Path, ylabel: str, marks: dict[str, float]) -> Path:
     """One S(t) curve with its band and vertical reference lines (e.g. 6 and 12 months)."""
     d = km[km["group"] == "ALL"]
@@ -159,6 +230,7 @@ def survival_curve(km: pd.DataFrame, title: str, path: Path, ylabel: str, marks:
     return _save(fig, path)
 
 
+@remembered
 def score_trajectories(means: pd.DataFrame, title: str, path: Path, ylabel: str) -> Path:
     """Mean score (95% CI) by wave, one line per employed-by-then group."""
     fig = Figure(figsize=(6.5, 4.5))
@@ -182,6 +254,7 @@ def score_trajectories(means: pd.DataFrame, title: str, path: Path, ylabel: str)
     return _save(fig, path)
 
 
+@remembered
 def fidelity_scatter(d: pd.DataFrame, line: tuple[float, float] | None, title: str, path: Path) -> Path:
     """County fidelity total vs competitive employment rate; point area ~ n_clients; labels."""
     fig = Figure(figsize=(7.5, 5))
@@ -202,6 +275,7 @@ def fidelity_scatter(d: pd.DataFrame, line: tuple[float, float] | None, title: s
     return _save(fig, path)
 
 
+@remembered
 def love_plot(balance: pd.DataFrame, title: str, path: Path, threshold: float = 0.1) -> Path:
     """|SMD| of every covariate before and after weighting, the 0.1 line marked."""
     b = balance.assign(before=balance["smd_before"].abs(), after=balance["smd_after"].abs())
@@ -220,6 +294,7 @@ def love_plot(balance: pd.DataFrame, title: str, path: Path, threshold: float = 
     return _save(fig, path)
 
 
+@remembered
 def chronogram(shares: pd.DataFrame, states: tuple[str, ...], title: str, path: Path) -> Path:
     """Stacked share of each monthly state by month relative to the index, one panel per group."""
     panels = list(dict.fromkeys(shares["group"]))
@@ -242,6 +317,7 @@ def chronogram(shares: pd.DataFrame, states: tuple[str, ...], title: str, path: 
     return _save(fig, path)
 
 
+@remembered
 def index_plot(codes: np.ndarray, types: np.ndarray, states: tuple[str, ...], title: str, path: Path,
                first_month: int = 0) -> Path:
     """Each sequence a row of coloured months, rows sorted by type (and within it by the months
@@ -270,6 +346,7 @@ def index_plot(codes: np.ndarray, types: np.ndarray, states: tuple[str, ...], ti
     return _save(fig, path)
 
 
+@remembered
 def bootstrap_histogram(values: np.ndarray, estimate: float, ci: tuple[float, float], title: str, xlabel: str,
                         path: Path) -> Path:
     """Histogram of bootstrap replicates, the estimate as a solid line and the interval's limits dashed."""
@@ -286,6 +363,7 @@ def bootstrap_histogram(values: np.ndarray, estimate: float, ci: tuple[float, fl
     return _save(fig, path)
 
 
+@remembered
 def acceptability_curve(curve: pd.DataFrame, marks: list[float], title: str, path: Path) -> Path:
     """Cost-effectiveness acceptability curve: P(cost-effective) against the willingness to pay
     per employed month (`wtp_eur`, `probability_cost_effective`), the reported values marked."""

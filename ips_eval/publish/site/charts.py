@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from ips_eval.definitions import IPS_BENCHMARKS
 from ips_eval.figures import figures
 from ips_eval.publish.site import texts
-from ips_eval.publish.site.remembered import Remembered
+from ips_eval.remembered import Remembered
 from ips_eval.publish.site.render import label
 from ips_eval.publish.site.tables import DAYS_PER_MONTH, SiteTable
 

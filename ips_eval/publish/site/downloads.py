@@ -43,7 +43,7 @@ from typing import Mapping
 from ips_eval.figures import HEADLINE_RATES, QUARTERLY_RATES, figures
 from ips_eval.publish.disclosure import HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL
 from ips_eval.publish.site import texts
-from ips_eval.publish.site.remembered import Remembered
+from ips_eval.remembered import Remembered
 from ips_eval.publish.site.render import label as value_label
 from ips_eval.publish.site.tables import DAYS_PER_MONTH, Column, SiteTable
 from ips_eval.warehouse.table_contracts import TableContract, table_contracts

@@ -84,7 +84,7 @@ from ips_eval.ingest.identity import find_identity_codes
 from ips_eval.publish.disclosure import (
     HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, WITHHELD_LABEL, T, DisclosureError, TableSpec,
 )
-from ips_eval.publish.site.remembered import Remembered
+from ips_eval.remembered import Remembered
 
 COUNT_PREFIX = "n_"
 #: Where a folder of outputs declares its tables' column kinds (written by the site).
