@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import re
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,26 @@ from pipelines.resources import StudyRun
 
 #: The whole graph, as "Materialize all" in the UI; run in-process by the CLI.
 RUN_JOB = dg.define_asset_job("ips_eval_run", selection=dg.AssetSelection.all())
+
+#: How many runs one in-memory Dagster instance of this process records before a new one is made.
+RUNS_PER_INSTANCE = 20
+_instance_lock = threading.Lock()
+_instance: dict = {"current": None, "runs": 0}
+
+
+def _dagster_instance() -> dg.DagsterInstance:
+    """The in-memory Dagster instance the next run of this process records its events in.
+
+    `execute_in_process` would make a new one for every run, creating and stamping its storage
+    each time; a process that runs the pipeline more than once (the tests, a notebook, refits)
+    keeps one. Each run is deleted from it once its result is read (`_execute` reads only the
+    result), and a new instance is made every RUNS_PER_INSTANCE runs, since what the runs leave
+    behind besides their events (the job's snapshots) stays in it."""
+    with _instance_lock:
+        if _instance["current"] is None or _instance["runs"] >= RUNS_PER_INSTANCE:
+            _instance["current"], _instance["runs"] = dg.DagsterInstance.ephemeral(), 0
+        _instance["runs"] += 1
+        return _instance["current"]
 
 
 def _step_count() -> int:
@@ -146,15 +167,18 @@ def _execute(study: StudyRun, job_def, log_level: str, progress: bool,
         loggers["progress"] = {"config": {"total": len(job.get_execution_plan().step_keys_to_execute)
                                           if hasattr(job, "get_execution_plan") else _step_count()}}
     run_id = str(uuid.uuid4())
+    instance = _dagster_instance()
     try:
         with warehouse_lock(study.warehouse, run_id, on_wait=on_wait):
             settle(Path(study.warehouse), study.figures_path(), study.site_path())
             result = job.execute_in_process(
                 run_config={"loggers": loggers},
+                instance=instance,
                 tags={"ips_eval/cutoff": cutoff.isoformat()},
                 raise_on_error=False,
                 run_id=run_id,
             )
+            instance.delete_run(run_id)
             if not result.success or not _published(result):
                 study.build(result.run_id).discard()
                 settle(Path(study.warehouse), study.figures_path(), study.site_path())

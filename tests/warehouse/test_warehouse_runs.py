@@ -13,6 +13,7 @@ import pytest
 
 from deliveries import minimal_delivery, row, write_csv
 from ips_eval.warehouse.audit_checks import rows_accounted
+import pipelines.runner as runner
 from pipelines.runner import PipelineFailed, run_pipeline
 
 C = dt.date(2024, 12, 31)
@@ -100,13 +101,16 @@ def refreshed(minimal_run, tmp_path_factory):
         seen = [reader.stdout.readline().strip()]
         two = minimal_delivery(out.parent / "two", clients=[row("clients", person_id="P000002")])
         summary = run_pipeline(two, C, warehouse)
+        instance = runner._instance["current"]  # the one the run recorded in
+        left = [r.run_id for r in instance.get_runs()]
         reader.stdin.write("\n")
         reader.stdin.flush()
         seen.append(reader.stdout.readline().strip())
     finally:
         reader.kill()
         reader.wait()
-    return {"warehouse": warehouse, "seen": seen, "run_ids": [minimal_run["run_id"], summary.run_id]}
+    return {"warehouse": warehouse, "seen": seen, "run_ids": [minimal_run["run_id"], summary.run_id],
+            "left_in_dagster": left}
 
 
 def test_a_rebuild_keeps_the_history_of_runs(refreshed):
@@ -114,6 +118,12 @@ def test_a_rebuild_keeps_the_history_of_runs(refreshed):
     with duckdb.connect(str(refreshed["warehouse"]), read_only=True) as con:
         assert [r[0] for r in con.execute("SELECT run_id FROM audit.runs ORDER BY finished_at").fetchall()] == \
             refreshed["run_ids"]
+
+
+def test_a_run_leaves_nothing_in_the_process_dagster_instance(refreshed):
+    """The runs of a process share one in-memory Dagster instance (pipelines.runner), and each is
+    deleted from it once its result is read: nothing of it piles up in a long-lived process."""
+    assert refreshed["left_in_dagster"] == []
 
 
 def test_a_reader_holding_the_warehouse_does_not_block_a_refresh_and_keeps_its_view(refreshed):
