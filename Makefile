@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh machine: `make demo` and `make test`.
 # Each creates .venv when missing and installs the pinned dependencies first.
 # `make check` is the fast loop (no whole pipeline run, no browser); `make chromium` is the
-# one setup step that needs root (the browser tests' Chromium; `make test` runs it beside the venv's setup).
+# one setup step that needs root (the browser tests' Chromium; `make test` runs it beside the
+# venv's setup).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
