@@ -21,7 +21,7 @@ KEEP_BYTECODE := PYTHONDONTWRITEBYTECODE=
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	{ $(PY) -m pip install -q --disable-pip-version-check -c requirements.lock uv && \
-	  $(VENV)/bin/uv pip install -q --python $(PY) -c requirements.lock -e '.[test]'; } || \
+	  $(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -c requirements.lock -e '.[test]'; } || \
 	  $(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[test]'
 	touch $(STAMP)
 
