@@ -17,13 +17,12 @@ import inspect
 import math
 from pathlib import Path
 
-import matplotlib
 import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ips_eval.remembered import Remembered
+from ips_eval.remembered import Remembered, matplotlib_settings
 
 DPI = 120
 IPS_COLOUR = "#1f6f8b"
@@ -60,7 +59,7 @@ def _digest(value, into) -> None:
     again, so it is drawn anew)."""
     if isinstance(value, (pd.DataFrame, pd.Series)):
         frame = value.to_frame() if isinstance(value, pd.Series) else value
-        into.update(repr((list(frame.columns), [str(t) for t in frame.dtypes], list(frame.index[:0].names),
+        into.update(repr((list(frame.columns), [str(t) for t in frame.dtypes], list(frame.index.names),
                           frame.shape)).encode())
         try:
             into.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
@@ -84,20 +83,11 @@ def remembered(draw):
         arguments = signature.bind(*args, **kwargs)
         arguments.apply_defaults()
         path = Path(arguments.arguments.pop("path"))
-        settings = sorted((k, repr(v)) for k, v in dict.items(matplotlib.rcParams) if k != "backend")
-        digest = hashlib.sha256(repr((draw.__qualname__, path.suffix, DPI, settings)).encode())
+        digest = hashlib.sha256(repr((draw.__qualname__, path.suffix, DPI, matplotlib_settings())).encode())
         for name, value in arguments.arguments.items():
             digest.update(name.encode())
             _digest(value, digest)
-        key = digest.hexdigest()
-        drawn = _DRAWN.get(key)
-        if drawn is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(drawn)
-            return path
-        out = draw(*args, **kwargs)
-        _DRAWN.put(key, Path(out).read_bytes())
-        return out
+        return _DRAWN.file(digest.hexdigest(), path, lambda: draw(*args, **kwargs))
     return figure
 
 

@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from ips_eval.definitions import IPS_BENCHMARKS
 from ips_eval.figures import figures
 from ips_eval.publish.site import texts
-from ips_eval.remembered import Remembered
+from ips_eval.remembered import Remembered, matplotlib_settings
 from ips_eval.publish.site.render import label
 from ips_eval.publish.site.tables import DAYS_PER_MONTH, SiteTable
 
@@ -94,18 +94,9 @@ def remembered(draw):
     process)."""
     @functools.wraps(draw)
     def chart(table: SiteTable, lang: str, path: Path, narrow: bool = False) -> Path:
-        settings = sorted((k, repr(v)) for k, v in dict.items(matplotlib.rcParams) if k != "backend")
         key = hashlib.sha256(repr((draw.__qualname__, table.name, table.columns, table.rows, lang, narrow,
-                                   sorted(texts.TEXTS[lang].items()), settings)).encode()).hexdigest()
-        target = narrow_path(path) if narrow else path
-        drawn = _DRAWN.get(key)
-        if drawn is not None:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(drawn)
-            return target
-        out = draw(table, lang, path, narrow)
-        _DRAWN.put(key, out.read_bytes())
-        return out
+                                   sorted(texts.TEXTS[lang].items()), matplotlib_settings())).encode()).hexdigest()
+        return _DRAWN.file(key, narrow_path(path) if narrow else path, lambda: draw(table, lang, path, narrow))
     return chart
 
 
