@@ -698,6 +698,39 @@ def test_the_curves_hide_each_event(releases):
             previous = t
 
 
+def test_no_two_curves_differ_by_fewer_than_T_first_jobs(releases):
+    """Differencing the curves of two snapshots: a reader who holds two different published
+    curves learns the first jobs one holds and the other could not. Counted here from the
+    newer curve's people (its warehouse): those who found a first job after the older curve's
+    cut-off or started after it. Each such pair is 0 or at least T first jobs apart, and so
+    is the net change of the two curves' events (withdrawals take events away)."""
+    site, quarters = releases["site"], list(releases["warehouses"])
+    shown = {q: pd.read_csv(site / q / "data" / "time_to_first_job_curve.csv", dtype=str) for q in quarters}
+    # the snapshot that first showed each distinct curve holds its data
+    fresh = [q for i, q in enumerate(quarters) if i == 0 or not shown[q].equals(shown[quarters[i - 1]])]
+    assert len(fresh) >= 2, fresh  # the attack compares something
+
+    def first_jobs(quarter: str) -> pd.DataFrame:
+        with duckdb.connect(str(releases["warehouses"][quarter]), read_only=True) as con:
+            return con.execute("SELECT ips_start, ttf_days FROM core.client_outcomes WHERE ttf_event").df()
+
+    def cutoff(quarter: str) -> dt.date:
+        return pd.Period(quarter, "Q").end_time.date()
+
+    pairs = 0
+    for older, newer in itertools.combinations(fresh, 2):
+        if shown[older].equals(shown[newer]):
+            continue
+        jobs, then = first_jobs(newer), pd.Timestamp(cutoff(older))
+        found = pd.to_datetime(jobs["ips_start"]) + pd.to_timedelta(jobs["ttf_days"], unit="D")
+        added = int(((pd.to_datetime(jobs["ips_start"]) > then) | (found > then)).sum())
+        net = len(jobs) - len(first_jobs(older))
+        assert added == 0 or added >= T, (older, newer, added)
+        assert net == 0 or abs(net) >= T, (older, newer, net)
+        pairs += 1
+    assert pairs >= 1
+
+
 def test_the_attacker_finds_a_leak(releases):
     """The attack is not blind: in the newest snapshot, one county's `<5` count is left with its
     column's other hidden counts published as their numbers (as if complementary suppression

@@ -129,3 +129,80 @@ def test_a_count_of_nobody_may_be_worked_out():
     df = pd.DataFrame({"alue": ["A", "B", "ALL"], "n_clients": [0, 30, 30], "n_employed6_eligible": [0, 0, 0]})
     pub = audit(primary_suppression({"t": df}, [spec]))
     assert {(r.row, r.column): (r.low, r.high) for r in pub.ranges}[("alue=A", "n_clients")] == (0, 0)
+
+
+# --------------------------------------------------------------------------------------
+# Rule 8 for the time-to-first-job curve: its people and its first jobs
+# --------------------------------------------------------------------------------------
+def _curve(share: str, at_risk: str = "100"):
+    from ips_eval.publish.site.tables import CURVE, Column, SiteTable
+
+    cols = (Column("time", "int"), Column("n_at_risk", "count"), Column("share", "rate"))
+    rows = [{"time": "0", "n_at_risk": at_risk, "share": "0.0000"}, {"time": "90", "n_at_risk": "80", "share": share}]
+    return SiteTable(CURVE, cols, rows), pd.DataFrame(rows)
+
+
+def _shown(snapshots, people, since):
+    from ips_eval.publish.site.tables import linked_curve
+
+    now, _ = _curve("0.3000")
+    curve, readouts = linked_curve(now, now, people, snapshots, since)
+    return curve.rows[1]["share"]
+
+
+def test_a_curve_is_repeated_while_fewer_than_T_first_jobs_came_since():
+    """Q3's curve (cut-off 30 September) had 100 people; at 31 December 120 people are behind
+    the curve (20 more: the people rule lets it change). Had 2 first jobs come since 30
+    September, the difference of the two curves would be those 2 people's jobs: Q3's curve is
+    shown again. With none, or 5, the new curve is shown."""
+    from ips_eval.publish.site.tables import CURVE
+
+    _, q3 = _curve("0.2000")
+    history = [Snapshot("2024Q3", {CURVE: q3}, dt.date(2024, 9, 30))]
+    asked = []
+
+    def since(counts):
+        return lambda cutoff: asked.append(cutoff) or counts
+    assert _shown(history, 120, since(2)) == "0.2000"
+    assert asked == [dt.date(2024, 9, 30)]
+    assert _shown(history, 120, since(0)) == "0.3000"
+    assert _shown(history, 120, since(5)) == "0.3000"
+    # the people rule still holds on its own: 3 more people, however many first jobs
+    assert _shown(history, 103, since(5)) == "0.2000"
+    # a cut-off the warehouse has no count for: the people decide
+    assert _shown(history, 120, lambda cutoff: None) == "0.3000"
+
+
+def test_a_repeated_curve_counts_its_first_jobs_from_the_snapshot_that_first_showed_it():
+    """Q2 showed a curve (cut-off 30 June) and Q3 repeated it. Its data are as of 30 June: the
+    first jobs counted since are those since 30 June (7: the new curve is shown), not since
+    30 September (2). And 3 since 30 June keeps the old curve, though 2 since September would
+    too."""
+    from ips_eval.publish.site.tables import CURVE
+
+    _, q2 = _curve("0.2000")
+    history = [Snapshot("2024Q2", {CURVE: q2}, dt.date(2024, 6, 30)),
+               Snapshot("2024Q3", {CURVE: q2.copy()}, dt.date(2024, 9, 30))]
+    counts = {dt.date(2024, 6, 30): 7, dt.date(2024, 9, 30): 2}
+    assert _shown(history, 130, counts.get) == "0.3000"
+    counts = {dt.date(2024, 6, 30): 3, dt.date(2024, 9, 30): 9}
+    assert _shown(history, 130, counts.get) == "0.2000"
+
+
+def test_first_jobs_since_an_earlier_cutoff_from_the_as_of_outcomes(con):
+    """The count the rule reads: the curve's first jobs at the run's cut-off minus those as of
+    the earlier date, from core's evaluation dates (a person who starts after 30 September
+    and one whose first job comes after it are both new; one whose job came before is not)."""
+    from ips_eval.publish.site.tables import _first_jobs_since
+
+    con.execute("CREATE SCHEMA core")
+    con.execute("CREATE TABLE core.evaluation_dates AS SELECT * FROM (VALUES"
+                " (DATE '2024-09-30', FALSE), (DATE '2024-12-31', TRUE)) t(as_of, is_cutoff)")
+    con.execute("CREATE TABLE core.client_outcomes_asof AS SELECT * FROM (VALUES"
+                " (DATE '2024-09-30', 'a', TRUE), (DATE '2024-09-30', 'b', FALSE),"
+                " (DATE '2024-12-31', 'a', TRUE), (DATE '2024-12-31', 'b', TRUE), (DATE '2024-12-31', 'c', TRUE),"
+                " (DATE '2024-12-31', 'd', FALSE)) t(as_of, person_id, ttf_event)")
+    since = _first_jobs_since(con)
+    assert since(dt.date(2024, 9, 30)) == 2
+    assert since(dt.date(2024, 12, 31)) == 0
+    assert since(dt.date(2024, 8, 31)) is None

@@ -914,12 +914,18 @@ def linked_scores(table: SiteTable, history: list["Snapshot"]) -> SiteTable:
     return SiteTable(table.name, table.columns, rows)
 
 
-def linked_curve(curve: SiteTable, readouts: SiteTable, people: int, history: list["Snapshot"]
+def linked_curve(curve: SiteTable, readouts: SiteTable, people: int, history: list["Snapshot"],
+                 first_jobs_since: Callable[[dt.date], int | None] | None = None
                  ) -> tuple[SiteTable, SiteTable]:
-    """Rule 8 for the time-to-first-job curve: published afresh only when its people (`people`,
-    those at risk at its start) differ by at least T from those of every earlier snapshot's
-    curve (read from its first number at risk, rounded to 5 there: so by T plus the rounding),
-    or the curve is the same; otherwise the newest earlier curve and its read-outs are repeated.
+    """Rule 8 for the time-to-first-job curve: published afresh only when, against every
+    earlier snapshot's curve that differs from it, both
+    - its people (`people`, those at risk at its start) differ by at least T from that curve's
+      (read from its first number at risk, rounded to 5 there: so by T plus the rounding), and
+    - the first jobs it counts that that curve could not (`first_jobs_since(c)`, with `c` the
+      cut-off of the snapshot that first showed that curve: people who started since, and
+      first jobs found since among the people it had) are 0 or at least T;
+    otherwise the newest earlier curve and its read-outs are repeated. Where `first_jobs_since`
+    does not know a cut-off (None), the people alone decide.
 
     Examples
     --------
@@ -928,18 +934,35 @@ def linked_curve(curve: SiteTable, readouts: SiteTable, people: int, history: li
     >>> was = pd.DataFrame({"time": ["0"], "n_at_risk": ["100"], "share": ["0.0100"]})
     >>> linked_curve(now, now, 101, [Snapshot("2024Q3", {CURVE: was})])[0].rows[0]["share"]
     '0.0100'
+    >>> q3 = Snapshot("2024Q3", {CURVE: was}, dt.date(2024, 9, 30))
+    >>> linked_curve(now, now, 120, [q3], lambda c: 3)[0].rows[0]["share"]
+    '0.0100'
+    >>> linked_curve(now, now, 120, [q3], lambda c: 7)[0].rows[0]["share"]
+    '0.0000'
     """
     earlier = [h for h in sorted(history, key=lambda h: h.quarter) if CURVE in h.tables]
     if not earlier:
         return curve, readouts
     names = [c.name for c in curve.columns]
+
+    def rows(frame: pd.DataFrame) -> list[tuple[str, ...]]:
+        return [tuple(str(r.get(c, "")) for c in names) for _, r in frame.iterrows()]
+
+    now = [tuple(r[c] for c in names) for r in curve.rows]
+    shown = [rows(h.tables[CURVE]) for h in earlier]
     repeat = False
-    for h in earlier:
-        old = h.tables[CURVE]
-        same = len(old) == len(curve.rows) and all(
-            str(o[c]) == r[c] for (_, o), r in zip(old.iterrows(), curve.rows) for c in names)
-        first = str(old.iloc[0]["n_at_risk"]) if len(old) else ""
-        if not same and first.isdigit() and abs(people - int(first)) < T + AT_RISK_ROUNDING // 2:
+    for i, (h, old) in enumerate(zip(earlier, shown)):
+        if old == now:
+            continue
+        first = old[0][names.index("n_at_risk")] if old else ""
+        if first.isdigit() and abs(people - int(first)) < T + AT_RISK_ROUNDING // 2:
+            repeat = True
+        # the curve's data are as of the snapshot that first showed it (a repeat shows older data)
+        j = i
+        while j > 0 and shown[j - 1] == old:
+            j -= 1
+        since = first_jobs_since(earlier[j].cutoff) if first_jobs_since and earlier[j].cutoff else None
+        if since is not None and 0 < since < T:
             repeat = True
     if not repeat:
         return curve, readouts
@@ -954,6 +977,20 @@ def linked_curve(curve: SiteTable, readouts: SiteTable, people: int, history: li
                                                           for _, r in old_readouts.iterrows()],
                          readouts.source)
     return old_curve, repeated
+
+
+def _first_jobs_since(con) -> Callable[[dt.date], int | None]:
+    """The first jobs the curve at the cut-off counts beyond those it would have counted at an
+    earlier date (an evaluation date of core: the quarter ends); None for other dates."""
+    if not table_exists(con, "core.client_outcomes_asof"):
+        return lambda since: None
+    counts = query_sql(con, QUERIES / "first_jobs_by_date.sql")
+    by_date = {pd.Timestamp(d).date(): int(n) for d, n in zip(counts["as_of"], counts["n_first_jobs"])}
+    now = next((int(n) for n, c in zip(counts["n_first_jobs"], counts["is_cutoff"]) if c), None)
+
+    def since(cutoff: dt.date) -> int | None:
+        return now - by_date[cutoff] if now is not None and cutoff in by_date else None
+    return since
 
 
 def _time_to_first_job(con, history: list["Snapshot"] | None = None) -> tuple[SiteTable | None, SiteTable | None]:
@@ -993,7 +1030,8 @@ def _time_to_first_job(con, history: list["Snapshot"] | None = None) -> tuple[Si
     rcols = (Column("months", "int"), *cols[1:])
     readout_table = SiteTable(READOUTS, rcols, readouts, "models.km_time_to_first_job")
     if history:
-        curve_table, readout_table = linked_curve(curve_table, readout_table, int(steps["n_at_risk"].max()), history)
+        curve_table, readout_table = linked_curve(curve_table, readout_table, int(steps["n_at_risk"].max()), history,
+                                                  _first_jobs_since(con))
     return readout_table, curve_table
 
 
