@@ -171,14 +171,16 @@ def _execute(study: StudyRun, job_def, log_level: str, progress: bool,
     try:
         with warehouse_lock(study.warehouse, run_id, on_wait=on_wait):
             settle(Path(study.warehouse), study.figures_path(), study.site_path())
-            result = job.execute_in_process(
-                run_config={"loggers": loggers},
-                instance=instance,
-                tags={"ips_eval/cutoff": cutoff.isoformat()},
-                raise_on_error=False,
-                run_id=run_id,
-            )
-            instance.delete_run(run_id)
+            try:
+                result = job.execute_in_process(
+                    run_config={"loggers": loggers},
+                    instance=instance,
+                    tags={"ips_eval/cutoff": cutoff.isoformat()},
+                    raise_on_error=False,
+                    run_id=run_id,
+                )
+            finally:
+                instance.delete_run(run_id)
             if not result.success or not _published(result):
                 study.build(result.run_id).discard()
                 settle(Path(study.warehouse), study.figures_path(), study.site_path())

@@ -146,8 +146,7 @@ def _shown(snapshots, people, since):
     from ips_eval.publish.site.tables import linked_curve
 
     now, _ = _curve("0.3000")
-    curve, readouts = linked_curve(now, now, people, snapshots, since)
-    return curve.rows[1]["share"]
+    return linked_curve(now, now, people, snapshots, since)[0].rows[1]["share"]
 
 
 def test_a_curve_is_repeated_while_fewer_than_T_first_jobs_came_since():

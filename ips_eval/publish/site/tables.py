@@ -967,9 +967,7 @@ def linked_curve(curve: SiteTable, readouts: SiteTable, people: int, history: li
     if not repeat:
         return curve, readouts
     last = earlier[-1]
-    old_curve = SiteTable(curve.name, curve.columns, [{c: str(r.get(c, "")) for c in names}
-                                                      for _, r in last.tables[CURVE].iterrows()],
-                          curve.source)
+    old_curve = SiteTable(curve.name, curve.columns, [dict(zip(names, r)) for r in shown[-1]], curve.source)
     old_readouts = last.tables.get(READOUTS)
     rnames = [c.name for c in readouts.columns]
     repeated = SiteTable(readouts.name, readouts.columns,
