@@ -993,8 +993,8 @@ def _first_jobs_since(con) -> Callable[[dt.date], int | None]:
 
 def _time_to_first_job(con, history: list["Snapshot"] | None = None) -> tuple[SiteTable | None, SiteTable | None]:
     """The 1 - Kaplan-Meier curve (share with a first job), published through rule 5 only,
-    and repeated as an earlier snapshot showed it unless its people and its first jobs both
-    changed by 0 or at least T (rule 8, `linked_curve`)."""
+    and repeated as an earlier snapshot showed it unless its people changed by at least T and
+    its first jobs by 0 or at least T (rule 8, `linked_curve`)."""
     if not table_exists(con, "models.km_time_to_first_job"):
         return None, None
     steps = query_sql(con, QUERIES / "km_time_to_first_job.sql")
