@@ -24,7 +24,10 @@ more. These are written here once; the suppression and the audit of the website
    the costs section's *current* counts (`relations.COSTS_IN_HEADLINE`, equal when every
    start year has a costs row), and the `ALL` row of every year the sum of the counties.
    The repeated years' current counts are unknowns a reader links to the headline, so
-   headline minus the years shown is the net revision, a hidden count of the audit.
+   headline minus the years shown is the net revision, a hidden count of the audit. Where
+   the current sum of an area's repeated years differs from their sum as first shown by
+   1..T-1 people (a few withdrawals or late clients since), that sum is protected like a
+   held-back count (`small_revision`); otherwise it tells of nobody, or of T or more.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Mapping
 
+from ips_eval.definitions import DISCLOSURE_THRESHOLD
 from ips_eval.figures.catalogue import published_counts
 
 #: Headline counts that, for the same people, can only rise as the cut-off moves on (a job
@@ -121,3 +125,15 @@ def monotone_holds(earlier: Mapping[str, int], later: Mapping[str, int], column:
     False
     """
     return later[column] >= earlier[column] - (earlier["n_clients"] - later["n_clients"])
+
+
+def small_revision(current: int, first_shown: int) -> bool:
+    """Whether a sum of counts as the warehouse has them now differs from the same sum as the
+    page first showed it by 1..T-1 people: a revision a reader must not be able to work out.
+
+    Examples
+    --------
+    >>> small_revision(899, 901), small_revision(901, 901), small_revision(896, 901)
+    (True, False, False)
+    """
+    return 0 < abs(current - first_shown) < DISCLOSURE_THRESHOLD

@@ -17,8 +17,10 @@ snapshot and knows the study's structure attacks the published files only:
   figure list (docs/figures.md) and written from the plan, independently of the suppression
   code: sums and nesting, the costs section, structural zeros (quarters before a county's
   first start, a county-year without a costs row), the calendar (eligibility at 30 June and
-  31 December as sums of whole start years) and counts of cohorts closed to new starters,
-  which can fall only by the withdrawals;
+  31 December as sums of whole start years), counts of cohorts closed to new starters,
+  which can fall only by the withdrawals, and the costs' revision sums (an area's repeated
+  years as the warehouse has them now, against their sum as first shown: no reader may know
+  it to differ by 1..T-1 people);
 - differencing every pair of snapshots: no published count, mean or curve changes by the
   outcome of fewer than T people;
 - reading the events of each step back from the time-to-first-job curve.
@@ -255,6 +257,7 @@ class Attack:
         self.small: dict[tuple, bool] = {}  # hidden counts: whether the true count is under T
         self.running: set[tuple] = set()  # counts of a year still running: only a small one is protected
         self.empty: set[tuple] = set()  # counts of a row with nobody in it: they tell of no one
+        self.revisions: dict[tuple, float] = {}  # a sum of current counts -> the same sum as first shown
 
     def cell(self, key: tuple, shown: str) -> None:
         if shown in ("<5", "..", ":"):  # ":": withheld, the page states nothing about its size
@@ -276,9 +279,20 @@ class Attack:
         if empty:  # nobody started in that county and year: a count of no one
             self.empty.add(key)
 
+    def revision(self, key: tuple, first_shown: float) -> None:
+        """A sum of counts as the warehouse has them now whose sum as first shown the page
+        states (`first_shown`): the difference is the people withdrawn or delivered late since."""
+        self.var[key] = len(self.var)
+        self.label[key] = "revision"
+        self.revisions[key] = first_shown
+
     def learns_nothing(self, key: tuple, lo: float, hi: float) -> bool:
         """A `<5` cell keeps 0..4, any other unknown a range at least T wide, except a hidden
-        count under T, which must keep 0..4 too."""
+        count under T, which must keep 0..4 too. A revision may be 0 as far as the reader
+        knows, or T or more: it must not be known to be 1..T-1 people either way."""
+        if key in self.revisions:
+            lo, hi = lo - self.revisions[key], hi - self.revisions[key]
+            return lo <= 0 <= hi or hi >= T or lo <= -T
         if key in self.empty:
             return lo <= 0
         if self.label[key] == "<5" or self.small.get(key):
@@ -451,6 +465,17 @@ def read_costs(atk: Attack, quarter: str, costs: pd.DataFrame, truth: dict[tuple
         for a in {a for a, _ in rows}:
             atk.relation({**{now[(a, v, count)]: 1 for b, v in rows if b == a},
                           (quarter, "C", a, COSTS_IN_HEADLINE[count]): -1}, "==")
+    # the revision sums: an area's repeated years as the warehouse has them now against the
+    # same years as first shown (withdrawals and late clients since they were shown)
+    for a in dict.fromkeys(a for a, _ in rows):
+        repeated = [v for b, v in dict.fromkeys(rows) if b == a and v in first_shown and first_shown[v] != quarter
+                    and dt.date(int(v), 12, 31) <= cutoff]
+        for count in COST_FIGURES.values():
+            shown = [("K", a, v, count) for v in repeated]
+            if repeated and all(k in atk.known for k in shown):
+                key = (quarter, "revision", a, count)
+                atk.revision(key, sum(atk.known[k] for k in shown))
+                atk.relation({key: 1, **{now[(a, v, count)]: -1 for v in repeated}}, "==")
     for a, v in dict.fromkeys(rows):
         for cell in (now, {(a, v, c): ("K", a, v, c) for c in COST_FIGURES.values()}):
             if cell[(a, v, "n_started")] in atk.var or cell[(a, v, "n_started")] in atk.known:

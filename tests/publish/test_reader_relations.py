@@ -10,12 +10,14 @@ import pandas as pd
 import pytest
 
 from ips_eval.figures.reader import calendar_sums, closed_cohort, monotone_holds, structural_zero_quarters
+from ips_eval.definitions import DISCLOSURE_THRESHOLD as T
 from ips_eval.publish.disclosure import (
-    CrossLinear, DisclosureError, RowsSum, TableSpec, audit, primary_suppression, within,
+    CrossLinear, DisclosureError, RowsSum, TableSpec, audit, primary_suppression, protect, within,
 )
 from ips_eval.figures import Within
 from ips_eval.publish.site.tables import (
-    COUNTY, OUTCOME_COUNTS, Snapshot, calendar_links, closed_cohort_links, held_back,
+    COSTS_TABLE, COUNTY, OUTCOME_COUNTS, Snapshot, calendar_links, closed_cohort_links, costs_links, costs_spec,
+    held_back, revision_sums,
 )
 
 
@@ -205,3 +207,55 @@ def test_first_jobs_since_an_earlier_cutoff_from_the_as_of_outcomes(con):
     assert since(dt.date(2024, 9, 30)) == 2
     assert since(dt.date(2024, 12, 31)) == 0
     assert since(dt.date(2024, 8, 31)) is None
+
+
+def _costs_rows(counts: dict[tuple[str, str], int]) -> pd.DataFrame:
+    """marts.costs by (area, year): 100 euros per client, the employed none (they play no part here)."""
+    return pd.DataFrame([{"alue": a, "vuosi": v, "n_started": n, "n_employed": 0, "n_unsubsidised": 0,
+                          "n_in_service": n, "cost_eur": 100.0 * n, "coach_fte": 1.0, "cost_per_client_year": 100.0,
+                          "cost_per_client": 100.0, "cost_per_employed": None, "cost_per_unsubsidised": None}
+                         for (a, v), n in counts.items()])
+
+
+def test_a_revision_of_fewer_than_T_in_the_repeated_years_is_protected():
+    """2022 and 2023 were first shown with A: 20 and 30 started, B: 25 and 25 (each read off
+    as cost / cost per client; the other figures hidden). At 31 December 2024 A's current
+    counts are 20 and 28 (two withdrew), B's unchanged, and 2024 is shown fresh (A 12, B 10).
+    A reader takes A's 60 clients minus its 12 of 2024: 48 = 50 - 2, two withdrawals; the
+    same for ALL (120 - 22 = 98 = 100 - 2). B's sum is as shown, and a hidden figure gives no
+    sum to compare with. The sums of A and ALL are counts of the audit: as the page stands
+    they are derivable; protected, each keeps a range at least T wide."""
+    shown = {("A", "2022"): 20, ("A", "2023"): 30, ("B", "2022"): 25, ("B", "2023"): 25}
+    shown |= {("ALL", y): shown[("A", y)] + shown[("B", y)] for y in ("2022", "2023")}
+    first = {y: pd.DataFrame([{"alue": a, "vuosi": y, "cost_eur": f"{100 * n}.00", "cost_per_client": "100",
+                               "cost_per_employed": "..", "cost_per_unsubsidised": ".."}
+                              for (a, v), n in shown.items() if v == y]) for y in ("2022", "2023")}
+    now = {**shown, ("A", "2023"): 28, ("ALL", "2023"): 53, ("A", "2024"): 12, ("B", "2024"): 10, ("ALL", "2024"): 22}
+    costs = _costs_rows(now)
+    repeated = frozenset({"2022", "2023"})
+    frames, specs, links = revision_sums(costs, first, repeated)
+    assert {n: df.to_dict("records") for n, df in frames.items()} == {
+        "costs_revision_n_started": [{"alue": "A", "n_started": 48}, {"alue": "ALL", "n_started": 98}]}
+    assert links[0].parts_rows == {"vuosi": repeated, "alue": frozenset({"A", "ALL"})}
+    # B's sum changed by T: told; a year shown hidden: no sum to compare with
+    assert revision_sums(_costs_rows({**now, ("B", "2023"): 20}), first, repeated)[0][
+        "costs_revision_n_started"]["alue"].tolist() == ["A", "ALL"]
+    hidden = {**first, "2022": first["2022"].assign(cost_per_client=["..", "100", "100"])}
+    assert revision_sums(costs, hidden, repeated)[0]["costs_revision_n_started"]["alue"].tolist() == ["ALL"]
+
+    county = pd.DataFrame({"alue": ["A", "B", "ALL"], "n_clients": [60, 60, 120], "n_competitive": [0, 0, 0],
+                           "n_unsubsidised": [0, 0, 0]})
+    county_spec = TableSpec(name=COUNTY, keys=("alue",), counts=("n_clients", "n_competitive", "n_unsubsidised"),
+                            relations=(RowsSum(by="alue"),))
+    all_years = _costs_rows({(a, "ALL"): 60 if a != "ALL" else 120 for a in ("A", "B", "ALL")})
+    tables = {COUNTY: county, COSTS_TABLE: costs, **frames}
+    described = [county_spec, costs_spec(all_years=False, superseded=repeated), *specs]
+    linked = [*costs_links(pd.concat([costs, all_years]), county), *links]
+    with pytest.raises(DisclosureError, match="costs_revision_n_started, row alue=A, column n_started: derivable"):
+        audit(primary_suppression(tables, described, linked))
+    ranges = {(r.table, r.row): (r.low, r.high) for r in protect(tables, described, linked).ranges}
+    for area in ("A", "ALL"):
+        low, high = ranges[("costs_revision_n_started", f"alue={area}")]
+        assert high - low >= T
+    # without the revision sums the same page passes: each repeated year alone keeps its range
+    assert audit(primary_suppression({COUNTY: county, COSTS_TABLE: costs}, described[:2], linked[:-1]))

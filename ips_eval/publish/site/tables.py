@@ -36,7 +36,7 @@ from ips_eval.figures import (
     wave_counties, within_columns,
 )
 from ips_eval.figures.reader import (
-    BY_START_DATE, MONOTONE, calendar_sums, closed_cohort, monotone_holds, structural_zero_quarters,
+    BY_START_DATE, MONOTONE, calendar_sums, closed_cohort, monotone_holds, small_revision, structural_zero_quarters,
 )
 from ips_eval.publish.disclosure import (
     HIDDEN_LABEL, PRIMARY_LABEL, SECONDARY_LABEL, CrossLinear, CrossSum, DisclosureError, Publication, RowLinear, RowsSum, TableSpec,
@@ -349,6 +349,7 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
     links += closed_cohort_links(frames[COUNTY], history or [])
     costs = _costs_frame(con)
     shown_before: dict[str, pd.DataFrame] = {}
+    revised: tuple[dict[str, pd.DataFrame], list[TableSpec], list[CrossSum]] = ({}, [], [])
     if costs is not None:  # the costs section's counts are the same people: one publication
         costs_before, costs_specs, costs_before_links, shown_before = costs_history(history or [])
         before.update(costs_before)
@@ -357,14 +358,17 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
         years = sorted(set(costs["vuosi"]) - {ALL})
         running = frozenset(y for y in years if cutoff is not None and not year_completed(y, cutoff))
         frames[COSTS_TABLE] = costs[costs["vuosi"] != ALL].reset_index(drop=True)
-        specs.append(costs_spec(all_years=False, withheld=running, superseded=frozenset(shown_before) - running))
+        superseded = frozenset(shown_before) - running
+        specs.append(costs_spec(all_years=False, withheld=running, superseded=superseded))
         links += costs_links(costs, frames[COUNTY])
         links += calendar_links(frames[COSTS_TABLE], frames[COUNTY], cutoff)
+        # never shown, so not among the tables the page describes (`specs`): only protected
+        revised = revision_sums(frames[COSTS_TABLE], shown_before, superseded)
     # exact ranges in the audit (every hidden cell's smallest and largest value a reader can
     # work out): the search has already found tables at most bounds, so they cost little more
     extra_frames, extra_specs, extra_links = sections or ({}, [], [])
-    pub = protect({**frames, **before, **extra_frames}, [*specs, *before_specs, *extra_specs],
-                  [*links, *before_links, *extra_links])
+    pub = protect({**frames, **before, **extra_frames, **revised[0]}, [*specs, *before_specs, *extra_specs, *revised[1]],
+                  [*links, *before_links, *extra_links, *revised[2]])
     tables = {COUNTY: _site_table(pub, COUNTY, (Column("alue", "key", label="county"), *OUTCOME_COLUMNS))}
     for g in GROUPINGS:
         name = group_table_name(g)
@@ -682,6 +686,65 @@ def costs_history(history: list[Snapshot]) -> tuple[dict[str, pd.DataFrame], lis
         if county is not None:
             links += costs_links(frame, county, table=name, total=f"{snap.quarter}/{COUNTY}", years=frozenset(new))
     return frames, specs, links, first
+
+
+def revision_sums(costs: pd.DataFrame, first: Mapping[str, pd.DataFrame], superseded: frozenset
+                  ) -> tuple[dict[str, pd.DataFrame], list[TableSpec], list[CrossSum]]:
+    """The costs' revision sums (`reader.small_revision`): per area (`ALL` included) and
+    count, the repeated years' current counts summed, against the same years as first shown
+    (`first`, from `costs_history`; `superseded`: the repeated years). A reader who knows the
+    current sum (headline minus the years shown fresh, or at 31 December the 12-month
+    eligibility) and the shown one learns the net withdrawals and late clients since; where
+    they are 1..T-1, the sum is a count of its own table (`costs_revision_<count>`, one row
+    per such area, never shown), linked to the repeated years' current counts and protected
+    like a held-back count. A year shown with a hidden figure (`..`) gives no sum to compare
+    with; a county missing from a year's shown rows had nobody in it then. Returns those
+    tables, their descriptions and links.
+
+    Examples
+    --------
+    >>> costs = pd.DataFrame({"alue": ["A", "A", "A"], "vuosi": ["2022", "2023", "2024"],
+    ...                       "n_started": [20, 29, 12], "n_employed": [9, 12, 3], "n_unsubsidised": [4, 5, 1]})
+    >>> first = {y: pd.DataFrame({"alue": ["A"], "vuosi": [y], "cost_eur": ["6000.00"],
+    ...                           "cost_per_client": [str(6000 // n)], "cost_per_employed": [".."],
+    ...                           "cost_per_unsubsidised": [".."]}) for y, n in (("2022", 20), ("2023", 30))}
+    >>> frames, specs, links = revision_sums(costs, first, frozenset({"2022", "2023"}))
+    >>> {name: df.to_dict("records") for name, df in frames.items()}
+    {'costs_revision_n_started': [{'alue': 'A', 'n_started': 49}]}
+    >>> sorted(links[0].parts_rows["vuosi"]), specs[0].superseded_rows
+    (['2022', '2023'], {'alue': frozenset({'A'})})
+    """
+    frames: dict[str, pd.DataFrame] = {}
+    specs: list[TableSpec] = []
+    links: list[CrossSum] = []
+    years = sorted(y for y in superseded if y in first)
+    if not years:
+        return frames, specs, links
+    repeated = costs[costs["vuosi"].isin(years)]
+    for figure, count in COST_PER_PERSON.items():
+        held: dict[str, int] = {}
+        for area in dict.fromkeys(repeated[AREA]):
+            shown = 0
+            for y in years:
+                row = first[y][first[y][AREA] == area]
+                n = _count_read_off(row["cost_eur"].iloc[0], row[figure].iloc[0]) if len(row) else 0
+                if isinstance(n, str):
+                    break
+                shown += n
+            else:
+                current = int(repeated.loc[repeated[AREA] == area, count].sum())
+                if small_revision(current, shown):
+                    held[area] = current
+        if not held:
+            continue
+        name = f"costs_revision_{count}"
+        frames[name] = pd.DataFrame({AREA: list(held), count: list(held.values())})
+        specs.append(TableSpec(name=name, keys=(AREA,), counts=(count,), cost=COSTS_COST, labels_shown=False,
+                               superseded_rows={AREA: frozenset(held)}))
+        links.append(CrossSum(total=name, parts=COSTS_TABLE, parts_rows={"vuosi": frozenset(years),
+                                                                        AREA: frozenset(held)},
+                              by=(AREA,), columns={count: count}))
+    return frames, specs, links
 
 
 def _count_read_off(cost: str, figure: str) -> int | str:
