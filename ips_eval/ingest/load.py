@@ -29,7 +29,9 @@ from ips_eval.definitions import reference_tables
 from ips_eval.faults import failpoint
 from ips_eval.ingest.delivery import DeliveredFile, locate, sha256
 from ips_eval.ingest.readers import ReadResult, read_file
-from ips_eval.ingest.validate_sql import CONFLICT, checked_sql, delivered_sql, rejected_sql, sql_literal, typed_sql
+from ips_eval.ingest.validate_sql import (
+    CONFLICT, LISTED_LINES, checked_sql, delivered_sql, lines_sql, rejected_sql, sql_literal, typed_sql,
+)
 from ips_eval.warehouse.database import SCHEMAS, load_macros
 
 #: Where the contract rules run: "sql", inside DuckDB over the whole file (only the failing rows
@@ -172,10 +174,13 @@ def _validate_and_write(
         con.execute("INSERT INTO audit.rejected_rows SELECT * FROM _rejected")
         con.unregister("_rejected")
     cols = ", ".join(f'"{c.name}"' for c in contract.columns)
+    lines = sorted({r[2] for r in rejected})
+    where, params = lines_sql(lines, keep=False)
+    # in file order, as read (a join to many rejected lines would not keep it: sorted then)
+    order = " ORDER BY _line" if len(lines) > LISTED_LINES else ""
     [(accepted,)] = con.execute(
-        f"INSERT INTO {contract.table} SELECT {cols}, ? AS _file, _line FROM {source} "
-        f"WHERE _line NOT IN (SELECT line FROM audit.rejected_rows WHERE export = ?)",  # in file order, as read
-        [f.relative, contract.export],
+        f"INSERT INTO {contract.table} SELECT {cols}, ? AS _file, _line FROM {source} WHERE {where}{order}",
+        [f.relative, *params],
     ).fetchall()
     con.execute(f"DROP {kind} {source}; DROP {read.kind} {read.table}")
     rows_read = read.records + len(read.structural_rejects) + read.empty_lines
@@ -219,7 +224,7 @@ def _sql_rejects(con, checked: str, contract: Contract, f: DeliveredFile, read: 
     if not to_reject:
         return []
     delivered = {line: values for line, *values in
-                 con.execute(delivered_sql(contract, read.table), [[line for line, _ in to_reject]]).fetchall()}
+                 con.execute(*delivered_sql(contract, read.table, [line for line, _ in to_reject])).fetchall()}
     rows, per_row, conflicting = {}, {}, []
     for i, (line, failures) in enumerate(to_reject):
         # the text as the rules saw it (`raw_expression`): a missing-value marker as NULL

@@ -223,9 +223,30 @@ def rejected_sql(contract: Contract, checked: str) -> str:
             f" OR (len(_failures) = 0 AND EXISTS (SELECT 1 FROM ({clashing}) AS x WHERE {same})) ORDER BY _line")
 
 
-def delivered_sql(contract: Contract, table: str) -> str:
-    """The delivered text of every column of the lines given as parameter (a list), from the
-    read table `table`: `_line` and the columns in contract order. The missing-value markers
-    are still there (the rules saw them as NULL: `raw_expression`)."""
+#: Up to this many lines are named by a list of constants: a filter, which DuckDB passes down
+#: to the read (a Parquet extract is not cast to text whole for a few lines) and which keeps
+#: the order of a parallel read; more by a join.
+LISTED_LINES = 1000
+
+
+def lines_sql(lines: list[int], keep: bool) -> tuple[str, list]:
+    """A condition on `_line` that keeps (`keep`) or drops `lines`, and its parameters.
+
+    >>> lines_sql([3, 7], keep=True), lines_sql([], keep=False)
+    (('_line IN (3, 7)', []), ('TRUE', []))
+    """
+    if not lines:
+        return ("FALSE" if keep else "TRUE"), []
+    op = "IN" if keep else "NOT IN"
+    if len(lines) <= LISTED_LINES:
+        return f"_line {op} ({', '.join(str(int(x)) for x in lines)})", []
+    return f"_line {op} (SELECT unnest(?::BIGINT[]))", [list(lines)]
+
+
+def delivered_sql(contract: Contract, table: str, lines: list[int]) -> tuple[str, list]:
+    """The delivered text of every column of `lines`, from the read table `table`: `_line` and
+    the columns in contract order, as SQL and its parameters. The missing-value markers are
+    still there (the rules saw them as NULL: `raw_expression`)."""
     columns = ", ".join(f'"{c.name}"' for c in contract.columns)
-    return f"SELECT _line, {columns} FROM {table} WHERE _line IN (SELECT unnest($1::BIGINT[]))"
+    where, params = lines_sql(lines, keep=True)
+    return f"SELECT _line, {columns} FROM {table} WHERE {where}", params

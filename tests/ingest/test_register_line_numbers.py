@@ -11,10 +11,12 @@ import tempfile
 from pathlib import Path
 
 import duckdb
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from deliveries import csv_text, load_exports, row, write_delivery
+from ips_eval.ingest.validate_sql import LISTED_LINES
 
 
 
@@ -45,9 +47,11 @@ def test_accepted_and_rejected_register_rows_keep_their_file_lines(n, broken):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_a_parquet_extract_of_many_row_groups_is_loaded_in_file_order(tmp_path):
+@pytest.mark.parametrize("rejected", [0, 3, LISTED_LINES + 500], ids=["none rejected", "a few rejected", "many rejected"])
+def test_a_parquet_extract_of_many_row_groups_is_loaded_in_file_order(tmp_path, rejected):
     # Read by two threads in row groups of 2 000: the rows must still land in file order,
-    # each with its own row number (file row r is "line" r + 2, as if the header were line 1).
+    # each with its own row number (file row r is "line" r + 2, as if the header were line 1),
+    # whether a few rows are rejected or more than are named one by one (LISTED_LINES).
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -55,15 +59,18 @@ def test_a_parquet_extract_of_many_row_groups_is_loaded_in_file_order(tmp_path):
     (tmp_path / "register" / "employment.csv").unlink()
     n = 60_000
     base = row("register_employment")
+    bad = set(range(7, n, n // rejected)) if rejected else set()  # file rows ending before they start
     table = pa.table({
         "person_id": [base["person_id"]] * n,
         "tyonantaja": [f"L{k}" for k in range(2, n + 2)],
         "alkupvm": pa.array([dt.date(2021, 1, 1)] * n, pa.date32()),
-        "loppupvm": pa.array([dt.date(2021, 2, 1)] * n, pa.date32()),
+        "loppupvm": pa.array([dt.date(2020, 2, 1) if k in bad else dt.date(2021, 2, 1) for k in range(n)], pa.date32()),
     })
     pq.write_table(table, tmp_path / "register" / "employment.parquet", row_group_size=2_000)
     con = duckdb.connect()
     load_exports(con, tmp_path, "register_employment")
     got = con.execute("SELECT tyonantaja, _line FROM raw.register_employment").fetchall()
-    assert [line for _, line in got] == list(range(2, n + 2))
+    assert [line for _, line in got] == [k + 2 for k in range(n) if k not in bad]
     assert all(tag == f"L{line}" for tag, line in got)
+    assert sorted(line for (line,) in con.execute("SELECT line FROM audit.rejected_rows").fetchall()) \
+        == sorted(k + 2 for k in bad)
