@@ -97,10 +97,11 @@ def _child(argv: list[str]) -> None:
         original = dg.JobDefinition.execute_in_process
 
         def recorded(self, *args, **kwargs):
-            # an instance of our own, so that the run's step statistics can be read afterwards
+            # the step statistics are read as soon as the run returns: the runner deletes the
+            # run from its instance once it has read the result
             kwargs.setdefault("instance", dg.DagsterInstance.ephemeral())
             result = original(self, *args, **kwargs)
-            runs.append((kwargs["instance"], result.run_id))
+            runs.append(kwargs["instance"].get_run_step_stats(result.run_id))
             return result
 
         dg.JobDefinition.execute_in_process = recorded
@@ -116,7 +117,7 @@ def _child(argv: list[str]) -> None:
         finally:
             sampler.stop()
             if runs:
-                report.update(_step_times(*runs[-1], samples=sampler.samples))
+                report.update(_step_times(runs[-1], samples=sampler.samples))
             _write_json(os.environ["BENCH_RESULT"], report)
         return
     out: dict = {"patched_connect": patched}
@@ -232,10 +233,9 @@ class RssSampler:
         self._thread.join()
 
 
-def _step_times(instance, run_id: str, samples: list | None = None) -> dict:
-    """Seconds of every step of one in-process run (Dagster's own step statistics) and per stage,
-    and, given RSS samples, the largest resident memory seen while each step ran (MB)."""
-    stats = instance.get_run_step_stats(run_id)
+def _step_times(stats: list, samples: list | None = None) -> dict:
+    """Seconds of every step of one in-process run (`stats`: Dagster's own step statistics) and
+    per stage, and, given RSS samples, the largest resident memory seen while each step ran (MB)."""
     steps = {s.step_key: (s.end_time - s.start_time) for s in stats if s.start_time and s.end_time}
     step_peak = {}
     for s in stats:

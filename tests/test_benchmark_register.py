@@ -90,3 +90,19 @@ def test_pandas_baseline_inpatient_days_before_the_index_worked_by_hand():
     # window 2018-01-01..2018-12-31: Jan 1-5 and Jan 3-10 overlap (10 distinct days), the open
     # episode from Dec 30 gives 2, the outpatient visit and the 2019 episode nothing; Q has none
     assert inpatient_days(care, persons, C).to_dict() == {"P": 12}
+
+
+@pytest.mark.pipeline  # the command line's whole run, in the benchmark's own child process
+def test_a_measured_run_reports_every_step_and_stage(bench, tmp_path):
+    """The whole run as the targets' table measures it: its steps' times come from Dagster's
+    own statistics of the run, read before the runner lets go of the run, and sum per stage."""
+    from deliveries import minimal_delivery
+
+    delivery = minimal_delivery(tmp_path / "delivery")
+    run = bench._measure("run", ["--input", str(delivery), "--cutoff", bench.CUTOFF.isoformat(), "--warehouse",
+                                 str(tmp_path / "w.duckdb")], tmp_path)
+    stages = bench._stage_of()
+    assert set(run["steps"]) == set(stages), set(stages) ^ set(run["steps"])
+    assert all(seconds >= 0 for seconds in run["steps"].values())
+    assert 0 < run["steps_seconds"] <= run["wall"]
+    assert {"guard", "ingest", "staging", "outcomes", "models", "publish", "checks"} <= set(run["stages"])
