@@ -182,7 +182,7 @@ def _validate_and_write(
         f"INSERT INTO {contract.table} SELECT {cols}, ? AS _file, _line FROM {source} WHERE {where}{order}",
         [f.relative, *params],
     ).fetchall()
-    con.execute(f"DROP {kind} {source}; DROP {read.kind} {read.table}")
+    con.execute(f"DROP {kind} {source}; {read.drop_sql()}")
     rows_read = read.records + len(read.structural_rejects) + read.empty_lines
     by_rule = dict(sorted(Counter(r[4] for r in rejected).items()))
     con.execute(

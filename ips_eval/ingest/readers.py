@@ -58,7 +58,12 @@ class ReadResult:
     empty_lines: int = 0  # lines holding nothing (skipped, counted in audit.loads.rows_empty)
     last_line_cut: int | None = None  # the last line, when the file ends without a line break
     records: int = 0  # rows of `table`
-    kind: str = "TABLE"  # what `table` is: a TABLE, or a VIEW over the delivered file
+    kind: str = "TABLE"  # what `table` is: a TABLE, or a VIEW (over the delivered file, or `records_table`)
+    records_table: str | None = None  # the temporary table a VIEW `table` numbers, dropped with it
+
+    def drop_sql(self) -> str:
+        """The statement that drops what the read left in the connection."""
+        return f"DROP {self.kind} {self.table}" + (f"; DROP TABLE {self.records_table}" if self.records_table else "")
 
 
 def read_file(con: duckdb.DuckDBPyConnection, f: DeliveredFile, contract: Contract, workdir: Path) -> ReadResult:
@@ -106,7 +111,10 @@ def _read_csv(con, f: DeliveredFile, contract: Contract, workdir: Path) -> ReadR
         f"SELECT line, min(error_type) AS error_type, any_value(csv_line) AS raw FROM {rejects} GROUP BY line ORDER BY line"
     ).df()
     con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
-    bad = _number_lines(con, table, n, readable, bad, project=not contract.is_register)
+    # numbered by a view over the records, unless lines too long for DuckDB were taken out and
+    # the lines must be moved back (`_renumber` updates them in place)
+    bad, records_table = _number_lines(con, table, n, readable, bad, project=not contract.is_register,
+                                       as_view=not lines.too_long)
     bad["rule"] = "structure"
     bad["message"] = [_structure_message(t, len(headers)) for t in bad.pop("error_type")]
     if lines.too_long:
@@ -115,7 +123,8 @@ def _read_csv(con, f: DeliveredFile, contract: Contract, workdir: Path) -> ReadR
         bad = pd.concat([bad, _too_long(src, lines.too_long)], ignore_index=True).sort_values("line", ignore_index=True)
     _reconcile(con, table, n, bad, lines, f.relative)
     result = ReadResult(table, encoding, {v: headers[i].strip() for v, i in mapping.items()}, bad, notes, temp,
-                        empty_lines=len(lines.empty), records=n)
+                        empty_lines=len(lines.empty), records=n, kind="VIEW" if records_table else "TABLE",
+                        records_table=records_table)
     if lines.ends_without_newline:
         result.last_line_cut = lines.lines + 1
     return result
@@ -201,17 +210,19 @@ def _match_header(headers: list[str], contract: Contract, relative: str) -> tupl
     return {expected[h].name: i for h, i in seen.items()}, notes
 
 
-def _number_lines(con, table: str, n: int, src: Path, bad: pd.DataFrame, project: bool) -> pd.DataFrame:
+def _number_lines(con, table: str, n: int, src: Path, bad: pd.DataFrame, project: bool, as_view: bool = False
+                  ) -> tuple[pd.DataFrame, str | None]:
     """Give every accepted record (`n` of them) its line in the file; return the rejects with
-    file lines too.
+    file lines too, and the table of the records when `table` became a view numbering them.
 
     DuckDB keeps the file's order (insertion order is preserved), so record k is the k-th
     record after the header. Project exports may hold blank lines and quoted line breaks,
     so their lines are walked; register extracts are machine-written, one record a line.
+    Records on consecutive lines from line 2 are numbered by a view (`as_view`) rather than
+    by a copy of the table with the column added.
     """
     if not project and not len(bad):
-        _number_in_order(con, table)
-        return bad
+        return bad, _number_in_order(con, table, as_view)
     if not project:
         # One record a line: record k (from 1, in rowid order) is on line k + 1, pushed down by
         # every rejected line before it. Numbered in SQL: a register extract has millions of rows.
@@ -226,7 +237,7 @@ def _number_lines(con, table: str, n: int, src: Path, bad: pd.DataFrame, project
             f"ORDER BY t._k"
         )
         con.unregister("_rejected_lines")
-        return bad
+        return bad, None
     if n == 0 or not _hassql_literal(src):
         # a line break inside a record is a quoted one: without a quote, every record is one line
         # (the query below, over every column of a wide survey, costs far more than this look)
@@ -239,8 +250,7 @@ def _number_lines(con, table: str, n: int, src: Path, bad: pd.DataFrame, project
         ).fetchnumpy()["n"]
     lines, bad = _walk_lines(src, n, breaks, bad)
     if n == 0 or lines[-1] == n + 1:  # increasing from line 2: record k on line k + 1
-        _number_in_order(con, table)
-        return bad
+        return bad, _number_in_order(con, table, as_view)
     con.register("_line_numbers", pd.DataFrame({"_line": np.asarray(lines, dtype=np.int64)}))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT t.*, l._line FROM "
@@ -249,12 +259,20 @@ def _number_lines(con, table: str, n: int, src: Path, bad: pd.DataFrame, project
     )
     con.execute(f"ALTER TABLE {table} DROP COLUMN _k")
     con.unregister("_line_numbers")
-    return bad
+    return bad, None
 
 
-def _number_in_order(con, table: str) -> None:
-    """Number the records of `table` from line 2 on, one a line (nothing before or between them)."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *, rowid + 2 AS _line FROM {table}")
+def _number_in_order(con, table: str, as_view: bool) -> str | None:
+    """Number the records of `table` from line 2 on, one a line (nothing before or between them).
+    `as_view`: `table` becomes a view over the records, renamed `<table>_records` (returned),
+    so that millions of rows are not copied to add a column; otherwise the table is rewritten."""
+    if not as_view:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *, rowid + 2 AS _line FROM {table}")
+        return None
+    records = f"{table}_records"
+    con.execute(f"ALTER TABLE {table} RENAME TO {records}")
+    con.execute(f"CREATE TEMP VIEW {table} AS SELECT *, rowid + 2 AS _line FROM {records}")
+    return records
 
 
 def _hassql_literal(src: Path) -> bool:
