@@ -30,7 +30,7 @@ from ips_eval.faults import failpoint
 from ips_eval.ingest.delivery import DeliveredFile, locate, sha256
 from ips_eval.ingest.readers import ReadResult, read_file
 from ips_eval.ingest.validate_sql import (
-    CONFLICT, LISTED_LINES, checked_sql, delivered_sql, lines_sql, rejected_sql, sql_literal, typed_sql,
+    CONFLICT, checked_sql, delivered_sql, lines_sql, rejected_sql, sql_literal, typed_sql,
 )
 from ips_eval.warehouse.database import SCHEMAS, load_macros
 
@@ -176,8 +176,8 @@ def _validate_and_write(
     cols = ", ".join(f'"{c.name}"' for c in contract.columns)
     lines = sorted({r[2] for r in rejected})
     where, params = lines_sql(lines, keep=False)
-    # in file order, as read (a join to many rejected lines would not keep it: sorted then)
-    order = " ORDER BY _line" if len(lines) > LISTED_LINES else ""
+    # in file order, as read: a condition with parameters is a join, which does not keep it
+    order = " ORDER BY _line" if params else ""
     [(accepted,)] = con.execute(
         f"INSERT INTO {contract.table} SELECT {cols}, ? AS _file, _line FROM {source} WHERE {where}{order}",
         [f.relative, *params],

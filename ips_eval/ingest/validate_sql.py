@@ -230,7 +230,8 @@ LISTED_LINES = 1000
 
 
 def lines_sql(lines: list[int], keep: bool) -> tuple[str, list]:
-    """A condition on `_line` that keeps (`keep`) or drops `lines`, and its parameters.
+    """A condition on `_line` that keeps (`keep`) or drops `lines`, and its parameters: none
+    for a list of constants (a filter), the lines for a join beyond `LISTED_LINES`.
 
     >>> lines_sql([3, 7], keep=True), lines_sql([], keep=False)
     (('_line IN (3, 7)', []), ('TRUE', []))

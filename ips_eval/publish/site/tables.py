@@ -349,7 +349,9 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
     links += closed_cohort_links(frames[COUNTY], history or [])
     costs = _costs_frame(con)
     shown_before: dict[str, pd.DataFrame] = {}
-    revised: tuple[dict[str, pd.DataFrame], list[TableSpec], list[CrossSum]] = ({}, [], [])
+    revised_frames: dict[str, pd.DataFrame] = {}
+    revised_specs: list[TableSpec] = []
+    revised_links: list[CrossSum] = []
     if costs is not None:  # the costs section's counts are the same people: one publication
         costs_before, costs_specs, costs_before_links, shown_before = costs_history(history or [])
         before.update(costs_before)
@@ -363,12 +365,13 @@ def _employment(con: duckdb.DuckDBPyConnection, history: list[Snapshot] | None =
         links += costs_links(costs, frames[COUNTY])
         links += calendar_links(frames[COSTS_TABLE], frames[COUNTY], cutoff)
         # never shown, so not among the tables the page describes (`specs`): only protected
-        revised = revision_sums(frames[COSTS_TABLE], shown_before, superseded)
+        revised_frames, revised_specs, revised_links = revision_sums(frames[COSTS_TABLE], shown_before, superseded)
     # exact ranges in the audit (every hidden cell's smallest and largest value a reader can
     # work out): the search has already found tables at most bounds, so they cost little more
     extra_frames, extra_specs, extra_links = sections or ({}, [], [])
-    pub = protect({**frames, **before, **extra_frames, **revised[0]}, [*specs, *before_specs, *extra_specs, *revised[1]],
-                  [*links, *before_links, *extra_links, *revised[2]])
+    pub = protect({**frames, **before, **extra_frames, **revised_frames},
+                  [*specs, *before_specs, *extra_specs, *revised_specs],
+                  [*links, *before_links, *extra_links, *revised_links])
     tables = {COUNTY: _site_table(pub, COUNTY, (Column("alue", "key", label="county"), *OUTCOME_COLUMNS))}
     for g in GROUPINGS:
         name = group_table_name(g)
