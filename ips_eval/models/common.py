@@ -58,10 +58,14 @@ def estimates_markdown(est: pd.DataFrame, label: str, digits: int = 2) -> str:
 
 
 def warning_texts(caught: list[warnings.WarningMessage]) -> list[str]:
-    """Distinct warning messages of a fit (first line only), for the fit log."""
+    """Distinct warning messages of a fit (first line only), for the fit log.
+
+    A ResourceWarning is left out: the cycle collector raises it for whatever unrelated object it
+    happens to free during the fit (a socket some earlier code left open), so it says nothing
+    about the fit and would make the log depend on what else the process did before."""
     out: list[str] = []
     for w in caught:
-        if issubclass(w.category, (DeprecationWarning, FutureWarning, PendingDeprecationWarning)):
+        if issubclass(w.category, (DeprecationWarning, FutureWarning, PendingDeprecationWarning, ResourceWarning)):
             continue
         msg = str(w.message).strip().splitlines()[0] if str(w.message).strip() else w.category.__name__
         if msg not in out:
