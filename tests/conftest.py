@@ -152,3 +152,24 @@ def published_minimal(minimal_run, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(minimal_run["out"], out)
     return out / "w.duckdb"
+
+
+def pytest_collection_finish(session):
+    """After collection, every test module and the library they import are loaded: those
+    objects live as long as the worker, so the cycle collector is told to leave them alone
+    (`gc.freeze`) and to run less often, since each of its passes would otherwise walk them
+    all again, in processes that allocate millions of short-lived objects (Dagster's events,
+    pandas frames). What it collects, and so what any test can observe, does not change."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
+def pytest_unconfigure(config):
+    """The frozen objects are the collector's again before the interpreter exits, so that its
+    final clean-up frees them (DuckDB's bindings otherwise report them as leaked)."""
+    import gc
+
+    gc.unfreeze()

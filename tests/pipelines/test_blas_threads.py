@@ -19,7 +19,10 @@ print(ctypes.CDLL(lib).scipy_openblas_get_num_threads64_(), before)
 """
 
 
-@pytest.mark.parametrize("module, given, expected", [("pipelines.cli", None, "1"), ("pipelines.definitions", None, "1"),
+# Dagster's definitions take seconds to load in a fresh interpreter: that case is in the slow tier
+@pytest.mark.parametrize("module, given, expected", [("pipelines.cli", None, "1"),
+                                                     pytest.param("pipelines.definitions", None, "1",
+                                                                  marks=pytest.mark.slow),
                                                      ("pipelines.cli", "2", "2")],
                          ids=["command line", "Dagster's definitions", "set by the user"])
 def test_an_entry_point_runs_with_one_blas_thread_unless_told_otherwise(module, given, expected):
