@@ -159,7 +159,7 @@ def pytest_collection_finish(session):
     objects live as long as the worker, so the cycle collector is told to leave them alone
     (`gc.freeze`) and to run less often, since each of its passes would otherwise walk them
     all again, in processes that allocate millions of short-lived objects (Dagster's events,
-    pandas frames). What it collects, and so what any test can observe, does not change."""
+    pandas frames). Only when garbage is collected changes, not what is."""
     import gc
 
     gc.collect()
