@@ -727,17 +727,10 @@ def revision_sums(costs: pd.DataFrame, first: Mapping[str, pd.DataFrame], supers
     for figure, count in COST_PER_PERSON.items():
         held: dict[str, int] = {}
         for area in dict.fromkeys(repeated[AREA]):
-            shown = 0
-            for y in years:
-                row = first[y][first[y][AREA] == area]
-                n = _count_read_off(row["cost_eur"].iloc[0], row[figure].iloc[0]) if len(row) else 0
-                if isinstance(n, str):
-                    break
-                shown += n
-            else:
-                current = int(repeated.loc[repeated[AREA] == area, count].sum())
-                if small_revision(current, shown):
-                    held[area] = current
+            shown = _shown_sum(first, years, area, figure)
+            current = int(repeated.loc[repeated[AREA] == area, count].sum())
+            if shown is not None and small_revision(current, shown):
+                held[area] = current
         if not held:
             continue
         name = f"costs_revision_{count}"
@@ -748,6 +741,20 @@ def revision_sums(costs: pd.DataFrame, first: Mapping[str, pd.DataFrame], supers
                                                                         AREA: frozenset(held)},
                               by=(AREA,), columns={count: count}))
     return frames, specs, links
+
+
+def _shown_sum(first: Mapping[str, pd.DataFrame], years: list[str], area: str, figure: str) -> int | None:
+    """The count of `area` summed over `years` as first shown (each read off as cost / the
+    per-person `figure`; a year without the area's row had nobody in it); None when a year
+    showed the figure hidden."""
+    total = 0
+    for y in years:
+        row = first[y][first[y][AREA] == area]
+        n = _count_read_off(row["cost_eur"].iloc[0], row[figure].iloc[0]) if len(row) else 0
+        if isinstance(n, str):
+            return None
+        total += n
+    return total
 
 
 def _count_read_off(cost: str, figure: str) -> int | str:
