@@ -160,7 +160,11 @@ def _validate_and_write(
     if engine not in VALIDATION_ENGINES:
         raise ValueError(f"unknown validation engine {engine!r}; one of {', '.join(VALIDATION_ENGINES)}")
     known = set(known_persons) if known_persons is not None else None
-    if engine == "sql":
+    if read.records == 0:
+        # a header alone (or only broken lines): no record for the rules, nothing to write, and
+        # planning the rules' statement would cost more than the rest of the file's load
+        source, kind, found = None, None, []
+    elif engine == "sql":
         source, kind = f"{read.table}_checked", "TABLE"
         found = _sql_rejects(con, source, contract, f, read, known)
     else:
@@ -173,16 +177,19 @@ def _validate_and_write(
             [dict(zip(_REJECTED_SCHEMA.names, r)) for r in rejected], schema=_REJECTED_SCHEMA))
         con.execute("INSERT INTO audit.rejected_rows SELECT * FROM _rejected")
         con.unregister("_rejected")
-    cols = ", ".join(f'"{c.name}"' for c in contract.columns)
-    lines = sorted({r[2] for r in rejected})
-    where, params = lines_sql(lines, keep=False)
-    # in file order, as read: a condition with parameters is a join, which does not keep it
-    order = " ORDER BY _line" if params else ""
-    [(accepted,)] = con.execute(
-        f"INSERT INTO {contract.table} SELECT {cols}, ? AS _file, _line FROM {source} WHERE {where}{order}",
-        [f.relative, *params],
-    ).fetchall()
-    con.execute(f"DROP {kind} {source}; {read.drop_sql()}")
+    accepted = 0
+    if source is not None:
+        cols = ", ".join(f'"{c.name}"' for c in contract.columns)
+        lines = sorted({r[2] for r in rejected})
+        where, params = lines_sql(lines, keep=False)
+        # in file order, as read: a condition with parameters is a join, which does not keep it
+        order = " ORDER BY _line" if params else ""
+        [(accepted,)] = con.execute(
+            f"INSERT INTO {contract.table} SELECT {cols}, ? AS _file, _line FROM {source} WHERE {where}{order}",
+            [f.relative, *params],
+        ).fetchall()
+        con.execute(f"DROP {kind} {source}")
+    con.execute(read.drop_sql())
     rows_read = read.records + len(read.structural_rejects) + read.empty_lines
     by_rule = dict(sorted(Counter(r[4] for r in rejected).items()))
     con.execute(
