@@ -147,3 +147,21 @@ def test_register_lines_after_broken_records_keep_their_numbers(tmp_path, con):
     assert con.execute("SELECT person_id, _line FROM raw.register_employment ORDER BY _line").fetchall() == [
         ("R0000001", 2), ("R0000003", 5)]
     assert [r[0] for r in con.execute("SELECT line FROM audit.rejected_rows ORDER BY line").fetchall()] == [3, 4]
+
+
+@pytest.mark.parametrize("engine", ["sql", "pandera"])
+def test_a_file_whose_every_line_is_broken_keeps_each_line_with_its_reason(tmp_path, con, engine):
+    """No record reaches the rules (each line has a field too many): nothing is accepted, and the
+    lines are still read, rejected and accounted for, as in a file with good lines beside them."""
+    write_delivery(tmp_path)
+    load_export(con, tmp_path, contract("clients"), engine=engine)
+    path = write_csv(tmp_path, "jobs", [row("jobs"), row("jobs", person_id="P000002")])
+    header, *lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([header, *(line + ";x" for line in lines)]) + "\n", encoding="utf-8")
+    result = load_export(con, tmp_path, contract("jobs"), known_persons={"P000001"}, engine=engine)
+    assert (result.rows_read, result.rows_accepted, result.rows_rejected) == (2, 0, 2)
+    assert con.execute("SELECT count(*) FROM raw.jobs").fetchall() == [(0,)]
+    assert con.execute("SELECT rows_read, rows_accepted, rows_rejected FROM audit.loads WHERE export = 'jobs'"
+                       ).fetchall() == [(2, 0, 2)]
+    assert con.execute("SELECT line, rule FROM audit.rejected_rows WHERE export = 'jobs' ORDER BY line"
+                       ).fetchall() == [(2, "structure"), (3, "structure")]
