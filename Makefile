@@ -63,7 +63,7 @@ chromium:
 	    apt-get update && apt-get install -y --no-install-recommends chromium libjemalloc2; \
 	  else \
 	    echo "chromium is not installed and installing it needs root: run 'sudo make chromium'" \
-	         "(or 'sudo apt-get install -y --no-install-recommends chromium'), then 'make test' again." >&2; \
+	         "(or 'sudo apt-get install -y --no-install-recommends chromium libjemalloc2'), then 'make test' again." >&2; \
 	    exit 1; \
 	  fi; }
 
